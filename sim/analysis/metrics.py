@@ -1,0 +1,112 @@
+"""Per-replication metrics: what one replication's start-up records add up to.
+
+Population survival (``survival_*``, ``startups``, ``survivors_5y``) covers the founding
+cohorts of the calendar's cohort window, by firm age, Kaplan-Meier with right-censoring at the
+horizon; an acquisition is not a death (the firm lives on inside its buyer). Supported
+survival (``supported_survival_*``) is counted from the support date, as the ministry publishes
+it. Counts, money and jobs cover the whole run.
+
+The metric names here are the columns of ``replications.parquet`` and the keys of
+``summary.json``; :data:`METRICS` documents each.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..model.startup import DIED
+from .survival import km_at
+
+YEARS = (1, 2, 3, 4, 5)
+THROUGHPUT_CHECKPOINTS = ("2015-07", "2015-12", "2016-12", "2018-09")
+"""Dates of published cumulative counts of supported start-ups (shared/data/programme.yaml)."""
+
+METRICS: dict[str, str] = {
+    "startups": "start-ups founded in the cohort window",
+    **{f"survival_{y}y": f"share of cohort start-ups alive {y} year(s) after founding (Kaplan-Meier)" for y in YEARS},
+    "survivors_5y": "cohort start-ups alive 5 years after founding (expected count: startups x survival_5y)",
+    "supported": "start-ups selected by any centre over the whole run",
+    **{f"supported_survival_{y}y": f"share of supported start-ups alive {y} year(s) after their support date" for y in YEARS},
+    "unsupported_survival_5y": "5-year survival of cohort start-ups never supported",
+    "naive_gap_5y": "supported_survival_5y - unsupported_survival_5y: the published-style gap (selection + effect)",
+    "acquired": "start-ups acquired (market or conglomerate) by the horizon",
+    "crossed_valley": "start-ups that crossed the valley by the horizon",
+    "alive_end": "start-ups alive at the horizon",
+    "jobs_end": "jobs in start-ups alive at the horizon",
+    "private_investment_krw": "follow-on money raised from the market (KRW)",
+    "conglomerate_investment_krw": "conglomerate investment and acquisition payments (KRW)",
+    "grants_krw": "programme grants paid (KRW)",
+    "operating_cost_krw": "centre operating and founder-education costs (KRW)",
+    "programme_cost_krw": "operating cost + grants + conglomerate money (KRW)",
+    **{f"supported_by_{d.replace('-', '_')}": f"cumulative supported start-ups by the end of {d}" for d in THROUGHPUT_CHECKPOINTS},
+}
+
+
+def _survival(durations, died, ages_months):
+    return km_at(durations, died, ages_months)
+
+
+def replication_metrics(records, calendar) -> dict[str, float]:
+    """One replication's metrics (a flat mapping, one value per name in :data:`METRICS`)."""
+    s = records.startups
+    died = s["outcome"] == DIED
+    age = s["outcome_time"] - s["founded"]
+    cohort = (s["cohort_year"] >= calendar.cohort_first_year) & (s["cohort_year"] <= calendar.cohort_last_year)
+    ages = np.array(YEARS, dtype=float) * 12.0
+    out: dict[str, float] = {"startups": float(cohort.sum())}
+    surv = _survival(age[cohort], died[cohort], ages)
+    for y, v in zip(YEARS, surv, strict=True):
+        out[f"survival_{y}y"] = float(v)
+    out["survivors_5y"] = float(cohort.sum() * surv[-1]) if cohort.any() else 0.0
+
+    sup = s["supported"]
+    out["supported"] = float(sup.sum())
+    ssurv = _survival((s["outcome_time"] - s["support_time"])[sup], died[sup], ages)
+    for y, v in zip(YEARS, ssurv, strict=True):
+        out[f"supported_survival_{y}y"] = float(v)
+    unsup = cohort & ~sup
+    out["unsupported_survival_5y"] = float(_survival(age[unsup], died[unsup], ages[-1:])[0])
+    out["naive_gap_5y"] = out["supported_survival_5y"] - out["unsupported_survival_5y"]
+
+    out["acquired"] = float((s["outcome"] == 2).sum())
+    out["crossed_valley"] = float(s["crossed"].sum())
+    alive = s["outcome"] == 0
+    out["alive_end"] = float(alive.sum())
+    out["jobs_end"] = float(s["jobs"][alive].sum())
+    out["private_investment_krw"] = float(s["private_krw"].sum())
+    out["conglomerate_investment_krw"] = float(s["conglomerate_krw"].sum())
+    out["grants_krw"] = float(s["grant_krw"].sum())
+    c = records.costs
+    out["operating_cost_krw"] = c["operating_krw"] + c["education_krw"]
+    out["programme_cost_krw"] = out["operating_cost_krw"] + out["grants_krw"] + out["conglomerate_investment_krw"]
+    st = s["support_time"][sup]
+    for d in THROUGHPUT_CHECKPOINTS:
+        month = calendar.month(d) + 1.0  # end of that month
+        out[f"supported_by_{d.replace('-', '_')}"] = float((st < month).sum())
+    return out
+
+
+def region_metrics(records, calendar) -> list[dict]:
+    """Per-region rows: start-ups, supported, 5-year survival, survivors, jobs at the horizon."""
+    s = records.startups
+    died = s["outcome"] == DIED
+    age = s["outcome_time"] - s["founded"]
+    cohort = (s["cohort_year"] >= calendar.cohort_first_year) & (s["cohort_year"] <= calendar.cohort_last_year)
+    alive = s["outcome"] == 0
+    rows = []
+    for i, name in enumerate(records.region_names):
+        here = s["region"] == i
+        hc = here & cohort
+        s5 = float(km_at(age[hc], died[hc], [60.0])[0]) if hc.any() else float("nan")
+        rows.append({
+            "region": name,
+            "startups": float(hc.sum()),
+            "supported": float((here & s["supported"]).sum()),
+            "survival_5y": s5,
+            "survivors_5y": float(hc.sum() * s5) if hc.any() else 0.0,
+            "jobs_end": float(s["jobs"][here & alive].sum()),
+            "grants_krw": float(s["grant_krw"][here].sum()),
+            "conglomerate_investment_krw": float(s["conglomerate_krw"][here].sum()),
+            "private_investment_krw": float(s["private_krw"][here].sum()),
+        })
+    return rows

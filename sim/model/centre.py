@@ -1,0 +1,101 @@
+"""A support centre: contests every few months, limited seats, noisy selection, grants.
+
+Seats are a SimPy ``Resource`` (a resident holds a request until graduation or exit) and the
+grant budget is a SimPy ``Container`` refilled at each anniversary of the opening (unspent
+money lapses). Selection ranks applicants on a noisy observation of quality: the jury's error
+on log-quality is ``selection_noise`` times the start-up's fixed pitch noise, so the same
+start-up pitches the same way to every jury (common random numbers), and ``selection_noise``
+sets how much of the later supported-vs-other gap is selection rather than treatment.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+
+import simpy
+
+
+class Centre:
+    def __init__(self, world, name: str, cfg, partner):
+        env = world.env
+        cal = world.scenario.calendar
+        self.world = world
+        self.name = name
+        self.cfg = cfg
+        self.index = len(world.centres)
+        self.partner = partner
+        self.training = cfg.training
+        self.opens = cal.month(cfg.opens)
+        self.closes = cal.month(cfg.closes) if cfg.closes else math.inf
+        self.seats = simpy.Resource(env, capacity=max(cfg.seats, 1))
+        annual = cfg.grants.annual_budget_krw
+        self.budget = simpy.Container(env, capacity=annual, init=0) if annual > 0 else None
+        regions = world.region_index
+        catchment = cfg.catchment or [cfg.region]
+        names = list(regions) if "*" in catchment else catchment
+        self.pools = [world.pools[regions[r]] for r in dict.fromkeys(names)]
+        sectors = world.sector_index
+        self.focus = frozenset(sectors[s] for s in cfg.sector_focus)
+        self.rounds = 0
+        self.applicants = 0
+        self.selected = 0
+        self.grants_paid = 0.0
+        env.process(self._contests())
+        if self.budget is not None:
+            env.process(self._budget_years())
+
+    def operating_cost(self, horizon: float) -> float:
+        """Operating cost over the months the centre is open before the horizon."""
+        months = max(0.0, min(self.closes, horizon) - self.opens)
+        return self.cfg.operating_cost_krw_per_year * months / 12.0
+
+    def _budget_years(self):
+        env = self.world.env
+        yield env.timeout(self.opens)
+        annual = self.cfg.grants.annual_budget_krw
+        while env.now < self.closes:
+            if self.budget.level > 0:
+                yield self.budget.get(self.budget.level)
+            yield self.budget.put(annual)
+            yield env.timeout(12.0)
+
+    def _contests(self):
+        env = self.world.env
+        yield env.timeout(self.opens)
+        every = self.cfg.intake_every_months
+        while env.now < self.closes:
+            self.contest()
+            yield env.timeout(every)
+
+    def contest(self) -> None:
+        """One intake round: rank the applicants, fill the free seats, pay grants, interrupt."""
+        cfg = self.cfg
+        now = self.world.env.now
+        self.rounds += 1
+        k = min(cfg.intake_size, cfg.seats - self.seats.count)
+        if k <= 0:
+            return
+        oldest = now - cfg.max_applicant_age_months
+        p_apply = cfg.apply_probability
+        applicants = [s for pool in self.pools for s in pool.values()
+                      if s.founded >= oldest and s.apply_u < p_apply]
+        self.applicants += len(applicants)
+        if not applicants:
+            return
+        noise, bonus, focus = cfg.selection_noise, cfg.focus_bonus, self.focus
+        chosen = heapq.nlargest(
+            k, applicants,
+            key=lambda s: math.log(s.quality) + noise * s.pitch_z + (bonus if s.sector in focus else 0.0))
+        per, per_round = cfg.grants.per_startup_krw, cfg.grants.per_round
+        end = now + cfg.residency_months
+        pools = self.world.pools
+        for rank, s in enumerate(chosen):
+            grant = 0.0
+            if rank < per_round and per > 0 and self.budget is not None and self.budget.level >= per:
+                self.budget.get(per)
+                grant = per
+                self.grants_paid += per
+            pools[s.region].pop(s.id)
+            s.process.interrupt((self, end, grant, self.seats.request()))
+        self.selected += len(chosen)

@@ -1,0 +1,70 @@
+"""A conglomerate partner: invests in, acquires, or subcontracts alumni that reach traction.
+
+Its money is an annual budget (a SimPy ``Container`` refilled every calendar January, unspent
+money lapses) shared by all its centres, so two busy centres of one partner compete for it.
+"""
+
+from __future__ import annotations
+
+import simpy
+
+from .startup import ACQUIRED, NO_CAUSE
+
+
+class Conglomerate:
+    def __init__(self, world, name: str, cfg):
+        self.world = world
+        self.name = name
+        self.cfg = cfg
+        env = world.env
+        annual = cfg.annual_budget_krw
+        self.budget = simpy.Container(env, capacity=annual, init=annual) if annual > 0 else None
+        self.invested = 0.0
+        self.acquisitions = 0
+        self.investments = 0
+        self.subcontracts = 0
+        if self.budget is not None:
+            env.process(self._budget_years())
+
+    def _budget_years(self):
+        env = self.world.env
+        start_month = int(self.world.scenario.calendar.start[5:7])
+        yield env.timeout((13 - start_month) % 12 or 12)  # next January
+        while True:
+            if self.budget.level > 0:
+                yield self.budget.get(self.budget.level)
+            yield self.budget.put(self.cfg.annual_budget_krw)
+            yield env.timeout(12.0)
+
+    def _spend(self, amount: float) -> bool:
+        if amount <= 0 or self.budget is None or self.budget.level < amount:
+            return amount == 0
+        self.budget.get(amount)
+        self.invested += amount
+        return True
+
+    def consider(self, s) -> bool:
+        """An alumnus reached traction. Returns True if it was acquired (its process ends)."""
+        cfg = self.cfg
+        m = cfg.focus_multiplier if s.sector in s.centre.focus else 1.0
+        pa, pi, ps = cfg.acquire_probability * m, cfg.invest_probability * m, cfg.subcontract_probability * m
+        total = pa + pi + ps
+        if total > 1.0:
+            pa, pi, ps = pa / total, pi / total, ps / total
+        u = s.conglomerate_u
+        if u < pa:
+            if self._spend(cfg.acquire_price_krw):
+                s.conglomerate_krw += cfg.acquire_price_krw
+                self.acquisitions += 1
+                s._exit(ACQUIRED, NO_CAUSE)
+                return True
+        elif u < pa + pi:
+            if self._spend(cfg.invest_krw):
+                s.cash += cfg.invest_krw
+                s.conglomerate_krw += cfg.invest_krw
+                self.investments += 1
+        elif u < pa + pi + ps:
+            s.revenue += cfg.subcontract_revenue_krw_per_month
+            s.subcontract = True
+            self.subcontracts += 1
+        return False

@@ -1,0 +1,312 @@
+"""Scenario files -> validated, frozen :class:`Scenario`.
+
+Order of resolution: read the YAML file; if it has ``extends``, resolve the parent first
+(a name is looked up as ``NAME.yaml`` beside the file, then in the shipped ``scenarios/``;
+a path is taken relative to the file) and deep-merge the child over it; then apply ``--set``
+overrides; then merge ``centre_defaults`` and ``conglomerate_defaults`` under each entry;
+then validate. Every failure is a :class:`ScenarioError` naming the file, the key path, what
+was expected and what was found.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from ..errors import ScenarioError
+from .schema import Calendar, Centre, Conglomerate, Funding, ReferenceProblems, Scenario, Startups
+
+SHIPPED = Path(__file__).resolve().parents[2] / "scenarios"
+MAX_FILE_BYTES = 2_000_000
+MAX_DEPTH = 40
+MAX_NODES = 200_000
+
+
+# --------------------------------------------------------------------------------------------
+# YAML reading
+# --------------------------------------------------------------------------------------------
+class _Loader(yaml.SafeLoader):
+    """Safe loader that refuses alias bombs and absurd nesting before they cost memory."""
+
+    def __init__(self, stream):
+        super().__init__(stream)
+        self._aliases = 0
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            self._aliases += 1
+            if self._aliases > 100:
+                raise yaml.YAMLError("too many aliases (more than 100): refusing a possible alias bomb")
+        depth = getattr(self, "_depth", 0)
+        if depth > MAX_DEPTH:
+            raise yaml.YAMLError(f"nesting deeper than {MAX_DEPTH} levels")
+        self._depth = depth + 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth = depth
+
+
+def read_yaml(path: Path) -> dict:
+    """Read one scenario file into a mapping, or raise ScenarioError."""
+    if not path.exists():
+        raise ScenarioError(f"{path}: no such file.", path=path)
+    if path.is_dir():
+        raise ScenarioError(f"{path}: is a directory; expected a scenario file (YAML).", path=path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ScenarioError(f"{path}: cannot be read ({exc.strerror}).", path=path) from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise ScenarioError(f"{path}: is {len(raw):,} bytes; a scenario file is at most {MAX_FILE_BYTES:,} bytes.", path=path)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(f"{path}: is not UTF-8 text (bad byte at offset {exc.start}); save it as UTF-8.", path=path) from None
+    try:
+        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ScenarioError(f"{path}: is not valid YAML{where}: {problem}.", path=path) from None
+    except RecursionError:
+        raise ScenarioError(f"{path}: nesting is too deep to read.", path=path) from None
+    if data is None:
+        raise ScenarioError(f"{path}: is empty; expected a mapping with at least a name (or extends).", path=path)
+    if not isinstance(data, dict):
+        raise ScenarioError(f"{path}: the top level must be a mapping of keys to values, found {_kind(data)}.", path=path)
+    _check_keys_are_strings(data, path, "")
+    return data
+
+
+def _check_keys_are_strings(node, path: Path, where: str, count=None) -> None:
+    count = count if count is not None else [0]
+    count[0] += 1
+    if count[0] > MAX_NODES:
+        raise ScenarioError(f"{path}: has more than {MAX_NODES:,} values; a scenario file is far smaller.", path=path)
+    if isinstance(node, dict):
+        for k, v in node.items():
+            if not isinstance(k, str):
+                raise ScenarioError(f"{path}: key {k!r} at {where or 'the top level'} must be a name (text), found {_kind(k)}.", path=path)
+            _check_keys_are_strings(v, path, f"{where}.{k}" if where else k, count)
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            _check_keys_are_strings(v, path, f"{where}[{i}]", count)
+
+
+def _kind(v) -> str:
+    return {dict: "a mapping", list: "a list", str: "text", bool: "true/false", int: "a whole number",
+            float: "a number", type(None): "nothing (null)"}.get(type(v), type(v).__name__)
+
+
+# --------------------------------------------------------------------------------------------
+# extends, merge, overrides
+# --------------------------------------------------------------------------------------------
+def deep_merge(base: Mapping, over: Mapping) -> dict:
+    """Merge ``over`` onto ``base``: mappings merge key by key, anything else replaces."""
+    out = copy.deepcopy(dict(base))
+    for k, v in over.items():
+        if isinstance(v, Mapping) and isinstance(out.get(k), Mapping):
+            out[k] = deep_merge(out[k], v)
+        else:
+            out[k] = copy.deepcopy(v)
+    return out
+
+
+def _find_parent(ref: str, child: Path) -> Path:
+    ref = str(ref)
+    looks_like_path = "/" in ref or ref.endswith((".yaml", ".yml"))
+    candidates = [child.parent / ref] if looks_like_path else [
+        child.parent / f"{ref}.yaml", SHIPPED / f"{ref}.yaml"]
+    for c in candidates:
+        if c.is_file():
+            return c
+    raise ScenarioError(
+        f"{child}: extends: expected the name of a scenario in {child.parent} or {SHIPPED}, or a path to one; "
+        f"found {ref!r}, which does not exist.", path=child)
+
+
+def resolve_file(path: Path, _chain: tuple[Path, ...] = ()) -> dict:
+    """Read ``path`` and everything it extends, merged (child over parent)."""
+    path = Path(path)
+    real = path.resolve()
+    if real in _chain:
+        cycle = " -> ".join(p.name for p in (*_chain, real))
+        raise ScenarioError(f"{path}: extends forms a cycle ({cycle}); a scenario cannot extend itself.", path=path)
+    data = read_yaml(path)
+    parent_ref = data.pop("extends", None)
+    if parent_ref is None:
+        return data
+    if not isinstance(parent_ref, str) or not parent_ref.strip():
+        raise ScenarioError(f"{path}: extends: expected a scenario name or path, found {parent_ref!r}.", path=path)
+    parent = resolve_file(_find_parent(parent_ref, path), (*_chain, real))
+    parent.pop("description", None)  # a variant describes itself
+    return deep_merge(parent, data)
+
+
+def parse_override(text: str) -> tuple[list[str], object]:
+    """``a.b.c=value`` -> (["a","b","c"], value read as a YAML scalar)."""
+    if "=" not in text:
+        raise ScenarioError(f"--set {text!r}: expected dotted.key=value, for example centres.Daejeon.seats=40.")
+    key, _, raw = text.partition("=")
+    parts = key.strip().split(".")
+    if not key.strip() or any(not p for p in parts):
+        raise ScenarioError(f"--set {text!r}: expected dotted.key=value with a non-empty key.")
+    try:
+        value = yaml.load(raw, Loader=_Loader) if raw.strip() else ""  # noqa: S506
+    except yaml.YAMLError:
+        value = raw
+    return parts, value
+
+
+def apply_overrides(data: dict, overrides: Iterable[str]) -> dict:
+    out = copy.deepcopy(data)
+    for text in overrides:
+        parts, value = parse_override(text)
+        node = out
+        for i, p in enumerate(parts[:-1]):
+            nxt = node.get(p)
+            if nxt is None:
+                nxt = node[p] = {}
+            if not isinstance(nxt, dict):
+                raise ScenarioError(f"--set {text!r}: {'.'.join(parts[:i + 1])} is not a mapping, so it has no key {parts[i + 1]!r}.")
+            node = nxt
+        node[parts[-1]] = value
+    return out
+
+
+def _check_defaults(defaults: object, model: type[BaseModel], where: str, origin: str) -> None:
+    """Unknown keys in centre_defaults / conglomerate_defaults get the same treatment as elsewhere."""
+    if not isinstance(defaults, dict):
+        raise ScenarioError(f"{origin}: {where}: expected a mapping, found {_kind(defaults)}.")
+    for k, v in defaults.items():
+        field = model.model_fields.get(k)
+        if field is None:
+            raise ScenarioError(f"{origin}: {where}.{k}: unknown key{_did_you_mean(k, model.model_fields)}; "
+                                f"expected one of {sorted(model.model_fields)}.")
+        ann = field.annotation
+        if isinstance(ann, type) and issubclass(ann, BaseModel):
+            _check_defaults(v, ann, f"{where}.{k}", origin)
+
+
+def _did_you_mean(key: str, known: Iterable[str]) -> str:
+    close = difflib.get_close_matches(str(key), list(known), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _expand_defaults(data: dict, origin: str) -> dict:
+    out = dict(data)
+    for dkey, section, model in (("centre_defaults", "centres", Centre),
+                                 ("conglomerate_defaults", "conglomerates", Conglomerate)):
+        defaults = out.get(dkey) or {}
+        _check_defaults(defaults, model, dkey, origin)
+        entries = out.get(section)
+        if isinstance(entries, dict):
+            out[section] = {name: deep_merge(defaults, e) if isinstance(e, dict) else e
+                            for name, e in entries.items()}
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# validation with readable errors
+# --------------------------------------------------------------------------------------------
+def _lookup(data, loc) -> tuple[bool, object]:
+    node = data
+    for part in loc:
+        if isinstance(node, dict) and part in node or isinstance(node, list) and isinstance(part, int) and part < len(node):
+            node = node[part]
+        else:
+            return False, None
+    return True, node
+
+
+def _model_at(loc) -> type[BaseModel] | None:
+    """The pydantic model whose fields live at ``loc`` (for did-you-mean on unknown keys)."""
+    model: type[BaseModel] | None = Scenario
+    for part in loc:
+        if model is None:
+            return None
+        field = model.model_fields.get(part) if isinstance(part, str) else None
+        if field is None:
+            # inside a dict[str, Model] the key is a free name: descend into the value type
+            continue
+        ann = field.annotation
+        args = getattr(ann, "__args__", ())
+        nested = [a for a in (ann, *args) if isinstance(a, type) and issubclass(a, BaseModel)]
+        model = nested[-1] if nested else None
+    return model
+
+
+def format_validation_error(exc: ValidationError, data: dict, origin: str) -> str:
+    lines = []
+    for err in exc.errors(include_url=False):
+        loc = [p for p in err["loc"] if not (isinstance(p, str) and p.startswith(("function-", "[")))]
+        key = ".".join(str(p) for p in loc) or "(top level)"
+        typ = err["type"]
+        found, value = _lookup(data, loc)
+        if typ == "extra_forbidden":
+            model = _model_at(loc[:-1])
+            known = sorted(model.model_fields) if model else []
+            msg = f"unknown key{_did_you_mean(str(loc[-1]), known)}; expected one of {known}"
+        elif typ == "missing":
+            msg = "a value is required here, but the key is missing"
+        elif typ == "value_error" and isinstance((err.get("ctx") or {}).get("error"), ReferenceProblems):
+            for p, m in err["ctx"]["error"].problems:
+                lines.append(f"{p}: expected {m}.")
+            continue
+        else:
+            text = err["msg"]
+            text = text.removeprefix("Value error, ").removeprefix("Input should be ")
+            msg = f"expected {text}" + (f", found {value!r}" if found else "")
+        lines.append(f"{key}: {msg}.")
+    return f"{origin}: invalid scenario: " + " ".join(lines)
+
+
+def _schema_defaults() -> dict:
+    """Defaults of the sections whose nested mappings a file may give only in part."""
+    return {"calendar": Calendar().model_dump(mode="json"), "startups": Startups().model_dump(mode="json"),
+            "funding": Funding().model_dump(mode="json")}
+
+
+def validate(data: dict, origin: str = "scenario") -> Scenario:
+    """Validate a merged mapping (schema defaults under it) into a frozen Scenario."""
+    data = _expand_defaults(data, origin)
+    defaults = _schema_defaults()
+    for key, value in defaults.items():
+        if isinstance(data.get(key), dict):
+            data[key] = deep_merge(value, data[key])
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise ScenarioError(format_validation_error(exc, data, origin)) from None
+
+
+def load_scenario(path: str | Path, overrides: Iterable[str] = ()) -> Scenario:
+    """The one entry point: file (+ extends, + --set) -> validated Scenario."""
+    path = Path(path)
+    data = resolve_file(path)
+    data.setdefault("name", path.stem)
+    data = apply_overrides(data, overrides)
+    return validate(data, origin=str(path))
+
+
+def resolved_dict(scenario: Scenario) -> dict:
+    """The fully resolved scenario as plain data (what ``show`` prints and the manifest stores)."""
+    return scenario.model_dump(mode="json")
+
+
+def scenario_hash(scenario: Scenario) -> str:
+    blob = json.dumps(resolved_dict(scenario), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def dump_yaml(data: dict) -> str:
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)

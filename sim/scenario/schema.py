@@ -1,0 +1,375 @@
+"""The scenario schema: every lever of the model, with its unit, its range and its default.
+
+A scenario file is YAML; after `extends` and `--set` are applied the resulting mapping is
+validated against :class:`Scenario`. Unknown keys are errors (a misspelt lever must never be
+silently ignored), numbers are range-checked, and cross references (a centre's region and
+partner, dates inside the calendar) are checked in :meth:`Scenario._check_references`.
+
+Units are in the names: ``*_krw`` is Korean won, ``*_months`` is months, ``*_per_month`` is a
+rate per month, ``*_per_year`` per year; dates are ``YYYY-MM`` strings.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+STAGES = ("prototype", "product", "traction")
+"""The stages of the valley, in order. Reaching the end of ``traction`` is crossing the valley."""
+
+_DATE = re.compile(r"^(\d{4})-(\d{2})$")
+
+Probability = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
+NonNegative = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
+Positive = Annotated[float, Field(gt=0.0, allow_inf_nan=False)]
+Multiplier = Annotated[float, Field(ge=0.0, le=1000.0, allow_inf_nan=False)]
+Money = Annotated[float, Field(ge=0.0, le=1e16, allow_inf_nan=False)]
+Count = Annotated[int, Field(ge=0, le=10_000_000)]
+
+
+def parse_month(value: str) -> tuple[int, int]:
+    """Parse ``YYYY-MM`` into (year, month); raise ValueError with a readable message."""
+    m = _DATE.match(str(value))
+    if not m or not 1 <= int(m.group(2)) <= 12:
+        raise ValueError(f"a date as YYYY-MM (for example 2015-03), found {value!r}")
+    return int(m.group(1)), int(m.group(2))
+
+
+def _coerce_date(value: object) -> str:
+    # YAML reads 2015-03 as a string but 2015-03-16 as a date: accept both, keep the month.
+    if hasattr(value, "year") and hasattr(value, "month"):
+        return f"{value.year:04d}-{value.month:02d}"
+    if not isinstance(value, str):
+        raise ValueError(f"a date as YYYY-MM (for example 2015-03), found {value!r}")
+    if re.match(r"^\d{4}-\d{2}-\d{2}$", value):
+        value = value[:7]
+    parse_month(value)
+    return value
+
+
+Month = Annotated[str, Field(description="YYYY-MM")]
+
+
+class Strict(BaseModel):
+    """Base for every section: unknown keys are errors, the result is immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+
+class Calendar(Strict):
+    """Simulated time. Month 0 is the first day of ``start``; the run ends at the end of ``horizon``."""
+
+    start: Month = "2012-01"
+    horizon: Month = "2024-12"
+    cohort_first_year: int = Field(2014, ge=1900, le=2200)
+    """First founding year counted in population survival metrics."""
+    cohort_last_year: int = Field(2019, ge=1900, le=2200)
+    """Last founding year counted (5-year survival needs cohorts at least 5 years before the horizon)."""
+
+    _v_dates = field_validator("start", "horizon", mode="before")(_coerce_date)
+
+    @model_validator(mode="after")
+    def _order(self) -> Calendar:
+        if self.months_between(self.start, self.horizon) < 0:
+            raise ValueError(f"horizon {self.horizon} is before start {self.start}")
+        if self.cohort_last_year < self.cohort_first_year:
+            raise ValueError("cohort_last_year is before cohort_first_year")
+        return self
+
+    @staticmethod
+    def months_between(a: str, b: str) -> int:
+        ya, ma = parse_month(a)
+        yb, mb = parse_month(b)
+        return (yb - ya) * 12 + (mb - ma)
+
+    @property
+    def horizon_months(self) -> float:
+        """Length of the run in months (the horizon month is included)."""
+        return float(self.months_between(self.start, self.horizon) + 1)
+
+    def month(self, date: str) -> float:
+        """Months from the start of the calendar to the first day of ``date``."""
+        return float(self.months_between(self.start, date))
+
+    def year_start(self, year: int) -> float:
+        return float(self.months_between(self.start, f"{year:04d}-01"))
+
+
+class Region(Strict):
+    """A metropolitan city or province: where start-ups are founded and how hard life is there."""
+
+    founding_rate_per_year: NonNegative = Field(..., le=1e7)
+    """Technology start-ups founded per year (Poisson arrivals)."""
+    founding_trend_per_year: float = Field(0.0, ge=-0.5, le=1.0, allow_inf_nan=False)
+    """Relative yearly growth of the founding rate (0.03 = +3 % a year)."""
+    funding_access: Multiplier = 1.0
+    """Odds of raising follow-on money relative to Seoul (Seoul = 1)."""
+    hazard_multiplier: Multiplier = 1.0
+    """Failure hazard relative to the national stage hazards."""
+    sector_mix: dict[str, NonNegative] | None = None
+    """Overrides the national sector mix for this region (weights, normalised)."""
+
+
+class StageParams(Strict):
+    months_to_milestone: Positive = Field(..., le=600)
+    """Median-quality start-up's mean time to finish this stage, in months."""
+    failure_hazard_per_month: NonNegative = Field(..., le=10)
+    """Hazard of non-cash failure (team, market) while in this stage."""
+    jobs_multiplier: NonNegative = Field(1.0, le=1000)
+    """Jobs = founding team x this multiplier while in this stage."""
+
+
+class Startups(Strict):
+    """The start-up population: attributes drawn at founding and the walk through the valley."""
+
+    quality_sigma: NonNegative = Field(0.8, le=5)
+    """Latent quality is lognormal with median 1 and this log-sd."""
+    initial_cash_median_krw: Money = 60_000_000
+    initial_cash_sigma: NonNegative = Field(0.7, le=5)
+    monthly_burn_median_krw: Money = 6_000_000
+    monthly_burn_sigma: NonNegative = Field(0.4, le=5)
+    team_size_mean: float = Field(3.0, ge=1, le=1000, allow_inf_nan=False)
+    milestone_time_shape: Positive = Field(2.0, le=100)
+    """Gamma shape of milestone times (1 = exponential; larger = more regular)."""
+    quality_speed_exponent: NonNegative = Field(0.5, le=10)
+    """Milestone time scales with quality ** -exponent."""
+    quality_hazard_exponent: NonNegative = Field(1.0, le=10)
+    """Failure hazard scales with quality ** -exponent."""
+    stages: dict[str, StageParams] = Field(
+        default_factory=lambda: {
+            "prototype": StageParams(months_to_milestone=10, failure_hazard_per_month=0.012, jobs_multiplier=1.0),
+            "product": StageParams(months_to_milestone=14, failure_hazard_per_month=0.010, jobs_multiplier=1.5),
+            "traction": StageParams(months_to_milestone=18, failure_hazard_per_month=0.008, jobs_multiplier=2.5),
+        }
+    )
+    crossed_jobs_multiplier: NonNegative = Field(4.0, le=10_000)
+    """Jobs multiplier once the valley is crossed."""
+    mature_hazard_per_month: NonNegative = Field(0.004, le=10)
+    """Hazard after crossing the valley."""
+    acquisition_hazard_per_month: NonNegative = Field(0.002, le=10)
+    """Hazard of a market acquisition while in traction (scaled by quality)."""
+
+    @field_validator("stages")
+    @classmethod
+    def _all_stages(cls, v: dict[str, StageParams]) -> dict[str, StageParams]:
+        if set(v) != set(STAGES):
+            missing = [s for s in STAGES if s not in v]
+            extra = [s for s in v if s not in STAGES]
+            parts = []
+            if missing:
+                parts.append(f"missing {missing}")
+            if extra:
+                parts.append(f"unknown {extra}")
+            raise ValueError(f"exactly the stages {list(STAGES)} ({'; '.join(parts)})")
+        return {s: v[s] for s in STAGES}
+
+
+class Round(Strict):
+    probability: Probability
+    """Chance of raising this round at the milestone for a median start-up in Seoul."""
+    size_median_krw: Money
+    size_sigma: NonNegative = Field(0.6, le=5)
+
+
+class Funding(Strict):
+    """The follow-on funding market: rounds at milestones and bridges when cash runs out."""
+
+    rounds: dict[str, Round] = Field(
+        default_factory=lambda: {
+            "prototype": Round(probability=0.15, size_median_krw=100_000_000),
+            "product": Round(probability=0.20, size_median_krw=300_000_000),
+            "traction": Round(probability=0.25, size_median_krw=1_000_000_000),
+        }
+    )
+    """Round raised on finishing each stage (keyed by the stage just finished)."""
+    bridge_probability_multiplier: Multiplier = 0.6
+    """A bridge when cash runs out has this multiple of the stage's milestone odds."""
+    max_bridges: Count = Field(2, le=8)
+    """Bridges tried when cash runs out, at most 8 in a start-up's life."""
+    quality_exponent: NonNegative = Field(1.0, le=10)
+    """Odds scale with quality ** exponent."""
+    max_probability: Probability = 0.95
+
+    @field_validator("rounds")
+    @classmethod
+    def _all_stages(cls, v: dict[str, Round]) -> dict[str, Round]:
+        if set(v) != set(STAGES):
+            raise ValueError(f"exactly the stages {list(STAGES)}, found {sorted(v)}")
+        return {s: v[s] for s in STAGES}
+
+
+class Training(Strict):
+    """What a residency does. Multipliers of 1 mean no effect."""
+
+    hazard_multiplier_during: Multiplier = 0.8
+    hazard_multiplier_after: Multiplier = 0.95
+    speed_multiplier_during: Multiplier = 1.2
+    speed_multiplier_after: Multiplier = 1.05
+    funding_odds_multiplier: Multiplier = 1.3
+    """Follow-on funding odds through the centre's network, from selection on."""
+
+
+class Grants(Strict):
+    per_startup_krw: Money = 20_000_000
+    per_round: Count = 10
+    """How many of a round's selected start-ups get a grant."""
+    annual_budget_krw: Money = 400_000_000
+    """Refilled each programme year; unspent money lapses."""
+
+
+class Centre(Strict):
+    """A support centre: a regional innovation centre, or a training branch with no partner."""
+
+    enabled: bool = True
+    region: str
+    partner: str | None = None
+    """Conglomerate partner (a key of ``conglomerates``) or null for an independent provider."""
+    opens: Month
+    closes: Month | None = None
+    sector_focus: list[str] = Field(default_factory=list)
+    catchment: list[str] | None = None
+    """Regions whose start-ups may apply; default the centre's own region; ["*"] = all regions."""
+    seats: Count = 30
+    intake_every_months: float = Field(6.0, gt=0, le=600, allow_inf_nan=False)
+    intake_size: Count = 15
+    apply_probability: Probability = 0.35
+    """Share of eligible start-ups that apply to a contest (a fixed trait of each start-up)."""
+    max_applicant_age_months: float = Field(36.0, ge=0, le=1200, allow_inf_nan=False)
+    selection_noise: NonNegative = Field(0.5, le=100)
+    """SD of the jury's error on log-quality (0 = the jury sees quality; large = lottery)."""
+    focus_bonus: float = Field(0.3, ge=-10, le=10, allow_inf_nan=False)
+    """Score bonus for applicants in the centre's sector focus."""
+    residency_months: float = Field(10.0, ge=0, le=600, allow_inf_nan=False)
+    training: Training = Field(default_factory=Training)
+    grants: Grants = Field(default_factory=Grants)
+    operating_cost_krw_per_year: Money = 1_500_000_000
+
+    _v_dates = field_validator("opens", "closes", mode="before")(
+        lambda v: None if v is None else _coerce_date(v)
+    )
+
+
+class Conglomerate(Strict):
+    """A partner firm: what it does for alumni that reach traction, within an annual budget."""
+
+    annual_budget_krw: Money = 3_000_000_000
+    invest_probability: Probability = 0.15
+    invest_krw: Money = 300_000_000
+    acquire_probability: Probability = 0.03
+    acquire_price_krw: Money = 2_000_000_000
+    subcontract_probability: Probability = 0.15
+    subcontract_revenue_krw_per_month: Money = 5_000_000
+    focus_multiplier: Multiplier = 1.5
+    """Appetite multiplier for alumni in the centre's sector focus."""
+
+    @model_validator(mode="after")
+    def _sum(self) -> Conglomerate:
+        total = self.invest_probability + self.acquire_probability + self.subcontract_probability
+        if total > 1.0 + 1e-12:
+            raise ValueError(
+                f"invest_probability + acquire_probability + subcontract_probability must be at most 1, found {total:g}"
+            )
+        return self
+
+
+class FounderEducation(Strict):
+    """Founder education in a region (e.g. Samsung's software centre in Daegu)."""
+
+    region: str
+    starts: Month
+    founding_rate_multiplier: Multiplier = 1.0
+    quality_multiplier: Multiplier = 1.0
+    cost_krw_per_year: Money = 0.0
+
+    _v_dates = field_validator("starts", mode="before")(_coerce_date)
+
+
+class Scenario(Strict):
+    """A whole scenario, after ``extends`` and overrides have been applied."""
+
+    name: str = Field(..., min_length=1, max_length=200)
+    description: str = ""
+    calendar: Calendar = Field(default_factory=Calendar)
+    sectors: dict[str, NonNegative]
+    """National sector mix of new technology start-ups (weights, normalised)."""
+    regions: dict[str, Region]
+    startups: Startups = Field(default_factory=Startups)
+    funding: Funding = Field(default_factory=Funding)
+    centre_defaults: dict = Field(default_factory=dict)
+    """Values every centre starts from (deep-merged under each entry of ``centres``)."""
+    centres: dict[str, Centre] = Field(default_factory=dict)
+    conglomerate_defaults: dict = Field(default_factory=dict)
+    conglomerates: dict[str, Conglomerate] = Field(default_factory=dict)
+    founder_education: dict[str, FounderEducation] = Field(default_factory=dict)
+
+    @field_validator("sectors")
+    @classmethod
+    def _mix(cls, v: dict[str, float]) -> dict[str, float]:
+        if not v or sum(v.values()) <= 0:
+            raise ValueError("at least one sector with a positive weight")
+        return v
+
+    @field_validator("regions")
+    @classmethod
+    def _regions(cls, v: dict[str, Region]) -> dict[str, Region]:
+        if not v:
+            raise ValueError("at least one region")
+        return v
+
+    @model_validator(mode="after")
+    def _check_references(self) -> Scenario:
+        cal = self.calendar
+        problems: list[tuple[str, str]] = []
+        for rname, region in self.regions.items():
+            for sector in region.sector_mix or {}:
+                if sector not in self.sectors:
+                    problems.append((f"regions.{rname}.sector_mix.{sector}", _unknown("sector", sector, self.sectors)))
+        for cname, c in self.centres.items():
+            where = f"centres.{cname}"
+            if c.region not in self.regions:
+                problems.append((f"{where}.region", _unknown("region", c.region, self.regions)))
+            if c.partner is not None and c.partner not in self.conglomerates:
+                problems.append((f"{where}.partner", _unknown("conglomerate", c.partner, self.conglomerates)))
+            for r in c.catchment or []:
+                if r != "*" and r not in self.regions:
+                    problems.append((f"{where}.catchment", _unknown("region", r, self.regions)))
+            for s in c.sector_focus:
+                if s not in self.sectors:
+                    problems.append((f"{where}.sector_focus", _unknown("sector", s, self.sectors)))
+            if not 0 <= cal.month(c.opens) < cal.horizon_months:
+                problems.append((f"{where}.opens", f"a date inside the calendar {cal.start} .. {cal.horizon}, found {c.opens}"))
+            if c.closes is not None and cal.month(c.closes) <= cal.month(c.opens):
+                problems.append((f"{where}.closes", f"a date after opens ({c.opens}), found {c.closes}"))
+        for ename, e in self.founder_education.items():
+            if e.region not in self.regions:
+                problems.append((f"founder_education.{ename}.region", _unknown("region", e.region, self.regions)))
+            if not 0 <= cal.month(e.starts) < cal.horizon_months:
+                problems.append((f"founder_education.{ename}.starts", f"a date inside the calendar {cal.start} .. {cal.horizon}, found {e.starts}"))
+        if problems:
+            raise ReferenceProblems(problems)
+        return self
+
+    # -- conveniences used by the model -------------------------------------------------------
+    @property
+    def active_centres(self) -> dict[str, Centre]:
+        return {k: c for k, c in self.centres.items() if c.enabled}
+
+
+class ReferenceProblems(ValueError):
+    """Cross-reference errors, each with its own key path (turned into located messages)."""
+
+    def __init__(self, problems: list[tuple[str, str]]):
+        self.problems = problems
+        super().__init__("; ".join(f"{p}: {m}" for p, m in problems))
+
+
+def _unknown(kind: str, value: str, known) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(str(value), [str(k) for k in known], n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return f"the name of a {kind} defined in this scenario, found {value!r}{hint}"
+
+
