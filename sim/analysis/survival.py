@@ -16,8 +16,9 @@ def km_at(durations: np.ndarray, events: np.ndarray, ages: np.ndarray | list[flo
 
     ``durations``: time from origin to event or censoring; ``events``: True where the
     duration ends in the event (death), False where it is censored. Returns NaN for ages beyond
-    the last observed duration at risk (the curve is undefined there), and NaN everywhere when
-    there is no one at risk.
+    the last observed duration at risk (the curve is undefined there) unless the curve has
+    already dropped to 0 (the last firms at risk all died, so S stays 0), and NaN everywhere
+    when there is no one at risk.
     """
     ages = np.asarray(ages, dtype=float)
     d = np.asarray(durations, dtype=float)
@@ -33,8 +34,10 @@ def km_at(durations: np.ndarray, events: np.ndarray, ages: np.ndarray | list[flo
     surv = np.cumprod(factors)
     idx = np.searchsorted(times, ages, side="right") - 1
     out = np.where(idx >= 0, surv[np.maximum(idx, 0)], 1.0)
-    # undefined once nobody is at risk any more (beyond the largest duration)
-    out = np.where(ages > d[-1], np.nan, out)
+    # undefined once nobody is at risk any more (beyond the largest duration) -- unless the
+    # curve has already reached 0 (the last at-risk firms all died): then S = 0 from there on
+    if surv[-1] > 0.0:
+        out = np.where(ages > d[-1], np.nan, out)
     return out
 
 
@@ -59,6 +62,8 @@ def km_curve(durations: np.ndarray, events: np.ndarray, grid: np.ndarray, confid
     except (ValueError, RuntimeWarning):  # pragma: no cover - degenerate data
         lo, hi = nan.copy(), nan.copy()
     beyond = grid > d.max()
+    if km_at(d, e, d.max(keepdims=True))[0] == 0.0:  # curve reached 0: defined (0) beyond
+        beyond[:] = False
     for arr in (s, lo, hi):
         arr[beyond] = np.nan
     return s, lo, hi

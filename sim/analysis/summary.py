@@ -1,0 +1,94 @@
+"""From per-replication metrics to summary.json: means with CIs, paired comparisons, Holm.
+
+Input is the replications table as columns (``scenario``, ``replication`` and one column per
+metric); output is plain data::
+
+    {"scenarios": {NAME: {"replications": N, "metrics": {METRIC: {"mean", "ci_low", "ci_high", ...}}}},
+     "comparisons": [{"scenario", "reference", "metric", "diff", "ci_low", "ci_high",
+                      "p_value", "p_adjusted"}, ...]}
+
+Comparisons pair replication r of the scenario with replication r of the reference (common
+random numbers); p-values are Holm-adjusted per metric across all comparisons made.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+
+from .metrics import METRICS
+from .stats import holm, paired_difference, summarize
+
+COMPARED = ("survival_1y", "survival_3y", "survival_5y", "survivors_5y", "supported", "acquired",
+            "crossed_valley", "alive_end", "jobs_end", "private_investment_krw",
+            "conglomerate_investment_krw", "grants_krw", "programme_cost_krw")
+"""Metrics compared between scenarios (the others are descriptive)."""
+
+
+def _clean(x):
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    if isinstance(x, (np.floating, np.integer)):
+        return _clean(x.item())
+    return x
+
+
+def by_scenario(columns: dict[str, Sequence], scenarios: Iterable[str]) -> dict[str, dict[str, np.ndarray]]:
+    """Split the replications table into per-scenario arrays sorted by replication."""
+    names = np.asarray(columns["scenario"], dtype=object)
+    reps = np.asarray(columns["replication"])
+    out = {}
+    for sc in scenarios:
+        mask = names == sc
+        order = np.argsort(reps[mask], kind="stable")
+        out[sc] = {k: np.asarray(v)[mask][order] for k, v in columns.items() if k != "scenario"}
+    return out
+
+
+def _paired(a: dict[str, np.ndarray], b: dict[str, np.ndarray], metric: str) -> dict:
+    common, ia, ib = np.intersect1d(a["replication"], b["replication"], return_indices=True)
+    return paired_difference(np.asarray(a[metric], float)[ia], np.asarray(b[metric], float)[ib])
+
+
+def build_summary(columns: dict[str, Sequence], scenarios: Sequence[str],
+                  comparisons: Sequence[tuple[str, str]] = ()) -> dict:
+    data = by_scenario(columns, scenarios)
+    summary: dict = {"scenarios": {}, "comparisons": []}
+    for sc in scenarios:
+        d = data[sc]
+        metrics = {}
+        for m in METRICS:
+            if m in d:
+                metrics[m] = {k: _clean(v) for k, v in summarize(np.asarray(d[m], dtype=float)).items()}
+        summary["scenarios"][sc] = {"replications": int(len(d["replication"])), "metrics": metrics}
+    rows = []
+    for sc, ref in comparisons:
+        if sc == ref or sc not in data or ref not in data:
+            continue
+        for m in COMPARED:
+            if m not in data[sc] or m not in data[ref]:
+                continue
+            res = _paired(data[sc], data[ref], m)
+            rows.append({"scenario": sc, "reference": ref, "metric": m, **res})
+    for m in {r["metric"] for r in rows}:
+        idx = [i for i, r in enumerate(rows) if r["metric"] == m]
+        adj = holm([rows[i]["p_value"] for i in idx])
+        for i, p in zip(idx, adj, strict=True):
+            rows[i]["p_adjusted"] = p
+    summary["comparisons"] = [{k: _clean(v) for k, v in r.items()} for r in rows]
+    return summary
+
+
+def half_widths(columns: dict[str, Sequence], scenarios: Sequence[str],
+                comparisons: Sequence[tuple[str, str]], metric: str = "survival_5y") -> dict[str, float]:
+    """CI half-widths of ``metric`` per scenario and per comparison (for --precision)."""
+    data = by_scenario(columns, scenarios)
+    out = {}
+    for sc in scenarios:
+        out[sc] = summarize(np.asarray(data[sc][metric], float))["half_width"]
+    for sc, ref in comparisons:
+        if sc != ref:
+            out[f"{sc} - {ref}"] = _paired(data[sc], data[ref], metric)["half_width"]
+    return out

@@ -1,0 +1,46 @@
+"""Progress: a tqdm bar with throughput and ETA on a terminal, plain periodic lines otherwise."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+
+class Progress:
+    """Counts finished tasks (and the start-ups they simulated)."""
+
+    def __init__(self, total: int, *, enabled: bool = True, echo=print, every_seconds: float = 10.0):
+        self.total = total
+        self.enabled = enabled and total > 0
+        self.echo = echo
+        self.every = every_seconds
+        self.done = 0
+        self.startups = 0
+        self._bar = None
+        self._t0 = time.perf_counter()
+        self._last = self._t0
+
+    def __enter__(self) -> Progress:
+        if self.enabled and sys.stderr.isatty():
+            from tqdm import tqdm
+
+            self._bar = tqdm(total=self.total, unit="task", dynamic_ncols=True, file=sys.stderr, smoothing=0.1)
+        return self
+
+    def update(self, startups: int = 0) -> None:
+        self.done += 1
+        self.startups += startups
+        elapsed = time.perf_counter() - self._t0
+        rate = self.startups / elapsed if elapsed > 0 else 0.0
+        if self._bar is not None:
+            self._bar.set_postfix_str(f"{rate:,.0f} start-ups/s", refresh=False)
+            self._bar.update(1)
+        elif self.enabled and (time.perf_counter() - self._last >= self.every or self.done == self.total):
+            self._last = time.perf_counter()
+            left = (self.total - self.done) * elapsed / self.done
+            self.echo(f"  {self.done}/{self.total} tasks, {elapsed:,.0f} s elapsed, "
+                      f"{rate:,.0f} start-ups/s, ~{left:,.0f} s left")
+
+    def __exit__(self, *exc) -> None:
+        if self._bar is not None:
+            self._bar.close()

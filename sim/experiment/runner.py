@@ -1,0 +1,291 @@
+"""Run an experiment: scenarios x replications, through an executor, into a results folder.
+
+The runner owns the life of a results folder: manifest first (status ``running``), each task's
+result streamed to disk as it finishes, failures recorded without stopping the rest, optional
+batches until a precision target is met, then consolidation, ``summary.json`` and status
+``complete``. Ctrl-C or SIGTERM leave status ``interrupted`` and a message saying how to resume;
+``kill -9`` leaves ``running``: neither ever looks complete. ``--resume`` re-reads the resolved
+scenarios from the manifest (not from the files, which may have changed) and runs only the
+missing tasks, so the end result equals an uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import math
+import platform
+import shlex
+import signal
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..analysis.summary import build_summary, half_widths
+from ..errors import UsageError, ValleysimError
+from ..scenario.loader import resolved_dict, scenario_hash
+from ..scenario.schema import Scenario
+from .progress import Progress
+from .store import ResultsStore, atomic_write_json
+from .task import Task, run_task
+
+
+class Interrupted(ValleysimError):
+    exit_code = 130
+
+
+class TasksFailed(ValleysimError):
+    exit_code = 1
+
+
+@dataclass
+class ExperimentSpec:
+    """What to run. ``comparisons`` are (scenario, reference) pairs reported in the summary."""
+
+    scenarios: dict[str, Scenario]
+    replications: int = 10
+    seed: int = 20140902  # the programme's announcement date
+    crn: bool = True
+    keep_startups: str = "first"  # all | first | none
+    comparisons: list[tuple[str, str]] = field(default_factory=list)
+    precision: float | None = None
+    max_replications: int = 200
+    kind: str = "run"
+    sources: dict[str, str] = field(default_factory=dict)
+    extra: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        if not self.scenarios:
+            raise UsageError("an experiment needs at least one scenario.")
+        if self.replications < 1:
+            raise UsageError(f"--replications: expected a whole number >= 1, found {self.replications}.")
+        if self.keep_startups not in ("all", "first", "none"):
+            raise UsageError(f"--startups: expected all, first or none, found {self.keep_startups!r}.")
+        if self.precision is not None and not (self.precision > 0 and math.isfinite(self.precision)):
+            raise UsageError(f"--precision: expected a positive number such as 0.01, found {self.precision}.")
+
+    def tasks(self, replications: range) -> list[Task]:
+        """Replication-major order, so an interrupted run holds whole replications of every scenario."""
+        names = list(self.scenarios)
+        return [Task(i, n, r) for r in replications for i, n in enumerate(names)]
+
+    def keep(self, task: Task) -> bool:
+        return self.keep_startups == "all" or (self.keep_startups == "first" and task.replication == 0)
+
+
+def _versions() -> dict:
+    from importlib import metadata
+
+    out = {"python": platform.python_version()}
+    for pkg in ("valleysim", "simpy", "numpy", "scipy", "pydantic", "pyarrow"):
+        with contextlib.suppress(metadata.PackageNotFoundError):
+            out[pkg] = metadata.version(pkg)
+    return out
+
+
+def _git_commit() -> str | None:
+    try:
+        r = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5,
+                           cwd=Path(__file__).resolve().parents[2])
+        return r.stdout.strip() or None if r.returncode == 0 else None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def new_manifest(spec: ExperimentSpec, command: list[str] | None) -> dict:
+    return {
+        "status": "running",
+        "kind": spec.kind,
+        "seed": spec.seed,
+        "replications": spec.replications,
+        "crn": spec.crn,
+        "keep_startups": spec.keep_startups,
+        "precision": spec.precision,
+        "max_replications": spec.max_replications,
+        "comparisons": [list(c) for c in spec.comparisons],
+        "scenarios": {n: {"hash": scenario_hash(s), "file": spec.sources.get(n), "resolved": resolved_dict(s)}
+                      for n, s in spec.scenarios.items()},
+        "versions": _versions(),
+        "git_commit": _git_commit(),
+        "command": shlex.join(command or sys.argv),
+        "started": _now(),
+        "ended": None,
+        "extra": spec.extra,
+    }
+
+
+def spec_from_manifest(m: dict) -> ExperimentSpec:
+    return ExperimentSpec(
+        scenarios={n: Scenario.model_validate(v["resolved"]) for n, v in m["scenarios"].items()},
+        replications=m["replications"], seed=m["seed"], crn=m.get("crn", True),
+        keep_startups=m.get("keep_startups", "first"),
+        comparisons=[tuple(c) for c in m.get("comparisons", [])], precision=m.get("precision"),
+        max_replications=m.get("max_replications", 200), kind=m.get("kind", "run"),
+        sources={n: v.get("file") for n, v in m["scenarios"].items()}, extra=m.get("extra", {}))
+
+
+def expected_startups(scenario: Scenario) -> float:
+    from ..model.region import monthly_intensity
+
+    return float(sum(monthly_intensity(scenario, r).sum() for r in scenario.regions))
+
+
+@dataclass
+class Outcome:
+    root: Path
+    summary: dict
+    failures: list[dict]
+    replications: int
+    seconds: float
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt():
+    if sys.platform == "win32" or not _in_main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        raise KeyboardInterrupt
+
+    old = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
+
+
+def _in_main_thread() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
+
+
+class Runner:
+    def __init__(self, spec: ExperimentSpec, store: ResultsStore, executor, *, progress: bool = True,
+                 echo=print):
+        self.spec = spec
+        self.store = store
+        self.executor = executor
+        self.progress = progress
+        self.echo = echo
+        self.failures: list[dict] = []
+
+    def _argsets(self, tasks: list[Task]):
+        resolved = {n: resolved_dict(s) for n, s in self.spec.scenarios.items()}
+        digests = {n: scenario_hash(s) for n, s in self.spec.scenarios.items()}
+        for t in tasks:
+            yield (resolved[t.scenario], digests[t.scenario], t, self.spec.seed, self.spec.crn, self.spec.keep(t))
+
+    def _run_batch(self, replications: range) -> None:
+        tasks = self.spec.tasks(replications)
+        done = self.store.completed()
+        todo = [t for t in tasks if t.key not in done]
+        if not todo:
+            return
+        per_task = {n: expected_startups(s) for n, s in self.spec.scenarios.items()}
+        lifecycles = sum(per_task[t.scenario] for t in todo)
+        eta = lifecycles / (20_000.0 * self.executor.workers)
+        self.echo(f"plan: {len(todo)} tasks ({len(tasks) - len(todo)} already done), "
+                  f"~{lifecycles:,.0f} start-up lifecycles, {self.executor.workers} worker(s) "
+                  f"[{self.executor.name}], roughly {eta:,.0f} s")
+        with Progress(len(todo), enabled=self.progress, echo=self.echo) as bar:
+            for result in self.executor.run(run_task, self._argsets(todo)):
+                if "error" in result:
+                    t = result["task"]
+                    self.failures.append({"scenario": t.scenario, "replication": t.replication,
+                                          "error": result["error"], "traceback": result["traceback"]})
+                    self._write_failures()
+                else:
+                    self.store.write_task(result)
+                bar.update(result.get("startups_count", 0))
+
+    def _write_failures(self) -> None:
+        root = self.store.root
+        rows = [{**f, "replay": f"python run_sim.py replay {shlex.quote(str(root))} "
+                                f"--scenario {shlex.quote(f['scenario'])} --replication {f['replication']}"}
+                for f in self.failures]
+        atomic_write_json(root / "failures.json", rows)
+
+    def _precision_met(self, n: int) -> tuple[bool, int]:
+        spec = self.spec
+        cols = self.store.read_metrics().to_pydict()
+        hw = half_widths(cols, list(spec.scenarios), spec.comparisons)
+        finite = [v for v in hw.values() if v is not None and math.isfinite(v)]
+        worst = max(finite) if finite else math.inf
+        self.echo(f"precision: worst 95% CI half-width of survival_5y after {n} replications = {worst:.4f} "
+                  f"(target {spec.precision})")
+        if worst <= spec.precision:
+            return True, n
+        # the half-width shrinks like 1/sqrt(n): aim a little past the estimate
+        needed = int(math.ceil(n * (worst / spec.precision) ** 2 * 1.1)) if math.isfinite(worst) else 2 * n
+        return False, min(spec.max_replications, max(n + 1, needed))
+
+    def run(self) -> Outcome:
+        import time
+
+        spec = self.spec
+        t0 = time.perf_counter()
+        n = spec.replications
+        try:
+            with _sigterm_as_interrupt():
+                self._run_batch(range(n))
+                if spec.precision is not None:
+                    while n < spec.max_replications:
+                        met, target = self._precision_met(n)
+                        if met:
+                            break
+                        self._run_batch(range(n, target))
+                        n = target
+                        self.store.update_manifest(replications=n)
+                    else:
+                        self._precision_met(n)
+        except KeyboardInterrupt:
+            with contextlib.suppress(Exception):
+                self.executor.abort()
+            self.store.update_manifest(status="interrupted", ended=_now())
+            raise Interrupted(
+                f"Interrupted. Finished tasks are safe in {self.store.root}; continue with: "
+                f"python run_sim.py resume {shlex.quote(str(self.store.root))}") from None
+        finally:
+            with contextlib.suppress(Exception):
+                self.executor.close()
+        return self.finish(n, time.perf_counter() - t0)
+
+    def finish(self, n: int, seconds: float) -> Outcome:
+        spec = self.spec
+        self.store.update_manifest(replications=n)
+        self.store.consolidate(spec.tasks(range(n)))
+        cols = self.store.read_metrics().to_pydict()
+        summary = build_summary(cols, list(spec.scenarios), spec.comparisons) if cols else {"scenarios": {}}
+        summary["seed"] = spec.seed
+        atomic_write_json(self.store.root / "summary.json", summary)
+        status = "failed" if self.failures else "complete"
+        if not self.failures:
+            self.store.drop_parts()
+        self.store.update_manifest(status=status, ended=_now(), seconds=round(seconds, 2),
+                                   failures=len(self.failures))
+        return Outcome(self.store.root, summary, self.failures, n, seconds)
+
+
+def run_experiment(spec: ExperimentSpec, out: Path, executor, *, force: bool = False,
+                   progress: bool = True, command: list[str] | None = None, echo=print) -> Outcome:
+    store = ResultsStore.create(out, new_manifest(spec, command), force=force)
+    return Runner(spec, store, executor, progress=progress, echo=echo).run()
+
+
+def resume_experiment(root: Path, executor, *, progress: bool = True, echo=print) -> Outcome:
+    store = ResultsStore.open(root)
+    m = store.read_manifest()
+    if m.get("status") == "complete":
+        raise UsageError(f"{root}: this experiment is already complete; nothing to resume. "
+                         f"Rebuild its report with: python run_sim.py report {root}")
+    spec = spec_from_manifest(m)
+    store.update_manifest(status="running", resumed=_now())
+    return Runner(spec, store, executor, progress=progress, echo=echo).run()
+

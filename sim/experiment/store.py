@@ -1,0 +1,203 @@
+"""The results folder: crash-safe, resumable, never silently overwritten.
+
+Layout of an experiment folder::
+
+    manifest.json          status (running / interrupted / failed / complete), scenarios, seed, versions
+    parts/                 one small Parquet file per finished task, written atomically
+    failures.json          tasks that raised, with the command that replays each
+    replications.parquet   one row per (scenario, replication), one column per metric
+    regions.parquet        one row per (scenario, replication, region)
+    startups.parquet       one row per start-up of the kept replications
+    summary.json           means and confidence intervals (and comparisons)
+
+Every file is written to a temporary name and renamed into place, so a crash leaves either
+the old file or the new one. A task counts as done when its metrics part exists (written last).
+``replications.parquet`` and friends are assembled from the parts at the end, one part at a
+time, so memory stays flat however many replications ran.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+from collections.abc import Iterable
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ..errors import ResultsError, UsageError
+from .task import Task
+
+PARTS = "parts"
+KINDS = ("metrics", "regions", "startups")
+OUTPUTS = {"metrics": "replications.parquet", "regions": "regions.parquet", "startups": "startups.parquet"}
+
+
+def _fail(path: Path, exc: OSError) -> ResultsError:
+    reason = exc.strerror or str(exc)
+    return ResultsError(f"{path}: cannot write results ({reason}). Nothing written there counts as done; "
+                        "free some space or choose another --out folder, then rerun (or --resume).", path=path)
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise _fail(path, exc) from None
+
+
+def atomic_write_json(path: Path, obj) -> None:
+    atomic_write_bytes(path, (json.dumps(obj, indent=2, sort_keys=False, allow_nan=True, default=str) + "\n").encode())
+
+
+def atomic_write_table(path: Path, table: pa.Table) -> None:
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        pq.write_table(table, tmp)
+        os.replace(tmp, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise _fail(path, exc) from None
+
+
+class ResultsStore:
+    """One experiment folder."""
+
+    def __init__(self, root: Path):
+        self.root = Path(root)
+
+    # -- lifecycle ------------------------------------------------------------------------------
+    @classmethod
+    def create(cls, root: Path, manifest: dict, force: bool = False) -> ResultsStore:
+        root = Path(root)
+        if root.exists() and any(root.iterdir()):
+            if not force:
+                raise UsageError(
+                    f"{root}: already holds results. valleysim never overwrites results: choose another "
+                    f"--out, continue an interrupted run with --resume {root}, or pass --force to replace it.")
+            if not (root / "manifest.json").exists() and any(p.name not in {PARTS} for p in root.iterdir()):
+                raise UsageError(f"{root}: is not a valleysim results folder (no manifest.json); refusing to "
+                                 "delete it even with --force. Choose another --out.")
+            try:
+                shutil.rmtree(root)
+            except OSError as exc:
+                raise _fail(root, exc) from None
+        try:
+            (root / PARTS).mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise _fail(root, exc) from None
+        store = cls(root)
+        store.write_manifest(manifest)
+        return store
+
+    @classmethod
+    def open(cls, root: Path) -> ResultsStore:
+        root = Path(root)
+        if not (root / "manifest.json").is_file():
+            raise UsageError(f"{root}: no manifest.json here, so there is nothing to resume or report. "
+                             "Give the folder a previous run wrote.")
+        return cls(root)
+
+    # -- manifest -------------------------------------------------------------------------------
+    @property
+    def manifest_path(self) -> Path:
+        return self.root / "manifest.json"
+
+    def read_manifest(self) -> dict:
+        try:
+            return json.loads(self.manifest_path.read_text())
+        except (OSError, ValueError) as exc:
+            raise UsageError(f"{self.manifest_path}: cannot be read ({exc}).") from None
+
+    def write_manifest(self, manifest: dict) -> None:
+        atomic_write_json(self.manifest_path, manifest)
+
+    def update_manifest(self, **changes) -> dict:
+        m = self.read_manifest()
+        m.update(changes)
+        self.write_manifest(m)
+        return m
+
+    # -- parts ----------------------------------------------------------------------------------
+    def _part(self, task: Task, kind: str) -> Path:
+        return self.root / PARTS / f"{task.key}.{kind}.parquet"
+
+    def completed(self) -> set[str]:
+        """Keys of tasks whose metrics part is on disk."""
+        d = self.root / PARTS
+        if not d.is_dir():
+            return set()
+        return {p.name.split(".")[0] for p in d.glob("*.metrics.parquet")}
+
+    def write_task(self, result: dict) -> None:
+        """Write one finished task: start-ups and regions first, the metrics part last."""
+        task: Task = result["task"]
+        base = {"scenario": task.scenario, "replication": task.replication}
+        if "startups" in result:
+            st = result["startups"]
+            n = len(st["serial"])
+            cols = {"scenario": [task.scenario] * n, "replication": [task.replication] * n, **st}
+            atomic_write_table(self._part(task, "startups"), pa.table(cols))
+        regions = [{**base, **row} for row in result["regions"]]
+        if regions:
+            atomic_write_table(self._part(task, "regions"), pa.Table.from_pylist(regions))
+        row = {**base, **result["metrics"], "events": result.get("events", 0),
+               "startups_simulated": result.get("startups_count", 0), "seconds": result.get("seconds", 0.0)}
+        atomic_write_table(self._part(task, "metrics"), pa.Table.from_pylist([row]))
+
+    def consolidate(self, order: Iterable[Task]) -> dict[str, Path]:
+        """Assemble the parts into the final Parquet files, in plan order, one part at a time."""
+        written = {}
+        order = list(order)
+        for kind in KINDS:
+            out = self.root / OUTPUTS[kind]
+            tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
+            writer = None
+            try:
+                for task in order:
+                    part = self._part(task, kind)
+                    if not part.exists():
+                        continue
+                    table = pq.read_table(part)
+                    if writer is None:
+                        writer = pq.ParquetWriter(tmp, table.schema)
+                    elif table.schema != writer.schema:
+                        table = table.cast(writer.schema)
+                    writer.write_table(table)
+                if writer is not None:
+                    writer.close()
+                    writer = None
+                    os.replace(tmp, out)
+                    written[kind] = out
+            except OSError as exc:
+                if writer is not None:
+                    writer.close()
+                with contextlib.suppress(OSError):
+                    tmp.unlink()
+                raise _fail(out, exc) from None
+        return written
+
+    def drop_parts(self) -> None:
+        shutil.rmtree(self.root / PARTS, ignore_errors=True)
+
+    # -- reading back ---------------------------------------------------------------------------
+    def read_metrics(self) -> pa.Table:
+        """All finished replications' metrics (from the final file, else from the parts)."""
+        final = self.root / OUTPUTS["metrics"]
+        if final.exists():
+            return pq.read_table(final)
+        parts = sorted((self.root / PARTS).glob("*.metrics.parquet"))
+        if not parts:
+            return pa.table({})
+        return pa.concat_tables([pq.read_table(p) for p in parts], promote_options="default")

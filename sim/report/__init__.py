@@ -1,0 +1,1 @@
+"""Reports: terminal tables, Markdown and self-contained HTML built from stored results."""

@@ -1,0 +1,81 @@
+"""Tables for the terminal (rich) and for reports: numbers formatted the way a planner reads them."""
+
+from __future__ import annotations
+
+import math
+
+HEADLINE = (
+    ("startups", "start-ups", "count"),
+    ("supported", "supported", "count"),
+    ("survival_1y", "S(1y)", "share"),
+    ("survival_3y", "S(3y)", "share"),
+    ("survival_5y", "S(5y)", "share"),
+    ("supported_survival_5y", "supported S(5y)*", "share"),
+    ("acquired", "acquired", "count"),
+    ("crossed_valley", "crossed", "count"),
+    ("jobs_end", "jobs at horizon", "count"),
+    ("private_investment_krw", "private inv.", "krw"),
+    ("conglomerate_investment_krw", "conglomerate inv.", "krw"),
+    ("grants_krw", "grants", "krw"),
+    ("programme_cost_krw", "programme cost", "krw"),
+)
+
+
+def fmt(value, kind: str) -> str:
+    """Format a number: shares as %, money in KRW billions (bn), counts with separators."""
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "n/a"
+    if kind == "share":
+        return f"{100 * value:.1f}%"
+    if kind == "pp":
+        return f"{100 * value:+.2f} pp"
+    if kind == "krw":
+        return f"{value / 1e9:,.1f} bn"
+    if kind == "dkrw":
+        return f"{value / 1e9:+,.2f} bn"
+    if kind == "dcount":
+        return f"{value:+,.0f}"
+    return f"{value:,.0f}"
+
+
+def cell(stat: dict | None, kind: str, with_ci: bool = True) -> str:
+    if not stat:
+        return "n/a"
+    mean = stat.get("mean", stat.get("diff"))
+    text = fmt(mean, kind)
+    lo, hi = stat.get("ci_low"), stat.get("ci_high")
+    if with_ci and lo is not None and hi is not None and text != "n/a" and lo != hi:
+        plain = {"pp": "share", "dkrw": "krw", "dcount": "count"}.get(kind, kind)
+        text += f" [{fmt(lo, plain)}, {fmt(hi, plain)}]" if kind == plain else f" [{fmt(lo, kind)}, {fmt(hi, kind)}]"
+    return text
+
+
+def headline_rows(summary: dict, scenarios: list[str], with_ci: bool = True) -> tuple[list[str], list[list[str]]]:
+    header = ["scenario", "reps"] + [label for _, label, _ in HEADLINE]
+    rows = []
+    for sc in scenarios:
+        s = summary["scenarios"].get(sc)
+        if not s:
+            continue
+        m = s["metrics"]
+        rows.append([sc, str(s["replications"])] + [cell(m.get(k), kind, with_ci) for k, _, kind in HEADLINE])
+    return header, rows
+
+
+def headline_table(summary: dict, scenarios: list[str]) -> None:
+    """Print the headline table (means; 95% CIs in the reports) to the terminal."""
+    from rich.console import Console
+    from rich.table import Table
+
+    header, rows = headline_rows(summary, scenarios, with_ci=False)
+    table = Table(title="valleysim: means over replications (95% CIs in summary.json and the report)",
+                  title_justify="left")
+    for h in header:
+        if h == "scenario":
+            table.add_column(h, justify="left", no_wrap=True)
+        else:
+            table.add_column(h, justify="right")
+    for r in rows:
+        table.add_row(*r)
+    Console(width=max(160, Console().width)).print(table)
+    print("* supported S(5y) counts from the support date, as the ministry publishes it.")
