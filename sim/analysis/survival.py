@@ -7,6 +7,8 @@ confidence bands, computed by ``scipy.stats.ecdf`` for the reports.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 from scipy import stats
 
@@ -57,9 +59,13 @@ def km_curve(durations: np.ndarray, events: np.ndarray, grid: np.ndarray, confid
     res = stats.ecdf(data).sf
     s = res.evaluate(grid)
     try:
-        ci = res.confidence_interval(confidence_level=confidence, method="log-log")
+        # scipy warns where the log-log band is undefined (S = 0) and returns NaN there; keep
+        # those NaN points (under warnings-as-errors the whole band used to be discarded)
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", "The confidence interval is undefined", RuntimeWarning)
+            ci = res.confidence_interval(confidence_level=confidence, method="log-log")
         lo, hi = ci.low.evaluate(grid), ci.high.evaluate(grid)
-    except (ValueError, RuntimeWarning):  # pragma: no cover - degenerate data
+    except ValueError:  # pragma: no cover - degenerate data
         lo, hi = nan.copy(), nan.copy()
     beyond = grid > d.max()
     if km_at(d, e, d.max(keepdims=True))[0] == 0.0:  # curve reached 0: defined (0) beyond

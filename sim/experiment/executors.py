@@ -108,10 +108,8 @@ class DaskExecutor:
         window = 4 * self.workers
         it = iter(argsets)
         ac = as_completed()
-        inflight = 0
-        for args in it:
+        for inflight, args in enumerate(it, start=1):
             ac.add(self._client.submit(fn, *args, pure=False))
-            inflight += 1
             if inflight >= window:
                 break
         for fut in ac:
