@@ -41,9 +41,11 @@ class Centre:
         self.applicants = 0
         self.selected = 0
         self.grants_paid = 0.0
-        env.process(self._contests())
+        # The budget process starts first so that, at the opening and at each anniversary, the
+        # refill happens before the contest held at the same moment.
         if self.budget is not None:
             env.process(self._budget_years())
+        env.process(self._contests())
 
     def operating_cost(self, horizon: float) -> float:
         """Operating cost over the months the centre is open before the horizon."""
@@ -55,9 +57,10 @@ class Centre:
         yield env.timeout(self.opens)
         annual = self.cfg.grants.annual_budget_krw
         while env.now < self.closes:
+            # Not yielded: both succeed at once, so no contest at this moment sees an empty budget.
             if self.budget.level > 0:
-                yield self.budget.get(self.budget.level)
-            yield self.budget.put(annual)
+                self.budget.get(self.budget.level)
+            self.budget.put(annual)
             yield env.timeout(12.0)
 
     def _contests(self):
@@ -69,7 +72,7 @@ class Centre:
             yield env.timeout(every)
 
     def contest(self) -> None:
-        """One intake round: rank the applicants, fill the free seats, pay grants, interrupt."""
+        """One intake round: rank the applicants, fill the free seats, pay grants."""
         cfg = self.cfg
         now = self.world.env.now
         self.rounds += 1
@@ -78,8 +81,12 @@ class Centre:
             return
         oldest = now - cfg.max_applicant_age_months
         p_apply = cfg.apply_probability
-        applicants = [s for pool in self.pools for s in pool.values()
-                      if s.founded >= oldest and s.apply_u < p_apply]
+        applicants = []
+        for pool in self.pools:
+            gone = [sid for sid, s in pool.items() if s.leaves <= now]
+            for sid in gone:  # left the valley since the last look (died, acquired, crossed)
+                del pool[sid]
+            applicants.extend(s for s in pool.values() if s.founded >= oldest and s.apply_u < p_apply)
         self.applicants += len(applicants)
         if not applicants:
             return
@@ -97,5 +104,5 @@ class Centre:
                 grant = per
                 self.grants_paid += per
             pools[s.region].pop(s.id)
-            s.process.interrupt((self, end, grant, self.seats.request()))
+            s.select(self, end, grant, self.seats.request())
         self.selected += len(chosen)

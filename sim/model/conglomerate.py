@@ -56,7 +56,7 @@ class Conglomerate:
             if self._spend(cfg.acquire_price_krw):
                 s.conglomerate_krw += cfg.acquire_price_krw
                 self.acquisitions += 1
-                s._exit(ACQUIRED, NO_CAUSE)
+                s._exit(ACQUIRED, NO_CAUSE, self.world.env.now)
                 return True
         elif u < pa + pi:
             if self._spend(cfg.invest_krw):

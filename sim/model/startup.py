@@ -1,20 +1,25 @@
-"""A start-up: one SimPy process walking through the death valley.
+"""A start-up walking through the death valley.
 
-Per stage the start-up has four clocks: the milestone (work left / speed), non-cash failure
-(an Exp(1) budget consumed by the failure hazard), the cash runway (cash / net burn) and, in
-traction, a market acquisition. It waits for the earliest with a single timeout and acts on it.
-Support from outside (selection by a centre, with its grant and training) interrupts the wait;
-the start-up then books the time that passed and recomputes its clocks. A start-up whose next
-event lies beyond the horizon parks on an event that never fires, so survivors cost no events.
+Per stage a start-up has four clocks: the milestone (work left / speed), non-cash failure (an
+Exp(1) budget consumed by the failure hazard), the cash runway (cash / net burn) and, in
+traction, a market acquisition. The earliest clock wins; successful bridge rounds and
+milestones that concern nobody else are worked out inline (:meth:`Startup._run_until`).
 
-Typical cost: 3-5 events per start-up (one per milestone reached, one at its exit).
+A start-up's walk is private until someone from outside touches it. At founding
+(:meth:`Startup.found`) the walk is computed to its end, which costs no SimPy event, and the
+start-up waits in its region's applicant pool until it leaves the valley. When a centre selects
+it (:meth:`Startup.select`), its state is rolled back and replayed to that moment (the same
+random budgets give the same history), and it becomes a SimPy process: it holds a seat, its
+clocks change with training, its residency ends, its partner decides at traction, all at their
+own times and in contention with everyone else. A supported start-up whose next event lies
+beyond the horizon parks on an event that never fires.
+
+Cost: one SimPy event per start-up (its founding); a supported start-up a few more.
 """
 
 from __future__ import annotations
 
 import math
-
-import simpy
 
 INF = math.inf
 
@@ -25,50 +30,39 @@ OUTCOMES = ("alive", "died", "acquired")
 NO_CAUSE, CASH, FAILURE, MATURE = 0, 1, 2, 3
 CAUSES = ("", "cash", "failure", "mature")
 CROSSED = 3  # stage index once the valley is crossed
+# the clocks a start-up waits on
+MILESTONE, FAIL, BROKE, ACQUISITION, RESIDENCY_END = 0, 1, 2, 3, 4
 
 
 class Startup:
     """State of one start-up. Attributes are plain floats for a lean hot loop."""
 
     __slots__ = (
-        "id", "serial", "world", "region", "sector", "founded", "quality", "cash", "burn", "revenue", "team",
-        "apply_u", "pitch_z", "work", "fail_budget", "acq_budget", "mature_budget", "raise_u", "raise_z",
-        "bridge_u", "bridge_z", "conglomerate_u", "hq", "speed_q", "fund_q", "acq_rate",
-        "stage", "work_left", "fail_used", "acq_used", "bridges",
+        "id", "serial", "world", "cohort", "region", "sector", "founded", "quality", "cash0", "cash", "burn",
+        "revenue", "team", "apply_u", "pitch_z", "fail_budget", "acq_budget", "mature_budget", "conglomerate_u",
+        "hq", "speed_q", "fund_q", "acq_rate", "stage", "work_left", "fail_used", "acq_used", "bridges",
         "hazard_mult", "speed_mult", "fund_mult", "res_end", "seat", "centre", "support_time",
         "grant_krw", "private_krw", "conglomerate_krw", "subcontract",
-        "outcome", "cause", "outcome_time", "crossed_time", "process",
+        "outcome", "cause", "outcome_time", "crossed_time", "leaves", "process",
     )
 
-    def __init__(self, world, sid: int, region: int, sector: int, founded: float, quality: float,
-                 cash: float, burn: float, team: float, apply_u: float, pitch_z: float, work, budgets,
-                 raise_u, raise_z, bridge_u, bridge_z, conglomerate_u: float, hq: float, speed_q: float,
-                 fund_q: float, acq_rate: float):
+    ATTRIBUTES = ("founded", "quality", "sector", "cash", "burn", "team", "apply_u", "pitch_z", "fail_budget",
+                  "acq_budget", "mature_budget", "hq", "speed_q", "fund_q", "acq_rate", "conglomerate_u", "work0")
+    """The order of the values handed to ``__init__`` (one row per start-up, built in bulk)."""
+
+    def __init__(self, world, sid: int, region: int, serial: int, cohort, values):
         self.id = sid
         self.world = world
         self.region = region
-        self.sector = sector
-        self.founded = founded
-        self.quality = quality
-        self.cash = cash
-        self.burn = burn
+        self.serial = serial
+        self.cohort = cohort  # the region's drawn columns: milestone work, round and bridge draws
+        (self.founded, self.quality, sector, self.cash0, self.burn, self.team, self.apply_u, self.pitch_z,
+         self.fail_budget, self.acq_budget, self.mature_budget, self.hq, self.speed_q, self.fund_q,
+         self.acq_rate, self.conglomerate_u, self.work_left) = values
+        self.sector = int(sector)
+        self.cash = self.cash0
         self.revenue = 0.0
-        self.team = team
-        self.apply_u = apply_u
-        self.pitch_z = pitch_z
-        self.work = work
-        self.fail_budget, self.acq_budget, self.mature_budget = budgets
-        self.raise_u = raise_u
-        self.raise_z = raise_z
-        self.bridge_u = bridge_u
-        self.bridge_z = bridge_z
-        self.conglomerate_u = conglomerate_u
-        self.hq = hq
-        self.speed_q = speed_q
-        self.fund_q = fund_q
-        self.acq_rate = acq_rate
         self.stage = 0
-        self.work_left = work[0]
         self.fail_used = 0.0
         self.acq_used = 0.0
         self.bridges = 0
@@ -87,87 +81,133 @@ class Startup:
         self.cause = NO_CAUSE
         self.outcome_time = math.nan
         self.crossed_time = math.nan
+        self.leaves = INF
         self.process = None
+
+    # -- the private walk ---------------------------------------------------------------------
+    def found(self) -> None:
+        """At founding: walk to the end (or the horizon) and book the ending tentatively.
+
+        ``leaves`` is when the start-up leaves the applicant pool (exit or crossing); until a
+        centre selects it, nothing else can change its path.
+        """
+        t, clock = self._run_until(self.founded, self.world.horizon)
+        if clock >= 0:
+            self.leaves = t
+            self._conclude(t, clock)
+
+    def select(self, centre, residency_end: float, grant: float, seat) -> None:
+        """Selected by ``centre`` now: undo the tentative ending, replay to now, become a process."""
+        env = self.world.env
+        self.cash = self.cash0
+        self.stage = 0
+        self.work_left = self.cohort.work[self.serial, 0]
+        self.fail_used = self.acq_used = self.private_krw = 0.0
+        self.bridges = 0
+        self.outcome, self.cause = ALIVE, NO_CAUSE
+        self.outcome_time = self.crossed_time = math.nan
+        self._run_until(self.founded, env.now)
+        self._supported(centre, residency_end, grant, seat)
+        self.process = env.process(self.life())
 
     # ------------------------------------------------------------------------------------------
     def life(self):
-        """The SimPy process. Runs from founding to exit, or parks until the horizon."""
-        w = self.world
-        env = w.env
-        horizon = w.horizon
-        fail_hazard = w.fail_hazard
+        """The SimPy process of a supported start-up, from its selection to its exit or the horizon.
+
+        Between two moments that matter to anyone else (an exit, a crossing, a conglomerate's
+        decision, a residency's end) the walk stays private and costs no event.
+        """
+        env = self.world.env
+        horizon = self.world.horizon
         while True:
             t0 = env.now
+            t, clock = self._run_until(t0, horizon)
+            if clock < 0:
+                yield env.event()  # park until the horizon: survivors cost no event
+                return
+            yield env.timeout(t - t0)
+            if self._conclude(t, clock):
+                return
+
+    def _conclude(self, t: float, clock: int) -> bool:
+        """Apply the event of ``clock`` at time ``t``. Returns True when the start-up's walk is over."""
+        if clock == MILESTONE:
+            return self._milestone(t)
+        if clock == FAIL:
+            self._exit(DIED, FAILURE, t)
+        elif clock == BROKE:
+            self._exit(DIED, CASH, t)
+        elif clock == ACQUISITION:
+            self._exit(ACQUIRED, NO_CAUSE, t)
+        else:
+            self._graduate()
+            return False
+        return True
+
+    def _run_until(self, t: float, limit: float) -> tuple[float, int]:
+        """Walk privately from time ``t`` until the first event others must see, or ``limit``.
+
+        Returns (time, clock) with the state advanced to that time and the event not yet
+        applied; clock is -1 when ``limit`` came first. Milestones that concern nobody else
+        and successful bridge rounds are applied here without a SimPy event.
+        """
+        fail_hazard = self.world.fail_hazard
+        partner = self.centre is not None and self.centre.partner is not None
+        while True:
             stage = self.stage
             hz = fail_hazard[stage] * self.hq * self.hazard_mult
             speed = self.speed_q * self.speed_mult
             net = self.burn - self.revenue
             acq = self.acq_rate if stage == 2 else 0.0
 
-            dt, clock = self.work_left / speed, 0
+            dt, clock = self.work_left / speed, MILESTONE
             if hz > 0.0:
                 d = (self.fail_budget - self.fail_used) / hz
                 if d < dt:
-                    dt, clock = d, 1
+                    dt, clock = d, FAIL
             if net > 0.0:
                 d = self.cash / net
                 if d < dt:
-                    dt, clock = d, 2
+                    dt, clock = d, BROKE
             if acq > 0.0:
                 d = (self.acq_budget - self.acq_used) / acq
                 if d < dt:
-                    dt, clock = d, 3
-            d = self.res_end - t0
+                    dt, clock = d, ACQUISITION
+            d = self.res_end - t
             if d < dt:
-                dt, clock = d, 4
-
-            try:
-                if t0 + dt > horizon:
-                    yield env.event()  # park: only an interruption wakes a survivor up
-                else:
-                    yield env.timeout(dt)
-            except simpy.Interrupt as interruption:
-                self._advance(env.now - t0, hz, speed, net, acq)
-                self._supported(*interruption.cause)
-                continue
-
-            self._advance(dt, hz, speed, net, acq)
-            if clock == 0:
+                dt, clock = d, RESIDENCY_END
+            if t + dt > limit:
+                dt, clock = limit - t, -1
+            self.work_left -= dt * speed
+            self.fail_used += dt * hz
+            self.cash -= dt * net
+            self.acq_used += dt * acq
+            t += dt
+            if clock == MILESTONE:
                 self.work_left = 0.0
-                if self._milestone():
-                    return
-            elif clock == 1:
-                self._exit(DIED, FAILURE)
-                return
-            elif clock == 2:
+                if stage == 2 or (stage == 1 and partner):
+                    return t, clock
+                self._milestone(t)
+            elif clock == BROKE:
                 self.cash = 0.0
                 if not self._bridge():
-                    self._exit(DIED, CASH)
-                    return
-            elif clock == 3:
-                self._exit(ACQUIRED, NO_CAUSE)
-                return
+                    return t, clock
             else:
-                self._graduate()
-
-    def _advance(self, dt: float, hz: float, speed: float, net: float, acq: float) -> None:
-        self.work_left -= dt * speed
-        self.fail_used += dt * hz
-        self.cash -= dt * net
-        self.acq_used += dt * acq
+                return t, clock
 
     # ------------------------------------------------------------------------------------------
-    def _milestone(self) -> bool:
-        """Finish the current stage. Returns True when the start-up's process is over."""
+    def _milestone(self, t: float) -> bool:
+        """Finish the current stage at time ``t``. Returns True when the walk is over (crossed)."""
         w = self.world
         stage = self.stage
+        c, i = self.cohort, self.serial
         self._raise(w.round_prob[stage], w.round_size[stage], w.round_sigma[stage],
-                    self.raise_u[stage], self.raise_z[stage])
+                    c.raise_u[i, stage], c.raise_z[i, stage])
         self.stage = stage = stage + 1
         if stage == CROSSED:
-            self._cross()
+            self._cross(t)
             return True
-        self.work_left = self.work[stage]
+        self.work_left = c.work[i, stage]
         if stage == 2 and self.centre is not None and self.centre.partner is not None:
             return self.centre.partner.consider(self)
         return False
@@ -191,11 +231,10 @@ class Startup:
         self.bridges = b + 1
         stage = self.stage
         return self._raise(w.round_prob[stage] * w.bridge_mult, w.round_size[stage], w.round_sigma[stage],
-                           self.bridge_u[b], self.bridge_z[b])
+                           self.cohort.bridge_u[self.serial, b], self.cohort.bridge_z[self.serial, b])
 
-    def _cross(self) -> None:
+    def _cross(self, now: float) -> None:
         w = self.world
-        now = w.env.now
         self.crossed_time = now
         h = w.mature_hazard * self.hq
         t_death = now + self.mature_budget / h if h > 0 else INF
@@ -203,15 +242,14 @@ class Startup:
         if t_death <= w.horizon:
             self.outcome, self.cause, self.outcome_time = DIED, MATURE, t_death
 
-    def _exit(self, outcome: int, cause: int) -> None:
+    def _exit(self, outcome: int, cause: int, t: float) -> None:
         self.outcome = outcome
         self.cause = cause
-        self.outcome_time = self.world.env.now
+        self.outcome_time = t
         self._leave()
 
     def _leave(self) -> None:
-        """Leave the applicant pool and give back a centre seat, if any."""
-        self.world.pools[self.region].pop(self.id, None)
+        """Give back a centre seat, if any (the applicant pool drops leavers lazily)."""
         if self.seat is not None:
             self._release_seat()
 

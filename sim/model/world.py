@@ -79,23 +79,18 @@ class World:
         """Found every start-up at its time, in time order across regions."""
         sc, sp = self.scenario, self.scenario.startups
         beta, alpha, gamma = sp.quality_hazard_exponent, sp.quality_speed_exponent, self.scenario.funding.quality_exponent
-        times, order = [], []
-        columns = []
+        times, order, rows = [], [], []
         for r, c in enumerate(self.cohorts):
             n = len(c)
             reg = sc.regions[self.region_names[r]]
             q = c.quality
-            columns.append(dict(
-                founded=c.founded.tolist(), quality=q.tolist(), sector=c.sector.tolist(),
-                cash=c.cash.tolist(), burn=c.burn.tolist(), team=c.team.tolist(),
-                apply_u=c.apply_u.tolist(), pitch_z=c.pitch_z.tolist(), work=c.work.tolist(),
-                budgets=c.budgets.tolist(), raise_u=c.raise_u.tolist(), raise_z=c.raise_z.tolist(),
-                bridge_u=c.bridge_u.tolist(), bridge_z=c.bridge_z.tolist(),
-                conglomerate_u=c.conglomerate_u.tolist(),
-                hq=(reg.hazard_multiplier * q ** -beta).tolist(), speed_q=(q ** alpha).tolist(),
-                fund_q=(reg.funding_access * q ** gamma).tolist(),
-                acq_rate=(sp.acquisition_hazard_per_month * q ** beta).tolist(),
-            ))
+            cols = dict(
+                founded=c.founded, quality=q, sector=c.sector, cash=c.cash, burn=c.burn, team=c.team,
+                apply_u=c.apply_u, pitch_z=c.pitch_z, fail_budget=c.budgets[:, 0], acq_budget=c.budgets[:, 1],
+                mature_budget=c.budgets[:, 2], hq=reg.hazard_multiplier * q ** -beta, speed_q=q ** alpha,
+                fund_q=reg.funding_access * q ** gamma, acq_rate=sp.acquisition_hazard_per_month * q ** beta,
+                conglomerate_u=c.conglomerate_u, work0=c.work[:, 0])
+            rows.append(np.column_stack([cols[k] for k in Startup.ATTRIBUTES]).tolist() if n else [])
             times.append(c.founded)
             order.append(np.stack([np.full(n, r), np.arange(n)], axis=1))
         if not times:
@@ -105,23 +100,17 @@ class World:
         sort = np.argsort(all_times, kind="stable")
         env = self.env
         timeout = env.timeout
-        process = env.process
         pools = self.pools
         startups = self.startups
+        cohorts = self.cohorts
         for sid, (r, i) in enumerate(idx[sort].tolist()):
-            col = columns[r]
-            t = col["founded"][i]
+            s = Startup(self, sid, r, i, cohorts[r], rows[r][i])
+            t = s.founded
             if t > env.now:
                 yield timeout(t - env.now)
-            s = Startup(self, sid, r, col["sector"][i], t, col["quality"][i], col["cash"][i], col["burn"][i],
-                        col["team"][i], col["apply_u"][i], col["pitch_z"][i], col["work"][i], col["budgets"][i],
-                        col["raise_u"][i], col["raise_z"][i], col["bridge_u"][i], col["bridge_z"][i],
-                        col["conglomerate_u"][i], col["hq"][i], col["speed_q"][i], col["fund_q"][i],
-                        col["acq_rate"][i])
-            s.serial = i
+            s.found()
             startups.append(s)
             pools[r][sid] = s
-            s.process = process(s.life())
 
     def run(self) -> Records:
         self.env.run(until=self.horizon)

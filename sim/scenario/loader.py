@@ -149,6 +149,7 @@ def resolve_file(path: Path, _chain: tuple[Path, ...] = ()) -> dict:
         raise ScenarioError(f"{path}: extends: expected a scenario name or path, found {parent_ref!r}.", path=path)
     parent = resolve_file(_find_parent(parent_ref, path), (*_chain, real))
     parent.pop("description", None)  # a variant describes itself
+    parent.pop("name", None)  # and is named by itself (or its file), never after its parent
     return deep_merge(parent, data)
 
 
@@ -265,7 +266,8 @@ def format_validation_error(exc: ValidationError, data: dict, origin: str) -> st
         else:
             text = err["msg"]
             text = text.removeprefix("Value error, ").removeprefix("Input should be ")
-            msg = f"expected {text}" + (f", found {value!r}" if found else "")
+            # our own validators already say what they found; pydantic's messages do not
+            msg = f"expected {text}" + (f", found {value!r}" if found and "found " not in text else "")
         lines.append(f"{key}: {msg}.")
     return f"{origin}: invalid scenario: " + " ".join(lines)
 

@@ -73,9 +73,9 @@ class Calendar(Strict):
     @model_validator(mode="after")
     def _order(self) -> Calendar:
         if self.months_between(self.start, self.horizon) < 0:
-            raise ValueError(f"horizon {self.horizon} is before start {self.start}")
+            raise ValueError(f"a horizon at or after start {self.start}, found {self.horizon}")
         if self.cohort_last_year < self.cohort_first_year:
-            raise ValueError("cohort_last_year is before cohort_first_year")
+            raise ValueError(f"cohort_last_year at or after cohort_first_year {self.cohort_first_year}, found {self.cohort_last_year}")
         return self
 
     @staticmethod
@@ -269,7 +269,7 @@ class Conglomerate(Strict):
         total = self.invest_probability + self.acquire_probability + self.subcontract_probability
         if total > 1.0 + 1e-12:
             raise ValueError(
-                f"invest_probability + acquire_probability + subcontract_probability must be at most 1, found {total:g}"
+                f"invest_probability + acquire_probability + subcontract_probability at most 1, found {total:g}"
             )
         return self
 
