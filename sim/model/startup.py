@@ -41,7 +41,7 @@ class Startup:
         "id", "serial", "world", "cohort", "region", "sector", "founded", "quality", "cash0", "cash", "burn",
         "revenue", "team", "apply_u", "pitch_z", "fail_budget", "acq_budget", "mature_budget", "conglomerate_u",
         "hq", "speed_q", "fund_q", "acq_rate", "stage", "work_left", "fail_used", "acq_used", "bridges",
-        "hazard_mult", "speed_mult", "fund_mult", "res_end", "seat", "centre", "support_time",
+        "hazard_mult", "speed_mult", "fund_mult", "res_end", "seat", "centre", "centre_index", "support_time",
         "grant_krw", "private_krw", "conglomerate_krw", "subcontract",
         "outcome", "cause", "outcome_time", "crossed_time", "leaves", "process",
     )
@@ -72,6 +72,7 @@ class Startup:
         self.res_end = INF
         self.seat = None
         self.centre = None
+        self.centre_index = -1
         self.support_time = math.nan
         self.grant_krw = 0.0
         self.private_krw = 0.0
@@ -257,6 +258,7 @@ class Startup:
     def _supported(self, centre, residency_end: float, grant: float, seat) -> None:
         tr = centre.training
         self.centre = centre
+        self.centre_index = centre.index
         self.support_time = self.world.env.now
         self.res_end = residency_end
         self.seat = seat
@@ -277,9 +279,3 @@ class Startup:
     def _release_seat(self) -> None:
         self.centre.seats.release(self.seat)
         self.seat = None
-
-    # -- reporting ------------------------------------------------------------------------------
-    def jobs(self) -> float:
-        w = self.world
-        mult = w.crossed_jobs if self.stage >= CROSSED else w.stage_jobs[self.stage]
-        return self.team * mult

@@ -7,6 +7,7 @@ book-keeping. Nothing outside :mod:`sim.model` needs to know about SimPy.
 
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -122,38 +123,43 @@ class World:
         n = len(ss)
         horizon = self.horizon
 
-        def col(attr, dtype=float):
-            return np.fromiter((getattr(s, attr) for s in ss), dtype=dtype, count=n)
-
-        outcome = col("outcome", np.int8)
-        outcome_time = col("outcome_time")
+        fields = ("region", "serial", "sector", "founded", "quality", "team", "centre_index", "support_time",
+                  "grant_krw", "private_krw", "conglomerate_krw", "subcontract", "stage", "crossed_time",
+                  "outcome", "cause", "outcome_time")
+        get = operator.attrgetter(*fields)
+        table = np.array([get(s) for s in ss], dtype=float).reshape(n, len(fields))
+        col = {f: table[:, i] for i, f in enumerate(fields)}
+        outcome = col["outcome"].astype(np.int8)
+        outcome_time = col["outcome_time"].copy()
         outcome_time[outcome == ALIVE] = horizon
-        stage = col("stage", np.int8)
+        stage = col["stage"].astype(np.int8)
         start_year = int(self.scenario.calendar.start[:4])
         start_month = int(self.scenario.calendar.start[5:7])
-        founded = col("founded")
+        founded = col["founded"]
+        centre = col["centre_index"].astype(np.int16)
+        job_mult = np.array([*self.stage_jobs, self.crossed_jobs])
         startups = {
-            "region": col("region", np.int16),
-            "serial": np.fromiter((s.serial for s in ss), dtype=np.int64, count=n),
-            "sector": col("sector", np.int16),
+            "region": col["region"].astype(np.int16),
+            "serial": col["serial"].astype(np.int64),
+            "sector": col["sector"].astype(np.int16),
             "founded": founded,
             "cohort_year": (start_year + (start_month - 1 + np.floor(founded)) // 12).astype(np.int16),
-            "quality": col("quality"),
-            "team": col("team"),
-            "supported": np.fromiter((s.centre is not None for s in ss), dtype=bool, count=n),
-            "centre": np.fromiter((-1 if s.centre is None else s.centre.index for s in ss), dtype=np.int16, count=n),
-            "support_time": col("support_time"),
-            "grant_krw": col("grant_krw"),
-            "private_krw": col("private_krw"),
-            "conglomerate_krw": col("conglomerate_krw"),
-            "subcontract": col("subcontract", bool),
+            "quality": col["quality"],
+            "team": col["team"],
+            "supported": centre >= 0,
+            "centre": centre,
+            "support_time": col["support_time"],
+            "grant_krw": col["grant_krw"],
+            "private_krw": col["private_krw"],
+            "conglomerate_krw": col["conglomerate_krw"],
+            "subcontract": col["subcontract"].astype(bool),
             "stage_reached": stage,
             "crossed": stage >= 3,
-            "crossed_time": col("crossed_time"),
+            "crossed_time": col["crossed_time"],
             "outcome": outcome,
-            "cause": col("cause", np.int8),
+            "cause": col["cause"].astype(np.int8),
             "outcome_time": outcome_time,
-            "jobs": np.fromiter((s.jobs() for s in ss), dtype=float, count=n),
+            "jobs": col["team"] * job_mult[stage],
         }
         operating = sum(c.operating_cost(horizon) for c in self.centres)
         education = sum(
