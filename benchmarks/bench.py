@@ -1,0 +1,184 @@
+#!/usr/bin/env python3
+"""valleysim benchmarks: speed, scaling, memory and what common random numbers buy.
+
+    python benchmarks/bench.py            # table
+    python benchmarks/bench.py --json     # one JSON object
+    python benchmarks/bench.py --quick    # smaller sizes, for a smoke run
+
+Every figure is measured in the same run, so ratios compare like with like on a shared, noisy
+machine. Targets (2-core machine) are printed beside each figure; nothing here is asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import simpy
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from sim.experiment import ExperimentSpec, ProcessExecutor, run_experiment  # noqa: E402
+from sim.model.world import World  # noqa: E402
+from sim.scenario import load_scenario  # noqa: E402
+
+BASELINE = ROOT / "scenarios" / "ccei-announced.yaml"
+COUNTERFACTUAL = ROOT / "scenarios" / "no-programme.yaml"
+
+TARGETS = {
+    "lifecycles_per_second": (">=", 30_000),
+    "overhead_ratio": ("<=", 2.0),
+    "speedup_2_workers": (">=", 1.8),
+    "dask_overhead_ratio": ("<=", 1.25),
+    "peak_rss_ratio_200_vs_20": ("<=", 1.2),
+    "default_compare_seconds": ("<=", 120),
+    "crn_variance_reduction": (">=", 10),
+}
+
+
+def model_speed(repeats: int) -> dict:
+    """Lifecycles per second on one core (build + run + records), best of ``repeats``."""
+    sc = load_scenario(BASELINE)
+    best, events, n = None, 0, 0
+    for r in range(repeats):
+        t = time.perf_counter()
+        w = World(sc, 20140902, r)
+        rec = w.run()
+        dt = time.perf_counter() - t
+        n, events = len(rec), rec.events
+        best = dt if best is None else min(best, dt)
+    return {"lifecycles_per_second": n / best, "events_per_lifecycle": events / n, "_n": n, "_seconds": best}
+
+
+def bare_simpy(n: int, events_per_lifecycle: float, repeats: int) -> float:
+    """A bare SimPy process doing the same number of timeouts per lifecycle and nothing else."""
+    total = int(round(n * events_per_lifecycle))
+    best = None
+    for _ in range(repeats):
+        env = simpy.Environment()
+
+        def proc(env):
+            for _ in range(total):
+                yield env.timeout(0.001)
+
+        env.process(proc(env))
+        t = time.perf_counter()
+        env.run()
+        dt = time.perf_counter() - t
+        best = dt if best is None else min(best, dt)
+    return n / best
+
+
+def _experiment(scenarios: dict, reps: int, executor, crn: bool = True, keep: str = "none"):
+    with tempfile.TemporaryDirectory() as d:
+        spec = ExperimentSpec(scenarios=scenarios, replications=reps, crn=crn, keep_startups=keep)
+        t = time.perf_counter()
+        out = run_experiment(spec, Path(d) / "x", executor, progress=False, echo=lambda *_: None)
+        dt = time.perf_counter() - t
+        import pyarrow.parquet as pq
+
+        table = pq.read_table(out.root / "replications.parquet").to_pydict()
+    return dt, table
+
+
+def scaling(reps: int) -> dict:
+    sc = {"ccei-announced": load_scenario(BASELINE)}
+    t1, _ = _experiment(sc, reps, ProcessExecutor(1))
+    t2, _ = _experiment(sc, reps, ProcessExecutor(2))
+    out = {"speedup_2_workers": t1 / t2, "_pool1_seconds": t1, "_pool2_seconds": t2}
+    try:
+        from sim.experiment import DaskExecutor
+
+        ex = DaskExecutor(None, 2)
+        td, _ = _experiment(sc, reps, ex)
+        out["dask_overhead_ratio"] = td / t2
+        out["_dask_seconds"] = td
+    except Exception as exc:  # noqa: BLE001 - reported, not fatal
+        out["dask_overhead_ratio"] = None
+        out["_dask_error"] = str(exc)
+    return out
+
+
+def peak_rss(reps: int) -> float:
+    """Peak RSS (MB) of a whole `run` process (serial executor, small scenario), measured by a
+    fresh wrapper process so that earlier children do not count."""
+    regions = list(load_scenario(BASELINE).regions)
+    with tempfile.TemporaryDirectory() as d:
+        cmd = [sys.executable, "run_sim.py", "run", str(BASELINE), "-n", str(reps), "--executor", "serial",
+               "--quiet", "--startups", "none", "--out", str(Path(d) / "x")]
+        cmd += [f"--set=regions.{r}.founding_rate_per_year=20" for r in regions]
+        wrapper = ("import resource, subprocess, sys; subprocess.run(sys.argv[1:], check=True, "
+                   "stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL); "
+                   "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+        out = subprocess.run([sys.executable, "-c", wrapper, *cmd], check=True, cwd=ROOT, capture_output=True,
+                             text=True)
+    return int(out.stdout.strip()) / 1024.0
+
+
+def default_compare() -> float:
+    with tempfile.TemporaryDirectory() as d:
+        t = time.perf_counter()
+        subprocess.run([sys.executable, "run_sim.py", "compare", "--quiet", "--out", str(Path(d) / "c")],
+                       check=True, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        return time.perf_counter() - t
+
+
+def crn_reduction(reps: int) -> dict:
+    sc = {"ccei-announced": load_scenario(BASELINE), "no-programme": load_scenario(COUNTERFACTUAL)}
+    out = {}
+    for crn in (True, False):
+        _, t = _experiment(sc, reps, ProcessExecutor(2), crn=crn)
+        names = np.array(t["scenario"], dtype=object)
+        reps_ = np.array(t["replication"])
+        s5 = np.array(t["survival_5y"])
+        a = s5[names == "ccei-announced"][np.argsort(reps_[names == "ccei-announced"])]
+        b = s5[names == "no-programme"][np.argsort(reps_[names == "no-programme"])]
+        out["crn" if crn else "independent"] = float(np.var(a - b, ddof=1))
+    return {"crn_variance_reduction": out["independent"] / out["crn"],
+            "_var_diff_crn": out["crn"], "_var_diff_independent": out["independent"]}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--json", action="store_true", help="print one JSON object")
+    ap.add_argument("--quick", action="store_true", help="smaller sizes (smoke run)")
+    ap.add_argument("--skip-compare", action="store_true", help="do not time the default compare")
+    args = ap.parse_args()
+    q = args.quick
+    res: dict = {"cpu_count": os.cpu_count(), "python": sys.version.split()[0]}
+    res.update(model_speed(1 if q else 3))
+    res["bare_simpy_lifecycles_per_second"] = bare_simpy(res["_n"], res["events_per_lifecycle"], 1 if q else 3)
+    res["overhead_ratio"] = res["bare_simpy_lifecycles_per_second"] / res["lifecycles_per_second"]
+    res.update(scaling(2 if q else 8))
+    res["peak_rss_mb_20"] = peak_rss(20)
+    res["peak_rss_mb_200"] = peak_rss(40 if q else 200)
+    res["peak_rss_ratio_200_vs_20"] = res["peak_rss_mb_200"] / res["peak_rss_mb_20"]
+    res["default_compare_seconds"] = None if args.skip_compare else default_compare()
+    res.update(crn_reduction(4 if q else 20))
+    if args.json:
+        print(json.dumps({k: v for k, v in res.items()}, indent=2))
+        return
+    print(f"{'figure':34} {'value':>14}   target")
+    for k, v in res.items():
+        if k.startswith("_"):
+            continue
+        tgt = TARGETS.get(k)
+        val = "n/a" if v is None else (f"{v:,.2f}" if isinstance(v, float) else str(v))
+        mark = ""
+        if tgt and v is not None:
+            op, x = tgt
+            ok = v >= x if op == ">=" else v <= x
+            mark = f"{op} {x:g}  {'ok' if ok else 'MISSED'}"
+        print(f"{k:34} {val:>14}   {mark}")
+
+
+if __name__ == "__main__":
+    main()
