@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 
 import pytest
+import yaml
 
 from sim.errors import ScenarioError
 from sim.scenario import dump_yaml, load_scenario, scenario_hash
@@ -563,10 +564,12 @@ def test_ccei_announced_pairs_centres_with_partners(shipped):
     assert partner["Daejeon"] == "SK"
     assert set(partner.values()) == set(sc.conglomerates)  # every partner has a centre
     # centre_defaults reach every centre unless the centre says otherwise
-    assert sc.centres["Busan"].seats == 50 and sc.centres["Daejeon"].seats == 20
-    assert sc.centres["Busan"].grants.annual_budget_krw == 600_000_000
+    raw = yaml.safe_load((shipped / "ccei-announced.yaml").read_text())
+    defaults, congl = raw["centre_defaults"], raw["conglomerate_defaults"]
+    assert sc.centres["Busan"].seats == defaults["seats"] != sc.centres["Daejeon"].seats == 20
+    assert sc.centres["Busan"].grants.annual_budget_krw == defaults["grants"]["annual_budget_krw"]
     assert sc.centres["Daejeon"].grants.annual_budget_krw == 400_000_000
-    assert sc.conglomerates["Lotte"].invest_probability == 0.20
+    assert sc.conglomerates["Lotte"].invest_probability == congl["invest_probability"]
 
 
 def test_ccei_as_opened_changes_only_the_opening_dates(shipped):

@@ -42,6 +42,24 @@ METRICS: dict[str, str] = {
 }
 
 
+UNDEFINED: dict[str, str] = {
+    **{f"survival_{y}y": f"no start-up of the cohort window was observed to age {y} (none founded in the cohort "
+                         "years, or the horizon comes too soon after them)" for y in YEARS},
+    **{f"supported_survival_{y}y": f"no supported start-up was observed {y} year(s) past its support date (none "
+                                   "supported, or supported too close to the horizon)" for y in YEARS},
+    "survivors_5y": "survival_5y is undefined (no start-up of the cohort window was observed to age 5)",
+    "unsupported_survival_5y": "no unsupported start-up of the cohort window was observed to age 5",
+    "naive_gap_5y": "supported_survival_5y or unsupported_survival_5y is undefined",
+}
+"""Why a metric can be undefined (NaN in replications.parquet, null in summary.json, "n/a" in
+tables): a survival share needs someone observed to that age. Counts, money and jobs are always
+defined (0 when nothing happened)."""
+
+
+def why_undefined(metric: str) -> str:
+    return UNDEFINED.get(metric, "undefined in every replication")
+
+
 def _survival(durations, died, ages_months):
     return km_at(durations, died, ages_months)
 
@@ -77,7 +95,7 @@ def replication_metrics(records, calendar) -> dict[str, float]:
     out["conglomerate_investment_krw"] = float(s["conglomerate_krw"].sum())
     out["grants_krw"] = float(s["grant_krw"].sum())
     c = records.costs
-    out["operating_cost_krw"] = c["operating_krw"] + c["education_krw"]
+    out["operating_cost_krw"] = float(c["operating_krw"] + c["education_krw"])
     out["programme_cost_krw"] = out["operating_cost_krw"] + out["grants_krw"] + out["conglomerate_investment_krw"]
     st = s["support_time"][sup]
     for d in THROUGHPUT_CHECKPOINTS:

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-from .metrics import METRICS
+from .metrics import METRICS, why_undefined
 from .stats import holm, paired_difference, summarize
 
 COMPARED = ("survival_1y", "survival_3y", "survival_5y", "survivors_5y", "supported", "acquired",
@@ -62,7 +62,10 @@ def build_summary(columns: dict[str, Sequence], scenarios: Sequence[str],
         for m in METRICS:
             if m in d:
                 metrics[m] = {k: _clean(v) for k, v in summarize(np.asarray(d[m], dtype=float)).items()}
-        summary["scenarios"][sc] = {"replications": int(len(d["replication"])), "metrics": metrics}
+        # metrics undefined in every replication (null above), each with the reason
+        undefined = {m: why_undefined(m) for m, v in metrics.items() if not v.get("n")}
+        summary["scenarios"][sc] = {"replications": int(len(d["replication"])), "metrics": metrics,
+                                    "undefined": undefined}
     rows = []
     for sc, ref in comparisons:
         if sc == ref or sc not in data or ref not in data:

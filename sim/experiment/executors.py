@@ -5,15 +5,58 @@ not depend on the executor: every task carries its own seed address (see
 :mod:`sim.model.streams`), so the in-process, process-pool and Dask executors give identical
 numbers. Work is submitted in a bounded window, so a plan of a million tasks costs no more
 memory than a plan of ten.
+
+``executor.abort()`` stops at once (Ctrl-C, SIGTERM): queued work is cancelled and process-pool
+workers are terminated. Pool workers ignore SIGINT, so a Ctrl-C that reaches the whole process
+group is handled once, by the parent, without a traceback from every worker.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
+import time
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, CancelledError, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 
-from ..errors import UsageError
+from ..errors import UsageError, ValleysimError
+from . import interrupts
+
+
+class ExecutorLost(ValleysimError):
+    """The executor itself died (a worker process killed by the OS, a lost cluster).
+
+    Finished tasks are on disk; the runner marks the experiment interrupted and says how to
+    resume it. Not a task failure: nothing about the task says it would fail again.
+    """
+
+    exit_code = 1
+
+
+@contextlib.contextmanager
+def _sigint_ignored():
+    """Ignore SIGINT while starting processes that should inherit ``SIG_IGN`` (main thread only)."""
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)
+
+
+def _ignore_sigint() -> None:
+    """Pool initializer: Ctrl-C (SIGINT to the whole process group) is the parent's business.
+
+    The parent catches it, records the experiment as interrupted and terminates the workers;
+    without this, every worker would also print a KeyboardInterrupt traceback.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 class SerialExecutor:
@@ -29,6 +72,8 @@ class SerialExecutor:
     def close(self) -> None:
         pass
 
+    abort = close
+
 
 class ProcessExecutor:
     """A local process pool: the default, one worker per core."""
@@ -39,29 +84,45 @@ class ProcessExecutor:
         self.workers = max(1, workers or os.cpu_count() or 1)
         self._pool: ProcessPoolExecutor | None = None
 
+    def _start(self) -> ProcessPoolExecutor:
+        import multiprocessing as mp
+
+        if "forkserver" in mp.get_all_start_methods():
+            ctx = mp.get_context("forkserver")
+            # workers fork from a server that has already imported the model (fast start-up)
+            ctx.set_forkserver_preload(["sim.experiment.task"])
+        else:
+            ctx = mp.get_context("spawn")
+        return ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx, initializer=_ignore_sigint)
+
     def run(self, fn: Callable, argsets: Iterable[tuple]) -> Iterator:
         if self._pool is None:
-            import multiprocessing as mp
-
-            ctx = mp.get_context("forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn")
-            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx)
+            self._pool = self._start()
         window = 4 * self.workers
         pending = set()
         it = iter(argsets)
         exhausted = False
         while True:
-            while not exhausted and len(pending) < window:
-                try:
-                    args = next(it)
-                except StopIteration:
-                    exhausted = True
-                    break
-                pending.add(self._pool.submit(fn, *args))
-            if not pending:
-                return
-            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            with interrupts.deferred():  # see sim.experiment.interrupts: never raise inside the pool's locks
+                while not exhausted and len(pending) < window:
+                    try:
+                        args = next(it)
+                    except StopIteration:
+                        exhausted = True
+                        break
+                    pending.add(self._pool.submit(fn, *args))
+                if not pending:
+                    return
+                done, pending = wait(pending, timeout=interrupts.POLL_SECONDS, return_when=FIRST_COMPLETED)
+            interrupts.check()  # before the results: a SIGTERM to the whole group also kills the workers
             for fut in done:
-                yield fut.result()
+                try:
+                    result = fut.result()
+                except BrokenProcessPool:
+                    raise ExecutorLost(
+                        "a worker process died abruptly (killed by the operating system, perhaps out of "
+                        "memory), which stops the process pool.") from None
+                yield result
 
     def close(self) -> None:
         if self._pool is not None:
@@ -69,11 +130,21 @@ class ProcessExecutor:
             self._pool = None
 
     def abort(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            for p in list(getattr(self._pool, "_processes", {}).values()):
+        """Stop now: cancel queued tasks and terminate the workers (running tasks are lost)."""
+        pool, self._pool = self._pool, None
+        if pool is None:
+            return
+        # shutdown() forgets the worker processes, so take them first
+        procs = list((getattr(pool, "_processes", None) or {}).values())
+        for p in procs:
+            with contextlib.suppress(Exception):
                 p.terminate()
-            self._pool = None
+        pool.shutdown(wait=False, cancel_futures=True)
+        for p in procs:
+            with contextlib.suppress(Exception):
+                p.join(timeout=5)
+                if p.is_alive():
+                    p.kill()
 
 
 class DaskExecutor:
@@ -81,26 +152,46 @@ class DaskExecutor:
 
     name = "dask"
 
-    def __init__(self, scheduler: str | None = None, workers: int | None = None, connect_timeout: float = 10.0):
+    def __init__(self, scheduler: str | None = None, workers: int | None = None,
+                 connect_timeout: float = 5.0, workers_timeout: float = 60.0):
         try:
             from distributed import Client, LocalCluster
         except ImportError:
             raise UsageError("--executor dask needs the optional Dask extra: pip install -e '.[dask]' "
                              "(or pip install 'dask[distributed]'), then run again.") from None
         self._cluster = None
-        try:
-            if scheduler:
+        self._client = None
+        if scheduler:
+            try:
+                _probe_scheduler(scheduler, connect_timeout)
                 self._client = Client(scheduler, timeout=connect_timeout)
-            else:
-                n = max(1, workers or os.cpu_count() or 1)
-                self._cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                                             dashboard_address=None, silence_logs=40)
+            except (OSError, TimeoutError, ValueError, TypeError) as exc:
+                raise UsageError(
+                    f"--scheduler {scheduler}: cannot reach the Dask scheduler within {connect_timeout:g} s "
+                    f"({exc}). Start one with `dask scheduler` and workers with `dask worker ADDRESS`, "
+                    "give its address as tcp://HOST:PORT, or drop --scheduler to start a local cluster."
+                ) from None
+            try:
+                self._client.wait_for_workers(1, timeout=workers_timeout)
+            except (OSError, TimeoutError) as exc:
+                self.close()
+                raise UsageError(
+                    f"--scheduler {scheduler}: the scheduler answers but no worker joined it within "
+                    f"{workers_timeout:g} s ({exc}). Start workers with `dask worker {scheduler}`."
+                ) from None
+        else:
+            n = max(1, workers or os.cpu_count() or 1)
+            try:
+                # workers started while SIGINT is ignored inherit that: Ctrl-C is the parent's business
+                with _sigint_ignored():
+                    self._cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
+                                                 dashboard_address=None, silence_logs=40)
                 self._client = Client(self._cluster)
-        except (OSError, TimeoutError) as exc:
-            raise UsageError(f"--scheduler {scheduler}: cannot reach the Dask scheduler within "
-                             f"{connect_timeout:g} s ({exc}). Start one with `dask scheduler` and workers "
-                             "with `dask worker ADDRESS`, or drop --scheduler to start a local cluster.") from None
-        self.workers = max(1, len(self._client.scheduler_info().get("workers", {})) or (workers or 1))
+            except (OSError, TimeoutError) as exc:
+                self.close()
+                raise UsageError(f"--executor dask: cannot start a local Dask cluster ({exc}).") from None
+        # one task per worker thread (each thread of a `dask worker --nthreads N` runs one task)
+        self.workers = max(1, sum(self._client.nthreads().values()) or (workers or 1))
 
     def run(self, fn: Callable, argsets: Iterable[tuple]) -> Iterator:
         from distributed import as_completed
@@ -108,24 +199,102 @@ class DaskExecutor:
         window = 4 * self.workers
         it = iter(argsets)
         ac = as_completed()
-        for inflight, args in enumerate(it, start=1):
-            ac.add(self._client.submit(fn, *args, pure=False))
-            if inflight >= window:
-                break
-        for fut in ac:
-            result = fut.result()
-            fut.release()
-            yield result
-            nxt = next(it, None)
-            if nxt is not None:
-                ac.add(self._client.submit(fn, *nxt, pure=False))
+        task_of = {}
+
+        def submit(args) -> None:
+            fut = self._client.submit(fn, *args, pure=False)
+            task_of[fut.key] = args
+            ac.add(fut)
+
+        def finished():
+            """The next finished futures, waiting so that a signal is taken at a safe point."""
+            with interrupts.deferred():
+                while not ac.has_ready() and not interrupts.pending():
+                    time.sleep(0.02)
+            interrupts.check()
+            return ac.next_batch(block=False)
+
+        with interrupts.deferred():
+            for inflight, args in enumerate(it, start=1):
+                submit(args)
+                if inflight >= window:
+                    break
+        interrupts.check()
+        while not ac.is_empty():
+            for fut in finished():
+                args = task_of.pop(fut.key)
+                try:
+                    result = fut.result()
+                except CancelledError as exc:
+                    raise ExecutorLost(f"the Dask cluster cancelled work ({exc}); was the scheduler "
+                                       "stopped?") from None
+                except Exception as exc:  # noqa: BLE001 - e.g. KilledWorker: the task's worker kept dying
+                    result = _lost_task(args, exc)
+                fut.release()
+                yield result
+                nxt = next(it, None)
+                if nxt is not None:
+                    submit(nxt)
 
     def close(self) -> None:
-        self._client.close()
+        if self._client is not None:
+            with contextlib.suppress(Exception):
+                self._client.close()
+            self._client = None
         if self._cluster is not None:
-            self._cluster.close()
+            with contextlib.suppress(Exception):
+                self._cluster.close()
+            self._cluster = None
 
     abort = close
+
+
+def _probe_scheduler(address: str, timeout: float) -> None:
+    """Connect to ``address`` and finish Dask's handshake within ``timeout`` seconds, or raise.
+
+    ``Client(address, timeout=...)`` bounds the TCP connection but not the handshake after it,
+    so an address where something listens but never answers (a wrong port, a stalled host)
+    made it wait forever. The probe runs on its own event loop in a daemon thread, so it can
+    never hang the caller.
+    """
+    import asyncio
+    import threading
+
+    from distributed.comm import connect
+    from distributed.security import Security
+
+    outcome: list[BaseException | None] = []
+
+    async def handshake() -> None:
+        # a second more than connect's own bound, so its message wins when nothing listens
+        comm = await asyncio.wait_for(connect(address, timeout=timeout,
+                                              **Security().get_connection_args("client")), timeout + 1.0)
+        await comm.close()
+
+    def probe() -> None:
+        try:
+            asyncio.run(handshake())
+            outcome.append(None)
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller
+            outcome.append(exc)
+
+    thread = threading.Thread(target=probe, name="valleysim-dask-probe", daemon=True)
+    thread.start()
+    thread.join(timeout + 5.0)
+    error = outcome[0] if outcome else TimeoutError()
+    if isinstance(error, (asyncio.TimeoutError, TimeoutError)) and not str(error):
+        raise TimeoutError("something listens there but did not answer as a Dask scheduler; is it the "
+                           "scheduler's address (port 8786 by default), not its dashboard's?")
+    if error is not None:
+        raise error
+
+
+def _lost_task(args: tuple, exc: BaseException) -> dict:
+    """A task whose run raised outside run_task (the worker died under it): a task failure."""
+    task = next((a for a in args if hasattr(a, "replication") and hasattr(a, "scenario")), None)
+    return {"task": task, "error": f"{type(exc).__name__}: {exc}",
+            "traceback": f"{type(exc).__name__}: {exc} (raised by the executor, not by the model)\n",
+            "seconds": 0.0}
 
 
 def make_executor(kind: str, workers: int | None = None, scheduler: str | None = None):

@@ -1,19 +1,33 @@
-"""Progress: a tqdm bar with throughput and ETA on a terminal, plain periodic lines otherwise."""
+"""Progress: a tqdm bar with throughput and ETA on a terminal, plain periodic lines otherwise.
+
+Plain lines (logs, CI, ``nohup``) come after the first finished task, then every 10 seconds,
+then at the end; ``VALLEYSIM_PROGRESS_SECONDS`` changes the interval (0: a line per task).
+"""
 
 from __future__ import annotations
 
+import os
 import sys
 import time
+
+PROGRESS_ENV = "VALLEYSIM_PROGRESS_SECONDS"
+
+
+def _interval(default: float) -> float:
+    try:
+        return max(0.0, float(os.environ[PROGRESS_ENV]))
+    except (KeyError, ValueError):
+        return default
 
 
 class Progress:
     """Counts finished tasks (and the start-ups they simulated)."""
 
-    def __init__(self, total: int, *, enabled: bool = True, echo=print, every_seconds: float = 10.0):
+    def __init__(self, total: int, *, enabled: bool = True, echo=print, every_seconds: float | None = None):
         self.total = total
         self.enabled = enabled and total > 0
         self.echo = echo
-        self.every = every_seconds
+        self.every = _interval(10.0) if every_seconds is None else every_seconds
         self.done = 0
         self.startups = 0
         self._bar = None
@@ -35,7 +49,7 @@ class Progress:
         if self._bar is not None:
             self._bar.set_postfix_str(f"{rate:,.0f} start-ups/s", refresh=False)
             self._bar.update(1)
-        elif self.enabled and (time.perf_counter() - self._last >= self.every or self.done == self.total):
+        elif self.enabled and (self.done in (1, self.total) or time.perf_counter() - self._last >= self.every):
             self._last = time.perf_counter()
             left = (self.total - self.done) * elapsed / self.done
             self.echo(f"  {self.done}/{self.total} tasks, {elapsed:,.0f} s elapsed, "

@@ -16,7 +16,6 @@ import datetime as dt
 import math
 import platform
 import shlex
-import signal
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -26,6 +25,8 @@ from ..analysis.summary import build_summary, half_widths
 from ..errors import UsageError, ValleysimError
 from ..scenario.loader import resolved_dict, scenario_hash
 from ..scenario.schema import Scenario
+from . import interrupts
+from .executors import ExecutorLost
 from .progress import Progress
 from .store import ResultsStore, atomic_write_json
 from .task import Task, run_task
@@ -119,7 +120,19 @@ def new_manifest(spec: ExperimentSpec, command: list[str] | None) -> dict:
     }
 
 
-def spec_from_manifest(m: dict) -> ExperimentSpec:
+def spec_from_manifest(m: dict, root: Path | str = "manifest.json") -> ExperimentSpec:
+    """The experiment a manifest describes (its resolved scenarios, not today's files)."""
+    from pydantic import ValidationError
+
+    try:
+        return _spec_from_manifest(m)
+    except (KeyError, TypeError, ValidationError) as exc:
+        raise UsageError(f"{root}: its manifest.json does not describe an experiment this version of "
+                         f"valleysim can continue ({type(exc).__name__}: {str(exc).splitlines()[0]}). "
+                         "Start a new run instead.") from None
+
+
+def _spec_from_manifest(m: dict) -> ExperimentSpec:
     return ExperimentSpec(
         scenarios={n: Scenario.model_validate(v["resolved"]) for n, v in m["scenarios"].items()},
         replications=m["replications"], seed=m["seed"], crn=m.get("crn", True),
@@ -129,10 +142,18 @@ def spec_from_manifest(m: dict) -> ExperimentSpec:
         sources={n: v.get("file") for n, v in m["scenarios"].items()}, extra=m.get("extra", {}))
 
 
+LIFECYCLES_PER_SECOND = 16_000.0
+"""Rough simulation speed of one worker (start-up lifecycles a second), for the plan's estimate."""
+
+
 def expected_startups(scenario: Scenario) -> float:
     from ..model.region import monthly_intensity
 
     return float(sum(monthly_intensity(scenario, r).sum() for r in scenario.regions))
+
+
+def _finite_or_none(x: float | None) -> float | None:
+    return x if x is not None and math.isfinite(x) else None
 
 
 @dataclass
@@ -144,28 +165,6 @@ class Outcome:
     seconds: float
 
 
-@contextlib.contextmanager
-def _sigterm_as_interrupt():
-    if sys.platform == "win32" or not _in_main_thread():
-        yield
-        return
-
-    def handler(signum, frame):
-        raise KeyboardInterrupt
-
-    old = signal.signal(signal.SIGTERM, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, old)
-
-
-def _in_main_thread() -> bool:
-    import threading
-
-    return threading.current_thread() is threading.main_thread()
-
-
 class Runner:
     def __init__(self, spec: ExperimentSpec, store: ResultsStore, executor, *, progress: bool = True,
                  echo=print):
@@ -175,6 +174,7 @@ class Runner:
         self.progress = progress
         self.echo = echo
         self.failures: list[dict] = []
+        self.half_width: float | None = None
 
     def _argsets(self, tasks: list[Task]):
         resolved = {n: resolved_dict(s) for n, s in self.spec.scenarios.items()}
@@ -190,7 +190,7 @@ class Runner:
             return
         per_task = {n: expected_startups(s) for n, s in self.spec.scenarios.items()}
         lifecycles = sum(per_task[t.scenario] for t in todo)
-        eta = lifecycles / (20_000.0 * self.executor.workers)
+        eta = lifecycles / (LIFECYCLES_PER_SECOND * self.executor.workers)
         self.echo(f"plan: {len(todo)} tasks ({len(tasks) - len(todo)} already done), "
                   f"~{lifecycles:,.0f} start-up lifecycles, {self.executor.workers} worker(s) "
                   f"[{self.executor.name}], roughly {eta:,.0f} s")
@@ -205,19 +205,27 @@ class Runner:
                     self.store.write_task(result)
                 bar.update(result.get("startups_count", 0))
 
-    def _write_failures(self) -> None:
+    def _failure_rows(self) -> list[dict]:
         root = self.store.root
-        rows = [{**f, "replay": f"python run_sim.py replay {shlex.quote(str(root))} "
+        return [{**f, "replay": f"python run_sim.py replay {shlex.quote(str(root))} "
                                 f"--scenario {shlex.quote(f['scenario'])} --replication {f['replication']}"}
                 for f in self.failures]
-        atomic_write_json(root / "failures.json", rows)
+
+    def _write_failures(self) -> None:
+        atomic_write_json(self.store.root / "failures.json", self._failure_rows())
 
     def _precision_met(self, n: int) -> tuple[bool, int]:
+        """Is the target met by replications 0..n-1? If not, how many replications to aim for.
+
+        Only replications below ``n`` count, even if a resumed run finds later ones on disk, so
+        a resumed experiment takes exactly the decisions an uninterrupted one took.
+        """
         spec = self.spec
-        cols = self.store.read_metrics().to_pydict()
-        hw = half_widths(cols, list(spec.scenarios), spec.comparisons)
+        cols = self.store.read_metrics(below=n).to_pydict()
+        hw = half_widths(cols, list(spec.scenarios), spec.comparisons) if cols else {}
         finite = [v for v in hw.values() if v is not None and math.isfinite(v)]
-        worst = max(finite) if finite else math.inf
+        worst = max(finite) if finite and len(finite) == len(hw) else math.inf
+        self.half_width = worst
         self.echo(f"precision: worst 95% CI half-width of survival_5y after {n} replications = {worst:.4f} "
                   f"(target {spec.precision})")
         if worst <= spec.precision:
@@ -232,60 +240,94 @@ class Runner:
         spec = self.spec
         t0 = time.perf_counter()
         n = spec.replications
+        resume = f"python run_sim.py resume {shlex.quote(str(self.store.root))}"
         try:
-            with _sigterm_as_interrupt():
+            with interrupts.signals_as_interrupt():
                 self._run_batch(range(n))
                 if spec.precision is not None:
-                    while n < spec.max_replications:
-                        met, target = self._precision_met(n)
-                        if met:
-                            break
+                    met, target = self._precision_met(n)
+                    while not met and n < spec.max_replications:
                         self._run_batch(range(n, target))
+                        interrupts.check()
                         n = target
                         self.store.update_manifest(replications=n)
-                    else:
-                        self._precision_met(n)
+                        met, target = self._precision_met(n)
+                    if not met:
+                        self.echo(f"precision: target {spec.precision} not reached within "
+                                  f"--max-replications {spec.max_replications}; stopping there.")
+                    self.store.update_manifest(precision_met=met,
+                                               precision_half_width=_finite_or_none(self.half_width))
+                interrupts.check()
+                with contextlib.suppress(Exception):
+                    self.executor.close()
+                return self.finish(n, time.perf_counter() - t0)
         except KeyboardInterrupt:
             with contextlib.suppress(Exception):
                 self.executor.abort()
             self.store.update_manifest(status="interrupted", ended=_now())
             raise Interrupted(
-                f"Interrupted. Finished tasks are safe in {self.store.root}; continue with: "
-                f"python run_sim.py resume {shlex.quote(str(self.store.root))}") from None
+                f"Interrupted. Finished tasks are safe in {self.store.root}; continue with: {resume}") from None
+        except ExecutorLost as exc:
+            with contextlib.suppress(Exception):
+                self.executor.abort()
+            self.store.update_manifest(status="interrupted", ended=_now())
+            raise ExecutorLost(f"{exc.message} Finished tasks are safe in {self.store.root}; "
+                               f"continue with: {resume}") from None
         finally:
             with contextlib.suppress(Exception):
                 self.executor.close()
-        return self.finish(n, time.perf_counter() - t0)
 
     def finish(self, n: int, seconds: float) -> Outcome:
+        """Consolidate the parts, write summary.json, then (last) the final status.
+
+        The parts are deleted only after the manifest says ``complete``: a crash at any point
+        before leaves a folder that ``resume`` finishes without rerunning anything.
+        """
         spec = self.spec
+        root = self.store.root
         self.store.update_manifest(replications=n)
         self.store.consolidate(spec.tasks(range(n)))
-        cols = self.store.read_metrics().to_pydict()
+        cols = self.store.read_metrics(below=n).to_pydict()
         summary = build_summary(cols, list(spec.scenarios), spec.comparisons) if cols else {"scenarios": {}}
         summary["seed"] = spec.seed
-        atomic_write_json(self.store.root / "summary.json", summary)
+        summary["failures"] = [{k: f[k] for k in ("scenario", "replication", "error", "replay")}
+                               for f in self._failure_rows()]
+        atomic_write_json(root / "summary.json", summary)
         status = "failed" if self.failures else "complete"
         if not self.failures:
-            self.store.drop_parts()
+            with contextlib.suppress(OSError):
+                (root / "failures.json").unlink()  # left by an earlier attempt whose failures are now fixed
         self.store.update_manifest(status=status, ended=_now(), seconds=round(seconds, 2),
                                    failures=len(self.failures))
-        return Outcome(self.store.root, summary, self.failures, n, seconds)
+        if not self.failures:
+            self.store.drop_parts()
+        return Outcome(root, summary, self.failures, n, seconds)
 
 
 def run_experiment(spec: ExperimentSpec, out: Path, executor, *, force: bool = False,
                    progress: bool = True, command: list[str] | None = None, echo=print) -> Outcome:
-    store = ResultsStore.create(out, new_manifest(spec, command), force=force)
+    try:
+        store = ResultsStore.create(out, new_manifest(spec, command), force=force)
+    except BaseException:
+        with contextlib.suppress(Exception):
+            executor.close()  # e.g. a Dask LocalCluster already started
+        raise
     return Runner(spec, store, executor, progress=progress, echo=echo).run()
 
 
 def resume_experiment(root: Path, executor, *, progress: bool = True, echo=print) -> Outcome:
-    store = ResultsStore.open(root)
-    m = store.read_manifest()
-    if m.get("status") == "complete":
-        raise UsageError(f"{root}: this experiment is already complete; nothing to resume. "
-                         f"Rebuild its report with: python run_sim.py report {root}")
-    spec = spec_from_manifest(m)
-    store.update_manifest(status="running", resumed=_now())
+    try:
+        store = ResultsStore.open(root)
+        m = store.read_manifest()
+        if m.get("status") == "complete":
+            raise UsageError(f"{root}: this experiment is already complete; nothing to resume. "
+                             f"Rebuild its report with: python run_sim.py report {shlex.quote(str(root))}")
+        spec = spec_from_manifest(m, root)
+    except BaseException:
+        with contextlib.suppress(Exception):
+            executor.close()
+        raise
+    store.remove_stale_temporaries()
+    store.update_manifest(status="running", resumed=_now(), ended=None)
     return Runner(spec, store, executor, progress=progress, echo=echo).run()
 

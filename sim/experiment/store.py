@@ -81,6 +81,8 @@ class ResultsStore:
     @classmethod
     def create(cls, root: Path, manifest: dict, force: bool = False) -> ResultsStore:
         root = Path(root)
+        if root.exists() and not root.is_dir():
+            raise UsageError(f"{root}: is a file, not a folder; choose another --out for the results.")
         if root.exists() and any(root.iterdir()):
             if not force:
                 raise UsageError(
@@ -165,13 +167,21 @@ class ResultsStore:
             tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
             writer = None
             try:
+                # One schema for all parts: a column that is all-null in the first part (e.g. no
+                # start-up supported in the counterfactual) or whole numbers there (costs of 0)
+                # must not fix the type for the parts that follow.
+                present = [p for p in (self._part(t, kind) for t in order) if p.exists()]
+                schema = pa.unify_schemas([pq.read_schema(p) for p in present],
+                                          promote_options="permissive") if present else None
                 for task in order:
                     part = self._part(task, kind)
                     if not part.exists():
                         continue
                     table = pq.read_table(part)
+                    if table.schema != schema:
+                        table = _conform(table, schema)
                     if writer is None:
-                        writer = pq.ParquetWriter(tmp, table.schema)
+                        writer = pq.ParquetWriter(tmp, schema)
                     elif table.schema != writer.schema:
                         table = table.cast(writer.schema)
                     writer.write_table(table)
@@ -191,13 +201,38 @@ class ResultsStore:
     def drop_parts(self) -> None:
         shutil.rmtree(self.root / PARTS, ignore_errors=True)
 
+    def remove_stale_temporaries(self) -> None:
+        """Delete half-written ``.NAME.tmp-PID`` files a killed run left behind (never counted as done)."""
+        for d in (self.root, self.root / PARTS):
+            if d.is_dir():
+                for p in d.glob(".*.tmp-*"):
+                    with contextlib.suppress(OSError):
+                        p.unlink()
+
     # -- reading back ---------------------------------------------------------------------------
-    def read_metrics(self) -> pa.Table:
-        """All finished replications' metrics (from the final file, else from the parts)."""
-        final = self.root / OUTPUTS["metrics"]
-        if final.exists():
-            return pq.read_table(final)
+    def read_metrics(self, below: int | None = None) -> pa.Table:
+        """Finished replications' metrics, optionally only replications ``< below``.
+
+        Read from the parts while they exist (they are the truth during a run, and after a
+        run that ended with failures), else from the final ``replications.parquet``.
+        """
         parts = sorted((self.root / PARTS).glob("*.metrics.parquet"))
-        if not parts:
-            return pa.table({})
-        return pa.concat_tables([pq.read_table(p) for p in parts], promote_options="default")
+        if parts:
+            table = pa.concat_tables([pq.read_table(p) for p in parts], promote_options="permissive")
+        else:
+            final = self.root / OUTPUTS["metrics"]
+            if not final.exists():
+                return pa.table({})
+            table = pq.read_table(final)
+        if below is not None and table.num_rows:
+            import pyarrow.compute as pc
+
+            table = table.filter(pc.less(table["replication"], below))
+        return table
+
+
+def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    """``table`` with ``schema``'s columns in order (missing ones as nulls), cast to its types."""
+    cols = [table.column(f.name).cast(f.type) if f.name in table.schema.names else pa.nulls(table.num_rows, f.type)
+            for f in schema]
+    return pa.Table.from_arrays(cols, schema=schema)

@@ -4,10 +4,16 @@
 data, a seed, a replication index) so that it pickles to a process pool or a Dask worker.
 It never raises: an exception becomes an ``error`` entry in the result, so one bad task cannot
 kill an experiment.
+
+Fault injection (for tests and for rehearsing failure handling): the environment variable
+``VALLEYSIM_FAIL_TASKS="SCENARIO:REPLICATION,..."`` makes :func:`run_task` raise a
+``RuntimeError`` for exactly those tasks, e.g. ``VALLEYSIM_FAIL_TASKS="ccei-announced:2"``.
+Environment variables reach process-pool workers, so the failure happens where a real one would.
 """
 
 from __future__ import annotations
 
+import os
 import time
 import traceback
 from dataclasses import dataclass
@@ -35,6 +41,20 @@ class Task:
         return f"s{self.scenario_index:03d}-r{self.replication:06d}"
 
 
+FAIL_TASKS_ENV = "VALLEYSIM_FAIL_TASKS"
+
+
+def injected_failures(value: str | None = None) -> set[tuple[str, int]]:
+    """The (scenario, replication) pairs named in ``VALLEYSIM_FAIL_TASKS`` (empty when unset)."""
+    value = os.environ.get(FAIL_TASKS_ENV, "") if value is None else value
+    out = set()
+    for item in value.split(","):
+        name, sep, rep = item.strip().rpartition(":")
+        if sep and name and rep.strip().isdigit():
+            out.add((name.strip(), int(rep)))
+    return out
+
+
 def _scenario(resolved: dict, digest: str) -> Scenario:
     sc = _CACHE.get(digest)
     if sc is None:
@@ -47,6 +67,9 @@ def run_task(resolved: dict, digest: str, task: Task, seed: int, crn: bool = Tru
     """Simulate one task and reduce it to metrics (plus the start-up table when asked)."""
     t0 = time.perf_counter()
     try:
+        if (task.scenario, task.replication) in injected_failures():
+            raise RuntimeError(f"injected failure for {task.scenario}:{task.replication} "
+                               f"({FAIL_TASKS_ENV} is set)")
         scenario = _scenario(resolved, digest)
         records = simulate(scenario, seed, task.replication, crn=crn)
         metrics = replication_metrics(records, scenario.calendar)

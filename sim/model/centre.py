@@ -65,7 +65,7 @@ class Centre:
 
     def _contests(self):
         env = self.world.env
-        yield env.timeout(self.opens)
+        yield env.timeout(self.opens + self.cfg.first_intake_after_months)
         every = self.cfg.intake_every_months
         while env.now < self.closes:
             self.contest()
@@ -80,13 +80,15 @@ class Centre:
         if k <= 0:
             return
         oldest = now - cfg.max_applicant_age_months
+        youngest = now - cfg.min_applicant_age_months
         p_apply = cfg.apply_probability
         applicants = []
+        too_old = now - self.world.pool_max_age
         for pool in self.pools:
-            gone = [sid for sid, s in pool.items() if s.leaves <= now]
-            for sid in gone:  # left the valley since the last look (died, acquired, crossed)
+            gone = [sid for sid, s in pool.items() if s.leaves <= now or s.founded < too_old]
+            for sid in gone:  # left the valley, or too old for any centre, since the last look
                 del pool[sid]
-            applicants.extend(s for s in pool.values() if s.founded >= oldest and s.apply_u < p_apply)
+            applicants.extend(s for s in pool.values() if oldest <= s.founded <= youngest and s.apply_u < p_apply)
         self.applicants += len(applicants)
         if not applicants:
             return

@@ -161,7 +161,8 @@ class Startup:
             net = self.burn - self.revenue
             acq = self.acq_rate if stage == 2 else 0.0
 
-            dt, clock = self.work_left / speed, MILESTONE
+            # a speed of 0 (a training speed multiplier of 0) means no progress, not a crash
+            dt, clock = (self.work_left / speed if speed > 0.0 else INF), MILESTONE
             if hz > 0.0:
                 d = (self.fail_budget - self.fail_used) / hz
                 if d < dt:

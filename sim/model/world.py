@@ -72,6 +72,10 @@ class World:
         for name, cfg in scenario.active_centres.items():
             partner = self.conglomerates.get(cfg.partner) if cfg.partner else None
             self.centres.append(Centre(self, name, cfg, partner))
+        # Applicant pools hold only start-ups that could ever apply to an open centre.
+        active = [c.cfg for c in self.centres]
+        self.pool_apply = max((c.apply_probability for c in active), default=0.0)
+        self.pool_max_age = max((c.max_applicant_age_months for c in active), default=0.0)
         self.cohorts = [draw_cohort(scenario, r, seed, replication, salt) for r in self.region_names]
         self.env.process(self._arrivals())
 
@@ -102,6 +106,7 @@ class World:
         env = self.env
         timeout = env.timeout
         pools = self.pools
+        pool_apply = self.pool_apply
         startups = self.startups
         cohorts = self.cohorts
         for sid, (r, i) in enumerate(idx[sort].tolist()):
@@ -111,7 +116,8 @@ class World:
                 yield timeout(t - env.now)
             s.found()
             startups.append(s)
-            pools[r][sid] = s
+            if s.apply_u < pool_apply:
+                pools[r][sid] = s
 
     def run(self) -> Records:
         self.env.run(until=self.horizon)

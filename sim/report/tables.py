@@ -68,14 +68,34 @@ def headline_table(summary: dict, scenarios: list[str]) -> None:
     from rich.table import Table
 
     header, rows = headline_rows(summary, scenarios, with_ci=False)
-    table = Table(title="valleysim: means over replications (95% CIs in summary.json and the report)",
-                  title_justify="left")
+    # money: the unit goes in the header, so the columns stay narrow enough not to wrap
+    money = {i for i, (_, _, kind) in enumerate(HEADLINE, start=2) if kind == "krw"}
+    header = [f"{h} (bn)" if i in money else h for i, h in enumerate(header)]
+    rows = [[c.removesuffix(" bn") if i in money else c for i, c in enumerate(r)] for r in rows]
+    table = Table(title="valleysim: means over replications (95% CIs in summary.json and the report; "
+                        "money in KRW billions)", title_justify="left")
     for h in header:
         if h == "scenario":
             table.add_column(h, justify="left", no_wrap=True)
         else:
-            table.add_column(h, justify="right")
+            table.add_column(h, justify="right", no_wrap=True)
     for r in rows:
         table.add_row(*r)
-    Console(width=max(160, Console().width)).print(table)
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(header)]
+    Console(width=max(sum(widths) + 3 * len(widths) + 1, Console().width)).print(table)
     print("* supported S(5y) counts from the support date, as the ministry publishes it.")
+    for note in undefined_notes(summary, scenarios):
+        print(note)
+
+
+def undefined_notes(summary: dict, scenarios: list[str]) -> list[str]:
+    """One line per headline column shown as n/a somewhere, saying why it is undefined."""
+    from ..analysis.metrics import why_undefined
+
+    notes = []
+    for key, label, _ in HEADLINE:
+        where = [sc for sc in scenarios if sc in summary["scenarios"]
+                 and fmt((summary["scenarios"][sc]["metrics"].get(key) or {}).get("mean"), "count") == "n/a"]
+        if where:
+            notes.append(f"n/a in {label} ({', '.join(where)}): undefined, {why_undefined(key)}.")
+    return notes

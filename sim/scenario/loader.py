@@ -14,6 +14,7 @@ import copy
 import difflib
 import hashlib
 import json
+import stat
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -27,6 +28,10 @@ SHIPPED = Path(__file__).resolve().parents[2] / "scenarios"
 MAX_FILE_BYTES = 2_000_000
 MAX_DEPTH = 40
 MAX_NODES = 200_000
+MAX_EXTENDS = 20
+"""Longest chain of ``extends`` (a file extending a file extending ...)."""
+MAX_PROBLEMS = 25
+"""Validation problems listed in one message (the rest are counted)."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -53,19 +58,58 @@ class _Loader(yaml.SafeLoader):
         finally:
             self._depth = depth
 
+    def construct_object(self, node, deep=False):
+        # PyYAML's own constructors raise plain ValueError & co. for scalars they recognise but
+        # cannot build (2015-13-45 as a date, !!float abc, an int of 5,000 digits): make them
+        # YAML errors with the position of the value.
+        try:
+            return super().construct_object(node, deep=deep)
+        except yaml.YAMLError:
+            raise
+        except (ValueError, TypeError, ArithmeticError) as exc:
+            what = f"the value {_short(node.value)}" if isinstance(node, yaml.ScalarNode) else "a value"
+            raise yaml.constructor.ConstructorError(
+                None, None, f"cannot read {what} ({_short(str(exc), 120, quote=False)})", node.start_mark) from None
+
+
+def _short(value, limit: int = 80, quote: bool = True) -> str:
+    """``repr(value)`` (or ``str`` with ``quote=False``) cut to about ``limit`` characters."""
+    try:
+        text = repr(value) if quote else str(value)
+    except (RecursionError, ValueError):  # pragma: no cover - defensive
+        text = f"<{type(value).__name__}>"
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit - 20]}... ({len(text):,} characters)"
+
+
+def _os_reason(exc: BaseException) -> str:
+    return getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+
 
 def read_yaml(path: Path) -> dict:
     """Read one scenario file into a mapping, or raise ScenarioError."""
-    if not path.exists():
-        raise ScenarioError(f"{path}: no such file.", path=path)
-    if path.is_dir():
-        raise ScenarioError(f"{path}: is a directory; expected a scenario file (YAML).", path=path)
     try:
-        raw = path.read_bytes()
+        info = path.stat()
+    except (FileNotFoundError, NotADirectoryError):
+        raise ScenarioError(f"{path}: no such file.", path=path) from None
+    except (OSError, ValueError) as exc:  # a name too long, a symlink loop, a NUL byte, ...
+        raise ScenarioError(f"{path}: cannot be read ({_os_reason(exc)}).", path=path) from None
+    if stat.S_ISDIR(info.st_mode):
+        raise ScenarioError(f"{path}: is a directory; expected a scenario file (YAML).", path=path)
+    if not stat.S_ISREG(info.st_mode):
+        # reading a pipe would wait forever and a device like /dev/zero would never end
+        raise ScenarioError(f"{path}: is not a regular file (a device, pipe or socket); expected a scenario "
+                            "file (YAML).", path=path)
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
-        raise ScenarioError(f"{path}: cannot be read ({exc.strerror}).", path=path) from None
+        raise ScenarioError(f"{path}: cannot be read ({_os_reason(exc)}).", path=path) from None
     if len(raw) > MAX_FILE_BYTES:
-        raise ScenarioError(f"{path}: is {len(raw):,} bytes; a scenario file is at most {MAX_FILE_BYTES:,} bytes.", path=path)
+        size = max(info.st_size, len(raw))
+        raise ScenarioError(f"{path}: is {'more than ' if size == len(raw) else ''}{size:,} bytes; a scenario "
+                            f"file is at most {MAX_FILE_BYTES:,} bytes.", path=path)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -83,23 +127,56 @@ def read_yaml(path: Path) -> dict:
         raise ScenarioError(f"{path}: is empty; expected a mapping with at least a name (or extends).", path=path)
     if not isinstance(data, dict):
         raise ScenarioError(f"{path}: the top level must be a mapping of keys to values, found {_kind(data)}.", path=path)
-    _check_keys_are_strings(data, path, "")
+    _check_tree(data, str(path))
     return data
 
 
-def _check_keys_are_strings(node, path: Path, where: str, count=None) -> None:
-    count = count if count is not None else [0]
-    count[0] += 1
-    if count[0] > MAX_NODES:
-        raise ScenarioError(f"{path}: has more than {MAX_NODES:,} values; a scenario file is far smaller.", path=path)
-    if isinstance(node, dict):
-        for k, v in node.items():
-            if not isinstance(k, str):
-                raise ScenarioError(f"{path}: key {k!r} at {where or 'the top level'} must be a name (text), found {_kind(k)}.", path=path)
-            _check_keys_are_strings(v, path, f"{where}.{k}" if where else k, count)
-    elif isinstance(node, list):
-        for i, v in enumerate(node):
-            _check_keys_are_strings(v, path, f"{where}[{i}]", count)
+def _check_tree(data, origin: str) -> None:
+    """Plain, finite data: text keys, valid Unicode, bounded size and depth, nothing containing itself.
+
+    YAML anchors can make a value contain itself (``a: &x [*x]``) and escapes can make text that
+    is not Unicode (``"\\ud800"``); neither may reach validation or the model.
+    """
+    count = [0]
+
+    def text_ok(s: str, what: str) -> None:
+        try:
+            s.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            bad = s[exc.start]
+            raise ScenarioError(f"{origin}: {what} holds the character {bad!r} (a lone surrogate, not a Unicode "
+                                "character); expected plain Unicode text.") from None
+
+    inside: set[int] = set()  # the containers on the way down to the current value
+
+    def walk(node, where: str, depth: int) -> None:
+        count[0] += 1
+        if count[0] > MAX_NODES:
+            raise ScenarioError(f"{origin}: has more than {MAX_NODES:,} values; a scenario file is far smaller.")
+        at = where or "the top level"
+        if isinstance(node, str):
+            text_ok(node, f"the text at {at}")
+            return
+        if not isinstance(node, (dict, list)):
+            return
+        if depth > MAX_DEPTH + 10:
+            raise ScenarioError(f"{origin}: {at}: nesting deeper than {MAX_DEPTH} levels; a scenario is far flatter.")
+        if id(node) in inside:
+            raise ScenarioError(f"{origin}: {at}: the value contains itself (a YAML alias inside its own "
+                                "anchor); expected plain nested values.")
+        inside.add(id(node))
+        if isinstance(node, dict):
+            for k, v in node.items():
+                if not isinstance(k, str):
+                    raise ScenarioError(f"{origin}: key {_short(k)} at {at} must be a name (text), found {_kind(k)}.")
+                text_ok(k, f"key {_short(k)} at {at}")
+                walk(v, f"{where}.{k}" if where else k, depth + 1)
+        else:
+            for i, v in enumerate(node):
+                walk(v, f"{where}[{i}]", depth + 1)
+        inside.discard(id(node))
+
+    walk(data, "", 0)
 
 
 def _kind(v) -> str:
@@ -127,26 +204,36 @@ def _find_parent(ref: str, child: Path) -> Path:
     candidates = [child.parent / ref] if looks_like_path else [
         child.parent / f"{ref}.yaml", SHIPPED / f"{ref}.yaml"]
     for c in candidates:
-        if c.is_file():
-            return c
+        try:
+            if c.is_file():
+                return c
+        except (OSError, ValueError):  # a name too long for the file system, a NUL byte, ...
+            continue
     raise ScenarioError(
         f"{child}: extends: expected the name of a scenario in {child.parent} or {SHIPPED}, or a path to one; "
-        f"found {ref!r}, which does not exist.", path=child)
+        f"found {_short(ref)}, which does not exist.", path=child)
 
 
 def resolve_file(path: Path, _chain: tuple[Path, ...] = ()) -> dict:
     """Read ``path`` and everything it extends, merged (child over parent)."""
     path = Path(path)
-    real = path.resolve()
+    try:
+        real = path.resolve()
+    except (OSError, RuntimeError, ValueError):  # a symlink loop: read_yaml says what is wrong
+        real = path.absolute()
     if real in _chain:
         cycle = " -> ".join(p.name for p in (*_chain, real))
         raise ScenarioError(f"{path}: extends forms a cycle ({cycle}); a scenario cannot extend itself.", path=path)
+    if len(_chain) >= MAX_EXTENDS:
+        raise ScenarioError(f"{_chain[0]}: extends: expected a chain of at most {MAX_EXTENDS} files, found a longer "
+                            f"one (... -> {_chain[-1].name} -> {path.name} -> ...).", path=path)
     data = read_yaml(path)
     parent_ref = data.pop("extends", None)
     if parent_ref is None:
         return data
     if not isinstance(parent_ref, str) or not parent_ref.strip():
-        raise ScenarioError(f"{path}: extends: expected a scenario name or path, found {parent_ref!r}.", path=path)
+        raise ScenarioError(f"{path}: extends: expected a scenario name or path, found {_short(parent_ref)}.",
+                            path=path)
     parent = resolve_file(_find_parent(parent_ref, path), (*_chain, real))
     parent.pop("description", None)  # a variant describes itself
     parent.pop("name", None)  # and is named by itself (or its file), never after its parent
@@ -163,8 +250,8 @@ def parse_override(text: str) -> tuple[list[str], object]:
         raise ScenarioError(f"--set {text!r}: expected dotted.key=value with a non-empty key.")
     try:
         value = yaml.load(raw, Loader=_Loader) if raw.strip() else ""  # noqa: S506
-    except yaml.YAMLError:
-        value = raw
+    except (yaml.YAMLError, RecursionError):
+        value = raw  # not a YAML value: taken as text (validation says if text does not fit)
     return parts, value
 
 
@@ -246,14 +333,34 @@ def _model_at(loc) -> type[BaseModel] | None:
     return model
 
 
+def _user_loc(loc, data) -> list:
+    """An error's location without pydantic's own parts (``[key]``, ``function-after[...]``).
+
+    A part that names a key of the data is the user's, even if it looks like pydantic's
+    (a region called ``[x]``).
+    """
+    out, node = [], data
+    for part in loc:
+        in_dict = isinstance(node, dict) and part in node
+        in_list = isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        if in_dict or in_list:
+            node = node[part]
+        elif isinstance(part, str) and part.startswith(("function-", "[")):
+            continue
+        else:
+            node = None
+        out.append(part)
+    return out
+
+
 def format_validation_error(exc: ValidationError, data: dict, origin: str) -> str:
     lines = []
     for err in exc.errors(include_url=False):
-        loc = [p for p in err["loc"] if not (isinstance(p, str) and p.startswith(("function-", "[")))]
+        loc = _user_loc(err["loc"], data)
         key = ".".join(str(p) for p in loc) or "(top level)"
         typ = err["type"]
         found, value = _lookup(data, loc)
-        if typ == "extra_forbidden":
+        if typ == "extra_forbidden" and loc:
             model = _model_at(loc[:-1])
             known = sorted(model.model_fields) if model else []
             msg = f"unknown key{_did_you_mean(str(loc[-1]), known)}; expected one of {known}"
@@ -266,9 +373,14 @@ def format_validation_error(exc: ValidationError, data: dict, origin: str) -> st
         else:
             text = err["msg"]
             text = text.removeprefix("Value error, ").removeprefix("Input should be ")
+            for kind, plain in (("String", "text"), ("List", "a list"), ("Dictionary", "a mapping")):
+                if text.startswith(f"{kind} should have "):  # "String should have at least 1 character"
+                    text = f"{plain} with {text.removeprefix(f'{kind} should have ')}"
             # our own validators already say what they found; pydantic's messages do not
-            msg = f"expected {text}" + (f", found {value!r}" if found and "found " not in text else "")
+            msg = f"expected {text}" + (f", found {_short(value)}" if found and "found " not in text else "")
         lines.append(f"{key}: {msg}.")
+    if len(lines) > MAX_PROBLEMS:
+        lines = [*lines[:MAX_PROBLEMS], f"(and {len(lines) - MAX_PROBLEMS:,} more problems.)"]
     return f"{origin}: invalid scenario: " + " ".join(lines)
 
 
@@ -280,6 +392,7 @@ def _schema_defaults() -> dict:
 
 def validate(data: dict, origin: str = "scenario") -> Scenario:
     """Validate a merged mapping (schema defaults under it) into a frozen Scenario."""
+    _check_tree(data, origin)  # again: --set values are YAML too
     data = _expand_defaults(data, origin)
     defaults = _schema_defaults()
     for key, value in defaults.items():

@@ -28,6 +28,14 @@ Multiplier = Annotated[float, Field(ge=0.0, le=1000.0, allow_inf_nan=False)]
 Money = Annotated[float, Field(ge=0.0, le=1e16, allow_inf_nan=False)]
 Count = Annotated[int, Field(ge=0, le=10_000_000)]
 
+MAX_CALENDAR_YEARS = 100
+"""Longest calendar (start to horizon) a scenario may span."""
+MAX_STARTUPS = 1_000_000
+"""Most start-ups one replication may expect to found (about 2 KB of memory and 0.1 ms each):
+20 times the national programme-eligible population of the shipped scenarios. Founding rates
+that are valid one by one but add up to more (1e7 a year in every region) are refused before
+they allocate gigabytes."""
+
 
 def parse_month(value: str) -> tuple[int, int]:
     """Parse ``YYYY-MM`` into (year, month); raise ValueError with a readable message."""
@@ -74,6 +82,9 @@ class Calendar(Strict):
     def _order(self) -> Calendar:
         if self.months_between(self.start, self.horizon) < 0:
             raise ValueError(f"a horizon at or after start {self.start}, found {self.horizon}")
+        if self.months_between(self.start, self.horizon) >= 12 * MAX_CALENDAR_YEARS:
+            raise ValueError(f"a horizon less than {MAX_CALENDAR_YEARS} years after start {self.start}, "
+                             f"found {self.horizon}")
         if self.cohort_last_year < self.cohort_first_year:
             raise ValueError(f"cohort_last_year at or after cohort_first_year {self.cohort_first_year}, found {self.cohort_last_year}")
         return self
@@ -232,10 +243,15 @@ class Centre(Strict):
     catchment: list[str] | None = None
     """Regions whose start-ups may apply; default the centre's own region; ["*"] = all regions."""
     seats: Count = 30
-    intake_every_months: float = Field(6.0, gt=0, le=600, allow_inf_nan=False)
+    intake_every_months: float = Field(6.0, ge=0.25, le=600, allow_inf_nan=False)
+    """Months between contests (at least a week: each contest looks at every eligible start-up)."""
+    first_intake_after_months: float = Field(0.0, ge=0, le=600, allow_inf_nan=False)
+    """Months from the opening to the first contest (a new centre first recruits its first cohort)."""
     intake_size: Count = 15
     apply_probability: Probability = 0.35
     """Share of eligible start-ups that apply to a contest (a fixed trait of each start-up)."""
+    min_applicant_age_months: float = Field(0.0, ge=0, le=1200, allow_inf_nan=False)
+    """Youngest applicants, in months since founding (a jury wants a team and a prototype to judge)."""
     max_applicant_age_months: float = Field(36.0, ge=0, le=1200, allow_inf_nan=False)
     selection_noise: NonNegative = Field(0.5, le=100)
     """SD of the jury's error on log-quality (0 = the jury sees quality; large = lottery)."""
@@ -249,6 +265,13 @@ class Centre(Strict):
     _v_dates = field_validator("opens", "closes", mode="before")(
         lambda v: None if v is None else _coerce_date(v)
     )
+
+    @model_validator(mode="after")
+    def _applicant_ages(self) -> Centre:
+        if self.min_applicant_age_months > self.max_applicant_age_months:
+            raise ValueError(f"min_applicant_age_months at most max_applicant_age_months "
+                             f"({self.max_applicant_age_months:g}), found {self.min_applicant_age_months:g}")
+        return self
 
 
 class Conglomerate(Strict):
@@ -280,7 +303,8 @@ class FounderEducation(Strict):
     region: str
     starts: Month
     founding_rate_multiplier: Multiplier = 1.0
-    quality_multiplier: Multiplier = 1.0
+    quality_multiplier: float = Field(1.0, gt=0.0, le=1000.0, allow_inf_nan=False)
+    """Multiplies the quality of start-ups founded once education starts (0 would be no quality at all)."""
     cost_krw_per_year: Money = 0.0
 
     _v_dates = field_validator("starts", mode="before")(_coerce_date)
@@ -347,9 +371,32 @@ class Scenario(Strict):
                 problems.append((f"founder_education.{ename}.region", _unknown("region", e.region, self.regions)))
             if not 0 <= cal.month(e.starts) < cal.horizon_months:
                 problems.append((f"founder_education.{ename}.starts", f"a date inside the calendar {cal.start} .. {cal.horizon}, found {e.starts}"))
+        if not problems:
+            expected = self.expected_startups()
+            if not expected <= MAX_STARTUPS:
+                problems.append(("regions", f"founding rates adding up to at most {MAX_STARTUPS:,} start-ups over "
+                                 f"the calendar {cal.start} .. {cal.horizon} (one replication), found about "
+                                 f"{expected:,.3g}; lower founding_rate_per_year (or founding_trend_per_year, "
+                                 "founder_education's founding_rate_multiplier) or shorten the calendar"))
         if problems:
             raise ReferenceProblems(problems)
         return self
+
+    def expected_startups(self) -> float:
+        """Expected start-ups founded over the calendar in all regions (one replication)."""
+        import numpy as np
+
+        cal = self.calendar
+        months = np.arange(int(cal.horizon_months), dtype=float)
+        total = 0.0
+        with np.errstate(over="ignore"):
+            for name, reg in self.regions.items():
+                lam = reg.founding_rate_per_year / 12.0 * (1.0 + reg.founding_trend_per_year) ** (months / 12.0)
+                for edu in self.founder_education.values():
+                    if edu.region == name:
+                        lam = np.where(months >= cal.month(edu.starts), lam * edu.founding_rate_multiplier, lam)
+                total += float(lam.sum())
+        return total
 
     # -- conveniences used by the model -------------------------------------------------------
     @property

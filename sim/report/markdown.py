@@ -1,0 +1,30 @@
+"""The Markdown report: the same sections and tables as the HTML, figures as PNG files beside it."""
+
+from __future__ import annotations
+
+from .content import Bullets, Figure, Paragraph, Report, Table
+
+FIGURES = "figures"
+"""Folder (beside report.md) holding the PNG figures."""
+
+
+def render_markdown(report: Report, figures: str = FIGURES) -> str:
+    out = [f"# {report.title}", "", f"_{report.subtitle}_", "", "## Contents", ""]
+    out += [f"{i}. [{s.title}](#{s.id})" for i, s in enumerate(report.sections, 1)]
+    out.append("")
+    for s in report.sections:
+        out += [f'<a id="{s.id}"></a>', "", f"## {s.title}", ""]
+        for b in s.blocks:
+            if isinstance(b, Paragraph):
+                out += [b.text, ""]
+            elif isinstance(b, Bullets):
+                out += [f"- {i}" for i in b.items] + [""]
+            elif isinstance(b, Table):
+                out += [f"**{b.caption}**", "", b.markdown(), ""]
+                if b.notes:
+                    out += [f"> {n}" + ("  " if i < len(b.notes) - 1 else "") for i, n in enumerate(b.notes)]
+                    out.append("")
+            elif isinstance(b, Figure):
+                out += [f"![{b.alt}]({figures}/{b.name}.png)", "", f"_{b.caption}_", ""]
+    out += ["---", "", "Made by valleysim; rebuild with `python run_sim.py report DIR`.", ""]
+    return "\n".join(out)

@@ -1,0 +1,246 @@
+"""Report figures as PNG bytes (matplotlib, Agg canvas, no pyplot and no global state).
+
+Every function takes plain numbers and returns the PNG as ``bytes``; the HTML renderer embeds
+them as data URIs and the Markdown renderer writes them beside ``report.md``. NaN values are
+skipped (a curve stops where it is undefined) rather than drawn as zero.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from collections.abc import Sequence
+
+import numpy as np
+from matplotlib import colormaps
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+DPI = 100
+GREY = "#666666"
+CF_COLOUR = "#444444"
+
+
+def colours(n: int) -> list:
+    """``n`` distinguishable colours (tab10, then tab20 for more)."""
+    cmap = colormaps["tab10" if n <= 10 else "tab20"]
+    return [cmap(i % cmap.N) for i in range(n)]
+
+
+def _png(fig: Figure) -> bytes:
+    FigureCanvasAgg(fig)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=DPI, metadata={"Software": None})
+    return buf.getvalue()
+
+
+def _empty(ax, text: str) -> None:
+    ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes, color=GREY, wrap=True)
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def forest(labels: Sequence[str], diffs, lows, highs, *, title: str, xlabel: str, scale: float = 100.0) -> bytes:
+    """Effects with confidence intervals, one row per label (top to bottom)."""
+    n = max(len(labels), 1)
+    fig = Figure(figsize=(8, 0.45 * n + 1.4), layout="constrained")
+    ax = fig.add_subplot()
+    d = np.asarray(diffs, float) * scale
+    lo = np.asarray(lows, float) * scale
+    hi = np.asarray(highs, float) * scale
+    y = np.arange(len(labels))[::-1]
+    if len(labels) == 0 or not np.isfinite(d).any():
+        _empty(ax, "no comparison to show")
+    else:
+        ok = np.isfinite(lo) & np.isfinite(hi)
+        ax.errorbar(d[ok], y[ok], xerr=[d[ok] - lo[ok], hi[ok] - d[ok]], fmt="o", color="#1f77b4",
+                    ecolor="#1f77b4", capsize=3)
+        ax.plot(d[~ok], y[~ok], "o", color="#1f77b4", mfc="white")
+        ax.axvline(0.0, color=GREY, lw=0.8, ls="--")
+        ax.set_yticks(y)
+        ax.set_yticklabels(labels)
+        ax.set_ylim(-0.7, len(labels) - 0.3)
+        ax.grid(axis="x", alpha=0.3)
+    ax.set_xlabel(xlabel)
+    ax.set_title(title, fontsize=11, loc="left")
+    return _png(fig)
+
+
+def km_panels(panels: Sequence[dict], *, xlabel: str = "firm age (years)", ncols: int = 3) -> bytes:
+    """Small multiples of survival curves with confidence bands.
+
+    Each panel is ``{"title": str, "curves": [{"label", "x", "s", "lo", "hi", "colour"}]}``
+    (x in years, survival as shares).
+    """
+    n = max(len(panels), 1)
+    ncols = min(ncols, n)
+    nrows = math.ceil(n / ncols)
+    fig = Figure(figsize=(4.2 * ncols, 3.2 * nrows), layout="constrained")
+    axes = fig.subplots(nrows, ncols, squeeze=False, sharex=True, sharey=True)
+    for k, ax in enumerate(axes.flat):
+        if k >= len(panels):
+            ax.set_visible(False)
+            continue
+        p = panels[k]
+        drawn = False
+        for c in p["curves"]:
+            s = np.asarray(c["s"], float)
+            if not np.isfinite(s).any():
+                continue
+            x = np.asarray(c["x"], float)
+            ax.step(x, s * 100, where="post", color=c["colour"], lw=1.4, label=c["label"])
+            lo, hi = np.asarray(c["lo"], float), np.asarray(c["hi"], float)
+            band = np.isfinite(lo) & np.isfinite(hi)
+            if band.any():
+                ax.fill_between(x, lo * 100, hi * 100, where=band, step="post", color=c["colour"], alpha=0.2,
+                                lw=0)
+            drawn = True
+        if not drawn:
+            _empty(ax, "no start-up table kept")
+        for yr in (1, 3, 5):
+            ax.axvline(yr, color=GREY, lw=0.5, ls=":")
+        ax.set_title(p["title"], fontsize=9, loc="left")
+        ax.grid(alpha=0.25)
+        if drawn:
+            ax.legend(fontsize=7, loc="upper right")
+    for ax in axes[-1]:
+        ax.set_xlabel(xlabel)
+    for ax in axes[:, 0]:
+        ax.set_ylabel("alive (%)")
+    return _png(fig)
+
+
+def hazard(series: Sequence[dict], *, xlabel: str = "firm age (years)") -> bytes:
+    """Death rates by age band: ``[{"label", "edges" (years), "rate" (per firm-year), "colour", "bold"}]``."""
+    fig = Figure(figsize=(8, 4.2), layout="constrained")
+    ax = fig.add_subplot()
+    drawn = False
+    for s in series:
+        rate = np.asarray(s["rate"], float) * 100
+        if not np.isfinite(rate).any():
+            continue
+        edges = np.asarray(s["edges"], float)
+        ax.stairs(np.where(np.isfinite(rate), rate, np.nan), edges, baseline=None, color=s["colour"],
+                  lw=2.2 if s.get("bold") else 1.0, alpha=1.0 if s.get("bold") else 0.6, label=s["label"])
+        drawn = True
+    if not drawn:
+        _empty(ax, "no start-up table kept")
+    else:
+        ax.legend(fontsize=7, ncol=2)
+        ax.set_ylim(bottom=0)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("deaths per 100 firm-years at risk")
+    ax.grid(alpha=0.25)
+    ax.set_title("The death valley: how often start-ups die at each age", fontsize=11, loc="left")
+    return _png(fig)
+
+
+def funnel(stages: Sequence[str], series: Sequence[tuple[str, Sequence[float]]]) -> bytes:
+    """Horizontal grouped bars: one group per stage, one bar per scenario, counts annotated."""
+    fig = Figure(figsize=(8, 0.3 * len(stages) * max(len(series), 1) + 1.5), layout="constrained")
+    ax = fig.add_subplot()
+    k = max(len(series), 1)
+    height = 0.8 / k
+    cols = colours(k)
+    y0 = np.arange(len(stages))[::-1].astype(float)
+    top = 0.0
+    for i, (label, values) in enumerate(series):
+        v = np.asarray(values, float)
+        y = y0 + 0.4 - height * (i + 0.5)
+        ax.barh(y, np.nan_to_num(v), height=height * 0.95, color=cols[i], label=label)
+        for yy, vv in zip(y, v, strict=True):
+            ax.text(vv if np.isfinite(vv) else 0, yy, f" {vv:,.0f}" if np.isfinite(vv) else " n/a",
+                    va="center", fontsize=7)
+        if np.isfinite(v).any():
+            top = max(top, float(np.nanmax(v)))
+    ax.set_yticks(y0)
+    ax.set_yticklabels(stages)
+    ax.set_xscale("symlog", linthresh=10)
+    ax.set_xlim(0, max(top, 10) * 3)
+    ax.set_xlabel("start-ups (log scale)")
+    ax.legend(fontsize=8, loc="lower right")
+    ax.grid(axis="x", alpha=0.25)
+    ax.set_title("From founding to exit: how many start-ups reach each step", fontsize=11, loc="left")
+    return _png(fig)
+
+
+def heatmap(rows: Sequence[str], cols: Sequence[str], values, *, title: str, unit: str, fmt: str = "{:+.1f}",
+            diverging: bool = True) -> bytes:
+    """A labelled matrix (regions x scenarios); NaN cells are left blank and marked n/a."""
+    m = np.asarray(values, float).reshape(len(rows), len(cols)) if len(rows) and len(cols) else np.zeros((0, 0))
+    fig = Figure(figsize=(max(6.0, 0.75 * len(cols) + 3), 0.36 * len(rows) + 2.4), layout="constrained")
+    ax = fig.add_subplot()
+    if m.size == 0 or not np.isfinite(m).any():
+        _empty(ax, "nothing to compare")
+        ax.set_title(title, fontsize=11, loc="left")
+        return _png(fig)
+    finite = m[np.isfinite(m)]
+    if diverging:
+        lim = float(np.max(np.abs(finite))) or 1.0
+        im = ax.imshow(np.ma.masked_invalid(m), cmap="RdBu", vmin=-lim, vmax=lim, aspect="auto")
+    else:
+        im = ax.imshow(np.ma.masked_invalid(m), cmap="viridis", aspect="auto")
+    ax.set_xticks(range(len(cols)))
+    ax.set_xticklabels(cols, rotation=40, ha="right", fontsize=8)
+    ax.set_yticks(range(len(rows)))
+    ax.set_yticklabels(rows, fontsize=8)
+    for i in range(m.shape[0]):
+        for j in range(m.shape[1]):
+            v = m[i, j]
+            ax.text(j, i, fmt.format(v) if np.isfinite(v) else "n/a", ha="center", va="center", fontsize=6.5)
+    cb = fig.colorbar(im, ax=ax, shrink=0.8)
+    cb.set_label(unit)
+    ax.set_title(title, fontsize=11, loc="left")
+    return _png(fig)
+
+
+def gap(labels: Sequence[str], effect, selection, population) -> bytes:
+    """The published-style gap split into the programme's effect and selection, beside the effect on all."""
+    n = max(len(labels), 1)
+    fig = Figure(figsize=(8, 0.5 * n + 1.8), layout="constrained")
+    ax = fig.add_subplot()
+    e = np.asarray(effect, float) * 100
+    s = np.asarray(selection, float) * 100
+    p = np.asarray(population, float) * 100
+    y = np.arange(len(labels))[::-1].astype(float)
+    if len(labels) == 0 or not (np.isfinite(e).any() or np.isfinite(s).any()):
+        _empty(ax, "no supported start-ups to compare")
+    else:
+        h = 0.38
+        ax.barh(y + h / 2, np.nan_to_num(e), height=h, color="#2ca02c", label="programme's effect on the supported firms")
+        ax.barh(y + h / 2, np.nan_to_num(s), left=np.where(np.nan_to_num(s) * np.nan_to_num(e) > 0, np.nan_to_num(e), 0),
+                height=h, color="#bbbbbb", label="selection and head start (not caused by the programme)")
+        ax.barh(y - h / 2, np.nan_to_num(p), height=h, color="#1f77b4", label="effect on all start-ups (causal)")
+        ax.axvline(0, color=GREY, lw=0.8)
+        ax.set_yticks(y)
+        ax.set_yticklabels(labels)
+        ax.legend(fontsize=8, loc="lower right")
+        ax.grid(axis="x", alpha=0.25)
+    ax.set_xlabel("percentage points of 5-year survival")
+    ax.set_title("Why supported start-ups look better: effect versus selection", fontsize=11, loc="left")
+    return _png(fig)
+
+
+def curve_differences(series: Sequence[dict], *, title: str, xlabel: str = "firm age (years)") -> bytes:
+    """Lines of differences (percentage points): ``[{"label", "x", "d" (shares), "colour"}]``."""
+    fig = Figure(figsize=(8, 4.2), layout="constrained")
+    ax = fig.add_subplot()
+    drawn = False
+    for s in series:
+        d = np.asarray(s["d"], float) * 100
+        if not np.isfinite(d).any():
+            continue
+        ax.step(np.asarray(s["x"], float), d, where="post", color=s["colour"], lw=1.3, label=s["label"])
+        drawn = True
+    if drawn:
+        ax.axhline(0, color=GREY, lw=0.8, ls="--")
+        for yr in (1, 3, 5):
+            ax.axvline(yr, color=GREY, lw=0.5, ls=":")
+        ax.legend(fontsize=7, ncol=2)
+    else:
+        _empty(ax, "no curve to compare")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("percentage points")
+    ax.grid(alpha=0.25)
+    ax.set_title(title, fontsize=11, loc="left")
+    return _png(fig)

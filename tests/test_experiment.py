@@ -1,0 +1,671 @@
+"""Issue 3 [experiments], end to end: executors, crash safety, resume, failures, precision.
+
+Every test runs a *tiny* scenario: the shipped ``ccei-announced`` (all its centres and
+conglomerates) with every region's founding rate scaled down 20-fold, so one replication takes
+a fraction of a second. The reference is an in-process serial run; every other way of running
+(process pools, Dask, killed-and-resumed, interrupted-and-resumed, failed-and-resumed) must give
+exactly its metric rows (all columns but the timing column ``seconds``).
+
+Subprocess tests run ``python run_sim.py`` in its own session so signals reach its whole process
+group (the parent, the forkserver and the pool workers) and never the test runner.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import shlex
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from sim.analysis.summary import half_widths
+from sim.cli import cli
+from sim.experiment import (
+    ExperimentSpec,
+    ProcessExecutor,
+    SerialExecutor,
+    make_executor,
+    resume_experiment,
+    run_experiment,
+)
+from sim.experiment.executors import ExecutorLost
+from sim.experiment.runner import Interrupted
+from sim.experiment.task import Task, injected_failures, run_task
+from sim.scenario import load_scenario
+from sim.scenario.loader import resolved_dict, scenario_hash
+
+ROOT = Path(__file__).resolve().parents[1]
+RUN_SIM = str(ROOT / "run_sim.py")
+SHIPPED = ROOT / "scenarios" / "ccei-announced.yaml"
+NAME = "tiny"
+SEED = 20140902
+N_REF = 10  # replications in the reference run
+N_SMALL = 4  # replications in the executor comparisons
+N_MON = 6  # replications in the monitored CLI run
+TIMING = {"seconds"}
+
+
+# ---------------------------------------------------------------------------------------------
+# helpers
+# ---------------------------------------------------------------------------------------------
+def _nan_safe(row: dict) -> dict:
+    """NaN != NaN, so compare it as a marker (exact equality everywhere else)."""
+    return {k: "NaN" if isinstance(v, float) and v != v else v for k, v in row.items()}
+
+
+def metric_rows(folder: Path) -> list[dict]:
+    """replications.parquet as rows sorted by (scenario, replication), timing columns dropped."""
+    rows = pq.read_table(Path(folder) / "replications.parquet").to_pylist()
+    rows = [_nan_safe({k: v for k, v in r.items() if k not in TIMING}) for r in rows]
+    return sorted(rows, key=lambda r: (r["scenario"], r["replication"]))
+
+
+def table_rows(folder: Path, name: str) -> list[dict]:
+    return [_nan_safe(r) for r in pq.read_table(Path(folder) / name).to_pylist()]
+
+
+def summary_means(folder: Path) -> dict:
+    s = json.loads((Path(folder) / "summary.json").read_text())  # NaN is stored as null
+    return {(sc, m): v["mean"] for sc, d in s["scenarios"].items() for m, v in d["metrics"].items()}
+
+
+def manifest(folder: Path) -> dict:
+    return json.loads((Path(folder) / "manifest.json").read_text())
+
+
+def parts(folder: Path) -> list[Path]:
+    d = Path(folder) / "parts"
+    return sorted(d.glob("*.metrics.parquet")) if d.is_dir() else []
+
+
+def env(**extra) -> dict:
+    e = {k: v for k, v in os.environ.items() if not k.startswith("VALLEYSIM_")}
+    e.update({k: str(v) for k, v in extra.items()})
+    return e
+
+
+def cli_run(*args, timeout: float = 120, **env_extra) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, RUN_SIM, *map(str, args)], cwd=ROOT, capture_output=True,
+                          text=True, timeout=timeout, env=env(**env_extra))
+
+
+def invoke(*args, **env_extra):
+    """The CLI in this process (no interpreter start-up); env values of None unset a variable."""
+    return CliRunner().invoke(cli, [str(a) for a in args], env=env_extra or None)
+
+
+def cli_start(*args, **env_extra) -> subprocess.Popen:
+    """Start the CLI in its own session (process group), so the test can signal all of it."""
+    return subprocess.Popen([sys.executable, RUN_SIM, *map(str, args)], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env(**env_extra), start_new_session=True)
+
+
+def wait_for_first_part(proc: subprocess.Popen, folder: Path, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while not parts(folder):
+        if proc.poll() is not None:
+            out, err = proc.communicate()
+            pytest.fail(f"the run ended (rc {proc.returncode}) before writing any part:\n{err}")
+        if time.monotonic() > deadline:
+            kill_group(proc)
+            pytest.fail("no part file appeared in time")
+        time.sleep(0.005)
+
+
+def kill_group(proc: subprocess.Popen, sig=signal.SIGKILL) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, sig)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def same_as_reference(folder: Path, reference: dict, replications: range | None = None) -> None:
+    reps = set(replications if replications is not None else range(N_REF))
+    expected = [r for r in reference["rows"] if r["replication"] in reps]
+    got = metric_rows(folder)
+    assert [r["replication"] for r in got] == sorted(reps)
+    assert got == expected
+
+
+# ---------------------------------------------------------------------------------------------
+# fixtures
+# ---------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory) -> Path:
+    """A small purpose-built scenario that extends the shipped file by absolute path."""
+    base = load_scenario(SHIPPED)
+    doc = {
+        "extends": str(SHIPPED),
+        "name": NAME,
+        "regions": {r: {"founding_rate_per_year": round(reg.founding_rate_per_year / 20.0, 3)}
+                    for r, reg in base.regions.items()},
+    }
+    path = tmp_path_factory.mktemp("scenario") / "tiny.yaml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    return path
+
+
+@pytest.fixture(scope="module")
+def reference(tiny, tmp_path_factory) -> dict:
+    """The uninterrupted, in-process, serial run every other run must reproduce."""
+    out = tmp_path_factory.mktemp("reference") / "run"
+    spec = ExperimentSpec(scenarios={NAME: load_scenario(tiny)}, replications=N_REF, seed=SEED,
+                          sources={NAME: str(tiny)})
+    outcome = run_experiment(spec, out, SerialExecutor(), progress=False, echo=lambda _m: None)
+    assert not outcome.failures
+    return {"dir": out, "rows": metric_rows(out), "means": summary_means(out),
+            "regions": table_rows(out, "regions.parquet"), "startups": table_rows(out, "startups.parquet")}
+
+
+@pytest.fixture(scope="module")
+def monitored_run(tiny, reference, tmp_path_factory) -> dict:
+    """``run -j 1`` as a subprocess, watching the parts folder fill up while it runs."""
+    out = tmp_path_factory.mktemp("monitored") / "run"
+    proc = cli_start("run", tiny, "-n", N_MON, "-j", 1, "--out", out, VALLEYSIM_PROGRESS_SECONDS=0)
+    seen = []
+    deadline = time.monotonic() + 120
+    while proc.poll() is None and time.monotonic() < deadline:
+        n = len(parts(out))
+        if not seen or n != seen[-1]:
+            seen.append(n)
+        time.sleep(0.005)
+    stdout, stderr = proc.communicate(timeout=30)
+    return {"dir": out, "rc": proc.returncode, "stdout": stdout, "stderr": stderr, "seen": seen}
+
+
+# ---------------------------------------------------------------------------------------------
+# reproducibility across executors and worker counts
+# ---------------------------------------------------------------------------------------------
+@pytest.mark.slow
+@pytest.mark.parametrize("kind,workers", [("processes", 1), ("processes", 2), ("dask", 2)],
+                         ids=["processes-1", "processes-2", "dask-localcluster"])
+def test_executors_give_identical_rows(kind, workers, tiny, reference, tmp_path):
+    if kind == "dask":
+        pytest.importorskip("distributed")
+    executor = make_executor(kind, workers)
+    assert executor.workers == workers
+    spec = ExperimentSpec(scenarios={NAME: load_scenario(tiny)}, replications=N_SMALL, seed=SEED)
+    outcome = run_experiment(spec, tmp_path / "out", executor, progress=False, echo=lambda _m: None)
+    assert not outcome.failures
+    same_as_reference(tmp_path / "out", reference, range(N_SMALL))
+    # the per-region and per-start-up tables too (start-ups are kept for replication 0)
+    assert table_rows(tmp_path / "out", "startups.parquet") == reference["startups"]
+    ref_regions = [r for r in reference["regions"] if r["replication"] < N_SMALL]
+    assert table_rows(tmp_path / "out", "regions.parquet") == ref_regions
+
+
+@pytest.fixture
+def dask_cluster():
+    """A real ``dask scheduler`` and one ``dask worker`` on loopback, as separate processes."""
+    pytest.importorskip("distributed")
+    dask_cli = shutil.which("dask")
+    if dask_cli is None:
+        pytest.skip("the `dask` command is not installed")
+    port = free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    procs = []
+    log = subprocess.DEVNULL
+    try:
+        procs.append(subprocess.Popen([dask_cli, "scheduler", "--host", "127.0.0.1", "--port", str(port),
+                                       "--no-dashboard"], stdout=log, stderr=log, start_new_session=True))
+        deadline = time.monotonic() + 60
+        while True:  # wait until the scheduler listens
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            assert procs[0].poll() is None, "dask scheduler exited"
+            assert time.monotonic() < deadline, "dask scheduler did not start"
+            time.sleep(0.1)
+        procs.append(subprocess.Popen([dask_cli, "worker", address, "--nthreads", "1", "--no-dashboard"],
+                                      stdout=log, stderr=log, start_new_session=True, env=env()))
+        yield address
+    finally:
+        for p in reversed(procs):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(p.pid, signal.SIGTERM)
+        for p in reversed(procs):
+            try:
+                p.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                kill_group(p)
+                p.wait(timeout=15)
+
+
+@pytest.mark.slow
+def test_real_dask_scheduler_and_worker_give_identical_rows(dask_cluster, tiny, reference, tmp_path):
+    out = tmp_path / "out"
+    executor = make_executor("processes", scheduler=dask_cluster)  # --scheduler implies dask
+    assert executor.name == "dask" and executor.workers == 1  # waited for the worker to join
+    spec = ExperimentSpec(scenarios={NAME: load_scenario(tiny)}, replications=N_SMALL, seed=SEED)
+    outcome = run_experiment(spec, out, executor, progress=False, echo=lambda _m: None)
+    assert not outcome.failures
+    assert manifest(out)["status"] == "complete"
+    same_as_reference(out, reference, range(N_SMALL))
+    assert table_rows(out, "startups.parquet") == reference["startups"]
+
+
+@pytest.mark.slow
+def test_unreachable_scheduler_fails_fast_with_a_clear_message(tiny, tmp_path):
+    pytest.importorskip("distributed")
+    address = f"tcp://127.0.0.1:{free_port()}"  # nothing listens there
+    r = invoke("run", tiny, "-n", 1, "--scheduler", address, "--out", tmp_path / "out")
+    assert r.exit_code == 2
+    assert f"--scheduler {address}: cannot reach the Dask scheduler within 5 s" in r.stderr
+    assert "Traceback" not in r.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_dask_without_distributed_gives_a_clear_message(tiny, tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "distributed", None)  # as if the extra were not installed
+    result = CliRunner().invoke(cli, ["run", str(tiny), "-n", "1", "--executor", "dask",
+                                      "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2
+    assert "pip install -e '.[dask]'" in result.stderr
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert not (tmp_path / "out").exists()
+
+
+def test_common_random_numbers_across_scenarios(tiny, tmp_path):
+    """Replication r of every scenario draws the same streams: identical twins give identical rows."""
+    sc = load_scenario(tiny)
+    twin = load_scenario(tiny, ["name=twin"])
+    rows = {}
+    for crn in (True, False):
+        spec = ExperimentSpec(scenarios={NAME: sc, "twin": twin}, replications=1, seed=SEED, crn=crn,
+                              keep_startups="none", comparisons=[("twin", NAME)])
+        out = tmp_path / f"crn-{crn}"
+        run_experiment(spec, out, SerialExecutor(), progress=False, echo=lambda _m: None)
+        rows[crn] = metric_rows(out)
+
+    def strip(r):
+        return {k: v for k, v in r.items() if k != "scenario"}
+
+    a = [strip(r) for r in rows[True] if r["scenario"] == NAME]
+    b = [strip(r) for r in rows[True] if r["scenario"] == "twin"]
+    assert a == b
+    a = [strip(r) for r in rows[False] if r["scenario"] == NAME]
+    b = [strip(r) for r in rows[False] if r["scenario"] == "twin"]
+    assert a != b
+
+
+# ---------------------------------------------------------------------------------------------
+# the plain CLI run: same rows, a complete manifest, streamed parts, progress lines
+# ---------------------------------------------------------------------------------------------
+@pytest.mark.slow
+def test_cli_run_matches_reference_and_writes_a_complete_manifest(monitored_run, reference, tiny):
+    out = monitored_run["dir"]
+    assert monitored_run["rc"] == 0, monitored_run["stderr"]
+    same_as_reference(out, reference, range(N_MON))
+    m = manifest(out)
+    assert m["status"] == "complete"
+    assert m["replications"] == N_MON and m["seed"] == SEED
+    sc = load_scenario(tiny)
+    assert m["scenarios"][NAME]["hash"] == scenario_hash(sc)
+    assert m["scenarios"][NAME]["resolved"] == resolved_dict(sc)
+    assert {"python", "numpy", "simpy"} <= set(m["versions"])
+    assert "git_commit" in m and m["started"] and m["ended"]
+    assert "run" in m["command"] and str(tiny) in m["command"]
+    assert not (out / "parts").exists()  # consolidated, then the parts are dropped
+    assert f"results: {out}" in monitored_run["stdout"]
+
+
+@pytest.mark.slow
+def test_results_stream_to_disk_one_task_at_a_time(monitored_run):
+    """Parts appear one by one while the run goes (nothing is held back until the end)."""
+    seen = monitored_run["seen"]
+    intermediate = [n for n in seen if 0 < n < N_MON]
+    assert len(intermediate) >= 3, seen
+    grown = [n for n in seen if n > 0]
+    assert grown == sorted(grown), seen  # only ever grows, task by task
+
+
+@pytest.mark.slow
+def test_progress_prints_plan_and_plain_lines_when_not_a_tty(monitored_run):
+    err = monitored_run["stderr"]
+    assert re.search(rf"^plan: {N_MON} tasks \(0 already done\), ~[\d,]+ start-up lifecycles, 1 worker\(s\) "
+                     r"\[processes\], roughly [\d,]+ s$", err, re.M), err
+    lines = re.findall(rf"^  (\d+)/{N_MON} tasks, [\d,]+ s elapsed, [\d,]+ start-ups/s, ~[\d,]+ s left$", err, re.M)
+    assert [int(n) for n in lines] == list(range(1, N_MON + 1)), err  # VALLEYSIM_PROGRESS_SECONDS=0
+    assert "\r" not in err and "\x1b[" not in err  # no progress bar when stderr is not a terminal
+
+
+def test_progress_default_interval_prints_first_and_last(tiny, tmp_path):
+    result = invoke("run", tiny, "-n", 2, "--executor", "serial", "--out", tmp_path / "out",
+                    VALLEYSIM_PROGRESS_SECONDS=None)
+    assert result.exit_code == 0, result.output
+    assert "plan: 2 tasks" in result.stderr
+    assert re.findall(r"^  (\d+)/2 tasks", result.stderr, re.M) == ["1", "2"]
+
+
+# ---------------------------------------------------------------------------------------------
+# crash safety: kill -9, Ctrl-C, SIGTERM, then resume
+# ---------------------------------------------------------------------------------------------
+@pytest.mark.slow
+def test_kill_9_mid_run_then_resume_gives_identical_results(tiny, reference, tmp_path):
+    out = tmp_path / "out"
+    proc = cli_start("run", tiny, "-n", N_REF, "-j", 1, "--out", out, "-q")
+    try:
+        wait_for_first_part(proc, out)
+        assert proc.poll() is None, "the run finished before it could be killed"
+        assert manifest(out)["status"] == "running"
+        kill_group(proc, signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        kill_group(proc)
+    assert proc.returncode == -signal.SIGKILL
+    m = manifest(out)
+    assert m["status"] != "complete"
+    done = len(parts(out))
+    assert 1 <= done < N_REF
+    assert not (out / "summary.json").exists()
+
+    r = invoke("resume", out, "-j", 2)
+    assert r.exit_code == 0, r.output
+    assert f"plan: {N_REF - done} tasks ({done} already done)" in r.stderr
+    assert manifest(out)["status"] == "complete"
+    same_as_reference(out, reference)
+    assert summary_means(out) == reference["means"]
+    assert table_rows(out, "startups.parquet") == reference["startups"]
+    assert not list(out.glob(".*.tmp-*"))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("how", ["SIGINT-to-group", "SIGTERM-to-parent"])
+def test_interrupt_marks_interrupted_says_how_to_resume_and_resume_completes(how, tiny, reference, tmp_path):
+    out = tmp_path / "out"
+    proc = cli_start("run", tiny, "-n", N_REF, "-j", 2, "--out", out, "-q")
+    try:
+        wait_for_first_part(proc, out)
+        assert proc.poll() is None, "the run finished before it could be interrupted"
+        if how == "SIGINT-to-group":  # what Ctrl-C in a terminal does
+            os.killpg(proc.pid, signal.SIGINT)
+        else:  # what `kill PID` does: the parent must stop its workers itself
+            os.kill(proc.pid, signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=60)
+    finally:
+        kill_group(proc)
+    assert proc.returncode == 130, stderr
+    assert "Interrupted" in stderr
+    assert f"python run_sim.py resume {out}" in stderr
+    assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr, stderr
+    assert manifest(out)["status"] == "interrupted"
+    assert len(parts(out)) < N_REF
+
+    r = invoke("run", "--resume", out, "-j", 2, "-q")
+    assert r.exit_code == 0, r.output
+    assert manifest(out)["status"] == "complete"
+    same_as_reference(out, reference)
+    assert summary_means(out) == reference["means"]
+
+
+class StopAfter(SerialExecutor):
+    """A serial executor that acts as if Ctrl-C arrived after ``k`` results (deterministic)."""
+
+    def __init__(self, k: int):
+        self.left = k
+
+    def run(self, fn, argsets):
+        for result in super().run(fn, argsets):
+            if self.left == 0:
+                raise KeyboardInterrupt
+            self.left -= 1
+            yield result
+
+
+def test_in_process_interrupt_then_resume(tiny, reference, tmp_path):
+    out = tmp_path / "out"
+    spec = ExperimentSpec(scenarios={NAME: load_scenario(tiny)}, replications=5, seed=SEED)
+    with pytest.raises(Interrupted) as exc:
+        run_experiment(spec, out, StopAfter(2), progress=False, echo=lambda _m: None)
+    assert exc.value.exit_code == 130
+    assert f"python run_sim.py resume {out}" in exc.value.message
+    assert manifest(out)["status"] == "interrupted"
+    assert len(parts(out)) == 2
+    outcome = resume_experiment(out, SerialExecutor(), progress=False, echo=lambda _m: None)
+    assert outcome.replications == 5 and not outcome.failures
+    same_as_reference(out, reference, range(5))
+
+
+def test_resume_of_a_complete_experiment_refuses(monitored_run):
+    before = (monitored_run["dir"] / "manifest.json").read_bytes()
+    result = CliRunner().invoke(cli, ["resume", str(monitored_run["dir"])])
+    assert result.exit_code == 2
+    assert "already complete" in result.stderr
+    assert (monitored_run["dir"] / "manifest.json").read_bytes() == before
+
+
+# ---------------------------------------------------------------------------------------------
+# failures: recorded, the rest completes, replayable, then resumable
+# ---------------------------------------------------------------------------------------------
+def test_fault_injection_hook_parses_and_fails_only_named_tasks(tiny, monkeypatch):
+    assert injected_failures("a:1, b-c:2,weird:name:3,bad,x:y") == {("a", 1), ("b-c", 2), ("weird:name", 3)}
+    sc = load_scenario(tiny)
+    monkeypatch.setenv("VALLEYSIM_FAIL_TASKS", f"{NAME}:1")
+    args = (resolved_dict(sc), scenario_hash(sc))
+    bad = run_task(*args, Task(0, NAME, 1), SEED)
+    assert bad["error"].startswith("RuntimeError: injected failure") and "Traceback" in bad["traceback"]
+    good = run_task(*args, Task(0, NAME, 0), SEED)
+    assert "error" not in good and good["metrics"]["startups"] > 0
+
+
+@pytest.mark.slow
+def test_failing_task_is_recorded_rest_completes_replay_and_resume(tiny, reference, tmp_path):
+    out = tmp_path / "out"
+    r = cli_run("run", tiny, "-n", 4, "-j", 2, "--out", out, "-q", VALLEYSIM_FAIL_TASKS=f"{NAME}:2")
+    assert r.returncode == 1, r.stderr
+    assert "Traceback" not in r.stderr
+    assert "1 task(s) failed; the rest completed" in r.stderr
+    replay = f"python run_sim.py replay {out} --scenario {NAME} --replication 2"
+    assert replay in r.stderr and f"python run_sim.py resume {out}" in r.stderr
+
+    failures = json.loads((out / "failures.json").read_text())
+    assert len(failures) == 1
+    f = failures[0]
+    assert (f["scenario"], f["replication"]) == (NAME, 2)
+    assert f["error"].startswith("RuntimeError: injected failure")
+    assert f["replay"] == replay
+    m = manifest(out)
+    assert m["status"] == "failed" and m["failures"] == 1
+    same_as_reference(out, reference, [0, 1, 3])  # the rest completed, identically
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["scenarios"][NAME]["replications"] == 3
+    assert [(x["scenario"], x["replication"]) for x in summary["failures"]] == [(NAME, 2)]
+
+    # replay reruns exactly that task: it fails again while the fault is injected...
+    argv = shlex.split(f["replay"])
+    assert argv[:3] == ["python", "run_sim.py", "replay"]
+    again = invoke(*argv[2:], VALLEYSIM_FAIL_TASKS=f"{NAME}:2")
+    assert again.exit_code == 1
+    assert "RuntimeError: injected failure" in again.stderr and "Traceback" in again.stderr
+    # ...and passes once the cause is gone
+    ok = invoke(*argv[2:], VALLEYSIM_FAIL_TASKS=None)
+    assert ok.exit_code == 0, ok.output
+    assert f"replayed {NAME} replication 2" in ok.stdout and "ok" in ok.stdout
+
+    # resume reruns only the failed task and completes the experiment
+    res = invoke("resume", out, "--executor", "serial", VALLEYSIM_FAIL_TASKS=None)
+    assert res.exit_code == 0, res.output
+    assert "plan: 1 tasks (3 already done)" in res.stderr
+    assert manifest(out)["status"] == "complete"
+    assert not (out / "failures.json").exists()
+    same_as_reference(out, reference, range(4))
+    assert json.loads((out / "summary.json").read_text())["failures"] == []
+
+
+# ---------------------------------------------------------------------------------------------
+# never overwrite results without --force
+# ---------------------------------------------------------------------------------------------
+def _snapshot(folder: Path) -> dict:
+    return {p.relative_to(folder): (p.read_bytes(), p.stat().st_mtime_ns) for p in folder.rglob("*") if p.is_file()}
+
+
+def test_existing_results_folder_is_never_overwritten_without_force(tiny, tmp_path):
+    out = tmp_path / "out"
+    (out / "parts").mkdir(parents=True)
+    (out / "manifest.json").write_text(json.dumps({"status": "complete", "note": "old"}))
+    (out / "replications.parquet").write_bytes(b"old results")
+    (out / "parts" / "keep.txt").write_text("old part")
+    before = _snapshot(out)
+
+    args = ["run", str(tiny), "-n", "1", "--executor", "serial", "--out", str(out), "-q"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 2
+    assert f"{out}: already holds results" in result.stderr and "--force" in result.stderr
+    assert "--resume" in result.stderr
+    assert "Traceback" not in result.output
+    assert _snapshot(out) == before  # untouched
+
+    result = CliRunner().invoke(cli, [*args, "--force"])
+    assert result.exit_code == 0, result.output
+    assert manifest(out)["status"] == "complete" and "note" not in manifest(out)
+    assert len(metric_rows(out)) == 1
+    assert not (out / "parts").exists()
+
+
+def test_force_refuses_to_delete_a_folder_that_is_not_a_results_folder(tiny, tmp_path):
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "thesis.tex").write_text("precious")
+    result = CliRunner().invoke(cli, ["run", str(tiny), "-n", "1", "--executor", "serial", "--out", str(out),
+                                      "--force"])
+    assert result.exit_code == 2
+    assert "not a valleysim results folder" in result.stderr
+    assert (out / "thesis.tex").read_text() == "precious"
+
+
+# ---------------------------------------------------------------------------------------------
+# --precision
+# ---------------------------------------------------------------------------------------------
+def _survival_hw(rows: list[dict], n: int) -> float:
+    cols = {k: [r[k] for r in rows if r["replication"] < n] for k in ("scenario", "replication", "survival_5y")}
+    return half_widths(cols, [NAME], [])[NAME]
+
+
+def test_precision_met_in_batches_from_the_cli(tiny, reference, tmp_path):
+    rows = reference["rows"]
+    target = round(_survival_hw(rows, 4) * 1.01, 6)  # met at 4 replications, missed at 2
+    assert _survival_hw(rows, 2) > target
+    out = tmp_path / "out"
+    result = invoke("run", tiny, "-n", 2, "--precision", target, "--max-replications", 4,
+                    "--executor", "serial", "--out", out)
+    assert result.exit_code == 0, result.output
+    assert len(re.findall(r"^plan: ", result.stderr, re.M)) == 2  # two batches: 2, then 2 more
+    m = manifest(out)
+    assert m["replications"] == 4 and m["precision_met"] is True
+    assert m["precision_half_width"] == pytest.approx(_survival_hw(rows, 4))
+    assert metric_rows(out) == [r for r in rows if r["replication"] < 4]
+    assert json.loads((out / "summary.json").read_text())["scenarios"][NAME]["replications"] == 4
+
+
+def test_precision_stops_at_max_replications(tiny, tmp_path):
+    out = tmp_path / "out"
+    result = invoke("run", tiny, "-n", 2, "--precision", "0.000001", "--max-replications", 3,
+                    "--executor", "serial", "--out", out)
+    assert result.exit_code == 0, result.output
+    assert "not reached within --max-replications 3" in result.stderr
+    m = manifest(out)
+    assert m["replications"] == 3 and m["precision_met"] is False
+    assert len(metric_rows(out)) == 3
+
+
+@pytest.mark.slow
+def test_precision_run_interrupted_mid_batch_resumes_to_the_same_end(tiny, reference, tmp_path):
+    """A resumed precision run takes the same decisions, ignoring later replications on disk.
+
+    First batch 3 replications; the target (the 3-replication half-width / 1.3) asks for
+    3 x 1.3^2 x 1.1 -> 6 in all. Interrupted after 5, the resumed run must decide from the first
+    3 again (as the uninterrupted run did), not from the 5 it finds on disk.
+    """
+    target = round(_survival_hw(reference["rows"], 3) / 1.3, 6)
+    spec = ExperimentSpec(scenarios={NAME: load_scenario(tiny)}, replications=3, seed=SEED, precision=target,
+                          max_replications=6)
+    said = []
+    full = run_experiment(spec, tmp_path / "full", SerialExecutor(), progress=False, echo=said.append)
+    # batches continued until the target was met (or the maximum reached), and the manifest says so
+    assert full.replications == 6
+    assert len([x for x in said if x.startswith("plan: ")]) == 2
+    m = manifest(tmp_path / "full")
+    assert m["replications"] == 6
+    if m["precision_met"]:
+        assert m["precision_half_width"] <= target
+        assert full.summary["scenarios"][NAME]["metrics"]["survival_5y"]["half_width"] <= target
+    assert metric_rows(tmp_path / "full") == [r for r in reference["rows"] if r["replication"] < 6]
+    with pytest.raises(Interrupted):
+        run_experiment(spec, tmp_path / "cut", StopAfter(5), progress=False, echo=lambda _m: None)
+    assert manifest(tmp_path / "cut")["replications"] == 3  # still the finished batch
+    assert len(parts(tmp_path / "cut")) == 5  # ...plus two replications of the unfinished one
+    resumed = resume_experiment(tmp_path / "cut", SerialExecutor(), progress=False, echo=lambda _m: None)
+    assert resumed.replications == full.replications
+    assert manifest(tmp_path / "cut")["replications"] == manifest(tmp_path / "full")["replications"]
+    assert metric_rows(tmp_path / "cut") == metric_rows(tmp_path / "full")
+    assert summary_means(tmp_path / "cut") == summary_means(tmp_path / "full")
+
+
+# ---------------------------------------------------------------------------------------------
+# the executor interface itself
+# ---------------------------------------------------------------------------------------------
+@pytest.mark.slow
+def test_a_dead_worker_process_is_reported_not_a_traceback():
+    with pytest.raises(ExecutorLost) as exc:
+        list(ProcessExecutor(1).run(os._exit, [(9,)]))  # the worker dies under its task
+    assert "worker process died" in exc.value.message
+
+
+class LostAfter(SerialExecutor):
+    """An executor that loses its workers after ``k`` results (as a killed pool or cluster would)."""
+
+    def __init__(self, k: int):
+        self.left = k
+
+    def run(self, fn, argsets):
+        for result in super().run(fn, argsets):
+            if self.left == 0:
+                raise ExecutorLost("a worker process died abruptly.")
+            self.left -= 1
+            yield result
+
+
+def test_lost_executor_leaves_a_resumable_experiment(tiny, reference, tmp_path):
+    out = tmp_path / "out"
+    spec = ExperimentSpec(scenarios={NAME: load_scenario(tiny)}, replications=3, seed=SEED)
+    with pytest.raises(ExecutorLost) as exc:
+        run_experiment(spec, out, LostAfter(1), progress=False, echo=lambda _m: None)
+    assert f"continue with: python run_sim.py resume {out}" in exc.value.message
+    assert manifest(out)["status"] == "interrupted"
+    resume_experiment(out, SerialExecutor(), progress=False, echo=lambda _m: None)
+    same_as_reference(out, reference, range(3))
+
+
+def test_process_executor_abort_terminates_busy_workers():
+    """Ctrl-C must not wait for running tasks: abort() terminates the pool's workers."""
+    ex = ProcessExecutor(2)
+    ex._pool = pool = ex._start()
+    futures = [pool.submit(time.sleep, 60) for _ in range(3)]
+    deadline = time.monotonic() + 60
+    while not (futures[0].running() and futures[1].running()):
+        assert time.monotonic() < deadline, "the pool did not start"
+        time.sleep(0.05)
+    procs = list(pool._processes.values())
+    assert len(procs) == 2 and all(p.is_alive() for p in procs)
+    ex.abort()
+    for p in procs:
+        p.join(timeout=10)
+    assert not any(p.is_alive() for p in procs)
+    assert ex._pool is None
+    ex.close()  # harmless after abort

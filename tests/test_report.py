@@ -1,0 +1,354 @@
+"""The compare command and its reports, checked the way a planner (and a browser) sees them.
+
+One tiny fixed-seed comparison (tests/golden/scenarios: three regions, a short calendar, one
+founding rate lowered further with --set) is run once per module through the CLI; the tests read
+what it wrote. The scenarios are self-contained (they extend nothing shipped), so recalibrating
+scenarios/ never moves the golden headline table; a model change that moves it is caught, and
+``UPDATE_GOLDEN=1 python -m pytest tests/test_report.py`` rewrites the golden file after review.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import os
+import re
+import shutil
+import subprocess
+from html.parser import HTMLParser
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+from sim.cli import cli
+from sim.report import build_report, load_results
+from sim.report.content import diff_cell, flat_diff, mean_cell, ratio_cell
+
+HERE = Path(__file__).resolve().parent
+GOLDEN = HERE / "golden"
+TINY = sorted((GOLDEN / "scenarios").glob("*.yaml"))
+LIBRARY = HERE.parent / "scenarios"
+COMPARE = [*map(str, TINY), "--baseline", "tiny-programme", "--counterfactual", "tiny-none", "-n", "3",
+           "--seed", "7", "--executor", "serial", "--set", "regions.Seoul.founding_rate_per_year=150", "-q"]
+
+
+def invoke(*args: str):
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory) -> Path:
+    """A finished tiny comparison: 3 scenarios x 3 replications, reports written."""
+    out = tmp_path_factory.mktemp("compare") / "tiny"
+    r = invoke("compare", *COMPARE, "--out", str(out))
+    assert r.exit_code == 0, r.output
+    assert "report.html" in r.output
+    return out
+
+
+@pytest.fixture(scope="module")
+def report(tiny):
+    return build_report(load_results(tiny))
+
+
+class _Tables(HTMLParser):
+    """Collects the text of every <table id="t-..."> and every <img src=...> of an HTML page."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.tables: dict[str, list[list[str]]] = {}
+        self.images: list[str] = []
+        self._table = self._row = self._cell = None
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "table":
+            self._table = self.tables.setdefault(a.get("id", "").removeprefix("t-"), [])
+        elif tag == "tr" and self._table is not None:
+            self._row = []
+        elif tag in ("td", "th") and self._row is not None:
+            self._cell = []
+        elif tag == "img":
+            self.images.append(a.get("src", ""))
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th") and self._cell is not None:
+            self._row.append("".join(self._cell))
+            self._cell = None
+        elif tag == "tr" and self._row is not None:
+            self._table.append(self._row)
+            self._row = None
+        elif tag == "table":
+            self._table = None
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+def parse_html(path: Path) -> _Tables:
+    p = _Tables()
+    p.feed(path.read_text(encoding="utf-8"))
+    return p
+
+
+# ----------------------------------------------------------------------------------------------
+# the experiment folder
+# ----------------------------------------------------------------------------------------------
+def test_compare_writes_results_and_reports(tiny):
+    """compare writes what run writes, plus both reports and the figures beside report.md."""
+    for name in ("manifest.json", "summary.json", "replications.parquet", "regions.parquet", "startups.parquet",
+                 "report.html", "report.md"):
+        assert (tiny / name).is_file(), name
+    manifest = json.loads((tiny / "manifest.json").read_text())
+    assert manifest["status"] == "complete" and manifest["kind"] == "compare"
+    assert manifest["extra"]["counterfactual"] == "tiny-none"
+    assert manifest["extra"]["baseline"] == "tiny-programme"
+    assert manifest["extra"]["questions"]["tiny-lottery"].startswith("tiny-lottery: the tests' variant")
+    assert list(manifest["scenarios"]) == ["tiny-none", "tiny-programme", "tiny-lottery"]
+    summary = json.loads((tiny / "summary.json").read_text())
+    pairs = {(c["scenario"], c["reference"]) for c in summary["comparisons"]}
+    assert pairs == {("tiny-programme", "tiny-none"), ("tiny-lottery", "tiny-none"),
+                     ("tiny-lottery", "tiny-programme")}
+    row = next(c for c in summary["comparisons"] if c["metric"] == "survival_5y")
+    assert set(row) >= {"scenario", "reference", "metric", "diff", "ci_low", "ci_high", "p_value", "p_adjusted"}
+    md = (tiny / "report.md").read_text()
+    for f in re.findall(r"\]\((figures/[^)]+\.png)\)", md):
+        assert (tiny / f).is_file(), f
+
+
+def test_report_has_every_section(report):
+    """The report carries each part the issue asks for, in order."""
+    ids = [s.id for s in report.sections]
+    assert ids == ["summary", "headline", "differences", "value", "survival", "valley", "funnel", "regions", "gap",
+                   "precision", "assumptions", "provenance", "appendix"]
+    tables = report.tables()
+    for tid in ("headline", "diff_counterfactual", "diff_baseline", "comparisons", "value", "km", "hazard",
+                "funnel", "regions", "gap", "precision", "diff_tiny-lottery", "provenance"):
+        assert tid in tables, tid
+    head = tables["headline"].header
+    for label in ("S(1y)", "S(3y)", "S(5y)", "5-year survivors", "acquisitions", "valley crossings",
+                  "jobs at horizon", "private investment", "conglomerate investment", "grants", "programme cost"):
+        assert label in head
+    assert [r[0] for r in tables["regions"].rows] == ["Seoul", "Busan", "Daejeon"]
+    assert {f.name for f in report.figures()} >= {"effects", "survival", "valley", "funnel", "regions", "gap"}
+    # the lottery variant's assumptions show exactly what it changes
+    changed = {r[0] for r in tables["diff_tiny-lottery"].rows}
+    assert changed == {"centres.Daejeon.selection_noise", "centres.Daejeon.focus_bonus",
+                       "centres.Busan.selection_noise", "centres.Busan.focus_bonus"}
+    prov = dict(tables["provenance"].rows)
+    assert prov["seed"] == "7" and prov["kind"] == "compare" and prov["command"]
+    assert {r[0] for r in tables["scenario_hashes"].rows} == {"tiny-none", "tiny-programme", "tiny-lottery"}
+
+
+def test_gap_is_explained_beside_the_causal_effect(report):
+    """The naive supported-vs-other gap is split into effect and selection, in plain words."""
+    gap = report.tables()["gap"]
+    row = next(r for r in gap.rows if r[0] == "tiny-programme")
+    assert all(c != "n/a" for c in row), row
+    words = " ".join(b.text for s in report.sections if s.id == "gap" for b in s.blocks if hasattr(b, "text"))
+    assert "would have survived" in words and "Plan with the effect, not with the gap" in words
+
+
+# ----------------------------------------------------------------------------------------------
+# HTML: self-contained, images decode, same tables as the Markdown
+# ----------------------------------------------------------------------------------------------
+def test_html_is_self_contained_and_images_decode(tiny, report):
+    html = (tiny / "report.html").read_text(encoding="utf-8")
+    assert "<script" not in html.lower()
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:|//)""", html, re.I), "fetches something from outside"
+    assert "stylesheet" not in html.lower()
+    parsed = parse_html(tiny / "report.html")
+    assert len(parsed.images) == len(report.figures()) >= 6
+    for src in parsed.images:
+        assert src.startswith("data:image/png;base64,")
+        img = Image.open(io.BytesIO(base64.b64decode(src.split(",", 1)[1], validate=True)))
+        img.load()
+        assert img.width > 100 and img.height > 100
+        assert np.asarray(img.convert("L"), float).std() > 5, "a blank figure"
+
+
+def test_markdown_and_html_carry_the_same_tables(tiny, report):
+    md = (tiny / "report.md").read_text(encoding="utf-8")
+    parsed = parse_html(tiny / "report.html")
+    for tid, table in report.tables().items():
+        assert table.markdown() in md, tid
+        assert parsed.tables[tid] == [table.header, *table.rows], tid
+
+
+def test_report_command_rebuilds_identical_reports(tiny):
+    """report DIR rebuilds both reports and the figures from stored results only, byte for byte."""
+    names = ["report.md", "report.html", *(f"figures/{p.name}" for p in (tiny / "figures").glob("*.png"))]
+    before = {n: (tiny / n).read_bytes() for n in names}
+    for n in ("report.md", "report.html"):
+        (tiny / n).unlink()
+    shutil.rmtree(tiny / "figures")
+    r = invoke("report", str(tiny), "-q")
+    assert r.exit_code == 0, r.output
+    for n, data in before.items():
+        assert (tiny / n).read_bytes() == data, n
+
+
+def test_golden_headline_table(report):
+    """A fixed-seed comparison's headline table (UPDATE_GOLDEN=1 rewrites it after review)."""
+    text = report.tables()["headline"].markdown() + "\n"
+    golden = GOLDEN / "headline.md"
+    if os.environ.get("UPDATE_GOLDEN") == "1" or not golden.exists():
+        golden.write_text(text, encoding="utf-8")
+        if os.environ.get("UPDATE_GOLDEN") != "1":
+            pytest.fail(f"{golden} did not exist; written now. Review it and rerun.")
+    assert text == golden.read_text(encoding="utf-8")
+
+
+CHROMIUM = next((shutil.which(b) for b in ("chromium", "chromium-browser", "google-chrome") if shutil.which(b)), None)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(CHROMIUM is None, reason="headless Chromium is not installed (.ci/run installs Debian's "
+                                               "chromium package); the HTML rendering check needs it")
+def test_html_renders_in_headless_chromium(tiny, tmp_path):
+    """The page loads with no console error and paints a non-blank screenshot."""
+    shot = tmp_path / "shot.png"
+    cmd = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+           "--disable-background-networking", "--disable-component-update", "--disable-sync",
+           f"--user-data-dir={tmp_path / 'profile'}", f"--screenshot={shot}", "--window-size=1280,2400",
+           "--enable-logging=stderr", "--v=0", (tiny / "report.html").as_uri()]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    console = [line for line in r.stderr.splitlines() if ":CONSOLE" in line]
+    assert not console, "\n".join(console)
+    assert shot.is_file(), r.stderr[-2000:]
+    pixels = np.asarray(Image.open(shot).convert("L"), float)
+    assert pixels.shape == (2400, 1280)
+    assert pixels.std() > 10 and (pixels < 128).mean() > 0.01, "the screenshot is blank"
+
+
+# ----------------------------------------------------------------------------------------------
+# other folders, odd numbers, errors
+# ----------------------------------------------------------------------------------------------
+def test_report_on_a_run_folder_with_one_replication_and_no_startups(tmp_path):
+    """No counterfactual, no CI (one replication), no start-up table, survival never observable
+    to 5 years (cohorts too close to the horizon): n/a with reasons, no crash."""
+    out = tmp_path / "run"
+    r = invoke("run", str(GOLDEN / "scenarios" / "tiny-programme.yaml"), "-n", "1", "--startups", "none",
+               "--set", "calendar.cohort_first_year=2019", "--set", "calendar.cohort_last_year=2021",
+               "--executor", "serial", "--out", str(out), "-q")
+    assert r.exit_code == 0, r.output
+    r = invoke("report", str(out), "-q")
+    assert r.exit_code == 0, r.output
+    md = (out / "report.md").read_text()
+    assert "no counterfactual" in md and "no start-up table was kept" in md
+    assert "n/a for tiny-programme, S(5y)" in md
+    parsed = parse_html(out / "report.html")
+    assert parsed.tables["headline"][1][0] == "tiny-programme"
+
+
+def test_report_refuses_folders_it_cannot_read(tmp_path):
+    r = invoke("report", str(tmp_path))
+    assert r.exit_code == 2 and "no manifest.json" in r.output
+    (tmp_path / "manifest.json").write_text(json.dumps({"status": "interrupted", "scenarios": {}}))
+    r = invoke("report", str(tmp_path))
+    assert r.exit_code == 2 and "no summary.json" in r.output and "resume" in r.output
+
+
+def test_compare_names_an_unknown_baseline_clearly(tmp_path):
+    r = invoke("compare", *map(str, TINY), "--baseline", "tiny-nope", "--counterfactual", "tiny-none",
+               "--out", str(tmp_path / "x"))
+    assert r.exit_code == 2 and "tiny-nope" in r.output and "--baseline" in r.output
+    assert not (tmp_path / "x").exists()
+
+
+def test_cells_show_na_for_undefined_numbers():
+    assert mean_cell(None, "share") == "n/a"
+    assert mean_cell({"mean": None}, "count") == "n/a"
+    assert mean_cell({"mean": 0.5, "half_width": None}, "share") == "50.0%"
+    assert mean_cell({"mean": 0.5, "half_width": 0.01}, "share") == "50.0% ± 1.0"
+    assert diff_cell({"diff": float("nan")}, "share") == "n/a"
+    assert diff_cell({"diff": -0.0001, "ci_low": -0.3, "ci_high": 0.3, "p_adjusted": 0.9}, "count") \
+        == "+0 [+0, +0] (n.s.)"
+    assert diff_cell({"diff": 0.0123, "ci_low": 0.01, "ci_high": 0.0146, "p_adjusted": 0.001}, "share") \
+        == "+1.23 pp [+1.00, +1.46]"
+
+
+def test_cost_per_survivor_cases():
+    base = {"n": 5, "defined": True, "ci_low": 1e8, "ci_high": 3e8, "ratio": 2e8}
+    assert ratio_cell({**base, "num_mean": 2e9, "den_mean": 10.0}, "survivor")[0] == "200 M [100, 300]"
+    assert ratio_cell({**base, "num_mean": -1e9, "den_mean": 10.0}, "survivor")[0] == "dominant"
+    assert ratio_cell({**base, "num_mean": 1e9, "den_mean": -10.0}, "survivor")[0] == "dominated"
+    assert ratio_cell({**base, "num_mean": -2e9, "den_mean": -10.0}, "survivor")[0].startswith("saves 200 M")
+    text, why = ratio_cell({**base, "defined": False, "num_mean": 1e9, "den_mean": 0.1}, "job")
+    assert text == "n/a" and "not distinguishable from zero" in why
+    text, why = ratio_cell({"n": 1, "defined": False, "num_mean": 1.0, "den_mean": 1.0}, "job")
+    assert text == "n/a" and "two replications" in why
+
+
+def test_flat_diff_lists_changed_leaves_only():
+    a = {"x": {"y": 1, "z": [1, 2]}, "c": {"A": {"k": 1}}}
+    b = {"x": {"y": 2, "z": [1, 2]}, "c": {}, "new": 3}
+    assert flat_diff(a, b) == [("x.y", "1", "2"), ("c.A", "1 entries (k)", "(absent)"), ("new", "(absent)", "3")]
+
+
+# ----------------------------------------------------------------------------------------------
+# the policy library
+# ----------------------------------------------------------------------------------------------
+def test_policy_library_validates_and_states_its_questions():
+    from sim.scenario import load_scenario
+
+    files = sorted(LIBRARY.glob("*.yaml"))
+    names = set()
+    for f in files:
+        sc = load_scenario(f)
+        assert sc.name == f.stem, f
+        names.add(sc.name)
+        text = f.read_text(encoding="utf-8")
+        assert text.startswith("#"), f"{f.name} must open with a comment stating its policy question"
+        head = text.split("\n\n")[0].lower()
+        assert "question" in head or "counterfactual" in head, f.name
+    assert {"no-programme", "ccei-announced", "ccei-as-opened", "training-only", "grants-only", "no-conglomerate",
+            "double-grants", "capital-region-concentrated", "all-open-2014", "foreign-accelerators"} <= names
+
+
+def test_policy_variants_change_only_what_they_say_against_the_baseline():
+    """Guards for variants that restate baseline numbers: they must track ccei-announced when it is
+    recalibrated (update the variant file when one of these fails)."""
+    from sim.scenario import load_scenario
+
+    def load(name):
+        return load_scenario(LIBRARY / f"{name}.yaml")
+
+    base = load("ccei-announced")
+    bc = base.active_centres
+    capital = load("capital-region-concentrated")
+    cc = capital.active_centres
+    assert set(cc) == set(bc) and {c.region for c in cc.values()} == {"Seoul", "Gyeonggi", "Incheon"}
+    for attr in ("seats", "intake_size", "intake_every_months", "operating_cost_krw_per_year", "partner", "opens"):
+        assert [getattr(cc[n], attr) for n in bc] == [getattr(bc[n], attr) for n in bc], attr
+    assert [cc[n].grants for n in bc] == [bc[n].grants for n in bc]
+    double = load("double-grants").active_centres
+    for n, c in bc.items():
+        assert (double[n].grants.per_startup_krw, double[n].grants.annual_budget_krw, double[n].grants.per_round) \
+            == (2 * c.grants.per_startup_krw, 2 * c.grants.annual_budget_krw, c.grants.per_round), (
+            f"scenarios/double-grants.yaml must double ccei-announced's grants (centre {n}); update it after "
+            "recalibrating the baseline")
+    grants_only = load("grants-only").active_centres
+    for n, c in grants_only.items():
+        assert c.partner is None and c.residency_months == 0
+        assert set(c.training.model_dump().values()) == {1.0}
+        assert c.intake_size == bc[n].grants.per_round and c.grants == bc[n].grants, n
+    training = load("training-only").active_centres
+    assert all(c.partner is None and c.grants.annual_budget_krw == 0 and c.grants.per_startup_krw == 0
+               for c in training.values())
+    assert all(c.partner is None for c in load("no-conglomerate").active_centres.values())
+    funds = load("regional-funds").regions
+    for r, reg in base.regions.items():
+        assert funds[r].funding_access >= reg.funding_access, r
+        assert funds[r].funding_access >= 0.85 or r == "Seoul", r
+    early = load("all-open-2014").active_centres
+    assert all(c.opens <= "2014-12" for c in early.values())
+    foreign = load("foreign-accelerators").active_centres
+    assert set(foreign) - set(bc) == {"Google Campus Seoul", "SAP", "Yozma"}
+    assert all(foreign[n].partner is None and foreign[n].catchment == ["*"] for n in ("Google Campus Seoul", "SAP",
+                                                                                     "Yozma"))
