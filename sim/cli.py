@@ -373,7 +373,7 @@ def report(root, quiet):
               help="Targets file (e.g. scenarios/targets/survival.yaml): published figures with sources.")
 @click.option("--params", "params", multiple=True, metavar="KEY[=LOW:HIGH]",
               help="A parameter to fit, as its dotted path in the scenario, with bounds (default: the current "
-                   "value +-50%%). Repeatable, or comma-separated. Default: the targets file's `parameters`.")
+                   "value +-50%). Repeatable, or comma-separated. Default: the targets file's `parameters`.")
 @click.option("--replications", "-n", type=click.IntRange(1, 10_000), default=8, show_default=True,
               help="Replications per evaluation (the same ones every time: common random numbers).")
 @click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=20140902, show_default=True)
@@ -419,6 +419,9 @@ def calibrate(file, targets_file, params, replications, seed, out, force, max_ev
         result, paths = run_calibration(file, targets_file, params, replications=replications, seed=seed, out=out,
                                         executor=ex, overrides=overrides, max_evals=max_evals, method=method,
                                         echo=None if quiet else _echo, command=shlex.join(argv))
+    except KeyboardInterrupt:
+        getattr(ex, "abort", ex.close)()  # stop the workers now; the best values so far were printed
+        raise
     finally:
         ex.close()
     click.echo(f"loss {result.initial.loss:.4g} -> {result.final.loss:.4g} after {result.evaluations} evaluations")

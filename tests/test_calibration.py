@@ -249,10 +249,12 @@ def test_calibrate_improves_the_loss_and_writes_a_valid_extends_file(off_target,
     res = CliRunner().invoke(cli, [
         "calibrate", str(scenario), "--targets", str(targets), "--replications", "2", "--max-evals", "10",
         "--params", "startups.stages.prototype.failure_hazard_per_month=0.005:0.08",
-        "--params", "startups.mature_hazard_per_month", "--workers", "2", "--out", str(out)])
+        "--params", "startups.mature_hazard_per_month", "--set", "startups.quality_sigma=0.7",
+        "--workers", "2", "--out", str(out)])
     assert res.exit_code == 0, res.output
     report = json.loads((out / "calibration.json").read_text())
     assert report["loss"]["fitted"] < report["loss"]["initial"]
+    assert report["scenario"]["calibrated_file_matches_fit"] is True  # the file is exactly what was fitted
     assert len(report["history"]) <= 11  # the budget, plus the rounded optimum
     assert [p["key"] for p in report["parameters"]] == [
         "startups.stages.prototype.failure_hazard_per_month", "startups.mature_hazard_per_month"]
@@ -264,9 +266,10 @@ def test_calibrate_improves_the_loss_and_writes_a_valid_extends_file(off_target,
     assert text.startswith("# small-calibrated:") and "python run_sim.py calibrate" in text
     doc = yaml.safe_load(text)
     assert set(doc) == {"extends", "name", "description", "startups"}
-    assert doc["startups"] == {"stages": {"prototype": {"failure_hazard_per_month": fitted[
-        "startups.stages.prototype.failure_hazard_per_month"]}}, "mature_hazard_per_month": fitted[
-            "startups.mature_hazard_per_month"]}
+    assert doc["startups"] == {"quality_sigma": 0.7,  # the --set value the fit was made with
+                               "stages": {"prototype": {"failure_hazard_per_month": fitted[
+                                   "startups.stages.prototype.failure_hazard_per_month"]}},
+                               "mature_hazard_per_month": fitted["startups.mature_hazard_per_month"]}
     sc = load_scenario(path)
     assert sc.name == "small-calibrated"
     assert sc.startups.stages["prototype"].failure_hazard_per_month == fitted[

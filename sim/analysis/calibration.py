@@ -709,9 +709,14 @@ def _extends_ref(source: Path, out: Path) -> str:
 
 def calibrated_yaml(name: str, source: Path, out: Path, fitted: dict[str, float], *, command: str,
                     targets: TargetSet, replications: int, seed: int, evaluations: int, method: str,
-                    loss_before: float, loss_after: float, when: str) -> str:
-    """The calibrated parameter file: extends the input, holds only the fitted values."""
-    body = set_values({}, fitted)
+                    loss_before: float, loss_after: float, when: str, fixed: dict | None = None) -> str:
+    """The calibrated parameter file: extends the input, holds only the fitted values.
+
+    ``fixed`` are the ``--set`` values the fit was made with (other than the fitted keys): the
+    fitted values only hold together with them, so the file carries them too.
+    """
+    fixed = {k: v for k, v in (fixed or {}).items() if k not in fitted and k not in ("name", "description")}
+    body = set_values(set_values({}, fixed), fitted)
     header = [
         f"# {name}-calibrated: {source} with {len(fitted)} parameter(s) fitted by valleysim calibrate.",
         f"# Fitted {when} with:",
@@ -722,9 +727,22 @@ def calibrated_yaml(name: str, source: Path, out: Path, fitted: dict[str, float]
         "# Only the fitted values are here; everything else comes from `extends`. They are calibrated",
         "# assumptions (chosen so the model reproduces the targets), not published figures.",
     ]
+    if fixed:
+        header.append("# Also here, because the fit was made with them (--set): "
+                      + ", ".join(f"{k}={v}" for k, v in fixed.items()) + ".")
     doc = {"extends": _extends_ref(source, out), "name": f"{name}-calibrated",
            "description": f"{name} with parameters calibrated to {targets.name} ({when}).", **body}
     return "\n".join(header) + "\n" + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=100)
+
+
+def _override_values(overrides: Sequence[str]) -> dict:
+    from ..scenario.loader import parse_override
+
+    out = {}
+    for text in overrides:
+        parts, value = parse_override(text)
+        out[".".join(parts)] = value
+    return out
 
 
 def _fmt(v, kind: str, digits: int = 3) -> str:
@@ -822,7 +840,10 @@ def plot(targets: TargetSet, initial: Evaluation, final: Evaluation, scenario: S
                       "supported_by": "Cumulative supported start-ups"}[group], fontsize=10)
         if group == "supported_by":
             ax.set_ylabel("start-ups")
-            fig.autofmt_xdate()
+            ax.tick_params(axis="x", labelrotation=30)
+            years = [int(p.key[:4]) for p in pts]
+            ax.set_xlim(dt.date(min(years) - 1, 1, 1), dt.date(max(years) + 2, 12, 31))
+            ax.set_ylim(0, 1.5 * max(p.value + p.tolerance for p in pts))
         else:
             ax.set_xlabel("years")
             ax.set_ylabel("share alive")
@@ -838,7 +859,8 @@ def plot(targets: TargetSet, initial: Evaluation, final: Evaluation, scenario: S
 
 
 def write_outputs(out: Path, *, source: Path, scenario_name: str, targets: TargetSet, result: CalibrationResult,
-                  replications: int, seed: int, method: str, command: str, started: str) -> dict[str, Path]:
+                  replications: int, seed: int, method: str, command: str, started: str,
+                  overrides: Sequence[str] = (), fitted_scenario: Scenario | None = None) -> dict[str, Path]:
     """Write the calibrated file, calibration.json, calibration.md and calibration.png into ``out``."""
     from ..scenario.loader import load_scenario, resolved_dict, scenario_hash
 
@@ -847,12 +869,20 @@ def write_outputs(out: Path, *, source: Path, scenario_name: str, targets: Targe
     yaml_path = out / f"{scenario_name}-calibrated.yaml"
     text = calibrated_yaml(scenario_name, source, out, result.fitted, command=command, targets=targets,
                            replications=replications, seed=seed, evaluations=result.evaluations, method=method,
-                           loss_before=result.initial.loss, loss_after=result.final.loss, when=when)
+                           loss_before=result.initial.loss, loss_after=result.final.loss, when=when,
+                           fixed=_override_values(overrides))
     _write(yaml_path, text)
     calibrated = load_scenario(yaml_path)  # it must load; and the report is about exactly this file
+    same = None
+    if fitted_scenario is not None:
+        def strip(sc):
+            d = resolved_dict(sc)
+            return {k: v for k, v in d.items() if k not in ("name", "description")}
+
+        same = strip(calibrated) == strip(fitted_scenario)
     report = {
         "scenario": {"file": str(source), "name": scenario_name, "calibrated_name": calibrated.name,
-                     "calibrated_hash": scenario_hash(calibrated)},
+                     "calibrated_hash": scenario_hash(calibrated), "calibrated_file_matches_fit": same},
         "targets": {"file": str(targets.path), "name": targets.name,
                     "initial": target_rows(targets, result.initial), "fitted": target_rows(targets, result.final)},
         "command": command, "started": started, "finished": when, "seconds": result.seconds,
@@ -915,5 +945,6 @@ def calibrate(file: Path, targets_file: Path, params: Sequence[str], *, replicat
                  + "  ".join(f"{k}={_fmt_value(v)}" for k, v in best["params"].items()))
         raise
     paths = write_outputs(out, source=file, scenario_name=sc.name, targets=targets, result=result,
-                          replications=replications, seed=seed, method=method, command=command, started=started)
+                          replications=replications, seed=seed, method=method, command=command, started=started,
+                          overrides=overrides, fitted_scenario=cal.scenario_at(result.fitted))
     return result, paths

@@ -3,7 +3,8 @@
 The runner owns the life of a results folder: manifest first (status ``running``), each task's
 result streamed to disk as it finishes, failures recorded without stopping the rest, optional
 batches until a precision target is met, then consolidation, ``summary.json`` and status
-``complete``. Ctrl-C or SIGTERM leave status ``interrupted`` and a message saying how to resume;
+``complete``. Ctrl-C or SIGTERM leave status ``interrupted`` and a message saying how to resume
+(taken at a safe point, see :mod:`sim.experiment.interrupts`; pool workers are terminated);
 ``kill -9`` leaves ``running``: neither ever looks complete. ``--resume`` re-reads the resolved
 scenarios from the manifest (not from the files, which may have changed) and runs only the
 missing tasks, so the end result equals an uninterrupted run.
