@@ -332,7 +332,9 @@ def test_results_stream_to_disk_one_task_at_a_time(monitored_run):
     intermediate = [n for n in seen if 0 < n < N_MON]
     assert len(intermediate) >= 3, seen
     grown = [n for n in seen if n > 0]
-    assert grown == sorted(grown), seen  # only ever grows, task by task
+    if N_MON in grown:  # after the run completes the parts folder is deleted, file by file
+        grown = grown[: grown.index(N_MON) + 1]
+    assert grown == sorted(grown), seen  # only ever grows, task by task, while the run goes
 
 
 @pytest.mark.slow

@@ -15,7 +15,7 @@ import numpy as np
 from scipy.special import gammaincinv, ndtri
 
 from ..scenario.schema import STAGES, Scenario
-from .streams import ARRIVALS, N_UNIFORMS, STARTUPS, Col, generator, name_key
+from .streams import ARRIVALS, MAX_BRIDGE_DRAWS, N_UNIFORMS, STARTUPS, Col, generator, name_key
 
 
 @dataclass
@@ -104,7 +104,6 @@ def draw_cohort(scenario: Scenario, region: str, seed: int, replication: int, sa
     means = np.array([sp.stages[s].months_to_milestone for s in STAGES])
     work = gammaincinv(k, u[:, Col.WORK:Col.WORK + 3]) / k * means
     budgets = -np.log1p(-u[:, [Col.FAIL, Col.ACQUIRE, Col.MATURE]])
-    from .streams import MAX_BRIDGE_DRAWS
     return Cohort(
         region=region, founded=founded, quality=quality, sector=sector, cash=cash, burn=burn, team=team,
         apply_u=u[:, Col.APPLY], pitch_z=ndtri(u[:, Col.PITCH]), work=work, budgets=budgets,
