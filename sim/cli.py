@@ -57,7 +57,7 @@ def run_options(f):
     return f
 
 
-def _default_out(name: str) -> Path:
+def default_out(name: str) -> Path:
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-") or "experiment"
     out = RESULTS / f"{slug}-{stamp}"
@@ -187,7 +187,7 @@ def run(file, resume_dir, replications, seed, out, force, overrides, workers, ex
     spec = ExperimentSpec(scenarios=scenarios, replications=replications or 10, seed=seed, crn=not no_crn,
                           keep_startups=keep_startups, precision=precision, max_replications=max_replications,
                           kind="run", sources=sources)
-    outcome = execute(spec, out or _default_out(name), force=force, workers=workers, executor=executor,
+    outcome = execute(spec, out or default_out(name), force=force, workers=workers, executor=executor,
                       scheduler=scheduler, quiet=quiet)
     from .report.tables import headline_table
 
@@ -267,16 +267,9 @@ def _library_file(name: str) -> Path | None:
 
 def _header_comment(path) -> str:
     """The comment block a scenario file opens with (its policy question), as plain text."""
-    try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError, TypeError):
-        return ""
-    out = []
-    for line in lines:
-        if not line.startswith("#"):
-            break
-        out.append(line[1:].strip())
-    return "\n".join(out).strip()
+    from .report.content import _file_comment
+
+    return _file_comment(path).strip()
 
 
 @cli.command()
@@ -328,7 +321,7 @@ def compare(files, baseline, counterfactual, **opts):
                           seed=opts["seed"], crn=not opts["no_crn"], keep_startups=opts["keep_startups"],
                           comparisons=comparisons, precision=opts["precision"],
                           max_replications=opts["max_replications"], kind="compare", sources=sources, extra=extra)
-    outcome = execute(spec, opts["out"] or _default_out("compare"), force=opts["force"], workers=opts["workers"],
+    outcome = execute(spec, opts["out"] or default_out("compare"), force=opts["force"], workers=opts["workers"],
                       executor=opts["executor"], scheduler=opts["scheduler"], quiet=quiet)
     paths = write_reports(outcome.root, echo=None if quiet else _echo)
     headline_table(outcome.summary, order)
@@ -404,7 +397,7 @@ def calibrate(file, targets_file, params, replications, seed, out, force, max_ev
     from .scenario import load_scenario
 
     name = load_scenario(file, overrides).name
-    out = out or _default_out(f"calibrate-{name}")
+    out = out or default_out(f"calibrate-{name}")
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {out}: exists and is not a folder.")
     if out.is_dir() and (out / "calibration.json").exists() and not force:

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import click
 
-from .cli import RESULTS, execute, finish_message, run_options
 from .cli import cli as _cli
+from .cli import default_out, execute, finish_message, run_options
 from .errors import UsageError
 from .experiment.designs import DESIGNS
 
@@ -29,20 +29,6 @@ def _executor(kind, workers, scheduler):
 
     return make_executor(kind, workers, scheduler)
 
-
-def _default_out(name: str) -> Path:
-    """results/<name>-<timestamp>/ (a fresh folder)."""
-    import datetime as dt
-    import re
-
-    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-") or "experiment"
-    out = RESULTS / f"{slug}-{stamp}"
-    i = 2
-    while out.exists():
-        out = RESULTS / f"{slug}-{stamp}-{i}"
-        i += 1
-    return out
 
 
 def _keep_startups(value: str) -> str:
@@ -105,7 +91,7 @@ def sweep(file, params, samples, design, metric, resume_dir, replications, seed,
               f"{spec.replications} replications = {len(spec.scenarios) * spec.replications} tasks "
               "(common random numbers across points)")
     name = f"sweep-{info['base']}"
-    outcome = execute(spec, out or _default_out(name), force=force, workers=workers, executor=executor,
+    outcome = execute(spec, out or default_out(name), force=force, workers=workers, executor=executor,
                       scheduler=scheduler, quiet=quiet)
     finish_message(outcome)
     _sweep_done(finish_sweep(outcome.root, echo=None if quiet else _echo), outcome.root)
@@ -205,7 +191,7 @@ def optimize(file, budget, levers, objective, counterfactual, baseline, evaluati
                               baseline=None if str(baseline).strip().lower() in ("", "none") else baseline,
                               evaluations=evaluations, finalists=finalists, final_replications=final_replications,
                               replications=replications or 2, seed=seed, overrides=overrides, crn=not no_crn)
-    root = out or _default_out(f"optimize-{spec.base_name}")
+    root = out or default_out(f"optimize-{spec.base_name}")
     result = run_optimize(spec, root, _executor(executor, workers, scheduler), force=force,
                           progress=not quiet, echo=_echo)
     _optimize_done(result, root)

@@ -1047,7 +1047,7 @@ def _file_comment(src) -> str:
         return ""
     try:
         lines = Path(src).read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError):
+    except (OSError, UnicodeDecodeError, TypeError):
         return ""
     out = []
     for line in lines:
