@@ -35,7 +35,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from ..errors import ScenarioError, UsageError
+from ..errors import UsageError
+from ..scenario.loader import set_dotted
 
 DESIGNS = ("lhs", "sobol", "grid")
 MAX_POINTS = 20_000
@@ -202,16 +203,7 @@ def _get(data, parts):
 
 def set_key(data: dict, key: str, value) -> None:
     """Set a dotted key in a nested mapping, creating mappings on the way (like ``--set``)."""
-    parts = key.split(".")
-    node = data
-    for i, p in enumerate(parts[:-1]):
-        nxt = node.get(p)
-        if nxt is None:
-            nxt = node[p] = {}
-        if not isinstance(nxt, dict):
-            raise ScenarioError(f"{key}: {'.'.join(parts[:i + 1])} is not a mapping, so it has no key {parts[i + 1]!r}.")
-        node = nxt
-    node[parts[-1]] = value
+    set_dotted(data, key.split("."), value, key)
 
 
 def _unwrap(ann):

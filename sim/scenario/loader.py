@@ -255,19 +255,25 @@ def parse_override(text: str) -> tuple[list[str], object]:
     return parts, value
 
 
+def set_dotted(data: dict, parts: list[str], value, label: str) -> None:
+    """Set ``value`` at the key path ``parts``, creating mappings on the way; ``label`` names
+    the override in errors."""
+    node = data
+    for i, p in enumerate(parts[:-1]):
+        nxt = node.get(p)
+        if nxt is None:
+            nxt = node[p] = {}
+        if not isinstance(nxt, dict):
+            raise ScenarioError(f"{label}: {'.'.join(parts[:i + 1])} is not a mapping, so it has no key {parts[i + 1]!r}.")
+        node = nxt
+    node[parts[-1]] = value
+
+
 def apply_overrides(data: dict, overrides: Iterable[str]) -> dict:
     out = copy.deepcopy(data)
     for text in overrides:
         parts, value = parse_override(text)
-        node = out
-        for i, p in enumerate(parts[:-1]):
-            nxt = node.get(p)
-            if nxt is None:
-                nxt = node[p] = {}
-            if not isinstance(nxt, dict):
-                raise ScenarioError(f"--set {text!r}: {'.'.join(parts[:i + 1])} is not a mapping, so it has no key {parts[i + 1]!r}.")
-            node = nxt
-        node[parts[-1]] = value
+        set_dotted(out, parts, value, f"--set {text!r}")
     return out
 
 
