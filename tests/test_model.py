@@ -15,7 +15,7 @@ from sim.analysis.survival import km_at
 from sim.model import simulate
 from sim.model.centre import Centre
 from sim.model.region import draw_cohort
-from sim.model.startup import ACQUIRED, ALIVE, CASH, DIED, FAILURE, MATURE, NO_CAUSE
+from sim.model.startup import ACQUIRED, ALIVE, CASH, DIED, FAILURE, MATURE, NO_CAUSE, Startup
 from sim.model.world import World
 from sim.scenario import STAGES, load_scenario
 
@@ -350,11 +350,52 @@ def test_conglomerate_money_goes_only_to_supported_startups_at_traction(announce
     assert (s["outcome"][paid & (s["conglomerate_krw"] == 2_000_000_000)] == ACQUIRED).all()
 
 
-def test_a_startup_costs_a_handful_of_events(announced):
-    """The model stays lean: fewer than 10 SimPy events per start-up over the whole run."""
-    _, rec, _ = announced
-    assert rec.events > len(rec)
-    assert rec.events / len(rec) < 10
+def test_a_startup_costs_a_handful_of_events(announced, shipped):
+    """The model stays lean: an unsupported start-up costs no SimPy event at all (its walk is computed in
+    bulk), a supported one fewer than 10 over its whole supported life."""
+    sc, rec, _ = announced
+    supported = int(rec.startups["supported"].sum())
+    contests = sum(c["rounds"] for c in rec.centres.values())
+    assert supported > 1000
+    # what is not a supported start-up's event: contests, yearly budget refills, the run's end
+    years = (rec.horizon / 12.0 + 1) * (len(rec.centre_names) + len(sc.conglomerates))
+    assert rec.events - contests - years < 10 * supported
+    assert rec.events > 2 * supported  # a selection, a residency's end, an exit: the events are real
+    counterfactual = simulate(load_scenario(shipped / "no-programme.yaml"), SEED, 0)
+    assert len(counterfactual) > 10_000 and counterfactual.events < 5
+
+
+def test_bulk_walk_and_a_startups_own_walk_agree_to_the_bit(make_scenario):
+    """The vectorised walk of the never-supported start-ups is the same arithmetic as the walk a supported
+    start-up runs for itself: replaying start-ups one by one gives identical paths, bridges and all."""
+    sc = make_scenario({"regions": {"North": {"founding_rate_per_year": 900}},
+                        "funding": {"max_bridges": 3, "bridge_probability_multiplier": 0.8}})
+    world = World(sc, SEED, 2)
+    pop, paths = world.population, world.paths
+    sids = np.arange(0, len(pop), 3)
+    assert len(sids) > 500
+    stage, outcome, cause = [], [], []
+    times, crossed, private = [], [], []
+    for sid, row, bridge in zip(sids.tolist(), pop.rows(sids), pop.bridge_amounts(sids), strict=True):
+        s = Startup(world, sid, row, bridge)
+        t, clock = s._run_until(s.founded, world.horizon)
+        while clock >= 0 and not s._conclude(t, clock):
+            t, clock = s._run_until(t, world.horizon)
+        stage.append(s.stage)
+        outcome.append(s.outcome)
+        cause.append(s.cause)
+        times.append(s.outcome_time)
+        crossed.append(s.crossed_time)
+        private.append(s.private_krw)
+    np.testing.assert_array_equal(paths.stage[sids], stage)
+    np.testing.assert_array_equal(paths.outcome[sids], outcome)
+    np.testing.assert_array_equal(paths.cause[sids], cause)
+    np.testing.assert_array_equal(paths.outcome_time[sids], times)
+    np.testing.assert_array_equal(paths.crossed_time[sids], crossed)
+    np.testing.assert_array_equal(paths.private_krw[sids], private)
+    # the check has teeth: every ending, bridges and crossings occur
+    assert {ALIVE, DIED, ACQUIRED} <= set(outcome) and {CASH, FAILURE, MATURE} <= set(cause)
+    assert (paths.stage[sids] == 3).any() and (paths.private_krw[sids] > 0).any()
 
 
 # ---------------------------------------------------------------------------------------------

@@ -10,9 +10,9 @@ sets how much of the later supported-vs-other gap is selection rather than treat
 
 from __future__ import annotations
 
-import heapq
 import math
 
+import numpy as np
 import simpy
 
 
@@ -34,9 +34,10 @@ class Centre:
         regions = world.region_index
         catchment = cfg.catchment or [cfg.region]
         names = list(regions) if "*" in catchment else catchment
-        self.pools = [world.pools[regions[r]] for r in dict.fromkeys(names)]
+        self.catchment = [regions[r] for r in dict.fromkeys(names)]
         sectors = world.sector_index
         self.focus = frozenset(sectors[s] for s in cfg.sector_focus)
+        self.in_focus = np.array([s in self.focus for s in range(len(sectors))], dtype=bool)
         self.rounds = 0
         self.applicants = 0
         self.selected = 0
@@ -79,32 +80,24 @@ class Centre:
         k = min(cfg.intake_size, cfg.seats - self.seats.count)
         if k <= 0:
             return
-        oldest = now - cfg.max_applicant_age_months
-        youngest = now - cfg.min_applicant_age_months
-        p_apply = cfg.apply_probability
-        applicants = []
-        too_old = now - self.world.pool_max_age
-        for pool in self.pools:
-            gone = [sid for sid, s in pool.items() if s.leaves <= now or s.founded < too_old]
-            for sid in gone:  # left the valley, or too old for any centre, since the last look
-                del pool[sid]
-            applicants.extend(s for s in pool.values() if oldest <= s.founded <= youngest and s.apply_u < p_apply)
-        self.applicants += len(applicants)
-        if not applicants:
+        pop = self.world.population
+        sids = pop.applicants(self.catchment, now - cfg.max_applicant_age_months,
+                              now - cfg.min_applicant_age_months, now, cfg.apply_probability)
+        self.applicants += len(sids)
+        if not len(sids):
             return
-        noise, bonus, focus = cfg.selection_noise, cfg.focus_bonus, self.focus
-        chosen = heapq.nlargest(
-            k, applicants,
-            key=lambda s: math.log(s.quality) + noise * s.pitch_z + (bonus if s.sector in focus else 0.0))
+        # rank on a noisy view of quality; ties keep founding order
+        score = pop.log_quality[sids] + cfg.selection_noise * pop.pitch_z[sids]
+        if self.focus:
+            score = score + np.where(self.in_focus[pop.sector[sids]], cfg.focus_bonus, 0.0)
+        chosen = sids[np.argsort(-score, kind="stable")[:k]]
         per, per_round = cfg.grants.per_startup_krw, cfg.grants.per_round
         end = now + cfg.residency_months
-        pools = self.world.pools
-        for rank, s in enumerate(chosen):
+        for rank, s in enumerate(self.world.admit(chosen)):
             grant = 0.0
             if rank < per_round and per > 0 and self.budget is not None and self.budget.level >= per:
                 self.budget.get(per)
                 grant = per
                 self.grants_paid += per
-            pools[s.region].pop(s.id)
             s.select(self, end, grant, self.seats.request())
         self.selected += len(chosen)

@@ -5,21 +5,22 @@ Exp(1) budget consumed by the failure hazard), the cash runway (cash / net burn)
 traction, a market acquisition. The earliest clock wins; successful bridge rounds and
 milestones that concern nobody else are worked out inline (:meth:`Startup._run_until`).
 
-A start-up's walk is private until someone from outside touches it. At founding
-(:meth:`Startup.found`) the walk is computed to its end, which costs no SimPy event, and the
-start-up waits in its region's applicant pool until it leaves the valley. When a centre selects
-it (:meth:`Startup.select`), its state is rolled back and replayed to that moment (the same
-random budgets give the same history), and it becomes a SimPy process: it holds a seat, its
-clocks change with training, its residency ends, its partner decides at traction, all at their
-own times and in contention with everyone else. A supported start-up whose next event lies
-beyond the horizon parks on an event that never fires.
+A start-up's walk is private until someone from outside touches it, so the walks of all
+start-ups nobody touches are computed in bulk (:mod:`walk`) and cost no SimPy event. When a
+centre selects one (:meth:`Startup.select`), it becomes an object here: it replays its own walk
+from founding to that moment (the same random budgets give the same history) and becomes a
+SimPy process. It holds a seat, its clocks change with training, its residency ends, its partner
+decides at traction, all at their own times and in contention with everyone else. A supported
+start-up whose next event lies beyond the horizon parks on an event that never fires.
 
-Cost: one SimPy event per start-up (its founding); a supported start-up a few more.
+Cost: no SimPy event for an unsupported start-up; a supported one costs a handful.
 """
 
 from __future__ import annotations
 
 import math
+
+from .streams import MAX_BRIDGE_DRAWS
 
 INF = math.inf
 
@@ -35,34 +36,35 @@ MILESTONE, FAIL, BROKE, ACQUISITION, RESIDENCY_END = 0, 1, 2, 3, 4
 
 
 class Startup:
-    """State of one start-up. Attributes are plain floats for a lean hot loop."""
+    """A start-up a centre selected. Attributes are plain floats for a lean hot loop."""
 
     __slots__ = (
-        "id", "serial", "world", "cohort", "region", "sector", "founded", "quality", "cash0", "cash", "burn",
-        "revenue", "team", "apply_u", "pitch_z", "fail_budget", "acq_budget", "mature_budget", "conglomerate_u",
-        "hq", "speed_q", "fund_q", "acq_rate", "stage", "work_left", "fail_used", "acq_used", "bridges",
+        "id", "world", "region", "serial", "sector", "founded", "quality", "cash0", "cash", "burn",
+        "revenue", "team", "pitch_z", "fail_budget", "acq_budget", "mature_budget", "conglomerate_u",
+        "hq", "speed_q", "fund_q", "acq_rate", "work", "raise_u", "raise_amount", "bridge_u", "bridge_amount",
+        "stage", "work_left", "fail_used", "acq_used", "bridges",
         "hazard_mult", "speed_mult", "fund_mult", "res_end", "seat", "centre", "centre_index", "support_time",
         "grant_krw", "private_krw", "conglomerate_krw", "subcontract",
-        "outcome", "cause", "outcome_time", "crossed_time", "leaves", "process",
+        "outcome", "cause", "outcome_time", "crossed_time", "process",
     )
 
-    ATTRIBUTES = ("founded", "quality", "sector", "cash", "burn", "team", "apply_u", "pitch_z", "fail_budget",
-                  "acq_budget", "mature_budget", "hq", "speed_q", "fund_q", "acq_rate", "conglomerate_u", "work0")
-    """The order of the values handed to ``__init__`` (one row per start-up, built in bulk)."""
-
-    def __init__(self, world, sid: int, region: int, serial: int, cohort, values):
+    def __init__(self, world, sid: int, row: list[float], bridge_amount: list[float]):
+        """``row`` is the start-up's row of :data:`population.TABLE`; ``bridge_amount`` its bridge round sizes."""
         self.id = sid
         self.world = world
-        self.region = region
-        self.serial = serial
-        self.cohort = cohort  # the region's drawn columns: milestone work, round and bridge draws
-        (self.founded, self.quality, sector, self.cash0, self.burn, self.team, self.apply_u, self.pitch_z,
-         self.fail_budget, self.acq_budget, self.mature_budget, self.hq, self.speed_q, self.fund_q,
-         self.acq_rate, self.conglomerate_u, self.work_left) = values
-        self.sector = int(sector)
+        (self.founded, self.quality, sector, self.cash0, self.burn, self.team, self.conglomerate_u, self.pitch_z,
+         self.fail_budget, self.acq_budget, self.mature_budget, self.hq, self.speed_q, self.fund_q, self.acq_rate,
+         region, serial) = row[:17]
+        self.sector, self.region, self.serial = int(sector), int(region), int(serial)
+        self.work = row[17:20]
+        self.raise_u = row[20:23]
+        self.raise_amount = row[23:26]
+        self.bridge_u = row[26:]
+        self.bridge_amount = bridge_amount
         self.cash = self.cash0
         self.revenue = 0.0
         self.stage = 0
+        self.work_left = self.work[0]
         self.fail_used = 0.0
         self.acq_used = 0.0
         self.bridges = 0
@@ -82,31 +84,11 @@ class Startup:
         self.cause = NO_CAUSE
         self.outcome_time = math.nan
         self.crossed_time = math.nan
-        self.leaves = INF
         self.process = None
 
-    # -- the private walk ---------------------------------------------------------------------
-    def found(self) -> None:
-        """At founding: walk to the end (or the horizon) and book the ending tentatively.
-
-        ``leaves`` is when the start-up leaves the applicant pool (exit or crossing); until a
-        centre selects it, nothing else can change its path.
-        """
-        t, clock = self._run_until(self.founded, self.world.horizon)
-        if clock >= 0:
-            self.leaves = t
-            self._conclude(t, clock)
-
     def select(self, centre, residency_end: float, grant: float, seat) -> None:
-        """Selected by ``centre`` now: undo the tentative ending, replay to now, become a process."""
+        """Selected by ``centre`` now: replay the private walk from founding to now, then become a process."""
         env = self.world.env
-        self.cash = self.cash0
-        self.stage = 0
-        self.work_left = self.cohort.work[self.serial, 0]
-        self.fail_used = self.acq_used = self.private_krw = 0.0
-        self.bridges = 0
-        self.outcome, self.cause = ALIVE, NO_CAUSE
-        self.outcome_time = self.crossed_time = math.nan
         self._run_until(self.founded, env.now)
         self._supported(centre, residency_end, grant, seat)
         self.process = env.process(self.life())
@@ -200,26 +182,22 @@ class Startup:
     # ------------------------------------------------------------------------------------------
     def _milestone(self, t: float) -> bool:
         """Finish the current stage at time ``t``. Returns True when the walk is over (crossed)."""
-        w = self.world
         stage = self.stage
-        c, i = self.cohort, self.serial
-        self._raise(w.round_prob[stage], w.round_size[stage], w.round_sigma[stage],
-                    c.raise_u[i, stage], c.raise_z[i, stage])
+        self._raise(self.world.round_prob[stage], self.raise_amount[stage], self.raise_u[stage])
         self.stage = stage = stage + 1
         if stage == CROSSED:
             self._cross(t)
             return True
-        self.work_left = c.work[i, stage]
+        self.work_left = self.work[stage]
         if stage == 2 and self.centre is not None and self.centre.partner is not None:
             return self.centre.partner.consider(self)
         return False
 
-    def _raise(self, prob: float, size: float, sigma: float, u: float, z: float) -> bool:
+    def _raise(self, prob: float, amount: float, u: float) -> bool:
         p = prob * self.fund_q * self.fund_mult
         if p > self.world.max_funding_probability:
             p = self.world.max_funding_probability
         if u < p:
-            amount = size * math.exp(sigma * z)
             self.cash += amount
             self.private_krw += amount
             return True
@@ -232,8 +210,8 @@ class Startup:
             return False
         self.bridges = b + 1
         stage = self.stage
-        return self._raise(w.round_prob[stage] * w.bridge_mult, w.round_size[stage], w.round_sigma[stage],
-                           self.cohort.bridge_u[self.serial, b], self.cohort.bridge_z[self.serial, b])
+        return self._raise(w.round_prob[stage] * w.bridge_mult, self.bridge_amount[stage * MAX_BRIDGE_DRAWS + b],
+                           self.bridge_u[b])
 
     def _cross(self, now: float) -> None:
         w = self.world
@@ -251,7 +229,7 @@ class Startup:
         self._leave()
 
     def _leave(self) -> None:
-        """Give back a centre seat, if any (the applicant pool drops leavers lazily)."""
+        """Give back a centre seat, if any."""
         if self.seat is not None:
             self._release_seat()
 

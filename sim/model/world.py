@@ -7,6 +7,7 @@ book-keeping. Nothing outside :mod:`sim.model` needs to know about SimPy.
 
 from __future__ import annotations
 
+import gc
 import operator
 from dataclasses import dataclass, field
 
@@ -16,8 +17,10 @@ import simpy
 from ..scenario.schema import STAGES, Scenario
 from .centre import Centre
 from .conglomerate import Conglomerate
+from .population import Population
 from .region import draw_cohort
 from .startup import ALIVE, Startup
+from .walk import walk
 
 
 @dataclass
@@ -65,59 +68,27 @@ class World:
         self.bridge_mult = fu.bridge_probability_multiplier
         self.max_bridges = fu.max_bridges
         self.max_funding_probability = fu.max_probability
-        self.pools: list[dict[int, Startup]] = [{} for _ in self.region_names]
-        self.startups: list[Startup] = []
+        self.supported: list[Startup] = []
         self.conglomerates = {n: Conglomerate(self, n, c) for n, c in scenario.conglomerates.items()}
         self.centres: list[Centre] = []
         for name, cfg in scenario.active_centres.items():
             partner = self.conglomerates.get(cfg.partner) if cfg.partner else None
             self.centres.append(Centre(self, name, cfg, partner))
-        # Applicant pools hold only start-ups that could ever apply to an open centre.
-        active = [c.cfg for c in self.centres]
-        self.pool_apply = max((c.apply_probability for c in active), default=0.0)
-        self.pool_max_age = max((c.max_applicant_age_months for c in active), default=0.0)
         self.cohorts = [draw_cohort(scenario, r, seed, replication, salt) for r in self.region_names]
-        self.env.process(self._arrivals())
+        # only start-ups that would apply to the keenest open centre are ever applicants
+        pool_apply = max((c.cfg.apply_probability for c in self.centres), default=0.0)
+        self.population = Population(scenario, self.cohorts, pool_apply)
+        self.paths = walk(self.population, self)
+        self.population.leaves = self.paths.leaves
 
-    # ------------------------------------------------------------------------------------------
-    def _arrivals(self):
-        """Found every start-up at its time, in time order across regions."""
-        sc, sp = self.scenario, self.scenario.startups
-        beta, alpha, gamma = sp.quality_hazard_exponent, sp.quality_speed_exponent, self.scenario.funding.quality_exponent
-        times, order, rows = [], [], []
-        for r, c in enumerate(self.cohorts):
-            n = len(c)
-            reg = sc.regions[self.region_names[r]]
-            q = c.quality
-            cols = dict(
-                founded=c.founded, quality=q, sector=c.sector, cash=c.cash, burn=c.burn, team=c.team,
-                apply_u=c.apply_u, pitch_z=c.pitch_z, fail_budget=c.budgets[:, 0], acq_budget=c.budgets[:, 1],
-                mature_budget=c.budgets[:, 2], hq=reg.hazard_multiplier * q ** -beta, speed_q=q ** alpha,
-                fund_q=reg.funding_access * q ** gamma, acq_rate=sp.acquisition_hazard_per_month * q ** beta,
-                conglomerate_u=c.conglomerate_u, work0=c.work[:, 0])
-            rows.append(np.column_stack([cols[k] for k in Startup.ATTRIBUTES]).tolist() if n else [])
-            times.append(c.founded)
-            order.append(np.stack([np.full(n, r), np.arange(n)], axis=1))
-        if not times:
-            return
-        all_times = np.concatenate(times)
-        idx = np.concatenate(order)
-        sort = np.argsort(all_times, kind="stable")
-        env = self.env
-        timeout = env.timeout
-        pools = self.pools
-        pool_apply = self.pool_apply
-        startups = self.startups
-        cohorts = self.cohorts
-        for sid, (r, i) in enumerate(idx[sort].tolist()):
-            s = Startup(self, sid, r, i, cohorts[r], rows[r][i])
-            t = s.founded
-            if t > env.now:
-                yield timeout(t - env.now)
-            s.found()
-            startups.append(s)
-            if s.apply_u < pool_apply:
-                pools[r][sid] = s
+    def admit(self, sids) -> list[Startup]:
+        """Start-ups ``sids`` were selected: take them out of the applicant pools and make them objects."""
+        pop = self.population
+        pop.taken[sids] = True
+        out = [Startup(self, sid, row, bridge) for sid, row, bridge in
+               zip(sids.tolist(), pop.rows(sids), pop.bridge_amounts(sids), strict=True)]
+        self.supported.extend(out)
+        return out
 
     def run(self) -> Records:
         self.env.run(until=self.horizon)
@@ -125,47 +96,51 @@ class World:
 
     # ------------------------------------------------------------------------------------------
     def _records(self) -> Records:
-        ss = self.startups
-        n = len(ss)
+        pop, paths = self.population, self.paths
+        n = len(pop)
         horizon = self.horizon
-
-        fields = ("region", "serial", "sector", "founded", "quality", "team", "centre_index", "support_time",
-                  "grant_krw", "private_krw", "conglomerate_krw", "subcontract", "stage", "crossed_time",
-                  "outcome", "cause", "outcome_time")
-        get = operator.attrgetter(*fields)
-        table = np.array([get(s) for s in ss], dtype=float).reshape(n, len(fields))
-        col = {f: table[:, i] for i, f in enumerate(fields)}
-        outcome = col["outcome"].astype(np.int8)
-        outcome_time = col["outcome_time"].copy()
+        centre = np.full(n, -1, dtype=np.int16)
+        support_time = np.full(n, np.nan)
+        grant, conglomerate, subcontract = np.zeros(n), np.zeros(n), np.zeros(n, dtype=bool)
+        stage, private, crossed_time = paths.stage.copy(), paths.private_krw.copy(), paths.crossed_time.copy()
+        outcome, cause, outcome_time = paths.outcome.copy(), paths.cause.copy(), paths.outcome_time.copy()
+        if self.supported:
+            fields = ("id", "centre_index", "support_time", "grant_krw", "private_krw", "conglomerate_krw",
+                      "subcontract", "stage", "crossed_time", "outcome", "cause", "outcome_time")
+            get = operator.attrgetter(*fields)
+            t = np.array([get(s) for s in self.supported], dtype=float)
+            sid = t[:, 0].astype(np.int64)
+            for target, j in ((centre, 1), (support_time, 2), (grant, 3), (private, 4), (conglomerate, 5),
+                              (subcontract, 6), (stage, 7), (crossed_time, 8), (outcome, 9), (cause, 10),
+                              (outcome_time, 11)):
+                target[sid] = t[:, j]
         outcome_time[outcome == ALIVE] = horizon
-        stage = col["stage"].astype(np.int8)
         start_year = int(self.scenario.calendar.start[:4])
         start_month = int(self.scenario.calendar.start[5:7])
-        founded = col["founded"]
-        centre = col["centre_index"].astype(np.int16)
+        founded = pop.founded
         job_mult = np.array([*self.stage_jobs, self.crossed_jobs])
         startups = {
-            "region": col["region"].astype(np.int16),
-            "serial": col["serial"].astype(np.int64),
-            "sector": col["sector"].astype(np.int16),
+            "region": pop.region.astype(np.int16),
+            "serial": pop.serial.astype(np.int64),
+            "sector": pop.sector.astype(np.int16),
             "founded": founded,
             "cohort_year": (start_year + (start_month - 1 + np.floor(founded)) // 12).astype(np.int16),
-            "quality": col["quality"],
-            "team": col["team"],
+            "quality": pop.quality,
+            "team": pop.team,
             "supported": centre >= 0,
             "centre": centre,
-            "support_time": col["support_time"],
-            "grant_krw": col["grant_krw"],
-            "private_krw": col["private_krw"],
-            "conglomerate_krw": col["conglomerate_krw"],
-            "subcontract": col["subcontract"].astype(bool),
+            "support_time": support_time,
+            "grant_krw": grant,
+            "private_krw": private,
+            "conglomerate_krw": conglomerate,
+            "subcontract": subcontract,
             "stage_reached": stage,
             "crossed": stage >= 3,
-            "crossed_time": col["crossed_time"],
+            "crossed_time": crossed_time,
             "outcome": outcome,
-            "cause": col["cause"].astype(np.int8),
+            "cause": cause,
             "outcome_time": outcome_time,
-            "jobs": col["team"] * job_mult[stage],
+            "jobs": pop.team * job_mult[stage],
         }
         operating = sum(c.operating_cost(horizon) for c in self.centres)
         education = sum(
@@ -190,7 +165,15 @@ def simulate(scenario: Scenario, seed: int, replication: int, *, crn: bool = Tru
     so every scenario's replication ``r`` sees the same start-ups with the same luck.
     """
     salt = 0 if crn else _salt(scenario)
-    return World(scenario, seed, replication, salt).run()
+    # The cyclic garbage collector would walk every live object of the run again and again as
+    # supported start-ups come and go; one replication's garbage is small, so collect after it.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return World(scenario, seed, replication, salt).run()
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _salt(scenario: Scenario) -> int:

@@ -1,0 +1,118 @@
+"""All start-ups of one replication, as columns in founding order.
+
+A start-up's identity in a replication is its position ``sid`` in founding order across regions
+(ties keep region order). Everything the model knows about a start-up before anyone touches it
+lives here as numpy columns: its luck (drawn by :func:`region.draw_cohort`) and the rates that
+follow from its quality and region. The unsupported walk (:mod:`walk`) runs on these columns
+in bulk; only start-ups a centre selects become :class:`startup.Startup` objects, built from one
+row of :attr:`Population.table`.
+
+Applicant pools are views, not containers: a centre asks :meth:`Population.applicants` for the
+start-ups of its catchment founded inside an age window, still in the valley, willing to apply
+and not yet taken, which is a binary search and a few vectorised masks per region.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..scenario.schema import STAGES, Scenario
+from .region import Cohort
+from .streams import MAX_BRIDGE_DRAWS
+
+TABLE = ("founded", "quality", "sector", "cash", "burn", "team", "conglomerate_u", "pitch_z", "fail_budget",
+         "acq_budget", "mature_budget", "hq", "speed_q", "fund_q", "acq_rate", "region", "serial",
+         "work0", "work1", "work2", "raise_u0", "raise_u1", "raise_u2", "raise_amount0", "raise_amount1",
+         "raise_amount2", *(f"bridge_u{b}" for b in range(MAX_BRIDGE_DRAWS)))
+"""Columns of :attr:`Population.table`: what a selected start-up needs to replay its own walk."""
+
+
+class Population:
+    """The replication's start-ups. Columns are numpy arrays indexed by ``sid``."""
+
+    def __init__(self, scenario: Scenario, cohorts: list[Cohort], pool_apply: float):
+        sp, fu = scenario.startups, scenario.funding
+        beta, alpha, gamma = sp.quality_hazard_exponent, sp.quality_speed_exponent, fu.quality_exponent
+        founded = np.concatenate([c.founded for c in cohorts]) if cohorts else np.empty(0)
+        order = np.argsort(founded, kind="stable")
+        self.n = n = len(order)
+
+        def col(parts) -> np.ndarray:
+            return np.concatenate(parts)[order] if n else np.empty(0)
+
+        regions = [scenario.regions[c.region] for c in cohorts]
+        self.founded = founded[order]
+        self.region = col([np.full(len(c), r, dtype=np.int64) for r, c in enumerate(cohorts)])
+        self.serial = col([np.arange(len(c)) for c in cohorts])
+        self.quality = q = col([c.quality for c in cohorts])
+        self.sector = col([c.sector for c in cohorts])
+        self.cash = col([c.cash for c in cohorts])
+        self.burn = col([c.burn for c in cohorts])
+        self.team = col([c.team for c in cohorts])
+        self.apply_u = col([c.apply_u for c in cohorts])
+        self.pitch_z = col([c.pitch_z for c in cohorts])
+        self.conglomerate_u = col([c.conglomerate_u for c in cohorts])
+        budgets = col([c.budgets for c in cohorts]).reshape(n, 3)
+        self.fail_budget, self.acq_budget, self.mature_budget = budgets[:, 0], budgets[:, 1], budgets[:, 2]
+        self.work = col([c.work for c in cohorts]).reshape(n, 3)
+        self.raise_u = col([c.raise_u for c in cohorts]).reshape(n, 3)
+        self.bridge_u = col([c.bridge_u for c in cohorts]).reshape(n, MAX_BRIDGE_DRAWS)
+        self.bridge_z = col([c.bridge_z for c in cohorts]).reshape(n, MAX_BRIDGE_DRAWS)
+        self.hq = col([reg.hazard_multiplier * c.quality ** -beta for reg, c in zip(regions, cohorts, strict=True)])
+        self.speed_q = q ** alpha
+        self.fund_q = col([reg.funding_access * c.quality ** gamma for reg, c in zip(regions, cohorts, strict=True)])
+        self.acq_rate = sp.acquisition_hazard_per_month * q ** beta
+        self.round_size = np.array([fu.rounds[s].size_median_krw for s in STAGES])
+        self.round_sigma = np.array([fu.rounds[s].size_sigma for s in STAGES])
+        raise_z = col([c.raise_z for c in cohorts]).reshape(n, 3)
+        self.raise_amount = self.round_size * np.exp(self.round_sigma * raise_z)
+        self.log_quality = np.log(q)
+        # set by the unsupported walk: when each start-up leaves the valley (exit or crossing)
+        self.leaves = np.full(n, np.inf)
+        self.taken = np.zeros(n, dtype=bool)
+
+        # applicant candidates per region: those who would apply to the keenest centre, in founding order
+        keen = self.apply_u < pool_apply
+        self._candidates = [np.flatnonzero(keen & (self.region == r)) for r in range(len(cohorts))]
+        self._candidate_founded = [self.founded[c] for c in self._candidates]
+        self._table: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return self.n
+
+    def applicants(self, regions: list[int], oldest: float, youngest: float, now: float,
+                   p_apply: float) -> np.ndarray:
+        """Sids of start-ups of ``regions`` founded in [oldest, youngest], in the valley at ``now``, willing to
+        apply (``apply_u < p_apply``) and not yet taken; region by region, in founding order."""
+        found = []
+        for r in regions:
+            cand = self._candidates[r]
+            f = self._candidate_founded[r]
+            lo, hi = np.searchsorted(f, oldest, "left"), np.searchsorted(f, youngest, "right")
+            if hi <= lo:
+                continue
+            sids = cand[lo:hi]
+            keep = (self.leaves[sids] > now) & (self.apply_u[sids] < p_apply) & ~self.taken[sids]
+            found.append(sids[keep])
+        if not found:
+            return np.empty(0, dtype=np.int64)
+        return found[0] if len(found) == 1 else np.concatenate(found)
+
+    def rows(self, sids: np.ndarray) -> list[list[float]]:
+        """Rows of :data:`TABLE` for ``sids``, as Python floats (one conversion per selected start-up)."""
+        if self._table is None:
+            self._table = np.column_stack([
+                self.founded, self.quality, self.sector, self.cash, self.burn, self.team, self.conglomerate_u,
+                self.pitch_z, self.fail_budget, self.acq_budget, self.mature_budget, self.hq, self.speed_q,
+                self.fund_q, self.acq_rate, self.region, self.serial, self.work, self.raise_u, self.raise_amount,
+                self.bridge_u])
+        return self._table[sids].tolist()
+
+    def bridge_amounts(self, sids: np.ndarray) -> list[list[float]]:
+        """Per sid, the size of bridge round ``b`` raised in stage ``s`` at position ``s * MAX_BRIDGE_DRAWS + b``.
+
+        Computed with the same numpy expression as the unsupported walk, so both paths agree to the bit.
+        """
+        z = self.bridge_z[sids]
+        amounts = self.round_size[None, :, None] * np.exp(self.round_sigma[None, :, None] * z[:, None, :])
+        return amounts.reshape(len(sids), -1).tolist()
