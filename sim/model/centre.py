@@ -1,8 +1,9 @@
 """A support centre: contests every few months, limited seats, noisy selection, grants.
 
-Seats are a SimPy ``Resource`` (a resident holds a request until graduation or exit) and the
-grant budget is a SimPy ``Container`` refilled at each anniversary of the opening (unspent
-money lapses). Selection ranks applicants on a noisy observation of quality: the jury's error
+A resident holds a seat until graduation or exit. Seats are counted, not queued: a contest
+only admits into free seats, so nobody ever waits for one, and a SimPy ``Resource`` would only
+add two events per resident. The grant budget is a SimPy ``Container`` refilled at each
+anniversary of the opening (unspent money lapses). Selection ranks applicants on a noisy observation of quality: the jury's error
 on log-quality is ``selection_noise`` times the start-up's fixed pitch noise, so the same
 start-up pitches the same way to every jury (common random numbers), and ``selection_noise``
 sets how much of the later supported-vs-other gap is selection rather than treatment.
@@ -14,6 +15,25 @@ import math
 
 import numpy as np
 import simpy
+
+
+class Seats:
+    """A centre's seats: how many there are and how many residents hold one."""
+
+    __slots__ = ("capacity", "count")
+
+    def __init__(self, capacity: int):
+        self.capacity = capacity
+        self.count = 0
+
+    def take(self) -> bool:
+        if self.count >= self.capacity:
+            raise RuntimeError("no free seat")  # contests admit only into free seats
+        self.count += 1
+        return True
+
+    def release(self) -> None:
+        self.count -= 1
 
 
 class Centre:
@@ -28,7 +48,7 @@ class Centre:
         self.training = cfg.training
         self.opens = cal.month(cfg.opens)
         self.closes = cal.month(cfg.closes) if cfg.closes else math.inf
-        self.seats = simpy.Resource(env, capacity=max(cfg.seats, 1))
+        self.seats = Seats(cfg.seats)
         annual = cfg.grants.annual_budget_krw
         self.budget = simpy.Container(env, capacity=annual, init=0) if annual > 0 else None
         regions = world.region_index
@@ -77,7 +97,7 @@ class Centre:
         cfg = self.cfg
         now = self.world.env.now
         self.rounds += 1
-        k = min(cfg.intake_size, cfg.seats - self.seats.count)
+        k = min(cfg.intake_size, self.seats.capacity - self.seats.count)
         if k <= 0:
             return
         pop = self.world.population
@@ -99,5 +119,5 @@ class Centre:
                 self.budget.get(per)
                 grant = per
                 self.grants_paid += per
-            s.select(self, end, grant, self.seats.request())
+            s.select(self, end, grant)
         self.selected += len(chosen)

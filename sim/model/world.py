@@ -94,6 +94,12 @@ class World:
         self.env.run(until=self.horizon)
         return self._records()
 
+    def close(self) -> None:
+        """Release the run's objects (see :meth:`Startup.detach`); the world cannot run afterwards."""
+        for s in self.supported:
+            s.detach()
+        self.supported = []
+
     # ------------------------------------------------------------------------------------------
     def _records(self) -> Records:
         pop, paths = self.population, self.paths
@@ -166,12 +172,16 @@ def simulate(scenario: Scenario, seed: int, replication: int, *, crn: bool = Tru
     """
     salt = 0 if crn else _salt(scenario)
     # The cyclic garbage collector would walk every live object of the run again and again as
-    # supported start-ups come and go; one replication's garbage is small, so collect after it.
+    # supported start-ups come and go; the run's cycles are cut at its end instead (World.close).
     enabled = gc.isenabled()
     gc.disable()
+    world = None
     try:
-        return World(scenario, seed, replication, salt).run()
+        world = World(scenario, seed, replication, salt)
+        return world.run()
     finally:
+        if world is not None:
+            world.close()
         if enabled:
             gc.enable()
 
