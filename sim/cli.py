@@ -44,8 +44,8 @@ def run_options(f):
         click.option("--startups", "keep_startups", type=click.Choice(["first", "all", "none"]), default="first",
                      show_default=True, help="Which replications' start-up tables to keep in startups.parquet."),
         click.option("--precision", type=float, default=None,
-                     help="Add replications until the 95%% CI half-width of survival_5y (and of each paired "
-                          "difference) is at most this, e.g. 0.01."),
+                     help="Add replications until the 95% CI half-width of survival_5y is at most this, "
+                          "e.g. 0.01: of each paired difference in a comparison, of each scenario otherwise."),
         click.option("--max-replications", type=click.IntRange(1, 100_000), default=200, show_default=True,
                      help="Upper bound for --precision."),
         click.option("--no-crn", is_flag=True, hidden=True,
@@ -198,13 +198,34 @@ def run(file, resume_dir, replications, seed, out, force, overrides, workers, ex
 
 def _resume(root, workers, executor, scheduler, quiet):
     from .experiment import resume_experiment
+    from .experiment.store import ResultsStore
     from .report.tables import headline_table
 
+    m = ResultsStore.open(root).read_manifest()
+    if m.get("kind") == "compare" and m.get("status") == "complete" and not _reports_written(root):
+        # killed between the data and the report: the data is final, only the report is missing
+        _write_compare_reports(Path(root), quiet)
+        return None
     outcome = resume_experiment(root, _executor(executor, workers, scheduler), progress=not quiet, echo=_echo)
     headline_table(outcome.summary, list(outcome.summary["scenarios"]))
     click.echo(f"results: {outcome.root}")
+    if m.get("kind") == "compare" and not outcome.failures:
+        _write_compare_reports(outcome.root, quiet)
     finish_message(outcome)
     return outcome
+
+
+def _reports_written(root) -> bool:
+    return all((Path(root) / f).is_file() for f in ("report.html", "report.md"))
+
+
+def _write_compare_reports(root: Path, quiet: bool) -> dict:
+    from .report import write_reports
+
+    paths = write_reports(root, echo=None if quiet else _echo)
+    click.echo(f"report:  {paths['html']}")
+    click.echo(f"         {paths['markdown']}")
+    return paths
 
 
 @cli.command()
@@ -288,7 +309,6 @@ def compare(files, baseline, counterfactual, **opts):
     from .experiment import ExperimentSpec
 
     overrides, quiet = opts["overrides"], opts["quiet"]
-    from .report import write_reports
     from .report.tables import headline_table
 
     files = list(files) or sorted(LIBRARY.glob("*.yaml"))
@@ -323,12 +343,11 @@ def compare(files, baseline, counterfactual, **opts):
                           max_replications=opts["max_replications"], kind="compare", sources=sources, extra=extra)
     outcome = execute(spec, opts["out"] or default_out("compare"), force=opts["force"], workers=opts["workers"],
                       executor=opts["executor"], scheduler=opts["scheduler"], quiet=quiet)
-    paths = write_reports(outcome.root, echo=None if quiet else _echo)
     headline_table(outcome.summary, order)
     _precision_line(outcome.summary, [c for c in comparisons if c[1] == counterfactual])
     click.echo(f"results: {outcome.root}")
-    click.echo(f"report:  {paths['html']}")
-    click.echo(f"         {paths['markdown']}")
+    if not outcome.failures:  # a report of incomplete data would mislead; resume writes it
+        _write_compare_reports(outcome.root, quiet)
     finish_message(outcome)
 
 

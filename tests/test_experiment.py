@@ -25,10 +25,12 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pyarrow.parquet as pq
 import pytest
 import yaml
 from click.testing import CliRunner
+from scipy import stats
 
 from sim.analysis.summary import half_widths
 from sim.cli import cli
@@ -559,6 +561,23 @@ def _survival_hw(rows: list[dict], n: int) -> float:
     return half_widths(cols, [NAME], [])[NAME]
 
 
+def test_precision_in_a_comparison_targets_the_paired_differences():
+    """With comparisons, --precision asks for the differences' half-widths, which common random numbers
+    keep far below each scenario's own; without, for each scenario's level."""
+    rng = np.random.default_rng(SEED)
+    level = rng.normal(0.4, 0.02, 12)  # noisy level, shared by both scenarios (common random numbers)
+    cols = {"scenario": ["a"] * 12 + ["b"] * 12, "replication": [*range(12), *range(12)],
+            "survival_5y": [*level, *(level + 0.01 + rng.normal(0, 0.001, 12))]}
+    paired = half_widths(cols, ["a", "b"], [("b", "a")])
+    alone = half_widths(cols, ["a", "b"], [])
+    assert set(paired) == {"b - a"} and set(alone) == {"a", "b"}
+    diff = np.asarray(cols["survival_5y"][12:]) - level
+    expected = stats.t.ppf(0.975, 11) * diff.std(ddof=1) / np.sqrt(12)
+    assert paired["b - a"] == pytest.approx(expected)
+    assert alone["a"] == pytest.approx(stats.t.ppf(0.975, 11) * level.std(ddof=1) / np.sqrt(12))
+    assert paired["b - a"] < alone["a"] / 5
+
+
 def test_precision_met_in_batches_from_the_cli(tiny, reference, tmp_path):
     rows = reference["rows"]
     target = round(_survival_hw(rows, 4) * 1.01, 6)  # met at 4 replications, missed at 2
@@ -598,7 +617,7 @@ def test_precision_run_interrupted_mid_batch_resumes_to_the_same_end(tiny, refer
     spec = ExperimentSpec(scenarios={NAME: load_scenario(tiny)}, replications=3, seed=SEED, precision=target,
                           max_replications=6)
     said = []
-    full = run_experiment(spec, tmp_path / "full", SerialExecutor(), progress=False, echo=said.append)
+    full = run_experiment(spec, tmp_path / "full", SerialExecutor(), progress=True, echo=said.append)
     # batches continued until the target was met (or the maximum reached), and the manifest says so
     assert full.replications == 6
     assert len([x for x in said if x.startswith("plan: ")]) == 2

@@ -193,6 +193,37 @@ def test_report_command_rebuilds_identical_reports(tiny):
         assert (tiny / n).read_bytes() == data, n
 
 
+def test_resume_writes_the_report_a_failed_or_killed_compare_did_not(tiny, tmp_path):
+    """A compare whose task failed writes no report (it would describe incomplete data); resuming it
+    runs the missing task and writes the report. A compare killed after its data was final but before
+    its report is finished by resume too, without rerunning anything. Both reports match the
+    uninterrupted run's."""
+    out = tmp_path / "failed"
+    r = CliRunner().invoke(cli, ["compare", *COMPARE, "--out", str(out)],
+                           env={"VALLEYSIM_FAIL_TASKS": "tiny-lottery:1"})
+    assert r.exit_code == 1 and "resume" in r.output
+    assert not (out / "report.html").exists()
+    r = invoke("resume", str(out), "--executor", "serial", "-q")
+    assert r.exit_code == 0, r.output
+    assert "report.html" in r.output
+    expected = {k: v for k, v in parse_html(tiny / "report.html").tables.items() if k != "provenance"}
+    assert expected["headline"]
+    assert {k: v for k, v in parse_html(out / "report.html").tables.items() if k != "provenance"} == expected
+
+    killed = tmp_path / "killed"
+    shutil.copytree(tiny, killed)
+    for f in ("report.html", "report.md"):
+        (killed / f).unlink()
+    before = {p.name: p.stat().st_mtime_ns for p in killed.glob("*.parquet")}
+    r = invoke("resume", str(killed), "-q")
+    assert r.exit_code == 0, r.output
+    assert {k: v for k, v in parse_html(killed / "report.html").tables.items() if k != "provenance"} == expected
+    assert (killed / "report.md").is_file()
+    assert {p.name: p.stat().st_mtime_ns for p in killed.glob("*.parquet")} == before  # nothing rerun
+    r = invoke("resume", str(killed), "-q")
+    assert r.exit_code == 2 and "already complete" in r.output
+
+
 def test_golden_headline_table(report):
     """A fixed-seed comparison's headline table (UPDATE_GOLDEN=1 rewrites it after review)."""
     text = report.tables()["headline"].markdown() + "\n"

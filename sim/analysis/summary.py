@@ -86,11 +86,17 @@ def build_summary(columns: dict[str, Sequence], scenarios: Sequence[str],
 
 def half_widths(columns: dict[str, Sequence], scenarios: Sequence[str],
                 comparisons: Sequence[tuple[str, str]], metric: str = "survival_5y") -> dict[str, float]:
-    """CI half-widths of ``metric`` per scenario and per comparison (for --precision)."""
+    """CI half-widths of ``metric`` that --precision targets.
+
+    In a comparison the question is the difference, so only the paired differences count (with
+    common random numbers they need far fewer replications than each scenario's own level);
+    without comparisons, each scenario's level.
+    """
     data = by_scenario(columns, scenarios)
     out = {}
-    for sc in scenarios:
-        out[sc] = summarize(np.asarray(data[sc][metric], float))["half_width"]
+    if not any(sc != ref for sc, ref in comparisons):
+        for sc in scenarios:
+            out[sc] = summarize(np.asarray(data[sc][metric], float))["half_width"]
     for sc, ref in comparisons:
         if sc != ref:
             out[f"{sc} - {ref}"] = _paired(data[sc], data[ref], metric)["half_width"]

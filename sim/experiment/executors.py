@@ -50,6 +50,10 @@ def _sigint_ignored():
         signal.signal(signal.SIGINT, old)
 
 
+def _preload() -> None:
+    import sim.experiment.task  # noqa: F401
+
+
 def _ignore_sigint() -> None:
     """Pool initializer: Ctrl-C (SIGINT to the whole process group) is the parent's business.
 
@@ -192,6 +196,14 @@ class DaskExecutor:
                 raise UsageError(f"--executor dask: cannot start a local Dask cluster ({exc}).") from None
         # one task per worker thread (each thread of a `dask worker --nthreads N` runs one task)
         self.workers = max(1, sum(self._client.nthreads().values()) or (workers or 1))
+        # import the model on every worker now, as the process pool's forkserver does: the first
+        # tasks then start at once, and a worker that cannot import valleysim is named here
+        try:
+            self._client.run(_preload)
+        except ImportError as exc:
+            self.close()
+            raise UsageError(f"--executor dask: a Dask worker cannot import valleysim ({exc}). Install it in "
+                             "the workers' environment (pip install -e .) and start them again.") from None
 
     def run(self, fn: Callable, argsets: Iterable[tuple]) -> Iterator:
         from distributed import as_completed

@@ -143,7 +143,7 @@ def _spec_from_manifest(m: dict) -> ExperimentSpec:
         sources={n: v.get("file") for n, v in m["scenarios"].items()}, extra=m.get("extra", {}))
 
 
-LIFECYCLES_PER_SECOND = 16_000.0
+LIFECYCLES_PER_SECOND = 50_000.0
 """Rough simulation speed of one worker (start-up lifecycles a second), for the plan's estimate."""
 
 
@@ -192,9 +192,10 @@ class Runner:
         per_task = {n: expected_startups(s) for n, s in self.spec.scenarios.items()}
         lifecycles = sum(per_task[t.scenario] for t in todo)
         eta = lifecycles / (LIFECYCLES_PER_SECOND * self.executor.workers)
-        self.echo(f"plan: {len(todo)} tasks ({len(tasks) - len(todo)} already done), "
-                  f"~{lifecycles:,.0f} start-up lifecycles, {self.executor.workers} worker(s) "
-                  f"[{self.executor.name}], roughly {eta:,.0f} s")
+        if self.progress:  # --quiet silences the plan and the progress, not warnings
+            self.echo(f"plan: {len(todo)} tasks ({len(tasks) - len(todo)} already done), "
+                      f"~{lifecycles:,.0f} start-up lifecycles, {self.executor.workers} worker(s) "
+                      f"[{self.executor.name}], roughly {eta:,.0f} s")
         with Progress(len(todo), enabled=self.progress, echo=self.echo) as bar:
             for result in self.executor.run(run_task, self._argsets(todo)):
                 if "error" in result:
@@ -227,8 +228,9 @@ class Runner:
         finite = [v for v in hw.values() if v is not None and math.isfinite(v)]
         worst = max(finite) if finite and len(finite) == len(hw) else math.inf
         self.half_width = worst
-        self.echo(f"precision: worst 95% CI half-width of survival_5y after {n} replications = {worst:.4f} "
-                  f"(target {spec.precision})")
+        if self.progress:
+            self.echo(f"precision: worst 95% CI half-width of survival_5y after {n} replications = {worst:.4f} "
+                      f"(target {spec.precision})")
         if worst <= spec.precision:
             return True, n
         # the half-width shrinks like 1/sqrt(n): aim a little past the estimate
