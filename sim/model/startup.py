@@ -110,19 +110,27 @@ class Startup:
     def life(self):
         """The SimPy process of a supported start-up, from its selection to its exit or the horizon.
 
-        Between two moments that matter to anyone else (an exit, a crossing, a conglomerate's
-        decision, a residency's end) the walk stays private and costs no event.
+        Only moments that matter to someone else cost an event: the end of the residency and any
+        exit or crossing while the start-up holds a seat (the seat comes free), and reaching
+        traction while its partner may still decide (the partner's budget is shared). Once it holds
+        no seat and its partner has nothing left to decide, the rest of its walk is private and is
+        worked out here at once.
         """
         env = self.world.env
         horizon = self.world.horizon
+        partner = self.centre.partner is not None
+        t0 = env.now
         while True:
-            t0 = env.now
             t, clock = self._run_until(t0, horizon)
             if clock < 0:
                 self.parked = env.event()
                 yield self.parked  # park until the horizon: survivors cost no event
                 return
-            yield env.timeout(t - t0)
+            if self.has_seat or (partner and self.stage < 2):
+                yield env.timeout(t - t0)
+                t0 = env.now
+            else:
+                t0 = t0 + (t - t0)  # the clock SimPy would have shown after that timeout
             if self._conclude(t, clock):
                 return
 
