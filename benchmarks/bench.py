@@ -126,33 +126,41 @@ def _experiment(scenarios: dict, reps: int, executor, crn: bool = True, keep: st
     return dt, table
 
 
-def scaling(reps: int) -> dict:
-    """Wall time from creating the executor to its results on disk: what a planner waits for.
+def _timed(scenarios: dict, reps: int, make) -> float:
+    """Wall time from creating an executor to the results on disk: what a planner waits for.
 
-    Both executors pay their start-up inside the timing (the pool its forkserver and the import of
-    the model, Dask its LocalCluster and the same import on each worker), so ``reps`` should be a
-    workload Dask is used for, not a smoke run.
+    Every executor pays its start-up inside the timing (the pool its forkserver and the import of
+    the model, Dask its LocalCluster and the same import on each worker).
     """
+    t = time.perf_counter()
+    _experiment(scenarios, reps, make())  # the runner closes the executor
+    return time.perf_counter() - t
+
+
+def scaling(reps: int) -> dict:
+    """Process pool with 1 and with 2 workers on ``reps`` replications of the baseline."""
     sc = {"ccei-announced": load_scenario(BASELINE)}
+    t1 = _timed(sc, reps, lambda: ProcessExecutor(1))
+    t2 = _timed(sc, reps, lambda: ProcessExecutor(2))
+    return {"speedup_2_workers": t1 / t2, "_pool1_seconds": t1, "_pool2_seconds": t2, "_scaling_tasks": reps}
 
-    def timed(make) -> float:
-        t = time.perf_counter()
-        _experiment(sc, reps, make())  # the runner closes the executor
-        return time.perf_counter() - t
 
-    t1 = timed(lambda: ProcessExecutor(1))
-    t2 = timed(lambda: ProcessExecutor(2))
-    out = {"speedup_2_workers": t1 / t2, "_pool1_seconds": t1, "_pool2_seconds": t2, "_tasks": reps}
+def dask_overhead(reps: int) -> dict:
+    """Dask LocalCluster against the process pool, 2 workers each, on the README's main job's tasks
+    (every library scenario x ``reps`` replications): Dask is for big runs, so its fixed start-up
+    (importing distributed, starting the cluster, a few seconds) is weighed against one."""
+    sc = {p.stem: load_scenario(p) for p in sorted((ROOT / "scenarios").glob("*.yaml"))}
+    out = {"_dask_tasks": len(sc) * reps}
     try:
         from sim.experiment import DaskExecutor
-
-        td = timed(lambda: DaskExecutor(None, 2))
-        out["dask_overhead_ratio"] = td / t2
-        out["_dask_seconds"] = td
+    except ImportError as exc:
+        return {**out, "dask_overhead_ratio": None, "_dask_error": str(exc)}
+    tp = _timed(sc, reps, lambda: ProcessExecutor(2))
+    try:
+        td = _timed(sc, reps, lambda: DaskExecutor(None, 2))
     except Exception as exc:  # noqa: BLE001 - reported, not fatal
-        out["dask_overhead_ratio"] = None
-        out["_dask_error"] = str(exc)
-    return out
+        return {**out, "dask_overhead_ratio": None, "_dask_error": str(exc)}
+    return {**out, "dask_overhead_ratio": td / tp, "_dask_seconds": td, "_dask_pool_seconds": tp}
 
 
 def peak_rss(reps: int) -> float:
@@ -210,6 +218,7 @@ def main() -> None:
     res["overhead_ratio_vs_process_per_startup"] = (
         res["bare_simpy_process_per_startup_per_second"] / res["lifecycles_per_second"])
     res.update(scaling(4 if q else 48))
+    res.update(dask_overhead(1 if q else 10))
     res["peak_rss_mb_20"] = peak_rss(20)
     res["peak_rss_mb_200"] = peak_rss(40 if q else 200)
     res["peak_rss_ratio_200_vs_20"] = res["peak_rss_mb_200"] / res["peak_rss_mb_20"]
