@@ -63,8 +63,6 @@ class World:
         self.crossed_jobs = sp.crossed_jobs_multiplier
         self.mature_hazard = sp.mature_hazard_per_month
         self.round_prob = [fu.rounds[s].probability for s in STAGES]
-        self.round_size = [fu.rounds[s].size_median_krw for s in STAGES]
-        self.round_sigma = [fu.rounds[s].size_sigma for s in STAGES]
         self.bridge_mult = fu.bridge_probability_multiplier
         self.max_bridges = fu.max_bridges
         self.max_funding_probability = fu.max_probability
