@@ -10,7 +10,6 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
-from scipy import stats
 
 
 def km_at(durations: np.ndarray, events: np.ndarray, ages: np.ndarray | list[float]) -> np.ndarray:
@@ -55,6 +54,8 @@ def km_curve(durations: np.ndarray, events: np.ndarray, grid: np.ndarray, confid
     if d.size == 0 or not e.any():
         s = km_at(d, e, grid)
         return s, s.copy(), s.copy()
+    from scipy import stats  # here, not at import: workers that never draw a curve skip its cost
+
     data = stats.CensoredData(uncensored=d[e], right=d[~e])
     res = stats.ecdf(data).sf
     s = res.evaluate(grid)
