@@ -27,7 +27,7 @@ from ..analysis.summary import by_scenario
 from ..analysis.survival import hazard_by_age, km_at, km_curve
 from ..errors import UsageError
 from . import plots
-from .tables import fmt
+from .tables import fmt, number
 
 MAX_KEPT = 3
 """At most this many kept replications' start-up tables are read for curves and the funnel."""
@@ -268,20 +268,7 @@ def _tidy(x: float, kind: str) -> float:
 
 
 def _bound(x: float, kind: str) -> str:
-    x = _tidy(x, kind)
-    if kind == "share":
-        return f"{100 * x:.1f}"
-    if kind == "pp":
-        return f"{100 * x:+.2f}"
-    if kind == "krw":
-        return f"{x / 1e9:,.1f}"
-    if kind == "dkrw":
-        return f"{x / 1e9:+,.2f}"
-    if kind == "dcount":
-        return f"{x:+,.0f}"
-    if kind == "mkrw":
-        return f"{x / 1e6:,.0f}"
-    return f"{x:,.0f}"
+    return number(_tidy(x, kind), kind)
 
 
 def mean_cell(stat: dict | None, kind: str) -> str:

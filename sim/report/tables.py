@@ -21,21 +21,23 @@ HEADLINE = (
 )
 
 
+_NUMBER = {"share": ("{:.1f}", 100.0), "pp": ("{:+.2f}", 100.0), "krw": ("{:,.1f}", 1e-9),
+           "dkrw": ("{:+,.2f}", 1e-9), "dcount": ("{:+,.0f}", 1.0), "mkrw": ("{:,.0f}", 1e-6)}
+_UNIT = {"share": "%", "pp": " pp", "krw": " bn", "dkrw": " bn"}
+
+
+def number(value: float, kind: str) -> str:
+    """The number alone, scaled for its kind: shares in %, differences in pp, money in KRW
+    billions (``mkrw``: millions), counts with separators."""
+    pattern, scale = _NUMBER.get(kind, ("{:,.0f}", 1.0))
+    return pattern.format(value * scale)
+
+
 def fmt(value, kind: str) -> str:
-    """Format a number: shares as %, money in KRW billions (bn), counts with separators."""
+    """A number with its unit (``71.0%``, ``+1.13 pp``, ``439.2 bn``), or ``n/a`` when undefined."""
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "n/a"
-    if kind == "share":
-        return f"{100 * value:.1f}%"
-    if kind == "pp":
-        return f"{100 * value:+.2f} pp"
-    if kind == "krw":
-        return f"{value / 1e9:,.1f} bn"
-    if kind == "dkrw":
-        return f"{value / 1e9:+,.2f} bn"
-    if kind == "dcount":
-        return f"{value:+,.0f}"
-    return f"{value:,.0f}"
+    return number(value, kind) + _UNIT.get(kind, "")
 
 
 def cell(stat: dict | None, kind: str, with_ci: bool = True) -> str:
