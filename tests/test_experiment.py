@@ -26,10 +26,10 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pyarrow.parquet as pq
 import pytest
 import yaml
 from click.testing import CliRunner
+from rows import metric_rows, table_rows
 from scipy import stats
 
 from sim.analysis.summary import half_widths
@@ -56,28 +56,11 @@ SEED = 20140902
 N_REF = 10  # replications in the reference run
 N_SMALL = 4  # replications in the executor comparisons
 N_MON = 6  # replications in the monitored CLI run
-TIMING = {"seconds"}
 
 
 # ---------------------------------------------------------------------------------------------
 # helpers
 # ---------------------------------------------------------------------------------------------
-def _nan_safe(row: dict) -> dict:
-    """NaN != NaN, so compare it as a marker (exact equality everywhere else)."""
-    return {k: "NaN" if isinstance(v, float) and v != v else v for k, v in row.items()}
-
-
-def metric_rows(folder: Path) -> list[dict]:
-    """replications.parquet as rows sorted by (scenario, replication), timing columns dropped."""
-    rows = pq.read_table(Path(folder) / "replications.parquet").to_pylist()
-    rows = [_nan_safe({k: v for k, v in r.items() if k not in TIMING}) for r in rows]
-    return sorted(rows, key=lambda r: (r["scenario"], r["replication"]))
-
-
-def table_rows(folder: Path, name: str) -> list[dict]:
-    return [_nan_safe(r) for r in pq.read_table(Path(folder) / name).to_pylist()]
-
-
 def summary_means(folder: Path) -> dict:
     s = json.loads((Path(folder) / "summary.json").read_text())  # NaN is stored as null
     return {(sc, m): v["mean"] for sc, d in s["scenarios"].items() for m, v in d["metrics"].items()}

@@ -36,6 +36,7 @@ import yaml
 from click.testing import CliRunner
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+from rows import metric_rows, table_rows
 
 from sim.cli import cli
 from sim.errors import ScenarioError
@@ -669,22 +670,7 @@ def test_a_very_large_region_runs_and_an_absurd_one_is_refused(tmp_path):
 NAME = "tiny"
 SEED = 20140902
 N_REF = 4
-TIMING = {"seconds"}
 DATA_OUTPUTS = ("summary.json", "replications.parquet", "regions.parquet", "startups.parquet")
-
-
-def _nan_safe(row: dict) -> dict:
-    return {k: "NaN" if isinstance(v, float) and v != v else v for k, v in row.items()}
-
-
-def metric_rows(folder: Path) -> list[dict]:
-    rows = pq.read_table(Path(folder) / "replications.parquet").to_pylist()
-    rows = [_nan_safe({k: v for k, v in r.items() if k not in TIMING}) for r in rows]
-    return sorted(rows, key=lambda r: (r["scenario"], r["replication"]))
-
-
-def table_rows(folder: Path, name: str) -> list[dict]:
-    return [_nan_safe(r) for r in pq.read_table(Path(folder) / name).to_pylist()]
 
 
 def parts(folder: Path) -> list[Path]:
