@@ -12,14 +12,11 @@ group (the parent, the forkserver and the pool workers) and never the test runne
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
 import shlex
-import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -29,6 +26,8 @@ import numpy as np
 import pytest
 import yaml
 from click.testing import CliRunner
+from procs import dask_cluster as start_dask_cluster
+from procs import env, free_port, kill_group
 from rows import metric_rows, table_rows
 from scipy import stats
 
@@ -75,12 +74,6 @@ def parts(folder: Path) -> list[Path]:
     return sorted(d.glob("*.metrics.parquet")) if d.is_dir() else []
 
 
-def env(**extra) -> dict:
-    e = {k: v for k, v in os.environ.items() if not k.startswith("VALLEYSIM_")}
-    e.update({k: str(v) for k, v in extra.items()})
-    return e
-
-
 def cli_run(*args, timeout: float = 120, **env_extra) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, RUN_SIM, *map(str, args)], cwd=ROOT, capture_output=True,
                           text=True, timeout=timeout, env=env(**env_extra))
@@ -107,17 +100,6 @@ def wait_for_first_part(proc: subprocess.Popen, folder: Path, timeout: float = 9
             kill_group(proc)
             pytest.fail("no part file appeared in time")
         time.sleep(0.005)
-
-
-def kill_group(proc: subprocess.Popen, sig=signal.SIGKILL) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, sig)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def same_as_reference(folder: Path, reference: dict, replications: range | None = None) -> None:
@@ -198,38 +180,8 @@ def test_executors_give_identical_rows(kind, workers, tiny, reference, tmp_path)
 @pytest.fixture
 def dask_cluster():
     """A real ``dask scheduler`` and one ``dask worker`` on loopback, as separate processes."""
-    pytest.importorskip("distributed")
-    dask_cli = shutil.which("dask")
-    if dask_cli is None:
-        pytest.skip("the `dask` command is not installed")
-    port = free_port()
-    address = f"tcp://127.0.0.1:{port}"
-    procs = []
-    log = subprocess.DEVNULL
-    try:
-        procs.append(subprocess.Popen([dask_cli, "scheduler", "--host", "127.0.0.1", "--port", str(port),
-                                       "--no-dashboard"], stdout=log, stderr=log, start_new_session=True))
-        deadline = time.monotonic() + 60
-        while True:  # wait until the scheduler listens
-            with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            assert procs[0].poll() is None, "dask scheduler exited"
-            assert time.monotonic() < deadline, "dask scheduler did not start"
-            time.sleep(0.1)
-        procs.append(subprocess.Popen([dask_cli, "worker", address, "--nthreads", "1", "--no-dashboard"],
-                                      stdout=log, stderr=log, start_new_session=True, env=env()))
+    with start_dask_cluster(1) as (address, _workers):
         yield address
-    finally:
-        for p in reversed(procs):
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(p.pid, signal.SIGTERM)
-        for p in reversed(procs):
-            try:
-                p.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                kill_group(p)
-                p.wait(timeout=15)
 
 
 @pytest.mark.slow

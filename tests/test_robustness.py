@@ -21,7 +21,6 @@ import os
 import random
 import re
 import resource
-import shutil
 import signal
 import socket
 import subprocess
@@ -36,6 +35,8 @@ import yaml
 from click.testing import CliRunner
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+from procs import dask_cluster as start_dask_cluster
+from procs import env
 from rows import metric_rows, table_rows
 
 from sim.cli import cli
@@ -79,12 +80,6 @@ def outcome_of(path: Path, overrides=()) -> Scenario | ScenarioError:
         # a valid scenario is also a bounded amount of work: never a memory blow-up later
         assert result.expected_startups() <= MAX_STARTUPS
     return result
-
-
-def env(**extra) -> dict:
-    e = {k: v for k, v in os.environ.items() if not k.startswith("VALLEYSIM_")}
-    e.update({k: str(v) for k, v in extra.items()})
-    return e
 
 
 def invoke(*args, **env_extra):
@@ -875,51 +870,11 @@ def test_kill_at_random_moments_never_looks_complete_and_resume_is_identical(tin
 # ---------------------------------------------------------------------------------------------
 # 4. distributed faults
 # ---------------------------------------------------------------------------------------------
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def dask_two_workers():
     """A real ``dask scheduler`` and two ``dask worker`` processes on loopback, each in its own session."""
-    pytest.importorskip("distributed")
-    dask_cli = shutil.which("dask")
-    if dask_cli is None:
-        pytest.skip("the `dask` command is not installed")
-    port = free_port()
-    address = f"tcp://127.0.0.1:{port}"
-    procs = []
-    try:
-        procs.append(subprocess.Popen([dask_cli, "scheduler", "--host", "127.0.0.1", "--port", str(port),
-                                       "--no-dashboard"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                      start_new_session=True))
-        for _ in range(2):
-            procs.append(subprocess.Popen([dask_cli, "worker", address, "--nthreads", "1", "--no-dashboard"],
-                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                          start_new_session=True, env=env()))
-        from distributed import Client
-
-        deadline = time.monotonic() + 90
-        while True:
-            with contextlib.suppress(OSError, TimeoutError), Client(address, timeout=2) as c:
-                c.wait_for_workers(2, timeout=max(1.0, deadline - time.monotonic()))
-                break
-            assert time.monotonic() < deadline, "the Dask cluster did not start"
-            time.sleep(0.2)
-        yield address, procs[1:]
-    finally:
-        for p in reversed(procs):
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(p.pid, signal.SIGTERM)
-        for p in reversed(procs):
-            try:
-                p.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(p.pid, signal.SIGKILL)
-                p.wait(timeout=15)
+    with start_dask_cluster(2) as cluster:
+        yield cluster
 
 
 @pytest.mark.slow
