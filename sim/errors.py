@@ -33,3 +33,9 @@ class ResultsError(ValleysimError):
     """Results could not be written or read (disk full, permissions). Exit code 3."""
 
     exit_code = 3
+
+
+class Interrupted(ValleysimError):
+    """Ctrl-C, SIGTERM or a lost executor: what finished is safe and resumable. Exit code 130."""
+
+    exit_code = 130

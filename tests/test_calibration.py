@@ -23,12 +23,13 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from sim.analysis.calibration import load_targets, parse_bounds
 from sim.analysis.stats import paired_difference
+from sim.analysis.targets import load_targets
 from sim.cli import cli
 from sim.errors import ScenarioError
 from sim.experiment import ExperimentSpec, ProcessExecutor, run_experiment
 from sim.scenario import load_scenario
+from sim.scenario.ranges import parse_range
 
 SEED = 20140902
 REPS = 8
@@ -59,7 +60,7 @@ def _assert_near(x, target: float, band: float, what: str) -> None:
 @pytest.fixture(scope="module")
 def validation(shipped):
     """ccei-as-opened and no-programme on the same replications (one task runs both, paired)."""
-    from sim.analysis.validation import measure
+    from sim.studies.validate import measure
 
     programme = load_scenario(shipped / "ccei-as-opened.yaml")
     counterfactual = load_scenario(shipped / "no-programme.yaml")
@@ -314,9 +315,10 @@ def test_calibrate_rejects_bad_input_with_a_clear_message(write_scenario, scenar
 
 
 def test_bounds_parse_and_default_to_half_the_value_either_side():
-    assert parse_bounds("a.b") == ("a.b", None)
-    assert parse_bounds("a.b=0.1:2") == ("a.b", (0.1, 2.0))
+    """A calibration parameter is a key alone (bounds from its value) or KEY=LOW:HIGH, parsed like every range."""
+    assert parse_range("a.b", key_alone=True).bounds is None
+    assert parse_range("a.b=0.1:2", key_alone=True).bounds == (0.1, 2.0)
     with pytest.raises(ScenarioError, match="reversed"):
-        parse_bounds("a.b=2:2")
+        parse_range("a.b=2:2", key_alone=True)
     with pytest.raises(ScenarioError, match="LOW:HIGH"):
-        parse_bounds("a.b=2")
+        parse_range("a.b=2", key_alone=True)

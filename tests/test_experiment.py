@@ -544,11 +544,12 @@ def test_precision_stops_at_max_replications(tiny, tmp_path):
 def test_precision_run_interrupted_mid_batch_resumes_to_the_same_end(tiny, reference, tmp_path):
     """A resumed precision run takes the same decisions, ignoring later replications on disk.
 
-    First batch 3 replications; the target (the 3-replication half-width / 1.3) asks for
-    3 x 1.3^2 x 1.1 -> 6 in all. Interrupted after 5, the resumed run must decide from the first
-    3 again (as the uninterrupted run did), not from the 5 it finds on disk.
+    First batch 3 replications; the target (the 3-replication half-width / 2.2) asks for 6 in all
+    (stats.replications_needed: t_5 sd / sqrt(6) = 1.05 sd is the first under 4.30 sd / sqrt(3) / 2.2
+    = 1.13 sd). Interrupted after 5, the resumed run must decide from the first 3 again (as the
+    uninterrupted run did), not from the 5 it finds on disk.
     """
-    target = round(_survival_hw(reference["rows"], 3) / 1.3, 6)
+    target = round(_survival_hw(reference["rows"], 3) / 2.2, 6)
     spec = ExperimentSpec(scenarios={NAME: load_scenario(tiny)}, replications=3, seed=SEED, precision=target,
                           max_replications=6)
     said = []

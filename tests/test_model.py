@@ -14,8 +14,9 @@ import pytest
 from sim.analysis.survival import km_at
 from sim.model import simulate
 from sim.model.centre import Centre
+from sim.model.codes import ACQUIRED, ALIVE, CASH, DIED, FAILURE, MATURE, NO_CAUSE
 from sim.model.region import draw_cohort
-from sim.model.startup import ACQUIRED, ALIVE, CASH, DIED, FAILURE, MATURE, NO_CAUSE, Startup
+from sim.model.startup import Startup
 from sim.model.world import World
 from sim.scenario import STAGES, load_scenario
 

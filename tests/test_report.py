@@ -26,7 +26,8 @@ from PIL import Image
 
 from sim.cli import cli
 from sim.report import build_report, load_results
-from sim.report.content import diff_cell, flat_diff, mean_cell, ratio_cell
+from sim.report.format import diff_cell, mean_cell, ratio_cell
+from sim.report.results import flat_diff
 
 HERE = Path(__file__).resolve().parent
 GOLDEN = HERE / "golden"

@@ -13,7 +13,6 @@ from sim.analysis.stats import (
     holm,
     mean_curve,
     paired_difference,
-    pooled_km,
     ratio_ci,
     replications_needed,
     summarize,
@@ -326,23 +325,6 @@ def _censored_sample(rng, n, rate=0.05, horizon=60.0, ties=True):
     if ties:
         d = np.ceil(d)  # whole months: many ties, including deaths tied with censorings
     return d, life <= cens
-
-
-def test_pooled_km_equals_km_curve_on_concatenation():
-    rng = np.random.default_rng(12)
-    parts = [_censored_sample(rng, n) for n in (40, 0, 55, 31)]
-    grid = np.linspace(0.0, 70.0, 15)
-    got = pooled_km([p[0] for p in parts], [p[1] for p in parts], grid)
-    d = np.concatenate([p[0] for p in parts])
-    e = np.concatenate([p[1] for p in parts])
-    for g, w in zip(got, km_curve(d, e, grid), strict=True):
-        np.testing.assert_array_equal(g, w)
-    s, lo, hi = pooled_km([], [], grid)
-    assert np.isnan(s).all() and np.isnan(lo).all() and np.isnan(hi).all()
-    with pytest.raises(ValueError):
-        pooled_km([np.ones(3)], [], grid)
-    with pytest.raises(ValueError):
-        pooled_km([np.ones(3)], [np.ones(2, dtype=bool)], grid)
 
 
 def test_mean_curve_matches_summarize_per_point():

@@ -24,13 +24,12 @@ from sim.analysis import sensitivity as sa
 from sim.analysis.costs import planned_cost
 from sim.analysis.metrics import replication_metrics
 from sim.cli import cli
-from sim.errors import UsageError
-from sim.experiment import designs
-from sim.experiment.optimize import OptimizeSpec, Problem, allocation_hash
-from sim.experiment.sweep import base_data
+from sim.errors import ScenarioError, UsageError
 from sim.model import simulate
-from sim.scenario import load_scenario
-from sim.scenario.loader import resolve_file, resolved_dict, validate
+from sim.scenario import load_scenario, ranges
+from sim.scenario.loader import base_data, resolve_file, resolved_dict, validate
+from sim.studies import designs
+from sim.studies.problem import OptimizeSpec, Problem, allocation_hash
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = ROOT / "scenarios"
@@ -80,18 +79,18 @@ def test_param_types_wildcards_and_rounding(tiny):
     """Integer keys round, '*' expands to every centre, relative ranges multiply each target's value."""
     data = base_data(tiny["tiny"])
     resolved = resolved_dict(validate(data))
-    seats = designs.make_param("centres.*.seats=10:60", data, resolved)
+    seats = ranges.make_param("centres.*.seats=10:60", data, resolved)
     assert seats.kind == "int" and len(seats.targets) == 17
     assert seats.value(0.0) == 10 and seats.value(1.0) == 60 and seats.value(0.51) == 36
     assert all(isinstance(v, int) for v in seats.assignments(seats.value(0.3)).values())
-    fa = designs.make_param("regions.*.funding_access=x0.5:x1.5", data, resolved)
+    fa = ranges.make_param("regions.*.funding_access=x0.5:x1.5", data, resolved)
     got = fa.assignments(2.0)
     assert got["regions.Seoul.funding_access"] == 2.0 and got["regions.Busan.funding_access"] == pytest.approx(1.3)
-    noise = designs.make_param("centre_defaults.selection_noise=0:2", data, resolved)
+    noise = ranges.make_param("centre_defaults.selection_noise=0:2", data, resolved)
     assert noise.kind == "float" and noise.value(0.25) == 0.5
-    log = designs.make_param("centre_defaults.grants.per_startup_krw=1e6:1e8:log", data, resolved)
+    log = ranges.make_param("centre_defaults.grants.per_startup_krw=1e6:1e8:log", data, resolved)
     assert log.value(0.5) == pytest.approx(1e7) and log.unit(1e7) == pytest.approx(0.5)
-    assert designs.make_param("centres.Seoul.enabled=0:1", data, resolved).kind == "bool"
+    assert ranges.make_param("centres.Seoul.enabled=0:1", data, resolved).kind == "bool"
 
 
 @pytest.mark.parametrize("text, fragment", [
@@ -103,15 +102,16 @@ def test_param_types_wildcards_and_rounding(tiny):
     ("centre_defaults.seats=x1:x2", "relative range"),
     ("centre_defaults.selection_noise=0:2:log", "log range needs LOW > 0"),
 ])
-def test_bad_parameters_are_usage_errors(tiny, text, fragment):
-    """Each malformed --param is refused with a message saying what was expected."""
+def test_bad_parameters_are_input_errors(tiny, text, fragment):
+    """Each malformed --param is refused (exit code 2) with a message saying what was expected."""
     data = base_data(tiny["tiny"])
-    with pytest.raises(UsageError, match=re.escape(fragment)):
-        designs.make_param(text, data, resolved_dict(validate(data)))
+    with pytest.raises(ScenarioError, match=re.escape(fragment)) as exc:
+        ranges.make_param(text, data, resolved_dict(validate(data)))
+    assert exc.value.exit_code == 2
 
 
-def _params(k: int, kind: str = "float") -> list[designs.Param]:
-    return [designs.Param(key=f"p{i}", targets=(f"p{i}",), low=0.0, high=10.0, kind=kind) for i in range(k)]
+def _params(k: int, kind: str = "float") -> list[ranges.Param]:
+    return [ranges.Param(key=f"p{i}", targets=(f"p{i}",), low=0.0, high=10.0, kind=kind) for i in range(k)]
 
 
 def test_lhs_is_stratified():
@@ -148,7 +148,7 @@ def test_grid_levels():
     for j in range(2):
         vals, counts = np.unique(d.values[:, j], return_counts=True)
         assert vals.tolist() == [0.0, 5.0, 10.0] and counts.tolist() == [3, 3, 3]
-    ints = [designs.Param(key="s", targets=("s",), low=1, high=3, kind="int")]
+    ints = [ranges.Param(key="s", targets=("s",), low=1, high=3, kind="int")]
     assert designs.make_design("grid", ints, 5, seed=0).values[:, 0].tolist() == [1.0, 2.0, 3.0]
 
 
@@ -381,7 +381,7 @@ def test_repair_fits_the_budget_closing_low_priority_centres_first(tiny):
     assert prob.repair(np.array([0.2, 0.9, 0.3, 0.8]))[0].tolist() == [0.2, 0.9, 0.3, 0.8]  # fits: untouched
     assert prob.cheap[1:].tolist() == [0.0, 0.0, 0.0] and prob.cheap[0] == 0.0
     with pytest.raises(UsageError, match="cheapest allocation"):
-        from sim.experiment.optimize import check_budget
+        from sim.studies.optimize import check_budget
 
         check_budget(_spec(tiny, 1e9))
 

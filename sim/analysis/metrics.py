@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..model.startup import DIED
+from ..model.codes import ACQUIRED, ALIVE, DIED
 from .survival import km_at
 
 YEARS = (1, 2, 3, 4, 5)
@@ -86,9 +86,9 @@ def replication_metrics(records, calendar) -> dict[str, float]:
     out["unsupported_survival_5y"] = float(_survival(age[unsup], died[unsup], ages[-1:])[0])
     out["naive_gap_5y"] = out["supported_survival_5y"] - out["unsupported_survival_5y"]
 
-    out["acquired"] = float((s["outcome"] == 2).sum())
+    out["acquired"] = float((s["outcome"] == ACQUIRED).sum())
     out["crossed_valley"] = float(s["crossed"].sum())
-    alive = s["outcome"] == 0
+    alive = s["outcome"] == ALIVE
     out["alive_end"] = float(alive.sum())
     out["jobs_end"] = float(s["jobs"][alive].sum())
     out["private_investment_krw"] = float(s["private_krw"].sum())
@@ -110,7 +110,7 @@ def region_metrics(records, calendar) -> list[dict]:
     died = s["outcome"] == DIED
     age = s["outcome_time"] - s["founded"]
     cohort = (s["cohort_year"] >= calendar.cohort_first_year) & (s["cohort_year"] <= calendar.cohort_last_year)
-    alive = s["outcome"] == 0
+    alive = s["outcome"] == ALIVE
     rows = []
     for i, name in enumerate(records.region_names):
         here = s["region"] == i

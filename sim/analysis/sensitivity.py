@@ -3,7 +3,7 @@
 Two ways to Sobol' indices, both with bootstrap standard errors:
 
 - :func:`saltelli_indices`: straight from a Saltelli design (matrices A, B and AB_i, see
-  :mod:`sim.experiment.designs`), with the Saltelli (2010) first-order and Jansen (1999) total
+  :mod:`sim.studies.designs`), with the Saltelli (2010) first-order and Jansen (1999) total
   estimators, the ones ``scipy.stats.sobol_indices`` uses. Honest about the simulation, but it
   needs ``N (k + 2)`` runs and is noisy for small ``N``.
 - :class:`Surrogate`: a cheap polynomial metamodel (linear, additive quadratic, or full

@@ -25,13 +25,10 @@ from collections.abc import Sequence
 import numpy as np
 from scipy import stats as sps
 
-from .survival import km_curve
-
 __all__ = [
     "holm",
     "mean_curve",
     "paired_difference",
-    "pooled_km",
     "ratio_ci",
     "replications_needed",
     "summarize",
@@ -340,43 +337,6 @@ def replications_needed(values_or_diffs, target_half_width: float, confidence: f
         else:
             lo = mid
     return int(hi)
-
-
-def pooled_km(durations_list, events_list, grid, confidence: float = 0.95):
-    """Kaplan-Meier curve of all replications pooled, with Greenwood log-log bands.
-
-    Concatenates the per-replication durations and event flags and calls
-    :func:`sim.analysis.survival.km_curve`. Pooling gives one smooth curve for plots; its
-    bands reflect firm-level sampling only, not replication-to-replication variation (use
-    :func:`mean_curve` on per-replication curves for that).
-
-    Args:
-        durations_list: One array of durations per replication.
-        events_list: One boolean array per replication (True = died, False = censored).
-        grid: Ages at which to evaluate the curve.
-        confidence: Two-sided confidence level of the bands.
-
-    Returns:
-        ``(survival, low, high)`` arrays of the grid's length (NaN where undefined).
-
-    Raises:
-        ValueError: if the two lists differ in length or a replication's arrays differ.
-    """
-    confidence = _check_confidence(confidence)
-    durations_list, events_list = list(durations_list), list(events_list)
-    if len(durations_list) != len(events_list):
-        raise ValueError(
-            f"durations_list and events_list must have one entry per replication, "
-            f"got {len(durations_list)} and {len(events_list)}"
-        )
-    ds = [np.asarray(d, dtype=float).ravel() for d in durations_list]
-    es = [np.asarray(e, dtype=bool).ravel() for e in events_list]
-    for i, (d, e) in enumerate(zip(ds, es, strict=True)):
-        if d.shape != e.shape:
-            raise ValueError(f"replication {i}: {d.size} durations but {e.size} event flags")
-    d = np.concatenate(ds) if ds else np.empty(0)
-    e = np.concatenate(es) if es else np.empty(0, dtype=bool)
-    return km_curve(d, e, np.asarray(grid, dtype=float), confidence)
 
 
 def mean_curve(curves, confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 
 from .metrics import METRICS, why_undefined
-from .stats import holm, paired_difference, summarize
+from .stats import holm, paired_difference, replications_needed, summarize
 
 COMPARED = ("survival_1y", "survival_3y", "survival_5y", "survivors_5y", "supported", "acquired",
             "crossed_valley", "alive_end", "jobs_end", "private_investment_krw",
@@ -84,9 +84,9 @@ def build_summary(columns: dict[str, Sequence], scenarios: Sequence[str],
     return summary
 
 
-def half_widths(columns: dict[str, Sequence], scenarios: Sequence[str],
-                comparisons: Sequence[tuple[str, str]], metric: str = "survival_5y") -> dict[str, float]:
-    """CI half-widths of ``metric`` that --precision targets.
+def targeted_series(columns: dict[str, Sequence], scenarios: Sequence[str],
+                    comparisons: Sequence[tuple[str, str]], metric: str = "survival_5y") -> dict[str, np.ndarray]:
+    """The per-replication series whose CI --precision targets.
 
     In a comparison the question is the difference, so only the paired differences count (with
     common random numbers they need far fewer replications than each scenario's own level);
@@ -96,8 +96,53 @@ def half_widths(columns: dict[str, Sequence], scenarios: Sequence[str],
     out = {}
     if not any(sc != ref for sc, ref in comparisons):
         for sc in scenarios:
-            out[sc] = summarize(np.asarray(data[sc][metric], float))["half_width"]
+            out[sc] = np.asarray(data[sc][metric], float)
     for sc, ref in comparisons:
         if sc != ref:
-            out[f"{sc} - {ref}"] = _paired(data[sc], data[ref], metric)["half_width"]
+            a, b = data[sc], data[ref]
+            _, ia, ib = np.intersect1d(a["replication"], b["replication"], return_indices=True)
+            out[f"{sc} - {ref}"] = np.asarray(a[metric], float)[ia] - np.asarray(b[metric], float)[ib]
     return out
+
+
+def half_widths(columns: dict[str, Sequence], scenarios: Sequence[str],
+                comparisons: Sequence[tuple[str, str]], metric: str = "survival_5y") -> dict[str, float]:
+    """95 % CI half-widths of the series --precision targets (:func:`targeted_series`)."""
+    return {k: summarize(x)["half_width"]
+            for k, x in targeted_series(columns, scenarios, comparisons, metric).items()}
+
+
+def replications_for(columns: dict[str, Sequence], scenarios: Sequence[str],
+                     comparisons: Sequence[tuple[str, str]], target: float,
+                     metric: str = "survival_5y") -> int | None:
+    """Total replications every targeted series needs for a half-width of at most ``target``
+    (:func:`stats.replications_needed` on each, the largest); None if a series has too few
+    finite values to estimate its spread."""
+    needed = 0
+    for x in targeted_series(columns, scenarios, comparisons, metric).values():
+        try:
+            needed = max(needed, replications_needed(x, target))
+        except ValueError:
+            return None
+    return needed
+
+
+def precision_target(diff: float) -> float:
+    """The half-width a survival difference should have: a tenth of it, or 0.1 point under 1 point."""
+    return 0.1 * abs(diff) if abs(diff) >= 0.01 else 0.001
+
+
+def precision_check(summary: dict, comparisons, metric: str = "survival_5y") -> list[dict]:
+    """Each comparison's difference, 95% CI half-width, target and whether it is met (None: undefined)."""
+    rows = []
+    for sc, ref in comparisons:
+        r = next((c for c in summary.get("comparisons", []) if c.get("scenario") == sc
+                  and c.get("reference") == ref and c.get("metric") == metric), None)
+        if r is None:
+            continue
+        d, hw = r.get("diff"), r.get("half_width")
+        ok = all(isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) for x in (d, hw))
+        target = precision_target(d) if ok else math.nan
+        rows.append({"scenario": sc, "reference": ref, "diff": d, "half_width": hw, "target": target,
+                     "met": (hw <= target) if ok else None})
+    return rows

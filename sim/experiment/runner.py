@@ -13,32 +13,23 @@ missing tasks, so the end result equals an uninterrupted run.
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import math
-import platform
 import shlex
 import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..analysis.summary import build_summary, half_widths
-from ..errors import UsageError, ValleysimError
+from ..analysis.summary import build_summary, half_widths, replications_for
+from ..errors import Interrupted, UsageError
+from ..files import DEFAULT_SEED, atomic_write_json, finite_or_none, now, versions
 from ..scenario.loader import resolved_dict, scenario_hash
 from ..scenario.schema import Scenario
 from . import interrupts
 from .executors import ExecutorLost
 from .progress import Progress
-from .store import ResultsStore, atomic_write_json
+from .store import ResultsStore
 from .task import Task, run_task
-
-
-class Interrupted(ValleysimError):
-    exit_code = 130
-
-
-class TasksFailed(ValleysimError):
-    exit_code = 1
 
 
 @dataclass
@@ -47,7 +38,7 @@ class ExperimentSpec:
 
     scenarios: dict[str, Scenario]
     replications: int = 10
-    seed: int = 20140902  # the programme's announcement date
+    seed: int = DEFAULT_SEED
     crn: bool = True
     keep_startups: str = "first"  # all | first | none
     comparisons: list[tuple[str, str]] = field(default_factory=list)
@@ -76,16 +67,6 @@ class ExperimentSpec:
         return self.keep_startups == "all" or (self.keep_startups == "first" and task.replication == 0)
 
 
-def _versions() -> dict:
-    from importlib import metadata
-
-    out = {"python": platform.python_version()}
-    for pkg in ("valleysim", "simpy", "numpy", "scipy", "pydantic", "pyarrow"):
-        with contextlib.suppress(metadata.PackageNotFoundError):
-            out[pkg] = metadata.version(pkg)
-    return out
-
-
 def _git_commit() -> str | None:
     try:
         r = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5,
@@ -93,10 +74,6 @@ def _git_commit() -> str | None:
         return r.stdout.strip() or None if r.returncode == 0 else None
     except (OSError, subprocess.SubprocessError):
         return None
-
-
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
 def new_manifest(spec: ExperimentSpec, command: list[str] | None) -> dict:
@@ -112,10 +89,10 @@ def new_manifest(spec: ExperimentSpec, command: list[str] | None) -> dict:
         "comparisons": [list(c) for c in spec.comparisons],
         "scenarios": {n: {"hash": scenario_hash(s), "file": spec.sources.get(n), "resolved": resolved_dict(s)}
                       for n, s in spec.scenarios.items()},
-        "versions": _versions(),
+        "versions": versions(),
         "git_commit": _git_commit(),
         "command": shlex.join(command or sys.argv),
-        "started": _now(),
+        "started": now(),
         "ended": None,
         "extra": spec.extra,
     }
@@ -151,10 +128,6 @@ def expected_startups(scenario: Scenario) -> float:
     from ..model.region import monthly_intensity
 
     return float(sum(monthly_intensity(scenario, r).sum() for r in scenario.regions))
-
-
-def _finite_or_none(x: float | None) -> float | None:
-    return x if x is not None and math.isfinite(x) else None
 
 
 @dataclass
@@ -233,9 +206,8 @@ class Runner:
                       f"(target {spec.precision})")
         if worst <= spec.precision:
             return True, n
-        # the half-width shrinks like 1/sqrt(n): aim a little past the estimate
-        needed = int(math.ceil(n * (worst / spec.precision) ** 2 * 1.1)) if math.isfinite(worst) else 2 * n
-        return False, min(spec.max_replications, max(n + 1, needed))
+        needed = replications_for(cols, list(spec.scenarios), spec.comparisons, spec.precision)
+        return False, min(spec.max_replications, max(n + 1, needed if needed is not None else 2 * n))
 
     def run(self) -> Outcome:
         import time
@@ -259,7 +231,7 @@ class Runner:
                         self.echo(f"precision: target {spec.precision} not reached within "
                                   f"--max-replications {spec.max_replications}; stopping there.")
                     self.store.update_manifest(precision_met=met,
-                                               precision_half_width=_finite_or_none(self.half_width))
+                                               precision_half_width=finite_or_none(self.half_width))
                 interrupts.check()
                 with contextlib.suppress(Exception):
                     self.executor.close()
@@ -267,13 +239,13 @@ class Runner:
         except KeyboardInterrupt:
             with contextlib.suppress(Exception):
                 self.executor.abort()
-            self.store.update_manifest(status="interrupted", ended=_now())
+            self.store.update_manifest(status="interrupted", ended=now())
             raise Interrupted(
                 f"Interrupted. Finished tasks are safe in {self.store.root}; continue with: {resume}") from None
         except ExecutorLost as exc:
             with contextlib.suppress(Exception):
                 self.executor.abort()
-            self.store.update_manifest(status="interrupted", ended=_now())
+            self.store.update_manifest(status="interrupted", ended=now())
             raise ExecutorLost(f"{exc.message} Finished tasks are safe in {self.store.root}; "
                                f"continue with: {resume}") from None
         finally:
@@ -300,7 +272,7 @@ class Runner:
         if not self.failures:
             with contextlib.suppress(OSError):
                 (root / "failures.json").unlink()  # left by an earlier attempt whose failures are now fixed
-        self.store.update_manifest(status=status, ended=_now(), seconds=round(seconds, 2),
+        self.store.update_manifest(status=status, ended=now(), seconds=round(seconds, 2),
                                    failures=len(self.failures))
         if not self.failures:
             self.store.drop_parts()
@@ -331,6 +303,6 @@ def resume_experiment(root: Path, executor, *, progress: bool = True, echo=print
             executor.close()
         raise
     store.remove_stale_temporaries()
-    store.update_manifest(status="running", resumed=_now(), ended=None)
+    store.update_manifest(status="running", resumed=now(), ended=None)
     return Runner(spec, store, executor, progress=progress, echo=echo).run()
 

@@ -28,47 +28,13 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ..errors import ResultsError, UsageError
+from ..errors import UsageError
+from ..files import atomic_write_json, atomic_write_table, write_error
 from .task import Task
 
 PARTS = "parts"
 KINDS = ("metrics", "regions", "startups")
 OUTPUTS = {"metrics": "replications.parquet", "regions": "regions.parquet", "startups": "startups.parquet"}
-
-
-def _fail(path: Path, exc: OSError) -> ResultsError:
-    reason = exc.strerror or str(exc)
-    return ResultsError(f"{path}: cannot write results ({reason}). Nothing written there counts as done; "
-                        "free some space or choose another --out folder, then rerun (or --resume).", path=path)
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise _fail(path, exc) from None
-
-
-def atomic_write_json(path: Path, obj) -> None:
-    atomic_write_bytes(path, (json.dumps(obj, indent=2, sort_keys=False, allow_nan=True, default=str) + "\n").encode())
-
-
-def atomic_write_table(path: Path, table: pa.Table) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        pq.write_table(table, tmp)
-        os.replace(tmp, path)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise _fail(path, exc) from None
 
 
 class ResultsStore:
@@ -79,7 +45,12 @@ class ResultsStore:
 
     # -- lifecycle ------------------------------------------------------------------------------
     @classmethod
-    def create(cls, root: Path, manifest: dict, force: bool = False) -> ResultsStore:
+    def create(cls, root: Path, manifest: dict, force: bool = False, parts: bool = True) -> ResultsStore:
+        """A new results folder holding ``manifest`` (and a ``parts/`` folder unless ``parts`` is False).
+
+        An existing folder with results is replaced only with ``force``, and only if it is a
+        valleysim folder (it has a manifest.json).
+        """
         root = Path(root)
         if root.exists() and not root.is_dir():
             raise UsageError(f"{root}: is a file, not a folder; choose another --out for the results.")
@@ -94,11 +65,11 @@ class ResultsStore:
             try:
                 shutil.rmtree(root)
             except OSError as exc:
-                raise _fail(root, exc) from None
+                raise write_error(root, exc) from None
         try:
-            (root / PARTS).mkdir(parents=True, exist_ok=True)
+            (root / PARTS if parts else root).mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise _fail(root, exc) from None
+            raise write_error(root, exc) from None
         store = cls(root)
         store.write_manifest(manifest)
         return store
@@ -195,7 +166,7 @@ class ResultsStore:
                     writer.close()
                 with contextlib.suppress(OSError):
                     tmp.unlink()
-                raise _fail(out, exc) from None
+                raise write_error(out, exc) from None
         return written
 
     def drop_parts(self) -> None:

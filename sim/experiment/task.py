@@ -16,13 +16,14 @@ from __future__ import annotations
 import os
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..analysis.metrics import region_metrics, replication_metrics
 from ..model import simulate
-from ..model.startup import CAUSES, OUTCOMES
+from ..model.codes import CAUSES, OUTCOMES
 from ..scenario.schema import STAGES, Scenario
 
 _CACHE: dict[str, Scenario] = {}
@@ -58,13 +59,21 @@ def injected_failures(value: str | None = None) -> set[tuple[str, int]]:
 def _scenario(resolved: dict, digest: str) -> Scenario:
     sc = _CACHE.get(digest)
     if sc is None:
+        if len(_CACHE) >= 64:  # a calibration or a sweep passes many scenarios through one worker
+            _CACHE.clear()
         sc = _CACHE[digest] = Scenario.model_validate(resolved)
     return sc
 
 
 def run_task(resolved: dict, digest: str, task: Task, seed: int, crn: bool = True,
-             keep_startups: bool = False) -> dict:
-    """Simulate one task and reduce it to metrics (plus the start-up table when asked)."""
+             keep_startups: bool = False, probe: Callable | None = None) -> dict:
+    """Simulate one task and reduce it to metrics (plus the start-up table when asked).
+
+    This is the one way every study runs the model. ``probe``, a picklable function of
+    ``(records, scenario)`` (a module-level function, or a ``functools.partial`` of one), adds
+    what a study needs beyond the metrics (calibration's target curves, validation's twins) as
+    ``result["probe"]``; the records themselves never leave the worker.
+    """
     t0 = time.perf_counter()
     try:
         if (task.scenario, task.replication) in injected_failures():
@@ -78,6 +87,8 @@ def run_task(resolved: dict, digest: str, task: Task, seed: int, crn: bool = Tru
                "startups_count": len(records), "centres": records.centres}
         if keep_startups:
             out["startups"] = startup_table(records)
+        if probe is not None:
+            out["probe"] = probe(records, scenario)
         out["seconds"] = time.perf_counter() - t0
         return out
     except Exception as exc:  # noqa: BLE001 - recorded, reported, replayable

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import simpy
 
-from .startup import ACQUIRED, NO_CAUSE
+from .codes import ACQUIRED, NO_CAUSE
 
 
 class Conglomerate:
@@ -56,7 +56,7 @@ class Conglomerate:
             if self._spend(cfg.acquire_price_krw):
                 s.conglomerate_krw += cfg.acquire_price_krw
                 self.acquisitions += 1
-                s._exit(ACQUIRED, NO_CAUSE, self.world.env.now)
+                s.exit(ACQUIRED, NO_CAUSE, self.world.env.now)
                 return True
         elif u < pa + pi:
             if self._spend(cfg.invest_krw):

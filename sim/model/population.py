@@ -14,17 +14,36 @@ and not yet taken, which is a binary search and a few vectorised masks per regio
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 
 from ..scenario.schema import STAGES, Scenario
 from .region import Cohort
 from .streams import MAX_BRIDGE_DRAWS
 
-TABLE = ("founded", "quality", "sector", "cash", "burn", "team", "conglomerate_u", "pitch_z", "fail_budget",
-         "acq_budget", "mature_budget", "hq", "speed_q", "fund_q", "acq_rate", "region", "serial",
-         "work0", "work1", "work2", "raise_u0", "raise_u1", "raise_u2", "raise_amount0", "raise_amount1",
-         "raise_amount2", *(f"bridge_u{b}" for b in range(MAX_BRIDGE_DRAWS)))
-"""Columns of :attr:`Population.table`: what a selected start-up needs to replay its own walk."""
+SCALARS = ("founded", "quality", "sector", "cash", "burn", "team", "conglomerate_u", "pitch_z", "fail_budget",
+           "acq_budget", "mature_budget", "hq", "speed_q", "fund_q", "acq_rate", "region", "serial")
+"""One-number columns of the population table, as attributes of :class:`Population`."""
+VECTORS = {"work": len(STAGES), "raise_u": len(STAGES), "raise_amount": len(STAGES), "bridge_u": MAX_BRIDGE_DRAWS}
+"""Several-number columns (per stage, per bridge draw), as (n, width) attributes of :class:`Population`."""
+
+
+def _layout() -> SimpleNamespace:
+    at, pos = {}, 0
+    for name in SCALARS:
+        at[name] = pos
+        pos += 1
+    for name, width in VECTORS.items():
+        at[name] = slice(pos, pos + width)
+        pos += width
+    return SimpleNamespace(width=pos, **at)
+
+
+ROW = _layout()
+"""Where each column sits in a row of the population table (an index, or a slice for vectors):
+what a selected start-up needs to replay its own walk. ``Population.rows`` builds the table
+from these names and :class:`startup.Startup` reads its row through them."""
 
 
 class Population:
@@ -99,13 +118,11 @@ class Population:
         return found[0] if len(found) == 1 else np.concatenate(found)
 
     def rows(self, sids: np.ndarray) -> list[list[float]]:
-        """Rows of :data:`TABLE` for ``sids``, as Python floats (one conversion per selected start-up)."""
+        """Rows of the population table (laid out by :data:`ROW`) for ``sids``, as Python floats
+        (one conversion per selected start-up)."""
         if self._table is None:
-            self._table = np.column_stack([
-                self.founded, self.quality, self.sector, self.cash, self.burn, self.team, self.conglomerate_u,
-                self.pitch_z, self.fail_budget, self.acq_budget, self.mature_budget, self.hq, self.speed_q,
-                self.fund_q, self.acq_rate, self.region, self.serial, self.work, self.raise_u, self.raise_amount,
-                self.bridge_u])
+            self._table = np.column_stack([getattr(self, name) for name in (*SCALARS, *VECTORS)])
+            assert self._table.shape[1] == ROW.width
         return self._table[sids].tolist()
 
     def bridge_amounts(self, sids: np.ndarray) -> list[list[float]]:

@@ -20,19 +20,27 @@ from __future__ import annotations
 
 import math
 
+from .codes import (
+    ACQUIRED,
+    ACQUISITION,
+    ALIVE,
+    BROKE,
+    CASH,
+    CROSSED,
+    DIED,
+    FAIL,
+    FAILURE,
+    LIMIT,
+    MATURE,
+    MILESTONE,
+    NO_CAUSE,
+    RESIDENCY_END,
+    TRACTION,
+)
+from .population import ROW
 from .streams import MAX_BRIDGE_DRAWS
 
 INF = math.inf
-
-# outcome codes
-ALIVE, DIED, ACQUIRED = 0, 1, 2
-OUTCOMES = ("alive", "died", "acquired")
-# causes of death
-NO_CAUSE, CASH, FAILURE, MATURE = 0, 1, 2, 3
-CAUSES = ("", "cash", "failure", "mature")
-CROSSED = 3  # stage index once the valley is crossed
-# the clocks a start-up waits on
-MILESTONE, FAIL, BROKE, ACQUISITION, RESIDENCY_END = 0, 1, 2, 3, 4
 
 
 class Startup:
@@ -49,17 +57,20 @@ class Startup:
     )
 
     def __init__(self, world, sid: int, row: list[float], bridge_amount: list[float]):
-        """``row`` is the start-up's row of :data:`population.TABLE`; ``bridge_amount`` its bridge round sizes."""
+        """``row`` is the start-up's row of the population table (laid out by :data:`population.ROW`);
+        ``bridge_amount`` its bridge round sizes."""
         self.id = sid
         self.world = world
-        (self.founded, self.quality, sector, self.cash0, self.burn, self.team, self.conglomerate_u, self.pitch_z,
-         self.fail_budget, self.acq_budget, self.mature_budget, self.hq, self.speed_q, self.fund_q, self.acq_rate,
-         region, serial) = row[:17]
-        self.sector, self.region, self.serial = int(sector), int(region), int(serial)
-        self.work = row[17:20]
-        self.raise_u = row[20:23]
-        self.raise_amount = row[23:26]
-        self.bridge_u = row[26:]
+        r = ROW
+        self.founded, self.quality, self.cash0, self.burn = row[r.founded], row[r.quality], row[r.cash], row[r.burn]
+        self.team, self.conglomerate_u, self.pitch_z = row[r.team], row[r.conglomerate_u], row[r.pitch_z]
+        self.fail_budget, self.acq_budget, self.mature_budget = row[r.fail_budget], row[r.acq_budget], row[r.mature_budget]
+        self.hq, self.speed_q, self.fund_q, self.acq_rate = row[r.hq], row[r.speed_q], row[r.fund_q], row[r.acq_rate]
+        self.sector, self.region, self.serial = int(row[r.sector]), int(row[r.region]), int(row[r.serial])
+        self.work = row[ROW.work]
+        self.raise_u = row[ROW.raise_u]
+        self.raise_amount = row[ROW.raise_amount]
+        self.bridge_u = row[ROW.bridge_u]
         self.bridge_amount = bridge_amount
         self.cash = self.cash0
         self.revenue = 0.0
@@ -122,7 +133,7 @@ class Startup:
         t0 = env.now
         while True:
             t, clock = self._run_until(t0, horizon)
-            if clock < 0:
+            if clock == LIMIT:
                 self.parked = env.event()
                 yield self.parked  # park until the horizon: survivors cost no event
                 return
@@ -139,11 +150,11 @@ class Startup:
         if clock == MILESTONE:
             return self._milestone(t)
         if clock == FAIL:
-            self._exit(DIED, FAILURE, t)
+            self.exit(DIED, FAILURE, t)
         elif clock == BROKE:
-            self._exit(DIED, CASH, t)
+            self.exit(DIED, CASH, t)
         elif clock == ACQUISITION:
-            self._exit(ACQUIRED, NO_CAUSE, t)
+            self.exit(ACQUIRED, NO_CAUSE, t)
         else:
             self._graduate()
             return False
@@ -153,7 +164,7 @@ class Startup:
         """Walk privately from time ``t`` until the first event others must see, or ``limit``.
 
         Returns (time, clock) with the state advanced to that time and the event not yet
-        applied; clock is -1 when ``limit`` came first. Milestones that concern nobody else
+        applied; clock is ``LIMIT`` when ``limit`` came first. Milestones that concern nobody else
         and successful bridge rounds are applied here without a SimPy event.
         """
         fail_hazard = self.world.fail_hazard
@@ -163,7 +174,7 @@ class Startup:
             hz = fail_hazard[stage] * self.hq * self.hazard_mult
             speed = self.speed_q * self.speed_mult
             net = self.burn - self.revenue
-            acq = self.acq_rate if stage == 2 else 0.0
+            acq = self.acq_rate if stage == TRACTION else 0.0
 
             # a speed of 0 (a training speed multiplier of 0) means no progress, not a crash
             dt, clock = (self.work_left / speed if speed > 0.0 else INF), MILESTONE
@@ -183,7 +194,7 @@ class Startup:
             if d < dt:
                 dt, clock = d, RESIDENCY_END
             if t + dt > limit:
-                dt, clock = limit - t, -1
+                dt, clock = limit - t, LIMIT
             self.work_left -= dt * speed
             self.fail_used += dt * hz
             self.cash -= dt * net
@@ -191,7 +202,7 @@ class Startup:
             t += dt
             if clock == MILESTONE:
                 self.work_left = 0.0
-                if stage == 2 or (stage == 1 and partner):
+                if stage == TRACTION or (stage == TRACTION - 1 and partner):
                     return t, clock
                 self._milestone(t)
             elif clock == BROKE:
@@ -211,7 +222,7 @@ class Startup:
             self._cross(t)
             return True
         self.work_left = self.work[stage]
-        if stage == 2 and self.centre is not None and self.centre.partner is not None:
+        if stage == TRACTION and self.centre is not None and self.centre.partner is not None:
             return self.centre.partner.consider(self)
         return False
 
@@ -244,7 +255,8 @@ class Startup:
         if t_death <= w.horizon:
             self.outcome, self.cause, self.outcome_time = DIED, MATURE, t_death
 
-    def _exit(self, outcome: int, cause: int, t: float) -> None:
+    def exit(self, outcome: int, cause: int, t: float) -> None:
+        """Leave the valley at time ``t`` with ``outcome`` and ``cause`` (a seat comes free)."""
         self.outcome = outcome
         self.cause = cause
         self.outcome_time = t

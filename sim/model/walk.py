@@ -18,17 +18,29 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .codes import (
+    ACQUIRED,
+    ACQUISITION,
+    BROKE,
+    CASH,
+    CROSSED,
+    DIED,
+    FAIL,
+    FAILURE,
+    HORIZON,
+    MATURE,
+    MILESTONE,
+    NO_CAUSE,
+    TRACTION,
+)
 from .population import Population
-from .startup import ACQUIRED, CASH, DIED, FAILURE, MATURE
-
-MILESTONE, FAIL, BROKE, ACQUISITION, HORIZON = 0, 1, 2, 3, 4
 
 
 @dataclass
 class Paths:
     """Where each start-up's unsupported walk ended. Arrays indexed by sid."""
 
-    stage: np.ndarray  # int8: stages completed (3 = crossed)
+    stage: np.ndarray  # int8: stages completed (CROSSED once past the valley)
     outcome: np.ndarray  # int8: ALIVE, DIED, ACQUIRED at the horizon
     cause: np.ndarray  # int8
     outcome_time: np.ndarray  # NaN while alive
@@ -71,7 +83,7 @@ def walk(pop: Population, rules) -> Paths:
     with np.errstate(divide="ignore", invalid="ignore"):
         while sid.size:
             hz = fail_hazard[stage] * hq
-            acq = np.where(stage == 2, acq_rate, 0.0)
+            acq = np.where(stage == TRACTION, acq_rate, 0.0)
             dt = np.where(speed > 0.0, work_left / speed, np.inf)
             clock = np.zeros(sid.size, np.int8)
             for c, d in ((FAIL, np.where(hz > 0.0, (fail_budget - fail_used) / hz, np.inf)),
@@ -101,7 +113,7 @@ def walk(pop: Population, rules) -> Paths:
                 cash[i] = np.where(won, cash[i] + amount, cash[i])
                 private[i] = np.where(won, private[i] + amount, private[i])
                 stage[i] = s = s + 1
-                crossed = s == 3
+                crossed = s == CROSSED
                 j = i[crossed]
                 if j.size:
                     sj, tj = sid[j], t[j]
@@ -134,7 +146,7 @@ def walk(pop: Population, rules) -> Paths:
                 private[i] = private[i] + amount
                 done[i] = False
             # exits
-            for c, outcome, cause in ((FAIL, DIED, FAILURE), (BROKE, DIED, CASH), (ACQUISITION, ACQUIRED, 0)):
+            for c, outcome, cause in ((FAIL, DIED, FAILURE), (BROKE, DIED, CASH), (ACQUISITION, ACQUIRED, NO_CAUSE)):
                 e = np.flatnonzero((clock == c) & done)
                 if e.size:
                     se = sid[e]

@@ -16,14 +16,27 @@ import simpy
 
 from ..scenario.schema import STAGES, Scenario
 from .centre import Centre
+from .codes import ALIVE, CROSSED
 from .conglomerate import Conglomerate
 from .population import Population
 from .region import draw_cohort
-from .startup import ALIVE, Startup
+from .startup import Startup
 from .walk import walk
 
 
-@dataclass
+class Environment(simpy.Environment):
+    """SimPy's environment, counting the events it schedules (the model's cost, reported per task)."""
+
+    def __init__(self):
+        super().__init__()
+        self.scheduled = 0
+
+    def schedule(self, event, priority=simpy.core.NORMAL, delay=0):
+        self.scheduled += 1
+        super().schedule(event, priority, delay)
+
+
+@dataclass(frozen=True)
 class Records:
     """What one replication produced. ``startups`` holds equal-length numpy columns."""
 
@@ -50,7 +63,7 @@ class World:
         self.seed = seed
         self.replication = replication
         self.salt = salt
-        self.env = simpy.Environment()
+        self.env = Environment()
         cal = scenario.calendar
         self.horizon = cal.horizon_months
         self.region_names = list(scenario.regions)
@@ -139,7 +152,7 @@ class World:
             "conglomerate_krw": conglomerate,
             "subcontract": subcontract,
             "stage_reached": stage,
-            "crossed": stage >= 3,
+            "crossed": stage >= CROSSED,
             "crossed_time": crossed_time,
             "outcome": outcome,
             "cause": cause,
@@ -159,7 +172,7 @@ class World:
             scenario=self.scenario.name, replication=self.replication, horizon=horizon,
             region_names=self.region_names, sector_names=self.sector_names,
             centre_names=[c.name for c in self.centres], startups=startups, costs=costs, centres=centres,
-            events=next(self.env._eid) if hasattr(self.env, "_eid") else 0)
+            events=self.env.scheduled)
 
 
 def simulate(scenario: Scenario, seed: int, replication: int, *, crn: bool = True) -> Records:

@@ -1,35 +1,27 @@
-"""Reports: terminal tables, Markdown and self-contained HTML built from stored results.
+"""Reports: pages built from plain data (results folders, summaries, study outputs), never by running a model.
 
-``write_reports(root)`` reads a results folder (``run`` or ``compare``), builds the report's
-content once (:mod:`sim.report.content`) and renders it twice: ``report.html`` (self-contained,
-figures embedded) and ``report.md`` (figures as PNG files in ``figures/``). It never reruns a
-simulation, so ``python run_sim.py report DIR`` rebuilds both from what is stored.
+``write_reports(root)`` reads a results folder (``run`` or ``compare``), builds the comparison
+report's content once (:mod:`sim.report.compare`) and renders it twice: ``report.html``
+(self-contained, figures embedded) and ``report.md`` (figures as PNG files in ``figures/``).
+``python run_sim.py report DIR`` rebuilds both from what is stored. Sweeps, optimisations and
+calibrations have their own pages (:mod:`sim.report.sweep`, :mod:`sim.report.optimize`,
+:mod:`sim.report.calibration`) built from the same blocks (:mod:`sim.report.document`).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from .content import Report, build_report, load_results
-from .html import render_html
-from .markdown import FIGURES, render_markdown
+from .compare import build_report
+from .document import Report, write_pages
+from .results import load_results
 
-__all__ = ["Report", "build_report", "load_results", "render_html", "render_markdown", "write_reports"]
+__all__ = ["Report", "build_report", "load_results", "write_reports"]
 
 
 def write_reports(root: Path, echo=None) -> dict[str, Path]:
     """Build report.html, report.md and figures/*.png in ``root``; return their paths."""
-    from ..experiment.store import atomic_write_bytes
-
     root = Path(root)
     if echo:
         echo(f"report: reading {root}")
-    report = build_report(load_results(root))
-    figures = root / FIGURES
-    figures.mkdir(exist_ok=True)
-    for f in report.figures():
-        atomic_write_bytes(figures / f"{f.name}.png", f.png)
-    html, md = root / "report.html", root / "report.md"
-    atomic_write_bytes(html, render_html(report).encode("utf-8"))
-    atomic_write_bytes(md, render_markdown(report).encode("utf-8"))
-    return {"html": html, "markdown": md, "figures": figures}
+    return write_pages(root, build_report(load_results(root)), "report")

@@ -9,7 +9,7 @@ import base64
 
 import jinja2
 
-from .content import Bullets, Figure, Paragraph, Report, Table
+from .document import Bullets, Figure, Paragraph, Report, Table
 
 TEMPLATE = """<!DOCTYPE html>
 <html lang="en">

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from .content import Bullets, Figure, Paragraph, Report, Table
-
-FIGURES = "figures"
-"""Folder (beside report.md) holding the PNG figures."""
+from .document import FIGURES, Bullets, Figure, Paragraph, Report, Table
 
 
 def render_markdown(report: Report, figures: str = FIGURES) -> str:

@@ -27,7 +27,7 @@ def colours(n: int) -> list:
     return [cmap(i % cmap.N) for i in range(n)]
 
 
-def _png(fig: Figure) -> bytes:
+def to_png(fig: Figure) -> bytes:
     FigureCanvasAgg(fig)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=DPI, metadata={"Software": None})
@@ -63,7 +63,7 @@ def forest(labels: Sequence[str], diffs, lows, highs, *, title: str, xlabel: str
         ax.grid(axis="x", alpha=0.3)
     ax.set_xlabel(xlabel)
     ax.set_title(title, fontsize=11, loc="left")
-    return _png(fig)
+    return to_png(fig)
 
 
 def km_panels(panels: Sequence[dict], *, xlabel: str = "firm age (years)", ncols: int = 3) -> bytes:
@@ -107,7 +107,7 @@ def km_panels(panels: Sequence[dict], *, xlabel: str = "firm age (years)", ncols
         ax.set_xlabel(xlabel)
     for ax in axes[:, 0]:
         ax.set_ylabel("alive (%)")
-    return _png(fig)
+    return to_png(fig)
 
 
 def hazard(series: Sequence[dict], *, xlabel: str = "firm age (years)") -> bytes:
@@ -132,7 +132,7 @@ def hazard(series: Sequence[dict], *, xlabel: str = "firm age (years)") -> bytes
     ax.set_ylabel("deaths per 100 firm-years at risk")
     ax.grid(alpha=0.25)
     ax.set_title("The death valley: how often start-ups die at each age", fontsize=11, loc="left")
-    return _png(fig)
+    return to_png(fig)
 
 
 def funnel(stages: Sequence[str], series: Sequence[tuple[str, Sequence[float]]]) -> bytes:
@@ -161,7 +161,7 @@ def funnel(stages: Sequence[str], series: Sequence[tuple[str, Sequence[float]]])
     ax.legend(fontsize=8, loc="lower right")
     ax.grid(axis="x", alpha=0.25)
     ax.set_title("From founding to exit: how many start-ups reach each step", fontsize=11, loc="left")
-    return _png(fig)
+    return to_png(fig)
 
 
 def heatmap(rows: Sequence[str], cols: Sequence[str], values, *, title: str, unit: str, fmt: str = "{:+.1f}",
@@ -173,7 +173,7 @@ def heatmap(rows: Sequence[str], cols: Sequence[str], values, *, title: str, uni
     if m.size == 0 or not np.isfinite(m).any():
         _empty(ax, "nothing to compare")
         ax.set_title(title, fontsize=11, loc="left")
-        return _png(fig)
+        return to_png(fig)
     finite = m[np.isfinite(m)]
     if diverging:
         lim = float(np.max(np.abs(finite))) or 1.0
@@ -191,7 +191,7 @@ def heatmap(rows: Sequence[str], cols: Sequence[str], values, *, title: str, uni
     cb = fig.colorbar(im, ax=ax, shrink=0.8)
     cb.set_label(unit)
     ax.set_title(title, fontsize=11, loc="left")
-    return _png(fig)
+    return to_png(fig)
 
 
 def gap(labels: Sequence[str], effect, selection, population) -> bytes:
@@ -218,7 +218,7 @@ def gap(labels: Sequence[str], effect, selection, population) -> bytes:
         ax.grid(axis="x", alpha=0.25)
     ax.set_xlabel("percentage points of 5-year survival")
     ax.set_title("Why supported start-ups look better: effect versus selection", fontsize=11, loc="left")
-    return _png(fig)
+    return to_png(fig)
 
 
 def curve_differences(series: Sequence[dict], *, title: str, xlabel: str = "firm age (years)") -> bytes:
@@ -243,4 +243,4 @@ def curve_differences(series: Sequence[dict], *, title: str, xlabel: str = "firm
     ax.set_ylabel("percentage points")
     ax.grid(alpha=0.25)
     ax.set_title(title, fontsize=11, loc="left")
-    return _png(fig)
+    return to_png(fig)

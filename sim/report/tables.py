@@ -1,55 +1,27 @@
-"""Tables for the terminal (rich) and for reports: numbers formatted the way a planner reads them."""
+"""The headline table: the metrics every scenario is summarised by, in the terminal and in the report."""
 
 from __future__ import annotations
 
-import math
+from ..analysis.metrics import why_undefined
+from .format import cell, fmt
 
 HEADLINE = (
-    ("startups", "start-ups", "count"),
-    ("supported", "supported", "count"),
     ("survival_1y", "S(1y)", "share"),
     ("survival_3y", "S(3y)", "share"),
     ("survival_5y", "S(5y)", "share"),
+    ("survivors_5y", "5-year survivors", "count"),
+    ("supported", "supported", "count"),
     ("supported_survival_5y", "supported S(5y)*", "share"),
-    ("acquired", "acquired", "count"),
-    ("crossed_valley", "crossed", "count"),
+    ("acquired", "acquisitions", "count"),
+    ("crossed_valley", "valley crossings", "count"),
     ("jobs_end", "jobs at horizon", "count"),
-    ("private_investment_krw", "private inv.", "krw"),
-    ("conglomerate_investment_krw", "conglomerate inv.", "krw"),
+    ("private_investment_krw", "private investment", "krw"),
+    ("conglomerate_investment_krw", "conglomerate investment", "krw"),
     ("grants_krw", "grants", "krw"),
     ("programme_cost_krw", "programme cost", "krw"),
 )
-
-
-_NUMBER = {"share": ("{:.1f}", 100.0), "pp": ("{:+.2f}", 100.0), "krw": ("{:,.1f}", 1e-9),
-           "dkrw": ("{:+,.2f}", 1e-9), "dcount": ("{:+,.0f}", 1.0), "mkrw": ("{:,.0f}", 1e-6)}
-_UNIT = {"share": "%", "pp": " pp", "krw": " bn", "dkrw": " bn"}
-
-
-def number(value: float, kind: str) -> str:
-    """The number alone, scaled for its kind: shares in %, differences in pp, money in KRW
-    billions (``mkrw``: millions), counts with separators."""
-    pattern, scale = _NUMBER.get(kind, ("{:,.0f}", 1.0))
-    return pattern.format(value * scale)
-
-
-def fmt(value, kind: str) -> str:
-    """A number with its unit (``71.0%``, ``+1.13 pp``, ``439.2 bn``), or ``n/a`` when undefined."""
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "n/a"
-    return number(value, kind) + _UNIT.get(kind, "")
-
-
-def cell(stat: dict | None, kind: str, with_ci: bool = True) -> str:
-    if not stat:
-        return "n/a"
-    mean = stat.get("mean", stat.get("diff"))
-    text = fmt(mean, kind)
-    lo, hi = stat.get("ci_low"), stat.get("ci_high")
-    if with_ci and lo is not None and hi is not None and text != "n/a" and lo != hi:
-        plain = {"pp": "share", "dkrw": "krw", "dcount": "count"}.get(kind, kind)
-        text += f" [{fmt(lo, plain)}, {fmt(hi, plain)}]" if kind == plain else f" [{fmt(lo, kind)}, {fmt(hi, kind)}]"
-    return text
+"""(metric, label, kind) of each headline column, in order."""
+SUPPORTED_NOTE = "* supported S(5y) counts from the support date, as the ministry publishes it."
 
 
 def headline_rows(summary: dict, scenarios: list[str], with_ci: bool = True) -> tuple[list[str], list[list[str]]]:
@@ -85,15 +57,13 @@ def headline_table(summary: dict, scenarios: list[str]) -> None:
         table.add_row(*r)
     widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(header)]
     Console(width=max(sum(widths) + 3 * len(widths) + 1, Console().width)).print(table)
-    print("* supported S(5y) counts from the support date, as the ministry publishes it.")
+    print(SUPPORTED_NOTE)
     for note in undefined_notes(summary, scenarios):
         print(note)
 
 
 def undefined_notes(summary: dict, scenarios: list[str]) -> list[str]:
     """One line per headline column shown as n/a somewhere, saying why it is undefined."""
-    from ..analysis.metrics import why_undefined
-
     notes = []
     for key, label, _ in HEADLINE:
         where = [sc for sc in scenarios if sc in summary["scenarios"]

@@ -22,6 +22,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from ..errors import ScenarioError
+from .keys import parse_override, set_dotted
 from .schema import Calendar, Centre, Conglomerate, Funding, ReferenceProblems, Scenario, Startups
 
 SHIPPED = Path(__file__).resolve().parents[2] / "scenarios"
@@ -240,41 +241,19 @@ def resolve_file(path: Path, _chain: tuple[Path, ...] = ()) -> dict:
     return deep_merge(parent, data)
 
 
-def parse_override(text: str) -> tuple[list[str], object]:
-    """``a.b.c=value`` -> (["a","b","c"], value read as a YAML scalar)."""
-    if "=" not in text:
-        raise ScenarioError(f"--set {text!r}: expected dotted.key=value, for example centres.Daejeon.seats=40.")
-    key, _, raw = text.partition("=")
-    parts = key.strip().split(".")
-    if not key.strip() or any(not p for p in parts):
-        raise ScenarioError(f"--set {text!r}: expected dotted.key=value with a non-empty key.")
-    try:
-        value = yaml.load(raw, Loader=_Loader) if raw.strip() else ""  # noqa: S506
-    except (yaml.YAMLError, RecursionError):
-        value = raw  # not a YAML value: taken as text (validation says if text does not fit)
-    return parts, value
-
-
-def set_dotted(data: dict, parts: list[str], value, label: str) -> None:
-    """Set ``value`` at the key path ``parts``, creating mappings on the way; ``label`` names
-    the override in errors."""
-    node = data
-    for i, p in enumerate(parts[:-1]):
-        nxt = node.get(p)
-        if nxt is None:
-            nxt = node[p] = {}
-        if not isinstance(nxt, dict):
-            raise ScenarioError(f"{label}: {'.'.join(parts[:i + 1])} is not a mapping, so it has no key {parts[i + 1]!r}.")
-        node = nxt
-    node[parts[-1]] = value
-
-
 def apply_overrides(data: dict, overrides: Iterable[str]) -> dict:
     out = copy.deepcopy(data)
     for text in overrides:
         parts, value = parse_override(text)
         set_dotted(out, parts, value, f"--set {text!r}")
     return out
+
+
+def base_data(file: Path, overrides=()) -> dict:
+    """The scenario file merged with what it extends and with ``--set``, before validation."""
+    data = resolve_file(Path(file))
+    data.setdefault("name", Path(file).stem)
+    return apply_overrides(data, overrides)
 
 
 def _check_defaults(defaults: object, model: type[BaseModel], where: str, origin: str) -> None:
@@ -431,3 +410,19 @@ def scenario_hash(scenario: Scenario) -> str:
 
 def dump_yaml(data: dict) -> str:
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
+
+
+def header_comment(src) -> str:
+    """The comment block a scenario file opens with (its policy question), as plain text ("" if none)."""
+    if not src:
+        return ""
+    try:
+        lines = Path(src).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError, TypeError):
+        return ""
+    out = []
+    for line in lines:
+        if not line.startswith("#"):
+            break
+        out.append(line[1:].strip())
+    return "\n".join(out)

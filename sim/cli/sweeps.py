@@ -1,48 +1,24 @@
-"""Commands ``sweep`` and ``optimize`` (and their resume and report), registered by :func:`register`.
-
-They live here rather than in :mod:`sim.cli` so that the CLI module stays small; ``sim/cli.py``
-ends by importing this module, which calls ``register(cli)``: it adds both commands and teaches ``resume DIR`` and
-``report DIR`` to recognise sweep and optimisation folders (their manifests say ``kind: sweep``
-or ``kind: optimize``); every other folder is handled exactly as before.
-"""
+"""Commands ``sweep`` (which assumptions matter) and ``optimize`` (how a budget should be spent),
+and how their folders are resumed and reported."""
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
 import click
 
-from .cli import cli as _cli
-from .cli import default_out, execute, finish_message, run_options
-from .errors import UsageError
-from .experiment.designs import DESIGNS
-
-
-def _echo(msg: str) -> None:
-    click.echo(msg, err=True)
-
-
-def _executor(kind, workers, scheduler):
-    from .experiment import make_executor
-
-    return make_executor(kind, workers, scheduler)
-
-
-
-def _keep_startups(value: str) -> str:
-    """Sweeps and optimisations keep no start-up tables unless --startups is given."""
-    ctx = click.get_current_context()
-    src = ctx.get_parameter_source("keep_startups")
-    return value if src is not None and src != click.core.ParameterSource.DEFAULT else "none"
-
-
-def _kind(root: Path) -> str | None:
-    try:
-        return json.loads((Path(root) / "manifest.json").read_text()).get("kind")
-    except (OSError, ValueError, AttributeError):
-        return None
+from ..errors import UsageError
+from ..studies.designs import DESIGNS
+from .common import (
+    default_out,
+    echo,
+    execute,
+    finish_message,
+    keep_startups_or_none,
+    open_executor,
+    run_options,
+)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -73,28 +49,30 @@ def sweep(file, params, samples, design, metric, resume_dir, replications, seed,
     streams (common random numbers). Writes design.parquet/.csv, sensitivity.json, sweep.md and a
     self-contained sweep.html with tornado, scatter and Sobol'-index plots.
     """
-    from .experiment.sweep import finish_sweep, plan_sweep
+    from ..studies.sweep import finish_sweep, plan_sweep
 
     if resume_dir is not None:
-        return resume_sweep(resume_dir, workers, executor, scheduler, quiet)
+        from .folders import resume_folder
+
+        return resume_folder(resume_dir, workers, executor, scheduler, quiet)
     if file is None:
         raise UsageError("sweep: give a scenario FILE and --param KEY=LOW:HIGH (repeatable), or --resume DIR.")
     if not params:
         raise UsageError("sweep: give at least one --param KEY=LOW:HIGH, e.g. --param centre_defaults.seats=20:80.")
     spec = plan_sweep(file, params, design=design, samples=samples, metric=metric, seed=seed,
                       replications=replications or 3, overrides=overrides,
-                      keep_startups=_keep_startups(keep_startups), crn=not no_crn, precision=precision,
+                      keep_startups=keep_startups_or_none(keep_startups), crn=not no_crn, precision=precision,
                       max_replications=max_replications)
     info = spec.extra["sweep"]
     if not quiet:
-        _echo(f"sweep: {len(info['params'])} parameter(s), {design} design, {len(spec.scenarios)} points x "
+        echo(f"sweep: {len(info['params'])} parameter(s), {design} design, {len(spec.scenarios)} points x "
               f"{spec.replications} replications = {len(spec.scenarios) * spec.replications} tasks "
               "(common random numbers across points)")
     name = f"sweep-{info['base']}"
     outcome = execute(spec, out or default_out(name), force=force, workers=workers, executor=executor,
                       scheduler=scheduler, quiet=quiet)
     finish_message(outcome)
-    _sweep_done(finish_sweep(outcome.root, echo=None if quiet else _echo), outcome.root)
+    _sweep_done(finish_sweep(outcome.root, echo=None if quiet else echo), outcome.root)
 
 
 def _sweep_done(done: dict, root: Path) -> None:
@@ -111,14 +89,15 @@ def _sweep_done(done: dict, root: Path) -> None:
     click.echo(f"         {done['paths']['markdown']}")
 
 
-def resume_sweep(root, workers, executor, scheduler, quiet):
-    from .experiment import resume_experiment
-    from .experiment.sweep import finish_sweep
+def resume_sweep(root, manifest: dict, workers, executor, scheduler, quiet):
+    """``resume`` of a sweep folder: the missing points, then the analysis and the page."""
+    from ..experiment.runner import resume_experiment
+    from ..studies.sweep import finish_sweep
 
-    outcome = resume_experiment(Path(root), _executor(executor, workers, scheduler), progress=not quiet,
-                                echo=_echo)
+    outcome = resume_experiment(Path(root), open_executor(executor, workers, scheduler), progress=not quiet,
+                                echo=echo)
     finish_message(outcome)
-    _sweep_done(finish_sweep(outcome.root, echo=None if quiet else _echo), outcome.root)
+    _sweep_done(finish_sweep(outcome.root, echo=None if quiet else echo), outcome.root)
     return outcome
 
 
@@ -173,10 +152,13 @@ def optimize(file, budget, levers, objective, counterfactual, baseline, evaluati
     (a restarted run recomputes nothing). The best few are then re-run on fresh replications and
     compared with the baseline. Writes optimize.json, optimize.md and best.yaml (extends FILE).
     """
-    from .experiment.optimize import OptimizeSpec, run_optimize
+    from ..studies.optimize import run_optimize
+    from ..studies.problem import OptimizeSpec
 
     if resume_dir is not None:
-        return resume_optimize(resume_dir, workers, executor, scheduler, quiet)
+        from .folders import resume_folder
+
+        return resume_folder(resume_dir, workers, executor, scheduler, quiet)
     if file is None:
         raise UsageError("optimize: give a scenario FILE, --budget-krw and --levers, or --resume DIR.")
     if budget is None:
@@ -192,8 +174,8 @@ def optimize(file, budget, levers, objective, counterfactual, baseline, evaluati
                               evaluations=evaluations, finalists=finalists, final_replications=final_replications,
                               replications=replications or 2, seed=seed, overrides=overrides, crn=not no_crn)
     root = out or default_out(f"optimize-{spec.base_name}")
-    result = run_optimize(spec, root, _executor(executor, workers, scheduler), force=force,
-                          progress=not quiet, echo=_echo)
+    result = run_optimize(spec, root, open_executor(executor, workers, scheduler), force=force,
+                          progress=not quiet, echo=echo)
     _optimize_done(result, root)
 
 
@@ -212,63 +194,25 @@ def _optimize_done(result: dict, root: Path) -> None:
     click.echo(f"scenario: {result['files']['scenario']}")
 
 
-def resume_optimize(root, workers, executor, scheduler, quiet):
-    from .experiment.optimize import resume_optimize as _resume
+def resume_optimize(root, manifest: dict, workers, executor, scheduler, quiet):
+    """``resume`` of an optimisation folder: the search from its cache, then the finalists."""
+    from ..studies.optimize import resume_optimize as resume
 
-    result = _resume(Path(root), _executor(executor, workers, scheduler), progress=not quiet, echo=_echo)
+    result = resume(Path(root), open_executor(executor, workers, scheduler), progress=not quiet, echo=echo)
     _optimize_done(result, Path(root))
     return result
 
 
-# ----------------------------------------------------------------------------------------------
-# registration
-# ----------------------------------------------------------------------------------------------
-def _wrap(command: click.Command, handlers: dict) -> None:
-    """Dispatch ``command ROOT`` on the folder's manifest kind; other kinds go to the original."""
-    original = command.callback
-    if getattr(original, "_sweeps_wrapped", False):
-        return
+def report_sweep(root, quiet: bool) -> None:
+    """``report`` of a sweep folder: the analysis and the page, from what is stored."""
+    from ..studies.sweep import finish_sweep
 
-    def callback(root, **kwargs):
-        handler = handlers.get(_kind(root))
-        if handler is None:
-            return original(root, **kwargs)
-        return handler(root, **kwargs)
-
-    callback._sweeps_wrapped = True
-    command.callback = callback
+    _sweep_done(finish_sweep(Path(root), echo=None if quiet else echo), Path(root))
 
 
-def _report_sweep(root, quiet=False, **_):
-    from .experiment.sweep import finish_sweep
-
-    _sweep_done(finish_sweep(Path(root), echo=None if quiet else _echo), Path(root))
-
-
-def _report_optimize(root, quiet=False, **_):
-    from .experiment.optimize import rewrite_report
+def report_optimize(root, quiet: bool) -> None:
+    """``report`` of an optimisation folder: its page, from optimize.json."""
+    from ..studies.optimize import rewrite_report
 
     result = rewrite_report(Path(root))
     click.echo(f"report: {result['files']['markdown']}")
-
-
-def _resume_any(fn):
-    def handler(root, workers=None, executor="processes", scheduler=None, quiet=False, **_):
-        return fn(root, workers, executor, scheduler, quiet)
-    return handler
-
-
-def register(cli: click.Group) -> None:
-    """Add ``sweep`` and ``optimize``; make ``resume`` and ``report`` handle their folders."""
-    cli.add_command(sweep)
-    cli.add_command(optimize)
-    if "resume" in cli.commands:
-        _wrap(cli.commands["resume"], {"sweep": _resume_any(resume_sweep), "optimize": _resume_any(resume_optimize)})
-    if "report" in cli.commands:
-        _wrap(cli.commands["report"], {"sweep": _report_sweep, "optimize": _report_optimize})
-
-
-__all__ = ["optimize", "register", "sweep"]
-
-
-register(_cli)

@@ -1,32 +1,7 @@
 """Budget allocation by simulation optimisation: which levers, which regions, for a fixed budget.
 
-The decision variables (:class:`Lever`) live in the unit cube; each maps to scenario keys:
-
-==================== ======================================= ==========================
-lever                sets                                    default range
-==================== ======================================= ==========================
-seats                centres.*.seats                         10 .. 100
-intake_size          centres.*.intake_size                   5 .. 40
-grant_size           centres.*.grants.per_startup_krw        0 .. 100 M KRW
-grants_per_round     centres.*.grants.per_round              0 .. 40
-grant_budget         centres.*.grants.annual_budget_krw      0 .. 3 bn KRW
-conglomerate_budget  conglomerates.*.annual_budget_krw       0 .. 20 bn KRW
-residency            centres.*.residency_months              3 .. 24
-centres              centres.NAME.enabled, one per centre    open / closed
-opening              centres.NAME.opens, one per centre      0 .. 24 months later
-regional_seats       centres.NAME.seats, one per centre      10 .. 100
-==================== ======================================= ==========================
-
-``NAME=LOW:HIGH`` changes a range, ``centres=Seoul+Busan`` limits a per-centre lever to some
-centres, and any ``KEY=LOW:HIGH`` (as in ``sweep``) is a lever too.
-
-**Cost and budget.** A candidate's cost is its *planned* cost (:func:`sim.analysis.costs.planned_cost`),
-known from the levers before simulating, and never below what the simulation spends. A candidate
-over budget is *repaired* before it runs: every cost-relevant variable moves along a straight
-line towards its cheapest value (closed centres, later openings, smaller grants and budgets) by
-the smallest step that fits the budget (bisection). A centre's variable is a priority (open at
-0.5 or more), so on that line the lowest-priority centres close first. Every simulated candidate
-therefore costs at most the budget.
+Levers (:mod:`sim.studies.levers`) are the decision variables; :mod:`sim.studies.problem` maps
+a candidate to a repaired scenario within the budget.
 
 **Search.** ``scipy.optimize.differential_evolution`` (vectorised: a whole generation is
 simulated in parallel through the experiment executors) maximises the objective, the mean over
@@ -49,418 +24,34 @@ against the counterfactual, the baseline and each other finalist.
 from __future__ import annotations
 
 import contextlib
-import copy
-import datetime as dt
 import json
 import math
 import os
 import shlex
 import shutil
 import sys
-from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
 from ..analysis.costs import planned_cost
 from ..analysis.stats import paired_difference, summarize
-from ..errors import ScenarioError, UsageError, ValleysimError
-from ..scenario.loader import (
-    SHIPPED,
-    dump_yaml,
-    parse_override,
-    resolved_dict,
-    scenario_hash,
-    validate,
-)
+from ..analysis.summary import by_scenario
+from ..errors import Interrupted, ResultsError, UsageError, ValleysimError
+from ..experiment import interrupts
+from ..experiment.progress import Progress
+from ..experiment.runner import ExperimentSpec, resume_experiment, run_experiment
+from ..experiment.store import ResultsStore
+from ..experiment.task import Task, run_task
+from ..files import atomic_write_bytes, atomic_write_json, json_clean, now, read_json, versions
+from ..report.optimize import write_optimize_report
+from ..scenario.keys import parse_override, set_key
+from ..scenario.loader import SHIPPED, dump_yaml, resolved_dict, scenario_hash
 from ..scenario.schema import Scenario
-from .designs import Param, make_param, set_key
-from .progress import Progress
-from .store import atomic_write_bytes, atomic_write_json
-from .task import Task, run_task
+from .problem import OptimizeSpec, Problem, allocation_hash
 
-ROOT = Path(__file__).resolve().parents[2]
-OBJECTIVES = {"additional_survivors_5y": "survivors_5y", "additional_jobs": "jobs_end"}
 KEPT_METRICS = ("survivors_5y", "jobs_end", "survival_5y", "supported", "programme_cost_krw", "grants_krw",
                 "conglomerate_investment_krw", "operating_cost_krw")
-CATALOGUE = {
-    "seats": ("centres.*.seats", 10, 100),
-    "intake_size": ("centres.*.intake_size", 5, 40),
-    "grant_size": ("centres.*.grants.per_startup_krw", 0, 100_000_000),
-    "grants_per_round": ("centres.*.grants.per_round", 0, 40),
-    "grant_budget": ("centres.*.grants.annual_budget_krw", 0, 3_000_000_000),
-    "conglomerate_budget": ("conglomerates.*.annual_budget_krw", 0, 20_000_000_000),
-    "residency": ("centres.*.residency_months", 3, 24),
-}
-PER_CENTRE = {"centres": (0, 1), "opening": (0, 24), "regional_seats": (10, 100)}
-CANDIDATE = "candidate"
-
-
-class Interrupted(ValleysimError):
-    exit_code = 130
-
-
-# ----------------------------------------------------------------------------------------------
-# levers
-# ----------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Lever:
-    """One decision variable: u in [0, 1] -> scenario keys."""
-
-    label: str
-    kind: str  # param | open | delay
-    param: dict | None = None  # Param.to_json() for kind "param"
-    centre: str | None = None
-    low: float = 0.0
-    high: float = 1.0
-    base_opens: str | None = None  # for delay
-
-    def _p(self) -> Param:
-        return Param.from_json(self.param)
-
-    def assignments(self, u: float) -> dict:
-        u = min(max(float(u), 0.0), 1.0)
-        if self.kind == "param":
-            p = self._p()
-            return p.assignments(p.value(u))
-        if self.kind == "open":
-            return {f"centres.{self.centre}.enabled": bool(u >= 0.5)}
-        months = int(round(self.low + u * (self.high - self.low)))
-        return {f"centres.{self.centre}.opens": _add_months(self.base_opens, months)}
-
-    def shown(self, u: float) -> str:
-        u = min(max(float(u), 0.0), 1.0)
-        if self.kind == "param":
-            p = self._p()
-            v = p.value(u)
-            if p.kind == "int":
-                return str(int(v))
-            if p.kind == "bool":
-                return "true" if v >= 0.5 else "false"
-            if p.key.endswith("_krw") and not p.relative:
-                return f"{v / 1e9:,.2f} bn KRW" if abs(v) >= 1e9 else f"{v / 1e6:,.1f} M KRW"
-            return f"{v:,.4g}"
-        if self.kind == "open":
-            return "open" if u >= 0.5 else "closed"
-        months = int(round(self.low + u * (self.high - self.low)))
-        return f"{_add_months(self.base_opens, months)} (+{months} months)"
-
-    @property
-    def range(self) -> str:
-        if self.kind == "param":
-            p = self._p()
-            return f"{p.low:,.6g} .. {p.high:,.6g}"
-        if self.kind == "open":
-            return "open/closed"
-        return f"+{self.low:g} .. +{self.high:g} months"
-
-
-def _add_months(date: str, months: int) -> str:
-    y, m = int(date[:4]), int(date[5:7])
-    k = y * 12 + (m - 1) + months
-    return f"{k // 12:04d}-{k % 12 + 1:02d}"
-
-
-def _split_levers(texts) -> list[str]:
-    out = []
-    for t in texts:
-        for part in str(t).split(","):
-            if part.strip():
-                out.append(part.strip())
-    return out
-
-
-def make_levers(texts, data: dict, base: Scenario) -> list[Lever]:
-    """Parse --levers against the base scenario (raw ``data`` for ``*``, validated ``base``)."""
-    resolved = resolved_dict(base)
-    levers: list[Lever] = []
-    for text in _split_levers(texts):
-        name, eq, rest = text.partition("=")
-        name = name.strip()
-        if name in CATALOGUE:
-            key, lo, hi = CATALOGUE[name]
-            rng = rest.strip() if eq else f"{lo}:{hi}"
-            if not _has_targets(data, key):
-                raise UsageError(f"--levers {name}: the scenario has no entries for {key}.")
-            p = _money_step(make_param(f"{key}={rng}", data, resolved, option=f"--levers {name}"))
-            levers.append(Lever(label=name, kind="param", param=p.to_json()))
-        elif name in PER_CENTRE:
-            centres = list(base.centres)
-            lo, hi = PER_CENTRE[name]
-            if eq and ":" in rest:
-                if name == "centres":
-                    raise UsageError("--levers centres: takes a list of centres (centres=Seoul+Busan), not a range.")
-                lo_s, _, hi_s = rest.partition(":")
-                try:
-                    lo, hi = float(lo_s), float(hi_s)
-                except ValueError:
-                    raise UsageError(f"--levers {text!r}: expected {name}=LOW:HIGH with numbers.") from None
-                if not lo < hi:
-                    raise UsageError(f"--levers {text!r}: expected LOW < HIGH.")
-            elif eq:
-                wanted = [c.strip() for c in rest.split("+") if c.strip()]
-                unknown = [c for c in wanted if c not in base.centres]
-                if unknown:
-                    raise UsageError(f"--levers {name}: {unknown} are not centres of the scenario; expected some of "
-                                     f"{centres}.")
-                centres = wanted
-            if not centres:
-                raise UsageError(f"--levers {name}: the scenario has no centres.")
-            for c in centres:
-                if name == "centres":
-                    levers.append(Lever(label=f"centres.{c}", kind="open", centre=c))
-                elif name == "opening":
-                    cal = base.calendar
-                    room = int(cal.horizon_months - 1 - cal.month(base.centres[c].opens))
-                    if room < 1:
-                        raise UsageError(f"--levers opening: centre {c} opens in the calendar's last month; "
-                                         "it cannot open later.")
-                    levers.append(Lever(label=f"opening.{c}", kind="delay", centre=c, low=min(lo, room),
-                                        high=min(hi, room), base_opens=base.centres[c].opens))
-                else:
-                    p = make_param(f"centres.{c}.seats={lo:g}:{hi:g}", data, resolved, option="--levers regional_seats")
-                    levers.append(Lever(label=f"seats.{c}", kind="param", param=p.to_json()))
-        elif eq:
-            p = _money_step(make_param(text, data, resolved, option="--levers"))
-            levers.append(Lever(label=p.key, kind="param", param=p.to_json()))
-        else:
-            raise UsageError(f"--levers {text!r}: expected one of {', '.join([*CATALOGUE, *PER_CENTRE])}, "
-                             "NAME=LOW:HIGH, or a scenario KEY=LOW:HIGH.")
-    seen = {}
-    for lv in levers:
-        keys = lv.assignments(0.5).keys()
-        for k in keys:
-            if k in seen:
-                raise UsageError(f"--levers: {k} is set by both {seen[k]} and {lv.label}; give each once.")
-            seen[k] = lv.label
-    if not levers:
-        raise UsageError("--levers: give at least one lever.")
-    return levers
-
-
-def _money_step(p: Param) -> Param:
-    """Money levers move in steps of about a thousandth of their range (e.g. 100,000 KRW)."""
-    if p.kind == "float" and p.key.endswith("_krw") and not p.relative and p.high > 0:
-        return replace(p, step=10.0 ** (math.floor(math.log10(p.high)) - 3))
-    return p
-
-
-def _has_targets(data: dict, key: str) -> bool:
-    head = key.split(".*")[0]
-    node = data
-    for p in head.split("."):
-        node = node.get(p) if isinstance(node, dict) else None
-    return isinstance(node, dict) and bool(node)
-
-
-# ----------------------------------------------------------------------------------------------
-# the problem
-# ----------------------------------------------------------------------------------------------
-def _resolve_path(p, what: str) -> Path:
-    path = Path(p)
-    for c in (path, ROOT / path, SHIPPED / path.name, SHIPPED / f"{path}.yaml"):
-        if c.is_file():
-            return c
-    raise UsageError(f"{what} {p}: no such scenario file (looked in the current folder and {SHIPPED}).")
-
-
-def _load(path: Path, overrides) -> tuple[dict, Scenario]:
-    from .sweep import base_data
-
-    data = base_data(path, overrides)
-    return data, validate(copy.deepcopy(data), origin=str(path))
-
-
-@dataclass
-class OptimizeSpec:
-    """Everything an optimisation needs, stored in its manifest (so resume ignores edited files)."""
-
-    file: str
-    base_name: str
-    data: dict  # the base file merged (extends, --set), not yet validated
-    levers: list[Lever]
-    budget_krw: float
-    budget_given: str
-    objective: str
-    counterfactual: dict  # resolved
-    counterfactual_file: str
-    baseline: dict | None  # resolved
-    baseline_file: str | None
-    lever_texts: list[str] = field(default_factory=list)
-    evaluations: int = 40
-    finalists: int = 3
-    final_replications: int = 8
-    replications: int = 2
-    seed: int = 20140902
-    overrides: list[str] = field(default_factory=list)
-    crn: bool = True
-
-    @classmethod
-    def build(cls, file, *, budget, levers, objective, counterfactual, baseline, evaluations, finalists,
-              final_replications, replications, seed, overrides=(), crn=True) -> OptimizeSpec:
-        if objective not in OBJECTIVES:
-            raise UsageError(f"--objective: expected one of {sorted(OBJECTIVES)}, found {objective!r}.")
-        file = Path(file)
-        data, base = _load(file, overrides)
-        cf_path = _resolve_path(counterfactual, "--counterfactual")
-        _, cf = _load(cf_path, overrides)
-        bl_path = _resolve_path(baseline, "--baseline") if baseline else None
-        bl = _load(bl_path, overrides)[1] if bl_path else None
-        lv = make_levers(levers, data, base)
-        if budget == "baseline":
-            if bl is None:
-                raise UsageError("--budget-krw baseline: needs a --baseline scenario.")
-            b = planned_cost(bl)["total_krw"]
-        else:
-            b = float(budget)
-        if bl is not None and bl.name == cf.name:
-            raise UsageError(f"--baseline and --counterfactual are both named {cf.name!r}; give different scenarios.")
-        return cls(file=str(file), base_name=base.name, data=data, levers=lv, budget_krw=b, budget_given=str(budget),
-                   objective=objective, counterfactual=resolved_dict(cf), counterfactual_file=str(cf_path),
-                   baseline=resolved_dict(bl) if bl else None, baseline_file=str(bl_path) if bl_path else None,
-                   lever_texts=_split_levers(levers), evaluations=evaluations, finalists=finalists,
-                   final_replications=final_replications, replications=replications, seed=seed,
-                   overrides=list(overrides), crn=crn)
-
-    def to_json(self) -> dict:
-        d = asdict(self)
-        d["levers"] = [asdict(lv) for lv in self.levers]
-        return d
-
-    @classmethod
-    def from_json(cls, d: dict) -> OptimizeSpec:
-        d = dict(d)
-        d["levers"] = [Lever(**lv) for lv in d["levers"]]
-        return cls(**d)
-
-    @property
-    def metric(self) -> str:
-        return OBJECTIVES[self.objective]
-
-
-class Problem:
-    """Candidates (unit vectors) -> repaired, validated scenarios with their planned costs."""
-
-    def __init__(self, spec: OptimizeSpec):
-        self.spec = spec
-        self.k = len(spec.levers)
-        self.budget = spec.budget_krw
-        self._scen_cache: dict[tuple, tuple[Scenario, float]] = {}
-        self.base_u = self._base_units()
-        self.cheap = self._cheap_directions()
-
-    # -- mapping ---------------------------------------------------------------------------------
-    def allocation(self, u) -> dict:
-        out = {}
-        for lv, x in zip(self.spec.levers, u, strict=True):
-            out.update(lv.assignments(x))
-        return out
-
-    def shown(self, u) -> dict:
-        return {lv.label: lv.shown(x) for lv, x in zip(self.spec.levers, u, strict=True)}
-
-    def _quantise(self, u) -> tuple:
-        """Candidates mapping to the same scenario share a cache entry."""
-        return tuple(json.dumps(v, sort_keys=True) for v in self.allocation(u).items())
-
-    def scenario(self, u) -> tuple[Scenario, float]:
-        """The candidate's scenario (named ``candidate``) and its planned cost."""
-        q = self._quantise(u)
-        hit = self._scen_cache.get(q)
-        if hit is not None:
-            return hit
-        data = copy.deepcopy(self.spec.data)
-        for key, val in self.allocation(u).items():
-            set_key(data, key, val)
-        data["name"] = CANDIDATE
-        data["description"] = ""
-        try:
-            sc = validate(data, origin=f"{self.spec.file} (candidate)")
-        except ScenarioError:
-            sc = None
-        out = (sc, planned_cost(sc)["total_krw"] if sc is not None else math.inf)
-        if len(self._scen_cache) > 20_000:
-            self._scen_cache.clear()
-        self._scen_cache[q] = out
-        return out
-
-    def cost(self, u) -> float:
-        return self.scenario(u)[1]
-
-    # -- base allocation and repair --------------------------------------------------------------
-    def _base_units(self) -> np.ndarray:
-        """The base scenario's own allocation in unit coordinates (clipped to the ranges)."""
-        base = validate(copy.deepcopy(self.spec.data), origin=self.spec.file)
-        resolved = resolved_dict(base)
-        rates = {c: base.regions[cfg.region].founding_rate_per_year for c, cfg in base.centres.items()}
-        opened = sorted((c for c, cfg in base.centres.items() if cfg.enabled), key=lambda c: (rates[c], c))
-        u = np.zeros(self.k)
-        for i, lv in enumerate(self.spec.levers):
-            if lv.kind == "param":
-                p = lv._p()
-                vals = []
-                for t in p.targets:
-                    node = resolved
-                    for part in t.split("."):
-                        node = node.get(part) if isinstance(node, dict) else None
-                    if isinstance(node, (int, float)):
-                        vals.append(float(node))
-                v = float(np.mean(vals)) if vals else p.low
-                if p.relative:
-                    v = 1.0
-                u[i] = min(max(p.unit(v) if p.kind != "bool" else v, 0.0), 1.0)
-            elif lv.kind == "open":
-                # open centres get priorities above 0.5, larger regions higher: the baseline,
-                # repaired to a smaller budget, closes centres in the smallest regions first
-                u[i] = (0.55 + 0.45 * (opened.index(lv.centre) + 1) / len(opened)) if lv.centre in opened else 0.0
-            else:
-                u[i] = 0.0
-        return u
-
-    def _cheap_directions(self) -> np.ndarray:
-        """For each variable, its cheaper end (0 or 1), or NaN when it does not change the cost."""
-        refs = [self.base_u, np.full(self.k, 0.5), np.ones(self.k), np.zeros(self.k)]
-        out = np.full(self.k, np.nan)
-        for i in range(self.k):
-            for r in refs:
-                lo, hi = r.copy(), r.copy()
-                lo[i], hi[i] = 0.0, 1.0
-                c0, c1 = self.cost(lo), self.cost(hi)
-                if math.isfinite(c0) and math.isfinite(c1) and abs(c0 - c1) > 1e-6 * max(1.0, abs(c0)):
-                    out[i] = 0.0 if c0 < c1 else 1.0
-                    break
-        return out
-
-    def cheapest(self, u=None) -> np.ndarray:
-        u = self.base_u if u is None else np.asarray(u, float)
-        return np.where(np.isfinite(self.cheap), self.cheap, u)
-
-    def repair(self, u) -> tuple[np.ndarray, bool]:
-        """The candidate moved towards its cheapest point just enough to fit the budget.
-
-        Returns (repaired u, feasible). Infeasible only if even the cheapest point is over budget.
-        """
-        u = np.clip(np.asarray(u, float), 0.0, 1.0)
-        if self.cost(u) <= self.budget:
-            return u, True
-        c = self.cheapest(u)
-        if not self.cost(c) <= self.budget:
-            return c, False
-        lo, hi = 0.0, 1.0  # cost(c + lo (u - c)) <= budget < cost(c + hi (u - c))
-        for _ in range(40):
-            mid = 0.5 * (lo + hi)
-            if self.cost(c + mid * (u - c)) <= self.budget:
-                lo = mid
-            else:
-                hi = mid
-            if hi - lo < 1e-7:
-                break
-        return c + lo * (u - c), True
-
-
-def allocation_hash(sc: Scenario) -> str:
-    """Hash of a scenario ignoring its name and description (equal allocations, equal hash)."""
-    return scenario_hash(sc.model_copy(update={"name": CANDIDATE, "description": ""}))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -509,8 +100,6 @@ def _lines(path: Path):
 
 
 def _append(path: Path, obj: dict) -> None:
-    from ..errors import ResultsError
-
     try:
         with open(path, "a", encoding="utf-8") as fh:
             fh.write(json.dumps(obj, separators=(",", ":"), default=str) + "\n")
@@ -523,21 +112,6 @@ def _append(path: Path, obj: dict) -> None:
 # ----------------------------------------------------------------------------------------------
 # running
 # ----------------------------------------------------------------------------------------------
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-
-
-def _versions() -> dict:
-    import platform
-    from importlib import metadata
-
-    out = {"python": platform.python_version()}
-    for pkg in ("valleysim", "simpy", "numpy", "scipy", "pydantic"):
-        with contextlib.suppress(metadata.PackageNotFoundError):
-            out[pkg] = metadata.version(pkg)
-    return out
-
-
 class Optimizer:
     def __init__(self, spec: OptimizeSpec, root: Path, executor, *, progress: bool = True, echo=print,
                  problem: Problem | None = None):
@@ -586,8 +160,6 @@ class Optimizer:
                 self.cache.put(t.scenario, seed, t.replication, result["metrics"])
                 self.simulated += 1
                 bar.update(result.get("startups_count", 0))
-        from . import interrupts
-
         interrupts.check()  # a Ctrl-C noted while the executor waited
 
     def _objective(self, key: str, reps, seed: int) -> tuple[float, np.ndarray]:
@@ -667,8 +239,6 @@ class Optimizer:
 
     # -- ranking and selection --------------------------------------------------------------------
     def final(self, command) -> dict:
-        from .runner import ExperimentSpec, resume_experiment, run_experiment
-
         spec = self.spec
         ranked = sorted(self.records.values(), key=lambda r: (-r["objective"], r["key"]))
         finalists = ranked[:spec.finalists]
@@ -700,7 +270,7 @@ class Optimizer:
         self.echo(f"ranking and selection: {len(names)} finalist(s)"
                   f"{' + the baseline' if bl else ''} + the counterfactual, {spec.final_replications} fresh "
                   f"replications (root seed {fseed})")
-        m = _read_json(froot / "manifest.json")
+        m = read_json(froot / "manifest.json")
         if m is None:
             if froot.exists():
                 shutil.rmtree(froot)
@@ -717,8 +287,6 @@ class Optimizer:
 
     def _final_table(self, froot: Path, names: dict, cf: str, bl: Scenario | None, fseed: int) -> dict:
         import pyarrow.parquet as pq
-
-        from ..analysis.summary import by_scenario
 
         t = pq.read_table(froot / "replications.parquet")
         cols = {n: t.column(n).to_numpy(zero_copy_only=False) for n in t.column_names}
@@ -750,11 +318,7 @@ class Optimizer:
 
 
 def _ci(d: dict) -> dict:
-    out = {}
-    for k in ("mean", "diff", "ci_low", "ci_high", "half_width", "n"):
-        if k in d:
-            v = d[k]
-            out[k] = None if v is None or (isinstance(v, float) and not math.isfinite(v)) else v
+    out = json_clean({k: d[k] for k in ("mean", "diff", "ci_low", "ci_high", "half_width", "n") if k in d})
     if "diff" in out and "mean" not in out:
         out["mean"] = out["diff"]
     return out
@@ -762,13 +326,6 @@ def _ci(d: dict) -> dict:
 
 def _plain(d: dict) -> dict:
     return {k: (v.item() if isinstance(v, np.generic) else v) for k, v in d.items()}
-
-
-def _read_json(path: Path) -> dict | None:
-    try:
-        return json.loads(Path(path).read_text())
-    except (OSError, ValueError):
-        return None
 
 
 # ----------------------------------------------------------------------------------------------
@@ -801,31 +358,15 @@ def best_yaml(spec: OptimizeSpec, root: Path, rec: dict, result_line: str) -> st
     return "\n".join(lines) + "\n" + dump_yaml(body)
 
 
-def _create(root: Path, force: bool) -> None:
-    root = Path(root)
-    if root.exists() and not root.is_dir():
-        raise UsageError(f"{root}: is a file, not a folder; choose another --out.")
-    if root.exists() and any(root.iterdir()):
-        if not force:
-            raise UsageError(f"{root}: already holds results. Choose another --out, continue an interrupted run "
-                             f"with: python run_sim.py resume {root}, or pass --force to replace it.")
-        if not (root / "manifest.json").exists():
-            raise UsageError(f"{root}: is not a valleysim results folder (no manifest.json); refusing to delete it "
-                             "even with --force.")
-        shutil.rmtree(root)
-    root.mkdir(parents=True, exist_ok=True)
-
-
 def run_optimize(spec: OptimizeSpec, root: Path, executor, *, force: bool = False, progress: bool = True,
                  echo=print, command=None) -> dict:
     """Start an optimisation in ``root`` (a new folder) and run it to the end."""
     try:
         problem = check_budget(spec)
-        _create(root, force)
         manifest = {"status": "running", "kind": "optimize", "spec": spec.to_json(),
-                    "command": shlex.join(command or sys.argv), "versions": _versions(), "started": _now(),
+                    "command": shlex.join(command or sys.argv), "versions": versions(), "started": now(),
                     "ended": None}
-        atomic_write_json(Path(root) / "manifest.json", manifest)
+        ResultsStore.create(root, manifest, force=force, parts=False)
     except BaseException:
         with contextlib.suppress(Exception):
             executor.close()
@@ -847,7 +388,7 @@ def check_budget(spec: OptimizeSpec) -> Problem:
 
 def resume_optimize(root: Path, executor, *, progress: bool = True, echo=print) -> dict:
     """Continue an interrupted optimisation from its cache (nothing already simulated reruns)."""
-    m = _read_json(Path(root) / "manifest.json")
+    m = read_json(Path(root) / "manifest.json")
     try:
         if m is None or m.get("kind") != "optimize":
             raise UsageError(f"{root}: is not an optimisation results folder (no optimize manifest.json).")
@@ -859,20 +400,16 @@ def resume_optimize(root: Path, executor, *, progress: bool = True, echo=print) 
         with contextlib.suppress(Exception):
             executor.close()
         raise
-    _update(Path(root), status="running", resumed=_now(), ended=None)
+    _update(Path(root), status="running", resumed=now(), ended=None)
     return _run(spec, Path(root), executor, progress=progress, echo=echo, command=None)
 
 
 def _update(root: Path, **changes) -> None:
-    m = _read_json(root / "manifest.json") or {}
-    m.update(changes)
-    atomic_write_json(root / "manifest.json", m)
+    ResultsStore(root).update_manifest(**changes)
 
 
 def _run(spec: OptimizeSpec, root: Path, executor, *, progress, echo, command, problem=None) -> dict:
     import time
-
-    from . import interrupts
 
     t0 = time.perf_counter()
     resume = f"python run_sim.py resume {shlex.quote(str(root))}"
@@ -884,17 +421,17 @@ def _run(spec: OptimizeSpec, root: Path, executor, *, progress, echo, command, p
     except KeyboardInterrupt:
         with contextlib.suppress(Exception):
             executor.abort()
-        _update(root, status="interrupted", ended=_now())
+        _update(root, status="interrupted", ended=now())
         raise Interrupted(f"Interrupted. Evaluated candidates are cached in {root}; continue with: {resume}") from None
     except UsageError:
         with contextlib.suppress(Exception):
             executor.close()
-        _update(root, status="failed", ended=_now())
+        _update(root, status="failed", ended=now())
         raise
     except ValleysimError:
         with contextlib.suppress(Exception):
             executor.abort()
-        _update(root, status="failed", ended=_now())
+        _update(root, status="failed", ended=now())
         raise
     finally:
         with contextlib.suppress(Exception):
@@ -902,7 +439,7 @@ def _run(spec: OptimizeSpec, root: Path, executor, *, progress, echo, command, p
     result = _result(spec, root, opt, final)
     result["seconds"] = round(time.perf_counter() - t0, 2)
     _write_outputs(root, spec, result)
-    _update(root, status="complete", ended=_now(), seconds=result["seconds"])
+    _update(root, status="complete", ended=now(), seconds=result["seconds"])
     return result
 
 
@@ -947,8 +484,6 @@ def _result(spec: OptimizeSpec, root: Path, opt: Optimizer, final: dict) -> dict
 
 
 def _write_outputs(root: Path, spec: OptimizeSpec, result: dict) -> None:
-    from ..report.sweeps import write_optimize_report
-
     o = result["best"]["objective"]
     line = (f"{o['mean']:,.1f} [{o['ci_low']:,.1f}, {o['ci_high']:,.1f}] (95% CI, "
             f"{spec.final_replications} replications)") if o.get("ci_low") is not None else f"{o['mean']:,.1f}"
@@ -960,9 +495,7 @@ def _write_outputs(root: Path, spec: OptimizeSpec, result: dict) -> None:
 
 def rewrite_report(root: Path) -> dict:
     """Rebuild optimize.md/.html from optimize.json (``python run_sim.py report DIR``)."""
-    from ..report.sweeps import write_optimize_report
-
-    result = _read_json(Path(root) / "optimize.json")
+    result = read_json(Path(root) / "optimize.json")
     if result is None:
         raise UsageError(f"{root}: has no optimize.json yet; finish the optimisation with: "
                          f"python run_sim.py resume {shlex.quote(str(root))}")

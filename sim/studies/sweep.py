@@ -13,7 +13,7 @@ between points are the parameters' doing, not the dice's).
   and 95 % CI of the sweep's metrics over replications;
 - ``sensitivity.json``: Sobol' indices, standardised regression coefficients, main effects and
   the ranking of the parameters for the chosen metric;
-- ``sweep.md`` and ``sweep.html`` (see :mod:`sim.report.sweeps`).
+- ``sweep.md`` and ``sweep.html`` (see :mod:`sim.report.sweep`).
 
 Everything it writes comes from the folder, so ``python run_sim.py report DIR`` rebuilds it.
 """
@@ -21,29 +21,33 @@ Everything it writes comes from the folder, so ``python run_sim.py report DIR`` 
 from __future__ import annotations
 
 import io
-import json
 from pathlib import Path
 
 import numpy as np
 
+from ..analysis import sensitivity as sa
 from ..analysis.metrics import METRICS
+from ..analysis.stats import summarize
 from ..errors import ScenarioError, UsageError
-from ..scenario.loader import apply_overrides, resolve_file, resolved_dict, validate
-from .designs import Design, Param, make_design, make_params, point_data, point_name
-from .runner import ExperimentSpec
+from ..experiment.runner import ExperimentSpec
+from ..experiment.store import ResultsStore
+from ..files import (
+    atomic_write_bytes,
+    atomic_write_json,
+    atomic_write_table,
+    finite_or_none,
+    json_clean,
+)
+from ..report.sweep import write_sweep_report
+from ..scenario.loader import base_data, resolved_dict, validate
+from ..scenario.ranges import Param, make_params
+from .designs import Design, make_design, point_data, point_name
 
 DESIGN_METRICS = ("survivors_5y", "survival_5y", "jobs_end", "supported", "crossed_valley", "acquired",
                   "programme_cost_krw")
 """Metrics summarised in the design table besides the sweep's own metric."""
 
 DEFAULT_SAMPLES = {"lhs": 32, "sobol": 8, "grid": 3}
-
-
-def base_data(file: Path, overrides=()) -> dict:
-    """The scenario file merged with what it extends and with ``--set``, before validation."""
-    data = resolve_file(Path(file))
-    data.setdefault("name", Path(file).stem)
-    return apply_overrides(data, overrides)
 
 
 def check_metric(metric: str) -> str:
@@ -99,8 +103,6 @@ class SweepResults:
     def __init__(self, root: Path):
         import pyarrow.parquet as pq
 
-        from .store import ResultsStore
-
         self.root = Path(root)
         self.manifest = ResultsStore.open(self.root).read_manifest()
         info = (self.manifest.get("extra") or {}).get("sweep")
@@ -137,8 +139,6 @@ class SweepResults:
 
 def design_table(res: SweepResults) -> dict[str, list]:
     """Columns of design.parquet: point, block, parameter values, metric means and 95 % CIs."""
-    from ..analysis.stats import summarize
-
     cols: dict[str, list] = {"point": list(res.points), "block": list(res.design.blocks)}
     for j, p in enumerate(res.params):
         cols[p.key] = [float(v) for v in res.design.values[:, j]]
@@ -157,8 +157,6 @@ def design_table(res: SweepResults) -> dict[str, list]:
 
 def analyse(res: SweepResults, n_boot: int = 300) -> dict:
     """Sensitivity of the sweep's metric to each parameter: indices, SRC, main effects, ranking."""
-    from ..analysis import sensitivity as sa
-
     y = np.nanmean(res.per_point(res.metric), axis=1) if len(res.points) else np.zeros(0)
     k = len(res.params)
     seed = int(res.info.get("seed", 0))
@@ -169,74 +167,49 @@ def analyse(res: SweepResults, n_boot: int = 300) -> dict:
     out: dict = {"metric": res.metric, "design": res.design.kind, "points": len(res.points),
                  "replications": int(np.max(np.sum(np.isfinite(res.per_point(res.metric)), axis=1)))
                  if len(res.points) else 0,
-                 "params": [p.key for p in res.params], "mean": _f(np.nanmean(y)) if y.size else None,
-                 "sd_between_points": _f(np.nanstd(y, ddof=1)) if y.size > 1 else None}
+                 "params": [p.key for p in res.params], "mean": finite_or_none(np.nanmean(y)) if y.size else None,
+                 "sd_between_points": finite_or_none(np.nanstd(y, ddof=1)) if y.size > 1 else None}
     sur = sa.surrogate_indices(units, y, marg, n_boot=n_boot, seed=seed)
     model = sur.pop("surrogate")
-    out["surrogate"] = {**_clean(sur), "terms": len(model.terms)}
+    out["surrogate"] = {**json_clean(sur), "terms": len(model.terms)}
     methods = {"surrogate": sur}
     primary = "surrogate"
     if res.design.kind == "sobol" and np.all(np.isfinite(y)):
         sal = sa.saltelli_indices(y, k, n_boot=max(n_boot, 500), seed=seed)
-        out["saltelli"] = _clean(sal)
+        out["saltelli"] = json_clean(sal)
         methods["saltelli"] = sal
         primary = "saltelli"
     out["primary"] = primary
-    out["src"] = _clean(sa.src(res.design.values, y))
+    out["src"] = json_clean(sa.src(res.design.values, y))
     # main effects at each end of each range, and curves for the scatter plots
     effects = []
     grid = np.linspace(0, 1, 41)
     for i, p in enumerate(res.params):
         me = model.main_effect(i, np.array([0.0, 1.0, *grid]))
         effects.append({"param": p.key, "low_value": p.value(0.0), "high_value": p.value(1.0),
-                        "at_low": _f(me[0]), "at_high": _f(me[1]),
+                        "at_low": finite_or_none(me[0]), "at_high": finite_or_none(me[1]),
                         "curve_values": [p.raw(u) for u in grid],
-                        "curve": [_f(v) for v in me[2:]]})
+                        "curve": [finite_or_none(v) for v in me[2:]]})
     out["main_effects"] = effects
     prim = methods[primary]
     order = sa.ranking(prim["total"], prim["first"])
     out["ranking"] = [res.params[i].key for i in order]
     out["table"] = [{"param": res.params[i].key, "rank": r + 1,
-                     "first": _f(prim["first"][i]), "first_se": _f(prim["first_se"][i]),
-                     "first_ci": [_f(v) for v in prim["first_ci"][i]],
-                     "total": _f(prim["total"][i]), "total_se": _f(prim["total_se"][i]),
-                     "total_ci": [_f(v) for v in prim["total_ci"][i]],
-                     "src": _f(out["src"]["src"][i]),
+                     "first": finite_or_none(prim["first"][i]), "first_se": finite_or_none(prim["first_se"][i]),
+                     "first_ci": [finite_or_none(v) for v in prim["first_ci"][i]],
+                     "total": finite_or_none(prim["total"][i]), "total_se": finite_or_none(prim["total_se"][i]),
+                     "total_ci": [finite_or_none(v) for v in prim["total_ci"][i]],
+                     "src": finite_or_none(out["src"]["src"][i]),
                      "at_low": effects[i]["at_low"], "at_high": effects[i]["at_high"],
-                     "swing": _f(abs((effects[i]["at_high"] or 0.0) - (effects[i]["at_low"] or 0.0)))}
+                     "swing": finite_or_none(abs((effects[i]["at_high"] or 0.0) - (effects[i]["at_low"] or 0.0)))}
                     for r, i in enumerate(order)]
     return out
-
-
-def _f(x) -> float | None:
-    try:
-        x = float(x)
-    except (TypeError, ValueError):
-        return None
-    return x if np.isfinite(x) else None
-
-
-def _clean(d: dict) -> dict:
-    def c(v):
-        if isinstance(v, dict):
-            return {k: c(x) for k, x in v.items()}
-        if isinstance(v, (list, tuple)):
-            return [c(x) for x in v]
-        if isinstance(v, (float, np.floating)):
-            return _f(v)
-        if isinstance(v, np.integer):
-            return int(v)
-        return v
-    return c(d)
 
 
 def finish_sweep(root: Path, echo=None) -> dict:
     """Write design.parquet/.csv, sensitivity.json, sweep.md and sweep.html; return the analysis."""
     import pyarrow as pa
     import pyarrow.csv as pcsv
-
-    from ..report.sweeps import write_sweep_report
-    from .store import atomic_write_bytes, atomic_write_json, atomic_write_table
 
     res = SweepResults(root)
     table = pa.table(design_table(res))
@@ -246,12 +219,10 @@ def finish_sweep(root: Path, echo=None) -> dict:
     atomic_write_bytes(res.root / "design.csv", buf.getvalue())
     analysis = analyse(res)
     atomic_write_json(res.root / "sensitivity.json", analysis)
-    paths = write_sweep_report(res, analysis, table.to_pydict())
+    sweep = {"info": res.info, "params": res.params, "values": res.design.values,
+             "command": res.manifest.get("command"), "seconds": res.manifest.get("seconds"), "folder": res.root.name}
+    paths = write_sweep_report(res.root, sweep, analysis, table.to_pydict())
     if echo:
         echo(f"sweep: wrote design.parquet, design.csv, sensitivity.json, {paths['markdown'].name}, "
              f"{paths['html'].name}")
     return {"analysis": analysis, "paths": paths}
-
-
-def load_analysis(root: Path) -> dict:
-    return json.loads((Path(root) / "sensitivity.json").read_text())

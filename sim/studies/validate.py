@@ -1,6 +1,6 @@
 """Validation: the calibrated model against its targets, and its causal effect against the naive gap.
 
-``python -m sim.analysis.validation [--replications N] [--seed S] [--workers W]`` runs the
+``python -m sim.studies.validate [--replications N] [--seed S] [--workers W]`` runs the
 programme scenario (default ``scenarios/ccei-as-opened.yaml``) and the no-programme
 counterfactual on the same replications (common random numbers) and prints, as Markdown, every
 number in ``docs/validation.md``:
@@ -20,6 +20,7 @@ number in ``docs/validation.md``:
 from __future__ import annotations
 
 import argparse
+import functools
 import math
 import sys
 import time
@@ -27,77 +28,84 @@ from pathlib import Path
 
 import numpy as np
 
-from .calibration import load_targets
+from ..analysis.effects import firm_keys, match_twins, survival_since_support
+from ..analysis.stats import paired_difference, summarize
+from ..analysis.targets import load_targets
+from ..errors import ValleysimError
+from ..experiment.task import Task, run_task
+from ..files import DEFAULT_SEED
+from ..model.codes import DIED
+from ..scenario.loader import resolved_dict, scenario_hash
 
 ROOT = Path(__file__).resolve().parents[2]
 AGES = (1, 2, 3, 4, 5)
 
 
-def effect_replication(resolved_p: dict, resolved_c: dict, seed: int, replication: int) -> dict:
-    """One replication of the programme and of the counterfactual, reduced to validation numbers."""
-    from ..model import simulate
-    from ..model.startup import DIED
-    from ..scenario.schema import Scenario
-    from .metrics import replication_metrics
-    from .survival import km_at
+def firms(records, scenario, supported_only: bool = False) -> dict:
+    """Probe: the firms of one replication as arrays, for matching twins across worlds."""
+    s = records.startups
+    keep = s["supported"] if supported_only else np.ones(len(records), bool)
+    names = records.region_names
+    return {"region": [names[i] for i in s["region"][keep].tolist()], "serial": s["serial"][keep],
+            "founded": s["founded"][keep], "age_end": (s["outcome_time"] - s["founded"])[keep],
+            "died": (s["outcome"] == DIED)[keep], "support_age": (s["support_time"] - s["founded"])[keep],
+            "quality": s["quality"][keep]}
 
-    sp, sc = Scenario.model_validate(resolved_p), Scenario.model_validate(resolved_c)
-    rp, rc = simulate(sp, seed, replication), simulate(sc, seed, replication)
-    mp, mc = replication_metrics(rp, sp.calendar), replication_metrics(rc, sc.calendar)
-    out = {"replication": float(replication), **{f"p_{k}": float(v) for k, v in mp.items()}}
-    out.update({f"c_{k}": float(v) for k, v in mc.items()})
-    # the supported start-ups, followed from their support date in both worlds
-    a, b = rp.startups, rc.startups
-    sup = np.flatnonzero(a["supported"])
-    names_p, names_c = rp.region_names, rc.region_names
-    index_c = {(names_c[r], int(i)): j for j, (r, i) in enumerate(zip(b["region"].tolist(), b["serial"].tolist(),
-                                                                    strict=True))}
-    twin = np.array([index_c.get((names_p[int(a["region"][i])], int(a["serial"][i])), -1) for i in sup], dtype=int)
-    # a twin is the same firm only if it was founded at the same moment (founder education in a
-    # region changes its arrivals: those few supported firms are left out and counted)
-    same = twin >= 0
-    same[same] = np.abs(b["founded"][twin[same]] - a["founded"][sup[same]]) < 1e-9
-    i, j = sup[same], twin[same]
-    t0 = a["support_time"][i]
-    ages = [12.0 * y for y in AGES]
-    s_p = km_at(a["outcome_time"][i] - t0, a["outcome"][i] == DIED, ages)
-    s_c = km_at(b["outcome_time"][j] - t0, b["outcome"][j] == DIED, ages)
+
+def effect_row(prog: dict, cf: dict) -> dict:
+    """One replication of the programme and of the counterfactual, reduced to validation numbers."""
+    r = prog["task"].replication
+    out = {"replication": float(r), **{f"p_{k}": float(v) for k, v in prog["metrics"].items()}}
+    out.update({f"c_{k}": float(v) for k, v in cf["metrics"].items()})
+    a, b = prog["probe"], cf["probe"]  # the supported start-ups, and every firm without the programme
+    codes = {n: i for i, n in enumerate(sorted(set(a["region"]) | set(b["region"])))}
+    ia, ib = match_twins(firm_keys(np.full(len(a["serial"]), r), a["region"], a["serial"], codes), a["founded"],
+                         firm_keys(np.full(len(b["serial"]), r), b["region"], b["serial"], codes), b["founded"])
+    t0 = a["support_age"][ia]
+    s_p, s_c = survival_since_support(a["age_end"][ia], a["died"][ia], t0, b["age_end"][ib], b["died"][ib],
+                                      [12.0 * y for y in AGES])
     for y, vp, vc in zip(AGES, s_p, s_c, strict=True):
         out[f"treated_{y}y"] = float(vp)
         out[f"untreated_{y}y"] = float(vc)
-    out["supported_matched"] = float(same.sum())
-    out["supported_unmatched"] = float((~same).sum())
-    out["supported_median_age_months"] = float(np.median(t0 - a["founded"][i])) if i.size else math.nan
-    out["supported_median_quality"] = float(np.median(a["quality"][i])) if i.size else math.nan
+    out["supported_matched"] = float(ia.size)
+    out["supported_unmatched"] = float(len(a["serial"]) - ia.size)
+    out["supported_median_age_months"] = float(np.median(t0)) if ia.size else math.nan
+    out["supported_median_quality"] = float(np.median(a["quality"][ia])) if ia.size else math.nan
     return out
 
 
-def measure(programme, counterfactual, *, replications: int = 10, seed: int = 20140902, executor=None) -> dict:
+def measure(programme, counterfactual, *, replications: int = 10, seed: int = DEFAULT_SEED, executor=None) -> dict:
     """Run both scenarios on replications 0..N-1 and return {name: per-replication array}."""
-    from ..experiment import ProcessExecutor
-    from ..scenario.loader import resolved_dict
+    from ..experiment.executors import ProcessExecutor
 
     own = executor is None
     ex = executor or ProcessExecutor(2)
+    args = []
+    for i, (sc, supported_only) in enumerate(((programme, True), (counterfactual, False))):
+        resolved, digest = resolved_dict(sc), scenario_hash(sc)
+        probe = functools.partial(firms, supported_only=supported_only)
+        args += [(resolved, digest, Task(i, sc.name, r), seed, True, False, probe) for r in range(replications)]
     try:
-        args = [(resolved_dict(programme), resolved_dict(counterfactual), seed, r) for r in range(replications)]
-        rows = sorted(ex.run(effect_replication, args), key=lambda r: r["replication"])
+        results = list(ex.run(run_task, args))
     finally:
         if own:
             ex.close()
-    return {k: np.array([r[k] for r in rows], dtype=float) for k in rows[0]}
+    bad = [r for r in results if "error" in r]
+    if bad:
+        t = bad[0]["task"]
+        raise ValleysimError(f"validation: {t.scenario} replication {t.replication} failed: {bad[0]['error']}\n"
+                             f"{bad[0]['traceback']}".rstrip())
+    by = {(r["task"].scenario_index, r["task"].replication): r for r in results}
+    rows = [effect_row(by[(0, r)], by[(1, r)]) for r in range(replications)]
+    return {k: np.array([row[k] for row in rows], dtype=float) for k in rows[0]}
 
 
 def _ci(x) -> dict:
-    from .stats import summarize
-
     return summarize(x)
 
 
 def report(data: dict, targets_survival, targets_programme, *, replications: int, seed: int, command: str) -> str:
     """The validation tables as Markdown (the numbers of docs/validation.md)."""
-    from .stats import paired_difference
-
     def share(s, d=3):
         return "n/a" if s is None or not math.isfinite(s) else f"{s:.{d}f}"
 
@@ -173,14 +181,14 @@ def report(data: dict, targets_survival, targets_programme, *, replications: int
 
 
 def main(argv=None) -> int:
-    from ..experiment import ProcessExecutor
+    from ..experiment.executors import ProcessExecutor
     from ..scenario import load_scenario
 
-    ap = argparse.ArgumentParser(prog="python -m sim.analysis.validation", description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m sim.studies.validate", description=__doc__.split("\n\n")[0])
     ap.add_argument("--programme", default=str(ROOT / "scenarios" / "ccei-as-opened.yaml"))
     ap.add_argument("--counterfactual", default=str(ROOT / "scenarios" / "no-programme.yaml"))
     ap.add_argument("--replications", "-n", type=int, default=10)
-    ap.add_argument("--seed", type=int, default=20140902)
+    ap.add_argument("--seed", type=int, default=DEFAULT_SEED)
     ap.add_argument("--workers", "-j", type=int, default=None)
     ap.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                     help="override a value of the programme scenario (repeatable), e.g. to switch a channel off")
@@ -192,7 +200,7 @@ def main(argv=None) -> int:
         data = measure(p, c, replications=a.replications, seed=a.seed, executor=ex)
     finally:
         ex.close()
-    cmd = f"python -m sim.analysis.validation --replications {a.replications} --seed {a.seed}" + "".join(
+    cmd = f"python -m sim.studies.validate --replications {a.replications} --seed {a.seed}" + "".join(
         f" --set {o}" for o in a.overrides)
     sys.stdout.write(report(data, load_targets(ROOT / "scenarios/targets/survival.yaml"),
                             load_targets(ROOT / "scenarios/targets/programme.yaml"),

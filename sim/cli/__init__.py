@@ -1,0 +1,48 @@
+"""The command line: ``python run_sim.py COMMAND ...`` (or ``valleysim COMMAND ...``).
+
+One click group; the commands live in a module per family (:mod:`.scenarios`, :mod:`.runs`,
+:mod:`.folders`, :mod:`.sweeps`, :mod:`.calibrate`). Every command turns bad input into one clear
+paragraph on stderr and exit code 2; no traceback reaches a planner (``VALLEYSIM_DEBUG=1`` shows
+it for developers).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from ..errors import ValleysimError
+from . import calibrate, folders, runs, scenarios, sweeps
+
+
+class Group(click.Group):
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except ValleysimError as exc:
+            if os.environ.get("VALLEYSIM_DEBUG"):
+                raise
+            click.echo(f"error: {exc.message}", err=True)
+            ctx.exit(exc.exit_code)
+
+
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="valleysim")
+def cli():
+    """valleysim: start-ups in the death valley, and what regional support programmes do about it."""
+
+
+for command in (scenarios.validate, scenarios.show, runs.run, runs.compare, folders.report, folders.resume,
+                runs.replay, calibrate.calibrate, sweeps.sweep, sweeps.optimize):
+    cli.add_command(command)
+
+
+def main(argv=None):
+    """Console entry point."""
+    try:
+        cli.main(args=argv, prog_name="run_sim.py", standalone_mode=True)
+    except KeyboardInterrupt:  # pragma: no cover - outside an experiment
+        click.echo("interrupted", err=True)
+        sys.exit(130)

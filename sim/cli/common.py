@@ -1,0 +1,128 @@
+"""What every command shares: the run options, the results folder's default name, the executor,
+progress lines on stderr, and the message that ends a run with failed tasks."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import shlex
+import sys
+from pathlib import Path
+
+import click
+
+from ..errors import ValleysimError
+from ..files import DEFAULT_SEED
+
+ROOT = Path(__file__).resolve().parents[2]
+RESULTS = ROOT / "results"
+EXECUTORS = ("processes", "serial", "dask")
+
+
+def run_options(f):
+    """Options every command that runs replications accepts."""
+    opts = [
+        click.option("--replications", "-n", type=click.IntRange(1, 100_000), default=None,
+                     help="Replications per scenario (default 10; with --precision, the first batch)."),
+        click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=DEFAULT_SEED, show_default=True,
+                     help="Root seed; replication r of every scenario shares its random streams."),
+        click.option("--out", type=click.Path(path_type=Path), default=None,
+                     help="Results folder (default results/<name>-<timestamp>/)."),
+        click.option("--force", is_flag=True, help="Replace an existing results folder."),
+        click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
+                     help="Override a scenario value, e.g. --set centres.Daejeon.seats=40 (repeatable)."),
+        *executor_options(),
+        click.option("--startups", "keep_startups", type=click.Choice(["first", "all", "none"]), default="first",
+                     show_default=True, help="Which replications' start-up tables to keep in startups.parquet."),
+        click.option("--precision", type=float, default=None,
+                     help="Add replications until the 95% CI half-width of survival_5y is at most this, "
+                          "e.g. 0.01: of each paired difference in a comparison, of each scenario otherwise."),
+        click.option("--max-replications", type=click.IntRange(1, 100_000), default=200, show_default=True,
+                     help="Upper bound for --precision."),
+        click.option("--no-crn", is_flag=True, hidden=True,
+                     help="Independent random streams per scenario (for measuring what CRN buys)."),
+        quiet_option(),
+    ]
+    for o in reversed(opts):
+        f = o(f)
+    return f
+
+
+def executor_options() -> list:
+    """--workers, --executor and --scheduler: where tasks run."""
+    return [
+        click.option("--workers", "-j", type=click.IntRange(1, 1024), default=None,
+                     help="Worker processes (default: all cores)."),
+        click.option("--executor", type=click.Choice(EXECUTORS), default="processes", show_default=True,
+                     help="Where tasks run."),
+        click.option("--scheduler", default=None, metavar="tcp://HOST:PORT",
+                     help="Dask scheduler address (implies --executor dask)."),
+    ]
+
+
+def quiet_option():
+    return click.option("--quiet", "-q", is_flag=True, help="No progress output.")
+
+
+def with_options(options):
+    """Decorator applying a list of click options in order."""
+    def apply(f):
+        for o in reversed(options):
+            f = o(f)
+        return f
+    return apply
+
+
+def default_out(name: str) -> Path:
+    """results/<name>-<timestamp>/, never an existing folder."""
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-") or "experiment"
+    out = RESULTS / f"{slug}-{stamp}"
+    i = 2
+    while out.exists():
+        out = RESULTS / f"{slug}-{stamp}-{i}"
+        i += 1
+    return out
+
+
+def open_executor(kind, workers, scheduler):
+    """The executor a command's --executor, --workers and --scheduler ask for."""
+    from ..experiment.executors import make_executor
+
+    return make_executor(kind, workers, scheduler)
+
+
+def echo(msg: str) -> None:
+    """Progress and plan lines go to stderr, so results on stdout stay clean."""
+    click.echo(msg, err=True)
+
+
+def execute(spec, out, *, force, workers, executor: str, scheduler, quiet):
+    """Run an ExperimentSpec to completion and return its Outcome (shared by run/compare/sweep)."""
+    from ..experiment.runner import run_experiment
+
+    ex = open_executor(executor, workers, scheduler)
+    return run_experiment(spec, out, ex, force=force, progress=not quiet, echo=echo, command=sys.argv)
+
+
+def finish_message(outcome) -> None:
+    """After a run: list failed tasks with the command replaying each, and exit non-zero."""
+    if outcome.failures:
+        n = len(outcome.failures)
+        lines = [f"{n} task(s) failed; the rest completed (details in {outcome.root / 'failures.json'}). "
+                 "Replay one with:"]
+        lines += [f"  python run_sim.py replay {shlex.quote(str(outcome.root))} --scenario "
+                  f"{shlex.quote(f['scenario'])} --replication {f['replication']}   # {f['error']}"
+                  for f in outcome.failures[:5]]
+        if n > 5:
+            lines.append(f"  ... and {n - 5} more in failures.json")
+        lines.append(f"Once fixed, finish the experiment with: python run_sim.py resume "
+                     f"{shlex.quote(str(outcome.root))}")
+        raise ValleysimError("\n".join(lines))
+
+
+def keep_startups_or_none(value: str) -> str:
+    """Sweeps and optimisations keep no start-up tables unless --startups is given."""
+    ctx = click.get_current_context()
+    src = ctx.get_parameter_source("keep_startups")
+    return value if src is not None and src != click.core.ParameterSource.DEFAULT else "none"

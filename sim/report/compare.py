@@ -1,0 +1,308 @@
+"""The comparison report: every scenario against the counterfactual and the baseline.
+
+:func:`build_report` turns a results folder's :class:`~sim.report.results.Results` into a
+:class:`~sim.report.document.Report`: the verdict and headline tables here, what happened to the
+start-ups in :mod:`sim.report.population`. Undefined numbers (a single replication has no
+confidence interval, a variant with no supported start-ups has no supported survival, a cost per
+survivor cannot be bounded when the extra survivors are not distinguishable from zero) are shown
+as "n/a" with a note saying why; nothing here raises on odd but valid results.
+"""
+
+from __future__ import annotations
+
+import math
+
+from ..analysis.summary import precision_check
+from ..scenario.loader import header_comment
+from . import plots, population
+from .document import Bullets, Figure, Paragraph, Report, Section, Table
+from .format import diff_cell, fmt, mean_cell, p_text, pp, ratio_cell
+from .results import Results
+from .tables import HEADLINE, SUPPORTED_NOTE
+
+
+def build_report(res: Results) -> Report:
+    """The whole report content for a results folder."""
+    m = res.manifest
+    kind = m.get("kind", "run")
+    n_reps = {n: (res.summary["scenarios"].get(n) or {}).get("replications", 0) for n in res.scenarios}
+    title = "valleysim: policy comparison" if kind == "compare" else f"valleysim: {kind} of {', '.join(res.scenarios)}"
+    reps_text = ", ".join(sorted({str(v) for v in n_reps.values()})) or "0"
+    subtitle = (f"{len(res.scenarios)} scenario(s), {reps_text} replication(s) each, seed {m.get('seed')}, "
+                f"{'common random numbers' if m.get('crn', True) else 'independent random numbers'}; "
+                f"results folder {res.root.name}")
+    sections = [
+        _summary(res),
+        _headline(res),
+        _differences(res),
+        _value_for_money(res),
+        population.survival_section(res),
+        population.valley_section(res),
+        population.funnel_section(res),
+        population.regions_section(res),
+        population.naive_gap_section(res),
+        _precision(res),
+        _assumptions(res),
+        _provenance(res),
+        _all_comparisons(res),
+    ]
+    return Report(title, subtitle, sections)
+
+
+def _cohort_text(res: Results) -> str:
+    cal = res.resolved(res.scenarios[0]).get("calendar", {}) if res.scenarios else {}
+    a, b, h = cal.get("cohort_first_year"), cal.get("cohort_last_year"), cal.get("horizon")
+    if a is None:
+        return "start-ups of the cohort window"
+    return f"technology start-ups founded {a}-{b}, followed to {h}"
+
+
+def _summary(res: Results) -> Section:
+    s = Section("summary", "Summary")
+    cf, base = res.counterfactual, res.baseline
+    s.add(Paragraph(
+        f"This report compares {len(res.scenarios)} scenario(s). Survival figures are for "
+        f"{_cohort_text(res)}, by firm age; money is in billions (bn) or millions (M) of Korean won. "
+        "Every number is an average over replications (independent runs of the simulated economy); "
+        "'± x' and '[low, high]' give 95% confidence intervals. "
+        + ("Replication r of every scenario sees the same start-ups with the same luck (common random "
+           "numbers), so the differences between scenarios are measured far more precisely than the levels."
+           if res.manifest.get("crn", True) else "Scenarios used independent random numbers.")))
+    if cf is None:
+        s.add(Paragraph("This experiment has no counterfactual (a world without the programme), so it shows levels "
+                        "only, not effects. To measure effects, run: python run_sim.py compare FILE (it adds the "
+                        "no-programme counterfactual and the announced programme as the baseline)."))
+        return s
+    variants = [n for n in res.scenarios if n != cf]
+    if base:
+        d = res.comparison(base, cf, "survival_5y")
+        sv = res.comparison(base, cf, "survivors_5y")
+        jb = res.comparison(base, cf, "jobs_end")
+        cost = res.metric(base, "programme_cost_krw")
+        per, why = ratio_cell(res.cost_effectiveness(base, cf, "survivors_5y"), "survivor")
+        s.add(Paragraph(
+            f"The baseline ({base}) changes 5-year survival by {diff_cell(d, 'share', False)} against no programme "
+            f"({cf}): {diff_cell(sv, 'count', False)} start-ups alive five years after founding and "
+            f"{diff_cell(jb, 'count', False)} jobs at the horizon, for a programme cost of "
+            f"{fmt(cost.get('mean') if cost else None, 'krw')} KRW; cost per additional 5-year survivor: {per} KRW"
+            + (f" ({why})." if why else ".")))
+    items = []
+    for n in variants:
+        if n == base:
+            continue
+        d = res.comparison(n, cf, "survival_5y")
+        text = f"{n}: 5-year survival {diff_cell(d, 'share', False)} against no programme"
+        if base:
+            db = res.comparison(n, base, "survival_5y")
+            dc = res.comparison(n, base, "programme_cost_krw")
+            text += (f"; {diff_cell(db, 'share', False)} against the baseline, at "
+                     f"{diff_cell(dc, 'krw', False)} KRW of programme cost against the baseline")
+        items.append(text + ".")
+    if items:
+        s.add(Paragraph("Each variant (differences with 95% confidence intervals):"))
+        s.add(Bullets(items))
+    rows = [(n, res.comparison(n, cf, "survival_5y")) for n in variants]
+    rows = [(n, r) for n, r in rows if r]
+    if rows:
+        s.add(Figure("effects", "Change in 5-year survival against the counterfactual, with 95% confidence "
+                     "intervals (percentage points). A point right of the dashed line means more start-ups alive "
+                     "five years after founding.",
+                     "Forest plot of each scenario's change in 5-year survival against no programme",
+                     plots.forest([res.label(n) for n, _ in rows], [r.get("diff") for _, r in rows],
+                                  [r.get("ci_low") if r.get("ci_low") is not None else math.nan for _, r in rows],
+                                  [r.get("ci_high") if r.get("ci_high") is not None else math.nan for _, r in rows],
+                                  title=f"5-year survival: each scenario minus {cf}",
+                                  xlabel="percentage points")))
+    return s
+
+
+def _headline(res: Results) -> Section:
+    s = Section("headline", "Headline results per scenario")
+    header = ["scenario", "reps"] + [label for _, label, _ in HEADLINE]
+    rows, na = [], []
+    for n in res.scenarios:
+        sm = res.summary["scenarios"].get(n) or {}
+        met = sm.get("metrics") or {}
+        cells = [mean_cell(met.get(k), kind) for k, _, kind in HEADLINE]
+        why = sm.get("undefined") or {}
+        na += [f"n/a for {n}, {label}: {why.get(k, 'undefined in every replication')}."
+               for (k, label, _), c in zip(HEADLINE, cells, strict=True) if c == "n/a"]
+        rows.append([res.label(n), str(sm.get("replications", 0))] + cells)
+    notes = ["S(t): share of start-ups founded in the cohort window still alive t years after founding "
+             "(Kaplan-Meier; an acquisition is not a death). Counts, money and jobs cover the whole run; "
+             "money in KRW billions. Programme cost = centre operating and founder-education costs + grants "
+             "+ conglomerate investment and acquisition payments.",
+             "± gives the 95% confidence interval (mean ± half-width) over replications; a value without ± "
+             "comes from a single replication or did not vary.", SUPPORTED_NOTE]
+    notes += na
+    s.add(Table("headline", "Means over replications with 95% confidence intervals", header, rows, notes))
+    return s
+
+
+def _diff_table(res: Results, ref: str, tid: str) -> Table | None:
+    names = [n for n in res.scenarios if n != ref and res.comparison(n, ref, "survival_5y") is not None]
+    if not names:
+        return None
+    header = ["scenario"] + [label for _, label, _ in HEADLINE]
+    rows = [[n] + [diff_cell(res.comparison(n, ref, k), kind) for k, _, kind in HEADLINE] for n in names]
+    notes = [f"Each cell: scenario minus {ref}, averaged over paired replications, with the 95% confidence "
+             "interval in brackets. Survival in percentage points (pp), money in KRW billions.",
+             "(n.s.): not significant at 5% after Holm's adjustment for the number of comparisons made "
+             "(the appendix lists every p-value)."]
+    if any("n/a" in c for r in rows for c in r):
+        notes.append("n/a: the difference is undefined (the metric is undefined in one of the scenarios).")
+    return Table(tid, f"Differences against {ref}", header, rows, notes)
+
+
+def _differences(res: Results) -> Section:
+    s = Section("differences", "Differences: what each scenario changes")
+    if res.counterfactual is None:
+        s.add(Paragraph("n/a: this experiment has no counterfactual, so there are no differences to show. "
+                        "Run python run_sim.py compare to compare scenarios."))
+        return s
+    s.add(Paragraph(f"Against the counterfactual ({res.counterfactual}), the differences are the effects of the "
+                    "programme as each scenario runs it. "
+                    + (f"Against the baseline ({res.baseline}), they show what a variant gains or loses compared "
+                       "with the programme as announced." if res.baseline else "")))
+    for ref, tid in ((res.counterfactual, "diff_counterfactual"), (res.baseline, "diff_baseline")):
+        if ref:
+            t = _diff_table(res, ref, tid)
+            if t is not None:
+                s.add(t)
+    return s
+
+
+def _all_comparisons(res: Results) -> Section:
+    s = Section("appendix", "Appendix: every comparison with its p-values", collapsed=True)
+    rows = []
+    label = {k: lab for k, lab, _ in HEADLINE}
+    kinds = {k: kind for k, _, kind in HEADLINE}
+    for r in res.summary.get("comparisons", []):
+        k = r.get("metric")
+        if k not in label:
+            continue
+        rows.append([r["scenario"], r["reference"], label[k], diff_cell(r, kinds[k], mark=False),
+                     p_text(r.get("p_value")), p_text(r.get("p_adjusted")), str(r.get("n", ""))])
+    if rows:
+        s.add(Table("comparisons", "All comparisons with p-values",
+                    ["scenario", "reference", "metric", "difference [95% CI]", "p", "Holm-adjusted p", "pairs"],
+                    rows, ["p: paired t-test over replications of 'no difference'. Holm-adjusted p corrects for "
+                           "testing many scenarios at once (per metric, across all comparisons); below 0.05 "
+                           "the difference is unlikely to be chance.",
+                           "n/a: the test is undefined (fewer than two paired replications)."]))
+    else:
+        s.add(Paragraph("No comparison in this experiment."))
+    return s
+
+
+def _value_for_money(res: Results) -> Section:
+    s = Section("value", "Value for money")
+    if res.counterfactual is None:
+        s.add(Paragraph("n/a: costs per additional survivor need a counterfactual; run python run_sim.py compare."))
+        return s
+    rows, why = [], {}
+    for sc, ref in res.comparisons:
+        if sc not in res.reps or ref not in res.reps:
+            continue
+        cells = [sc, ref, diff_cell(res.comparison(sc, ref, "programme_cost_krw"), "krw", False),
+                 diff_cell(res.comparison(sc, ref, "survivors_5y"), "count", False)]
+        for outcome, unit in (("survivors_5y", "survivor"), ("jobs_end", "job")):
+            text, reason = ratio_cell(res.cost_effectiveness(sc, ref, outcome), unit)
+            if reason:
+                why.setdefault(reason, f"({'abcdefghijklmnopqrstuvwxyz'[len(why) % 26]})")
+                text = f"{text} {why[reason]}"
+            cells.append(text)
+            if outcome == "survivors_5y":
+                cells.append(diff_cell(res.comparison(sc, ref, "jobs_end"), "count", False))
+        rows.append(cells)
+    notes = ["Extra cost: programme cost (operating, founder education, grants, conglomerate money) of the "
+             "scenario minus the reference's. The ratio is the mean extra cost over the mean extra outcome, "
+             "with a Fieller 95% confidence interval from the paired replications (in millions of KRW).",
+             "Costs run over the whole horizon while 5-year survivors are counted for the cohort window's "
+             "founders only, so cost per 5-year survivor overstates the cost of a survivor; cost per job "
+             "uses all jobs at the horizon."]
+    notes += [f"{mark} {reason}." for reason, mark in why.items()]
+    if rows:
+        s.add(Table("value", "Cost per additional 5-year survivor and per additional job",
+                    ["scenario", "reference", "extra cost (bn KRW)", "extra 5-year survivors",
+                     "cost per extra survivor (M KRW)", "extra jobs", "cost per extra job (M KRW)"], rows, notes))
+    return s
+
+
+def _precision(res: Results) -> Section:
+    s = Section("precision", "Precision")
+    rows = []
+    for c in precision_check(res.summary, res.comparisons):
+        if c["met"] is None:
+            rows.append([c["scenario"], c["reference"], pp(c["diff"], 2), "n/a", "n/a", "n/a"])
+            continue
+        rows.append([c["scenario"], c["reference"], pp(c["diff"], 2), f"{100 * c['half_width']:.3f} pp",
+                     f"{100 * c['target']:.3f} pp", "yes" if c["met"] else "no"])
+    if not rows:
+        s.add(Paragraph("No comparison in this experiment. Per-scenario half-widths are in the headline table."))
+        return s
+    s.add(Paragraph("How precisely each difference in 5-year survival is known: the half-width of its 95% "
+                    "confidence interval against the target of a tenth of the difference (or 0.1 percentage "
+                    "point when the difference is under 1 point). Where a target is missed, rerun with more "
+                    "replications (-n) or with --precision."))
+    s.add(Table("precision", "95% CI half-widths of 5-year survival differences",
+                ["scenario", "reference", "difference", "half-width", "target", "met"], rows,
+                ["n/a: fewer than two paired replications, so no interval."]
+                if any("n/a" in c for r in rows for c in r) else []))
+    return s
+
+
+def _assumptions(res: Results) -> Section:
+    s = Section("assumptions", "Assumptions: what each scenario changes")
+    questions = (res.manifest.get("extra") or {}).get("questions") or {}
+    ref = res.baseline or res.counterfactual
+    s.add(Paragraph("Each scenario's policy question (the comment its file opens with) and every resolved "
+                    "parameter in which it differs from "
+                    + (f"the baseline ({ref})" if ref else "the other scenarios")
+                    + ". Values marked 'assumption' in the files are modelling choices, not published figures; "
+                    "sources are cited in the scenario files."))
+    for n in res.scenarios:
+        src = (res.manifest.get("scenarios", {}).get(n) or {}).get("file")
+        q = questions.get(n) or header_comment(src)
+        s.add(Paragraph(f"{n}" + (f" (file {src})" if src else "") + (f": {_oneline(q)}" if q else "")))
+        if ref is None or n == ref:
+            if n == ref:
+                s.add(Paragraph("This is the reference the others are compared with."))
+            continue
+        diff = res.scenario_diff(ref, n)
+        limit = 60
+        rows = [[p, a, b] for p, a, b in diff[:limit]]
+        notes = [f"... and {len(diff) - limit} more differences (python run_sim.py show FILE prints the whole "
+                 "resolved scenario)."] if len(diff) > limit else []
+        if not rows:
+            rows = [["(no parameter differs)", "", ""]]
+        s.add(Table(f"diff_{n}", f"{n} against {ref}", ["parameter", ref, n], rows, notes))
+    return s
+
+
+def _oneline(text: str) -> str:
+    return " ".join(t for t in text.split())
+
+
+def _provenance(res: Results) -> Section:
+    s = Section("provenance", "Provenance")
+    m = res.manifest
+    rows = [["kind", str(m.get("kind"))], ["status", str(m.get("status"))], ["seed", str(m.get("seed"))],
+            ["replications", str(m.get("replications"))], ["common random numbers", str(m.get("crn", True))],
+            ["start-up tables kept", str(m.get("keep_startups"))],
+            ["precision target", str(m.get("precision")) if m.get("precision") is not None else "none"],
+            ["counterfactual", str(res.counterfactual)], ["baseline", str(res.baseline)],
+            ["started", str(m.get("started"))], ["ended", str(m.get("ended"))],
+            ["run time (s)", str(m.get("seconds"))], ["failed tasks", str(m.get("failures", 0))],
+            ["git commit", str(m.get("git_commit"))], ["command", str(m.get("command"))]]
+    rows += [[f"version: {k}", str(v)] for k, v in (m.get("versions") or {}).items()]
+    s.add(Table("provenance", "How these results were made", ["item", "value"], rows,
+                ["Rerun with the same command, seed and scenario hashes to get the same numbers, whatever the "
+                 "number of workers."]))
+    srows = [[n, str(v.get("file")), str(v.get("hash"))] for n, v in (m.get("scenarios") or {}).items()]
+    s.add(Table("scenario_hashes", "Scenarios (resolved parameters are in manifest.json)",
+                ["scenario", "file", "hash"], srows))
+    if m.get("status") not in (None, "complete"):
+        s.add(Paragraph(f"Warning: this experiment's status is '{m.get('status')}'; the report shows what was "
+                        "finished."))
+    return s

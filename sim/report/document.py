@@ -1,0 +1,96 @@
+"""What a report is made of: sections of paragraphs, bullet lists, tables and figures.
+
+Every page (the comparison report, sweeps, optimisations) is built from these blocks once and
+rendered twice by :mod:`sim.report.html` and :mod:`sim.report.markdown`, so the HTML and the
+Markdown always carry the same tables and numbers. :func:`write_pages` writes both, and the
+figures as PNG files, into a results folder.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..files import atomic_write_bytes
+
+FIGURES = "figures"
+"""Folder (inside the results folder) of the Markdown pages' figures."""
+
+
+@dataclass
+class Paragraph:
+    text: str
+
+
+@dataclass
+class Bullets:
+    items: list[str]
+
+
+@dataclass
+class Table:
+    id: str
+    caption: str
+    header: list[str]
+    rows: list[list[str]]
+    notes: list[str] = field(default_factory=list)
+
+    def markdown(self) -> str:
+        """The table as GitHub-flavoured Markdown (used by the Markdown report and the golden test)."""
+        def esc(s: str) -> str:
+            return str(s).replace("|", "\\|").replace("\n", " ")
+
+        lines = ["| " + " | ".join(esc(h) for h in self.header) + " |",
+                 "|" + "|".join(":---" if i == 0 else "---:" for i in range(len(self.header))) + "|"]
+        lines += ["| " + " | ".join(esc(c) for c in r) + " |" for r in self.rows]
+        return "\n".join(lines)
+
+
+@dataclass
+class Figure:
+    name: str
+    caption: str
+    alt: str
+    png: bytes
+
+
+@dataclass
+class Section:
+    id: str
+    title: str
+    blocks: list = field(default_factory=list)
+    collapsed: bool = False
+    """Long reference material: folded away in the HTML (shown in full in the Markdown)."""
+
+    def add(self, block):
+        self.blocks.append(block)
+        return block
+
+
+@dataclass
+class Report:
+    title: str
+    subtitle: str
+    sections: list[Section]
+
+    def tables(self) -> dict[str, Table]:
+        return {b.id: b for s in self.sections for b in s.blocks if isinstance(b, Table)}
+
+    def figures(self) -> list[Figure]:
+        return [b for s in self.sections for b in s.blocks if isinstance(b, Figure)]
+
+
+def write_pages(root: Path, report: Report, stem: str) -> dict[str, Path]:
+    """``STEM.html`` (self-contained), ``STEM.md`` and its figures in ``root/figures``; their paths."""
+    from .html import render_html
+    from .markdown import render_markdown
+
+    root = Path(root)
+    figures = root / FIGURES
+    figures.mkdir(exist_ok=True)
+    for f in report.figures():
+        atomic_write_bytes(figures / f"{f.name}.png", f.png)
+    html, md = root / f"{stem}.html", root / f"{stem}.md"
+    atomic_write_bytes(html, render_html(report))
+    atomic_write_bytes(md, render_markdown(report))
+    return {"html": html, "markdown": md, "figures": figures}

@@ -1,0 +1,125 @@
+"""Numbers as a planner reads them: shares in %, differences in percentage points, money in KRW
+billions or millions, counts with separators, intervals in brackets, "n/a" when undefined.
+
+One formatter for the terminal tables and every report page.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+_NUMBER = {"share": ("{:.1f}", 100.0), "pp": ("{:+.2f}", 100.0), "krw": ("{:,.1f}", 1e-9),
+           "dkrw": ("{:+,.2f}", 1e-9), "dcount": ("{:+,.0f}", 1.0), "mkrw": ("{:,.0f}", 1e-6)}
+_UNIT = {"share": "%", "pp": " pp", "krw": " bn", "dkrw": " bn"}
+
+DIFF_KIND = {"share": "pp", "count": "dcount", "krw": "dkrw"}
+"""The kind of a difference of a quantity of each kind."""
+ALPHA = 0.05
+"""Holm-adjusted p-values at or above this mark a difference "(n.s.)"."""
+
+
+def number(value: float, kind: str) -> str:
+    """The number alone, scaled for its kind: shares in %, differences in pp, money in KRW
+    billions (``mkrw``: millions), counts with separators."""
+    pattern, scale = _NUMBER.get(kind, ("{:,.0f}", 1.0))
+    return pattern.format(value * scale)
+
+
+def fmt(value, kind: str) -> str:
+    """A number with its unit (``71.0%``, ``+1.13 pp``, ``439.2 bn``), or ``n/a`` when undefined."""
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "n/a"
+    return number(value, kind) + _UNIT.get(kind, "")
+
+
+def cell(stat: dict | None, kind: str, with_ci: bool = True) -> str:
+    """A mean (or difference) with its CI in brackets, for terminal tables."""
+    if not stat:
+        return "n/a"
+    mean = stat.get("mean", stat.get("diff"))
+    text = fmt(mean, kind)
+    lo, hi = stat.get("ci_low"), stat.get("ci_high")
+    if with_ci and lo is not None and hi is not None and text != "n/a" and lo != hi:
+        plain = {"pp": "share", "dkrw": "krw", "dcount": "count"}.get(kind, kind)
+        text += f" [{fmt(lo, plain)}, {fmt(hi, plain)}]" if kind == plain else f" [{fmt(lo, kind)}, {fmt(hi, kind)}]"
+    return text
+
+
+def defined(x) -> bool:
+    """A finite number (not a bool, not None)."""
+    return isinstance(x, (int, float, np.floating, np.integer)) and not isinstance(x, bool) and math.isfinite(x)
+
+
+_ROUND = {"pp": (100.0, 2), "dcount": (1.0, 0), "dkrw": (1e-9, 2), "share": (100.0, 1), "count": (1.0, 0),
+          "krw": (1e-9, 1), "mkrw": (1e-6, 0)}
+
+
+def tidy(x: float, kind: str) -> float:
+    """``x`` rounded as it will be shown, without a negative zero (no "-0" or "-0.00 pp")."""
+    scale, digits = _ROUND.get(kind, (1.0, 0))
+    return (round(x * scale, digits) + 0.0) / scale
+
+
+def bound(x: float, kind: str) -> str:
+    return number(tidy(x, kind), kind)
+
+
+def mean_cell(stat: dict | None, kind: str) -> str:
+    """``mean ± half-width`` of the 95% CI (``mean`` alone with one replication, ``n/a`` if undefined)."""
+    if not stat or not defined(stat.get("mean")):
+        return "n/a"
+    text = fmt(stat["mean"], kind)
+    hw = stat.get("half_width")
+    if defined(hw) and hw > 0:
+        text += f" ± {bound(hw, kind)}"
+    return text
+
+
+def diff_cell(row: dict | None, kind: str, mark: bool = True) -> str:
+    """``+diff [low, high]``; marked ``(n.s.)`` when the Holm-adjusted p-value is at least 0.05."""
+    if not row or not defined(row.get("diff")):
+        return "n/a"
+    dk = DIFF_KIND.get(kind, kind)
+    text = fmt(tidy(row["diff"], dk), dk)
+    lo, hi = row.get("ci_low"), row.get("ci_high")
+    if defined(lo) and defined(hi) and lo != hi:
+        text += f" [{bound(lo, dk)}, {bound(hi, dk)}]"
+    p = row.get("p_adjusted")
+    if mark and defined(p) and p >= ALPHA:
+        text += " (n.s.)"
+    return text
+
+
+def p_text(x) -> str:
+    if not defined(x):
+        return "n/a"
+    return "<0.0001" if x < 1e-4 else f"{x:.4f}"
+
+
+def pct(x, digits: int = 1) -> str:
+    return f"{100 * x:.{digits}f}%" if defined(x) else "n/a"
+
+
+def pp(x, digits: int = 1) -> str:
+    return f"{100 * x:+.{digits}f} pp" if defined(x) else "n/a"
+
+
+def ratio_cell(r: dict, unit: str) -> tuple[str, str | None]:
+    """Text for a cost-effectiveness ratio and, when it is not a plain number, why."""
+    n, d = r.get("num_mean"), r.get("den_mean")
+    if r.get("n", 0) < 2 or not (defined(n) and defined(d)):
+        return "n/a", "needs at least two replications of both scenarios"
+    if not r.get("defined"):
+        return "n/a", (f"the change in {unit}s is not distinguishable from zero, so the cost per additional "
+                       f"{unit} has no upper bound")
+    lo, hi = r.get("ci_low"), r.get("ci_high")
+    ci = f" [{bound(lo, 'mkrw')}, {bound(hi, 'mkrw')}]" if defined(lo) and defined(hi) else ""
+    if d > 0 and n > 0:
+        return f"{r['ratio'] / 1e6:,.0f} M{ci}", None
+    if d > 0:
+        return "dominant", f"more {unit}s for less (or no extra) money: no cost per {unit} to pay"
+    if n >= 0:
+        return "dominated", f"fewer {unit}s for more (or the same) money"
+    return f"saves {r['ratio'] / 1e6:,.0f} M per {unit} lost{ci}", None

@@ -1,0 +1,306 @@
+"""What happened to the start-ups, for the comparison report: survival curves, the valley, the
+support funnel, regions, and the published gap split into effect and selection."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..analysis.stats import summarize
+from ..analysis.survival import hazard_by_age, km_curve
+from . import plots
+from .document import Figure, Paragraph, Section, Table
+from .format import defined, diff_cell, pct, pp
+from .results import Kept, Results
+
+
+def colour_map(res: Results) -> dict[str, tuple]:
+    cols = plots.colours(len(res.scenarios))
+    out = dict(zip(res.scenarios, cols, strict=True))
+    if res.counterfactual:
+        out[res.counterfactual] = plots.CF_COLOUR
+    return out
+
+
+def _kept_note(res: Results) -> str:
+    if not res.kept_replications:
+        return ""
+    reps = ", ".join(str(r) for r in res.kept_replications)
+    return f"From the start-up tables of replication(s) {reps} (the ones kept; --startups all keeps more)."
+
+
+def survival_section(res: Results) -> Section:
+    s = Section("survival", "Survival curves")
+    if not res.kept:
+        s.add(Paragraph("n/a: no start-up table was kept (--startups none), so no survival curve can be drawn. "
+                        "The headline table still has S(1y), S(3y) and S(5y) from every replication."))
+        return s
+    grid = np.arange(0, 8 * 12 + 1, dtype=float)
+    colour = colour_map(res)
+    curves = {}
+    for n, k in res.kept.items():
+        sel = k.cohort
+        curves[n] = km_curve(k.age_end[sel], k.died[sel], grid)
+    cf = res.counterfactual
+    panels = []
+    for n in res.scenarios:
+        if n not in curves or (n == cf and len(curves) > 1):
+            continue
+        cs = []
+        if cf in curves and n != cf:
+            cs.append(dict(label=cf, x=grid / 12, s=curves[cf][0], lo=curves[cf][1], hi=curves[cf][2],
+                           colour=plots.CF_COLOUR))
+        cs.append(dict(label=n, x=grid / 12, s=curves[n][0], lo=curves[n][1], hi=curves[n][2],
+                       colour=colour[n] if n != cf else plots.CF_COLOUR))
+        panels.append({"title": res.label(n), "curves": cs})
+    s.add(Paragraph("Share of start-ups still alive by firm age (Kaplan-Meier, with 95% confidence bands), each "
+                    "scenario beside the counterfactual. Dotted lines mark 1, 3 and 5 years. "
+                    + _kept_note(res)))
+    s.add(Figure("survival", "Kaplan-Meier survival by firm age with 95% confidence bands (Greenwood, log-log)",
+                 "Survival curves by firm age for each scenario against the counterfactual", plots.km_panels(panels)))
+    if cf in curves and len(curves) > 1:
+        diffs = [{"label": n, "x": grid / 12, "d": curves[n][0] - curves[cf][0], "colour": colour[n]}
+                 for n in res.scenarios if n in curves and n != cf]
+        s.add(Figure("survival_diff", f"Survival of each scenario minus {cf}, by firm age (percentage points, "
+                     "kept replications; the survival curves above differ by too little to see)",
+                     "Line plot of survival differences against the counterfactual by firm age",
+                     plots.curve_differences(diffs, title=f"Survival by age: each scenario minus {cf}")))
+    rows = []
+    for n in res.scenarios:
+        if n in curves:
+            c = curves[n][0]
+            rows.append([res.label(n)] + [pct(c[12 * y]) for y in (1, 2, 3, 4, 5, 6, 7, 8)])
+    s.add(Table("km", "Kaplan-Meier survival at each year of age (kept replications)",
+                ["scenario"] + [f"{y} y" for y in range(1, 9)], rows,
+                ["n/a: no start-up of the cohort window was observed to that age before the horizon."]
+                if any("n/a" in c for r in rows for c in r) else []))
+    return s
+
+
+def valley_section(res: Results) -> Section:
+    s = Section("valley", "The death valley")
+    if not res.kept:
+        s.add(Paragraph("n/a: no start-up table was kept (--startups none)."))
+        return s
+    edges = np.arange(0, 8 * 12 + 1, 6, dtype=float)
+    colour = colour_map(res)
+    series, rows = [], []
+    for n in res.scenarios:
+        k = res.kept.get(n)
+        if k is None:
+            continue
+        sel = k.cohort
+        rate = hazard_by_age(k.age_end[sel], k.died[sel], edges) * 12.0
+        series.append({"label": n, "edges": edges / 12, "rate": rate, "colour": colour[n],
+                       "bold": n in (res.counterfactual, res.baseline)})
+        yearly = hazard_by_age(k.age_end[sel], k.died[sel], np.arange(0, 8 * 12 + 1, 12, dtype=float)) * 12.0
+        rows.append([res.label(n)] + [f"{100 * v:.1f}" if defined(v) else "n/a" for v in yearly])
+    s.add(Paragraph("How often start-ups die at each age: deaths per 100 firm-years at risk, in half-year bands. "
+                    "The hump in the first years is the death valley: cash runs out before the product earns. "
+                    "Support that works lowers the hump; support that only picks winners does not move it for "
+                    "the population. " + _kept_note(res)))
+    s.add(Figure("valley", "Death rate by firm age (deaths per 100 firm-years at risk, half-year bands); the "
+                 "counterfactual and the baseline in bold",
+                 "Step plot of death rates by firm age for each scenario", plots.hazard(series)))
+    s.add(Table("hazard", "Deaths per 100 firm-years at risk, by year of age",
+                ["scenario"] + [f"{y}-{y + 1} y" for y in range(8)], rows,
+                ["n/a: no firm-months at risk at that age in the kept replications."]
+                if any("n/a" in c for r in rows for c in r) else []))
+    return s
+
+
+FUNNEL = (("founded", "founded"), ("selected", "selected by a centre"), ("granted", "received a grant"),
+          ("funded", "raised follow-on money"), ("crossed", "crossed the valley"), ("acquired", "acquired"),
+          ("alive", "alive at the horizon"))
+
+
+def _funnel_counts(res: Results, k: Kept) -> dict[str, float]:
+    reps = max(len(np.unique(k.replication)), 1)
+    alive = ~(k.died | k.acquired)
+    return {"founded": len(k) / reps, "selected": k.supported.sum() / reps, "granted": k.granted.sum() / reps,
+            "funded": k.funded.sum() / reps, "crossed": k.crossed.sum() / reps, "acquired": k.acquired.sum() / reps,
+            "alive": alive.sum() / reps}
+
+
+def funnel_section(res: Results) -> Section:
+    s = Section("funnel", "From founding to exit: the funnel")
+    if not res.kept:
+        s.add(Paragraph("n/a: no start-up table was kept (--startups none)."))
+        return s
+    counts = {n: _funnel_counts(res, k) for n, k in res.kept.items()}
+    rows = []
+    for n in res.scenarios:
+        if n in counts:
+            c = counts[n]
+            rows.append([res.label(n)] + [f"{c[key]:,.0f}" for key, _ in FUNNEL]
+                        + [pct(c["crossed"] / c["founded"]) if c["founded"] else "n/a"])
+    s.add(Paragraph("All start-ups founded over the whole run, per replication: how many were selected by a centre, "
+                    "got a grant, raised follow-on money (market or conglomerate), crossed the valley (break-even "
+                    "or scale-up), were acquired, and were still alive at the horizon. The steps are not nested: "
+                    "a firm can be acquired without crossing. " + _kept_note(res)))
+    s.add(Table("funnel", "Start-ups reaching each step (mean per kept replication)",
+                ["scenario"] + [label for _, label in FUNNEL] + ["crossed / founded"], rows))
+    shown = [n for n in (res.counterfactual, res.baseline) if n in counts] or list(counts)[:2]
+    s.add(Figure("funnel", "The funnel for " + " and ".join(shown), "Grouped bar chart of start-ups at each step",
+                 plots.funnel([label for _, label in FUNNEL],
+                              [(n, [counts[n][key] for key, _ in FUNNEL]) for n in shown])))
+    return s
+
+
+def regions_section(res: Results) -> Section:
+    rg = res.regions
+    n_regions = len(set(np.asarray(rg["region"], dtype=object).tolist())) if rg and "region" in rg else 0
+    s = Section("regions", f"The {n_regions or 17} regions side by side")
+    if not rg or "region" not in rg:
+        s.add(Paragraph("n/a: no regional results in this folder (regions.parquet is missing)."))
+        return s
+    names = np.asarray(rg["scenario"], dtype=object)
+    regs = np.asarray(rg["region"], dtype=object)
+    region_order = list(dict.fromkeys(regs.tolist()))
+    first = res.scenarios[0] if res.scenarios else None
+    order = list((res.resolved(first).get("regions") or {}).keys()) if first else []
+    region_order = [r for r in order if r in region_order] + [r for r in region_order if r not in order]
+
+    def series(sc, region, metric):
+        mask = (names == sc) & (regs == region)
+        reps = np.asarray(rg["replication"])[mask]
+        o = np.argsort(reps)
+        return reps[o], np.asarray(rg[metric], float)[mask][o]
+
+    cf = res.counterfactual
+    others = [n for n in res.scenarios if n != cf]
+    level_ref = cf or first
+    header = ["region", f"start-ups/yr* ({level_ref})", f"S(5y) {level_ref}"]
+    rows, mat = [], []
+    cal = res.resolved(level_ref).get("calendar", {}) if level_ref else {}
+    years = max(1, (cal.get("cohort_last_year", 0) - cal.get("cohort_first_year", 0) + 1))
+    for region in region_order:
+        _, st = series(level_ref, region, "startups")
+        _, s5 = series(level_ref, region, "survival_5y")
+        row = [region, f"{np.nanmean(st) / years:,.0f}" if st.size else "n/a",
+               pct(float(np.nanmean(s5))) if np.isfinite(s5).any() else "n/a"]
+        line = []
+        for n in (others if cf else res.scenarios[1:]):
+            ra, a = series(n, region, "survival_5y")
+            if cf:
+                rb, b = series(cf, region, "survival_5y")
+                _, ia, ib = np.intersect1d(ra, rb, return_indices=True)
+                d = a[ia] - b[ib]
+                v = summarize(d)["mean"] if d.size else math.nan
+                row.append(pp(v, 2))
+            else:
+                v = float(np.nanmean(a)) if np.isfinite(a).any() else math.nan
+                row.append(pct(v))
+            line.append(v)
+        rows.append(row)
+        mat.append(line)
+    cols = others if cf else res.scenarios[1:]
+    header += [(f"{n}: S(5y) change" if cf else f"{n}: S(5y)") for n in cols]
+    notes = ["* start-ups per year founded in the cohort window. S(5y): 5-year survival (Kaplan-Meier) of the "
+             "region's start-ups founded in the cohort window, mean over replications."]
+    if cf:
+        notes.append(f"Changes: paired difference against {cf} in percentage points, mean over replications. "
+                     "Regional numbers are small, so single regions carry wide uncertainty.")
+    if any("n/a" in c for r in rows for c in r):
+        notes.append("n/a: no start-up of that region in the cohort window (or none observed for 5 years).")
+    s.add(Table("regions", "5-year survival by region", header, rows, notes))
+    if cols and cf:
+        s.add(Figure("regions", f"Change in 5-year survival by region against {cf} (percentage points; blue = more "
+                     "start-ups survive)", "Heat map of regions by scenarios",
+                     plots.heatmap(region_order, cols, np.asarray(mat, float) * 100,
+                                   title="5-year survival by region: change against the counterfactual",
+                                   unit="percentage points", fmt="{:+.1f}")))
+    # supported start-ups per region
+    srows = []
+    for region in region_order:
+        row = [region]
+        for n in res.scenarios:
+            _, v = series(n, region, "supported")
+            row.append(f"{np.nanmean(v):,.0f}" if v.size else "n/a")
+        srows.append(row)
+    s.add(Table("regions_supported", "Start-ups supported by region (whole run, mean over replications)",
+                ["region"] + list(res.scenarios), srows))
+    return s
+
+
+def naive_gap_section(res: Results) -> Section:
+    s = Section("gap", "Supported versus other start-ups: selection or effect?")
+    cf = res.counterfactual
+    rows, plot_rows = [], []
+    notes = []
+    for n in res.scenarios:
+        if n == cf:
+            continue
+        ng = res.metric(n, "naive_gap_5y")
+        pop = res.comparison(n, cf, "survival_5y") if cf else None
+        dec = res.gap(n)
+        sup = res.metric(n, "supported")
+        if not sup or not defined(sup.get("mean")) or sup["mean"] == 0:
+            rows.append([n, "n/a", "n/a", "n/a", "n/a", "n/a", diff_cell(pop, "share", False)])
+            notes.append(f"{n}: no start-up was supported, so there is no supported-vs-other gap.")
+            continue
+        if _gap_cell(ng) == "n/a":
+            reason = ((res.summary["scenarios"].get(n) or {}).get("undefined") or {}).get("naive_gap_5y")
+            notes.append(f"{n}: the published-style gap is n/a: {reason or 'undefined in every replication'}.")
+        rows.append([n, _gap_cell(ng),
+                     pct(dec["s_sup"]) if dec else "n/a", pct(dec["s_same_cf"]) if dec else "n/a",
+                     pp(dec["effect"]) if dec else "n/a", pp(dec["selection"]) if dec else "n/a",
+                     diff_cell(pop, "share", False)])
+        if dec:
+            plot_rows.append((n, dec["effect"], dec["selection"], pop.get("diff") if pop else math.nan))
+    s.add(Paragraph(_gap_words(res)))
+    notes = ["Published-style gap: 5-year survival of supported start-ups counted from their support date, minus "
+             "that of start-ups never supported (metric naive_gap_5y; mean ± 95% CI over replications).",
+             "The next three columns come from the kept replication(s): the supported firms' survival, the same "
+             "firms' survival in the counterfactual (the simulation can run the same firms without the "
+             "programme), and their difference, the programme's effect on the firms it supported. "
+             "Selection and head start = the rest of the gap."] + notes
+    if cf is None:
+        notes.append("n/a in the effect columns: this experiment has no counterfactual to compare with.")
+    elif not res.kept:
+        notes.append("n/a in the effect columns: no start-up tables were kept (--startups none).")
+    s.add(Table("gap", "The published-style gap beside the causal effect",
+                ["scenario", "published-style gap (pp)", "supported: S(5y) from support",
+                 "same firms without programme", "effect on the supported", "selection and head start",
+                 "causal effect on all start-ups [95% CI]"], rows, notes))
+    if plot_rows:
+        s.add(Figure("gap", "The published-style gap split into the programme's effect on the supported firms "
+                     "(green) and selection (grey), beside the effect on all start-ups (blue)",
+                     "Bar chart splitting the supported-vs-other survival gap",
+                     plots.gap([r[0] for r in plot_rows], [r[1] for r in plot_rows], [r[2] for r in plot_rows],
+                               [r[3] for r in plot_rows])))
+    return s
+
+
+def _gap_cell(stat: dict | None) -> str:
+    if not stat or not defined(stat.get("mean")):
+        return "n/a"
+    hw = stat.get("half_width")
+    return f"{100 * stat['mean']:+.1f}" + (f" ± {100 * hw:.1f}" if defined(hw) and hw > 0 else "") + " pp"
+
+
+def _gap_words(res: Results) -> str:
+    cf = res.counterfactual
+    who = res.baseline or next((n for n in res.scenarios if n != cf), None)
+    dec = res.gap(who) if who else None
+    if dec is None or not defined(dec.get("s_sup")) or not defined(dec.get("s_same_cf")):
+        return ("Programmes often publish that supported start-ups survive far more often than others. That gap "
+                "mixes two things: the programme's own effect, and the fact that centres select promising firms "
+                "(which would have done better anyway) and count survival from the selection date (so the "
+                "riskiest first months are skipped). Separating them needs a counterfactual and kept start-up "
+                "tables; this experiment has "
+                + ("no counterfactual." if cf is None else "no kept start-up table."))
+    pop = res.comparison(who, cf, "survival_5y")
+    pop_text = diff_cell(pop, "share", False)
+    return (f"Read this before quoting survival rates of supported start-ups. In {who}, start-ups selected by a "
+            f"centre were still alive five years after selection in {pct(dec['s_sup'], 0)} of cases, against "
+            f"{pct(dec['s_unsup'], 0)} for start-ups never selected: a gap of {abs(100 * dec['naive']):.0f} "
+            f"percentage points, the kind of figure published for the programme. It does not measure what the "
+            f"programme did. The simulation can follow the very same start-ups with the same luck in a world "
+            f"without the programme: there, they would have survived in {pct(dec['s_same_cf'], 0)} of cases. "
+            f"So the programme itself changed these firms' 5-year survival by {pp(dec['effect'])}; the other "
+            f"{pp(dec['selection'])} of the gap is there because centres pick firms that were already more "
+            f"promising, and because a firm has to be alive to be selected, so counting from the selection date "
+            f"skips the riskiest first months. Spread over all start-ups, most of which are never selected, "
+            f"5-year survival changes by {pop_text}. Plan with the effect, not with the gap.")

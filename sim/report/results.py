@@ -1,0 +1,260 @@
+"""A finished results folder (``run`` or ``compare``), read for its report.
+
+:func:`load_results` reads the manifest, summary.json and the Parquet files (the start-up table
+only for a few kept replications, column by column) into a :class:`Results`, whose methods answer
+the questions the report's pages ask: a comparison's row, paired differences, cost per outcome,
+the gap between supported and other start-ups.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+
+from ..analysis.effects import firm_keys, gap_decomposition
+from ..analysis.stats import ratio_ci
+from ..analysis.summary import by_scenario
+from ..errors import UsageError
+
+MAX_KEPT = 3
+"""At most this many kept replications' start-up tables are read for curves and the funnel."""
+
+
+@dataclass
+class Kept:
+    """One scenario's start-ups in the kept replications, as numpy columns."""
+
+    replication: np.ndarray
+    key: np.ndarray  # one integer per firm, equal for twins across scenarios (analysis.effects.firm_keys)
+    founded: np.ndarray  # months since calendar.start
+    region: np.ndarray  # object (names)
+    serial: np.ndarray
+    cohort: np.ndarray  # bool: founded inside the cohort window
+    age_end: np.ndarray  # months from founding to death, acquisition or the horizon
+    died: np.ndarray
+    acquired: np.ndarray
+    supported: np.ndarray
+    support_age: np.ndarray  # months from founding to selection (NaN if never)
+    granted: np.ndarray
+    funded: np.ndarray
+    crossed: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.age_end)
+
+
+@dataclass
+class Results:
+    root: Path
+    manifest: dict
+    summary: dict
+    scenarios: list[str]
+    reps: dict[str, dict[str, np.ndarray]]
+    regions: dict[str, np.ndarray] | None
+    kept: dict[str, Kept]
+    kept_replications: list[int]
+    counterfactual: str | None
+    baseline: str | None
+    comparisons: list[tuple[str, str]]
+
+    def resolved(self, name: str) -> dict:
+        return (self.manifest.get("scenarios", {}).get(name) or {}).get("resolved") or {}
+
+    def label(self, name: str) -> str:
+        """The scenario's name, marked when it is the counterfactual or the baseline."""
+        if name == self.counterfactual:
+            return f"{name} (counterfactual)"
+        if name == self.baseline:
+            return f"{name} (baseline)"
+        return name
+
+    def comparison(self, sc: str, ref: str, metric: str) -> dict | None:
+        """The summary's comparison row of ``sc`` against ``ref`` for ``metric``."""
+        for r in self.summary.get("comparisons", []):
+            if r.get("scenario") == sc and r.get("reference") == ref and r.get("metric") == metric:
+                return r
+        return None
+
+    def metric(self, sc: str, metric: str) -> dict | None:
+        """The summary's statistics of ``metric`` in scenario ``sc``."""
+        return ((self.summary.get("scenarios", {}).get(sc) or {}).get("metrics") or {}).get(metric)
+
+    def paired(self, sc: str, ref: str, metric: str) -> np.ndarray:
+        """Per-replication differences ``sc - ref`` of ``metric`` over the replications both have."""
+        a, b = self.reps.get(sc) or {}, self.reps.get(ref) or {}
+        if metric not in a or metric not in b:
+            return np.empty(0)
+        _, ia, ib = np.intersect1d(a["replication"], b["replication"], return_indices=True)
+        return np.asarray(a[metric], float)[ia] - np.asarray(b[metric], float)[ib]
+
+    def cost_effectiveness(self, sc: str, ref: str, outcome: str) -> dict:
+        """Cost per additional unit of ``outcome`` (Fieller CI on paired per-replication differences)."""
+        cost = self.paired(sc, ref, "programme_cost_krw")
+        gain = self.paired(sc, ref, outcome)
+        if cost.size == 0 or gain.size == 0:
+            return {"ratio": math.nan, "ci_low": math.nan, "ci_high": math.nan, "defined": False, "n": 0,
+                    "num_mean": math.nan, "den_mean": math.nan}
+        return ratio_ci(cost, gain)
+
+    def gap(self, sc: str) -> dict | None:
+        """The published-style gap of ``sc`` split into the programme's effect and selection, from the
+        kept replications (:func:`sim.analysis.effects.gap_decomposition`); None without a
+        counterfactual or kept tables."""
+        cf = self.counterfactual
+        k, c = self.kept.get(sc), self.kept.get(cf) if cf else None
+        if k is None or c is None or sc == cf:
+            return None
+        return gap_decomposition(_firms(k), _firms(c))
+
+    def scenario_diff(self, ref: str, sc: str) -> list[tuple[str, str, str]]:
+        """What ``sc`` changes against ``ref`` (descriptions and names left out; disabled centres collapsed)."""
+        a, b = dict(self.resolved(ref)), dict(self.resolved(sc))
+        for k in ("name", "description", "centre_defaults", "conglomerate_defaults"):
+            a.pop(k, None)
+            b.pop(k, None)
+        rows = flat_diff(a, b)
+        off = {p.rsplit(".", 1)[0] for p, _, v in rows if p.startswith("centres.") and p.endswith(".enabled")
+               and v == "false"}
+        return [r for r in rows if not any(r[0].startswith(o + ".") and not r[0].endswith(".enabled") for o in off)]
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"{path}: cannot be read ({exc}).") from None
+
+
+def _columns(path: Path) -> dict[str, np.ndarray] | None:
+    if not path.is_file():
+        return None
+    t = pq.read_table(path)
+    return {name: t.column(name).to_numpy(zero_copy_only=False) for name in t.column_names}
+
+
+def _replications_in(path: Path) -> list[int]:
+    """Replications present in a Parquet file, from row-group statistics where possible."""
+    pf = pq.ParquetFile(path)
+    idx = pf.schema_arrow.get_field_index("replication")
+    reps: set[int] = set()
+    for i in range(pf.metadata.num_row_groups):
+        st = pf.metadata.row_group(i).column(idx).statistics
+        if st is not None and st.has_min_max and st.min == st.max:
+            reps.add(int(st.min))
+        else:
+            col = pf.read_row_group(i, columns=["replication"]).column(0).to_numpy()
+            reps.update(int(r) for r in np.unique(col))
+    return sorted(reps)
+
+
+_KEPT_COLUMNS = ["replication", "region", "serial", "cohort_year", "founded_month", "supported", "support_month",
+                 "grant_krw", "private_krw", "conglomerate_krw", "crossed_valley", "outcome", "outcome_month"]
+
+
+def _read_kept(path: Path, scenario: str, reps: list[int], calendar: dict, codes: dict[str, int]) -> Kept | None:
+    t = pq.read_table(path, columns=_KEPT_COLUMNS,
+                      filters=[("scenario", "==", scenario), ("replication", "in", reps)])
+    if t.num_rows == 0:
+        return None
+    c = {n: t.column(n).to_numpy(zero_copy_only=False) for n in _KEPT_COLUMNS}
+    outcome = c["outcome"].astype(str)
+    first, last = calendar.get("cohort_first_year", -10**9), calendar.get("cohort_last_year", 10**9)
+    founded = c["founded_month"].astype(float)
+    region = c["region"].astype(object)
+    replication = c["replication"].astype(np.int64)
+    return Kept(
+        replication=replication, key=firm_keys(replication, region, c["serial"], codes), founded=founded,
+        region=region,
+        serial=c["serial"].astype(np.int64),
+        cohort=(c["cohort_year"] >= first) & (c["cohort_year"] <= last),
+        age_end=c["outcome_month"].astype(float) - founded, died=outcome == "died", acquired=outcome == "acquired",
+        supported=c["supported"].astype(bool), support_age=c["support_month"].astype(float) - founded,
+        granted=c["grant_krw"].astype(float) > 0,
+        funded=(c["private_krw"].astype(float) > 0) | (c["conglomerate_krw"].astype(float) > 0),
+        crossed=c["crossed_valley"].astype(bool))
+
+
+def load_results(root: Path) -> Results:
+    """Read what a report needs from a results folder (``run`` or ``compare``)."""
+    root = Path(root)
+    if not (root / "manifest.json").is_file():
+        raise UsageError(f"{root}: no manifest.json here, so there is nothing to resume or report. "
+                         "Give the folder a previous run wrote.")
+    manifest = _read_json(root / "manifest.json")
+    if not (root / "summary.json").is_file():
+        status = manifest.get("status", "unknown")
+        raise UsageError(f"{root}: has no summary.json (status: {status}), so there is nothing to report yet. "
+                         f"Finish the experiment first (python run_sim.py resume {root}), then rebuild the report.")
+    summary = _read_json(root / "summary.json")
+    names = [n for n in manifest.get("scenarios", {}) if n in summary.get("scenarios", {})]
+    names += [n for n in summary.get("scenarios", {}) if n not in names]
+    cols = _columns(root / "replications.parquet")
+    reps = by_scenario(cols, names) if cols else {n: {} for n in names}
+    regions = _columns(root / "regions.parquet")
+    kept: dict[str, Kept] = {}
+    kept_reps: list[int] = []
+    st_path = root / "startups.parquet"
+    if st_path.is_file():
+        kept_reps = _replications_in(st_path)[:MAX_KEPT]
+        if kept_reps:
+            regions_all = sorted({r for v in manifest.get("scenarios", {}).values()
+                                  for r in ((v or {}).get("resolved") or {}).get("regions", {})})
+            codes = {r: i for i, r in enumerate(regions_all)}
+            for n in names:
+                cal = (manifest.get("scenarios", {}).get(n) or {}).get("resolved", {}).get("calendar", {})
+                k = _read_kept(st_path, n, kept_reps, cal, codes)
+                if k is not None:
+                    kept[n] = k
+    extra = manifest.get("extra") or {}
+    comparisons = [tuple(c) for c in manifest.get("comparisons", [])]
+    cf = extra.get("counterfactual")
+    if cf is None and comparisons:  # the reference every scenario is compared with
+        refs = [r for _, r in comparisons]
+        cf = max(set(refs), key=refs.count)
+    cf = cf if cf in names else None
+    base = extra.get("baseline")
+    base = base if base in names and base != cf else None
+    return Results(root, manifest, summary, names, reps, regions, kept, kept_reps, cf, base, comparisons)
+
+
+def _firms(k: Kept) -> dict:
+    return {"key": k.key, "founded": k.founded, "age_end": k.age_end, "died": k.died, "supported": k.supported,
+            "support_age": k.support_age, "cohort": k.cohort}
+
+
+def flat_diff(a, b, path: str = "") -> list[tuple[str, str, str]]:
+    """Leaves that differ between two resolved scenarios, as (key path, value in a, value in b)."""
+    def show(v) -> str:
+        if v is None:
+            return "null"
+        if isinstance(v, dict):
+            keys = list(v)
+            if not keys:
+                return "(none)"
+            head = ", ".join(keys[:4]) + (", ..." if len(keys) > 4 else "")
+            return f"{len(keys)} entries ({head})"
+        if isinstance(v, float) and v.is_integer() and abs(v) >= 1e4:
+            return f"{v:,.0f}"
+        if isinstance(v, int) and not isinstance(v, bool) and abs(v) >= 1e4:
+            return f"{v:,}"
+        return json.dumps(v, ensure_ascii=False) if not isinstance(v, str) else v
+
+    if isinstance(a, dict) and isinstance(b, dict):
+        out = []
+        for k in list(a) + [k for k in b if k not in a]:
+            p = f"{path}.{k}" if path else str(k)
+            if k not in a:
+                out.append((p, "(absent)", show(b[k])))
+            elif k not in b:
+                out.append((p, show(a[k]), "(absent)"))
+            else:
+                out += flat_diff(a[k], b[k], p)
+        return out
+    if a != b:
+        return [(path, show(a), show(b))]
+    return []
