@@ -1,13 +1,18 @@
-"""Shared fixtures: small valid scenarios built in code, scenario files written on the fly."""
+"""Shared fixtures: small valid scenarios built in code, scenario files written on the fly, and the
+robustness tests' tiny scenario with its uninterrupted reference run."""
 
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from robust import BASE, N_REF, NAME, SEED, scaled
+from rows import metric_rows, table_rows
 
+from sim.scenario import load_scenario
 from sim.scenario.loader import deep_merge, dump_yaml, validate
 from sim.scenario.schema import Scenario
 
@@ -69,3 +74,29 @@ def write_scenario(tmp_path) -> Callable[..., Path]:
         return path
 
     return write
+
+
+# -- the robustness tests' scaled-down shipped scenario and its reference run (tests/robust.py) --
+@pytest.fixture(scope="session")
+def tiny(tmp_path_factory) -> Path:
+    """ccei-announced (all its centres and partners) with founding rates cut 20-fold, fully resolved
+    into one self-contained file (so edits to the shipped files during a session change nothing)."""
+    from sim.scenario.loader import resolved_dict
+
+    data = resolved_dict(load_scenario(BASE, scaled(BASE, 0.05)))
+    data["name"] = NAME
+    path = tmp_path_factory.mktemp("tiny") / "tiny.yaml"
+    path.write_text(dump_yaml(data), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="session")
+def reference(tiny, tmp_path_factory) -> dict:
+    from sim.experiment import ExperimentSpec, SerialExecutor, run_experiment
+
+    out = tmp_path_factory.mktemp("reference") / "run"
+    spec = ExperimentSpec(scenarios={NAME: load_scenario(tiny)}, replications=N_REF, seed=SEED)
+    run_experiment(spec, out, SerialExecutor(), progress=False, echo=lambda _m: None)
+    return {"rows": metric_rows(out), "regions": table_rows(out, "regions.parquet"),
+            "startups": table_rows(out, "startups.parquet"),
+            "summary": json.loads((out / "summary.json").read_text())["scenarios"]}

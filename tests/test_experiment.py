@@ -1,4 +1,4 @@
-"""Issue 3 [experiments], end to end: executors, crash safety, resume, failures, precision.
+"""Experiments end to end: executors, crash safety, resume, failures, precision.
 
 Every test runs a *tiny* scenario: the shipped ``ccei-announced`` (all its centres and
 conglomerates) with every region's founding rate scaled down 20-fold, so one replication takes

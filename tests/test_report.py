@@ -123,7 +123,7 @@ def test_compare_writes_results_and_reports(tiny):
 
 
 def test_report_has_every_section(report):
-    """The report carries each part the issue asks for, in order."""
+    """The report carries its sections in reading order: verdict, headline, differences, value for money, detail."""
     ids = [s.id for s in report.sections]
     assert ids == ["summary", "headline", "differences", "value", "survival", "valley", "funnel", "regions", "gap",
                    "precision", "assumptions", "provenance", "appendix"]

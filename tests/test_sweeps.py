@@ -1,4 +1,4 @@
-"""Issue 6 [sweeps]: designs, sensitivity indices, planned costs, sweep and optimize end to end.
+"""Sweeps and optimisation: designs, sensitivity indices, planned costs, sweep and optimize end to end.
 
 Simulations run a *tiny* world: the shipped ``ccei-announced`` (all 17 centres, 15 partners)
 extended by absolute path, with every region's founding rate cut 20-fold and a calendar that

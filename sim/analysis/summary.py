@@ -18,6 +18,7 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
+from ..files import json_clean
 from .metrics import METRICS, why_undefined
 from .stats import holm, paired_difference, replications_needed, summarize
 
@@ -25,14 +26,6 @@ COMPARED = ("survival_1y", "survival_3y", "survival_5y", "survivors_5y", "suppor
             "crossed_valley", "alive_end", "jobs_end", "private_investment_krw",
             "conglomerate_investment_krw", "grants_krw", "programme_cost_krw")
 """Metrics compared between scenarios (the others are descriptive)."""
-
-
-def _clean(x):
-    if isinstance(x, float) and not math.isfinite(x):
-        return None
-    if isinstance(x, (np.floating, np.integer)):
-        return _clean(x.item())
-    return x
 
 
 def by_scenario(columns: dict[str, Sequence], scenarios: Iterable[str]) -> dict[str, dict[str, np.ndarray]]:
@@ -61,7 +54,7 @@ def build_summary(columns: dict[str, Sequence], scenarios: Sequence[str],
         metrics = {}
         for m in METRICS:
             if m in d:
-                metrics[m] = {k: _clean(v) for k, v in summarize(np.asarray(d[m], dtype=float)).items()}
+                metrics[m] = {k: json_clean(v) for k, v in summarize(np.asarray(d[m], dtype=float)).items()}
         # metrics undefined in every replication (null above), each with the reason
         undefined = {m: why_undefined(m) for m, v in metrics.items() if not v.get("n")}
         summary["scenarios"][sc] = {"replications": int(len(d["replication"])), "metrics": metrics,
@@ -80,7 +73,7 @@ def build_summary(columns: dict[str, Sequence], scenarios: Sequence[str],
         adj = holm([rows[i]["p_value"] for i in idx])
         for i, p in zip(idx, adj, strict=True):
             rows[i]["p_adjusted"] = p
-    summary["comparisons"] = [{k: _clean(v) for k, v in r.items()} for r in rows]
+    summary["comparisons"] = [{k: json_clean(v) for k, v in r.items()} for r in rows]
     return summary
 
 

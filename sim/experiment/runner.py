@@ -124,12 +124,6 @@ LIFECYCLES_PER_SECOND = 50_000.0
 """Rough simulation speed of one worker (start-up lifecycles a second), for the plan's estimate."""
 
 
-def expected_startups(scenario: Scenario) -> float:
-    from ..model.region import monthly_intensity
-
-    return float(sum(monthly_intensity(scenario, r).sum() for r in scenario.regions))
-
-
 @dataclass
 class Outcome:
     root: Path
@@ -162,7 +156,7 @@ class Runner:
         todo = [t for t in tasks if t.key not in done]
         if not todo:
             return
-        per_task = {n: expected_startups(s) for n, s in self.spec.scenarios.items()}
+        per_task = {n: s.expected_startups() for n, s in self.spec.scenarios.items()}
         lifecycles = sum(per_task[t.scenario] for t in todo)
         eta = lifecycles / (LIFECYCLES_PER_SECOND * self.executor.workers)
         if self.progress:  # --quiet silences the plan and the progress, not warnings

@@ -44,15 +44,8 @@ class Cohort:
 
 
 def monthly_intensity(scenario: Scenario, region: str) -> np.ndarray:
-    """Expected foundings in each month of the calendar for ``region``."""
-    cal = scenario.calendar
-    reg = scenario.regions[region]
-    months = np.arange(int(cal.horizon_months), dtype=float)
-    lam = reg.founding_rate_per_year / 12.0 * (1.0 + reg.founding_trend_per_year) ** (months / 12.0)
-    for edu in scenario.founder_education.values():
-        if edu.region == region:
-            lam = np.where(months >= cal.month(edu.starts), lam * edu.founding_rate_multiplier, lam)
-    return lam
+    """Expected foundings in each month of the calendar for ``region`` (see Scenario.founding_intensity)."""
+    return scenario.founding_intensity(region)
 
 
 def _education_quality(scenario: Scenario, region: str, founded: np.ndarray) -> np.ndarray:

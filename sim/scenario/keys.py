@@ -21,10 +21,13 @@ from ..errors import ScenarioError
 # reading and writing nested mappings
 # ----------------------------------------------------------------------------------------------
 def lookup(data, parts) -> tuple[bool, object, int]:
-    """Follow ``parts`` into ``data``: (found, the node reached, how many parts were followed)."""
+    """Follow ``parts`` (mapping keys, or list positions) into ``data``: (found, the node reached,
+    how many parts were followed)."""
     node = data
     for i, p in enumerate(parts):
-        if not isinstance(node, dict) or p not in node:
+        in_dict = isinstance(node, dict) and p in node
+        in_list = isinstance(node, list) and isinstance(p, int) and not isinstance(p, bool) and 0 <= p < len(node)
+        if not (in_dict or in_list):
             return False, node, i
         node = node[p]
     return True, node, len(parts)
@@ -137,6 +140,33 @@ def field_at(key: str):
         else:
             return None
     return unwrap(ann), info
+
+
+def model_at(loc):
+    """The pydantic model whose fields live at ``loc`` (a validation error's location, which may hold
+    free names, list positions and pydantic's own parts), or None."""
+    from pydantic import BaseModel
+
+    from .schema import Scenario
+
+    ann: object = Scenario
+    for part in loc:
+        ann = unwrap(ann)
+        origin = typing.get_origin(ann)
+        if isinstance(ann, type) and issubclass(ann, BaseModel):
+            info = ann.model_fields.get(part) if isinstance(part, str) else None
+            if info is not None:  # anything else is a free name or pydantic's own: stay here
+                ann = info.annotation
+        elif origin is dict:
+            ann = typing.get_args(ann)[1]  # the free key of a mapping
+        elif origin is list:
+            ann = typing.get_args(ann)[0]
+        else:
+            return None
+    ann = unwrap(ann)
+    if typing.get_origin(ann) in (dict, list):
+        ann = unwrap(typing.get_args(ann)[-1])
+    return ann if isinstance(ann, type) and issubclass(ann, BaseModel) else None
 
 
 def key_kind(key: str) -> str | None:

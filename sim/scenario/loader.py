@@ -22,7 +22,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from ..errors import ScenarioError
-from .keys import parse_override, set_dotted
+from .keys import lookup, model_at, parse_override, set_dotted
 from .schema import Calendar, Centre, Conglomerate, Funding, ReferenceProblems, Scenario, Startups
 
 SHIPPED = Path(__file__).resolve().parents[2] / "scenarios"
@@ -291,33 +291,6 @@ def _expand_defaults(data: dict, origin: str) -> dict:
 # --------------------------------------------------------------------------------------------
 # validation with readable errors
 # --------------------------------------------------------------------------------------------
-def _lookup(data, loc) -> tuple[bool, object]:
-    node = data
-    for part in loc:
-        if isinstance(node, dict) and part in node or isinstance(node, list) and isinstance(part, int) and part < len(node):
-            node = node[part]
-        else:
-            return False, None
-    return True, node
-
-
-def _model_at(loc) -> type[BaseModel] | None:
-    """The pydantic model whose fields live at ``loc`` (for did-you-mean on unknown keys)."""
-    model: type[BaseModel] | None = Scenario
-    for part in loc:
-        if model is None:
-            return None
-        field = model.model_fields.get(part) if isinstance(part, str) else None
-        if field is None:
-            # inside a dict[str, Model] the key is a free name: descend into the value type
-            continue
-        ann = field.annotation
-        args = getattr(ann, "__args__", ())
-        nested = [a for a in (ann, *args) if isinstance(a, type) and issubclass(a, BaseModel)]
-        model = nested[-1] if nested else None
-    return model
-
-
 def _user_loc(loc, data) -> list:
     """An error's location without pydantic's own parts (``[key]``, ``function-after[...]``).
 
@@ -344,9 +317,9 @@ def format_validation_error(exc: ValidationError, data: dict, origin: str) -> st
         loc = _user_loc(err["loc"], data)
         key = ".".join(str(p) for p in loc) or "(top level)"
         typ = err["type"]
-        found, value = _lookup(data, loc)
+        found, value, _ = lookup(data, loc)
         if typ == "extra_forbidden" and loc:
-            model = _model_at(loc[:-1])
+            model = model_at(loc[:-1])
             known = sorted(model.model_fields) if model else []
             msg = f"unknown key{_did_you_mean(str(loc[-1]), known)}; expected one of {known}"
         elif typ == "missing":

@@ -382,21 +382,24 @@ class Scenario(Strict):
             raise ReferenceProblems(problems)
         return self
 
-    def expected_startups(self) -> float:
-        """Expected start-ups founded over the calendar in all regions (one replication)."""
+    def founding_intensity(self, region: str):
+        """Expected foundings in each month of the calendar in ``region`` (a numpy array): the
+        region's rate, its yearly trend, and founder education from its start."""
         import numpy as np
 
         cal = self.calendar
+        reg = self.regions[region]
         months = np.arange(int(cal.horizon_months), dtype=float)
-        total = 0.0
-        with np.errstate(over="ignore"):
-            for name, reg in self.regions.items():
-                lam = reg.founding_rate_per_year / 12.0 * (1.0 + reg.founding_trend_per_year) ** (months / 12.0)
-                for edu in self.founder_education.values():
-                    if edu.region == name:
-                        lam = np.where(months >= cal.month(edu.starts), lam * edu.founding_rate_multiplier, lam)
-                total += float(lam.sum())
-        return total
+        with np.errstate(over="ignore"):  # an absurd trend is reported by validation, not as a warning
+            lam = reg.founding_rate_per_year / 12.0 * (1.0 + reg.founding_trend_per_year) ** (months / 12.0)
+            for edu in self.founder_education.values():
+                if edu.region == region:
+                    lam = np.where(months >= cal.month(edu.starts), lam * edu.founding_rate_multiplier, lam)
+        return lam
+
+    def expected_startups(self) -> float:
+        """Expected start-ups founded over the calendar in all regions (one replication)."""
+        return float(sum(self.founding_intensity(r).sum() for r in self.regions))
 
     # -- conveniences used by the model -------------------------------------------------------
     @property

@@ -1,0 +1,154 @@
+"""Helpers shared by the robustness tests (fuzzing, extreme worlds, interruptions, the disk):
+answers the loader and the CLI must give, a scaled-down shipped scenario and its uninterrupted
+reference run (fixtures ``tiny`` and ``reference``), and checks that a killed run never looks
+complete and resumes to identical results."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+from click.testing import CliRunner
+from hypothesis import HealthCheck
+from rows import metric_rows, table_rows
+
+from sim.cli import cli
+from sim.errors import ScenarioError
+from sim.files import DEFAULT_SEED
+from sim.scenario import Scenario, load_scenario
+from sim.scenario.schema import MAX_STARTUPS
+
+ROOT = Path(__file__).resolve().parents[1]
+RUN_SIM = str(ROOT / "run_sim.py")
+SHIPPED = sorted((ROOT / "scenarios").glob("*.yaml"))
+SHIPPED_TEXT = {p.name: p.read_text(encoding="utf-8") for p in SHIPPED}
+FUZZ = int(os.environ.get("VALLEYSIM_FUZZ_EXAMPLES", "0")) or None
+
+
+def examples(n: int) -> int:
+    return FUZZ or n
+
+
+FUZZ_SETTINGS = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
+                                                          HealthCheck.function_scoped_fixture])
+PER_CASE_SECONDS = 10.0
+"""A hostile file must be answered in seconds, never by a hang (generous: CI machines are slow)."""
+
+
+# ---------------------------------------------------------------------------------------------
+# helpers
+# ---------------------------------------------------------------------------------------------
+def outcome_of(path: Path, overrides=()) -> Scenario | ScenarioError:
+    """load_scenario's answer: a Scenario or a ScenarioError, never anything else, in seconds."""
+    start = time.perf_counter()
+    try:
+        result = load_scenario(path, overrides)
+    except ScenarioError as exc:
+        result = exc
+        assert exc.message.strip(), "an error must say something"
+        assert "Traceback" not in exc.message
+    elapsed = time.perf_counter() - start
+    assert elapsed < PER_CASE_SECONDS, f"{path}: took {elapsed:.1f} s"
+    if isinstance(result, Scenario):
+        # a valid scenario is also a bounded amount of work: never a memory blow-up later
+        assert result.expected_startups() <= MAX_STARTUPS
+    return result
+
+
+def invoke(*args, **env_extra):
+    return CliRunner().invoke(cli, [str(a) for a in args], env=env_extra or None)
+
+
+def clean_cli_result(result, codes=(0, 2)) -> None:
+    """A CliRunner result that ended by an exit code (no stray exception) without a traceback."""
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    assert result.exit_code in codes, result.output
+    assert "Traceback" not in result.output
+    if result.exit_code == 2:
+        assert result.stderr.startswith("error: ")
+
+
+def manifest(folder: Path) -> dict:
+    return json.loads((Path(folder) / "manifest.json").read_text())
+
+
+
+BASE = ROOT / "scenarios" / "ccei-announced.yaml"
+COUNTERFACTUAL = ROOT / "scenarios" / "no-programme.yaml"
+
+
+def scaled(path: Path, factor: float) -> list[str]:
+    """--set overrides multiplying every region's founding rate by ``factor``."""
+    sc = load_scenario(path)
+    return [f"regions.{r}.founding_rate_per_year={reg.founding_rate_per_year * factor:.6g}"
+            for r, reg in sc.regions.items()]
+
+
+def every(section: str, key: str, value, path: Path = BASE) -> list[str]:
+    sc = load_scenario(path)
+    return [f"{section}.{n}.{key}={value}" for n in getattr(sc, section)]
+
+
+def strict_json(path: Path):
+    def no_constants(name):
+        raise AssertionError(f"{path}: {name} is not JSON")
+
+    return json.loads(path.read_text(), parse_constant=no_constants)
+
+
+# ---------------------------------------------------------------------------------------------
+# shared by 3-6: a tiny scenario and its uninterrupted, in-process, serial reference run
+# ---------------------------------------------------------------------------------------------
+NAME = "tiny"
+SEED = DEFAULT_SEED
+N_REF = 4
+DATA_OUTPUTS = ("summary.json", "replications.parquet", "regions.parquet", "startups.parquet")
+
+
+def parts(folder: Path) -> list[Path]:
+    d = Path(folder) / "parts"
+    return sorted(d.glob("*.metrics.parquet")) if d.is_dir() else []
+
+
+def same_as_reference(folder: Path, reference: dict, n: int = N_REF) -> None:
+    assert metric_rows(folder) == [r for r in reference["rows"] if r["replication"] < n]
+    assert table_rows(folder, "regions.parquet") == [r for r in reference["regions"] if r["replication"] < n]
+    assert table_rows(folder, "startups.parquet") == reference["startups"]
+    if n == N_REF:
+        assert json.loads((folder / "summary.json").read_text())["scenarios"] == reference["summary"]
+
+
+def assert_never_falsely_complete(folder: Path, reference: dict, n: int = N_REF) -> str:
+    """The folder's state after a kill: whatever it is, it does not claim to be complete unless it is.
+
+    Returns the status ("missing" when no manifest was written yet)."""
+    if not (folder / "manifest.json").exists():
+        return "missing"
+    status = manifest(folder)["status"]  # always parses: the manifest is replaced atomically
+    assert status in ("running", "interrupted", "failed", "complete")
+    if status == "complete":
+        for name in DATA_OUTPUTS:
+            assert (folder / name).is_file(), f"complete, but {name} is missing"
+        same_as_reference(folder, reference, n)
+    return status
+
+
+def finish_after_kill(folder: Path, tiny: Path, reference: dict) -> None:
+    """Whatever a kill left: resume it (or start again if no manifest was written) -> identical results."""
+    status = assert_never_falsely_complete(folder, reference)
+    if status == "missing":  # killed before the manifest: nothing to resume, start again
+        r = invoke("run", tiny, "-n", N_REF, "--executor", "serial", "--out", folder, "--force", "-q")
+    elif status == "complete":
+        r = invoke("resume", folder, "--executor", "serial", "-q")
+        assert r.exit_code == 2 and "already complete" in r.stderr
+        return
+    else:
+        r = invoke("resume", folder, "--executor", "serial", "-q")
+    assert r.exit_code == 0, r.output
+    assert manifest(folder)["status"] == "complete"
+    assert not list(folder.glob(".*.tmp-*")) and not (folder / "parts").exists()
+    same_as_reference(folder, reference)
+
+

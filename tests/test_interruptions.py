@@ -1,0 +1,255 @@
+"""Interrupted runs: kills at moments the experiment tests do not reach (right after start, during
+consolidation, before the final status) never leave a folder that looks complete, resume ends
+identical to an uninterrupted run, and a Dask worker killed mid-experiment changes nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from procs import dask_cluster as start_dask_cluster
+from procs import env
+from robust import (
+    N_REF,
+    NAME,
+    ROOT,
+    RUN_SIM,
+    SEED,
+    assert_never_falsely_complete,
+    clean_cli_result,
+    finish_after_kill,
+    invoke,
+    manifest,
+    parts,
+    same_as_reference,
+)
+
+from sim.scenario import load_scenario
+
+# ---------------------------------------------------------------------------------------------
+# 3. interruption at moments tests/test_experiment.py does not reach
+# ---------------------------------------------------------------------------------------------
+HOLD_WRAPPER = r'''
+import os, sys, time, pathlib
+hold, mark = os.environ["VALLEYSIM_TEST_HOLD"], pathlib.Path(os.environ["VALLEYSIM_TEST_MARK"])
+from sim.experiment import store
+
+def wait_here():
+    mark.write_text(hold)
+    time.sleep(600)
+
+if hold == "consolidate":  # in the middle of writing replications.parquet
+    import pyarrow.parquet as pq
+    class Held(pq.ParquetWriter):
+        def write_table(self, *a, **k):
+            super().write_table(*a, **k)
+            wait_here()
+    pq.ParquetWriter = Held
+elif hold == "before-complete":  # summary.json written, the manifest not yet "complete"
+    update = store.ResultsStore.update_manifest
+    def held_update(self, **changes):
+        if changes.get("status") == "complete":
+            wait_here()
+        return update(self, **changes)
+    store.ResultsStore.update_manifest = held_update
+elif hold == "after-complete":  # the manifest says "complete", the parts are not deleted yet
+    drop = store.ResultsStore.drop_parts
+    def held_drop(self):
+        wait_here()
+        return drop(self)
+    store.ResultsStore.drop_parts = held_drop
+from sim.cli import main
+sys.argv[0] = "run_sim.py"
+main()
+'''
+
+
+def start_cli(*args, hold: str | None = None, mark: Path | None = None) -> subprocess.Popen:
+    """The CLI in its own session (so the test can signal all of it), optionally held at a point."""
+    extra = {"VALLEYSIM_TEST_HOLD": hold, "VALLEYSIM_TEST_MARK": mark} if hold else {}
+    cmd = [sys.executable, "-c", HOLD_WRAPPER] if hold else [sys.executable, RUN_SIM]
+    return subprocess.Popen([*cmd, *map(str, args)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=env(**extra), start_new_session=True)
+
+
+def stop(proc: subprocess.Popen, sig: int) -> tuple[str, str]:
+    """SIGKILL the whole process group (kill -9, the OOM killer) or SIGTERM the parent (`kill PID`)."""
+    with contextlib.suppress(ProcessLookupError):
+        if sig == signal.SIGKILL:
+            os.killpg(proc.pid, sig)
+        else:
+            os.kill(proc.pid, sig)
+    try:
+        return proc.communicate(timeout=60)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
+def wait_until(proc: subprocess.Popen, condition, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if proc.poll() is not None:
+            _, err = proc.communicate()
+            pytest.fail(f"the run ended (rc {proc.returncode}) too early:\n{err}")
+        if time.monotonic() > deadline:
+            stop(proc, signal.SIGKILL)
+            pytest.fail("timed out waiting for the run")
+        time.sleep(0.01)
+
+
+HOLDS = [("consolidate", signal.SIGKILL), ("consolidate", signal.SIGTERM), ("before-complete", signal.SIGKILL),
+         ("after-complete", signal.SIGKILL), ("after-complete", signal.SIGTERM)]
+
+
+@pytest.mark.slow
+def test_kill_during_consolidation_and_finish_never_looks_complete(tiny, reference, tmp_path):
+    """kill -9 or SIGTERM while the final files are assembled (replications.parquet half-written),
+    between summary.json and the final status, and between the final status and the clean-up:
+    the manifest never says complete with a file missing or wrong, and resume ends identical.
+    (The five runs overlap, so this costs about one run's start-up.)"""
+    runs = []
+    for i, (hold, sig) in enumerate(HOLDS):
+        out, mark = tmp_path / f"out{i}", tmp_path / f"mark{i}"
+        runs.append((hold, sig, out, mark, start_cli("run", tiny, "-n", N_REF, "--executor", "serial", "--out",
+                                                     out, "-q", hold=hold, mark=mark)))
+    for hold, sig, out, mark, proc in runs:
+        wait_until(proc, mark.exists)
+        _, err = stop(proc, sig)
+        assert "Traceback" not in err, (hold, sig, err)
+        status = assert_never_falsely_complete(out, reference)
+        if sig == signal.SIGTERM:
+            assert proc.returncode == 130 and status == "interrupted", (hold, proc.returncode, err)
+            assert f"python run_sim.py resume {out}" in err
+        if hold == "consolidate":
+            assert status != "complete" and list(out.glob(".replications.parquet.tmp-*"))  # half-written
+        if hold == "before-complete":
+            assert status != "complete" and (out / "summary.json").is_file()
+        if hold == "after-complete" and sig == signal.SIGKILL:
+            assert status == "complete"  # every output was in place before the status was written
+    for _hold, _sig, out, _mark, _proc in runs:
+        finish_after_kill(out, tiny, reference)
+
+
+@pytest.mark.slow
+def test_kill_at_random_moments_never_looks_complete_and_resume_is_identical(tiny, reference, tmp_path):
+    """kill -9 or SIGTERM right after start, at a random delay, and after a random number of finished
+    tasks (serial and a process pool of 2). Seeded (VALLEYSIM_KILL_SEED), so a failure can be replayed."""
+    rng = random.Random(int(os.environ.get("VALLEYSIM_KILL_SEED", "8")))
+    moments = [("delay", 0.0, "serial"), ("delay", rng.uniform(0.3, 3.0), "processes"),
+               ("parts", rng.randrange(0, N_REF - 1), "serial"), ("parts", rng.randrange(1, N_REF), "processes")]
+    runs = []
+    for i, (kind, when, executor) in enumerate(moments):
+        out = tmp_path / f"out{i}"
+        proc = start_cli("run", tiny, "-n", N_REF, "-j", 2, "--executor", executor, "--out", out, "-q")
+        runs.append((kind, when, out, proc, rng.choice([signal.SIGKILL, signal.SIGTERM])))
+    t0 = time.monotonic()
+    for kind, when, out, proc, sig in runs:  # the runs overlap: this costs one run's start-up, not four
+        if kind == "delay":
+            time.sleep(max(0.0, t0 + when - time.monotonic()))
+        else:
+            wait_until(proc, lambda out=out, when=when: len(parts(out)) > when)
+        _, err = stop(proc, sig)
+        assert "Traceback" not in err, (kind, when, sig, err)
+    for _kind, _when, out, _proc, _sig in runs:
+        finish_after_kill(out, tiny, reference)
+
+
+
+
+# ---------------------------------------------------------------------------------------------
+# 4. distributed faults
+# ---------------------------------------------------------------------------------------------
+@pytest.fixture
+def dask_two_workers():
+    """A real ``dask scheduler`` and two ``dask worker`` processes on loopback, each in its own session."""
+    with start_dask_cluster(2) as cluster:
+        yield cluster
+
+
+@pytest.mark.slow
+def test_dask_worker_killed_mid_experiment_still_completes_identically(dask_two_workers, tiny, reference,
+                                                                         tmp_path):
+    """SIGKILL one of two `dask worker` processes (and its nanny) once some tasks are done: the
+    scheduler reruns its tasks on the other worker and the experiment completes, identical."""
+    import threading
+
+    from sim.experiment import DaskExecutor, ExperimentSpec, run_experiment
+
+    address, workers = dask_two_workers
+    out = tmp_path / "out"
+    executor = DaskExecutor(address)
+    assert executor.workers == 2
+    killed_at = []
+
+    def kill_one_worker():
+        deadline = time.monotonic() + 120
+        while len(parts(out)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        killed_at.append(len(parts(out)))
+        os.killpg(workers[0].pid, signal.SIGKILL)  # the worker and its nanny, without warning
+
+    killer = threading.Thread(target=kill_one_worker, daemon=True)
+    killer.start()
+    spec = ExperimentSpec(scenarios={NAME: load_scenario(tiny)}, replications=N_REF, seed=SEED)
+    outcome = run_experiment(spec, out, executor, progress=False, echo=lambda _m: None)
+    killer.join(timeout=10)
+    assert killed_at and 2 <= killed_at[0] < N_REF, f"the worker was lost after {killed_at} tasks"
+    assert workers[0].wait(timeout=10) is not None
+    assert not outcome.failures
+    assert manifest(out)["status"] == "complete"
+    same_as_reference(out, reference)
+
+
+class _SilentListener:
+    """Something that accepts TCP connections and never says a word (a wrong port, a stalled host)."""
+
+    def __enter__(self):
+        import threading
+
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.conns = []
+
+        def accept():
+            with contextlib.suppress(OSError):
+                while True:
+                    self.conns.append(self.sock.accept()[0])
+
+        threading.Thread(target=accept, daemon=True).start()
+        return f"tcp://127.0.0.1:{self.sock.getsockname()[1]}"
+
+    def __exit__(self, *exc):
+        for c in self.conns:
+            c.close()
+        self.sock.close()
+
+
+def test_unreachable_scheduler_variants_fail_within_seconds(tiny, tmp_path):
+    """Besides a closed port (tests/test_experiment.py): something that accepts connections but never
+    answers (this used to hang forever) and a malformed address: exit 2, a clear message, within
+    seconds, nothing written."""
+    pytest.importorskip("distributed")
+    with _SilentListener() as silent:
+        for address, says in [(silent, "did not answer as a Dask scheduler"),
+                              ("not-an-address", "missing port number")]:
+            start = time.perf_counter()
+            r = invoke("run", tiny, "-n", 1, "--scheduler", address, "--out", tmp_path / "out")
+            elapsed = time.perf_counter() - start
+            clean_cli_result(r, codes=(2,))
+            assert f"--scheduler {address}: cannot reach the Dask scheduler within 5 s" in r.stderr
+            assert says in r.stderr, r.stderr
+            assert elapsed < 20, f"{address}: {elapsed:.1f} s"
+            assert not (tmp_path / "out").exists()
+
+
