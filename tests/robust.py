@@ -1,17 +1,23 @@
 """Helpers shared by the robustness tests (fuzzing, extreme worlds, interruptions, the disk):
 answers the loader and the CLI must give, a scaled-down shipped scenario and its uninterrupted
-reference run (fixtures ``tiny`` and ``reference``), and checks that a killed run never looks
-complete and resumes to identical results."""
+reference run (fixtures ``tiny`` and ``reference``, in conftest.py), checks that a killed run never
+looks complete and resumes to identical results, and a CLI run held at a chosen moment."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from hypothesis import HealthCheck
+from procs import env
 from rows import metric_rows, table_rows
 
 from sim.cli import cli
@@ -152,3 +158,71 @@ def finish_after_kill(folder: Path, tiny: Path, reference: dict) -> None:
     same_as_reference(folder, reference)
 
 
+# -- a CLI run held at a chosen moment, in its own session (for kills and second writers) --
+HOLD_WRAPPER = r'''
+import os, sys, time, pathlib
+hold, mark = os.environ["VALLEYSIM_TEST_HOLD"], pathlib.Path(os.environ["VALLEYSIM_TEST_MARK"])
+from sim.experiment import store
+
+def wait_here():
+    mark.write_text(hold)
+    time.sleep(600)
+
+if hold == "consolidate":  # in the middle of writing replications.parquet
+    import pyarrow.parquet as pq
+    class Held(pq.ParquetWriter):
+        def write_table(self, *a, **k):
+            super().write_table(*a, **k)
+            wait_here()
+    pq.ParquetWriter = Held
+elif hold == "before-complete":  # summary.json written, the manifest not yet "complete"
+    update = store.ResultsStore.update_manifest
+    def held_update(self, **changes):
+        if changes.get("status") == "complete":
+            wait_here()
+        return update(self, **changes)
+    store.ResultsStore.update_manifest = held_update
+elif hold == "after-complete":  # the manifest says "complete", the parts are not deleted yet
+    drop = store.ResultsStore.drop_parts
+    def held_drop(self):
+        wait_here()
+        return drop(self)
+    store.ResultsStore.drop_parts = held_drop
+from sim.cli import main
+sys.argv[0] = "run_sim.py"
+main()
+'''
+
+
+def start_cli(*args, hold: str | None = None, mark: Path | None = None) -> subprocess.Popen:
+    """The CLI in its own session (so the test can signal all of it), optionally held at a point."""
+    extra = {"VALLEYSIM_TEST_HOLD": hold, "VALLEYSIM_TEST_MARK": mark} if hold else {}
+    cmd = [sys.executable, "-c", HOLD_WRAPPER] if hold else [sys.executable, RUN_SIM]
+    return subprocess.Popen([*cmd, *map(str, args)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=env(**extra), start_new_session=True)
+
+
+def stop(proc: subprocess.Popen, sig: int) -> tuple[str, str]:
+    """SIGKILL the whole process group (kill -9, the OOM killer) or SIGTERM the parent (`kill PID`)."""
+    with contextlib.suppress(ProcessLookupError):
+        if sig == signal.SIGKILL:
+            os.killpg(proc.pid, sig)
+        else:
+            os.kill(proc.pid, sig)
+    try:
+        return proc.communicate(timeout=60)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
+def wait_until(proc: subprocess.Popen, condition, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if proc.poll() is not None:
+            _, err = proc.communicate()
+            pytest.fail(f"the run ended (rc {proc.returncode}) too early:\n{err}")
+        if time.monotonic() > deadline:
+            stop(proc, signal.SIGKILL)
+            pytest.fail("timed out waiting for the run")
+        time.sleep(0.01)

@@ -457,7 +457,8 @@ def _snapshot(folder: Path) -> dict:
 def test_existing_results_folder_is_never_overwritten_without_force(tiny, tmp_path):
     out = tmp_path / "out"
     (out / "parts").mkdir(parents=True)
-    (out / "manifest.json").write_text(json.dumps({"status": "complete", "note": "old"}))
+    (out / "manifest.json").write_text(json.dumps({"format": "valleysim-results", "format_version": 1,
+                                                   "status": "complete", "note": "old"}))
     (out / "replications.parquet").write_bytes(b"old results")
     (out / "parts" / "keep.txt").write_text("old part")
     before = _snapshot(out)

@@ -10,19 +10,13 @@ import os
 import random
 import signal
 import socket
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 from procs import dask_cluster as start_dask_cluster
-from procs import env
 from robust import (
     N_REF,
     NAME,
-    ROOT,
-    RUN_SIM,
     SEED,
     assert_never_falsely_complete,
     clean_cli_result,
@@ -31,6 +25,9 @@ from robust import (
     manifest,
     parts,
     same_as_reference,
+    start_cli,
+    stop,
+    wait_until,
 )
 
 from sim.scenario import load_scenario
@@ -38,75 +35,6 @@ from sim.scenario import load_scenario
 # ---------------------------------------------------------------------------------------------
 # 3. interruption at moments tests/test_experiment.py does not reach
 # ---------------------------------------------------------------------------------------------
-HOLD_WRAPPER = r'''
-import os, sys, time, pathlib
-hold, mark = os.environ["VALLEYSIM_TEST_HOLD"], pathlib.Path(os.environ["VALLEYSIM_TEST_MARK"])
-from sim.experiment import store
-
-def wait_here():
-    mark.write_text(hold)
-    time.sleep(600)
-
-if hold == "consolidate":  # in the middle of writing replications.parquet
-    import pyarrow.parquet as pq
-    class Held(pq.ParquetWriter):
-        def write_table(self, *a, **k):
-            super().write_table(*a, **k)
-            wait_here()
-    pq.ParquetWriter = Held
-elif hold == "before-complete":  # summary.json written, the manifest not yet "complete"
-    update = store.ResultsStore.update_manifest
-    def held_update(self, **changes):
-        if changes.get("status") == "complete":
-            wait_here()
-        return update(self, **changes)
-    store.ResultsStore.update_manifest = held_update
-elif hold == "after-complete":  # the manifest says "complete", the parts are not deleted yet
-    drop = store.ResultsStore.drop_parts
-    def held_drop(self):
-        wait_here()
-        return drop(self)
-    store.ResultsStore.drop_parts = held_drop
-from sim.cli import main
-sys.argv[0] = "run_sim.py"
-main()
-'''
-
-
-def start_cli(*args, hold: str | None = None, mark: Path | None = None) -> subprocess.Popen:
-    """The CLI in its own session (so the test can signal all of it), optionally held at a point."""
-    extra = {"VALLEYSIM_TEST_HOLD": hold, "VALLEYSIM_TEST_MARK": mark} if hold else {}
-    cmd = [sys.executable, "-c", HOLD_WRAPPER] if hold else [sys.executable, RUN_SIM]
-    return subprocess.Popen([*cmd, *map(str, args)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env=env(**extra), start_new_session=True)
-
-
-def stop(proc: subprocess.Popen, sig: int) -> tuple[str, str]:
-    """SIGKILL the whole process group (kill -9, the OOM killer) or SIGTERM the parent (`kill PID`)."""
-    with contextlib.suppress(ProcessLookupError):
-        if sig == signal.SIGKILL:
-            os.killpg(proc.pid, sig)
-        else:
-            os.kill(proc.pid, sig)
-    try:
-        return proc.communicate(timeout=60)
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-
-
-def wait_until(proc: subprocess.Popen, condition, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if proc.poll() is not None:
-            _, err = proc.communicate()
-            pytest.fail(f"the run ended (rc {proc.returncode}) too early:\n{err}")
-        if time.monotonic() > deadline:
-            stop(proc, signal.SIGKILL)
-            pytest.fail("timed out waiting for the run")
-        time.sleep(0.01)
-
-
 HOLDS = [("consolidate", signal.SIGKILL), ("consolidate", signal.SIGTERM), ("before-complete", signal.SIGKILL),
          ("after-complete", signal.SIGKILL), ("after-complete", signal.SIGTERM)]
 

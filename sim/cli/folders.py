@@ -51,6 +51,9 @@ def resume(root, workers, executor, scheduler, quiet):
 def report(root, quiet):
     """Rebuild a results folder's report (report.html and report.md, or the sweep's or optimisation's
     pages) without rerunning anything."""
+    from ..experiment.folder import FolderLock
+
     m = _manifest(root)
     _, write = KINDS.get(m.get("kind"), KINDS["run"])
-    write(root, quiet)
+    with FolderLock(Path(root)):  # a folder being written belongs to its writer
+        write(root, quiet)

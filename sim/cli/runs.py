@@ -94,9 +94,11 @@ def precision_line(summary, comparisons) -> None:
 
 def write_report(root: Path, quiet: bool) -> dict:
     """Write a run's or comparison's report and say where it is."""
+    from ..experiment.folder import FolderLock
     from ..studies.compare import write_compare_report
 
-    paths = write_compare_report(Path(root), echo=None if quiet else echo)
+    with FolderLock(Path(root)):
+        paths = write_compare_report(Path(root), echo=None if quiet else echo)
     click.echo(f"report:  {paths['html']}")
     click.echo(f"         {paths['markdown']}")
     return paths

@@ -21,18 +21,16 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, CancelledError, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 
-from ..errors import UsageError, ValleysimError
+from ..errors import Interrupted, UsageError
 from . import interrupts
 
 
-class ExecutorLost(ValleysimError):
-    """The executor itself died (a worker process killed by the OS, a lost cluster).
+class ExecutorLost(Interrupted):
+    """The executor itself died (a worker process killed by the OS, a lost cluster): exit code 130.
 
     Finished tasks are on disk; the runner marks the experiment interrupted and says how to
     resume it. Not a task failure: nothing about the task says it would fail again.
     """
-
-    exit_code = 1
 
 
 @contextlib.contextmanager

@@ -27,8 +27,9 @@ from ..scenario.loader import resolved_dict, scenario_hash
 from ..scenario.schema import Scenario
 from . import interrupts
 from .executors import ExecutorLost
+from .folder import damaged_outputs, writer_info
 from .progress import Progress
-from .store import ResultsStore
+from .store import PARTS, ResultsStore
 from .task import Task, run_task
 
 
@@ -245,6 +246,7 @@ class Runner:
         finally:
             with contextlib.suppress(Exception):
                 self.executor.close()
+            self.store.release()
 
     def finish(self, n: int, seconds: float) -> Outcome:
         """Consolidate the parts, write summary.json, then (last) the final status.
@@ -285,18 +287,37 @@ def run_experiment(spec: ExperimentSpec, out: Path, executor, *, force: bool = F
 
 
 def resume_experiment(root: Path, executor, *, progress: bool = True, echo=print) -> Outcome:
+    """Continue an interrupted experiment, or rebuild a finished one whose data files are damaged.
+
+    Only missing tasks run (a task whose part is unreadable counts as missing). A complete folder
+    whose summary.json or Parquet files are missing, empty or unreadable runs its tasks again (the
+    parts were deleted when it finished); the numbers come out identical.
+    """
+    store = None
     try:
-        store = ResultsStore.open(root)
+        store = ResultsStore.open(root, write=True)
         m = store.read_manifest()
-        if m.get("status") == "complete":
-            raise UsageError(f"{root}: this experiment is already complete; nothing to resume. "
-                             f"Rebuild its report with: python run_sim.py report {shlex.quote(str(root))}")
         spec = spec_from_manifest(m, root)
+        if m.get("status") == "complete":
+            damaged = damaged_outputs(Path(root), m)
+            if not damaged:
+                raise UsageError(f"{root}: this experiment is already complete and its data files are whole; "
+                                 "nothing to resume. Rebuild its report with: python run_sim.py report "
+                                 f"{shlex.quote(str(root))}")
+            echo("resume: the finished experiment's data is damaged ("
+                 + "; ".join(f"{k} {v}" for k, v in damaged.items())
+                 + "); running its tasks again to rebuild it (the numbers come out identical)")
+            for name in damaged:
+                with contextlib.suppress(OSError):
+                    (Path(root) / name).unlink()
+            (Path(root) / PARTS).mkdir(exist_ok=True)
     except BaseException:
         with contextlib.suppress(Exception):
             executor.close()
+        if store is not None:
+            store.release()
         raise
     store.remove_stale_temporaries()
-    store.update_manifest(status="running", resumed=now(), ended=None)
+    store.update_manifest(status="running", resumed=now(), ended=None, writer=writer_info())
     return Runner(spec, store, executor, progress=progress, echo=echo).run()
 

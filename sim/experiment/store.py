@@ -30,6 +30,15 @@ import pyarrow.parquet as pq
 
 from ..errors import UsageError
 from ..files import atomic_write_json, atomic_write_table, write_error
+from .folder import (
+    LOCK,
+    FolderLock,
+    check_force,
+    clear_owned,
+    marker,
+    unreadable_part,
+    writer_info,
+)
 from .task import Task
 
 PARTS = "parts"
@@ -42,45 +51,72 @@ class ResultsStore:
 
     def __init__(self, root: Path):
         self.root = Path(root)
+        self._lock: FolderLock | None = None
 
     # -- lifecycle ------------------------------------------------------------------------------
     @classmethod
     def create(cls, root: Path, manifest: dict, force: bool = False, parts: bool = True) -> ResultsStore:
-        """A new results folder holding ``manifest`` (and a ``parts/`` folder unless ``parts`` is False).
+        """A new results folder holding ``manifest`` (and a ``parts/`` folder unless ``parts`` is False),
+        locked for this process until :meth:`release`.
 
-        An existing folder with results is replaced only with ``force``, and only if it is a
-        valleysim folder (it has a manifest.json).
+        An existing folder with results is replaced only with ``force``, only if valleysim can prove
+        it is its own, only if nobody is writing it, and only if it holds nothing but valleysim's
+        files (see :mod:`sim.experiment.folder`).
         """
         root = Path(root)
         if root.exists() and not root.is_dir():
             raise UsageError(f"{root}: is a file, not a folder; choose another --out for the results.")
-        if root.exists() and any(root.iterdir()):
+        lock = FolderLock(root)
+        if root.exists() and any(p.name != LOCK for p in root.iterdir()):
             if not force:
                 raise UsageError(
                     f"{root}: already holds results. valleysim never overwrites results: choose another "
                     f"--out, continue an interrupted run with --resume {root}, or pass --force to replace it.")
-            if not (root / "manifest.json").exists() and any(p.name not in {PARTS} for p in root.iterdir()):
-                raise UsageError(f"{root}: is not a valleysim results folder (no manifest.json); refusing to "
-                                 "delete it even with --force. Choose another --out.")
+            check_force(root)  # refuses, touching nothing
+            lock.acquire()
             try:
-                shutil.rmtree(root)
+                check_force(root)  # again, now that nobody else can write it
+                clear_owned(root)
+            except BaseException:
+                lock.release()
+                raise
+        else:
+            try:
+                root.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise write_error(root, exc) from None
+            lock.acquire()
         try:
-            (root / PARTS if parts else root).mkdir(parents=True, exist_ok=True)
+            if parts:
+                (root / PARTS).mkdir(parents=True, exist_ok=True)
+            store = cls(root)
+            store._lock = lock
+            store.write_manifest({**marker(), **manifest, "writer": writer_info()})
         except OSError as exc:
+            lock.release()
             raise write_error(root, exc) from None
-        store = cls(root)
-        store.write_manifest(manifest)
+        except BaseException:
+            lock.release()
+            raise
         return store
 
     @classmethod
-    def open(cls, root: Path) -> ResultsStore:
+    def open(cls, root: Path, *, write: bool = False) -> ResultsStore:
+        """An existing results folder; with ``write``, locked for this process until :meth:`release`."""
         root = Path(root)
         if not (root / "manifest.json").is_file():
             raise UsageError(f"{root}: no manifest.json here, so there is nothing to resume or report. "
                              "Give the folder a previous run wrote.")
-        return cls(root)
+        store = cls(root)
+        if write:
+            store._lock = FolderLock(root).acquire()
+        return store
+
+    def release(self) -> None:
+        """Give up the right to write the folder (the run is over)."""
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
 
     # -- manifest -------------------------------------------------------------------------------
     @property
@@ -107,11 +143,25 @@ class ResultsStore:
         return self.root / PARTS / f"{task.key}.{kind}.parquet"
 
     def completed(self) -> set[str]:
-        """Keys of tasks whose metrics part is on disk."""
+        """Keys of tasks whose parts are on disk and whole (the metrics part is written last).
+
+        A task whose part is cut short or corrupt (a disk that failed, a file edited by hand)
+        loses all its parts here, so it runs again.
+        """
         d = self.root / PARTS
         if not d.is_dir():
             return set()
-        return {p.name.split(".")[0] for p in d.glob("*.metrics.parquet")}
+        done = set()
+        for p in d.glob("*.metrics.parquet"):
+            key = p.name.split(".")[0]
+            mine = list(d.glob(f"{key}.*.parquet"))
+            if any(unreadable_part(q) for q in mine):
+                for q in mine:
+                    with contextlib.suppress(OSError):
+                        q.unlink()
+                continue
+            done.add(key)
+        return done
 
     def write_task(self, result: dict) -> None:
         """Write one finished task: start-ups and regions first, the metrics part last."""

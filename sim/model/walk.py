@@ -80,7 +80,7 @@ def walk(pop: Population, rules) -> Paths:
     hq, speed, net, fund_q = pop.hq, pop.speed_q, pop.burn, pop.fund_q
     acq_rate, fail_budget, acq_budget = pop.acq_rate, pop.fail_budget, pop.acq_budget
 
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         while sid.size:
             hz = fail_hazard[stage] * hq
             acq = np.where(stage == TRACTION, acq_rate, 0.0)
@@ -120,7 +120,7 @@ def walk(pop: Population, rules) -> Paths:
                     paths.crossed_time[sj] = tj
                     paths.leaves[sj] = tj
                     h = mature * hq[j]
-                    with np.errstate(divide="ignore"):
+                    with np.errstate(divide="ignore", over="ignore"):
                         t_death = np.where(h > 0, tj + pop.mature_budget[sj] / h, np.inf)
                     dies = t_death <= horizon
                     paths.outcome[sj[dies]] = DIED

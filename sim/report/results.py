@@ -123,17 +123,40 @@ class Results:
         return [r for r in rows if not any(r[0].startswith(o + ".") and not r[0].endswith(".enabled") for o in off)]
 
 
+def damaged(path: Path, what: str) -> UsageError:
+    """The error for a results file the report cannot read: which file, what is wrong, what to do."""
+    root = path.parent
+    return UsageError(f"{path}: is {what}, so no report is built from it (a report never shows n/a for numbers "
+                      f"it failed to read). Rebuild the folder's data with: python run_sim.py resume {root} (it "
+                      f"runs the tasks again and gives the same numbers), then: python run_sim.py report {root}",
+                      path=path)
+
+
 def _read_json(path: Path) -> dict:
     try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
-        raise UsageError(f"{path}: cannot be read ({exc}).") from None
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise damaged(path, f"unreadable ({exc})") from None
+    if not text.strip():
+        raise damaged(path, "empty")
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise damaged(path, f"not valid JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise damaged(path, "not a JSON object")
+    return data
 
 
-def _columns(path: Path) -> dict[str, np.ndarray] | None:
+def _columns(path: Path, required: bool) -> dict[str, np.ndarray] | None:
     if not path.is_file():
+        if required:
+            raise damaged(path, "missing")
         return None
-    t = pq.read_table(path)
+    try:
+        t = pq.read_table(path)
+    except Exception as exc:  # noqa: BLE001 - any failure to read is damage
+        raise damaged(path, f"unreadable ({type(exc).__name__}: {str(exc).splitlines()[0][:160]})") from None
     return {name: t.column(name).to_numpy(zero_copy_only=False) for name in t.column_names}
 
 
@@ -188,28 +211,33 @@ def load_results(root: Path) -> Results:
     manifest = _read_json(root / "manifest.json")
     if not (root / "summary.json").is_file():
         status = manifest.get("status", "unknown")
+        if status == "complete":
+            raise damaged(root / "summary.json", "missing")
         raise UsageError(f"{root}: has no summary.json (status: {status}), so there is nothing to report yet. "
                          f"Finish the experiment first (python run_sim.py resume {root}), then rebuild the report.")
     summary = _read_json(root / "summary.json")
+    finished = manifest.get("status") in ("complete", "failed")
     names = [n for n in manifest.get("scenarios", {}) if n in summary.get("scenarios", {})]
     names += [n for n in summary.get("scenarios", {}) if n not in names]
-    cols = _columns(root / "replications.parquet")
+    cols = _columns(root / "replications.parquet", required=True)
     reps = by_scenario(cols, names) if cols else {n: {} for n in names}
-    regions = _columns(root / "regions.parquet")
+    regions = _columns(root / "regions.parquet", required=finished)
     kept: dict[str, Kept] = {}
     kept_reps: list[int] = []
     st_path = root / "startups.parquet"
     if st_path.is_file():
-        kept_reps = _replications_in(st_path)[:MAX_KEPT]
-        if kept_reps:
+        try:
+            kept_reps = _replications_in(st_path)[:MAX_KEPT]
             regions_all = sorted({r for v in manifest.get("scenarios", {}).values()
                                   for r in ((v or {}).get("resolved") or {}).get("regions", {})})
             codes = {r: i for i, r in enumerate(regions_all)}
-            for n in names:
+            for n in names if kept_reps else ():
                 cal = (manifest.get("scenarios", {}).get(n) or {}).get("resolved", {}).get("calendar", {})
                 k = _read_kept(st_path, n, kept_reps, cal, codes)
                 if k is not None:
                     kept[n] = k
+        except Exception as exc:  # noqa: BLE001 - any failure to read is damage
+            raise damaged(st_path, f"unreadable ({type(exc).__name__}: {str(exc).splitlines()[0][:160]})") from None
     extra = manifest.get("extra") or {}
     comparisons = [tuple(c) for c in manifest.get("comparisons", [])]
     cf = extra.get("counterfactual")

@@ -366,12 +366,15 @@ def run_optimize(spec: OptimizeSpec, root: Path, executor, *, force: bool = Fals
         manifest = {"status": "running", "kind": "optimize", "spec": spec.to_json(),
                     "command": shlex.join(command or sys.argv), "versions": versions(), "started": now(),
                     "ended": None}
-        ResultsStore.create(root, manifest, force=force, parts=False)
+        store = ResultsStore.create(root, manifest, force=force, parts=False)
     except BaseException:
         with contextlib.suppress(Exception):
             executor.close()
         raise
-    return _run(spec, Path(root), executor, progress=progress, echo=echo, command=command, problem=problem)
+    try:
+        return _run(spec, Path(root), executor, progress=progress, echo=echo, command=command, problem=problem)
+    finally:
+        store.release()
 
 
 def check_budget(spec: OptimizeSpec) -> Problem:
@@ -389,6 +392,7 @@ def check_budget(spec: OptimizeSpec) -> Problem:
 def resume_optimize(root: Path, executor, *, progress: bool = True, echo=print) -> dict:
     """Continue an interrupted optimisation from its cache (nothing already simulated reruns)."""
     m = read_json(Path(root) / "manifest.json")
+    store = None
     try:
         if m is None or m.get("kind") != "optimize":
             raise UsageError(f"{root}: is not an optimisation results folder (no optimize manifest.json).")
@@ -396,12 +400,16 @@ def resume_optimize(root: Path, executor, *, progress: bool = True, echo=print) 
             raise UsageError(f"{root}: this optimisation is already complete; nothing to resume. Rebuild its "
                              f"report with: python run_sim.py report {shlex.quote(str(root))}")
         spec = OptimizeSpec.from_json(m["spec"])
+        store = ResultsStore.open(root, write=True)
     except BaseException:
         with contextlib.suppress(Exception):
             executor.close()
         raise
-    _update(Path(root), status="running", resumed=now(), ended=None)
-    return _run(spec, Path(root), executor, progress=progress, echo=echo, command=None)
+    try:
+        _update(Path(root), status="running", resumed=now(), ended=None)
+        return _run(spec, Path(root), executor, progress=progress, echo=echo, command=None)
+    finally:
+        store.release()
 
 
 def _update(root: Path, **changes) -> None:

@@ -1,0 +1,243 @@
+"""Who may write a results folder, what in it is valleysim's, and whether its data is whole.
+
+- **One writer at a time.** A writer holds an exclusive ``flock`` on ``.valleysim.lock`` in the
+  folder for as long as it writes; the operating system drops the lock when the process ends,
+  however it ends, so a lock is never stale. The lock file and the manifest name the writer (pid,
+  host, command); on the same host a manifest whose writer process is still alive also counts as
+  held, for writers that took no lock. A second writer, or ``--force`` on a folder in use, is
+  refused with one paragraph naming the writer.
+- **Proven ownership.** A folder is valleysim's when its manifest.json carries valleysim's
+  marker and format version (:data:`MARKER`, :data:`FORMAT_VERSION`). ``--force`` deletes only the
+  files valleysim writes (:data:`OWNED`), and refuses, naming them, if a folder holds anything else.
+- **Whole data.** :func:`damaged_outputs` reads every final file of a finished folder and says
+  which is missing, empty or unreadable, so ``resume`` can rebuild it and ``report`` can say so
+  instead of reporting "n/a" for what it failed to read.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import socket
+import sys
+from pathlib import Path
+
+from ..errors import UsageError
+from ..files import now
+
+MARKER = "valleysim-results"
+FORMAT_VERSION = 1
+"""Written into every manifest as ``format`` and ``format_version``: the proof a folder is valleysim's."""
+LOCK = ".valleysim.lock"
+PARTS_DIR = "parts"
+OWNED = frozenset({
+    "manifest.json", "parts", "failures.json", "replications.parquet", "regions.parquet", "startups.parquet",
+    "summary.json", "report.html", "report.md", "figures", LOCK,
+    "design.parquet", "design.csv", "sensitivity.json", "sweep.html", "sweep.md",
+    "optimize.json", "optimize.md", "optimize.html", "best.yaml", "evaluations.jsonl", "candidates.jsonl", "final",
+})
+"""Names valleysim writes at the top of a results folder (and half-written ``.NAME.tmp-PID`` files)."""
+
+
+def marker() -> dict:
+    """The manifest keys that prove a folder is valleysim's."""
+    return {"format": MARKER, "format_version": FORMAT_VERSION}
+
+
+def writer_info() -> dict:
+    """Who is writing: this process, its host and its command."""
+    return {"pid": os.getpid(), "host": socket.gethostname(), "since": now(), "command": " ".join(sys.argv)}
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _describe(w: dict) -> str:
+    return (f"valleysim process {w.get('pid')} on {w.get('host')} (writing since {w.get('since')}: "
+            f"{w.get('command') or 'unknown command'})")
+
+
+def _in_use(root: Path, holder: dict) -> UsageError:
+    return UsageError(
+        f"{root}: is in use by {_describe(holder)}. A results folder belongs to the run writing it: wait "
+        f"for it to finish (or stop it, then continue it with: python run_sim.py resume {root}), or choose "
+        "another --out. --force never takes a folder from a live writer.", path=root)
+
+
+def read_manifest_quietly(root: Path) -> dict | None:
+    try:
+        m = json.loads((Path(root) / "manifest.json").read_text())
+    except (OSError, ValueError):
+        return None
+    return m if isinstance(m, dict) else None
+
+
+class FolderLock:
+    """The exclusive right to write one results folder (see the module docstring)."""
+
+    def __init__(self, root: Path):
+        self.root = Path(root)
+        self._fd: int | None = None
+
+    def acquire(self) -> FolderLock:
+        import fcntl
+
+        path = self.root / LOCK
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError:
+            return self  # a folder we cannot even create a file in fails at its first write, with exit 3
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            try:
+                holder = json.loads(os.pread(fd, 4096, 0) or b"{}")
+            except ValueError:
+                holder = {}
+            os.close(fd)
+            raise _in_use(self.root, holder) from None
+        m = read_manifest_quietly(self.root) or {}
+        w = m.get("writer") or {}
+        if (m.get("status") == "running" and w.get("host") == socket.gethostname()
+                and isinstance(w.get("pid"), int) and w["pid"] != os.getpid() and _alive(w["pid"])):
+            os.close(fd)  # a writer that took no lock (an older valleysim) is still alive
+            raise _in_use(self.root, w)
+        with contextlib.suppress(OSError):
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, json.dumps(writer_info()).encode(), 0)
+        self._fd = fd
+        return self
+
+    def release(self) -> None:
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(fd)  # closing drops the flock
+
+    def __enter__(self) -> FolderLock:
+        return self.acquire()
+
+    def __exit__(self, *exc) -> None:
+        self.release()
+
+
+def provably_ours(root: Path) -> bool:
+    """Whether ``root`` is valleysim's: its manifest carries the marker, or it holds nothing but what a
+    run that stopped before writing its manifest leaves (the lock, and parts/ with task parts)."""
+    import re
+
+    m = read_manifest_quietly(root)
+    if m is not None:
+        return m.get("format") == MARKER
+    if (root / "manifest.json").exists():
+        return False
+    part = re.compile(r"^(s\d{3}-r\d{6}\.\w+\.parquet|\..*\.tmp-\d+)$")
+    for p in root.iterdir():
+        if p.name == PARTS_DIR and p.is_dir():
+            if not all(part.match(q.name) for q in p.iterdir()):
+                return False
+        elif p.name != LOCK and ".tmp-" not in p.name:
+            return False
+    return True
+
+
+def check_force(root: Path) -> None:
+    """Refuse ``--force`` (deleting nothing) unless ``root`` is provably valleysim's and holds
+    nothing but valleysim's files."""
+    if not provably_ours(root):
+        raise UsageError(f"{root}: is not a valleysim results folder valleysim can prove is its own (no "
+                         f"manifest.json carrying valleysim's marker \"format\": \"{MARKER}\"); refusing to delete "
+                         "anything in it even with --force. Choose another --out, or empty the folder yourself.",
+                         path=root)
+    foreign = sorted(p.name for p in root.iterdir() if p.name not in OWNED and ".tmp-" not in p.name)
+    if foreign:
+        shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
+        raise UsageError(f"{root}: holds files valleysim did not write ({shown}); --force deletes only valleysim's "
+                         "own files and will not touch yours. Move them out, or choose another --out.", path=root)
+
+
+def clear_owned(root: Path) -> None:
+    """Delete valleysim's files in ``root`` (after :func:`check_force`), keeping the lock file."""
+    import shutil
+
+    from ..files import write_error
+
+    for p in root.iterdir():
+        if p.name == LOCK:
+            continue
+        try:
+            if p.is_dir() and not p.is_symlink():
+                shutil.rmtree(p)
+            else:
+                p.unlink()
+        except OSError as exc:
+            raise write_error(root, exc) from None
+
+
+def _readable_parquet(path: Path) -> str | None:
+    """None if ``path`` is a whole Parquet file, else what is wrong with it."""
+    import pyarrow.parquet as pq
+
+    if not path.is_file():
+        return "missing"
+    if path.stat().st_size == 0:
+        return "empty"
+    try:
+        pf = pq.ParquetFile(path)
+        for _ in pf.iter_batches(batch_size=65_536):
+            pass
+    except Exception as exc:  # noqa: BLE001 - any failure to read is damage
+        return f"unreadable ({type(exc).__name__}: {str(exc).splitlines()[0][:160]})"
+    return None
+
+
+def _readable_json(path: Path) -> str | None:
+    if not path.is_file():
+        return "missing"
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        return f"unreadable ({exc})"
+    if not text.strip():
+        return "empty"
+    try:
+        json.loads(text)
+    except ValueError as exc:
+        return f"not valid JSON ({exc})"
+    return None
+
+
+def damaged_outputs(root: Path, manifest: dict) -> dict[str, str]:
+    """The final files of a finished run or comparison that are missing, empty or unreadable,
+    with what is wrong with each (an empty mapping when the folder is whole)."""
+    root = Path(root)
+    out = {}
+    if (r := _readable_json(root / "summary.json")) is not None:
+        out["summary.json"] = r
+    for name in ("replications.parquet", "regions.parquet"):
+        if (r := _readable_parquet(root / name)) is not None:
+            out[name] = r
+    st = root / "startups.parquet"
+    wanted = manifest.get("keep_startups", "first") != "none" or st.exists()
+    if wanted and (r := _readable_parquet(st)) is not None:
+        out["startups.parquet"] = r
+    return out
+
+
+def unreadable_part(path: Path) -> bool:
+    """Whether a task's part file is cut short or corrupt (its footer cannot be read)."""
+    import pyarrow.parquet as pq
+
+    try:
+        pq.read_metadata(path)
+    except Exception:  # noqa: BLE001 - any failure to read is damage
+        return True
+    return False
