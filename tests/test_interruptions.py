@@ -8,12 +8,15 @@ from __future__ import annotations
 import contextlib
 import os
 import random
+import shutil
 import signal
 import socket
+import subprocess
 import time
 
 import pytest
 from procs import dask_cluster as start_dask_cluster
+from procs import env, free_port
 from robust import (
     N_REF,
     NAME,
@@ -181,3 +184,92 @@ def test_unreachable_scheduler_variants_fail_within_seconds(tiny, tmp_path):
             assert not (tmp_path / "out").exists()
 
 
+
+
+def _dask_proc(*args) -> subprocess.Popen:
+    return subprocess.Popen([shutil.which("dask"), *args, "--no-dashboard"], env=env(), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+
+
+@contextlib.contextmanager
+def _scheduler_and_worker():
+    """A `dask scheduler` and one `dask worker` (nthreads 1) on loopback; yields (address, scheduler, worker)."""
+    if shutil.which("dask") is None:
+        pytest.skip("the `dask` command is not installed")
+    from distributed import Client
+
+    port = free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    procs = [_dask_proc("scheduler", "--host", "127.0.0.1", "--port", str(port))]
+    procs.append(_dask_proc("worker", address, "--nthreads", "1"))
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            with contextlib.suppress(OSError, TimeoutError), Client(address, timeout=2) as c:
+                c.wait_for_workers(1, timeout=max(1.0, deadline - time.monotonic()))
+                break
+            assert time.monotonic() < deadline, "the Dask cluster did not start"
+            time.sleep(0.2)
+        yield address, procs
+    finally:
+        for p in procs:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(p.pid, signal.SIGKILL)
+            p.wait(timeout=15)
+
+
+@pytest.mark.slow
+def test_dask_with_every_worker_gone_says_so_and_goes_on_when_one_joins(tiny, reference, tmp_path):
+    """The only worker is killed mid-run: within seconds the run says no worker is connected and how to
+    start one, keeps waiting, and a worker that joins finishes it with identical results."""
+    with _scheduler_and_worker() as (address, procs):
+        out = tmp_path / "out"
+        run = start_cli("run", tiny, "-n", N_REF, "--scheduler", address, "--out", out, "-q")
+        try:
+            wait_until(run, lambda: len(parts(out)) >= 1)
+            os.killpg(procs[1].pid, signal.SIGKILL)
+            killed = time.monotonic()
+            stderr = []
+
+            def said_so():
+                line = run.stderr.readline()
+                stderr.append(line)
+                return "no worker is connected to the scheduler" in line
+
+            wait_until(run, said_so, timeout=60)
+            assert time.monotonic() - killed < 15, "said too late"
+            assert f"dask worker {address}" in stderr[-1] and "resume" in stderr[-1]
+            time.sleep(2)
+            assert run.poll() is None, "it must keep waiting"
+            procs.append(_dask_proc("worker", address, "--nthreads", "1"))
+            _, err = run.communicate(timeout=180)
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(run.pid, signal.SIGKILL)
+        assert run.returncode == 0, err
+        assert "connected again; continuing" in err and "Traceback" not in err
+        same_as_reference(out, reference)
+
+
+@pytest.mark.slow
+def test_a_lost_dask_scheduler_is_an_interruption_exit_130(tiny, reference, tmp_path):
+    """The scheduler is killed mid-run: exit 130, one paragraph saying what happened and how to resume, no
+    library traceback; the folder is interrupted and resume (locally) ends identical."""
+    with _scheduler_and_worker() as (address, procs):
+        out = tmp_path / "out"
+        run = start_cli("run", tiny, "-n", N_REF, "--scheduler", address, "--out", out, "-q")
+        try:
+            wait_until(run, lambda: len(parts(out)) >= 1)
+            os.killpg(procs[0].pid, signal.SIGKILL)
+            _, err = run.communicate(timeout=120)
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(run.pid, signal.SIGKILL)
+    assert run.returncode == 130, err
+    assert "Traceback" not in err and "ERROR" not in err
+    errors = [line for line in err.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1 and "Dask scheduler" in errors[0] and f"python run_sim.py resume {out}" in errors[0]
+    assert manifest(out)["status"] == "interrupted"
+    r = invoke("resume", out, "--executor", "serial", "-q")
+    assert r.exit_code == 0, r.output
+    same_as_reference(out, reference)

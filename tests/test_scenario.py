@@ -5,6 +5,7 @@ shipped scenarios."""
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import pytest
 import yaml
@@ -605,3 +606,53 @@ def test_scenario_hash_ignores_key_order(scenario_dict):
     b = dict(reversed(list(a.items())))
     b["regions"] = dict(reversed(list(a["regions"].items())))
     assert scenario_hash(validate(a)) == scenario_hash(validate(b))
+
+
+# ---------------------------------------------------------------------------------------------
+# the key reference and --set wildcards
+# ---------------------------------------------------------------------------------------------
+def test_the_key_reference_document_is_the_schema_s_own():
+    """docs/scenario-keys.md is exactly what `python run_sim.py keys` prints (regenerate it with that)."""
+    from sim.scenario.reference import reference_markdown
+
+    doc = Path(__file__).resolve().parents[1] / "docs" / "scenario-keys.md"
+    assert doc.read_text(encoding="utf-8") == reference_markdown()
+
+
+def test_the_key_reference_covers_every_leaf_with_a_meaning():
+    """Every key of the schema is in the reference with a type and a sentence saying what it does."""
+    from sim.scenario.reference import reference_markdown
+
+    rows = [r for r in reference_markdown().splitlines() if r.startswith("| `")]
+    keys = {r.split("`")[1] for r in rows}
+    assert {"centres.<centre>.seats", "regions.<region>.founding_rate_per_year", "calendar.horizon",
+            "conglomerates.<conglomerate>.annual_budget_krw", "centres.<centre>.grants.per_startup_krw",
+            "startups.stages.<stage>.failure_hazard_per_month", "centre_defaults.*"} <= keys
+    for r in rows:
+        cells = [c.strip() for c in r.strip("|").split("|")]
+        assert cells[1] and len(cells[5]) > 10, r
+    assert len(rows) > 60
+
+
+def test_set_wildcards_set_every_entry(shipped):
+    sc = load_scenario(shipped / "ccei-announced.yaml", ["centres.*.seats=41", "regions.*.hazard_multiplier=1.5"])
+    assert {c.seats for c in sc.centres.values()} == {41}
+    assert {r.hazard_multiplier for r in sc.regions.values()} == {1.5}
+    assert "*" not in sc.regions and "*" not in sc.centres
+
+
+def test_set_of_an_entry_only_variants_have_names_the_scenarios_that_lack_it(shipped):
+    """In a comparison --set reaches the counterfactual too: a centre key it lacks is an error naming it."""
+    from sim.studies.compare import plan_compare
+
+    with pytest.raises(ScenarioError) as exc:
+        plan_compare([shipped / "ccei-announced.yaml"], overrides=["centres.Daejeon.seats=40"])
+    msg = exc.value.message
+    assert "no-programme.yaml has no centre 'Daejeon'" in msg and "counterfactual" in msg
+    assert exc.value.exit_code == 2
+    # a * over centres sets every centre that exists, and nothing in the counterfactual
+    spec = plan_compare([shipped / "ccei-announced.yaml"], overrides=["centres.*.seats=41"], replications=1)
+    assert {c.seats for c in spec.scenarios["ccei-announced"].centres.values()} == {41}
+    assert spec.scenarios["no-programme"].centres == {}
+    with pytest.raises(ScenarioError, match="no scenario of the comparison has any centre"):
+        plan_compare([shipped / "no-programme.yaml"], baseline=None, overrides=["centres.*.seats=41"])

@@ -34,7 +34,7 @@ def cli():
     """valleysim: start-ups in the death valley, and what regional support programmes do about it."""
 
 
-for command in (scenarios.validate, scenarios.show, runs.run, runs.compare, folders.report, folders.resume,
+for command in (scenarios.validate, scenarios.show, scenarios.keys, runs.run, runs.compare, folders.report, folders.resume,
                 runs.replay, calibrate.calibrate, sweeps.sweep, sweeps.optimize):
     cli.add_command(command)
 

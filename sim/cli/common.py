@@ -30,7 +30,9 @@ def run_options(f):
                      help="Results folder (default results/<name>-<timestamp>/)."),
         click.option("--force", is_flag=True, help="Replace an existing results folder."),
         click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
-                     help="Override a scenario value, e.g. --set centres.Daejeon.seats=40 (repeatable)."),
+                     help="Override a scenario value in every scenario run, the counterfactual and the baseline "
+                          "of a comparison included, e.g. --set centres.Daejeon.seats=40; * stands for every "
+                          "entry (--set 'centres.*.seats=40'). Repeatable. Keys: python run_sim.py keys."),
         *executor_options(),
         click.option("--startups", "keep_startups", type=click.Choice(["first", "all", "none"]), default="first",
                      show_default=True, help="Which replications' start-up tables to keep in startups.parquet."),

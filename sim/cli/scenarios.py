@@ -36,3 +36,14 @@ def show(file, overrides):
     from ..scenario import dump_yaml, load_scenario, resolved_dict
 
     click.echo(dump_yaml(resolved_dict(load_scenario(file, overrides))), nl=False)
+
+
+@click.command()
+def keys():
+    """Print every scenario key with its type, unit, range, default and meaning (Markdown).
+
+    The same text is saved as docs/scenario-keys.md.
+    """
+    from ..scenario.reference import reference_markdown
+
+    click.echo(reference_markdown(), nl=False)

@@ -172,8 +172,15 @@ class DaskExecutor:
         except ImportError:
             raise UsageError("--executor dask needs the optional Dask extra: pip install -e '.[dask]' "
                              "(or pip install 'dask[distributed]'), then run again.") from None
+        import logging
+
+        # the client's own log lines (a traceback when the scheduler goes away) are not for a planner:
+        # what matters reaches them as one paragraph through ExecutorLost and notify
+        logging.getLogger("distributed.client").setLevel(logging.CRITICAL)
         self._cluster = None
         self._client = None
+        self.address = scheduler or "a local cluster"
+        self.notify: Callable[[str], None] = _stderr
         if scheduler:
             try:
                 _probe_scheduler(scheduler, connect_timeout)
@@ -233,10 +240,14 @@ class DaskExecutor:
             task_of[fut.key] = args
             ac.add(fut)
 
+        watch = _ClusterWatch(self._client, self.address, self.notify)
+
         def finished():
-            """The next finished futures, waiting so that a signal is taken at a safe point."""
+            """The next finished futures, waiting so that a signal is taken at a safe point, and
+            saying so when the cluster has no worker left or the scheduler is gone."""
             with interrupts.deferred():
                 while not ac.has_ready() and not interrupts.pending():
+                    watch.check()
                     time.sleep(0.02)
             interrupts.check()
             return ac.next_batch(block=False)
@@ -252,9 +263,9 @@ class DaskExecutor:
                 args = task_of.pop(fut.key)
                 try:
                     result = fut.result()
-                except CancelledError as exc:
-                    raise ExecutorLost(f"the Dask cluster cancelled work ({exc}); was the scheduler "
-                                       "stopped?") from None
+                except CancelledError:
+                    raise ExecutorLost(f"the connection to the Dask scheduler ({self.address}) was lost and "
+                                       "it cancelled the work in flight; was the scheduler stopped?") from None
                 except Exception as exc:  # noqa: BLE001 - e.g. KilledWorker: the task's worker kept dying
                     result = _lost_task(args, exc)
                 fut.release()
@@ -274,6 +285,66 @@ class DaskExecutor:
             self._cluster = None
 
     abort = close
+
+
+def _stderr(message: str) -> None:
+    import sys
+
+    print(message, file=sys.stderr, flush=True)
+
+
+class _ClusterWatch:
+    """Watches a Dask client while it waits for results.
+
+    With no worker left, it says so within seconds, then every :attr:`REPEAT` seconds, and keeps
+    waiting: a worker that joins (``dask worker ADDRESS``) takes the work up, and Ctrl-C stops the
+    run as interrupted, resumable. A scheduler that is gone (the connection closed, or not back
+    within :attr:`RECONNECT` seconds) raises :class:`ExecutorLost`: the run is interrupted, exit 130.
+    """
+
+    EVERY = 1.0
+    REPEAT = 30.0
+    RECONNECT = 10.0
+
+    def __init__(self, client, address: str, notify: Callable[[str], None]):
+        self.client, self.address, self.notify = client, address, notify
+        self.next_check = time.monotonic() + self.EVERY
+        self.since_empty: float | None = None
+        self.said: float | None = None
+        self.since_disconnected: float | None = None
+
+    def check(self) -> None:
+        t = time.monotonic()
+        if t < self.next_check:
+            return
+        self.next_check = t + self.EVERY
+        status = getattr(self.client, "status", "running")
+        if status in ("closed", "closing", "failed"):
+            raise ExecutorLost(f"the connection to the Dask scheduler ({self.address}) was closed; was the "
+                               "scheduler stopped?")
+        if status != "running":
+            self.since_disconnected = self.since_disconnected or t
+            if t - self.since_disconnected > self.RECONNECT:
+                raise ExecutorLost(f"the Dask scheduler ({self.address}) stopped answering and did not come "
+                                   f"back within {self.RECONNECT:g} s; was it stopped?")
+            return
+        self.since_disconnected = None
+        try:
+            workers = len(self.client.scheduler_info().get("workers", {}))
+        except Exception:  # noqa: BLE001 - an answer we cannot read is no news
+            return
+        if workers:
+            if self.said is not None:
+                self.notify(f"dask: {workers} worker(s) connected again; continuing.")
+            self.since_empty = self.said = None
+            return
+        self.since_empty = self.since_empty or t
+        if self.said is None or t - self.said >= self.REPEAT:
+            self.said = t
+            waited = f" (still none after {t - self.since_empty:.0f} s)" if t > self.since_empty else ""
+            self.notify(f"dask: no worker is connected to the scheduler ({self.address}){waited}; waiting for "
+                        f"one to join (start one with: dask worker {self.address}). Ctrl-C stops the run; "
+                        "finished tasks are safe and `python run_sim.py resume DIR` continues it.")
 
 
 def _probe_scheduler(address: str, timeout: float) -> None:

@@ -140,6 +140,8 @@ class Runner:
         self.spec = spec
         self.store = store
         self.executor = executor
+        if hasattr(executor, "notify"):  # the executor's own news (a cluster without workers) goes here too
+            executor.notify = echo
         self.progress = progress
         self.echo = echo
         self.failures: list[dict] = []

@@ -78,6 +78,40 @@ def expand_key(data: dict, key: str, option: str = "--param") -> tuple[str, ...]
     return tuple(".".join(f) for f in found)
 
 
+ENTRY_NAMES = {"regions": "region", "centres": "centre", "conglomerates": "conglomerate",
+               "founder_education": "founder-education programme", "stages": "stage", "rounds": "funding round"}
+
+
+def override_targets(data: dict, parts: list[str], text: str, *, empty_ok: bool = False) -> list[list[str]]:
+    """The concrete key paths a ``--set`` override writes in ``data``: ``*`` stands for every entry of
+    that mapping (as in ``sweep --param``). A ``*`` over a mapping with no entries is an error, or,
+    with ``empty_ok`` (a comparison, where the counterfactual has no centres), sets nothing."""
+    if "*" not in parts:
+        return [list(parts)]
+    try:
+        keys = expand_key(data, ".".join(parts), "--set")
+    except ScenarioError:
+        if empty_ok:
+            return []
+        raise
+    return [k.split(".") for k in keys]
+
+
+def missing_entry(data: dict, parts: list[str]) -> tuple[str, str] | None:
+    """The first named entry (a region, a centre, ...) on the path ``parts`` that ``data`` lacks, as
+    (section, name); ``*`` needs at least one entry. None when every entry on the path exists."""
+    for i in range(1, len(parts)):
+        section = parts[i - 1]
+        if section not in ENTRY_NAMES:
+            continue
+        found, node, _ = lookup(data, parts[:i])
+        if not found or not isinstance(node, dict):
+            return section, parts[i]
+        if parts[i] == "*" and not node or parts[i] != "*" and parts[i] not in node:
+            return section, parts[i]
+    return None
+
+
 def parse_override(text: str) -> tuple[list[str], object]:
     """``a.b.c=value`` -> (["a","b","c"], value read as a YAML scalar)."""
     from .loader import _Loader

@@ -22,7 +22,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from ..errors import ScenarioError
-from .keys import lookup, model_at, parse_override, set_dotted
+from .keys import lookup, model_at, override_targets, parse_override, set_dotted
 from .schema import Calendar, Centre, Conglomerate, Funding, ReferenceProblems, Scenario, Startups
 
 SHIPPED = Path(__file__).resolve().parents[2] / "scenarios"
@@ -241,19 +241,22 @@ def resolve_file(path: Path, _chain: tuple[Path, ...] = ()) -> dict:
     return deep_merge(parent, data)
 
 
-def apply_overrides(data: dict, overrides: Iterable[str]) -> dict:
+def apply_overrides(data: dict, overrides: Iterable[str], *, empty_ok: bool = False) -> dict:
+    """A copy of ``data`` with each ``--set dotted.key=value`` applied (``*`` for every entry; see
+    :func:`keys.override_targets` for ``empty_ok``)."""
     out = copy.deepcopy(data)
     for text in overrides:
         parts, value = parse_override(text)
-        set_dotted(out, parts, value, f"--set {text!r}")
+        for target in override_targets(out, parts, text, empty_ok=empty_ok):
+            set_dotted(out, target, copy.deepcopy(value), f"--set {text!r}")
     return out
 
 
-def base_data(file: Path, overrides=()) -> dict:
+def base_data(file: Path, overrides=(), *, empty_ok: bool = False) -> dict:
     """The scenario file merged with what it extends and with ``--set``, before validation."""
     data = resolve_file(Path(file))
     data.setdefault("name", Path(file).stem)
-    return apply_overrides(data, overrides)
+    return apply_overrides(data, overrides, empty_ok=empty_ok)
 
 
 def _check_defaults(defaults: object, model: type[BaseModel], where: str, origin: str) -> None:
@@ -362,13 +365,10 @@ def validate(data: dict, origin: str = "scenario") -> Scenario:
         raise ScenarioError(format_validation_error(exc, data, origin)) from None
 
 
-def load_scenario(path: str | Path, overrides: Iterable[str] = ()) -> Scenario:
+def load_scenario(path: str | Path, overrides: Iterable[str] = (), *, empty_ok: bool = False) -> Scenario:
     """The one entry point: file (+ extends, + --set) -> validated Scenario."""
     path = Path(path)
-    data = resolve_file(path)
-    data.setdefault("name", path.stem)
-    data = apply_overrides(data, overrides)
-    return validate(data, origin=str(path))
+    return validate(base_data(path, overrides, empty_ok=empty_ok), origin=str(path))
 
 
 def resolved_dict(scenario: Scenario) -> dict:

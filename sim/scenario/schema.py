@@ -57,20 +57,23 @@ def _coerce_date(value: object) -> str:
     return value
 
 
-Month = Annotated[str, Field(description="YYYY-MM")]
+Month = str
+"""A month as YYYY-MM (a YAML date is accepted and cut to its month)."""
 
 
 class Strict(BaseModel):
     """Base for every section: unknown keys are errors, the result is immutable."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True, use_attribute_docstrings=True)
 
 
 class Calendar(Strict):
     """Simulated time. Month 0 is the first day of ``start``; the run ends at the end of ``horizon``."""
 
     start: Month = "2012-01"
+    """First month of the simulation (month 0)."""
     horizon: Month = "2024-12"
+    """Last month simulated; outcomes are observed up to its end."""
     cohort_first_year: int = Field(2014, ge=1900, le=2200)
     """First founding year counted in population survival metrics."""
     cohort_last_year: int = Field(2019, ge=1900, le=2200)
@@ -138,10 +141,15 @@ class Startups(Strict):
     quality_sigma: NonNegative = Field(0.8, le=5)
     """Latent quality is lognormal with median 1 and this log-sd."""
     initial_cash_median_krw: Money = 60_000_000
+    """Median cash a start-up is founded with."""
     initial_cash_sigma: NonNegative = Field(0.7, le=5)
+    """Log-sd of founding cash (lognormal)."""
     monthly_burn_median_krw: Money = 6_000_000
+    """Median net cash burn a month."""
     monthly_burn_sigma: NonNegative = Field(0.4, le=5)
+    """Log-sd of the monthly burn (lognormal)."""
     team_size_mean: float = Field(3.0, ge=1, le=1000, allow_inf_nan=False)
+    """Mean founding team (jobs at founding); at least 1."""
     milestone_time_shape: Positive = Field(2.0, le=100)
     """Gamma shape of milestone times (1 = exponential; larger = more regular)."""
     quality_speed_exponent: NonNegative = Field(0.5, le=10)
@@ -181,7 +189,9 @@ class Round(Strict):
     probability: Probability
     """Chance of raising this round at the milestone for a median start-up in Seoul."""
     size_median_krw: Money
+    """Median size of the round."""
     size_sigma: NonNegative = Field(0.6, le=5)
+    """Log-sd of the round size (lognormal)."""
 
 
 class Funding(Strict):
@@ -202,6 +212,7 @@ class Funding(Strict):
     quality_exponent: NonNegative = Field(1.0, le=10)
     """Odds scale with quality ** exponent."""
     max_probability: Probability = 0.95
+    """Cap on any one round's or bridge's odds, whatever the multipliers."""
 
     @field_validator("rounds")
     @classmethod
@@ -215,15 +226,20 @@ class Training(Strict):
     """What a residency does. Multipliers of 1 mean no effect."""
 
     hazard_multiplier_during: Multiplier = 0.8
+    """Failure hazard during the residency, relative to an unsupported start-up."""
     hazard_multiplier_after: Multiplier = 0.95
+    """Failure hazard after graduating, relative to an unsupported start-up."""
     speed_multiplier_during: Multiplier = 1.2
+    """Milestone speed during the residency (1.2 = milestones 20 % faster)."""
     speed_multiplier_after: Multiplier = 1.05
+    """Milestone speed after graduating."""
     funding_odds_multiplier: Multiplier = 1.3
     """Follow-on funding odds through the centre's network, from selection on."""
 
 
 class Grants(Strict):
     per_startup_krw: Money = 20_000_000
+    """Grant paid to each granted start-up at selection."""
     per_round: Count = 10
     """How many of a round's selected start-ups get a grant."""
     annual_budget_krw: Money = 400_000_000
@@ -234,33 +250,43 @@ class Centre(Strict):
     """A support centre: a regional innovation centre, or a training branch with no partner."""
 
     enabled: bool = True
+    """false: the centre does not exist in this scenario."""
     region: str
+    """The region the centre stands in (a key of ``regions``)."""
     partner: str | None = None
     """Conglomerate partner (a key of ``conglomerates``) or null for an independent provider."""
     opens: Month
+    """Month the centre opens (its first contest follows ``first_intake_after_months`` later)."""
     closes: Month | None = None
+    """Month the centre closes (null: open to the horizon)."""
     sector_focus: list[str] = Field(default_factory=list)
+    """Sectors the centre favours in contests (keys of ``sectors``)."""
     catchment: list[str] | None = None
     """Regions whose start-ups may apply; default the centre's own region; ["*"] = all regions."""
     seats: Count = 30
+    """Start-ups the centre can host at once; a contest admits only into free seats."""
     intake_every_months: float = Field(6.0, ge=0.25, le=600, allow_inf_nan=False)
     """Months between contests (at least a week: each contest looks at every eligible start-up)."""
     first_intake_after_months: float = Field(0.0, ge=0, le=600, allow_inf_nan=False)
     """Months from the opening to the first contest (a new centre first recruits its first cohort)."""
     intake_size: Count = 15
+    """Start-ups selected per contest (at most the free seats)."""
     apply_probability: Probability = 0.35
     """Share of eligible start-ups that apply to a contest (a fixed trait of each start-up)."""
     min_applicant_age_months: float = Field(0.0, ge=0, le=1200, allow_inf_nan=False)
     """Youngest applicants, in months since founding (a jury wants a team and a prototype to judge)."""
     max_applicant_age_months: float = Field(36.0, ge=0, le=1200, allow_inf_nan=False)
+    """Oldest applicants, in months since founding."""
     selection_noise: NonNegative = Field(0.5, le=100)
     """SD of the jury's error on log-quality (0 = the jury sees quality; large = lottery)."""
     focus_bonus: float = Field(0.3, ge=-10, le=10, allow_inf_nan=False)
     """Score bonus for applicants in the centre's sector focus."""
     residency_months: float = Field(10.0, ge=0, le=600, allow_inf_nan=False)
+    """Months a selected start-up stays (holds its seat, is trained)."""
     training: Training = Field(default_factory=Training)
     grants: Grants = Field(default_factory=Grants)
     operating_cost_krw_per_year: Money = 1_500_000_000
+    """Public operating cost of the centre while open."""
 
     _v_dates = field_validator("opens", "closes", mode="before")(
         lambda v: None if v is None else _coerce_date(v)
@@ -278,12 +304,19 @@ class Conglomerate(Strict):
     """A partner firm: what it does for alumni that reach traction, within an annual budget."""
 
     annual_budget_krw: Money = 3_000_000_000
+    """The partner's yearly budget for investments and acquisitions (refilled each January)."""
     invest_probability: Probability = 0.15
+    """Chance an alumnus at traction gets the partner's investment."""
     invest_krw: Money = 300_000_000
+    """Size of one investment."""
     acquire_probability: Probability = 0.03
+    """Chance the partner buys an alumnus at traction."""
     acquire_price_krw: Money = 2_000_000_000
+    """Price of one acquisition."""
     subcontract_probability: Probability = 0.15
+    """Chance the partner takes an alumnus on as a subcontractor."""
     subcontract_revenue_krw_per_month: Money = 5_000_000
+    """Monthly revenue a subcontract brings (it lengthens the runway)."""
     focus_multiplier: Multiplier = 1.5
     """Appetite multiplier for alumni in the centre's sector focus."""
 
@@ -301,11 +334,15 @@ class FounderEducation(Strict):
     """Founder education in a region (e.g. Samsung's software centre in Daegu)."""
 
     region: str
+    """The region whose founders are educated (a key of ``regions``)."""
     starts: Month
+    """Month the education starts."""
     founding_rate_multiplier: Multiplier = 1.0
+    """Multiplies the region's founding rate once education starts."""
     quality_multiplier: float = Field(1.0, gt=0.0, le=1000.0, allow_inf_nan=False)
     """Multiplies the quality of start-ups founded once education starts (0 would be no quality at all)."""
     cost_krw_per_year: Money = 0.0
+    """Public cost of the programme a year, from its start."""
 
     _v_dates = field_validator("starts", mode="before")(_coerce_date)
 
@@ -314,7 +351,9 @@ class Scenario(Strict):
     """A whole scenario, after ``extends`` and overrides have been applied."""
 
     name: str = Field(..., min_length=1, max_length=200)
+    """The scenario's name in tables and reports (default: the file name)."""
     description: str = ""
+    """One line saying what the scenario is."""
     calendar: Calendar = Field(default_factory=Calendar)
     sectors: dict[str, NonNegative]
     """National sector mix of new technology start-ups (weights, normalised)."""
@@ -325,6 +364,7 @@ class Scenario(Strict):
     """Values every centre starts from (deep-merged under each entry of ``centres``)."""
     centres: dict[str, Centre] = Field(default_factory=dict)
     conglomerate_defaults: dict = Field(default_factory=dict)
+    """Values every conglomerate starts from (deep-merged under each entry of ``conglomerates``)."""
     conglomerates: dict[str, Conglomerate] = Field(default_factory=dict)
     founder_education: dict[str, FounderEducation] = Field(default_factory=dict)
 

@@ -14,7 +14,8 @@ from ..errors import ScenarioError, UsageError
 from ..experiment.runner import ExperimentSpec
 from ..files import DEFAULT_SEED
 from ..report import write_reports
-from ..scenario.loader import SHIPPED, header_comment, load_scenario
+from ..scenario.keys import ENTRY_NAMES, missing_entry, parse_override
+from ..scenario.loader import SHIPPED, base_data, header_comment, load_scenario
 
 COMPARE_REPLICATIONS = 10
 """Default replications of ``compare``. With common random numbers, 10 replications put every
@@ -25,17 +26,43 @@ miss it. Time is proportional: one replication of the 14-scenario library is abo
 at the current model speed. Use --precision or -n for other trade-offs."""
 
 
-def load_all(files, overrides) -> tuple[dict, dict]:
+def load_all(files, overrides, *, empty_ok: bool = False) -> tuple[dict, dict]:
     """Load scenario files; names must be unique. Returns (scenarios, sources)."""
     scenarios, sources = {}, {}
     for f in files:
-        sc = load_scenario(f, overrides)
+        sc = load_scenario(f, overrides, empty_ok=empty_ok)
         if sc.name in scenarios:
             raise ScenarioError(f"{f}: scenario name {sc.name!r} is also the name of {sources[sc.name]}; "
                                 "names must be unique in one experiment (set `name:` in the file).")
         scenarios[sc.name] = sc
         sources[sc.name] = str(f)
     return scenarios, sources
+
+
+def check_overrides(files, overrides) -> None:
+    """``--set`` changes every scenario of a comparison, the counterfactual and the baseline included: a
+    named entry (a centre, a region, ...) that some scenarios have and others lack is an error naming
+    those that lack it, and a ``*`` that matches nothing anywhere is a typo."""
+    if not overrides:
+        return
+    datas = {str(f): base_data(f) for f in files}
+    for text in overrides:
+        parts, _ = parse_override(text)
+        lacking = {f: m for f, d in datas.items() if (m := missing_entry(d, parts)) is not None}
+        if not lacking or ("*" in parts and len(lacking) < len(datas)):
+            continue
+        if len(lacking) == len(datas) and "*" not in parts:
+            continue  # a new entry in every scenario, as asked
+        section, name = next(iter(lacking.values()))
+        what = f"any {ENTRY_NAMES[section]}" if name == "*" else f"{ENTRY_NAMES[section]} {name!r}"
+        who = ", ".join(Path(f).name for f in lacking)
+        if len(lacking) == len(datas):
+            raise ScenarioError(f"--set {text!r}: no scenario of the comparison has {what}; check the key (python "
+                                "run_sim.py keys lists them).")
+        raise ScenarioError(f"--set {text!r}: {who} {'has' if len(lacking) == 1 else 'have'} no {what}, which only "
+                            "some scenarios of the comparison have. --set changes every scenario of a comparison, "
+                            "the counterfactual and the baseline included; to change only some scenarios, write a "
+                            "variant file that extends them (see scenarios/*.yaml).")
 
 
 def _library_file(name: str) -> Path | None:
@@ -55,17 +82,18 @@ def plan_compare(files, *, baseline: str | None = "ccei-announced", counterfactu
     files = list(files) or sorted(SHIPPED.glob("*.yaml"))
     if not files:
         raise UsageError(f"compare: no scenario files given and none found in {SHIPPED}.")
-    scenarios, sources = load_all(files, overrides)
+    names = [base_data(f).get("name") for f in files]
     for role, name in (("--counterfactual", counterfactual), ("--baseline", baseline)):
-        if name is None or name in scenarios:
+        if name is None or name in names:
             continue
         lib = _library_file(name)
         if lib is None:
-            raise UsageError(f"compare {role}: expected the name of a scenario among {sorted(scenarios)} or in "
-                             f"{SHIPPED}, found {name!r}.")
-        more, more_src = load_all([lib], overrides)
-        scenarios.update(more)
-        sources.update(more_src)
+            raise UsageError(f"compare {role}: expected the name of a scenario among {sorted(map(str, names))} or "
+                             f"in {SHIPPED}, found {name!r}.")
+        files.append(lib)
+        names.append(name)
+    check_overrides(files, overrides)
+    scenarios, sources = load_all(files, overrides, empty_ok=True)
     if baseline == counterfactual:
         baseline = None
     order = [counterfactual] + ([baseline] if baseline else [])
