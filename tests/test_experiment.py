@@ -627,3 +627,23 @@ def test_process_executor_abort_terminates_busy_workers():
     assert not any(p.is_alive() for p in procs)
     assert ex._pool is None
     ex.close()  # harmless after abort
+
+
+def test_every_results_column_carries_its_unit_and_definition(tiny, tmp_path):
+    """Each column of replications, regions and startups.parquet has dictionary metadata in the file itself."""
+    import pyarrow.parquet as pq
+
+    from sim.analysis.dictionary import columns
+
+    out = tmp_path / "out"
+    spec = ExperimentSpec(scenarios={NAME: load_scenario(tiny)}, replications=1, seed=SEED)
+    run_experiment(spec, out, SerialExecutor(), progress=False, echo=lambda _m: None)
+    for file in ("replications.parquet", "regions.parquet", "startups.parquet"):
+        schema = pq.read_schema(out / file)
+        known = columns(file)
+        assert set(schema.names) == set(known), file  # no column without a dictionary entry, none missing
+        for name in schema.names:
+            meta = schema.field(name).metadata
+            assert meta[b"definition"].decode() == known[name][1] and meta[b"kind"].decode() == known[name][2]
+    surv = pq.read_schema(out / "replications.parquet").field("survival_5y").metadata
+    assert surv[b"unit"] == b"fraction (0-1)" and b"cohort window" in surv[b"definition"]

@@ -453,3 +453,27 @@ def test_hazard_by_age_recovers_exponential_rate():
     assert np.isnan(
         hazard_by_age(np.array([1.0, 2.0]), np.array([True, False]), [0.0, 5.0, 10.0])[1]
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# the data dictionary
+# ---------------------------------------------------------------------------------------------
+def test_the_data_dictionary_document_is_generated():
+    """docs/data-dictionary.md is exactly the dictionary's own text (regenerate: python -m sim.analysis.dictionary)."""
+    from pathlib import Path
+
+    from sim.analysis.dictionary import dictionary_markdown
+
+    doc = Path(__file__).resolve().parents[1] / "docs" / "data-dictionary.md"
+    assert doc.read_text(encoding="utf-8") == dictionary_markdown()
+
+
+def test_every_metric_has_a_unit_a_window_and_a_definition():
+    from sim.analysis.dictionary import columns, metric_unit, metric_window
+    from sim.analysis.metrics import METRICS
+
+    cols = columns("replications.parquet")
+    for m in METRICS:
+        assert cols[m][2] == "metric" and metric_unit(m) and metric_window(m) in cols[m][1]
+    assert metric_unit("survival_5y") == "fraction (0-1)" and metric_unit("grants_krw") == "KRW"
+    assert {c for c, v in cols.items() if v[2] == "timing"} == {"events", "startups_simulated", "seconds"}

@@ -82,14 +82,20 @@ class ProcessExecutor:
 
     name = "processes"
 
-    def __init__(self, workers: int | None = None):
+    def __init__(self, workers: int | None = None, start_method: str | None = None):
+        """``start_method`` "fork" forks the workers from the caller, so they never import its
+        ``__main__`` (a script or notebook without an ``if __name__ == "__main__":`` guard works);
+        by default they fork from a server that has imported the model (fast, and safe with threads)."""
         self.workers = max(1, workers or os.cpu_count() or 1)
+        self.start_method = start_method
         self._pool: ProcessPoolExecutor | None = None
 
     def _start(self) -> ProcessPoolExecutor:
         import multiprocessing as mp
 
-        if "forkserver" in mp.get_all_start_methods():
+        if self.start_method in mp.get_all_start_methods():
+            ctx = mp.get_context(self.start_method)
+        elif "forkserver" in mp.get_all_start_methods():
             ctx = mp.get_context("forkserver")
             # workers fork from a server that has already imported the model (fast start-up)
             ctx.set_forkserver_preload(["sim.experiment.task"])

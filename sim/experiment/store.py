@@ -28,6 +28,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ..analysis.dictionary import field_metadata
 from ..errors import UsageError
 from ..files import atomic_write_json, atomic_write_table, write_error
 from .folder import (
@@ -194,6 +195,8 @@ class ResultsStore:
                 present = [p for p in (self._part(t, kind) for t in order) if p.exists()]
                 schema = pa.unify_schemas([pq.read_schema(p) for p in present],
                                           promote_options="permissive") if present else None
+                if schema is not None:
+                    schema = _documented(schema, OUTPUTS[kind])
                 for task in order:
                     part = self._part(task, kind)
                     if not part.exists():
@@ -257,3 +260,12 @@ def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
     cols = [table.column(f.name).cast(f.type) if f.name in table.schema.names else pa.nulls(table.num_rows, f.type)
             for f in schema]
     return pa.Table.from_arrays(cols, schema=schema)
+
+
+def _documented(schema: pa.Schema, file: str) -> pa.Schema:
+    """``schema`` with each known column's unit, definition and kind as field metadata (the data dictionary)."""
+    fields = []
+    for f in schema:
+        meta = field_metadata(file, f.name)
+        fields.append(f.with_metadata(meta) if meta else f)
+    return pa.schema(fields, metadata=schema.metadata)
