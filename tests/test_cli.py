@@ -96,3 +96,56 @@ def test_run_writes_results_and_exits_0(tmp_path):
     assert f"results: {out}" in r.stdout
     for name in ("manifest.json", "summary.json", "replications.parquet", "regions.parquet", "startups.parquet"):
         assert (out / name).is_file(), name
+
+
+# ---------------------------------------------------------------------------------------------
+# terminal output that fits the terminal
+# ---------------------------------------------------------------------------------------------
+def _summary(names):
+    """A summary shaped like a 14-scenario comparison's (long names, big counts, money)."""
+    def stat(v):
+        return {"mean": v, "ci_low": v * 0.99, "ci_high": v * 1.01, "half_width": v * 0.01, "sd": 1.0, "n": 10}
+
+    metrics = {"survival_1y": 0.71, "survival_3y": 0.508, "survival_5y": 0.382, "survivors_5y": 8689.0,
+               "supported": 9456.0, "supported_survival_5y": 0.521, "acquired": 715.0, "crossed_valley": 18575.0,
+               "jobs_end": 160692.0, "private_investment_krw": 1.37e13, "conglomerate_investment_krw": 4.38e11,
+               "grants_krw": 1.2e11, "programme_cost_krw": 8.7e11}
+    return {"scenarios": {n: {"replications": 10, "metrics": {k: stat(v) for k, v in metrics.items()}}
+                          for n in names}}
+
+
+@pytest.mark.parametrize("width", [80, 120])
+def test_the_headline_table_fits_the_terminal(width):
+    from sim.report.tables import HEADLINE, headline_lines
+
+    names = ["no-programme", "ccei-announced", "capital-region-concentrated", "foreign-accelerators"]
+    lines = headline_lines(_summary(names), names, width)
+    assert max(len(line) for line in lines) <= width
+    assert all(line == line.rstrip() for line in lines)  # no padded lines
+    text = "\n".join(lines)
+    assert "S(5y)" in text and "capital-region-concentrated" in text  # the key column and full names stay
+    shown = [label for _, label, _ in HEADLINE if label in text or f"{label} (bn)" in text]
+    if len(shown) < len(HEADLINE):
+        assert "Left out at this width" in text
+    if width == 80:
+        assert len(shown) < len(HEADLINE)
+
+
+def test_a_run_prints_no_line_wider_than_the_terminal(tmp_path):
+    r = CliRunner().invoke(cli, ["run", str(SHIPPED / "no-programme.yaml"), "-n", "1", "--executor", "serial", "-q",
+                                 "--set", "regions.*.founding_rate_per_year=30", "--out", str(tmp_path / "o")],
+                           env={"COLUMNS": "80"})
+    assert r.exit_code == 0, r.output
+    assert max(len(line) for line in r.stdout.splitlines()) <= 80
+    assert all(line == line.rstrip() for line in r.stdout.splitlines())
+
+
+def test_precision_is_given_and_reported_in_percentage_points(tmp_path):
+    r = CliRunner().invoke(cli, ["run", str(SHIPPED / "no-programme.yaml"), "-n", "2", "--executor", "serial",
+                                 "--set", "regions.*.founding_rate_per_year=30", "--precision", "50",
+                                 "--out", str(tmp_path / "o")])
+    assert r.exit_code == 0, r.output
+    line = next(x for x in r.stderr.splitlines() if x.startswith("precision: worst"))
+    assert line.endswith("(target 50.000 pp)") and " pp " in line
+    help_text = " ".join(invoke("run", "--help").output.split())
+    assert "PP" in help_text and "percentage points" in help_text

@@ -519,7 +519,7 @@ def test_precision_met_in_batches_from_the_cli(tiny, reference, tmp_path):
     target = round(_survival_hw(rows, 4) * 1.01, 6)  # met at 4 replications, missed at 2
     assert _survival_hw(rows, 2) > target
     out = tmp_path / "out"
-    result = invoke("run", tiny, "-n", 2, "--precision", target, "--max-replications", 4,
+    result = invoke("run", tiny, "-n", 2, "--precision", 100 * target, "--max-replications", 4,
                     "--executor", "serial", "--out", out)
     assert result.exit_code == 0, result.output
     assert len(re.findall(r"^plan: ", result.stderr, re.M)) == 2  # two batches: 2, then 2 more

@@ -36,9 +36,10 @@ def run_options(f):
         *executor_options(),
         click.option("--startups", "keep_startups", type=click.Choice(["first", "all", "none"]), default="first",
                      show_default=True, help="Which replications' start-up tables to keep in startups.parquet."),
-        click.option("--precision", type=float, default=None,
-                     help="Add replications until the 95% CI half-width of survival_5y is at most this, "
-                          "e.g. 0.01: of each paired difference in a comparison, of each scenario otherwise."),
+        click.option("--precision", "precision_pp", type=float, default=None, metavar="PP",
+                     help="Add replications until the 95% CI half-width of 5-year survival is at most PP "
+                          "percentage points, e.g. 0.1: of each paired difference in a comparison, of each "
+                          "scenario's level otherwise."),
         click.option("--max-replications", type=click.IntRange(1, 100_000), default=200, show_default=True,
                      help="Upper bound for --precision."),
         click.option("--no-crn", is_flag=True, hidden=True,
@@ -121,6 +122,17 @@ def finish_message(outcome) -> None:
         lines.append(f"Once fixed, finish the experiment with: python run_sim.py resume "
                      f"{shlex.quote(str(outcome.root))}")
         raise ValleysimError("\n".join(lines))
+
+
+def precision(pp: float | None) -> float | None:
+    """--precision is given in percentage points; the experiment works in fractions (0.1 pp = 0.001)."""
+    if pp is None:
+        return None
+    from ..errors import UsageError
+
+    if not (pp > 0 and pp < float("inf")):
+        raise UsageError(f"--precision: expected a positive number of percentage points such as 0.1, found {pp}.")
+    return pp / 100.0
 
 
 def keep_startups_or_none(value: str) -> str:

@@ -8,7 +8,15 @@ from pathlib import Path
 import click
 
 from ..errors import UsageError, ValleysimError
-from .common import default_out, echo, execute, finish_message, open_executor, run_options
+from .common import (
+    default_out,
+    echo,
+    execute,
+    finish_message,
+    open_executor,
+    precision,
+    run_options,
+)
 
 
 @click.command()
@@ -17,7 +25,7 @@ from .common import default_out, echo, execute, finish_message, open_executor, r
               help="Continue an interrupted experiment in this folder instead of starting one.")
 @run_options
 def run(file, resume_dir, replications, seed, out, force, overrides, workers, executor, scheduler,
-        keep_startups, precision, max_replications, no_crn, quiet):
+        keep_startups, precision_pp, max_replications, no_crn, quiet):
     """Run replications of one scenario and write its results folder."""
     from ..experiment.runner import ExperimentSpec
     from ..report.tables import headline_table
@@ -32,8 +40,8 @@ def run(file, resume_dir, replications, seed, out, force, overrides, workers, ex
     scenarios, sources = load_all([file], overrides)
     name = next(iter(scenarios))
     spec = ExperimentSpec(scenarios=scenarios, replications=replications or 10, seed=seed, crn=not no_crn,
-                          keep_startups=keep_startups, precision=precision, max_replications=max_replications,
-                          kind="run", sources=sources)
+                          keep_startups=keep_startups, precision=precision(precision_pp),
+                          max_replications=max_replications, kind="run", sources=sources)
     outcome = execute(spec, out or default_out(name), force=force, workers=workers, executor=executor,
                       scheduler=scheduler, quiet=quiet)
     headline_table(outcome.summary, list(scenarios))
@@ -61,7 +69,7 @@ def compare(files, baseline, counterfactual, **opts):
     baseline = None if baseline.strip().lower() in ("", "none") else baseline
     spec = plan_compare(files, baseline=baseline, counterfactual=counterfactual, overrides=opts["overrides"],
                         replications=opts["replications"], seed=opts["seed"], crn=not opts["no_crn"],
-                        keep_startups=opts["keep_startups"], precision=opts["precision"],
+                        keep_startups=opts["keep_startups"], precision=precision(opts["precision_pp"]),
                         max_replications=opts["max_replications"])
     outcome = execute(spec, opts["out"] or default_out("compare"), force=opts["force"], workers=opts["workers"],
                       executor=opts["executor"], scheduler=opts["scheduler"], quiet=quiet)

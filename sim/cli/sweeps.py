@@ -17,6 +17,7 @@ from .common import (
     finish_message,
     keep_startups_or_none,
     open_executor,
+    precision,
     run_options,
 )
 
@@ -41,7 +42,7 @@ from .common import (
               help="Continue an interrupted sweep in this folder (same as: python run_sim.py resume DIR).")
 @run_options
 def sweep(file, params, samples, design, metric, resume_dir, replications, seed, out, force, overrides, workers,
-          executor, scheduler, keep_startups, precision, max_replications, no_crn, quiet):
+          executor, scheduler, keep_startups, precision_pp, max_replications, no_crn, quiet):
     """Sweep scenario parameters over a design and report which ones matter.
 
     Each design point is FILE with the parameters' values set (named point-0000, point-0001, ...);
@@ -61,7 +62,7 @@ def sweep(file, params, samples, design, metric, resume_dir, replications, seed,
         raise UsageError("sweep: give at least one --param KEY=LOW:HIGH, e.g. --param centre_defaults.seats=20:80.")
     spec = plan_sweep(file, params, design=design, samples=samples, metric=metric, seed=seed,
                       replications=replications or 3, overrides=overrides,
-                      keep_startups=keep_startups_or_none(keep_startups), crn=not no_crn, precision=precision,
+                      keep_startups=keep_startups_or_none(keep_startups), crn=not no_crn, precision=precision(precision_pp),
                       max_replications=max_replications)
     info = spec.extra["sweep"]
     if not quiet:
@@ -143,7 +144,7 @@ def _budget(text: str) -> float | str:
 @run_options
 def optimize(file, budget, levers, objective, counterfactual, baseline, evaluations, finalists,
              final_replications, resume_dir, replications, seed, out, force, overrides, workers, executor,
-             scheduler, keep_startups, precision, max_replications, no_crn, quiet):
+             scheduler, keep_startups, precision_pp, max_replications, no_crn, quiet):
     """Allocate a fixed programme budget across levers and regions to maximise the objective.
 
     Differential evolution over the levers with a fixed set of replications (-n, default 2) shared
@@ -166,7 +167,7 @@ def optimize(file, budget, levers, objective, counterfactual, baseline, evaluati
                          "--budget-krw baseline for the baseline's planned cost.")
     if not levers:
         raise UsageError("optimize: give --levers, e.g. --levers grant_size,conglomerate_budget,centres.")
-    if precision is not None:
+    if precision_pp is not None:
         raise UsageError("optimize: --precision is not used; set --final-replications instead.")
     spec = OptimizeSpec.build(file, budget=_budget(budget), levers=levers, objective=objective,
                               counterfactual=counterfactual,

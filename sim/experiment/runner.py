@@ -57,7 +57,8 @@ class ExperimentSpec:
         if self.keep_startups not in ("all", "first", "none"):
             raise UsageError(f"--startups: expected all, first or none, found {self.keep_startups!r}.")
         if self.precision is not None and not (self.precision > 0 and math.isfinite(self.precision)):
-            raise UsageError(f"--precision: expected a positive number such as 0.01, found {self.precision}.")
+            raise UsageError(f"precision: expected a positive half-width (a fraction, 0.001 = 0.1 pp), found "
+                             f"{self.precision}.")
 
     def tasks(self, replications: range) -> list[Task]:
         """Replication-major order, so an interrupted run holds whole replications of every scenario."""
@@ -199,8 +200,8 @@ class Runner:
         worst = max(finite) if finite and len(finite) == len(hw) else math.inf
         self.half_width = worst
         if self.progress:
-            self.echo(f"precision: worst 95% CI half-width of survival_5y after {n} replications = {worst:.4f} "
-                      f"(target {spec.precision})")
+            self.echo(f"precision: worst 95% CI half-width of 5-year survival after {n} replications = "
+                      f"{100 * worst:.3f} pp (target {100 * spec.precision:.3f} pp)")
         if worst <= spec.precision:
             return True, n
         needed = replications_for(cols, list(spec.scenarios), spec.comparisons, spec.precision)
@@ -225,7 +226,7 @@ class Runner:
                         self.store.update_manifest(replications=n)
                         met, target = self._precision_met(n)
                     if not met:
-                        self.echo(f"precision: target {spec.precision} not reached within "
+                        self.echo(f"precision: target {100 * spec.precision:.3f} pp not reached within "
                                   f"--max-replications {spec.max_replications}; stopping there.")
                     self.store.update_manifest(precision_met=met,
                                                precision_half_width=finite_or_none(self.half_width))

@@ -36,30 +36,80 @@ def headline_rows(summary: dict, scenarios: list[str], with_ci: bool = True) -> 
     return header, rows
 
 
-def headline_table(summary: dict, scenarios: list[str]) -> None:
-    """Print the headline table (means; 95% CIs in the reports) to the terminal."""
+TERMINAL_ORDER = ("survival_5y", "survivors_5y", "supported", "jobs_end", "programme_cost_krw", "survival_1y",
+                  "survival_3y", "supported_survival_5y", "acquired", "crossed_valley", "private_investment_krw",
+                  "conglomerate_investment_krw", "grants_krw")
+"""Which headline columns a narrow terminal keeps first (the rest are left out, and named)."""
+
+
+def headline_lines(summary: dict, scenarios: list[str], width: int) -> list[str]:
+    """The headline table for a terminal ``width`` characters wide, as lines of text.
+
+    Columns that do not fit are left out in :data:`TERMINAL_ORDER`'s reverse order and named in a
+    note (every column is in summary.json and the report); headers wrap on their spaces; no line
+    is longer than ``width`` or padded with trailing spaces.
+    """
+    import io
+    import textwrap
+
     from rich.console import Console
     from rich.table import Table
 
-    header, rows = headline_rows(summary, scenarios, with_ci=False)
-    # money: the unit goes in the header, so the columns stay narrow enough not to wrap
-    money = {i for i, (_, _, kind) in enumerate(HEADLINE, start=2) if kind == "krw"}
-    header = [f"{h} (bn)" if i in money else h for i, h in enumerate(header)]
-    rows = [[c.removesuffix(" bn") if i in money else c for i, c in enumerate(r)] for r in rows]
-    table = Table(title="valleysim: means over replications (95% CIs in summary.json and the report; "
-                        "money in KRW billions)", title_justify="left")
-    for h in header:
-        if h == "scenario":
-            table.add_column(h, justify="left", no_wrap=True)
-        else:
-            table.add_column(h, justify="right", no_wrap=True)
-    for r in rows:
-        table.add_row(*r)
-    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(header)]
-    Console(width=max(sum(widths) + 3 * len(widths) + 1, Console().width)).print(table)
-    print(SUPPORTED_NOTE)
-    for note in undefined_notes(summary, scenarios):
-        print(note)
+    width = max(40, int(width))
+    _, rows = headline_rows(summary, scenarios, with_ci=False)
+    by_key = {k: (label, kind, i + 2) for i, (k, label, kind) in enumerate(HEADLINE)}
+
+    def label_of(k):
+        label, kind, _ = by_key[k]
+        return f"{label} (bn)" if kind == "krw" else label
+
+    def need(text_cells, header) -> int:
+        longest_word = max((len(w) for w in header.split()), default=0)
+        return max([longest_word, *(len(c) for c in text_cells)]) + 3
+
+    def cells(k):
+        _, kind, i = by_key[k]
+        return [r[i].removesuffix(" bn") if kind == "krw" else r[i] for r in rows]
+
+    used = 1 + need([r[0] for r in rows], "scenario") + need([r[1] for r in rows], "reps")
+    keep = []
+    for k in TERMINAL_ORDER:
+        w = need(cells(k), label_of(k))
+        if used + w <= width:
+            keep.append(k)
+            used += w
+    keep = [k for k, _, _ in HEADLINE if k in keep]  # shown in the report's order
+    table = Table()
+    table.add_column("scenario", justify="left", no_wrap=True, width=need([r[0] for r in rows], "scenario") - 3)
+    table.add_column("reps", justify="right", no_wrap=True, width=need([r[1] for r in rows], "reps") - 3)
+    for k in keep:
+        table.add_column(label_of(k), justify="right", width=need(cells(k), label_of(k)) - 3)
+    for j, r in enumerate(rows):
+        table.add_row(r[0], r[1], *(cells(k)[j] for k in keep))
+    buf = io.StringIO()
+    Console(file=buf, width=width, force_terminal=False, color_system=None, legacy_windows=False).print(table)
+    title = ("valleysim: means over replications (95% CIs in summary.json and the report; money in KRW "
+             "billions)")
+    lines = textwrap.wrap(title, width) + [line.rstrip() for line in buf.getvalue().splitlines()]
+    left_out = [label_of(k) for k, _, _ in HEADLINE if k not in keep]
+    if left_out:
+        lines += textwrap.wrap(f"Left out at this width ({width} columns): {', '.join(left_out)}; every column is in "
+                               "summary.json and the report.", width)
+    return lines
+
+
+def headline_table(summary: dict, scenarios: list[str], width: int | None = None) -> None:
+    """Print the headline table (means; 95% CIs in the reports) to fit the terminal."""
+    import shutil
+    import textwrap
+
+    width = width or shutil.get_terminal_size((120, 24)).columns
+    for line in headline_lines(summary, scenarios, width):
+        print(line)
+    notes = [SUPPORTED_NOTE, *undefined_notes(summary, scenarios)]
+    for note in notes:
+        for line in textwrap.wrap(note, max(40, width)):
+            print(line)
 
 
 def undefined_notes(summary: dict, scenarios: list[str]) -> list[str]:
