@@ -384,3 +384,79 @@ def test_policy_variants_change_only_what_they_say_against_the_baseline():
     assert set(foreign) - set(bc) == {"Google Campus Seoul", "SAP", "Yozma"}
     assert all(foreign[n].partner is None and foreign[n].catchment == ["*"] for n in ("Google Campus Seoul", "SAP",
                                                                                      "Yozma"))
+
+
+# ----------------------------------------------------------------------------------------------
+# what a planner reads first, and what a shared report must not carry
+# ----------------------------------------------------------------------------------------------
+def test_the_report_opens_with_a_one_line_verdict_computed_from_the_data(report, tiny):
+    first = report.sections[0].blocks[0].text
+    assert first.startswith("Verdict: tiny-programme changes 5-year survival by ")
+    summary = json.loads((tiny / "summary.json").read_text())
+    row = next(c for c in summary["comparisons"] if c["scenario"] == "tiny-programme"
+               and c["reference"] == "tiny-none" and c["metric"] == "survival_5y")
+    assert diff_cell(row, "share", False) in first  # the same number the tables show
+    assert "of 1 variant(s) differ from tiny-programme" in first or "tiny-lottery does" in first
+    md = (tiny / "report.md").read_text()
+    assert md.index("Verdict:") < md.index("Headline results per scenario\n")
+
+
+def test_small_but_certain_differences_are_marked_against_a_threshold_the_planner_sets(tiny, tmp_path):
+    """A significant survival difference below the practical threshold reads "(small)"; the threshold is
+    the comparison's (compare --practical) and report --practical changes it."""
+    row = {"diff": 0.0004, "ci_low": 0.0002, "ci_high": 0.0006, "p_adjusted": 0.001}
+    assert diff_cell(row, "share", practical=0.002).endswith("(small)")
+    assert "(small)" not in diff_cell(row, "share", practical=0.0001)
+    assert "(small)" not in diff_cell({**row, "p_adjusted": 0.2}, "share", practical=0.002)  # n.s. instead
+    assert "(small)" not in diff_cell({**row, "diff": 40.0}, "count", practical=0.002)  # shares only
+    copy = tmp_path / "c"
+    shutil.copytree(tiny, copy)
+    huge = build_report(load_results(copy, practical_pp=50.0)).tables()["diff_counterfactual"]
+    none = build_report(load_results(copy, practical_pp=0.0)).tables()["diff_counterfactual"]
+    cells = [c for r in huge.rows for c in r[1:4]]
+    assert all("(small)" in c or "(n.s.)" in c or c == "n/a" for c in cells)
+    assert not any("(small)" in c for r in none.rows for c in r)
+    assert any("practical" in n or "worth acting on" in n for n in huge.notes)
+
+
+def test_a_cost_ratio_whose_interval_crosses_zero_is_explained_not_negative_money():
+    r = {"ratio": -97e6, "ci_low": -403e6, "ci_high": 55e6, "defined": True, "num_mean": -0.8e9,
+         "den_mean": 9.0, "n": 10}
+    text, why = ratio_cell(r, "survivor")
+    assert "-" not in text and "saving of 97 M" in text and "from a saving of 403 M to a cost of 55 M" in text
+    assert "not distinguishable from zero" in why
+    text, why = ratio_cell({**r, "ratio": 60e6, "num_mean": 2.7e9}, "survivor")
+    assert text.startswith("60 M (") and "-" not in text
+
+
+def test_survival_differences_are_drawn_with_intervals_from_every_replication(report):
+    fig = next(f for f in report.figures() if f.name == "survival_diff")
+    assert "95% confidence interval" in fig.caption and "all paired replications" in fig.caption
+
+
+def test_no_figure_uses_a_log_scale():
+    """A log scale hides the drop-offs the funnel and curves are there to show."""
+    import inspect
+
+    from sim.report import plots
+
+    src = inspect.getsource(plots)
+    assert "symlog" not in src and 'scale("log' not in src and "loglog" not in src
+
+
+def test_hangul_names_render_in_figures(recwarn):
+    """Scenario, centre and region names in Hangul render (no missing-glyph boxes)."""
+    from sim.report import plots
+
+    png = plots.forest(["대전 창조경제혁신센터", "서울"], [0.01, 0.02], [0.0, 0.01], [0.02, 0.03],
+                       title="5년 생존율", xlabel="percentage points")
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    missing = [str(w.message) for w in recwarn if "missing from font" in str(w.message)]
+    assert missing == []
+
+
+def test_a_shared_report_carries_no_absolute_local_path(tiny):
+    """The results folder's and the repository's absolute paths appear nowhere in the pages."""
+    for page in ("report.md", "report.html"):
+        text = (tiny / page).read_text(encoding="utf-8")
+        assert str(tiny) not in text and str(HERE.parent) not in text, page

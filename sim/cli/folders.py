@@ -47,8 +47,10 @@ def resume(root, workers, executor, scheduler, quiet):
 
 @click.command()
 @click.argument("root", type=click.Path(path_type=Path))
+@click.option("--practical", "practical_pp", type=click.FloatRange(0, 100), default=None, metavar="PP",
+              help="A comparison's practical threshold in percentage points (default: the one it was run with).")
 @quiet_option()
-def report(root, quiet):
+def report(root, practical_pp, quiet):
     """Rebuild a results folder's report (report.html and report.md, or the sweep's or optimisation's
     pages) without rerunning anything."""
     from ..experiment.folder import FolderLock
@@ -56,4 +58,4 @@ def report(root, quiet):
     m = _manifest(root)
     _, write = KINDS.get(m.get("kind"), KINDS["run"])
     with FolderLock(Path(root)):  # a folder being written belongs to its writer
-        write(root, quiet)
+        write(root, quiet, practical_pp)

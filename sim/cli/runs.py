@@ -56,8 +56,11 @@ def run(file, resume_dir, replications, seed, out, force, overrides, workers, ex
                    "'none' for no baseline.")
 @click.option("--counterfactual", default="no-programme", show_default=True, metavar="NAME",
               help="The no-programme world every scenario is compared with.")
+@click.option("--practical", "practical_pp", type=click.FloatRange(0, 100), default=0.2, show_default=True,
+              metavar="PP", help="The least difference in 5-year survival, in percentage points, worth acting on: "
+                                 "smaller differences are reported as small even when statistically certain.")
 @run_options
-def compare(files, baseline, counterfactual, **opts):
+def compare(files, baseline, counterfactual, practical_pp, **opts):
     """Compare scenarios against the counterfactual and the baseline; write the reports.
 
     With no FILES, the whole policy library (every scenarios/*.yaml) is compared.
@@ -70,7 +73,7 @@ def compare(files, baseline, counterfactual, **opts):
     spec = plan_compare(files, baseline=baseline, counterfactual=counterfactual, overrides=opts["overrides"],
                         replications=opts["replications"], seed=opts["seed"], crn=not opts["no_crn"],
                         keep_startups=opts["keep_startups"], precision=precision(opts["precision_pp"]),
-                        max_replications=opts["max_replications"])
+                        max_replications=opts["max_replications"], practical_pp=practical_pp)
     outcome = execute(spec, opts["out"] or default_out("compare"), force=opts["force"], workers=opts["workers"],
                       executor=opts["executor"], scheduler=opts["scheduler"], quiet=quiet)
     order = list(spec.scenarios)
@@ -131,11 +134,11 @@ def resume_run(root, manifest: dict, workers, executor, scheduler, quiet):
     return outcome
 
 
-def report_run(root, quiet: bool) -> None:
+def report_run(root, quiet: bool, practical_pp: float | None = None) -> None:
     """``report`` of a run or comparison folder."""
     from ..studies.compare import write_compare_report
 
-    paths = write_compare_report(Path(root), echo=None if quiet else echo)
+    paths = write_compare_report(Path(root), echo=None if quiet else echo, practical_pp=practical_pp)
     click.echo(f"report: {paths['html']}")
     click.echo(f"        {paths['markdown']}")
 

@@ -183,8 +183,12 @@ def optimize(file, budget, levers, objective, counterfactual, baseline, evaluati
 def _optimize_done(result: dict, root: Path) -> None:
     b = result["best"]
     o = b["objective"]
-    click.echo(f"best allocation ({result['objective']} = {o['mean']:,.1f} [{o['ci_low']:,.1f}, {o['ci_high']:,.1f}], "
-               f"planned cost {b['planned_cost_krw'] / 1e9:,.1f} bn of {result['budget_krw'] / 1e9:,.1f} bn KRW):")
+    v = result.get("verdict", "best")
+    click.echo(f"verdict: {result.get('verdict_text', 'the best allocation found')}")
+    name = "best allocation" if v in ("best", "beats-baseline") else "top finalist"
+    click.echo(f"{name} ({result['objective']} = {o['mean']:,.1f} [{o['ci_low']:,.1f}, {o['ci_high']:,.1f}], "
+               f"planned cost {b['planned_cost_krw'] / 1e9:,.1f} bn of {result['budget_krw'] / 1e9:,.1f} bn KRW; "
+               f"simulated programme cost {(b['simulated_cost_krw'] or {}).get('mean', 0) / 1e9:,.1f} bn):")
     for k, v in b["allocation"].items():
         click.echo(f"  {k} = {v}")
     vs = b.get("vs_baseline")
@@ -204,14 +208,14 @@ def resume_optimize(root, manifest: dict, workers, executor, scheduler, quiet):
     return result
 
 
-def report_sweep(root, quiet: bool) -> None:
+def report_sweep(root, quiet: bool, practical_pp: float | None = None) -> None:
     """``report`` of a sweep folder: the analysis and the page, from what is stored."""
     from ..studies.sweep import finish_sweep
 
     _sweep_done(finish_sweep(Path(root), echo=None if quiet else echo), Path(root))
 
 
-def report_optimize(root, quiet: bool) -> None:
+def report_optimize(root, quiet: bool, practical_pp: float | None = None) -> None:
     """``report`` of an optimisation folder: its page, from optimize.json."""
     from ..studies.optimize import rewrite_report
 

@@ -155,6 +155,9 @@ class ProcessExecutor:
                     p.kill()
 
 
+DONE = ("finished", "error", "cancelled")
+"""Statuses of a Dask future whose result can be taken without waiting."""
+
 QUIET_WORKERS = {
     "distributed.worker.profile.enabled": False,  # a sampler for the dashboard, which is off
     "distributed.admin.tick.interval": "1s",
@@ -247,16 +250,36 @@ class DaskExecutor:
             ac.add(fut)
 
         watch = _ClusterWatch(self._client, self.address, self.notify)
+        lost = []  # futures reported done whose worker died under them: they run again elsewhere
 
         def finished():
             """The next finished futures, waiting so that a signal is taken at a safe point, and
             saying so when the cluster has no worker left or the scheduler is gone."""
             with interrupts.deferred():
-                while not ac.has_ready() and not interrupts.pending():
+                while True:
+                    back = [f for f in lost if f.status in DONE]
+                    if back or ac.has_ready() or interrupts.pending():
+                        break
                     watch.check()
                     time.sleep(0.02)
             interrupts.check()
-            return ac.next_batch(block=False)
+            for f in back:
+                lost.remove(f)
+            return back + ac.next_batch(block=False)
+
+        def result_of(fut):
+            """The future's result, waiting in short steps: a finished task whose result lived on a
+            worker that died runs again, and meanwhile the watch and Ctrl-C must still be heard."""
+
+            while True:
+                try:
+                    result = fut.result(timeout=0.5)
+                except TimeoutError:
+                    interrupts.check()
+                    watch.check()
+                    continue
+                watch.progressed()
+                return result
 
         with interrupts.deferred():
             for inflight, args in enumerate(it, start=1):
@@ -264,11 +287,14 @@ class DaskExecutor:
                 if inflight >= window:
                     break
         interrupts.check()
-        while not ac.is_empty():
+        while not ac.is_empty() or lost:
             for fut in finished():
+                if fut.status not in DONE:
+                    lost.append(fut)  # its worker died: wait for the rerun without blocking (and keep watching)
+                    continue
                 args = task_of.pop(fut.key)
                 try:
-                    result = fut.result()
+                    result = result_of(fut)
                 except CancelledError:
                     raise ExecutorLost(f"the connection to the Dask scheduler ({self.address}) was lost and "
                                        "it cancelled the work in flight; was the scheduler stopped?") from None
@@ -319,6 +345,12 @@ class _ClusterWatch:
         self.said: float | None = None
         self.since_disconnected: float | None = None
 
+    def progressed(self) -> None:
+        """A result arrived: if the run had said it was waiting for a worker, say it goes on."""
+        if self.said is not None:
+            self.notify("dask: a worker is connected again; continuing.")
+            self.since_empty = self.said = None
+
     def check(self) -> None:
         t = time.monotonic()
         if t < self.next_check:
@@ -340,9 +372,7 @@ class _ClusterWatch:
         except Exception:  # noqa: BLE001 - an answer we cannot read is no news
             return
         if workers:
-            if self.said is not None:
-                self.notify(f"dask: {workers} worker(s) connected again; continuing.")
-            self.since_empty = self.said = None
+            self.progressed()
             return
         self.since_empty = self.since_empty or t
         if self.said is None or t - self.said >= self.REPEAT:

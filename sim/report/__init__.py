@@ -19,9 +19,9 @@ from .results import load_results
 __all__ = ["Report", "build_report", "load_results", "write_reports"]
 
 
-def write_reports(root: Path, echo=None) -> dict[str, Path]:
+def write_reports(root: Path, echo=None, practical_pp: float | None = None) -> dict[str, Path]:
     """Build report.html, report.md and figures/*.png in ``root``; return their paths."""
     root = Path(root)
     if echo:
         echo(f"report: reading {root}")
-    return write_pages(root, build_report(load_results(root)), "report")
+    return write_pages(root, build_report(load_results(root, practical_pp)), "report")

@@ -13,6 +13,7 @@ import numpy as np
 
 from ..analysis.stats import mean_curve
 from ..analysis.targets import CURVE_MONTHS, TargetPoint
+from .format import shown_command, shown_path
 from .plots import to_png
 
 
@@ -29,15 +30,15 @@ def _fmt(v, kind: str, digits: int = 3) -> str:
 
 def markdown(report: dict) -> str:
     lines = [f"# Calibration of {report['scenario']['name']}", "",
-             f"- scenario file: `{report['scenario']['file']}`",
-             f"- targets: `{report['targets']['file']}` ({report['targets']['name']})",
-             f"- command: `{report['command']}`",
+             f"- scenario file: `{shown_path(report['scenario']['file'])}`",
+             f"- targets: `{shown_path(report['targets']['file'])}` ({report['targets']['name']})",
+             f"- command: `{shown_command(report['command'])}`",
              f"- fitted: {report['finished']} ({report['seconds']:.0f} s), {report['method']}, "
              f"{report['evaluations']} evaluations on replications 0..{report['replications'] - 1} of seed "
              f"{report['seed']} (common random numbers)",
              f"- loss (weighted mean of squared z = (simulated - target) / tolerance; below 1 = within tolerance "
              f"on average): **{report['loss']['initial']:.4g} -> {report['loss']['fitted']:.4g}**",
-             f"- calibrated file: `{report['output_file']}`", "", "## Parameters", "",
+             f"- calibrated file: `{shown_path(report['output_file'])}`", "", "## Parameters", "",
              "| parameter | start | fitted | bounds |", "|---|---:|---:|---|"]
     for p in report["parameters"]:
         lines.append(f"| `{p['key']}` | {fmt_value(p['initial'])} | **{fmt_value(p['fitted'])}** | "

@@ -16,7 +16,7 @@ from ..analysis.summary import precision_check
 from ..scenario.loader import header_comment
 from . import plots, population
 from .document import Bullets, Figure, Paragraph, Report, Section, Table
-from .format import diff_cell, fmt, mean_cell, p_text, pp, ratio_cell
+from .format import diff_cell, fmt, mean_cell, p_text, pp, ratio_cell, shown_command, shown_path
 from .results import Results
 from .tables import HEADLINE, SUPPORTED_NOTE
 
@@ -57,9 +57,48 @@ def _cohort_text(res: Results) -> str:
     return f"technology start-ups founded {a}-{b}, followed to {h}"
 
 
+def verdict(res: Results) -> str:
+    """One line a ministry reader can quote, computed from the results: what the baseline does against
+    no programme, at what cost per additional survivor, and which variants do better or worse."""
+    cf, base = res.counterfactual, res.baseline
+    if cf is None:
+        return "Verdict: none possible: this experiment has no counterfactual (no world without the programme)."
+    ref = base or next((n for n in res.scenarios if n != cf), None)
+    if ref is None:
+        return "Verdict: none possible: only the counterfactual was run."
+    d = res.comparison(ref, cf, "survival_5y")
+    sv = res.comparison(ref, cf, "survivors_5y")
+    per, why = ratio_cell(res.cost_effectiveness(ref, cf, "survivors_5y"), "survivor")
+    text = (f"Verdict: {ref} changes 5-year survival by {diff_cell(d, 'share', False)} against no programme "
+            f"({diff_cell(sv, 'count', False)} start-ups alive five years after founding)")
+    text += f", at {per} KRW of programme cost per additional survivor" if not why else f" ({why})"
+    if base:
+        ranked = []
+        for n in res.scenarios:
+            r = res.comparison(n, base, "survival_5y")
+            if n in (cf, base) or not r or r.get("diff") is None:
+                continue
+            p = r.get("p_adjusted")
+            sure = p is not None and p < 0.05
+            ranked.append((r["diff"], n, sure and abs(r["diff"]) >= res.practical))
+        better = sorted([x for x in ranked if x[0] > 0 and x[2]], reverse=True)
+        worse = sorted([x for x in ranked if x[0] < 0 and x[2]])
+        same = len(ranked) - len(better) - len(worse)
+        parts = []
+        if better:
+            parts.append(f"{better[0][1]} does best ({pp(better[0][0], 2)} more than {base})")
+        if worse:
+            parts.append(f"{worse[0][1]} does worst ({pp(worse[0][0], 2)})")
+        parts.append(f"{same} of {len(ranked)} variant(s) differ from {base} by less than "
+                     f"{100 * res.practical:.2g} pp or not significantly")
+        text += "; " + "; ".join(parts)
+    return text + "."
+
+
 def _summary(res: Results) -> Section:
     s = Section("summary", "Summary")
     cf, base = res.counterfactual, res.baseline
+    s.add(Paragraph(verdict(res)))
     s.add(Paragraph(
         f"This report compares {len(res.scenarios)} scenario(s). Survival figures are for "
         f"{_cohort_text(res)}, by firm age; money is in billions (bn) or millions (M) of Korean won. "
@@ -144,11 +183,15 @@ def _diff_table(res: Results, ref: str, tid: str) -> Table | None:
     if not names:
         return None
     header = ["scenario"] + [label for _, label, _ in HEADLINE]
-    rows = [[n] + [diff_cell(res.comparison(n, ref, k), kind) for k, _, kind in HEADLINE] for n in names]
+    rows = [[n] + [diff_cell(res.comparison(n, ref, k), kind, practical=res.practical) for k, _, kind in HEADLINE]
+            for n in names]
     notes = [f"Each cell: scenario minus {ref}, averaged over paired replications, with the 95% confidence "
              "interval in brackets. Survival in percentage points (pp), money in KRW billions.",
              "(n.s.): not significant at 5% after Holm's adjustment for the number of comparisons made "
-             "(the appendix lists every p-value)."]
+             "(the appendix lists every p-value).",
+             f"(small): a survival difference that is statistically certain but smaller than "
+             f"{100 * res.practical:.2g} pp, the least difference this report treats as worth acting on (an "
+             "assumption of the planner: compare --practical PP, or report --practical PP)."]
     if any("n/a" in c for r in rows for c in r):
         notes.append("n/a: the difference is undefined (the metric is undefined in one of the scenarios).")
     return Table(tid, f"Differences against {ref}", header, rows, notes)
@@ -264,7 +307,7 @@ def _assumptions(res: Results) -> Section:
     for n in res.scenarios:
         src = (res.manifest.get("scenarios", {}).get(n) or {}).get("file")
         q = questions.get(n) or header_comment(src)
-        s.add(Paragraph(f"{n}" + (f" (file {src})" if src else "") + (f": {_oneline(q)}" if q else "")))
+        s.add(Paragraph(f"{n}" + (f" (file {shown_path(src)})" if src else "") + (f": {_oneline(q)}" if q else "")))
         if ref is None or n == ref:
             if n == ref:
                 s.add(Paragraph("This is the reference the others are compared with."))
@@ -295,12 +338,12 @@ def _provenance(res: Results) -> Section:
             ["counterfactual", str(res.counterfactual)], ["baseline", str(res.baseline)],
             ["started", str(m.get("started"))], ["ended", str(m.get("ended"))],
             ["run time (s)", str(m.get("seconds"))], ["failed tasks", str(m.get("failures", 0))],
-            ["git commit", str(m.get("git_commit"))], ["command", str(m.get("command"))]]
+            ["git commit", str(m.get("git_commit"))], ["command", shown_command(str(m.get("command")))]]
     rows += [[f"version: {k}", str(v)] for k, v in (m.get("versions") or {}).items()]
     s.add(Table("provenance", "How these results were made", ["item", "value"], rows,
                 ["Rerun with the same command, seed and scenario hashes to get the same numbers, whatever the "
                  "number of workers."]))
-    srows = [[n, str(v.get("file")), str(v.get("hash"))] for n, v in (m.get("scenarios") or {}).items()]
+    srows = [[n, shown_path(v.get("file")), str(v.get("hash"))] for n, v in (m.get("scenarios") or {}).items()]
     s.add(Table("scenario_hashes", "Scenarios (resolved parameters are in manifest.json)",
                 ["scenario", "file", "hash"], srows))
     if m.get("status") not in (None, "complete"):

@@ -77,8 +77,10 @@ def mean_cell(stat: dict | None, kind: str) -> str:
     return text
 
 
-def diff_cell(row: dict | None, kind: str, mark: bool = True) -> str:
-    """``+diff [low, high]``; marked ``(n.s.)`` when the Holm-adjusted p-value is at least 0.05."""
+def diff_cell(row: dict | None, kind: str, mark: bool = True, practical: float | None = None) -> str:
+    """``+diff [low, high]``; marked ``(n.s.)`` when the Holm-adjusted p-value is at least 0.05, and
+    ``(small)`` when a share's difference is significant but smaller than ``practical`` (a fraction:
+    0.002 = 0.2 pp), the least difference the planner would act on."""
     if not row or not defined(row.get("diff")):
         return "n/a"
     dk = DIFF_KIND.get(kind, kind)
@@ -89,6 +91,8 @@ def diff_cell(row: dict | None, kind: str, mark: bool = True) -> str:
     p = row.get("p_adjusted")
     if mark and defined(p) and p >= ALPHA:
         text += " (n.s.)"
+    elif mark and practical is not None and kind == "share" and abs(row["diff"]) < practical:
+        text += " (small)"
     return text
 
 
@@ -115,11 +119,50 @@ def ratio_cell(r: dict, unit: str) -> tuple[str, str | None]:
         return "n/a", (f"the change in {unit}s is not distinguishable from zero, so the cost per additional "
                        f"{unit} has no upper bound")
     lo, hi = r.get("ci_low"), r.get("ci_high")
+    crosses = defined(lo) and defined(hi) and lo < 0 < hi
     ci = f" [{bound(lo, 'mkrw')}, {bound(hi, 'mkrw')}]" if defined(lo) and defined(hi) else ""
+    if d > 0 and crosses:
+        # the extra cost is not distinguishable from none: no negative money, say what the interval means
+        point = f"a saving of {-r['ratio'] / 1e6:,.0f} M" if r["ratio"] < 0 else f"{r['ratio'] / 1e6:,.0f} M"
+        return (f"{point} (from a saving of {bound(-lo, 'mkrw')} M to a cost of {bound(hi, 'mkrw')} M)",
+                f"the extra cost is not distinguishable from zero, so the interval of the cost per additional "
+                f"{unit} runs from a saving to a cost")
     if d > 0 and n > 0:
         return f"{r['ratio'] / 1e6:,.0f} M{ci}", None
     if d > 0:
         return "dominant", f"more {unit}s for less (or no extra) money: no cost per {unit} to pay"
     if n >= 0:
         return "dominated", f"fewer {unit}s for more (or the same) money"
+    if crosses:
+        return (f"saves {r['ratio'] / 1e6:,.0f} M per {unit} lost", f"fewer {unit}s for less money; the saving per "
+                f"{unit} lost is not bounded away from zero")
     return f"saves {r['ratio'] / 1e6:,.0f} M per {unit} lost{ci}", None
+
+
+def shown_path(path) -> str:
+    """A path as a shared report shows it: relative to the working folder or the project when inside
+    them, else its last two parts (never the absolute local path of the machine that ran it)."""
+    from pathlib import Path
+
+    if not path:
+        return str(path)
+    p = Path(str(path))
+    if not p.is_absolute():
+        return str(p)
+    for base in (Path.cwd(), Path(__file__).resolve().parents[2]):
+        try:
+            return str(p.resolve().relative_to(base.resolve()))
+        except ValueError:
+            continue
+    return str(Path(*p.parts[-2:])) if len(p.parts) > 2 else p.name
+
+
+def shown_command(command: str) -> str:
+    """A command line with its absolute paths shown as :func:`shown_path` shows them."""
+    import shlex
+
+    try:
+        words = shlex.split(command)
+    except ValueError:
+        return command
+    return shlex.join(shown_path(w) if w.startswith("/") else w for w in words)

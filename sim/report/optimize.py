@@ -13,7 +13,7 @@ from matplotlib.figure import Figure as MplFigure
 from matplotlib.ticker import MaxNLocator
 
 from .document import Bullets, Figure, Paragraph, Report, Section, Table, write_pages
-from .format import fmt
+from .format import fmt, shown_path
 from .plots import GREY, to_png
 
 
@@ -54,10 +54,13 @@ def build_optimize_report(result: dict) -> Report:
     b = result["budget_krw"]
     best = result["best"]
     sections = []
-    s = Section("answer", "Best allocation")
+    v = result.get("verdict", "best")
+    s = Section("answer", "Best allocation" if v in ("best", "beats-baseline") else "No better allocation found")
     o = best["objective"]
+    s.add(Paragraph(f"Verdict: {result.get('verdict_text', 'the best allocation found')}."))
+    who = "the best allocation found" if v in ("best", "beats-baseline") else "the top finalist"
     s.add(Paragraph(
-        f"Within a budget of {fmt(b, 'krw')} KRW (planned cost), the best allocation found gives {obj} = "
+        f"Within a budget of {fmt(b, 'krw')} KRW (planned cost), {who} gives {obj} = "
         f"{_cnt(o['mean'])} [{_cnt(o['ci_low'])}, {_cnt(o['ci_high'])}] (95% CI, {result['final']['replications']} "
         f"fresh replications, paired with the counterfactual {result['counterfactual']!r}), at a planned cost of "
         f"{fmt(best['planned_cost_krw'], 'krw')} (simulated spending {fmt(best['simulated_cost_krw']['mean'], 'krw')})."))
@@ -67,16 +70,18 @@ def build_optimize_report(result: dict) -> Report:
         s.add(Paragraph(
             f"The baseline {base['name']!r} (planned cost {fmt(base['planned_cost_krw'], 'krw')}"
             f"{', over the budget' if base['planned_cost_krw'] > b + 1 else ''}) gives {obj} = {_cnt(base['objective']['mean'])} "
-            f"[{_cnt(base['objective']['ci_low'])}, {_cnt(base['objective']['ci_high'])}]. Best minus baseline: "
+            f"[{_cnt(base['objective']['ci_low'])}, {_cnt(base['objective']['ci_high'])}]. Top finalist minus baseline: "
             f"{_cnt(vs.get('diff'), sign=True)} [{_cnt(vs.get('ci_low'), sign=True)}, {_cnt(vs.get('ci_high'), sign=True)}]"
             f" (paired, same replications); per bn KRW of planned cost: best {_per_bn(o['mean'], best['planned_cost_krw'])},"
             f" baseline {_per_bn(base['objective']['mean'], base['planned_cost_krw'])}."))
+    if result.get("costs_explained"):
+        s.add(Paragraph(result["costs_explained"]))
     if best["planned_cost_krw"] < b * 0.99:
         s.add(Paragraph(f"It plans {fmt(b - best['planned_cost_krw'], 'krw')} less than the budget: within the "
                         "evaluations allowed, no candidate found a use for that money that did better."))
     s.add(Bullets([f"{k} = {v}" for k, v in best["allocation"].items()] or ["(the base scenario as it is)"]))
-    s.add(Paragraph(f"Scenario file: {result['files']['scenario']} (extends {result['file']}); run it with "
-                    f"python run_sim.py compare {result['files']['scenario']}"))
+    s.add(Paragraph(f"Scenario file: {shown_path(result['files']['scenario'])} (extends {shown_path(result['file'])}); run it with "
+                    f"python run_sim.py compare {shown_path(result['files']['scenario'])}"))
     sections.append(s)
 
     s = Section("finalists", "Ranking and selection")
@@ -121,7 +126,7 @@ def build_optimize_report(result: dict) -> Report:
     ]))
     sections.append(s)
     return Report(f"Budget allocation: {obj} from {fmt(b, 'krw')} KRW",
-                  f"base {result['file']}, counterfactual {result['counterfactual']}, seed {result['seed']}",
+                  f"base {shown_path(result['file'])}, counterfactual {result['counterfactual']}, seed {result['seed']}",
                   sections)
 
 

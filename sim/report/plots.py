@@ -1,8 +1,14 @@
-"""Report figures as PNG bytes (matplotlib, Agg canvas, no pyplot and no global state).
+"""Report figures as PNG bytes (matplotlib, Agg canvas, no pyplot).
 
 Every function takes plain numbers and returns the PNG as ``bytes``; the HTML renderer embeds
 them as data URIs and the Markdown renderer writes them beside ``report.md``. NaN values are
 skipped (a curve stops where it is undefined) rather than drawn as zero.
+
+Text falls back from DejaVu Sans to NanumGothic (shipped by the ``koreanize-matplotlib`` package,
+SIL Open Font License), so scenario, centre and region names in Hangul render instead of boxes.
+Series are told apart by colour *and* marker and line style, so 14 scenarios stay distinguishable
+(and readable in greyscale). Scales are linear: a log scale would hide the drop-offs the figures
+are there to show.
 """
 
 from __future__ import annotations
@@ -19,18 +25,54 @@ from matplotlib.figure import Figure
 DPI = 100
 GREY = "#666666"
 CF_COLOUR = "#444444"
+FONTS = ["DejaVu Sans", "NanumGothic"]
+"""Font fallback list: Latin from DejaVu Sans, Hangul from NanumGothic."""
+MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*", "<", ">")
+LINES = ("-", "--", "-.", ":")
+
+
+def _register_fonts() -> None:
+    """Register the NanumGothic files the package ships, without importing it (its import would
+    change matplotlib's global settings)."""
+    import contextlib
+    import importlib.util
+    from pathlib import Path
+
+    from matplotlib import font_manager
+
+    with contextlib.suppress(Exception):  # without the font, Hangul shows as boxes; nothing else breaks
+        spec = importlib.util.find_spec("koreanize_matplotlib")
+        fonts = Path(next(iter(spec.submodule_search_locations))) / "fonts"
+        for name in ("NanumGothic.ttf", "NanumGothicBold.ttf"):
+            font_manager.fontManager.addfont(str(fonts / name))
+
+
+_register_fonts()
 
 
 def colours(n: int) -> list:
-    """``n`` distinguishable colours (tab10, then tab20 for more)."""
-    cmap = colormaps["tab10" if n <= 10 else "tab20"]
+    """``n`` colours (tab10, repeating: pair them with :func:`styles`' markers for more than 10)."""
+    cmap = colormaps["tab10"]
     return [cmap(i % cmap.N) for i in range(n)]
 
 
+def styles(n: int) -> list[dict]:
+    """``n`` distinguishable series styles: colour, marker and line style all vary."""
+    cols = colours(n)
+    return [{"color": cols[i], "marker": MARKERS[i % len(MARKERS)], "ls": LINES[(i // 10) % len(LINES)]}
+            for i in range(n)]
+
+
 def to_png(fig: Figure) -> bytes:
-    FigureCanvasAgg(fig)
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=DPI, metadata={"Software": None})
+    """The figure as PNG bytes, with the Hangul-capable font fallback."""
+    import matplotlib
+
+    with matplotlib.rc_context({"font.family": FONTS}):
+        for text in fig.findobj(lambda o: hasattr(o, "set_fontfamily")):
+            text.set_fontfamily(FONTS)
+        FigureCanvasAgg(fig)
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=DPI, metadata={"Software": None})
     return buf.getvalue()
 
 
@@ -121,7 +163,8 @@ def hazard(series: Sequence[dict], *, xlabel: str = "firm age (years)") -> bytes
             continue
         edges = np.asarray(s["edges"], float)
         ax.stairs(np.where(np.isfinite(rate), rate, np.nan), edges, baseline=None, color=s["colour"],
-                  lw=2.2 if s.get("bold") else 1.0, alpha=1.0 if s.get("bold") else 0.6, label=s["label"])
+                  ls=s.get("ls", "-"), lw=2.2 if s.get("bold") else 1.0, alpha=1.0 if s.get("bold") else 0.6,
+                  label=s["label"])
         drawn = True
     if not drawn:
         _empty(ax, "no start-up table kept")
@@ -155,9 +198,8 @@ def funnel(stages: Sequence[str], series: Sequence[tuple[str, Sequence[float]]])
             top = max(top, float(np.nanmax(v)))
     ax.set_yticks(y0)
     ax.set_yticklabels(stages)
-    ax.set_xscale("symlog", linthresh=10)
-    ax.set_xlim(0, max(top, 10) * 3)
-    ax.set_xlabel("start-ups (log scale)")
+    ax.set_xlim(0, max(top, 10) * 1.25)  # linear: the drop from one step to the next is the point
+    ax.set_xlabel("start-ups")
     ax.legend(fontsize=8, loc="lower right")
     ax.grid(axis="x", alpha=0.25)
     ax.set_title("From founding to exit: how many start-ups reach each step", fontsize=11, loc="left")
@@ -222,21 +264,24 @@ def gap(labels: Sequence[str], effect, selection, population) -> bytes:
 
 
 def curve_differences(series: Sequence[dict], *, title: str, xlabel: str = "firm age (years)") -> bytes:
-    """Lines of differences (percentage points): ``[{"label", "x", "d" (shares), "colour"}]``."""
-    fig = Figure(figsize=(8, 4.2), layout="constrained")
+    """Differences in percentage points with their 95% CIs: ``[{"label", "x", "d", "lo", "hi"}]`` (shares)."""
+    fig = Figure(figsize=(9.5, 4.6), layout="constrained")
     ax = fig.add_subplot()
     drawn = False
-    for s in series:
+    n = len(series)
+    for i, (s, st) in enumerate(zip(series, styles(n), strict=True)):
         d = np.asarray(s["d"], float) * 100
         if not np.isfinite(d).any():
             continue
-        ax.step(np.asarray(s["x"], float), d, where="post", color=s["colour"], lw=1.3, label=s["label"])
+        x = np.asarray(s["x"], float) + 0.35 * (i - (n - 1) / 2) / max(n, 1)  # a little apart, so bars show
+        lo, hi = np.asarray(s["lo"], float) * 100, np.asarray(s["hi"], float) * 100
+        err = np.vstack([np.where(np.isfinite(lo), d - lo, 0), np.where(np.isfinite(hi), hi - d, 0)])
+        ax.errorbar(x, d, yerr=err, color=st["color"], marker=st["marker"], ls=st["ls"], lw=1.2, ms=4,
+                    capsize=2, label=s["label"])
         drawn = True
     if drawn:
         ax.axhline(0, color=GREY, lw=0.8, ls="--")
-        for yr in (1, 3, 5):
-            ax.axvline(yr, color=GREY, lw=0.5, ls=":")
-        ax.legend(fontsize=7, ncol=2)
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     else:
         _empty(ax, "no curve to compare")
     ax.set_xlabel(xlabel)

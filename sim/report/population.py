@@ -15,12 +15,16 @@ from .format import defined, diff_cell, pct, pp
 from .results import Kept, Results
 
 
-def colour_map(res: Results) -> dict[str, tuple]:
-    cols = plots.colours(len(res.scenarios))
-    out = dict(zip(res.scenarios, cols, strict=True))
+def style_map(res: Results) -> dict[str, dict]:
+    """A distinguishable style (colour, marker, line style) per scenario; the counterfactual in grey."""
+    out = dict(zip(res.scenarios, plots.styles(len(res.scenarios)), strict=True))
     if res.counterfactual:
-        out[res.counterfactual] = plots.CF_COLOUR
+        out[res.counterfactual] = {"color": plots.CF_COLOUR, "marker": "o", "ls": "-"}
     return out
+
+
+def colour_map(res: Results) -> dict[str, tuple]:
+    return {n: st["color"] for n, st in style_map(res).items()}
 
 
 def _kept_note(res: Results) -> str:
@@ -28,6 +32,15 @@ def _kept_note(res: Results) -> str:
         return ""
     reps = ", ".join(str(r) for r in res.kept_replications)
     return f"From the start-up tables of replication(s) {reps} (the ones kept; --startups all keeps more)."
+
+
+YEARS = (1, 2, 3, 4, 5)
+
+
+def _paired_row(res: Results, sc: str, ref: str, metric: str) -> dict:
+    """The paired difference of ``metric`` over all replications (mean and 95% CI, as fractions)."""
+    s = summarize(res.paired(sc, ref, metric))
+    return {"diff": s["mean"], "ci_low": s["ci_low"], "ci_high": s["ci_high"]}
 
 
 def survival_section(res: Results) -> Section:
@@ -59,13 +72,20 @@ def survival_section(res: Results) -> Section:
                     + _kept_note(res)))
     s.add(Figure("survival", "Kaplan-Meier survival by firm age with 95% confidence bands (Greenwood, log-log)",
                  "Survival curves by firm age for each scenario against the counterfactual", plots.km_panels(panels)))
-    if cf in curves and len(curves) > 1:
-        diffs = [{"label": n, "x": grid / 12, "d": curves[n][0] - curves[cf][0], "colour": colour[n]}
-                 for n in res.scenarios if n in curves and n != cf]
-        s.add(Figure("survival_diff", f"Survival of each scenario minus {cf}, by firm age (percentage points, "
-                     "kept replications; the survival curves above differ by too little to see)",
-                     "Line plot of survival differences against the counterfactual by firm age",
-                     plots.curve_differences(diffs, title=f"Survival by age: each scenario minus {cf}")))
+    if cf is not None:
+        diffs = []
+        for n in res.scenarios:
+            if n == cf:
+                continue
+            rows = [_paired_row(res, n, cf, f"survival_{y}y") for y in YEARS]
+            diffs.append({"label": n, "x": np.array(YEARS, float), "d": [r["diff"] for r in rows],
+                          "lo": [r["ci_low"] for r in rows], "hi": [r["ci_high"] for r in rows]})
+        if diffs:
+            s.add(Figure("survival_diff", f"Survival of each scenario minus {cf} at ages 1 to 5 years: the mean "
+                         "over all paired replications with its 95% confidence interval (percentage points; the "
+                         "survival curves above differ by too little to see)",
+                         "Differences in survival against the counterfactual by firm age, with confidence intervals",
+                         plots.curve_differences(diffs, title=f"Survival by age: each scenario minus {cf}")))
     rows = []
     for n in res.scenarios:
         if n in curves:
@@ -84,7 +104,7 @@ def valley_section(res: Results) -> Section:
         s.add(Paragraph("n/a: no start-up table was kept (--startups none)."))
         return s
     edges = np.arange(0, 8 * 12 + 1, 6, dtype=float)
-    colour = colour_map(res)
+    style = style_map(res)
     series, rows = [], []
     for n in res.scenarios:
         k = res.kept.get(n)
@@ -92,7 +112,7 @@ def valley_section(res: Results) -> Section:
             continue
         sel = k.cohort
         rate = hazard_by_age(k.age_end[sel], k.died[sel], edges) * 12.0
-        series.append({"label": n, "edges": edges / 12, "rate": rate, "colour": colour[n],
+        series.append({"label": n, "edges": edges / 12, "rate": rate, "colour": style[n]["color"], "ls": style[n]["ls"],
                        "bold": n in (res.counterfactual, res.baseline)})
         yearly = hazard_by_age(k.age_end[sel], k.died[sel], np.arange(0, 8 * 12 + 1, 12, dtype=float)) * 12.0
         rows.append([res.label(n)] + [f"{100 * v:.1f}" if defined(v) else "n/a" for v in yearly])

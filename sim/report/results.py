@@ -21,6 +21,11 @@ from ..analysis.stats import ratio_ci
 from ..analysis.summary import by_scenario
 from ..errors import UsageError
 
+PRACTICAL_PP = 0.2
+"""Default least difference in 5-year survival (percentage points) a planner would act on: smaller
+differences are reported as "small" even when statistically certain. An assumption each planner
+should set (compare --practical PP), not a published figure."""
+
 MAX_KEPT = 3
 """At most this many kept replications' start-up tables are read for curves and the funnel."""
 
@@ -61,6 +66,8 @@ class Results:
     counterfactual: str | None
     baseline: str | None
     comparisons: list[tuple[str, str]]
+    practical: float = 0.002
+    """The least difference in a survival share the planner would act on (a fraction: 0.002 = 0.2 pp)."""
 
     def resolved(self, name: str) -> dict:
         return (self.manifest.get("scenarios", {}).get(name) or {}).get("resolved") or {}
@@ -202,8 +209,11 @@ def _read_kept(path: Path, scenario: str, reps: list[int], calendar: dict, codes
         crossed=c["crossed_valley"].astype(bool))
 
 
-def load_results(root: Path) -> Results:
-    """Read what a report needs from a results folder (``run`` or ``compare``)."""
+def load_results(root: Path, practical_pp: float | None = None) -> Results:
+    """Read what a report needs from a results folder (``run`` or ``compare``).
+
+    ``practical_pp`` overrides the practical threshold the comparison was run with (percentage points).
+    """
     root = Path(root)
     if not (root / "manifest.json").is_file():
         raise UsageError(f"{root}: no manifest.json here, so there is nothing to resume or report. "
@@ -247,7 +257,9 @@ def load_results(root: Path) -> Results:
     cf = cf if cf in names else None
     base = extra.get("baseline")
     base = base if base in names and base != cf else None
-    return Results(root, manifest, summary, names, reps, regions, kept, kept_reps, cf, base, comparisons)
+    pp = practical_pp if practical_pp is not None else extra.get("practical_pp", PRACTICAL_PP)
+    return Results(root, manifest, summary, names, reps, regions, kept, kept_reps, cf, base, comparisons,
+                   practical=float(pp) / 100.0)
 
 
 def _firms(k: Kept) -> dict:

@@ -15,7 +15,7 @@ from matplotlib.figure import Figure as MplFigure
 from matplotlib.ticker import FuncFormatter
 
 from .document import Bullets, Figure, Paragraph, Report, Section, Table, write_pages
-from .format import fmt
+from .format import fmt, shown_command, shown_path
 from .plots import GREY, colours, to_png
 
 ORDINAL = {1: "First", 2: "Second", 3: "Third"}
@@ -248,13 +248,13 @@ def build_sweep_report(sweep: dict, analysis: dict, design: dict) -> Report:
             "sobol": f"Saltelli design: {info['samples']} base samples of a scrambled Sobol' sequence, "
                      f"{info['samples']} x ({len(params)} + 2) = {npts} points",
             "grid": f"full grid of up to {info['samples']} levels per parameter, {npts} points"}[d]
-    s.add(Bullets([f"Base scenario: {info['file']}" + (f" with --set {' '.join(info['overrides'])}"
+    s.add(Bullets([f"Base scenario: {shown_path(info['file'])}" + (f" with --set {' '.join(info['overrides'])}"
                                                       if info["overrides"] else ""),
                    f"Design: {what} (seed {info['seed']}).",
                    f"Replications: {reps} per point, common random numbers (replication r of every point "
                    "draws the same start-ups with the same luck).",
                    f"Metric: {metric}; design.csv holds every point's values and metric means with 95% CIs.",
-                   f"Run: {sweep.get('command') or ''}" + (f" ({sweep['seconds']} s)" if sweep.get("seconds") else "")]))
+                   f"Run: {shown_command(sweep.get('command') or '')}" + (f" ({sweep['seconds']} s)" if sweep.get("seconds") else "")]))
     show = min(npts, 60)
     header = ["point"] + [p.key for p in params] + [f"{metric} [95% CI]"]
     rows = []

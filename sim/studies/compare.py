@@ -14,6 +14,7 @@ from ..errors import ScenarioError, UsageError
 from ..experiment.runner import ExperimentSpec
 from ..files import DEFAULT_SEED
 from ..report import write_reports
+from ..report.results import PRACTICAL_PP
 from ..scenario.keys import ENTRY_NAMES, missing_entry, parse_override
 from ..scenario.loader import SHIPPED, base_data, header_comment, load_scenario
 
@@ -73,7 +74,7 @@ def _library_file(name: str) -> Path | None:
 def plan_compare(files, *, baseline: str | None = "ccei-announced", counterfactual: str = "no-programme",
                  overrides=(), replications: int | None = None, seed: int = DEFAULT_SEED, crn: bool = True,
                  keep_startups: str = "first", precision: float | None = None,
-                 max_replications: int = 200) -> ExperimentSpec:
+                 max_replications: int = 200, practical_pp: float = PRACTICAL_PP) -> ExperimentSpec:
     """The comparison as an experiment. With no ``files``, the whole library (every scenarios/*.yaml).
 
     The counterfactual and the baseline come from the library when they are not among ``files``;
@@ -102,7 +103,7 @@ def plan_compare(files, *, baseline: str | None = "ccei-announced", counterfactu
     comparisons = [(n, counterfactual) for n in order if n != counterfactual]
     if baseline:
         comparisons += [(n, baseline) for n in order if n not in (counterfactual, baseline)]
-    extra = {"counterfactual": counterfactual, "baseline": baseline,
+    extra = {"counterfactual": counterfactual, "baseline": baseline, "practical_pp": practical_pp,
              "questions": {n: header_comment(sources.get(n)).strip() for n in order}}
     return ExperimentSpec(scenarios=scenarios, replications=replications or COMPARE_REPLICATIONS, seed=seed,
                           crn=crn, keep_startups=keep_startups, comparisons=comparisons, precision=precision,
@@ -114,6 +115,6 @@ def reports_written(root) -> bool:
     return all((Path(root) / f).is_file() for f in ("report.html", "report.md"))
 
 
-def write_compare_report(root: Path, echo=None) -> dict:
+def write_compare_report(root: Path, echo=None, practical_pp: float | None = None) -> dict:
     """report.html, report.md and figures of a finished comparison (or run) in ``root``."""
-    return write_reports(Path(root), echo=echo)
+    return write_reports(Path(root), echo=echo, practical_pp=practical_pp)

@@ -451,6 +451,28 @@ def _run(spec: OptimizeSpec, root: Path, executor, *, progress, echo, command, p
     return result
 
 
+VERDICTS = {
+    "best": "the best allocation found (no baseline to compare it with)",
+    "beats-baseline": "the best allocation found: it beats the baseline on the same fresh replications",
+    "indistinguishable": "the top finalist is not distinguishable from the baseline on the same fresh "
+                         "replications: the search found no allocation that is surely better",
+    "baseline-better": "the baseline did better than the top finalist on the same fresh replications: the search "
+                       "found no better allocation, so keep the baseline",
+}
+
+
+def verdict(vs_baseline: dict | None) -> str:
+    """Whether the top finalist may be called best: ``best`` (no baseline), ``beats-baseline`` (its paired
+    95% CI against the baseline lies above 0), ``indistinguishable`` or ``baseline-better`` (the baseline's
+    mean is at least as good)."""
+    if not vs_baseline or vs_baseline.get("diff") is None:
+        return "best"
+    if vs_baseline["diff"] <= 0:
+        return "baseline-better"
+    lo = vs_baseline.get("ci_low")
+    return "beats-baseline" if lo is not None and lo > 0 else "indistinguishable"
+
+
 def _result(spec: OptimizeSpec, root: Path, opt: Optimizer, final: dict) -> dict:
     rows = final["rows"]
     best = rows[final["best"]]
@@ -471,7 +493,14 @@ def _result(spec: OptimizeSpec, root: Path, opt: Optimizer, final: dict) -> dict
           "candidates": sorted(({"key": r["key"], "objective": r["objective"], "planned_cost_krw": r["planned_cost_krw"],
                                  "allocation": r["shown"]} for r in opt.records.values()),
                                key=lambda r: -r["objective"])}
+    v = verdict(best.get("vs_baseline") if baseline else None)
+    sim_cost = (best.get("simulated_cost_krw") or {}).get("mean")
+    costs = (f"Budget and cost are two figures: the budget binds the planned cost ({best['planned_cost_krw'] / 1e9:,.1f} "
+             f"bn KRW for this allocation: what the rules can spend at most over the run), while compare reports the "
+             f"simulated programme cost ({(sim_cost or 0) / 1e9:,.1f} bn KRW: what the simulated programme actually "
+             "spent, on average); the planned figure is never below the simulated one.")
     return {
+        "verdict": v, "verdict_text": VERDICTS[v], "costs_explained": costs,
         "objective": spec.objective, "metric": spec.metric, "budget_krw": spec.budget_krw,
         "budget_given": spec.budget_given, "file": spec.file, "counterfactual": Path(spec.counterfactual_file).stem,
         "seed": spec.seed, "cost_definition": "planned cost (sim.analysis.costs.planned_cost): operating cost while "
