@@ -97,6 +97,18 @@ STARTUPS = {
     "jobs": ("jobs", "jobs at the end (team x the stage's jobs multiplier; counted only if alive)", "outcome"),
 }
 
+PROBES = {
+    "region": ("", "region where the start-up was founded", "key"),
+    "serial": ("", "the start-up's number in its region and replication (the same firm in every scenario)", "key"),
+    "founded_month": (MONTHS, "founding time (a twin is the same firm only if founded at the same moment)",
+                      "attribute"),
+    "age_end": ("months", "months from founding to death, acquisition or the horizon", "outcome"),
+    "died": ("true/false", "died by the horizon", "outcome"),
+    "support_age": ("months", "months from founding to selection (NaN if never selected)", "outcome"),
+}
+"""probes.parquet of a comparison: every replication's supported start-ups of each scenario, and every
+start-up of the counterfactual, so supported firms can be followed into the world without the programme."""
+
 SUMMARY = [
     ("seed", "", "the root seed of every replication"),
     ("scenarios.NAME.replications", "replications", "replications summarised"),
@@ -128,6 +140,8 @@ def columns(file: str) -> dict[str, tuple[str, str, str]]:
         return {**KEYS, **REGIONS}
     if file == "startups.parquet":
         return {**KEYS, **STARTUPS}
+    if file == "probes.parquet":
+        return {**KEYS, **PROBES}
     return {}
 
 
@@ -156,7 +170,9 @@ def dictionary_markdown() -> str:
            "is what happened.", ""]
     for file, title in (("replications.parquet", "one row per (scenario, replication)"),
                         ("regions.parquet", "one row per (scenario, replication, region)"),
-                        ("startups.parquet", "one row per start-up of the kept replications")):
+                        ("startups.parquet", "one row per start-up of the kept replications"),
+                        ("probes.parquet", "a comparison's supported start-ups (all start-ups of the "
+                                           "counterfactual), every replication")):
         out += [f"## {file}: {title}", "", "| column | kind | unit | definition |", "|---|---|---|---|"]
         cols = columns(file)
         order = [c for c in cols if cols[c][2] != "timing"] + [c for c in cols if cols[c][2] == "timing"]

@@ -16,6 +16,7 @@ import math
 
 import numpy as np
 
+from ..model.codes import DIED
 from .survival import km_at
 
 
@@ -70,4 +71,62 @@ def gap_decomposition(p: dict, c: dict, age_months: float = 60.0) -> dict:
     out["naive"] = out["s_sup"] - out["s_unsup"]
     out["effect"] = out["s_sup"] - out["s_same_cf"]
     out["selection"] = out["s_same_cf"] - out["s_unsup"]
+    return out
+
+
+def twins(records, scenario, supported_only: bool = True) -> dict:
+    """Probe (see :func:`sim.experiment.task.run_task`): the firms needed to follow supported start-ups
+    into the counterfactual, as columns. A programme scenario keeps its supported firms; the
+    counterfactual keeps every firm (any of them may be some scenario's supported twin)."""
+    s = records.startups
+    keep = s["supported"] if supported_only else np.ones(len(records), bool)
+    names = records.region_names
+    return {"region": [names[i] for i in s["region"][keep].tolist()], "serial": s["serial"][keep],
+            "founded_month": s["founded"][keep].astype(np.float64),
+            "age_end": (s["outcome_time"] - s["founded"])[keep].astype(np.float32),
+            "died": (s["outcome"] == DIED)[keep],
+            "support_age": (s["support_time"] - s["founded"])[keep].astype(np.float32)}
+
+
+def twins_all(records, scenario) -> dict:
+    """:func:`twins` for the counterfactual: every firm."""
+    return twins(records, scenario, supported_only=False)
+
+
+PROBES = {"twins": twins, "twins-all": twins_all}
+"""Probes a study may ask the experiment layer to run with a task, by name (names go in manifests)."""
+
+
+def gap_by_replication(prog: dict, cf: dict, unsupported_5y: dict[int, float], age_months: float = 60.0) -> dict:
+    """Per replication, the supported firms' survival from support with and without the programme.
+
+    ``prog`` and ``cf`` are twins tables (columns of :func:`twins`, plus ``replication``) of a
+    scenario and of the counterfactual; ``unsupported_5y`` maps a replication to the scenario's
+    ``unsupported_survival_5y``. Returns arrays by replication: ``s_sup``, ``s_same_cf``,
+    ``effect`` (s_sup - s_same_cf: what the programme did for the firms it supported),
+    ``selection`` (s_same_cf - s_unsup: the rest of the published-style gap) and ``matched``.
+    """
+    names = sorted(set(map(str, prog["region"])) | set(map(str, cf["region"])))
+    codes = {n: i for i, n in enumerate(names)}
+    reps = sorted(unsupported_5y)
+    out = {k: np.full(len(reps), np.nan) for k in ("s_sup", "s_same_cf", "s_unsup", "effect", "selection",
+                                                   "matched")}
+    pr, cr = np.asarray(prog["replication"]), np.asarray(cf["replication"])
+    for j, r in enumerate(reps):
+        a, b = np.flatnonzero(pr == r), np.flatnonzero(cr == r)
+        ka = firm_keys(np.full(a.size, r), [prog["region"][i] for i in a], np.asarray(prog["serial"])[a], codes)
+        kb = firm_keys(np.full(b.size, r), [cf["region"][i] for i in b], np.asarray(cf["serial"])[b], codes)
+        ia, ib = match_twins(ka, np.asarray(prog["founded_month"])[a], kb, np.asarray(cf["founded_month"])[b])
+        ia, ib = a[ia], b[ib]
+        out["matched"][j] = ia.size
+        out["s_unsup"][j] = unsupported_5y[r]
+        if ia.size == 0:
+            continue
+        s_sup, s_cf = survival_since_support(np.asarray(prog["age_end"])[ia], np.asarray(prog["died"])[ia],
+                                             np.asarray(prog["support_age"])[ia], np.asarray(cf["age_end"])[ib],
+                                             np.asarray(cf["died"])[ib], [age_months])
+        out["s_sup"][j], out["s_same_cf"][j] = s_sup[0], s_cf[0]
+    out["effect"] = out["s_sup"] - out["s_same_cf"]
+    out["selection"] = out["s_same_cf"] - out["s_unsup"]
+    out["replications"] = np.array(reps)
     return out

@@ -33,7 +33,7 @@ LOCK = ".valleysim.lock"
 PARTS_DIR = "parts"
 OWNED = frozenset({
     "manifest.json", "parts", "failures.json", "replications.parquet", "regions.parquet", "startups.parquet",
-    "summary.json", "report.html", "report.md", "figures", LOCK,
+    "summary.json", "report.html", "report.md", "figures", LOCK, "probes.parquet",
     "design.parquet", "design.csv", "sensitivity.json", "sweep.html", "sweep.md",
     "optimize.json", "optimize.md", "optimize.html", "best.yaml", "evaluations.jsonl", "candidates.jsonl", "final",
 })
@@ -229,6 +229,9 @@ def damaged_outputs(root: Path, manifest: dict) -> dict[str, str]:
     wanted = manifest.get("keep_startups", "first") != "none" or st.exists()
     if wanted and (r := _readable_parquet(st)) is not None:
         out["startups.parquet"] = r
+    pr = root / "probes.parquet"
+    if (manifest.get("probes") or pr.exists()) and (r := _readable_parquet(pr)) is not None:
+        out["probes.parquet"] = r
     return out
 
 

@@ -48,6 +48,9 @@ class ExperimentSpec:
     kind: str = "run"
     sources: dict[str, str] = field(default_factory=dict)
     extra: dict = field(default_factory=dict)
+    probes: dict[str, str] = field(default_factory=dict)
+    """Scenario name -> the name of a probe (:data:`sim.analysis.effects.PROBES`) run with each of its
+    tasks; what it returns is kept in ``probes.parquet``."""
 
     def __post_init__(self):
         if not self.scenarios:
@@ -59,6 +62,12 @@ class ExperimentSpec:
         if self.precision is not None and not (self.precision > 0 and math.isfinite(self.precision)):
             raise UsageError(f"precision: expected a positive half-width (a fraction, 0.001 = 0.1 pp), found "
                              f"{self.precision}.")
+
+    def probe(self, scenario: str):
+        from ..analysis.effects import PROBES
+
+        name = self.probes.get(scenario)
+        return PROBES[name] if name else None
 
     def tasks(self, replications: range) -> list[Task]:
         """Replication-major order, so an interrupted run holds whole replications of every scenario."""
@@ -97,6 +106,7 @@ def new_manifest(spec: ExperimentSpec, command: list[str] | None) -> dict:
         "started": now(),
         "ended": None,
         "extra": spec.extra,
+        "probes": spec.probes,
     }
 
 
@@ -119,7 +129,8 @@ def _spec_from_manifest(m: dict) -> ExperimentSpec:
         keep_startups=m.get("keep_startups", "first"),
         comparisons=[tuple(c) for c in m.get("comparisons", [])], precision=m.get("precision"),
         max_replications=m.get("max_replications", 200), kind=m.get("kind", "run"),
-        sources={n: v.get("file") for n, v in m["scenarios"].items()}, extra=m.get("extra", {}))
+        sources={n: v.get("file") for n, v in m["scenarios"].items()}, extra=m.get("extra", {}),
+        probes=m.get("probes", {}))
 
 
 LIFECYCLES_PER_SECOND = 50_000.0
@@ -152,7 +163,8 @@ class Runner:
         resolved = {n: resolved_dict(s) for n, s in self.spec.scenarios.items()}
         digests = {n: scenario_hash(s) for n, s in self.spec.scenarios.items()}
         for t in tasks:
-            yield (resolved[t.scenario], digests[t.scenario], t, self.spec.seed, self.spec.crn, self.spec.keep(t))
+            yield (resolved[t.scenario], digests[t.scenario], t, self.spec.seed, self.spec.crn, self.spec.keep(t),
+                   self.spec.probe(t.scenario))
 
     def _run_batch(self, replications: range) -> None:
         tasks = self.spec.tasks(replications)

@@ -43,8 +43,9 @@ from .folder import (
 from .task import Task
 
 PARTS = "parts"
-KINDS = ("metrics", "regions", "startups")
-OUTPUTS = {"metrics": "replications.parquet", "regions": "regions.parquet", "startups": "startups.parquet"}
+KINDS = ("metrics", "regions", "startups", "probe")
+OUTPUTS = {"metrics": "replications.parquet", "regions": "regions.parquet", "startups": "startups.parquet",
+           "probe": "probes.parquet"}
 
 
 class ResultsStore:
@@ -173,6 +174,11 @@ class ResultsStore:
             n = len(st["serial"])
             cols = {"scenario": [task.scenario] * n, "replication": [task.replication] * n, **st}
             atomic_write_table(self._part(task, "startups"), pa.table(cols))
+        if result.get("probe"):
+            pr = result["probe"]
+            n = len(next(iter(pr.values())))
+            cols = {"scenario": [task.scenario] * n, "replication": [task.replication] * n, **pr}
+            atomic_write_table(self._part(task, "probe"), pa.table(cols))
         regions = [{**base, **row} for row in result["regions"]]
         if regions:
             atomic_write_table(self._part(task, "regions"), pa.Table.from_pylist(regions))
@@ -205,7 +211,7 @@ class ResultsStore:
                     if table.schema != schema:
                         table = _conform(table, schema)
                     if writer is None:
-                        writer = pq.ParquetWriter(tmp, schema)
+                        writer = pq.ParquetWriter(tmp, schema, compression="zstd")
                     elif table.schema != writer.schema:
                         table = table.cast(writer.schema)
                     writer.write_table(table)

@@ -116,10 +116,9 @@ def valley_section(res: Results) -> Section:
                        "bold": n in (res.counterfactual, res.baseline)})
         yearly = hazard_by_age(k.age_end[sel], k.died[sel], np.arange(0, 8 * 12 + 1, 12, dtype=float)) * 12.0
         rows.append([res.label(n)] + [f"{100 * v:.1f}" if defined(v) else "n/a" for v in yearly])
+    who = res.counterfactual if res.counterfactual in res.kept else next(iter(res.kept))
     s.add(Paragraph("How often start-ups die at each age: deaths per 100 firm-years at risk, in half-year bands. "
-                    "The hump in the first years is the death valley: cash runs out before the product earns. "
-                    "Support that works lowers the hump; support that only picks winners does not move it for "
-                    "the population. " + _kept_note(res)))
+                    + valley_words(res.kept[who], who) + " " + _kept_note(res)))
     s.add(Figure("valley", "Death rate by firm age (deaths per 100 firm-years at risk, half-year bands); the "
                  "counterfactual and the baseline in bold",
                  "Step plot of death rates by firm age for each scenario", plots.hazard(series)))
@@ -128,6 +127,37 @@ def valley_section(res: Results) -> Section:
                 ["n/a: no firm-months at risk at that age in the kept replications."]
                 if any("n/a" in c for r in rows for c in r) else []))
     return s
+
+
+def valley_words(k: Kept, name: str) -> str:
+    """What the data say about the valley in ``name``: the shape of the yearly death rate and the causes
+    of the deaths before the valley is crossed (computed, never written ahead of the data)."""
+    sel = k.cohort
+    rate = hazard_by_age(k.age_end[sel], k.died[sel], np.arange(0, 8 * 12 + 1, 12, dtype=float)) * 100 * 12
+    ok = np.flatnonzero(np.isfinite(rate))
+    if ok.size < 2:
+        return f"In {name}, too few firm-years were observed to describe the death rate's shape."
+    r = rate[ok]
+    peak = int(ok[np.argmax(r)])
+    first, last = float(r[0]), float(r[-1])
+    if peak == ok[0]:
+        shape = (f"the death rate is highest in the first year ({first:.1f} per 100 firm-years) and falls with age "
+                 f"to {last:.1f} by year {int(ok[-1]) + 1}: no hump, the valley is steepest at the start")
+    elif peak == ok[-1]:
+        shape = (f"the death rate rises with age, from {first:.1f} per 100 firm-years in the first year to "
+                 f"{last:.1f} in year {int(ok[-1]) + 1}")
+    else:
+        shape = (f"the death rate rises from {first:.1f} per 100 firm-years in the first year to a peak of "
+                 f"{float(rate[peak]):.1f} in year {peak + 1}, then falls to {last:.1f} by year {int(ok[-1]) + 1}")
+    valley = k.died & ~k.crossed & sel
+    n = int(valley.sum())
+    causes = ""
+    if n:
+        share = {c: float(np.mean(k.cause[valley] == c)) for c in ("cash", "failure")}
+        causes = (f" Of the start-ups that died before crossing the valley, {100 * share['cash']:.0f}% ran out of "
+                  f"cash and {100 * share['failure']:.0f}% failed for other reasons (team, product, market)"
+                  + (": the valley is mostly not about cash." if share["failure"] > share["cash"] else "."))
+    return f"In {name}, {shape}.{causes}"
 
 
 FUNNEL = (("founded", "founded"), ("selected", "selected by a centre"), ("granted", "received a grant"),
@@ -265,17 +295,20 @@ def naive_gap_section(res: Results) -> Section:
             notes.append(f"{n}: the published-style gap is n/a: {reason or 'undefined in every replication'}.")
         rows.append([n, _gap_cell(ng),
                      pct(dec["s_sup"]) if dec else "n/a", pct(dec["s_same_cf"]) if dec else "n/a",
-                     pp(dec["effect"]) if dec else "n/a", pp(dec["selection"]) if dec else "n/a",
+                     _with_ci(dec, "effect"), _with_ci(dec, "selection"),
                      diff_cell(pop, "share", False)])
         if dec:
             plot_rows.append((n, dec["effect"], dec["selection"], pop.get("diff") if pop else math.nan))
     s.add(Paragraph(_gap_words(res)))
     notes = ["Published-style gap: 5-year survival of supported start-ups counted from their support date, minus "
              "that of start-ups never supported (metric naive_gap_5y; mean ± 95% CI over replications).",
-             "The next three columns come from the kept replication(s): the supported firms' survival, the same "
-             "firms' survival in the counterfactual (the simulation can run the same firms without the "
-             "programme), and their difference, the programme's effect on the firms it supported. "
-             "Selection and head start = the rest of the gap."] + notes
+             ("The next columns follow every replication's supported firms" if res.probes is not None else
+              "The next columns come from the kept replication(s): the supported firms")
+             + ": their survival from support, the same firms' survival in the counterfactual (the simulation can "
+             "run the same firms with the same luck without the programme), and the difference, the programme's "
+             "effect on the firms it supported"
+             + (" (mean over replications, 95% CI in brackets)" if res.probes is not None else "")
+             + ". Selection and head start = the rest of the gap."] + notes
     if cf is None:
         notes.append("n/a in the effect columns: this experiment has no counterfactual to compare with.")
     elif not res.kept:
@@ -291,6 +324,14 @@ def naive_gap_section(res: Results) -> Section:
                      plots.gap([r[0] for r in plot_rows], [r[1] for r in plot_rows], [r[2] for r in plot_rows],
                                [r[3] for r in plot_rows])))
     return s
+
+
+def _with_ci(dec: dict | None, key: str) -> str:
+    """The effect or selection part of a gap: with its 95% CI over replications when known."""
+    if not dec:
+        return "n/a"
+    stat = dec.get(f"{key}_stat")
+    return diff_cell(stat, "share", False) if stat else pp(dec[key])
 
 
 def _gap_cell(stat: dict | None) -> str:
@@ -319,8 +360,10 @@ def _gap_words(res: Results) -> str:
             f"percentage points, the kind of figure published for the programme. It does not measure what the "
             f"programme did. The simulation can follow the very same start-ups with the same luck in a world "
             f"without the programme: there, they would have survived in {pct(dec['s_same_cf'], 0)} of cases. "
-            f"So the programme itself changed these firms' 5-year survival by {pp(dec['effect'])}; the other "
-            f"{pp(dec['selection'])} of the gap is there because centres pick firms that were already more "
+            f"So the programme itself changed these firms' 5-year survival by {_with_ci(dec, 'effect')}; the other "
+            f"{_with_ci(dec, 'selection')} of the gap is there because centres pick firms that were already more "
             f"promising, and because a firm has to be alive to be selected, so counting from the selection date "
             f"skips the riskiest first months. Spread over all start-ups, most of which are never selected, "
-            f"5-year survival changes by {pop_text}. Plan with the effect, not with the gap.")
+            f"5-year survival changes by {pop_text}. Plan with the effect, not with the gap."
+            + (f" (Means over {dec['replications']} replications with 95% confidence intervals.)"
+               if dec.get("replications") else " (From the kept replication(s) only: no interval.)"))

@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 
-from ..analysis.effects import firm_keys, gap_decomposition
-from ..analysis.stats import ratio_ci
+from ..analysis.effects import firm_keys, gap_by_replication, gap_decomposition
+from ..analysis.stats import ratio_ci, summarize
 from ..analysis.summary import by_scenario
 from ..errors import UsageError
 
@@ -48,6 +48,7 @@ class Kept:
     granted: np.ndarray
     funded: np.ndarray
     crossed: np.ndarray
+    cause: np.ndarray  # object: "cash", "failure", "mature" or None
 
     def __len__(self) -> int:
         return len(self.age_end)
@@ -66,6 +67,8 @@ class Results:
     counterfactual: str | None
     baseline: str | None
     comparisons: list[tuple[str, str]]
+    probes: dict | None = None
+    """probes.parquet's columns (a comparison's twins), or None."""
     practical: float = 0.002
     """The least difference in a survival share the planner would act on (a fraction: 0.002 = 0.2 pp)."""
 
@@ -109,12 +112,36 @@ class Results:
         return ratio_ci(cost, gain)
 
     def gap(self, sc: str) -> dict | None:
-        """The published-style gap of ``sc`` split into the programme's effect and selection, from the
-        kept replications (:func:`sim.analysis.effects.gap_decomposition`); None without a
-        counterfactual or kept tables."""
+        """The published-style gap of ``sc`` split into the programme's effect and selection.
+
+        From every replication when the comparison kept its twins (probes.parquet): means, with
+        ``effect_stat`` and ``selection_stat`` (mean and 95% CI over replications) and
+        ``replications``; else from the kept start-up tables, without intervals. None without a
+        counterfactual or either source.
+        """
         cf = self.counterfactual
-        k, c = self.kept.get(sc), self.kept.get(cf) if cf else None
-        if k is None or c is None or sc == cf:
+        if cf is None or sc == cf:
+            return None
+        if self.probes is not None:
+            if "_probes_by" not in self.__dict__:
+                self.__dict__["_probes_by"] = _split(self.probes)
+            by = self.__dict__["_probes_by"]
+            if sc in by and cf in by:
+                reps = self.reps.get(sc) or {}
+                unsup = dict(zip(np.asarray(reps.get("replication", []), int).tolist(),
+                                 np.asarray(reps.get("unsupported_survival_5y", []), float).tolist(), strict=True))
+                g = gap_by_replication(by[sc], by[cf], unsup)
+                out = {k: float(np.nanmean(g[k])) if np.isfinite(g[k]).any() else math.nan
+                       for k in ("s_sup", "s_same_cf", "s_unsup", "effect", "selection")}
+                out["naive"] = out["s_sup"] - out["s_unsup"]
+                out["matched"] = float(np.nanmean(g["matched"]))
+                out["replications"] = int(np.isfinite(g["effect"]).sum())
+                for k in ("effect", "selection"):
+                    st = summarize(g[k])
+                    out[f"{k}_stat"] = {"diff": st["mean"], "ci_low": st["ci_low"], "ci_high": st["ci_high"]}
+                return out
+        k, c = self.kept.get(sc), self.kept.get(cf)
+        if k is None or c is None:
             return None
         return gap_decomposition(_firms(k), _firms(c))
 
@@ -183,7 +210,7 @@ def _replications_in(path: Path) -> list[int]:
 
 
 _KEPT_COLUMNS = ["replication", "region", "serial", "cohort_year", "founded_month", "supported", "support_month",
-                 "grant_krw", "private_krw", "conglomerate_krw", "crossed_valley", "outcome", "outcome_month"]
+                 "grant_krw", "private_krw", "conglomerate_krw", "crossed_valley", "outcome", "outcome_month", "cause"]
 
 
 def _read_kept(path: Path, scenario: str, reps: list[int], calendar: dict, codes: dict[str, int]) -> Kept | None:
@@ -206,7 +233,7 @@ def _read_kept(path: Path, scenario: str, reps: list[int], calendar: dict, codes
         supported=c["supported"].astype(bool), support_age=c["support_month"].astype(float) - founded,
         granted=c["grant_krw"].astype(float) > 0,
         funded=(c["private_krw"].astype(float) > 0) | (c["conglomerate_krw"].astype(float) > 0),
-        crossed=c["crossed_valley"].astype(bool))
+        crossed=c["crossed_valley"].astype(bool), cause=c["cause"].astype(object))
 
 
 def load_results(root: Path, practical_pp: float | None = None) -> Results:
@@ -258,8 +285,9 @@ def load_results(root: Path, practical_pp: float | None = None) -> Results:
     base = extra.get("baseline")
     base = base if base in names and base != cf else None
     pp = practical_pp if practical_pp is not None else extra.get("practical_pp", PRACTICAL_PP)
+    probes = _columns(root / "probes.parquet", required=finished and bool(manifest.get("probes")))
     return Results(root, manifest, summary, names, reps, regions, kept, kept_reps, cf, base, comparisons,
-                   practical=float(pp) / 100.0)
+                   probes=probes, practical=float(pp) / 100.0)
 
 
 def _firms(k: Kept) -> dict:
@@ -298,3 +326,14 @@ def flat_diff(a, b, path: str = "") -> list[tuple[str, str, str]]:
     if a != b:
         return [(path, show(a), show(b))]
     return []
+
+
+def _split(columns: dict) -> dict[str, dict]:
+    """probes.parquet's columns split by scenario."""
+    names = np.asarray(columns["scenario"], dtype=object)
+    out = {}
+    for n in dict.fromkeys(names.tolist()):
+        sel = names == n
+        out[n] = {k: (np.asarray(v, dtype=object)[sel].tolist() if k == "region" else np.asarray(v)[sel])
+                  for k, v in columns.items() if k != "scenario"}
+    return out

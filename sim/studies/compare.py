@@ -105,9 +105,13 @@ def plan_compare(files, *, baseline: str | None = "ccei-announced", counterfactu
         comparisons += [(n, baseline) for n in order if n not in (counterfactual, baseline)]
     extra = {"counterfactual": counterfactual, "baseline": baseline, "practical_pp": practical_pp,
              "questions": {n: header_comment(sources.get(n)).strip() for n in order}}
+    # every scenario's supported firms, and all of the counterfactual's, so the report can follow the
+    # supported firms into the world without the programme in every replication (effect vs selection)
+    probes = {n: ("twins-all" if n == counterfactual else "twins") for n in order}
     return ExperimentSpec(scenarios=scenarios, replications=replications or COMPARE_REPLICATIONS, seed=seed,
                           crn=crn, keep_startups=keep_startups, comparisons=comparisons, precision=precision,
-                          max_replications=max_replications, kind="compare", sources=sources, extra=extra)
+                          max_replications=max_replications, kind="compare", sources=sources, extra=extra,
+                          probes=probes)
 
 
 def reports_written(root) -> bool:
