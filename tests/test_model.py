@@ -7,6 +7,7 @@ and tolerances of a few standard errors, never tuned values."""
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -496,3 +497,29 @@ def test_without_crn_scenarios_see_different_startups(make_scenario):
     assert_same_records(a, simulate(early, SEED, 0, crn=False))
     crn = simulate(early, SEED, 0)
     assert not np.array_equal(crn.startups["quality"][:100], a.startups["quality"][:100])
+
+
+def test_public_cost_is_kept_apart_from_partners_investment_and_cohort_cost_is_the_cohorts_share():
+    """public_cost_krw = operating (and education) + grants; partners' money is not in it; the cohort
+    window's public cost is its grants plus the fixed costs in proportion to its share of the supported."""
+    import numpy as np
+
+    from sim.analysis.metrics import replication_metrics
+    from sim.model import simulate
+    from sim.scenario import load_scenario
+
+    sc = load_scenario(Path(__file__).resolve().parents[1] / "scenarios" / "ccei-announced.yaml",
+                       ["regions.*.founding_rate_per_year=40"])
+    rec = simulate(sc, 7, 0)
+    m = replication_metrics(rec, sc.calendar)
+    assert m["public_cost_krw"] == pytest.approx(m["operating_cost_krw"] + m["grants_krw"])
+    assert m["programme_cost_krw"] == pytest.approx(m["public_cost_krw"] + m["conglomerate_investment_krw"])
+    s = rec.startups
+    cal = sc.calendar
+    cohort = (s["cohort_year"] >= cal.cohort_first_year) & (s["cohort_year"] <= cal.cohort_last_year)
+    share = (s["supported"] & cohort).sum() / s["supported"].sum()
+    expected = s["grant_krw"][cohort].sum() + m["operating_cost_krw"] * share
+    assert m["cohort_public_cost_krw"] == pytest.approx(expected)
+    assert 0 < m["cohort_public_cost_krw"] < m["public_cost_krw"]
+    assert m["cohort_jobs_end"] == pytest.approx(float(s["jobs"][(s["outcome"] == 0) & cohort].sum()))
+    assert np.isfinite(m["cohort_jobs_end"]) and m["cohort_jobs_end"] <= m["jobs_end"]

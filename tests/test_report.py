@@ -133,7 +133,7 @@ def test_report_has_every_section(report):
         assert tid in tables, tid
     head = tables["headline"].header
     for label in ("S(1y)", "S(3y)", "S(5y)", "5-year survivors", "acquisitions", "valley crossings",
-                  "jobs at horizon", "private investment", "conglomerate investment", "grants", "programme cost"):
+                  "jobs at horizon", "private investment", "partner investment", "grants", "public cost"):
         assert label in head
     assert [r[0] for r in tables["regions"].rows] == ["Seoul", "Busan", "Daejeon"]
     assert {f.name for f in report.figures()} >= {"effects", "survival", "valley", "funnel", "regions", "gap"}

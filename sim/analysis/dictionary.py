@@ -35,7 +35,8 @@ def metric_unit(name: str) -> str:
 
 def metric_window(name: str) -> str:
     """The window a metric covers."""
-    if name in ("startups", "survivors_5y", "unsupported_survival_5y") or name.startswith("survival_"):
+    if (name in ("startups", "survivors_5y", "unsupported_survival_5y") or name.startswith("survival_")
+            or name.startswith("cohort_")):
         return "cohort window"
     if name.startswith("supported_survival") or name == "naive_gap_5y":
         return "supported over the whole run, followed from support; the unsupported: cohort window"

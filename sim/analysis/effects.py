@@ -81,8 +81,10 @@ def twins(records, scenario, supported_only: bool = True) -> dict:
     s = records.startups
     keep = s["supported"] if supported_only else np.ones(len(records), bool)
     names = records.region_names
-    return {"region": [names[i] for i in s["region"][keep].tolist()], "serial": s["serial"][keep],
-            "founded_month": s["founded"][keep].astype(np.float64),
+    # compact columns (a comparison keeps these for every replication): a twin's founding time is the
+    # same float in both worlds, so float32 keeps the equality test exact
+    return {"region": [names[i] for i in s["region"][keep].tolist()], "serial": s["serial"][keep].astype(np.int32),
+            "founded_month": s["founded"][keep].astype(np.float32),
             "age_end": (s["outcome_time"] - s["founded"])[keep].astype(np.float32),
             "died": (s["outcome"] == DIED)[keep],
             "support_age": (s["support_time"] - s["founded"])[keep].astype(np.float32)}

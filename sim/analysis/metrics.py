@@ -37,7 +37,13 @@ METRICS: dict[str, str] = {
     "conglomerate_investment_krw": "conglomerate investment and acquisition payments (KRW)",
     "grants_krw": "programme grants paid (KRW)",
     "operating_cost_krw": "centre operating and founder-education costs (KRW)",
-    "programme_cost_krw": "operating cost + grants + conglomerate money (KRW)",
+    "programme_cost_krw": "all money put in: operating cost + grants + partners' investment and acquisitions (KRW)",
+    "public_cost_krw": "public money spent (central and local budgets): centre operating and founder-education "
+                       "costs + grants; partners' investment is investment, not a public cost (KRW)",
+    "cohort_public_cost_krw": "public cost attributable to the cohort window's start-ups: their grants, plus the "
+                              "operating and education cost in proportion to their share of the supported start-ups "
+                              "(KRW; the same firms as survivors_5y)",
+    "cohort_jobs_end": "jobs at the horizon in start-ups of the cohort window",
     **{f"supported_by_{d.replace('-', '_')}": f"cumulative supported start-ups by the end of {d}" for d in THROUGHPUT_CHECKPOINTS},
 }
 
@@ -97,6 +103,13 @@ def replication_metrics(records, calendar) -> dict[str, float]:
     c = records.costs
     out["operating_cost_krw"] = float(c["operating_krw"] + c["education_krw"])
     out["programme_cost_krw"] = out["operating_cost_krw"] + out["grants_krw"] + out["conglomerate_investment_krw"]
+    out["public_cost_krw"] = out["operating_cost_krw"] + out["grants_krw"]
+    # the cohort window's share of the fixed costs: its share of the start-ups the programme served (of all
+    # start-ups founded, when nobody was served), an assumption stated in the data dictionary
+    n_sup, n_all = float(sup.sum()), float(len(sup))
+    share = float((sup & cohort).sum()) / n_sup if n_sup else (float(cohort.sum()) / n_all if n_all else 0.0)
+    out["cohort_public_cost_krw"] = float(s["grant_krw"][cohort].sum()) + out["operating_cost_krw"] * share
+    out["cohort_jobs_end"] = float(s["jobs"][alive & cohort].sum())
     st = s["support_time"][sup]
     for d in THROUGHPUT_CHECKPOINTS:
         month = calendar.month(d) + 1.0  # end of that month

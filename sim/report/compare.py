@@ -71,7 +71,8 @@ def verdict(res: Results) -> str:
     per, why = ratio_cell(res.cost_effectiveness(ref, cf, "survivors_5y"), "survivor")
     text = (f"Verdict: {ref} changes 5-year survival by {diff_cell(d, 'share', False)} against no programme "
             f"({diff_cell(sv, 'count', False)} start-ups alive five years after founding)")
-    text += f", at {per} KRW of programme cost per additional survivor" if not why else f" ({why})"
+    text += (f", at {per} KRW of public cost per additional survivor (the cohort window's public cost over its "
+             "extra 5-year survivors)" if not why else f" ({why})")
     if base:
         ranked = []
         for n in res.scenarios:
@@ -117,13 +118,14 @@ def _summary(res: Results) -> Section:
         d = res.comparison(base, cf, "survival_5y")
         sv = res.comparison(base, cf, "survivors_5y")
         jb = res.comparison(base, cf, "jobs_end")
-        cost = res.metric(base, "programme_cost_krw")
+        cost = res.metric(base, "public_cost_krw") or res.metric(base, "programme_cost_krw")
         per, why = ratio_cell(res.cost_effectiveness(base, cf, "survivors_5y"), "survivor")
         s.add(Paragraph(
             f"The baseline ({base}) changes 5-year survival by {diff_cell(d, 'share', False)} against no programme "
             f"({cf}): {diff_cell(sv, 'count', False)} start-ups alive five years after founding and "
-            f"{diff_cell(jb, 'count', False)} jobs at the horizon, for a programme cost of "
-            f"{fmt(cost.get('mean') if cost else None, 'krw')} KRW; cost per additional 5-year survivor: {per} KRW"
+            f"{diff_cell(jb, 'count', False)} jobs at the horizon, for a public cost of "
+            f"{fmt(cost.get('mean') if cost else None, 'krw')} KRW over the whole run (partners' investment apart); "
+            f"public cost per additional 5-year survivor of the cohort window: {per} KRW"
             + (f" ({why})." if why else ".")))
     items = []
     for n in variants:
@@ -133,9 +135,9 @@ def _summary(res: Results) -> Section:
         text = f"{n}: 5-year survival {diff_cell(d, 'share', False)} against no programme"
         if base:
             db = res.comparison(n, base, "survival_5y")
-            dc = res.comparison(n, base, "programme_cost_krw")
+            dc = res.comparison(n, base, "public_cost_krw") or res.comparison(n, base, "programme_cost_krw")
             text += (f"; {diff_cell(db, 'share', False)} against the baseline, at "
-                     f"{diff_cell(dc, 'krw', False)} KRW of programme cost against the baseline")
+                     f"{diff_cell(dc, 'krw', False)} KRW of public cost against the baseline")
         items.append(text + ".")
     if items:
         s.add(Paragraph("Each variant (differences with 95% confidence intervals):"))
@@ -169,8 +171,9 @@ def _headline(res: Results) -> Section:
         rows.append([res.label(n), str(sm.get("replications", 0))] + cells)
     notes = ["S(t): share of start-ups founded in the cohort window still alive t years after founding "
              "(Kaplan-Meier; an acquisition is not a death). Counts, money and jobs cover the whole run; "
-             "money in KRW billions. Programme cost = centre operating and founder-education costs + grants "
-             "+ conglomerate investment and acquisition payments.",
+             "money in KRW billions. Public cost = centre operating and founder-education costs + grants "
+             "(central and local budgets); partner investment = the conglomerates' equity investments and "
+             "acquisition payments, investment rather than cost, shown apart.",
              "± gives the 95% confidence interval (mean ± half-width) over replications; a value without ± "
              "comes from a single replication or did not vary.", SUPPORTED_NOTE]
     notes += na
@@ -247,28 +250,34 @@ def _value_for_money(res: Results) -> Section:
     for sc, ref in res.comparisons:
         if sc not in res.reps or ref not in res.reps:
             continue
-        cells = [sc, ref, diff_cell(res.comparison(sc, ref, "programme_cost_krw"), "krw", False),
+        cost = "cohort_public_cost_krw" if res.comparison(sc, ref, "cohort_public_cost_krw") else "programme_cost_krw"
+        cells = [sc, ref, diff_cell(res.comparison(sc, ref, cost), "krw", False),
                  diff_cell(res.comparison(sc, ref, "survivors_5y"), "count", False)]
-        for outcome, unit in (("survivors_5y", "survivor"), ("jobs_end", "job")):
+        jobs = "cohort_jobs_end" if res.comparison(sc, ref, "cohort_jobs_end") else "jobs_end"
+        for outcome, unit in (("survivors_5y", "survivor"), (jobs, "job")):
             text, reason = ratio_cell(res.cost_effectiveness(sc, ref, outcome), unit)
             if reason:
                 why.setdefault(reason, f"({'abcdefghijklmnopqrstuvwxyz'[len(why) % 26]})")
                 text = f"{text} {why[reason]}"
             cells.append(text)
             if outcome == "survivors_5y":
-                cells.append(diff_cell(res.comparison(sc, ref, "jobs_end"), "count", False))
+                cells.append(diff_cell(res.comparison(sc, ref, jobs), "count", False))
+        cells.append(diff_cell(res.comparison(sc, ref, "conglomerate_investment_krw"), "krw", False))
         rows.append(cells)
-    notes = ["Extra cost: programme cost (operating, founder education, grants, conglomerate money) of the "
-             "scenario minus the reference's. The ratio is the mean extra cost over the mean extra outcome, "
-             "with a Fieller 95% confidence interval from the paired replications (in millions of KRW).",
-             "Costs run over the whole horizon while 5-year survivors are counted for the cohort window's "
-             "founders only, so cost per 5-year survivor overstates the cost of a survivor; cost per job "
-             "uses all jobs at the horizon."]
+    notes = ["One window for cost and outcome: the start-ups founded in the cohort window. Extra public cost: "
+             "their grants, plus the centres' operating and founder-education cost in proportion to their share of "
+             "the start-ups the programme supported (central and local budgets), scenario minus reference. Extra "
+             "5-year survivors: the same start-ups, each followed five years from founding; extra jobs: the same "
+             "start-ups' jobs at the horizon. Partners' investment and acquisition payments are investment, not "
+             "public cost: shown apart in the last column.",
+             "The ratio is the mean extra cost over the mean extra outcome, with a Fieller 95% confidence interval "
+             "from the paired replications (in millions of KRW)."]
     notes += [f"{mark} {reason}." for reason, mark in why.items()]
     if rows:
-        s.add(Table("value", "Cost per additional 5-year survivor and per additional job",
-                    ["scenario", "reference", "extra cost (bn KRW)", "extra 5-year survivors",
-                     "cost per extra survivor (M KRW)", "extra jobs", "cost per extra job (M KRW)"], rows, notes))
+        s.add(Table("value", "Public cost per additional 5-year survivor and per additional job (cohort window)",
+                    ["scenario", "reference", "extra public cost (bn KRW)", "extra 5-year survivors",
+                     "public cost per extra survivor (M KRW)", "extra jobs", "public cost per extra job (M KRW)",
+                     "extra partner investment (bn KRW)"], rows, notes))
     return s
 
 

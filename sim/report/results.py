@@ -102,9 +102,15 @@ class Results:
         _, ia, ib = np.intersect1d(a["replication"], b["replication"], return_indices=True)
         return np.asarray(a[metric], float)[ia] - np.asarray(b[metric], float)[ib]
 
-    def cost_effectiveness(self, sc: str, ref: str, outcome: str) -> dict:
-        """Cost per additional unit of ``outcome`` (Fieller CI on paired per-replication differences)."""
-        cost = self.paired(sc, ref, "programme_cost_krw")
+    def cost_effectiveness(self, sc: str, ref: str, outcome: str, cost: str = "cohort_public_cost_krw") -> dict:
+        """Public cost per additional unit of ``outcome`` (Fieller CI on paired per-replication differences).
+
+        By default the cost is the cohort window's public cost, so numerator and denominator are the
+        same firms (survivors_5y and cohort_jobs_end count the cohort window's start-ups).
+        """
+        if cost not in (self.reps.get(sc) or {}):
+            cost = "programme_cost_krw"  # a results folder from before public costs were kept apart
+        cost = self.paired(sc, ref, cost)
         gain = self.paired(sc, ref, outcome)
         if cost.size == 0 or gain.size == 0:
             return {"ratio": math.nan, "ci_low": math.nan, "ci_high": math.nan, "defined": False, "n": 0,

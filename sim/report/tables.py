@@ -16,9 +16,9 @@ HEADLINE = (
     ("crossed_valley", "valley crossings", "count"),
     ("jobs_end", "jobs at horizon", "count"),
     ("private_investment_krw", "private investment", "krw"),
-    ("conglomerate_investment_krw", "conglomerate investment", "krw"),
+    ("conglomerate_investment_krw", "partner investment", "krw"),
     ("grants_krw", "grants", "krw"),
-    ("programme_cost_krw", "programme cost", "krw"),
+    ("public_cost_krw", "public cost", "krw"),
 )
 """(metric, label, kind) of each headline column, in order."""
 SUPPORTED_NOTE = "* supported S(5y) counts from the support date, as the ministry publishes it."
@@ -36,7 +36,7 @@ def headline_rows(summary: dict, scenarios: list[str], with_ci: bool = True) -> 
     return header, rows
 
 
-TERMINAL_ORDER = ("survival_5y", "survivors_5y", "supported", "jobs_end", "programme_cost_krw", "survival_1y",
+TERMINAL_ORDER = ("survival_5y", "survivors_5y", "supported", "jobs_end", "public_cost_krw", "survival_1y",
                   "survival_3y", "supported_survival_5y", "acquired", "crossed_valley", "private_investment_krw",
                   "conglomerate_investment_krw", "grants_krw")
 """Which headline columns a narrow terminal keeps first (the rest are left out, and named)."""
