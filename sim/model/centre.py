@@ -58,6 +58,8 @@ class Centre:
         sectors = world.sector_index
         self.focus = frozenset(sectors[s] for s in cfg.sector_focus)
         self.in_focus = np.array([s in self.focus for s in range(len(sectors))], dtype=bool)
+        # the yearly capacity schedule, as (month it starts, seats), applied at each contest
+        self._schedule = sorted((cal.month(f"{y:04d}-01"), n) for y, n in (cfg.seats_by_year or {}).items())
         self.rounds = 0
         self.applicants = 0
         self.selected = 0
@@ -97,6 +99,9 @@ class Centre:
         cfg = self.cfg
         now = self.world.env.now
         self.rounds += 1
+        for since, n in self._schedule:
+            if now >= since:
+                self.seats.capacity = n
         k = min(cfg.intake_size, self.seats.capacity - self.seats.count)
         if k <= 0:
             return

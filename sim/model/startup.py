@@ -51,7 +51,8 @@ class Startup:
         "revenue", "team", "pitch_z", "fail_budget", "acq_budget", "mature_budget", "conglomerate_u",
         "hq", "speed_q", "fund_q", "acq_rate", "work", "raise_u", "raise_amount", "bridge_u", "bridge_amount",
         "stage", "work_left", "fail_used", "acq_used", "bridges",
-        "hazard_mult", "speed_mult", "fund_mult", "res_end", "has_seat", "centre", "centre_index", "support_time",
+        "hazard_mult", "speed_mult", "fund_mult", "fund_boost", "boost_half_life", "res_end", "has_seat", "centre",
+        "centre_index", "support_time",
         "grant_krw", "private_krw", "conglomerate_krw", "subcontract",
         "outcome", "cause", "outcome_time", "crossed_time", "process", "parked",
     )
@@ -82,6 +83,8 @@ class Startup:
         self.hazard_mult = 1.0
         self.speed_mult = 1.0
         self.fund_mult = 1.0
+        self.fund_boost = 0.0  # the network's extra funding odds, fading with boost_half_life (0: none)
+        self.boost_half_life = INF
         self.res_end = INF
         self.has_seat = False
         self.centre = None
@@ -207,7 +210,7 @@ class Startup:
                 self._milestone(t)
             elif clock == BROKE:
                 self.cash = 0.0
-                if not self._bridge():
+                if not self._bridge(t):
                     return t, clock
             else:
                 return t, clock
@@ -216,7 +219,7 @@ class Startup:
     def _milestone(self, t: float) -> bool:
         """Finish the current stage at time ``t``. Returns True when the walk is over (crossed)."""
         stage = self.stage
-        self._raise(self.world.round_prob[stage], self.raise_amount[stage], self.raise_u[stage])
+        self._raise(self.world.round_prob[stage], self.raise_amount[stage], self.raise_u[stage], t)
         self.stage = stage = stage + 1
         if stage == CROSSED:
             self._cross(t)
@@ -226,8 +229,11 @@ class Startup:
             return self.centre.partner.consider(self)
         return False
 
-    def _raise(self, prob: float, amount: float, u: float) -> bool:
-        p = prob * self.fund_q * self.fund_mult
+    def _raise(self, prob: float, amount: float, u: float, t: float) -> bool:
+        mult = self.fund_mult
+        if self.fund_boost:  # a network boost that fades: the extra odds halve every half-life
+            mult *= 1.0 + self.fund_boost * 0.5 ** ((t - self.support_time) / self.boost_half_life)
+        p = prob * self.fund_q * mult
         if p > self.world.max_funding_probability:
             p = self.world.max_funding_probability
         if u < p:
@@ -236,7 +242,7 @@ class Startup:
             return True
         return False
 
-    def _bridge(self) -> bool:
+    def _bridge(self, t: float) -> bool:
         w = self.world
         b = self.bridges
         if b >= w.max_bridges:
@@ -244,7 +250,7 @@ class Startup:
         self.bridges = b + 1
         stage = self.stage
         return self._raise(w.round_prob[stage] * w.bridge_mult, self.bridge_amount[stage * MAX_BRIDGE_DRAWS + b],
-                           self.bridge_u[b])
+                           self.bridge_u[b], t)
 
     def _cross(self, now: float) -> None:
         w = self.world
@@ -275,12 +281,17 @@ class Startup:
         self.support_time = self.world.env.now
         self.res_end = residency_end
         self.has_seat = centre.seats.take()
-        self.hazard_mult = tr.hazard_multiplier_during
-        self.speed_mult = tr.speed_multiplier_during
-        self.fund_mult = tr.funding_odds_multiplier
+        self.hazard_mult = tr.hazard_multiplier_during * tr.resolution_multiplier
+        self.speed_mult = tr.speed_multiplier_during * tr.resolution_multiplier
+        if tr.funding_odds_half_life_months is None:
+            self.fund_mult = tr.funding_odds_multiplier
+        else:  # 1 + boost, the boost fading from the selection date
+            self.fund_boost = tr.funding_odds_multiplier - 1.0
+            self.boost_half_life = tr.funding_odds_half_life_months
         if grant > 0:
             self.cash += grant
             self.grant_krw += grant
+            self.fund_mult *= centre.cfg.grants.funding_odds_multiplier
 
     def _graduate(self) -> None:
         tr = self.centre.training

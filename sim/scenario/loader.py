@@ -30,6 +30,8 @@ MAX_FILE_BYTES = 2_000_000
 MAX_DEPTH = 40
 MAX_NODES = 200_000
 MAX_EXTENDS = 20
+YEAR_KEYED = ("seats_by_year",)
+"""Mappings whose keys are calendar years (whole numbers); every other key is a name (text)."""
 """Longest chain of ``extends`` (a file extending a file extending ...)."""
 MAX_PROBLEMS = 25
 """Validation problems listed in one message (the rest are counted)."""
@@ -168,9 +170,11 @@ def _check_tree(data, origin: str) -> None:
         inside.add(id(node))
         if isinstance(node, dict):
             for k, v in node.items():
-                if not isinstance(k, str):
+                year = isinstance(k, int) and not isinstance(k, bool) and where.endswith(YEAR_KEYED)
+                if not isinstance(k, str) and not year:
                     raise ScenarioError(f"{origin}: key {_short(k)} at {at} must be a name (text), found {_kind(k)}.")
-                text_ok(k, f"key {_short(k)} at {at}")
+                if not year:
+                    text_ok(k, f"key {_short(k)} at {at}")
                 walk(v, f"{where}.{k}" if where else k, depth + 1)
         else:
             for i, v in enumerate(node):

@@ -235,9 +235,23 @@ class Training(Strict):
     """Milestone speed after graduating."""
     funding_odds_multiplier: Multiplier = 1.3
     """Follow-on funding odds through the centre's network, from selection on."""
+    funding_odds_half_life_months: float | None = Field(None, gt=0, le=1200, allow_inf_nan=False)
+    """Half-life of the network's funding boost: the extra odds halve every this many months after
+    selection (null: the boost lasts for life). Mentoring and investor ties matter most soon after
+    support (Koo, KDI Journal of Economic Policy, 2018, on Korea's TIPS)."""
+    resolution_multiplier: Multiplier = 1.0
+    """Acceleration: during the residency both the failure hazard and the milestone speed are
+    multiplied by this (on top of the other multipliers), so weak start-ups fail earlier and strong
+    ones reach milestones earlier; 1 = no effect. Accelerated firms resolve faster both ways (Yu,
+    Management Science, 2020; Winston Smith and Hannigan, 2015; Hallen, Cohen and Bingham,
+    Organization Science, 2020)."""
 
 
 class Grants(Strict):
+    funding_odds_multiplier: Multiplier = 1.0
+    """A grant's own effect on its recipient's later private-funding odds (the grant, not the selection:
+    only granted start-ups get it, for life). A US SBIR Phase I award about doubles the probability of
+    later venture funding (Howell, American Economic Review, 2017); 1 = no effect."""
     per_startup_krw: Money = 20_000_000
     """Grant paid to each granted start-up at selection."""
     per_round: Count = 10
@@ -265,6 +279,9 @@ class Centre(Strict):
     """Regions whose start-ups may apply; default the centre's own region; ["*"] = all regions."""
     seats: Count = 30
     """Start-ups the centre can host at once; a contest admits only into free seats."""
+    seats_by_year: dict[int, Count] | None = None
+    """Seats from the start of each listed calendar year on (e.g. {2018: 60, 2020: 90}), replacing
+    ``seats`` from that year; residents are never sent away, a smaller capacity only stops admissions."""
     intake_every_months: float = Field(6.0, ge=0.25, le=600, allow_inf_nan=False)
     """Months between contests (at least a week: each contest looks at every eligible start-up)."""
     first_intake_after_months: float = Field(0.0, ge=0, le=600, allow_inf_nan=False)
