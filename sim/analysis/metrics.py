@@ -18,7 +18,7 @@ from ..model.codes import ACQUIRED, ALIVE, DIED
 from .survival import km_at
 
 YEARS = (1, 2, 3, 4, 5)
-THROUGHPUT_CHECKPOINTS = ("2015-07", "2015-12", "2016-12", "2018-09")
+THROUGHPUT_CHECKPOINTS = ("2015-07", "2015-12", "2016-12", "2018-09", "2023-12")
 """Dates of published cumulative counts of supported start-ups (shared/data/programme.yaml)."""
 
 METRICS: dict[str, str] = {
