@@ -591,3 +591,29 @@ def test_a_capacity_schedule_changes_admissions_only_from_its_year():
     after_a = (a["supported"] & (a["support_time"] >= m2018)).sum()
     after_b = (b["supported"] & (b["support_time"] >= m2018)).sum()
     assert after_b > 2 * after_a
+
+
+def test_draws_reused_across_scenarios_give_exactly_the_same_replication():
+    """A worker reuses a replication's cohorts and unsupported walk for the next scenario that shares them
+    (another programme, same economy); the result equals a run from scratch, to the bit, and a scenario
+    with another funding market reuses the cohorts but walks again."""
+    from sim.model import reuse
+    from sim.scenario import load_scenario
+
+    ship = Path(__file__).resolve().parents[1] / "scenarios"
+    small = ["regions.*.founding_rate_per_year=60"]
+    base = load_scenario(ship / "ccei-announced.yaml", small)
+    variant = load_scenario(ship / "double-grants.yaml", small)
+    market = load_scenario(ship / "ccei-announced.yaml", [*small, "funding.bridge_probability_multiplier=0.3"])
+    reuse.clear()
+    simulate(base, 5, 1)
+    assert reuse.STATS == {"hits": 0, "misses": 2}
+    shared = simulate(variant, 5, 1)
+    assert reuse.STATS == {"hits": 2, "misses": 2}
+    simulate(market, 5, 1)
+    assert reuse.STATS == {"hits": 3, "misses": 3}  # cohorts reused, the walk made anew
+    reuse.clear()
+    fresh = simulate(variant, 5, 1)
+    for col, values in fresh.startups.items():
+        assert np.array_equal(values, shared.startups[col], equal_nan=True), col
+    assert fresh.costs == shared.costs and fresh.events == shared.events

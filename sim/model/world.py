@@ -15,6 +15,7 @@ import numpy as np
 import simpy
 
 from ..scenario.schema import STAGES, Scenario
+from . import reuse
 from .centre import Centre
 from .codes import ALIVE, CROSSED
 from .conglomerate import Conglomerate
@@ -85,11 +86,16 @@ class World:
         for name, cfg in scenario.active_centres.items():
             partner = self.conglomerates.get(cfg.partner) if cfg.partner else None
             self.centres.append(Centre(self, name, cfg, partner))
-        self.cohorts = [draw_cohort(scenario, r, seed, replication, salt) for r in self.region_names]
+        # the cohorts and the unsupported walk are shared by every scenario with the same economy
+        # (common random numbers): reused from this worker's last tasks when they match (see reuse.py)
+        self.cohorts = reuse.cached("cohorts", reuse.key("cohorts", scenario, seed, replication, salt),
+                                    lambda: [draw_cohort(scenario, r, seed, replication, salt)
+                                             for r in self.region_names])
         # only start-ups that would apply to the keenest open centre are ever applicants
         pool_apply = max((c.cfg.apply_probability for c in self.centres), default=0.0)
         self.population = Population(scenario, self.cohorts, pool_apply)
-        self.paths = walk(self.population, self)
+        self.paths = reuse.cached("walk", reuse.key("walk", scenario, seed, replication, salt),
+                                  lambda: walk(self.population, self))
         self.population.leaves = self.paths.leaves
 
     def admit(self, sids) -> list[Startup]:
