@@ -43,11 +43,6 @@ class Cohort:
         return len(self.founded)
 
 
-def monthly_intensity(scenario: Scenario, region: str) -> np.ndarray:
-    """Expected foundings in each month of the calendar for ``region`` (see Scenario.founding_intensity)."""
-    return scenario.founding_intensity(region)
-
-
 def _education_quality(scenario: Scenario, region: str, founded: np.ndarray) -> np.ndarray:
     mult = np.ones_like(founded)
     for edu in scenario.founder_education.values():
@@ -58,7 +53,7 @@ def _education_quality(scenario: Scenario, region: str, founded: np.ndarray) -> 
 
 def arrivals(scenario: Scenario, region: str, seed: int, replication: int, salt: int = 0) -> np.ndarray:
     """Founding times (months) of the region's start-ups, sorted."""
-    lam = monthly_intensity(scenario, region)
+    lam = scenario.founding_intensity(region)
     cum = np.concatenate([[0.0], np.cumsum(lam)])
     total = cum[-1]
     if total <= 0:
