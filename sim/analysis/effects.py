@@ -74,10 +74,11 @@ def gap_decomposition(p: dict, c: dict, age_months: float = 60.0) -> dict:
     return out
 
 
-def twins(records, scenario, supported_only: bool = True) -> dict:
+def twins(records, scenario, supported_only: bool = True, quality: bool = False) -> dict:
     """Probe (see :func:`sim.experiment.task.run_task`): the firms needed to follow supported start-ups
     into the counterfactual, as columns. A programme scenario keeps its supported firms; the
-    counterfactual keeps every firm (any of them may be some scenario's supported twin)."""
+    counterfactual keeps every firm (any of them may be some scenario's supported twin). With
+    ``quality``, their latent quality too (validation reports the supported firms' median)."""
     s = records.startups
     keep = s["supported"] if supported_only else np.ones(len(records), bool)
     names = records.region_names
@@ -87,7 +88,8 @@ def twins(records, scenario, supported_only: bool = True) -> dict:
             "founded_month": s["founded"][keep].astype(np.float32),
             "age_end": (s["outcome_time"] - s["founded"])[keep].astype(np.float32),
             "died": (s["outcome"] == DIED)[keep],
-            "support_age": (s["support_time"] - s["founded"])[keep].astype(np.float32)}
+            "support_age": (s["support_time"] - s["founded"])[keep].astype(np.float32),
+            **({"quality": s["quality"][keep]} if quality else {})}
 
 
 def twins_all(records, scenario) -> dict:

@@ -28,28 +28,16 @@ from pathlib import Path
 
 import numpy as np
 
-from ..analysis.effects import firm_keys, match_twins, survival_since_support
+from ..analysis.effects import firm_keys, match_twins, survival_since_support, twins
 from ..analysis.stats import paired_difference, summarize
 from ..analysis.targets import load_targets
 from ..errors import ValleysimError
 from ..experiment.task import Task, run_task
 from ..files import DEFAULT_SEED
-from ..model.codes import DIED
 from ..scenario.loader import resolved_dict, scenario_hash
 
 ROOT = Path(__file__).resolve().parents[2]
 AGES = (1, 2, 3, 4, 5)
-
-
-def firms(records, scenario, supported_only: bool = False) -> dict:
-    """Probe: the firms of one replication as arrays, for matching twins across worlds."""
-    s = records.startups
-    keep = s["supported"] if supported_only else np.ones(len(records), bool)
-    names = records.region_names
-    return {"region": [names[i] for i in s["region"][keep].tolist()], "serial": s["serial"][keep],
-            "founded": s["founded"][keep], "age_end": (s["outcome_time"] - s["founded"])[keep],
-            "died": (s["outcome"] == DIED)[keep], "support_age": (s["support_time"] - s["founded"])[keep],
-            "quality": s["quality"][keep]}
 
 
 def effect_row(prog: dict, cf: dict) -> dict:
@@ -59,8 +47,9 @@ def effect_row(prog: dict, cf: dict) -> dict:
     out.update({f"c_{k}": float(v) for k, v in cf["metrics"].items()})
     a, b = prog["probe"], cf["probe"]  # the supported start-ups, and every firm without the programme
     codes = {n: i for i, n in enumerate(sorted(set(a["region"]) | set(b["region"])))}
-    ia, ib = match_twins(firm_keys(np.full(len(a["serial"]), r), a["region"], a["serial"], codes), a["founded"],
-                         firm_keys(np.full(len(b["serial"]), r), b["region"], b["serial"], codes), b["founded"])
+    ia, ib = match_twins(firm_keys(np.full(len(a["serial"]), r), a["region"], a["serial"], codes),
+                         a["founded_month"], firm_keys(np.full(len(b["serial"]), r), b["region"], b["serial"], codes),
+                         b["founded_month"])
     t0 = a["support_age"][ia]
     s_p, s_c = survival_since_support(a["age_end"][ia], a["died"][ia], t0, b["age_end"][ib], b["died"][ib],
                                       [12.0 * y for y in AGES])
@@ -83,7 +72,7 @@ def measure(programme, counterfactual, *, replications: int = 10, seed: int = DE
     args = []
     for i, (sc, supported_only) in enumerate(((programme, True), (counterfactual, False))):
         resolved, digest = resolved_dict(sc), scenario_hash(sc)
-        probe = functools.partial(firms, supported_only=supported_only)
+        probe = functools.partial(twins, supported_only=supported_only, quality=True)
         args += [(resolved, digest, Task(i, sc.name, r), seed, True, False, probe) for r in range(replications)]
     try:
         results = list(ex.run(run_task, args))
