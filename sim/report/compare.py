@@ -103,9 +103,9 @@ def _summary(res: Results) -> Section:
     if res.counterfactual is not None:
         s.add(Paragraph("Caution: the effects above follow from the scenarios' effect parameters (shelter during "
                         "the residency, the network's funding odds, the partners' money), which are calibrated "
-                        "assumptions. The published survival targets almost fit with no effect at all (selection "
-                        "alone makes most of the published gap; docs/validation.md, section 4b), so read effect "
-                        "sizes as what these assumptions imply, and the intervals as simulation noise only."))
+                        "assumptions, not measurements; the intervals here are simulation noise only. For the "
+                        "shipped scenarios, a separate validation run (docs/validation.md, section 4b) found that "
+                        "the published survival targets almost fit with every effect switched off."))
     s.add(Paragraph(
         f"This report compares {len(res.scenarios)} scenario(s). Survival figures are for "
         f"{_cohort_text(res)}, by firm age; money is in billions (bn) or millions (M) of Korean won. "
