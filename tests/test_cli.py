@@ -108,7 +108,7 @@ def _summary(names):
 
     metrics = {"survival_1y": 0.71, "survival_3y": 0.508, "survival_5y": 0.382, "survivors_5y": 8689.0,
                "supported": 9456.0, "supported_survival_5y": 0.521, "acquired": 715.0, "crossed_valley": 18575.0,
-               "jobs_end": 160692.0, "private_investment_krw": 1.37e13, "conglomerate_investment_krw": 4.38e11,
+               "jobs_end": 160692.0, "private_investment_krw": 1.37e13, "partner_investment_krw": 4.38e11,
                "grants_krw": 1.2e11, "public_cost_krw": 4.3e11}
     return {"scenarios": {n: {"replications": 10, "metrics": {k: stat(v) for k, v in metrics.items()}}
                           for n in names}}

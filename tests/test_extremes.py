@@ -176,7 +176,7 @@ def test_extreme_scenarios_run_and_report_undefined_metrics_as_na(case, tmp_path
         assert mine["metrics"]["supported"]["mean"] == 0
         assert "supported_survival_5y" in mine["undefined"]
     if case == "zero-budgets":
-        for m in ("grants_krw", "conglomerate_investment_krw", "operating_cost_krw", "programme_cost_krw"):
+        for m in ("grants_krw", "partner_investment_krw", "operating_cost_krw", "programme_cost_krw"):
             assert mine["metrics"][m]["mean"] == 0.0, m
     # comparisons with an undefined side are undefined too (null), never a crash or a number
     for comp in summary["comparisons"]:
@@ -230,7 +230,7 @@ def test_a_very_large_region_runs_and_an_absurd_one_is_refused(tmp_path):
     absurd = [f"regions.{r}.founding_rate_per_year=1e7" for r in load_scenario(BASE).regions]
     with pytest.raises(ScenarioError) as exc:
         load_scenario(BASE, absurd)
-    assert "regions: expected founding rates adding up to at most 1,000,000 start-ups" in exc.value.message
+    assert "regions: expected founding rates adding up to at most 2,000,000 simulated start-ups" in exc.value.message
     assert "found about 2.21e+09" in exc.value.message
 
 

@@ -513,7 +513,7 @@ def test_public_cost_is_kept_apart_from_partners_investment_and_cohort_cost_is_t
     rec = simulate(sc, 7, 0)
     m = replication_metrics(rec, sc.calendar)
     assert m["public_cost_krw"] == pytest.approx(m["operating_cost_krw"] + m["grants_krw"])
-    assert m["programme_cost_krw"] == pytest.approx(m["public_cost_krw"] + m["conglomerate_investment_krw"])
+    assert m["programme_cost_krw"] == pytest.approx(m["public_cost_krw"] + m["partner_investment_krw"])
     s = rec.startups
     cal = sc.calendar
     cohort = (s["cohort_year"] >= cal.cohort_first_year) & (s["cohort_year"] <= cal.cohort_last_year)

@@ -223,7 +223,7 @@ def test_planned_cost_bounds_simulated_spending(tiny):
             m = replication_metrics(rec, sc.calendar)
             assert m["programme_cost_krw"] <= plan["total_krw"] + 1e-3
             assert m["grants_krw"] <= plan["grants_krw"] + 1e-3
-            assert m["conglomerate_investment_krw"] <= plan["conglomerate_krw"] + 1e-3
+            assert m["partner_investment_krw"] <= plan["conglomerate_krw"] + 1e-3
             assert m["operating_cost_krw"] == pytest.approx(plan["operating_krw"] + plan["education_krw"])
     assert planned_cost(load_scenario(tiny["tiny-none"]))["total_krw"] == 0.0
 

@@ -67,15 +67,18 @@ REGIONS = {
     "survivors_5y": ("start-ups", "startups x survival_5y (cohort window)", "metric"),
     "jobs_end": ("jobs", "jobs in the region's start-ups alive at the horizon (whole run)", "metric"),
     "grants_krw": (KRW, "grants paid to the region's start-ups (whole run)", "metric"),
-    "conglomerate_investment_krw": (KRW, "conglomerate investment and acquisition payments to the region's "
+    "partner_investment_krw": (KRW, "conglomerate investment and acquisition payments to the region's "
                                     "start-ups (whole run)", "metric"),
     "private_investment_krw": (KRW, "follow-on money the region's start-ups raised (whole run)", "metric"),
 }
 
 STARTUPS = {
     "region": ("", "region where the start-up was founded", "attribute"),
-    "serial": ("", "the start-up's number in its region and replication (the same firm in every scenario)",
-               "key"),
+    "serial": ("", "the start-up's number in its region and replication (the same firm in every scenario); "
+                   "the weighted sample of never-applicants is numbered from 100,000,000", "key"),
+    "weight": ("start-ups", "how many start-ups of the economy this row stands for: 1 for every start-up that may "
+               "apply to a centre, more for the weighted sample of those who never apply (scenario key sampling); "
+               "weight every count, sum and curve by it", "key"),
     "sector": ("", "sector (a key of the scenario's sectors)", "attribute"),
     "founded_month": (MONTHS, "founding time", "attribute"),
     "cohort_year": ("year", "calendar year of founding", "attribute"),

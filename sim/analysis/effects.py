@@ -50,14 +50,17 @@ def gap_decomposition(p: dict, c: dict, age_months: float = 60.0) -> dict:
     ``p`` and ``c`` are the firms of the programme world and of the no-programme world, as
     arrays: ``key`` (see :func:`firm_keys`), ``founded``, ``age_end`` (months from founding to
     death, acquisition or the horizon), ``died``, ``supported``, ``support_age`` (months from
-    founding to selection) and ``cohort`` (founded inside the cohort window).
+    founding to selection), ``cohort`` (founded inside the cohort window) and, optionally, ``weight``
+    (how many start-ups each stands for; supported firms and their twins always stand for one).
     """
     out = {"supported": 0, "matched": 0, "s_sup": math.nan, "s_same_cf": math.nan, "s_unsup": math.nan,
            "naive": math.nan, "effect": math.nan, "selection": math.nan}
     sup = np.flatnonzero(p["supported"])
     out["supported"] = int(sup.size)
     unsup = p["cohort"] & ~p["supported"]
-    out["s_unsup"] = float(km_at(p["age_end"][unsup], p["died"][unsup], [age_months])[0])
+    w = p.get("weight")
+    out["s_unsup"] = float(km_at(p["age_end"][unsup], p["died"][unsup], [age_months],
+                                 None if w is None else w[unsup])[0])
     if sup.size == 0:
         return out
     ia, ic = match_twins(p["key"][sup], p["founded"][sup], c["key"], c["founded"])
@@ -77,10 +80,11 @@ def gap_decomposition(p: dict, c: dict, age_months: float = 60.0) -> dict:
 def twins(records, scenario, supported_only: bool = True, quality: bool = False) -> dict:
     """Probe (see :func:`sim.experiment.task.run_task`): the firms needed to follow supported start-ups
     into the counterfactual, as columns. A programme scenario keeps its supported firms; the
-    counterfactual keeps every firm (any of them may be some scenario's supported twin). With
+    counterfactual keeps every firm that may apply (any of them may be some scenario's supported twin). With
     ``quality``, their latent quality too (validation reports the supported firms' median)."""
     s = records.startups
-    keep = s["supported"] if supported_only else np.ones(len(records), bool)
+    # a firm of the weighted sample never applies, so it is nobody's supported twin
+    keep = s["supported"] if supported_only else s["weight"] == 1.0
     names = records.region_names
     # compact columns (a comparison keeps these for every replication): a twin's founding time is the
     # same float in both worlds, so float32 keeps the equality test exact

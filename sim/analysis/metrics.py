@@ -6,6 +6,9 @@ horizon; an acquisition is not a death (the firm lives on inside its buyer). Sup
 survival (``supported_survival_*``) is counted from the support date, as the ministry publishes
 it. Counts, money and jobs cover the whole run.
 
+Every count, sum and survival curve is one of the real economy: each simulated start-up counts
+as its ``weight`` (the number of start-ups it stands for, see ``scenario.sampling``).
+
 The metric names here are the columns of ``replications.parquet`` and the keys of
 ``summary.json``; :data:`METRICS` documents each.
 """
@@ -34,7 +37,8 @@ METRICS: dict[str, str] = {
     "alive_end": "start-ups alive at the horizon",
     "jobs_end": "jobs in start-ups alive at the horizon",
     "private_investment_krw": "follow-on money raised from the market (KRW)",
-    "conglomerate_investment_krw": "conglomerate investment and acquisition payments (KRW)",
+    "partner_investment_krw": "partners' (conglomerates') equity investment and acquisition payments: "
+                              "investment, not a public cost (KRW)",
     "grants_krw": "programme grants paid (KRW)",
     "operating_cost_krw": "centre operating and founder-education costs (KRW)",
     "programme_cost_krw": "all money put in: operating cost + grants + partners' investment and acquisitions (KRW)",
@@ -66,60 +70,65 @@ def why_undefined(metric: str) -> str:
     return UNDEFINED.get(metric, "undefined in every replication")
 
 
-def _survival(durations, died, ages_months):
-    return km_at(durations, died, ages_months)
+def weights(startups: dict) -> np.ndarray:
+    """How many start-ups of the economy each record stands for (1 for records written before sampling)."""
+    w = startups.get("weight")
+    return np.ones(len(startups["founded"])) if w is None else np.asarray(w, dtype=float)
 
 
 def replication_metrics(records, calendar) -> dict[str, float]:
     """One replication's metrics (a flat mapping, one value per name in :data:`METRICS`)."""
     s = records.startups
+    w = weights(s)
     died = s["outcome"] == DIED
     age = s["outcome_time"] - s["founded"]
     cohort = (s["cohort_year"] >= calendar.cohort_first_year) & (s["cohort_year"] <= calendar.cohort_last_year)
     ages = np.array(YEARS, dtype=float) * 12.0
-    out: dict[str, float] = {"startups": float(cohort.sum())}
-    surv = _survival(age[cohort], died[cohort], ages)
+    n_cohort = float(w[cohort].sum())
+    out: dict[str, float] = {"startups": n_cohort}
+    surv = km_at(age[cohort], died[cohort], ages, w[cohort])
     for y, v in zip(YEARS, surv, strict=True):
         out[f"survival_{y}y"] = float(v)
-    out["survivors_5y"] = float(cohort.sum() * surv[-1]) if cohort.any() else 0.0
+    out["survivors_5y"] = float(n_cohort * surv[-1]) if cohort.any() else 0.0
 
     sup = s["supported"]
-    out["supported"] = float(sup.sum())
-    ssurv = _survival((s["outcome_time"] - s["support_time"])[sup], died[sup], ages)
+    out["supported"] = float(w[sup].sum())
+    ssurv = km_at((s["outcome_time"] - s["support_time"])[sup], died[sup], ages, w[sup])
     for y, v in zip(YEARS, ssurv, strict=True):
         out[f"supported_survival_{y}y"] = float(v)
     unsup = cohort & ~sup
-    out["unsupported_survival_5y"] = float(_survival(age[unsup], died[unsup], ages[-1:])[0])
+    out["unsupported_survival_5y"] = float(km_at(age[unsup], died[unsup], ages[-1:], w[unsup])[0])
     out["naive_gap_5y"] = out["supported_survival_5y"] - out["unsupported_survival_5y"]
 
-    out["acquired"] = float((s["outcome"] == ACQUIRED).sum())
-    out["crossed_valley"] = float(s["crossed"].sum())
+    out["acquired"] = float(w[s["outcome"] == ACQUIRED].sum())
+    out["crossed_valley"] = float(w[s["crossed"]].sum())
     alive = s["outcome"] == ALIVE
-    out["alive_end"] = float(alive.sum())
-    out["jobs_end"] = float(s["jobs"][alive].sum())
-    out["private_investment_krw"] = float(s["private_krw"].sum())
-    out["conglomerate_investment_krw"] = float(s["conglomerate_krw"].sum())
-    out["grants_krw"] = float(s["grant_krw"].sum())
+    out["alive_end"] = float(w[alive].sum())
+    out["jobs_end"] = float((w * s["jobs"])[alive].sum())
+    out["private_investment_krw"] = float(w @ s["private_krw"])
+    out["partner_investment_krw"] = float(w @ s["conglomerate_krw"])
+    out["grants_krw"] = float(w @ s["grant_krw"])
     c = records.costs
     out["operating_cost_krw"] = float(c["operating_krw"] + c["education_krw"])
-    out["programme_cost_krw"] = out["operating_cost_krw"] + out["grants_krw"] + out["conglomerate_investment_krw"]
+    out["programme_cost_krw"] = out["operating_cost_krw"] + out["grants_krw"] + out["partner_investment_krw"]
     out["public_cost_krw"] = out["operating_cost_krw"] + out["grants_krw"]
     # the cohort window's share of the fixed costs: its share of the start-ups the programme served (of all
     # start-ups founded, when nobody was served), an assumption stated in the data dictionary
-    n_sup, n_all = float(sup.sum()), float(len(sup))
-    share = float((sup & cohort).sum()) / n_sup if n_sup else (float(cohort.sum()) / n_all if n_all else 0.0)
-    out["cohort_public_cost_krw"] = float(s["grant_krw"][cohort].sum()) + out["operating_cost_krw"] * share
-    out["cohort_jobs_end"] = float(s["jobs"][alive & cohort].sum())
-    st = s["support_time"][sup]
+    n_sup, n_all = out["supported"], float(w.sum())
+    share = float(w[sup & cohort].sum()) / n_sup if n_sup else (n_cohort / n_all if n_all else 0.0)
+    out["cohort_public_cost_krw"] = float((w * s["grant_krw"])[cohort].sum()) + out["operating_cost_krw"] * share
+    out["cohort_jobs_end"] = float((w * s["jobs"])[alive & cohort].sum())
+    st, wst = s["support_time"][sup], w[sup]
     for d in THROUGHPUT_CHECKPOINTS:
         month = calendar.month(d) + 1.0  # end of that month
-        out[f"supported_by_{d.replace('-', '_')}"] = float((st < month).sum())
+        out[f"supported_by_{d.replace('-', '_')}"] = float(wst[st < month].sum())
     return out
 
 
 def region_metrics(records, calendar) -> list[dict]:
     """Per-region rows: start-ups, supported, 5-year survival, survivors, jobs at the horizon."""
     s = records.startups
+    w = weights(s)
     died = s["outcome"] == DIED
     age = s["outcome_time"] - s["founded"]
     cohort = (s["cohort_year"] >= calendar.cohort_first_year) & (s["cohort_year"] <= calendar.cohort_last_year)
@@ -128,16 +137,17 @@ def region_metrics(records, calendar) -> list[dict]:
     for i, name in enumerate(records.region_names):
         here = s["region"] == i
         hc = here & cohort
-        s5 = float(km_at(age[hc], died[hc], [60.0])[0]) if hc.any() else float("nan")
+        n = float(w[hc].sum())
+        s5 = float(km_at(age[hc], died[hc], [60.0], w[hc])[0]) if hc.any() else float("nan")
         rows.append({
             "region": name,
-            "startups": float(hc.sum()),
-            "supported": float((here & s["supported"]).sum()),
+            "startups": n,
+            "supported": float(w[here & s["supported"]].sum()),
             "survival_5y": s5,
-            "survivors_5y": float(hc.sum() * s5) if hc.any() else 0.0,
-            "jobs_end": float(s["jobs"][here & alive].sum()),
-            "grants_krw": float(s["grant_krw"][here].sum()),
-            "conglomerate_investment_krw": float(s["conglomerate_krw"][here].sum()),
-            "private_investment_krw": float(s["private_krw"][here].sum()),
+            "survivors_5y": n * s5 if hc.any() else 0.0,
+            "jobs_end": float((w * s["jobs"])[here & alive].sum()),
+            "grants_krw": float((w * s["grant_krw"])[here].sum()),
+            "partner_investment_krw": float((w * s["conglomerate_krw"])[here].sum()),
+            "private_investment_krw": float((w * s["private_krw"])[here].sum()),
         })
     return rows

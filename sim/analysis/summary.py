@@ -24,7 +24,7 @@ from .stats import holm, paired_difference, replications_needed, summarize
 
 COMPARED = ("survival_1y", "survival_3y", "survival_5y", "survivors_5y", "supported", "acquired",
             "crossed_valley", "alive_end", "jobs_end", "private_investment_krw",
-            "conglomerate_investment_krw", "grants_krw", "programme_cost_krw", "public_cost_krw",
+            "partner_investment_krw", "grants_krw", "programme_cost_krw", "public_cost_krw",
             "cohort_public_cost_krw", "cohort_jobs_end")
 """Metrics compared between scenarios (the others are descriptive)."""
 

@@ -12,11 +12,13 @@ import warnings
 import numpy as np
 
 
-def km_at(durations: np.ndarray, events: np.ndarray, ages: np.ndarray | list[float]) -> np.ndarray:
+def km_at(durations: np.ndarray, events: np.ndarray, ages: np.ndarray | list[float],
+          weights: np.ndarray | None = None) -> np.ndarray:
     """Kaplan-Meier survival S(a) at each age in ``ages``.
 
     ``durations``: time from origin to event or censoring; ``events``: True where the
-    duration ends in the event (death), False where it is censored. Returns NaN for ages beyond
+    duration ends in the event (death), False where it is censored; ``weights``: how many firms
+    each one stands for (deaths and numbers at risk are sums of weights). Returns NaN for ages beyond
     the last observed duration at risk (the curve is undefined there) unless the curve has
     already dropped to 0 (the last firms at risk all died, so S stays 0), and NaN everywhere
     when there is no one at risk.
@@ -29,8 +31,13 @@ def km_at(durations: np.ndarray, events: np.ndarray, ages: np.ndarray | list[flo
     order = np.argsort(d, kind="stable")
     d, e = d[order], e[order]
     times, first = np.unique(d, return_index=True)
-    at_risk = d.size - first
-    deaths = np.add.reduceat(e.astype(np.int64), first)
+    if weights is None:
+        at_risk = d.size - first
+        deaths = np.add.reduceat(e.astype(np.int64), first)
+    else:
+        w = np.asarray(weights, dtype=float)[order]
+        at_risk = np.cumsum(w[::-1])[::-1][first]
+        deaths = np.add.reduceat(np.where(e, w, 0.0), first)
     factors = 1.0 - deaths / at_risk
     surv = np.cumprod(factors)
     idx = np.searchsorted(times, ages, side="right") - 1
@@ -42,14 +49,18 @@ def km_at(durations: np.ndarray, events: np.ndarray, ages: np.ndarray | list[flo
     return out
 
 
-def km_curve(durations: np.ndarray, events: np.ndarray, grid: np.ndarray, confidence: float = 0.95):
+def km_curve(durations: np.ndarray, events: np.ndarray, grid: np.ndarray, confidence: float = 0.95,
+             weights: np.ndarray | None = None):
     """Pooled KM curve on ``grid`` with pointwise Greenwood (log-log) confidence bands.
 
-    Returns (survival, low, high) arrays of the grid's length (NaN where undefined).
+    Returns (survival, low, high) arrays of the grid's length (NaN where undefined). With
+    ``weights`` that are not all 1 see :func:`weighted_km_curve`.
     """
     d = np.asarray(durations, dtype=float)
     e = np.asarray(events, dtype=bool)
     grid = np.asarray(grid, dtype=float)
+    if weights is not None and np.any(np.asarray(weights) != 1.0):
+        return weighted_km_curve(d, e, grid, np.asarray(weights, dtype=float), confidence)
     nan = np.full(grid.shape, np.nan)
     if d.size == 0 or not e.any():
         s = km_at(d, e, grid)
@@ -76,14 +87,49 @@ def km_curve(durations: np.ndarray, events: np.ndarray, grid: np.ndarray, confid
     return s, lo, hi
 
 
-def hazard_by_age(durations: np.ndarray, events: np.ndarray, edges: np.ndarray) -> np.ndarray:
-    """Deaths per firm-month at risk in each age band (the shape of the death valley)."""
+def weighted_km_curve(d: np.ndarray, e: np.ndarray, grid: np.ndarray, w: np.ndarray, confidence: float = 0.95):
+    """KM curve of weighted firms with a Greenwood (log-log) band widened by Kish's design effect.
+
+    Deaths and numbers at risk are sums of weights. Greenwood's variance on those sums would treat
+    a firm of weight 50 as 50 independent firms; multiplying it by the design effect
+    ``n * sum(w^2) / sum(w)^2`` (1 when all weights are equal) counts it as what it is, one
+    sampled firm (Kish 1965; a standard first-order correction for weighted survival curves).
+    """
+    from scipy.stats import norm
+
+    s = km_at(d, e, grid, w)
+    order = np.argsort(d, kind="stable")
+    ds, es, ws = d[order], e[order], w[order]
+    times, first = np.unique(ds, return_index=True)
+    at_risk = np.cumsum(ws[::-1])[::-1][first]
+    deaths = np.add.reduceat(np.where(es, ws, 0.0), first)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = np.where(at_risk > deaths, deaths / (at_risk * (at_risk - deaths)), np.inf)
+    deff = d.size * float((w ** 2).sum()) / float(w.sum()) ** 2
+    greenwood = np.concatenate([[0.0], np.cumsum(terms)]) * deff
+    idx = np.searchsorted(times, grid, side="right")
+    z = norm.ppf(0.5 + confidence / 2.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        logs = np.log(s)
+        half = z * np.sqrt(greenwood[idx]) / np.abs(logs)
+        lo, hi = np.exp(-np.exp(np.log(-logs) + half)), np.exp(-np.exp(np.log(-logs) - half))
+    # at S = 1 the band is the point itself; where S = 0 or nobody is at risk it is undefined
+    lo = np.where(s >= 1.0, 1.0, np.where(s > 0.0, lo, np.nan))
+    hi = np.where(s >= 1.0, 1.0, np.where(s > 0.0, hi, np.nan))
+    return s, lo, hi
+
+
+def hazard_by_age(durations: np.ndarray, events: np.ndarray, edges: np.ndarray,
+                  weights: np.ndarray | None = None) -> np.ndarray:
+    """Deaths per firm-month at risk in each age band (the shape of the death valley); with
+    ``weights``, each firm counts as that many."""
     d = np.asarray(durations, dtype=float)
     e = np.asarray(events, dtype=bool)
+    w = np.ones(d.shape) if weights is None else np.asarray(weights, dtype=float)
     out = np.full(len(edges) - 1, np.nan)
     for i, (a, b) in enumerate(zip(edges[:-1], edges[1:], strict=True)):
-        exposure = np.clip(d - a, 0.0, b - a).sum()
-        deaths = np.count_nonzero(e & (d >= a) & (d < b))
+        exposure = (w * np.clip(d - a, 0.0, b - a)).sum()
+        deaths = w[e & (d >= a) & (d < b)].sum()
         if exposure > 0:
             out[i] = deaths / exposure
     return out

@@ -26,7 +26,7 @@ from ..errors import ScenarioError
 from ..model.codes import DIED
 from ..scenario.ranges import parse_range
 from ..scenario.schema import parse_month
-from .metrics import replication_metrics
+from .metrics import replication_metrics, weights
 from .stats import summarize
 from .survival import km_at
 
@@ -248,24 +248,25 @@ def target_values(records, scenario, wanted: tuple, curves: bool = False) -> dic
     age = s["outcome_time"] - s["founded"]
     sup = s["supported"]
     since = (s["outcome_time"] - s["support_time"])[sup]
+    w = weights(s)
     values = {}
     for group, key in wanted:
         p = TargetPoint(group, key, 1.0, 1.0, 1.0, "")
         if p.metric in m:
             values[p.metric] = float(m[p.metric])
         elif group == "survival":
-            values[p.metric] = float(km_at(age[cohort], died[cohort], [12.0 * int(key)])[0])
+            values[p.metric] = float(km_at(age[cohort], died[cohort], [12.0 * int(key)], w[cohort])[0])
         elif group == "supported_survival":
-            values[p.metric] = float(km_at(since, died[sup], [12.0 * int(key)])[0])
+            values[p.metric] = float(km_at(since, died[sup], [12.0 * int(key)], w[sup])[0])
         else:
-            values[p.metric] = float((s["support_time"][sup] < cal.month(key) + 1.0).sum())
+            values[p.metric] = float(w[sup][s["support_time"][sup] < cal.month(key) + 1.0].sum())
     out = {"values": values}
     if curves:
         grid = np.arange(CURVE_MONTHS + 1, dtype=float)
         months = np.arange(int(cal.horizon_months) + 1, dtype=float)
         out["curves"] = {
-            "survival": km_at(age[cohort], died[cohort], grid).tolist(),
-            "supported_survival": km_at(since, died[sup], grid).tolist() if sup.any() else [math.nan] * len(grid),
+            "survival": km_at(age[cohort], died[cohort], grid, w[cohort]).tolist(),
+            "supported_survival": km_at(since, died[sup], grid, w[sup]).tolist() if sup.any() else [math.nan] * len(grid),
             "supported_by": np.searchsorted(np.sort(s["support_time"][sup]), months, side="left").tolist(),
         }
     return out

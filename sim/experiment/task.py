@@ -103,6 +103,7 @@ def startup_table(records) -> dict[str, np.ndarray | list]:
     return {
         "region": [records.region_names[i] for i in s["region"].tolist()],
         "serial": s["serial"],
+        "weight": s["weight"],
         "sector": [records.sector_names[i] for i in s["sector"].tolist()],
         "founded_month": s["founded"],
         "cohort_year": s["cohort_year"],

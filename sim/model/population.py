@@ -1,7 +1,7 @@
 """All start-ups of one replication, as columns in founding order.
 
-A start-up's identity in a replication is its position ``sid`` in founding order across regions
-(ties keep region order). Everything the model knows about a start-up before anyone touches it
+A start-up's identity in a replication is its position ``sid``: regions in the scenario's order,
+each region's start-ups in founding order (its name across scenarios is (region, serial)). Everything the model knows about a start-up before anyone touches it
 lives here as numpy columns: its luck (drawn by :func:`region.draw_cohort`) and the rates that
 follow from its quality and region. The unsupported walk (:mod:`walk`) runs on these columns
 in bulk; only start-ups a centre selects become :class:`startup.Startup` objects, built from one
@@ -22,7 +22,7 @@ from ..scenario.schema import STAGES, Scenario
 from .region import Cohort
 from .streams import MAX_BRIDGE_DRAWS
 
-SCALARS = ("founded", "quality", "sector", "cash", "burn", "team", "conglomerate_u", "pitch_z", "fail_budget",
+SCALARS = ("founded", "weight", "quality", "sector", "cash", "burn", "team", "conglomerate_u", "pitch_z", "fail_budget",
            "acq_budget", "mature_budget", "hq", "speed_q", "fund_q", "acq_rate", "region", "serial")
 """One-number columns of the population table, as attributes of :class:`Population`."""
 VECTORS = {"work": len(STAGES), "raise_u": len(STAGES), "raise_amount": len(STAGES), "bridge_u": MAX_BRIDGE_DRAWS}
@@ -52,17 +52,16 @@ class Population:
     def __init__(self, scenario: Scenario, cohorts: list[Cohort], pool_apply: float):
         sp, fu = scenario.startups, scenario.funding
         beta, alpha, gamma = sp.quality_hazard_exponent, sp.quality_speed_exponent, fu.quality_exponent
-        founded = np.concatenate([c.founded for c in cohorts]) if cohorts else np.empty(0)
-        order = np.argsort(founded, kind="stable")
-        self.n = n = len(order)
+        self.n = n = sum(len(c) for c in cohorts)
 
         def col(parts) -> np.ndarray:
-            return np.concatenate(parts)[order] if n else np.empty(0)
+            return np.concatenate(parts) if n else np.empty(0)
 
         regions = [scenario.regions[c.region] for c in cohorts]
-        self.founded = founded[order]
+        self.founded = col([c.founded for c in cohorts])
+        self.weight = col([c.weight for c in cohorts])
         self.region = col([np.full(len(c), r, dtype=np.int64) for r, c in enumerate(cohorts)])
-        self.serial = col([np.arange(len(c)) for c in cohorts])
+        self.serial = col([c.serial for c in cohorts])
         self.quality = q = col([c.quality for c in cohorts])
         self.sector = col([c.sector for c in cohorts])
         self.cash = col([c.cash for c in cohorts])
@@ -92,7 +91,8 @@ class Population:
 
         # applicant candidates per region: those who would apply to the keenest centre, in founding order
         keen = self.apply_u < pool_apply
-        self._candidates = [np.flatnonzero(keen & (self.region == r)) for r in range(len(cohorts))]
+        starts = np.cumsum([0, *(len(c) for c in cohorts)])
+        self._candidates = [lo + np.flatnonzero(keen[lo:hi]) for lo, hi in zip(starts[:-1], starts[1:], strict=True)]
         self._candidate_founded = [self.founded[c] for c in self._candidates]
         self._table: np.ndarray | None = None
 

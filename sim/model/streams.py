@@ -19,6 +19,9 @@ import numpy as np
 
 ARRIVALS = 1
 STARTUPS = 2
+SAMPLE_ARRIVALS = 3
+"""Arrivals of the weighted sample of never-applicants (see :mod:`region`)."""
+SAMPLE_STARTUPS = 4
 
 
 class Col:

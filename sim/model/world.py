@@ -145,6 +145,7 @@ class World:
         startups = {
             "region": pop.region.astype(np.int16),
             "serial": pop.serial.astype(np.int64),
+            "weight": pop.weight,
             "sector": pop.sector.astype(np.int16),
             "founded": founded,
             "cohort_year": (start_year + (start_month - 1 + np.floor(founded)) // 12).astype(np.int16),

@@ -268,7 +268,7 @@ def _value_for_money(res: Results) -> Section:
             cells.append(text)
             if outcome == "survivors_5y":
                 cells.append(diff_cell(res.comparison(sc, ref, jobs), "count", False))
-        cells.append(diff_cell(res.comparison(sc, ref, "conglomerate_investment_krw"), "krw", False))
+        cells.append(diff_cell(res.comparison(sc, ref, "partner_investment_krw"), "krw", False))
         rows.append(cells)
     notes = ["One window for cost and outcome: the start-ups founded in the cohort window. Extra public cost: "
              "their grants, plus the centres' operating and founder-education cost in proportion to their share of "

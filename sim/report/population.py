@@ -54,7 +54,7 @@ def survival_section(res: Results) -> Section:
     curves = {}
     for n, k in res.kept.items():
         sel = k.cohort
-        curves[n] = km_curve(k.age_end[sel], k.died[sel], grid)
+        curves[n] = km_curve(k.age_end[sel], k.died[sel], grid, weights=k.weight[sel])
     cf = res.counterfactual
     panels = []
     for n in res.scenarios:
@@ -111,10 +111,11 @@ def valley_section(res: Results) -> Section:
         if k is None:
             continue
         sel = k.cohort
-        rate = hazard_by_age(k.age_end[sel], k.died[sel], edges) * 12.0
+        rate = hazard_by_age(k.age_end[sel], k.died[sel], edges, k.weight[sel]) * 12.0
         series.append({"label": n, "edges": edges / 12, "rate": rate, "colour": style[n]["color"], "ls": style[n]["ls"],
                        "bold": n in (res.counterfactual, res.baseline)})
-        yearly = hazard_by_age(k.age_end[sel], k.died[sel], np.arange(0, 8 * 12 + 1, 12, dtype=float)) * 12.0
+        yearly = hazard_by_age(k.age_end[sel], k.died[sel], np.arange(0, 8 * 12 + 1, 12, dtype=float),
+                               k.weight[sel]) * 12.0
         rows.append([res.label(n)] + [f"{100 * v:.1f}" if defined(v) else "n/a" for v in yearly])
     who = res.counterfactual if res.counterfactual in res.kept else next(iter(res.kept))
     s.add(Paragraph("How often start-ups die at each age: deaths per 100 firm-years at risk, in half-year bands. "
@@ -133,7 +134,8 @@ def valley_words(k: Kept, name: str) -> str:
     """What the data say about the valley in ``name``: the shape of the yearly death rate and the causes
     of the deaths before the valley is crossed (computed, never written ahead of the data)."""
     sel = k.cohort
-    rate = hazard_by_age(k.age_end[sel], k.died[sel], np.arange(0, 8 * 12 + 1, 12, dtype=float)) * 100 * 12
+    rate = hazard_by_age(k.age_end[sel], k.died[sel], np.arange(0, 8 * 12 + 1, 12, dtype=float),
+                         k.weight[sel]) * 100 * 12
     ok = np.flatnonzero(np.isfinite(rate))
     if ok.size < 2:
         return f"In {name}, too few firm-years were observed to describe the death rate's shape."
@@ -153,7 +155,8 @@ def valley_words(k: Kept, name: str) -> str:
     n = int(valley.sum())
     causes = ""
     if n:
-        share = {c: float(np.mean(k.cause[valley] == c)) for c in ("cash", "failure")}
+        w = k.weight[valley]
+        share = {c: float(w[k.cause[valley] == c].sum() / w.sum()) for c in ("cash", "failure")}
         causes = (f" Of the start-ups that died before crossing the valley, {100 * share['cash']:.0f}% ran out of "
                   f"cash and {100 * share['failure']:.0f}% failed for other reasons (team, product, market)"
                   + (": the valley is mostly not about cash." if share["failure"] > share["cash"] else "."))
@@ -167,10 +170,11 @@ FUNNEL = (("founded", "founded"), ("selected", "selected by a centre"), ("grante
 
 def _funnel_counts(res: Results, k: Kept) -> dict[str, float]:
     reps = max(len(np.unique(k.replication)), 1)
+    w = k.weight
     alive = ~(k.died | k.acquired)
-    return {"founded": len(k) / reps, "selected": k.supported.sum() / reps, "granted": k.granted.sum() / reps,
-            "funded": k.funded.sum() / reps, "crossed": k.crossed.sum() / reps, "acquired": k.acquired.sum() / reps,
-            "alive": alive.sum() / reps}
+    return {"founded": w.sum() / reps, "selected": w[k.supported].sum() / reps, "granted": w[k.granted].sum() / reps,
+            "funded": w[k.funded].sum() / reps, "crossed": w[k.crossed].sum() / reps,
+            "acquired": w[k.acquired].sum() / reps, "alive": w[alive].sum() / reps}
 
 
 def funnel_section(res: Results) -> Section:

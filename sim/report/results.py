@@ -49,6 +49,7 @@ class Kept:
     funded: np.ndarray
     crossed: np.ndarray
     cause: np.ndarray  # object: "cash", "failure", "mature" or None
+    weight: np.ndarray  # how many start-ups of the economy each row stands for
 
     def __len__(self) -> int:
         return len(self.age_end)
@@ -220,11 +221,12 @@ _KEPT_COLUMNS = ["replication", "region", "serial", "cohort_year", "founded_mont
 
 
 def _read_kept(path: Path, scenario: str, reps: list[int], calendar: dict, codes: dict[str, int]) -> Kept | None:
-    t = pq.read_table(path, columns=_KEPT_COLUMNS,
-                      filters=[("scenario", "==", scenario), ("replication", "in", reps)])
+    present = set(pq.ParquetFile(path).schema_arrow.names)
+    columns = _KEPT_COLUMNS + [n for n in ("weight",) if n in present]
+    t = pq.read_table(path, columns=columns, filters=[("scenario", "==", scenario), ("replication", "in", reps)])
     if t.num_rows == 0:
         return None
-    c = {n: t.column(n).to_numpy(zero_copy_only=False) for n in _KEPT_COLUMNS}
+    c = {n: t.column(n).to_numpy(zero_copy_only=False) for n in columns}
     outcome = c["outcome"].astype(str)
     first, last = calendar.get("cohort_first_year", -10**9), calendar.get("cohort_last_year", 10**9)
     founded = c["founded_month"].astype(float)
@@ -239,7 +241,8 @@ def _read_kept(path: Path, scenario: str, reps: list[int], calendar: dict, codes
         supported=c["supported"].astype(bool), support_age=c["support_month"].astype(float) - founded,
         granted=c["grant_krw"].astype(float) > 0,
         funded=(c["private_krw"].astype(float) > 0) | (c["conglomerate_krw"].astype(float) > 0),
-        crossed=c["crossed_valley"].astype(bool), cause=c["cause"].astype(object))
+        crossed=c["crossed_valley"].astype(bool), cause=c["cause"].astype(object),
+        weight=c["weight"].astype(float) if "weight" in c else np.ones(len(founded)))
 
 
 def load_results(root: Path, practical_pp: float | None = None) -> Results:
@@ -298,7 +301,7 @@ def load_results(root: Path, practical_pp: float | None = None) -> Results:
 
 def _firms(k: Kept) -> dict:
     return {"key": k.key, "founded": k.founded, "age_end": k.age_end, "died": k.died, "supported": k.supported,
-            "support_age": k.support_age, "cohort": k.cohort}
+            "support_age": k.support_age, "cohort": k.cohort, "weight": k.weight}
 
 
 def flat_diff(a, b, path: str = "") -> list[tuple[str, str, str]]:

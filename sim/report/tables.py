@@ -16,7 +16,7 @@ HEADLINE = (
     ("crossed_valley", "valley crossings", "count"),
     ("jobs_end", "jobs at horizon", "count"),
     ("private_investment_krw", "private investment", "krw"),
-    ("conglomerate_investment_krw", "partner investment", "krw"),
+    ("partner_investment_krw", "partner investment", "krw"),
     ("grants_krw", "grants", "krw"),
     ("public_cost_krw", "public cost", "krw"),
 )
@@ -38,7 +38,7 @@ def headline_rows(summary: dict, scenarios: list[str], with_ci: bool = True) -> 
 
 TERMINAL_ORDER = ("survival_5y", "survivors_5y", "supported", "jobs_end", "public_cost_krw", "survival_1y",
                   "survival_3y", "supported_survival_5y", "acquired", "crossed_valley", "private_investment_krw",
-                  "conglomerate_investment_krw", "grants_krw")
+                  "partner_investment_krw", "grants_krw")
 """Which headline columns a narrow terminal keeps first (the rest are left out, and named)."""
 
 

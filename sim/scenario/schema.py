@@ -30,11 +30,11 @@ Count = Annotated[int, Field(ge=0, le=10_000_000)]
 
 MAX_CALENDAR_YEARS = 100
 """Longest calendar (start to horizon) a scenario may span."""
-MAX_STARTUPS = 1_000_000
-"""Most start-ups one replication may expect to found (about 2 KB of memory and 0.1 ms each):
-20 times the national programme-eligible population of the shipped scenarios. Founding rates
-that are valid one by one but add up to more (1e7 a year in every region) are refused before
-they allocate gigabytes."""
+MAX_STARTUPS = 2_000_000
+"""Most start-ups one replication may expect to simulate (about 1 KB of memory and a few
+microseconds each): ten times what the shipped scenarios simulate of the real economy. Founding
+rates that are valid one by one but add up to more (1e7 a year in every region) are refused
+before they allocate gigabytes."""
 
 
 def parse_month(value: str) -> tuple[int, int]:
@@ -364,6 +364,25 @@ class FounderEducation(Strict):
     _v_dates = field_validator("starts", mode="before")(_coerce_date)
 
 
+class Sampling(Strict):
+    """How the economy is simulated, not what it is. Only a start-up that applies to a centre can be
+    touched by the programme; every other one walks the valley alone. Every start-up whose
+    application draw is below ``full_below_apply`` is simulated (weight 1); of the rest, who never
+    apply whatever a centre's ``apply_probability`` up to that value, one in ``others_weight`` is
+    simulated and stands for ``others_weight`` start-ups. Every count, sum, survival curve and cost
+    carries the weights, so the results are those of the whole economy; with common random numbers
+    the sampled start-ups are the same in every scenario and add no noise to a difference."""
+
+    full_below_apply: Probability = 1.0
+    """Start-ups whose application draw is below this are all simulated; at least every centre's apply_probability."""
+    others_weight: float = Field(1.0, ge=1.0, le=1e6, allow_inf_nan=False)
+    """How many start-ups each simulated start-up above that draw stands for (1: simulate everyone)."""
+
+    def simulated_share(self) -> float:
+        """The share of the economy's start-ups that is simulated."""
+        return self.full_below_apply + (1.0 - self.full_below_apply) / self.others_weight
+
+
 class Scenario(Strict):
     """A whole scenario, after ``extends`` and overrides have been applied."""
 
@@ -384,6 +403,7 @@ class Scenario(Strict):
     """Values every conglomerate starts from (deep-merged under each entry of ``conglomerates``)."""
     conglomerates: dict[str, Conglomerate] = Field(default_factory=dict)
     founder_education: dict[str, FounderEducation] = Field(default_factory=dict)
+    sampling: Sampling = Field(default_factory=Sampling)
 
     @field_validator("sectors")
     @classmethod
@@ -423,18 +443,25 @@ class Scenario(Strict):
                 problems.append((f"{where}.opens", f"a date inside the calendar {cal.start} .. {cal.horizon}, found {c.opens}"))
             if c.closes is not None and cal.month(c.closes) <= cal.month(c.opens):
                 problems.append((f"{where}.closes", f"a date after opens ({c.opens}), found {c.closes}"))
+            if c.enabled and c.apply_probability > self.sampling.full_below_apply:
+                problems.append((f"{where}.apply_probability",
+                                 f"at most sampling.full_below_apply ({self.sampling.full_below_apply:g}): every "
+                                 f"start-up that may apply must be simulated, found {c.apply_probability:g}; raise "
+                                 "sampling.full_below_apply (the same value in every scenario of a comparison keeps "
+                                 "their start-ups paired)"))
         for ename, e in self.founder_education.items():
             if e.region not in self.regions:
                 problems.append((f"founder_education.{ename}.region", _unknown("region", e.region, self.regions)))
             if not 0 <= cal.month(e.starts) < cal.horizon_months:
                 problems.append((f"founder_education.{ename}.starts", f"a date inside the calendar {cal.start} .. {cal.horizon}, found {e.starts}"))
         if not problems:
-            expected = self.expected_startups()
+            expected = self.expected_startups() * self.sampling.simulated_share()
             if not expected <= MAX_STARTUPS:
-                problems.append(("regions", f"founding rates adding up to at most {MAX_STARTUPS:,} start-ups over "
-                                 f"the calendar {cal.start} .. {cal.horizon} (one replication), found about "
+                problems.append(("regions", f"founding rates adding up to at most {MAX_STARTUPS:,} simulated start-ups "
+                                 f"over the calendar {cal.start} .. {cal.horizon} (one replication), found about "
                                  f"{expected:,.3g}; lower founding_rate_per_year (or founding_trend_per_year, "
-                                 "founder_education's founding_rate_multiplier) or shorten the calendar"))
+                                 "founder_education's founding_rate_multiplier), shorten the calendar, or simulate "
+                                 "fewer of those who never apply (sampling.others_weight)"))
         if problems:
             raise ReferenceProblems(problems)
         return self

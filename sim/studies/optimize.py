@@ -51,7 +51,7 @@ from ..scenario.schema import Scenario
 from .problem import OptimizeSpec, Problem, allocation_hash
 
 KEPT_METRICS = ("survivors_5y", "jobs_end", "survival_5y", "supported", "programme_cost_krw", "grants_krw",
-                "conglomerate_investment_krw", "operating_cost_krw")
+                "partner_investment_krw", "operating_cost_krw")
 
 
 # ----------------------------------------------------------------------------------------------
