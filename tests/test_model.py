@@ -16,7 +16,7 @@ from sim.analysis.survival import km_at
 from sim.model import simulate
 from sim.model.centre import Centre
 from sim.model.codes import ACQUIRED, ALIVE, CASH, DIED, FAILURE, MATURE, NO_CAUSE
-from sim.model.region import draw_cohort
+from sim.model.region import SAMPLE_SERIAL, draw_cohort
 from sim.model.startup import Startup
 from sim.model.world import World
 from sim.scenario import STAGES, load_scenario
@@ -233,7 +233,7 @@ def announced(shipped):
     def recording_contest(self):
         original(self)
         log.append({"centre": self.name, "time": self.world.env.now, "holding": self.seats.count,
-                    "seats": self.cfg.seats})
+                    "seats": self.seats.capacity})
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(Centre, "contest", recording_contest)
@@ -260,8 +260,8 @@ def test_residents_never_outnumber_seats(announced):
         for entry in (e for e in log if e["centre"] == name):
             t = entry["time"]
             residents = np.searchsorted(start, t, side="right") - np.searchsorted(release, t, side="right")
-            assert residents == entry["holding"] <= cfg.seats, (name, t)
-            full += residents == cfg.seats
+            assert residents == entry["holding"] <= entry["seats"], (name, t)
+            full += residents == entry["seats"]
     assert full > 0  # seats did bind somewhere, so the check has teeth
 
 
@@ -320,10 +320,15 @@ def test_each_startup_has_exactly_one_outcome(announced):
     s = rec.startups
     keys = key_index(rec)
     assert len(keys) == len(rec)
-    sizes = {i: len(draw_cohort(sc, r, SEED, 0)) for i, r in enumerate(rec.region_names)}
-    np.testing.assert_array_equal(np.bincount(s["region"], minlength=len(sizes)), [sizes[i] for i in range(len(sizes))])
-    for r in sizes:
-        assert sorted(s["serial"][s["region"] == r]) == list(range(sizes[r]))
+    cohorts = {i: draw_cohort(sc, r, SEED, 0) for i, r in enumerate(rec.region_names)}
+    np.testing.assert_array_equal(np.bincount(s["region"], minlength=len(cohorts)),
+                                  [len(cohorts[i]) for i in range(len(cohorts))])
+    for r, c in cohorts.items():
+        # applicants numbered from 0, the weighted sample of the others from SAMPLE_SERIAL
+        here = np.sort(s["serial"][s["region"] == r])
+        keen = int((c.weight == 1.0).sum())
+        assert here[:keen].tolist() == list(range(keen))
+        assert here[keen:].tolist() == list(range(SAMPLE_SERIAL, SAMPLE_SERIAL + len(c) - keen))
     out, cause, t = s["outcome"], s["cause"], s["outcome_time"]
     assert np.isin(out, [ALIVE, DIED, ACQUIRED]).all()
     assert all((out == o).any() for o in (ALIVE, DIED, ACQUIRED))
@@ -521,7 +526,8 @@ def test_public_cost_is_kept_apart_from_partners_investment_and_cohort_cost_is_t
     expected = s["grant_krw"][cohort].sum() + m["operating_cost_krw"] * share
     assert m["cohort_public_cost_krw"] == pytest.approx(expected)
     assert 0 < m["cohort_public_cost_krw"] < m["public_cost_krw"]
-    assert m["cohort_jobs_end"] == pytest.approx(float(s["jobs"][(s["outcome"] == 0) & cohort].sum()))
+    w = s["weight"]
+    assert m["cohort_jobs_end"] == pytest.approx(float((w * s["jobs"])[(s["outcome"] == 0) & cohort].sum()))
     assert np.isfinite(m["cohort_jobs_end"]) and m["cohort_jobs_end"] <= m["jobs_end"]
 
 
@@ -531,7 +537,10 @@ def test_public_cost_is_kept_apart_from_partners_investment_and_cohort_cost_is_t
 def _supported_world(overrides=(), seed=11):
     from sim.scenario import load_scenario
 
-    base = ["regions.*.founding_rate_per_year=150", "centre_defaults.seats=60", "centre_defaults.intake_size=30"]
+    # a small economy, everyone simulated, every willing start-up applying, constant capacity
+    base = ["regions.*.founding_rate_per_year=150", "sampling.full_below_apply=1", "sampling.others_weight=1",
+            "centre_defaults.apply_probability=0.8", "centre_defaults.seats=60", "centre_defaults.intake_size=30",
+            "centres.*.seats_by_year=null", "centres.*.intake_size_by_year=null"]
     sc = load_scenario(Path(__file__).resolve().parents[1] / "scenarios" / "ccei-announced.yaml",
                        [*base, *overrides])
     return sc, simulate(sc, seed, 0).startups
@@ -553,8 +562,9 @@ def test_a_grant_raises_its_recipients_later_funding_odds_not_the_selection():
 def test_acceleration_resolves_faster_both_ways():
     """training.resolution_multiplier: during the residency weak start-ups fail earlier and strong ones
     reach their milestones earlier (Yu, 2020; Winston Smith and Hannigan, 2015)."""
-    _, a = _supported_world(["centre_defaults.training.resolution_multiplier=1"])
-    _, b = _supported_world(["centre_defaults.training.resolution_multiplier=2.5"])
+    neutral = ["centre_defaults.training.hazard_multiplier_during=1", "centre_defaults.training.speed_multiplier_during=1"]
+    _, a = _supported_world([*neutral, "centre_defaults.training.resolution_multiplier=1"])
+    _, b = _supported_world([*neutral, "centre_defaults.training.resolution_multiplier=2.5"])
     sup = a["supported"] & b["supported"]
     assert sup.sum() > 200
 
@@ -591,6 +601,14 @@ def test_a_capacity_schedule_changes_admissions_only_from_its_year():
     after_a = (a["supported"] & (a["support_time"] >= m2018)).sum()
     after_b = (b["supported"] & (b["support_time"] >= m2018)).sum()
     assert after_b > 2 * after_a
+    # intake_size_by_year: larger contests from 2018 when seats allow; the same before
+    _, c = _supported_world(["centre_defaults.seats=200", "centre_defaults.intake_size=5"])
+    _, d = _supported_world(["centre_defaults.seats=200", "centre_defaults.intake_size=5",
+                             "centres.*.intake_size_by_year={2018: 20}"])
+    before_c = c["supported"] & (c["support_time"] < m2018)
+    assert (before_c == (d["supported"] & (d["support_time"] < m2018))).all() and before_c.sum() > 0
+    after_c = (c["supported"] & (c["support_time"] >= m2018)).sum()
+    assert (d["supported"] & (d["support_time"] >= m2018)).sum() > 2 * after_c
 
 
 def test_draws_reused_across_scenarios_give_exactly_the_same_replication():
@@ -605,13 +623,18 @@ def test_draws_reused_across_scenarios_give_exactly_the_same_replication():
     base = load_scenario(ship / "ccei-announced.yaml", small)
     variant = load_scenario(ship / "double-grants.yaml", small)
     market = load_scenario(ship / "ccei-announced.yaml", [*small, "funding.bridge_probability_multiplier=0.3"])
+    n = len(base.regions)
     reuse.clear()
     simulate(base, 5, 1)
-    assert reuse.STATS == {"hits": 0, "misses": 2}
+    assert reuse.STATS == {"hits": 0, "misses": 2 * n}  # each region's cohort and walk
     shared = simulate(variant, 5, 1)
-    assert reuse.STATS == {"hits": 2, "misses": 2}
+    assert reuse.STATS == {"hits": 2 * n, "misses": 2 * n}
     simulate(market, 5, 1)
-    assert reuse.STATS == {"hits": 3, "misses": 3}  # cohorts reused, the walk made anew
+    assert reuse.STATS == {"hits": 3 * n, "misses": 3 * n}  # cohorts reused, the walks made anew
+    # founder education in one region: that region alone is drawn and walked again
+    edu = load_scenario(ship / "ccei-announced.yaml", [*small, "founder_education.samsung-software-daegu.founding_rate_multiplier=1.5"])
+    simulate(edu, 5, 1)
+    assert reuse.STATS == {"hits": 3 * n + 2 * (n - 1), "misses": 3 * n + 2}
     reuse.clear()
     fresh = simulate(variant, 5, 1)
     for col, values in fresh.startups.items():

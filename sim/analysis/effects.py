@@ -20,9 +20,14 @@ from ..model.codes import DIED
 from .survival import km_at
 
 
-def firm_keys(replication, region_names, serial, codes: dict[str, int]) -> np.ndarray:
-    """One integer per firm, equal for twins: (replication, region by name, serial)."""
-    reg = np.fromiter((codes[r] for r in region_names), dtype=np.int64, count=len(serial))
+def firm_keys(replication, region_names, serial, codes: dict[str, int], region_codes=None) -> np.ndarray:
+    """One integer per firm, equal for twins: (replication, region by name, serial). With
+    ``region_codes`` (positions into ``region_names``, as ``np.unique(..., return_inverse=True)``
+    gives them) the names are looked up once, not once per firm."""
+    if region_codes is None:
+        reg = np.fromiter((codes[r] for r in region_names), dtype=np.int64, count=len(serial))
+    else:
+        reg = np.array([codes[r] for r in region_names], dtype=np.int64)[np.asarray(region_codes)]
     return np.asarray(replication, np.int64) * 10**12 + reg * 10**9 + np.asarray(serial, np.int64)
 
 
@@ -108,24 +113,27 @@ PROBES = {"twins": twins, "twins-all": twins_all}
 def gap_by_replication(prog: dict, cf: dict, unsupported_5y: dict[int, float], age_months: float = 60.0) -> dict:
     """Per replication, the supported firms' survival from support with and without the programme.
 
-    ``prog`` and ``cf`` are twins tables (columns of :func:`twins`, plus ``replication``) of a
-    scenario and of the counterfactual; ``unsupported_5y`` maps a replication to the scenario's
+    ``prog`` and ``cf`` are twins tables (columns of :func:`twins`, plus ``replication``; a ``key``
+    column of :func:`firm_keys` may stand for ``region``) of a scenario and of the counterfactual;
+    ``unsupported_5y`` maps a replication to the scenario's
     ``unsupported_survival_5y``. Returns arrays by replication: ``s_sup``, ``s_same_cf``,
     ``effect`` (s_sup - s_same_cf: what the programme did for the firms it supported),
     ``selection`` (s_same_cf - s_unsup: the rest of the published-style gap) and ``matched``.
     """
-    names = sorted(set(map(str, prog["region"])) | set(map(str, cf["region"])))
-    codes = {n: i for i, n in enumerate(names)}
+    if "key" not in prog or "key" not in cf:
+        names = sorted(set(map(str, prog["region"])) | set(map(str, cf["region"])))
+        codes = {n: i for i, n in enumerate(names)}
+        prog, cf = ({**t, "key": firm_keys(t["replication"], list(map(str, t["region"])), t["serial"], codes)}
+                    for t in (prog, cf))
     reps = sorted(unsupported_5y)
     out = {k: np.full(len(reps), np.nan) for k in ("s_sup", "s_same_cf", "s_unsup", "effect", "selection",
                                                    "matched")}
-    pr, cr = np.asarray(prog["replication"]), np.asarray(cf["replication"])
+    # twins over all replications at once (the key holds the replication), then grouped by replication
+    ia_all, ib_all = match_twins(prog["key"], prog["founded_month"], cf["key"], cf["founded_month"])
+    rep_of = np.asarray(prog["replication"])[ia_all]
     for j, r in enumerate(reps):
-        a, b = np.flatnonzero(pr == r), np.flatnonzero(cr == r)
-        ka = firm_keys(np.full(a.size, r), [prog["region"][i] for i in a], np.asarray(prog["serial"])[a], codes)
-        kb = firm_keys(np.full(b.size, r), [cf["region"][i] for i in b], np.asarray(cf["serial"])[b], codes)
-        ia, ib = match_twins(ka, np.asarray(prog["founded_month"])[a], kb, np.asarray(cf["founded_month"])[b])
-        ia, ib = a[ia], b[ib]
+        here = rep_of == r
+        ia, ib = ia_all[here], ib_all[here]
         out["matched"][j] = ia.size
         out["s_unsup"][j] = unsupported_5y[r]
         if ia.size == 0:

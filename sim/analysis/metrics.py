@@ -23,6 +23,8 @@ from .survival import km_at
 YEARS = (1, 2, 3, 4, 5)
 THROUGHPUT_CHECKPOINTS = ("2015-07", "2015-12", "2016-12", "2018-09", "2023-12")
 """Dates of published cumulative counts of supported start-ups (shared/data/programme.yaml)."""
+INVESTMENT_CHECKPOINTS = ("2018-09", "2023-12")
+"""Dates of published investment attracted by supported start-ups (shared/data/programme.yaml)."""
 
 METRICS: dict[str, str] = {
     "startups": "start-ups founded in the cohort window",
@@ -49,6 +51,13 @@ METRICS: dict[str, str] = {
                               "(KRW; the same firms as survivors_5y)",
     "cohort_jobs_end": "jobs at the horizon in start-ups of the cohort window",
     **{f"supported_by_{d.replace('-', '_')}": f"cumulative supported start-ups by the end of {d}" for d in THROUGHPUT_CHECKPOINTS},
+    **{f"supported_investment_by_{d.replace('-', '_')}": f"money supported start-ups attracted after their support "
+                                                         f"(market rounds and partners' equity) by the end of {d} (KRW)"
+       for d in INVESTMENT_CHECKPOINTS},
+    **{f"supported_hires_by_{d.replace('-', '_')}": f"jobs supported start-ups added after their support by the end "
+                                                    f"of {d} (hires: jobs lost to deaths are not subtracted)"
+       for d in INVESTMENT_CHECKPOINTS},
+    "supported_jobs_end": "jobs at the horizon in supported start-ups still alive",
 }
 
 
@@ -122,6 +131,13 @@ def replication_metrics(records, calendar) -> dict[str, float]:
     for d in THROUGHPUT_CHECKPOINTS:
         month = calendar.month(d) + 1.0  # end of that month
         out[f"supported_by_{d.replace('-', '_')}"] = float(wst[st < month].sum())
+    raised = getattr(records, "raised", np.empty((0, 2)))
+    for d in INVESTMENT_CHECKPOINTS:
+        out[f"supported_investment_by_{d.replace('-', '_')}"] = float(
+            raised[raised[:, 0] < calendar.month(d) + 1.0, 1].sum())
+        hired = getattr(records, "hired", np.empty((0, 2)))
+        out[f"supported_hires_by_{d.replace('-', '_')}"] = float(hired[hired[:, 0] < calendar.month(d) + 1.0, 1].sum())
+    out["supported_jobs_end"] = float((w * s["jobs"])[alive & sup].sum())
     return out
 
 

@@ -58,8 +58,10 @@ class Centre:
         sectors = world.sector_index
         self.focus = frozenset(sectors[s] for s in cfg.sector_focus)
         self.in_focus = np.array([s in self.focus for s in range(len(sectors))], dtype=bool)
-        # the yearly capacity schedule, as (month it starts, seats), applied at each contest
-        self._schedule = sorted((cal.month(f"{y:04d}-01"), n) for y, n in (cfg.seats_by_year or {}).items())
+        # the yearly capacity schedules, as (month it starts, seats or intake size), applied at each contest
+        self._seats_from = sorted((cal.month(f"{y:04d}-01"), n) for y, n in (cfg.seats_by_year or {}).items())
+        self._intake_from = sorted((cal.month(f"{y:04d}-01"), n) for y, n in (cfg.intake_size_by_year or {}).items())
+        self.intake_size = cfg.intake_size
         self.rounds = 0
         self.applicants = 0
         self.selected = 0
@@ -99,10 +101,13 @@ class Centre:
         cfg = self.cfg
         now = self.world.env.now
         self.rounds += 1
-        for since, n in self._schedule:
+        for since, n in self._seats_from:
             if now >= since:
                 self.seats.capacity = n
-        k = min(cfg.intake_size, self.seats.capacity - self.seats.count)
+        for since, n in self._intake_from:
+            if now >= since:
+                self.intake_size = n
+        k = min(self.intake_size, self.seats.capacity - self.seats.count)
         if k <= 0:
             return
         pop = self.world.population

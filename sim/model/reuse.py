@@ -2,11 +2,13 @@
 
 With common random numbers, replication ``r`` of every scenario draws the same start-ups with the
 same luck, and scenarios that differ only in their programme (centres, grants, partners) have the
-very same cohorts and the very same unsupported walks: in the shipped library 11 of 14 scenarios
-share ccei-announced's. A worker keeps the last few cohorts and walks, keyed by exactly what they
-depend on (the seed address and the scenario sections that enter them), and hands them to the next
-task that needs them. The arrays are made read-only, so a reuse can never change a result: a run
-from the cache and a run from scratch are identical (a test pins it).
+very same cohorts and the very same unsupported walks. A region's cohort and walk depend only on
+that region (its own stream, its own rates), so they are kept region by region: a scenario that
+changes one region (founder education in Daegu, regional funds outside Seoul) redraws or rewalks
+that region only. A worker keeps a few replications' regions, keyed by exactly what they depend
+on (the seed address and the scenario values that enter them), and hands them to the next task
+that needs them. The arrays are made read-only, so a reuse can never change a result: a run from
+the cache and a run from scratch are identical (a test pins it).
 """
 
 from __future__ import annotations
@@ -18,36 +20,37 @@ from collections.abc import Callable
 
 import numpy as np
 
-MAX_ENTRIES = 3
-"""Entries kept per cache (a replication's cohorts of the shipped economy take about 20 MB)."""
+MAX_ENTRIES = 3 * 17
+"""Entries kept per cache: three replications' regions (a replication's cohorts of the shipped
+economy take about 80 MB)."""
 
 _CACHES: dict[str, OrderedDict] = {"cohorts": OrderedDict(), "walk": OrderedDict()}
 STATS = {"hits": 0, "misses": 0}
 
 
-def _digest(scenario, sections: tuple[str, ...]) -> str:
-    data = {s: scenario.model_dump(mode="json", include={s})[s] for s in sections}
-    return hashlib.sha1(json.dumps(data, sort_keys=True).encode()).hexdigest()
-
-
-COHORT_SECTIONS = ("calendar", "sectors", "regions", "startups", "founder_education")
-"""What a region's cohort (arrivals and every random attribute) depends on, besides its seed address."""
+COHORT_SECTIONS = ("calendar", "sectors", "startups", "sampling")
+"""What every region's cohort (arrivals and every random attribute) depends on, besides its seed
+address, its own entry of ``regions`` and the founder education in it."""
 WALK_SECTIONS = (*COHORT_SECTIONS, "funding")
-"""What the unsupported walk depends on: the cohorts, and the funding market."""
+"""What a region's unsupported walk depends on: its cohort, and the funding market."""
 
 
-def key(kind: str, scenario, seed: int, replication: int, salt: int) -> tuple:
+def key(kind: str, scenario, seed: int, replication: int, salt: int, region: str) -> tuple:
+    """The cache key of ``region``'s cohort (``kind`` "cohorts") or unsupported walk ("walk")."""
     sections = COHORT_SECTIONS if kind == "cohorts" else WALK_SECTIONS
-    return (seed, replication, salt, _digest(scenario, sections))
+    data = {s: scenario.model_dump(mode="json", include={s})[s] for s in sections}
+    data["region"] = scenario.regions[region].model_dump(mode="json")
+    data["education"] = {n: e.model_dump(mode="json") for n, e in scenario.founder_education.items()
+                         if e.region == region}
+    digest = hashlib.sha1(json.dumps(data, sort_keys=True).encode()).hexdigest()
+    return (seed, replication, salt, region, digest)
 
 
 def _frozen(value):
-    """Make every numpy array inside ``value`` (a list, a dataclass) read-only; return ``value``."""
-    items = value if isinstance(value, list) else [value]
-    for item in items:
-        for v in vars(item).values():
-            if isinstance(v, np.ndarray):
-                v.setflags(write=False)
+    """Make every numpy array inside ``value`` (a dataclass) read-only; return ``value``."""
+    for v in vars(value).values():
+        if isinstance(v, np.ndarray):
+            v.setflags(write=False)
     return value
 
 

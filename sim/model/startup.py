@@ -219,8 +219,11 @@ class Startup:
     def _milestone(self, t: float) -> bool:
         """Finish the current stage at time ``t``. Returns True when the walk is over (crossed)."""
         stage = self.stage
-        self._raise(self.world.round_prob[stage], self.raise_amount[stage], self.raise_u[stage], t)
+        w = self.world
+        self._raise(w.round_prob[stage], self.raise_amount[stage], self.raise_u[stage], t)
         self.stage = stage = stage + 1
+        if self.centre is not None:  # the jobs a supported firm adds after its support
+            w.hired.append((t, self.team * (w.job_mult[stage] - w.job_mult[stage - 1])))
         if stage == CROSSED:
             self._cross(t)
             return True
@@ -239,6 +242,8 @@ class Startup:
         if u < p:
             self.cash += amount
             self.private_krw += amount
+            if self.centre is not None:  # money the supported firm attracted after its support
+                self.world.raised.append((t, amount))
             return True
         return False
 

@@ -40,6 +40,11 @@ from .population import Population
 class Paths:
     """Where each start-up's unsupported walk ended. Arrays indexed by sid."""
 
+    @classmethod
+    def joined(cls, parts: list[Paths]) -> Paths:
+        """The paths of several populations laid end to end (regions in order: sids follow)."""
+        return cls(**{f: np.concatenate([getattr(p, f) for p in parts]) for f in cls.__dataclass_fields__})
+
     stage: np.ndarray  # int8: stages completed (CROSSED once past the valley)
     outcome: np.ndarray  # int8: ALIVE, DIED, ACQUIRED at the horizon
     cause: np.ndarray  # int8

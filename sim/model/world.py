@@ -22,7 +22,7 @@ from .conglomerate import Conglomerate
 from .population import Population
 from .region import draw_cohort
 from .startup import Startup
-from .walk import walk
+from .walk import Paths, walk
 
 
 class Environment(simpy.Environment):
@@ -51,6 +51,12 @@ class Records:
     costs: dict[str, float]
     centres: dict[str, dict[str, float]] = field(default_factory=dict)
     events: int = 0
+    raised: np.ndarray = field(default_factory=lambda: np.empty((0, 2)))
+    """Money supported start-ups attracted after their support (market rounds and partners' equity):
+    one row (month, KRW) per round, in the order they happened."""
+    hired: np.ndarray = field(default_factory=lambda: np.empty((0, 2)))
+    """Jobs supported start-ups added after their support (one row (month, jobs) per milestone passed;
+    jobs lost when a firm dies are not subtracted: these are hires, as the ministry counts them)."""
 
     def __len__(self) -> int:
         return len(self.startups["founded"])
@@ -81,21 +87,26 @@ class World:
         self.max_bridges = fu.max_bridges
         self.max_funding_probability = fu.max_probability
         self.supported: list[Startup] = []
+        self.raised: list[tuple[float, float]] = []  # (month, KRW) of money supported start-ups attract
+        self.hired: list[tuple[float, float]] = []  # (month, jobs) supported start-ups add at their milestones
+        self.job_mult = [*self.stage_jobs, self.crossed_jobs]
         self.conglomerates = {n: Conglomerate(self, n, c) for n, c in scenario.conglomerates.items()}
         self.centres: list[Centre] = []
         for name, cfg in scenario.active_centres.items():
             partner = self.conglomerates.get(cfg.partner) if cfg.partner else None
             self.centres.append(Centre(self, name, cfg, partner))
-        # the cohorts and the unsupported walk are shared by every scenario with the same economy
-        # (common random numbers): reused from this worker's last tasks when they match (see reuse.py)
-        self.cohorts = reuse.cached("cohorts", reuse.key("cohorts", scenario, seed, replication, salt),
-                                    lambda: [draw_cohort(scenario, r, seed, replication, salt)
-                                             for r in self.region_names])
+        # each region's cohort and unsupported walk are shared by every scenario with the same economy
+        # there (common random numbers): reused from this worker's last tasks when they match (reuse.py)
+        self.cohorts = [reuse.cached("cohorts", reuse.key("cohorts", scenario, seed, replication, salt, r),
+                                     lambda r=r: draw_cohort(scenario, r, seed, replication, salt))
+                        for r in self.region_names]
         # only start-ups that would apply to the keenest open centre are ever applicants
         pool_apply = max((c.cfg.apply_probability for c in self.centres), default=0.0)
         self.population = Population(scenario, self.cohorts, pool_apply)
-        self.paths = reuse.cached("walk", reuse.key("walk", scenario, seed, replication, salt),
-                                  lambda: walk(self.population, self))
+        self.paths = Paths.joined([
+            reuse.cached("walk", reuse.key("walk", scenario, seed, replication, salt, r),
+                         lambda c=c: walk(Population(scenario, [c], 0.0), self))
+            for r, c in zip(self.region_names, self.cohorts, strict=True)])
         self.population.leaves = self.paths.leaves
 
     def admit(self, sids) -> list[Startup]:
@@ -141,7 +152,7 @@ class World:
         start_year = int(self.scenario.calendar.start[:4])
         start_month = int(self.scenario.calendar.start[5:7])
         founded = pop.founded
-        job_mult = np.array([*self.stage_jobs, self.crossed_jobs])
+        job_mult = np.array(self.job_mult)
         startups = {
             "region": pop.region.astype(np.int16),
             "serial": pop.serial.astype(np.int64),
@@ -179,7 +190,8 @@ class World:
             scenario=self.scenario.name, replication=self.replication, horizon=horizon,
             region_names=self.region_names, sector_names=self.sector_names,
             centre_names=[c.name for c in self.centres], startups=startups, costs=costs, centres=centres,
-            events=self.env.scheduled)
+            events=self.env.scheduled, raised=np.array(self.raised, dtype=float).reshape(-1, 2),
+            hired=np.array(self.hired, dtype=float).reshape(-1, 2))
 
 
 def simulate(scenario: Scenario, seed: int, replication: int, *, crn: bool = True) -> Records:

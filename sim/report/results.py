@@ -338,11 +338,14 @@ def flat_diff(a, b, path: str = "") -> list[tuple[str, str, str]]:
 
 
 def _split(columns: dict) -> dict[str, dict]:
-    """probes.parquet's columns split by scenario."""
+    """probes.parquet's columns split by scenario, each firm with its twin key (see ``firm_keys``)."""
     names = np.asarray(columns["scenario"], dtype=object)
+    regions, code = np.unique(np.asarray(columns["region"], dtype=object).astype(str), return_inverse=True)
+    key = firm_keys(np.asarray(columns["replication"], np.int64), regions, np.asarray(columns["serial"]),
+                    {r: i for i, r in enumerate(regions)}, region_codes=code)
     out = {}
     for n in dict.fromkeys(names.tolist()):
         sel = names == n
-        out[n] = {k: (np.asarray(v, dtype=object)[sel].tolist() if k == "region" else np.asarray(v)[sel])
-                  for k, v in columns.items() if k != "scenario"}
+        out[n] = {k: np.asarray(v)[sel] for k, v in columns.items() if k not in ("scenario", "region")}
+        out[n]["key"] = key[sel]
     return out

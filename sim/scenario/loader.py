@@ -30,7 +30,7 @@ MAX_FILE_BYTES = 2_000_000
 MAX_DEPTH = 40
 MAX_NODES = 200_000
 MAX_EXTENDS = 20
-YEAR_KEYED = ("seats_by_year",)
+YEAR_KEYED = ("seats_by_year", "intake_size_by_year")
 """Mappings whose keys are calendar years (whole numbers); every other key is a name (text)."""
 """Longest chain of ``extends`` (a file extending a file extending ...)."""
 MAX_PROBLEMS = 25

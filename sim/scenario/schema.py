@@ -288,6 +288,9 @@ class Centre(Strict):
     """Months from the opening to the first contest (a new centre first recruits its first cohort)."""
     intake_size: Count = 15
     """Start-ups selected per contest (at most the free seats)."""
+    intake_size_by_year: dict[int, Count] | None = None
+    """Start-ups selected per contest from the start of each listed calendar year on (e.g. {2019: 55}),
+    replacing ``intake_size`` from that year (with ``seats_by_year``, how a programme grows)."""
     apply_probability: Probability = 0.35
     """Share of eligible start-ups that apply to a contest (a fixed trait of each start-up)."""
     min_applicant_age_months: float = Field(0.0, ge=0, le=1200, allow_inf_nan=False)
@@ -443,12 +446,15 @@ class Scenario(Strict):
                 problems.append((f"{where}.opens", f"a date inside the calendar {cal.start} .. {cal.horizon}, found {c.opens}"))
             if c.closes is not None and cal.month(c.closes) <= cal.month(c.opens):
                 problems.append((f"{where}.closes", f"a date after opens ({c.opens}), found {c.closes}"))
-            if c.enabled and c.apply_probability > self.sampling.full_below_apply:
-                problems.append((f"{where}.apply_probability",
-                                 f"at most sampling.full_below_apply ({self.sampling.full_below_apply:g}): every "
-                                 f"start-up that may apply must be simulated, found {c.apply_probability:g}; raise "
-                                 "sampling.full_below_apply (the same value in every scenario of a comparison keeps "
-                                 "their start-ups paired)"))
+        keen = [n for n, c in self.centres.items() if c.enabled and c.apply_probability > self.sampling.full_below_apply]
+        if keen:
+            c = self.centres[keen[0]]
+            others = f" (and {len(keen) - 1} other centre(s))" if len(keen) > 1 else ""
+            problems.append((f"centres.{keen[0]}.apply_probability",
+                             f"at most sampling.full_below_apply ({self.sampling.full_below_apply:g}): every "
+                             f"start-up that may apply must be simulated, found {c.apply_probability:g}{others}; "
+                             "raise sampling.full_below_apply (the same value in every scenario of a comparison "
+                             "keeps their start-ups paired)"))
         for ename, e in self.founder_education.items():
             if e.region not in self.regions:
                 problems.append((f"founder_education.{ename}.region", _unknown("region", e.region, self.regions)))
