@@ -39,7 +39,9 @@ Z = 2.5
 # The published figures, as in ../shared/data (copied here so a changed targets file is noticed).
 NO_PROGRAMME = {1: 0.709, 3: 0.498, 5: 0.372}  # KOSTAT manufacturing, 2015 basis
 SUPPORTED = {1: 0.894, 5: 0.531}  # MSS/KISED survey of supported start-ups, 2017 basis
-THROUGHPUT = {"2015_12": 578, "2016_12": 1635, "2018_09": 3693}  # MSIP/MSS cumulative supported
+THROUGHPUT = {"2015_12": 578, "2016_12": 1635, "2018_09": 3693, "2023_12": 23430}  # MSIP/MSS, Dong-A: supported
+MONEY_AND_HIRES = {"supported_investment_by_2018_09": 807.5e9, "supported_investment_by_2023_12": 4157.5e9,
+                   "supported_hires_by_2018_09": 6647}  # MSS via Newstomato, Dong-A Ilbo (cumulative_outcomes)
 
 
 def _se(x) -> float:
@@ -78,6 +80,8 @@ def test_the_targets_files_hold_the_published_figures_with_their_sources(shipped
     assert {int(p.key): p.value for p in prog.points if p.group == "supported_survival"} == SUPPORTED
     counts = {p.key.replace("-", "_"): p.value for p in prog.points if p.group == "supported_by" and p.weight > 0}
     assert counts == THROUGHPUT
+    assert {p.metric: p.value for p in prog.points if p.group != "supported_by" and p.weight > 0
+            and p.group != "supported_survival"} == MONEY_AND_HIRES
     for p in surv.points + prog.points:
         assert p.source.strip() and "shared" not in p.source  # a citation, not a path
     assert {p.tolerance for p in surv.points} == {0.02}
@@ -117,6 +121,13 @@ def test_supported_survival_matches_the_ministry_survey(validation, age):
 def test_throughput_matches_the_published_counts(validation, when):
     target = THROUGHPUT[when]
     _assert_near(validation[f"p_supported_by_{when}"], target, 0.2 * target, f"supported by {when}")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("metric", sorted(MONEY_AND_HIRES))
+def test_money_and_hires_match_the_published_figures(validation, metric):
+    target = MONEY_AND_HIRES[metric]
+    _assert_near(validation[f"p_{metric}"], target, 0.2 * target, metric)
 
 
 @pytest.mark.slow
@@ -172,7 +183,7 @@ def _comparison(summary, scenario, reference, metric):
 
 NEUTRAL = [f"centre_defaults.training.{k}=1" for k in (
     "hazard_multiplier_during", "hazard_multiplier_after", "speed_multiplier_during", "speed_multiplier_after",
-    "funding_odds_multiplier")] + [
+    "funding_odds_multiplier", "resolution_multiplier")] + [
     "centre_defaults.grants.per_startup_krw=0", "centre_defaults.grants.annual_budget_krw=0",
     "centres.Daejeon.grants.per_startup_krw=0", "centres.Daejeon.grants.annual_budget_krw=0",
     "founder_education.samsung-software-daegu.founding_rate_multiplier=1",

@@ -60,7 +60,7 @@ def test_full_disk_is_a_clear_exit_3_never_complete_and_resumable(tiny, referenc
     status): exit 3 and one paragraph; never 'complete'; after freeing space, resume ends identical."""
     n = 2
     stages = set()
-    for size in ("16k", "48k", "224k", "272k", "328k", "1m"):
+    for size in ("16k", "48k", "224k", "440k", "480k", "520k", "560k", "640k", "1m"):
         with tmpfs(tmp_path / f"disk-{size}", size) as disk:
             out = disk / "out"
             r = invoke("run", tiny, "-n", n, "--executor", "serial", "--out", out, "-q")

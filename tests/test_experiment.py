@@ -522,7 +522,9 @@ def test_precision_met_in_batches_from_the_cli(tiny, reference, tmp_path):
     result = invoke("run", tiny, "-n", 2, "--precision", 100 * target, "--max-replications", 4,
                     "--executor", "serial", "--out", out)
     assert result.exit_code == 0, result.output
-    assert len(re.findall(r"^plan: ", result.stderr, re.M)) == 2  # two batches: 2, then 2 more
+    # a first batch of 2, then more batches until the target is met at 4 (each planned from the
+    # t-based count for the half-width seen so far, so how many batches depends on the data)
+    assert 2 <= len(re.findall(r"^plan: ", result.stderr, re.M)) <= 3
     m = manifest(out)
     assert m["replications"] == 4 and m["precision_met"] is True
     assert m["precision_half_width"] == pytest.approx(_survival_hw(rows, 4))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import math
 import os
 import re
 import shutil
@@ -480,7 +481,12 @@ def test_the_effect_on_the_supported_is_followed_in_every_replication_with_an_in
     unsup = {int(r): float(v) for r, v in zip(res.reps["tiny-programme"]["replication"],
                                                res.reps["tiny-programme"]["unsupported_survival_5y"], strict=True)}
     per_rep = gap_by_replication(by["tiny-programme"], by["tiny-none"], unsup)
-    assert per_rep["s_sup"][0] == pytest.approx(kept["s_sup"], abs=1e-12)
-    assert per_rep["s_same_cf"][0] == pytest.approx(kept["s_same_cf"], abs=1e-12)
+    # the kept table holds one in STORED_APPLICANT_SHARE of the counterfactual's applicants, so its
+    # split follows that share of the supported firms: the same quantity within sampling noise
+    m = kept["matched"]
+    assert 0.05 * per_rep["matched"][0] < m < 0.2 * per_rep["matched"][0]
+    for k in ("s_sup", "s_same_cf"):
+        se = math.sqrt(kept[k] * (1 - kept[k]) / m)
+        assert abs(per_rep[k][0] - kept[k]) < 4 * se, (k, per_rep[k][0], kept[k], se)
     words = report.sections[[s.id for s in report.sections].index("gap")].blocks[0].text
     assert "Means over 3 replications with 95% confidence intervals" in words

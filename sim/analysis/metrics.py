@@ -114,9 +114,9 @@ def replication_metrics(records, calendar) -> dict[str, float]:
     alive = s["outcome"] == ALIVE
     out["alive_end"] = float(w[alive].sum())
     out["jobs_end"] = float((w * s["jobs"])[alive].sum())
-    out["private_investment_krw"] = float(w @ s["private_krw"])
-    out["partner_investment_krw"] = float(w @ s["conglomerate_krw"])
-    out["grants_krw"] = float(w @ s["grant_krw"])
+    out["private_investment_krw"] = float((w * s["private_krw"]).sum())
+    out["partner_investment_krw"] = float((w * s["conglomerate_krw"]).sum())
+    out["grants_krw"] = float((w * s["grant_krw"]).sum())
     c = records.costs
     out["operating_cost_krw"] = float(c["operating_krw"] + c["education_krw"])
     out["programme_cost_krw"] = out["operating_cost_krw"] + out["grants_krw"] + out["partner_investment_krw"]

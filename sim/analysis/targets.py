@@ -34,7 +34,14 @@ GROUPS = {
     "survival": "population survival by firm age in years (Kaplan-Meier, founding cohorts of the calendar window)",
     "supported_survival": "survival of supported start-ups by years since their support date",
     "supported_by": "cumulative supported start-ups by the end of a month (YYYY-MM)",
+    "supported_investment_by": "money supported start-ups attracted after their support (market rounds and "
+                               "partners' equity, KRW) by the end of a month (YYYY-MM)",
+    "supported_hires_by": "jobs supported start-ups added after their support by the end of a month (YYYY-MM)",
 }
+MONTHLY = ("supported_by", "supported_investment_by", "supported_hires_by")
+"""Groups whose points are cumulative totals by the end of a month (the others are shares by age)."""
+LABELS = {"supported_by": "supported by", "supported_investment_by": "investment in supported by",
+          "supported_hires_by": "hires by supported, by"}
 TOP_KEYS = ("name", "description", *GROUPS, "parameters")
 GROUP_KEYS = ("source", "copied_from", "note", "tolerance", "relative_tolerance", "weight", "points", "check_points")
 MAX_AGE_YEARS = 20
@@ -55,19 +62,19 @@ class TargetPoint:
 
     @property
     def metric(self) -> str:
-        if self.group == "supported_by":
-            return "supported_by_" + self.key.replace("-", "_")
+        if self.group in MONTHLY:
+            return f"{self.group}_" + self.key.replace("-", "_")
         return f"{self.group}_{self.key}y"
 
     @property
     def label(self) -> str:
-        if self.group == "supported_by":
-            return f"supported by {self.key}"
+        if self.group in MONTHLY:
+            return f"{LABELS[self.group]} {self.key}"
         return f"{'supported ' if self.group == 'supported_survival' else ''}S({self.key}y)"
 
     @property
     def kind(self) -> str:
-        return "count" if self.group == "supported_by" else "share"
+        return "count" if self.group in MONTHLY else "share"
 
 
 @dataclass
@@ -106,7 +113,7 @@ def _number(value, where: str, origin, *, positive=False, share=False) -> float:
 
 
 def _point_key(group: str, key, where: str, origin) -> str:
-    if group == "supported_by":
+    if group in MONTHLY:
         if hasattr(key, "year") and hasattr(key, "month"):  # YAML reads 2015-12-31 as a date
             key = f"{key.year:04d}-{key.month:02d}"
         try:
@@ -185,15 +192,15 @@ def load_targets(path: str | Path) -> TargetSet:
             if pts is None:
                 if pkey == "points":
                     raise ScenarioError(f"{path}: {group}.points: expected a mapping of "
-                                        f"{'months' if group == 'supported_by' else 'ages'} to values.")
+                                        f"{'months' if group in MONTHLY else 'ages'} to values.")
                 continue
             if not isinstance(pts, dict) or (pkey == "points" and not pts):
                 raise ScenarioError(f"{path}: {group}.{pkey}: expected a mapping of "
-                                    f"{'months' if group == 'supported_by' else 'ages'} to values, found {pts!r}.")
+                                    f"{'months' if group in MONTHLY else 'ages'} to values, found {pts!r}.")
             for raw_key, raw_val in pts.items():
                 where = f"{group}.{pkey}.{raw_key}"
                 key = _point_key(group, raw_key, where, path)
-                value = _number(raw_val, where, path, share=group != "supported_by", positive=True)
+                value = _number(raw_val, where, path, share=group not in MONTHLY, positive=True)
                 abs_tol = tol if has_abs else tol * value
                 points.append(TargetPoint(group, key, value, abs_tol, w, source.strip()))
     metrics = [p.metric for p in points]
@@ -258,8 +265,11 @@ def target_values(records, scenario, wanted: tuple, curves: bool = False) -> dic
             values[p.metric] = float(km_at(age[cohort], died[cohort], [12.0 * int(key)], w[cohort])[0])
         elif group == "supported_survival":
             values[p.metric] = float(km_at(since, died[sup], [12.0 * int(key)], w[sup])[0])
-        else:
+        elif group == "supported_by":
             values[p.metric] = float(w[sup][s["support_time"][sup] < cal.month(key) + 1.0].sum())
+        else:  # a month the metrics do not report: from the ledgers of money and hires
+            ledger = records.raised if group == "supported_investment_by" else records.hired
+            values[p.metric] = float(ledger[ledger[:, 0] < cal.month(key) + 1.0, 1].sum())
     out = {"values": values}
     if curves:
         grid = np.arange(CURVE_MONTHS + 1, dtype=float)
@@ -268,8 +278,17 @@ def target_values(records, scenario, wanted: tuple, curves: bool = False) -> dic
             "survival": km_at(age[cohort], died[cohort], grid, w[cohort]).tolist(),
             "supported_survival": km_at(since, died[sup], grid, w[sup]).tolist() if sup.any() else [math.nan] * len(grid),
             "supported_by": np.searchsorted(np.sort(s["support_time"][sup]), months, side="left").tolist(),
+            **{g: _cumulative(ledger, months) for g, ledger in (("supported_investment_by", records.raised),
+                                                                ("supported_hires_by", records.hired))},
         }
     return out
+
+
+def _cumulative(ledger: np.ndarray, months: np.ndarray) -> list[float]:
+    """A ledger's (month, amount) rows summed up to the start of each month in ``months``."""
+    order = np.argsort(ledger[:, 0], kind="stable")
+    t, total = ledger[order, 0], np.concatenate([[0.0], np.cumsum(ledger[order, 1])])
+    return total[np.searchsorted(t, months, side="left")].tolist()
 
 
 def target_rows(targets: TargetSet, per_replication: dict) -> list[dict]:

@@ -96,14 +96,38 @@ def run_task(resolved: dict, digest: str, task: Task, seed: int, crn: bool = Tru
                 "traceback": traceback.format_exc(), "seconds": time.perf_counter() - t0}
 
 
+STORED_APPLICANT_SHARE = 10
+"""startups.parquet keeps every supported start-up, the weighted sample of never-applicants, and one
+in this many of the other applicants (weight multiplied by it): a bounded table an analyst can open
+in pandas, still weighted to the whole economy."""
+
+
+def stored_rows(startups: dict) -> np.ndarray:
+    """Which records go into startups.parquet (see :data:`STORED_APPLICANT_SHARE`). The choice is a
+    hash of the firm's name (region, serial), so the same firms are kept in every scenario."""
+    key = startups["region"].astype(np.uint64) << np.uint64(40) ^ startups["serial"].astype(np.uint64)
+    with np.errstate(over="ignore"):  # splitmix64: wrapping arithmetic is the point
+        z = key + np.uint64(0x9E3779B97F4A7C15)
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        z = z ^ (z >> np.uint64(31))
+    picked = z % np.uint64(STORED_APPLICANT_SHARE) == 0
+    return startups["supported"] | (startups["weight"] != 1.0) | picked
+
+
 def startup_table(records) -> dict[str, np.ndarray | list]:
-    """The per-start-up columns with codes turned into names (for startups.parquet)."""
-    s = records.startups
+    """The per-start-up columns of the stored rows (:func:`stored_rows`), codes turned into names (for
+    startups.parquet); ``weight`` is how many start-ups of the economy each row stands for."""
+    full = records.startups
+    keep = stored_rows(full)
+    s = {k: v[keep] for k, v in full.items()}
+    thinned = ~s["supported"] & (s["weight"] == 1.0)
+    weight = np.where(thinned, float(STORED_APPLICANT_SHARE), s["weight"])
     names = records.centre_names
     return {
         "region": [records.region_names[i] for i in s["region"].tolist()],
         "serial": s["serial"],
-        "weight": s["weight"],
+        "weight": weight,
         "sector": [records.sector_names[i] for i in s["sector"].tolist()],
         "founded_month": s["founded"],
         "cohort_year": s["cohort_year"],

@@ -54,7 +54,7 @@ class Startup:
         "hazard_mult", "speed_mult", "fund_mult", "fund_boost", "boost_half_life", "res_end", "has_seat", "centre",
         "centre_index", "support_time",
         "grant_krw", "private_krw", "conglomerate_krw", "subcontract",
-        "outcome", "cause", "outcome_time", "crossed_time", "process", "parked",
+        "outcome", "cause", "outcome_time", "crossed_time", "pending",
     )
 
     def __init__(self, world, sid: int, row: list[float], bridge_amount: list[float]):
@@ -98,55 +98,56 @@ class Startup:
         self.cause = NO_CAUSE
         self.outcome_time = math.nan
         self.crossed_time = math.nan
-        self.process = None
-        self.parked = None
+        self.pending = None  # (time, clock) of the event its timeout will apply
 
     def detach(self) -> None:
-        """Drop the links to the run (world, centre, process) once it is over.
+        """Drop the links to the run (world, centre) once it is over.
 
-        A start-up, its process and the world refer to each other in cycles; cutting them lets
-        reference counting free a finished run at once instead of leaving ~10 objects per
+        A start-up, its pending timeout and the world refer to each other in cycles; cutting them
+        lets reference counting free a finished run at once instead of leaving objects per
         supported start-up to the cyclic garbage collector.
         """
-        if self.parked is not None:
-            self.parked.callbacks = None  # the parked event will never be processed
-            self.parked = None
-        self.process = self.world = self.centre = None
+        self.world = self.centre = self.pending = None
 
     def select(self, centre, residency_end: float, grant: float) -> None:
-        """Selected by ``centre`` now: replay the private walk from founding to now, then become a process."""
+        """Selected by ``centre`` now: replay the private walk from founding to now, then live on."""
         env = self.world.env
         self._run_until(self.founded, env.now)
         self._supported(centre, residency_end, grant)
-        self.process = env.process(self.life())
+        self._advance(env.now)
 
     # ------------------------------------------------------------------------------------------
-    def life(self):
-        """The SimPy process of a supported start-up, from its selection to its exit or the horizon.
+    def _advance(self, t0: float) -> None:
+        """Walk on from ``t0`` (the SimPy clock) to the first moment others must see, and wait for it.
 
-        Only moments that matter to someone else cost an event: the end of the residency and any
-        exit or crossing while the start-up holds a seat (the seat comes free), and reaching
-        traction while its partner may still decide (the partner's budget is shared). Once it holds
-        no seat and its partner has nothing left to decide, the rest of its walk is private and is
-        worked out here at once.
+        Only moments that matter to someone else cost an event, a SimPy timeout whose callback
+        applies it: the end of the residency and any exit or crossing while the start-up holds a
+        seat (the seat comes free), and reaching traction while its partner may still decide (the
+        partner's budget is shared). Once it holds no seat and its partner has nothing left to
+        decide, the rest of its walk is private and is worked out here at once; a start-up alive
+        at the horizon costs nothing more. (A callback rather than a SimPy process: the same
+        timeouts in the same order, without a process's start-up event and generator.)
         """
-        env = self.world.env
-        horizon = self.world.horizon
+        w = self.world
+        horizon = w.horizon
         partner = self.centre.partner is not None
-        t0 = env.now
         while True:
             t, clock = self._run_until(t0, horizon)
             if clock == LIMIT:
-                self.parked = env.event()
-                yield self.parked  # park until the horizon: survivors cost no event
                 return
             if self.has_seat or (partner and self.stage < 2):
-                yield env.timeout(t - t0)
-                t0 = env.now
-            else:
-                t0 = t0 + (t - t0)  # the clock SimPy would have shown after that timeout
+                self.pending = (t, clock)
+                w.env.timeout(t - t0).callbacks.append(self._wake)
+                return
+            t0 = t0 + (t - t0)  # the clock SimPy would have shown after that timeout
             if self._conclude(t, clock):
                 return
+
+    def _wake(self, _event) -> None:
+        t, clock = self.pending
+        self.pending = None
+        if not self._conclude(t, clock):
+            self._advance(self.world.env.now)
 
     def _conclude(self, t: float, clock: int) -> bool:
         """Apply the event of ``clock`` at time ``t``. Returns True when the start-up's walk is over."""
@@ -222,8 +223,10 @@ class Startup:
         w = self.world
         self._raise(w.round_prob[stage], self.raise_amount[stage], self.raise_u[stage], t)
         self.stage = stage = stage + 1
-        if self.centre is not None:  # the jobs a supported firm adds after its support
-            w.hired.append((t, self.team * (w.job_mult[stage] - w.job_mult[stage - 1])))
+        if self.centre is not None:  # the jobs a supported firm adds after its support (hires: gains only)
+            gain = self.team * (w.job_mult[stage] - w.job_mult[stage - 1])
+            if gain > 0.0:
+                w.hired.append((t, gain))
         if stage == CROSSED:
             self._cross(t)
             return True

@@ -12,7 +12,7 @@ import math
 import numpy as np
 
 from ..analysis.stats import mean_curve
-from ..analysis.targets import CURVE_MONTHS, TargetPoint
+from ..analysis.targets import CURVE_MONTHS, MONTHLY, TargetPoint
 from .format import shown_command, shown_path
 from .plots import to_png
 
@@ -49,7 +49,7 @@ def markdown(report: dict) -> str:
               "| target | published | tolerance | start | fitted [95% CI] | z | within | source |",
               "|---|---:|---:|---:|---|---:|:---:|---|"]
     for row, start in zip(report["targets"]["fitted"], report["targets"]["initial"], strict=True):
-        kind = "count" if row["group"] == "supported_by" else "share"
+        kind = "count" if row["group"] in MONTHLY else "share"
         label = TargetPoint(row["group"], row["key"], 0, 1, 1, "").label
         if not row["fitted_point"]:
             label += " (check)"
@@ -92,7 +92,7 @@ def plot(points: list[TargetPoint], initial: dict | None, final: dict | None, *,
             if curves is None:
                 continue
             mean, lo, hi = mean_curve(curves[group])
-            if group == "supported_by":
+            if group in MONTHLY:
                 x = np.array([dt.date(int(start[:4]) + (int(start[5:]) - 1 + m) // 12,
                                       (int(start[5:]) - 1 + m) % 12 + 1, 1) for m in range(len(mean))])
             else:
@@ -101,7 +101,7 @@ def plot(points: list[TargetPoint], initial: dict | None, final: dict | None, *,
             if label == "fitted":
                 ax.fill_between(x, lo, hi, color="C0", alpha=0.2, linewidth=0, label="95% CI (replications)")
         for p in pts:
-            if group == "supported_by":
+            if group in MONTHLY:
                 y, m = int(p.key[:4]), int(p.key[5:])
                 x = dt.date(y + m // 12, m % 12 + 1, 1)  # end of the month
             else:
@@ -112,9 +112,12 @@ def plot(points: list[TargetPoint], initial: dict | None, final: dict | None, *,
         ax.plot([], [], "o", color="C3", label="target +- tolerance")
         ax.set_title({"survival": "Survival by firm age",
                       "supported_survival": "Supported start-ups: survival since support",
-                      "supported_by": "Cumulative supported start-ups"}[group], fontsize=10)
-        if group == "supported_by":
-            ax.set_ylabel("start-ups")
+                      "supported_by": "Cumulative supported start-ups",
+                      "supported_investment_by": "Money attracted by supported start-ups",
+                      "supported_hires_by": "Hires by supported start-ups"}[group], fontsize=10)
+        if group in MONTHLY:
+            ax.set_ylabel({"supported_by": "start-ups", "supported_investment_by": "KRW",
+                           "supported_hires_by": "jobs"}[group])
             ax.tick_params(axis="x", labelrotation=30)
             years = [int(p.key[:4]) for p in pts]
             ax.set_xlim(dt.date(min(years) - 1, 1, 1), dt.date(max(years) + 2, 12, 31))
