@@ -189,16 +189,28 @@ def _read_json(path: Path) -> dict:
     return data
 
 
-def _columns(path: Path, required: bool) -> dict[str, np.ndarray] | None:
+def _columns(path: Path, required: bool, coded: tuple[str, ...] = ()) -> dict[str, np.ndarray] | None:
+    """A Parquet file's columns as numpy arrays; each text column named in ``coded`` comes as
+    ``NAME`` (integer codes) and ``NAME_names`` (the names they index): millions of short strings
+    as Python objects would cost gigabytes and seconds."""
     if not path.is_file():
         if required:
             raise damaged(path, "missing")
         return None
     try:
-        t = pq.read_table(path)
+        t = pq.read_table(path, read_dictionary=[c for c in coded if c in pq.read_schema(path).names])
     except Exception as exc:  # noqa: BLE001 - any failure to read is damage
         raise damaged(path, f"unreadable ({type(exc).__name__}: {str(exc).splitlines()[0][:160]})") from None
-    return {name: t.column(name).to_numpy(zero_copy_only=False) for name in t.column_names}
+    out = {}
+    for name in t.column_names:
+        col = t.column(name)
+        if name in coded:
+            col = col.unify_dictionaries().combine_chunks() if col.num_chunks else col.combine_chunks()
+            out[name] = col.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+            out[f"{name}_names"] = np.asarray(col.dictionary.to_pylist(), dtype=object)
+        else:
+            out[name] = col.to_numpy(zero_copy_only=False)
+    return out
 
 
 def _replications_in(path: Path) -> list[int]:
@@ -294,7 +306,8 @@ def load_results(root: Path, practical_pp: float | None = None) -> Results:
     base = extra.get("baseline")
     base = base if base in names and base != cf else None
     pp = practical_pp if practical_pp is not None else extra.get("practical_pp", PRACTICAL_PP)
-    probes = _columns(root / "probes.parquet", required=finished and bool(manifest.get("probes")))
+    probes = _columns(root / "probes.parquet", required=finished and bool(manifest.get("probes")),
+                      coded=("scenario", "region"))
     return Results(root, manifest, summary, names, reps, regions, kept, kept_reps, cf, base, comparisons,
                    probes=probes, practical=float(pp) / 100.0)
 
@@ -338,14 +351,20 @@ def flat_diff(a, b, path: str = "") -> list[tuple[str, str, str]]:
 
 
 def _split(columns: dict) -> dict[str, dict]:
-    """probes.parquet's columns split by scenario, each firm with its twin key (see ``firm_keys``)."""
-    names = np.asarray(columns["scenario"], dtype=object)
-    regions, code = np.unique(np.asarray(columns["region"], dtype=object).astype(str), return_inverse=True)
+    """probes.parquet's columns (scenario and region as codes, see :func:`_columns`) split by scenario,
+    each firm with its twin key (see ``firm_keys``)."""
+    regions = columns["region_names"]
     key = firm_keys(np.asarray(columns["replication"], np.int64), regions, np.asarray(columns["serial"]),
-                    {r: i for i, r in enumerate(regions)}, region_codes=code)
+                    {r: i for i, r in enumerate(regions)}, region_codes=columns["region"])
+    scen = columns["scenario"]
+    order = np.argsort(scen, kind="stable")
+    bounds = np.searchsorted(scen[order], np.arange(len(columns["scenario_names"]) + 1))
     out = {}
-    for n in dict.fromkeys(names.tolist()):
-        sel = names == n
-        out[n] = {k: np.asarray(v)[sel] for k, v in columns.items() if k not in ("scenario", "region")}
-        out[n]["key"] = key[sel]
+    for i, n in enumerate(columns["scenario_names"]):
+        rows = order[bounds[i]:bounds[i + 1]]
+        if rows.size == 0:
+            continue
+        out[str(n)] = {k: np.asarray(v)[rows] for k, v in columns.items()
+                       if k not in ("scenario", "region", "scenario_names", "region_names")}
+        out[str(n)]["key"] = key[rows]
     return out
