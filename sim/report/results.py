@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..analysis.effects import firm_keys, gap_by_replication, gap_decomposition
@@ -205,8 +206,11 @@ def _columns(path: Path, required: bool, coded: tuple[str, ...] = ()) -> dict[st
     for name in t.column_names:
         col = t.column(name)
         if name in coded:
-            col = col.unify_dictionaries().combine_chunks() if col.num_chunks else col.combine_chunks()
-            out[name] = col.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+            if pa.types.is_dictionary(col.type):
+                col = col.unify_dictionaries().combine_chunks()
+            else:  # an all-null column (no start-up anywhere) is not read as a dictionary
+                col = col.combine_chunks().cast(pa.string()).dictionary_encode()
+            out[name] = col.indices.fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
             out[f"{name}_names"] = np.asarray(col.dictionary.to_pylist(), dtype=object)
         else:
             out[name] = col.to_numpy(zero_copy_only=False)

@@ -30,7 +30,7 @@ import numpy as np
 
 from ..analysis.effects import firm_keys, match_twins, survival_since_support, twins
 from ..analysis.stats import paired_difference, summarize
-from ..analysis.targets import load_targets
+from ..analysis.targets import MONTHLY, load_targets
 from ..errors import ValleysimError
 from ..experiment.task import Task, run_task
 from ..files import DEFAULT_SEED
@@ -132,10 +132,12 @@ def report(data: dict, targets_survival, targets_programme, *, replications: int
     for p in targets_programme.points:
         x = data[f"p_{p.metric}"]
         m = float(np.nanmean(x))
-        count = p.group == "supported_by"
+        count = p.group in MONTHLY
         tol = f"+-{p.tolerance:,.0f}" if count else f"+-{p.tolerance:.2f}"
         within = "yes" if abs(m - p.value) <= p.tolerance else "no"
         tval = f"{p.value:,.0f}" if count else share(p.value)
+        if p.group == "supported_investment_by":  # KRW: shown in billions
+            x, tval, tol = x / 1e9, f"{p.value / 1e9:,.1f} bn", f"+-{p.tolerance / 1e9:,.1f} bn"
         lines.append(f"| {p.label}{'' if p.weight > 0 else ' (check point)'} | {tval} ({tol}) | "
                      f"{cell(x, count=count)} | {within} |")
     for y in (2, 3, 4):
