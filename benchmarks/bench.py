@@ -37,6 +37,9 @@ COUNTERFACTUAL = ROOT / "scenarios" / "no-programme.yaml"
 
 TARGETS = {
     "lifecycles_per_second": (">=", 30_000),
+    "represented_lifecycles_per_second": (">=", 1_000_000),
+    "cost_growth_exponent": ("<=", 1.05),
+    "peak_rss_mb_real_scale": ("<=", 1000),
     "overhead_ratio": ("<=", 2.0),
     "speedup_2_workers": (">=", 1.8),
     "dask_overhead_ratio": ("<=", 1.25),
@@ -58,17 +61,72 @@ def _no_gc():
 
 
 def model_speed(repeats: int) -> dict:
-    """Lifecycles per second on one core (build + run + records), best of ``repeats``."""
+    """Lifecycles per second on one core (build + run + records, each replication from scratch), best of
+    ``repeats``: simulated start-ups, and start-ups of the economy they stand for (weights)."""
+    from sim.model import reuse
+
     sc = load_scenario(BASELINE)
-    best, events, n, supported = None, 0, 0, 0
+    best, events, n, supported, represented = None, 0, 0, 0, 0.0
     for r in range(repeats):
+        reuse.clear()
         t = time.perf_counter()
         rec = simulate(sc, 20140902, r)
         dt = time.perf_counter() - t
         n, events, supported = len(rec), rec.events, int(rec.startups["supported"].sum())
+        represented = float(rec.startups["weight"].sum())
         best = dt if best is None else min(best, dt)
-    return {"lifecycles_per_second": n / best, "events_per_lifecycle": events / n,
-            "events_per_supported_startup": events / max(supported, 1), "_n": n, "_seconds": best}
+    return {"lifecycles_per_second": n / best, "represented_lifecycles_per_second": represented / best,
+            "events_per_lifecycle": events / n, "events_per_supported_startup": events / max(supported, 1),
+            "_n": n, "_represented": represented, "_supported": supported, "_seconds": best}
+
+
+def cost_growth(repeats: int) -> dict:
+    """Seconds per replication against the number of simulated start-ups, for founding rates at 0.1, 0.3
+    and 1 times the shipped ones (the shipped economy is the largest: 10 times it would pass the schema's
+    MAX_STARTUPS), fitted on a log-log scale: 1 is linear."""
+    from sim.model import reuse
+
+    base = load_scenario(BASELINE)
+    xs, ys = [], []
+    for f in (0.1, 0.3, 1.0):
+        sc = load_scenario(BASELINE, [f"regions.{r}.founding_rate_per_year={g.founding_rate_per_year * f:.6g}"
+                                      for r, g in base.regions.items()])
+        best, n = None, 0
+        for r in range(repeats):
+            reuse.clear()
+            t = time.perf_counter()
+            n = len(simulate(sc, 20140902, r))
+            dt = time.perf_counter() - t
+            best = dt if best is None else min(best, dt)
+        xs.append(n)
+        ys.append(best)
+    slope = float(np.polyfit(np.log(xs), np.log(ys), 1)[0])
+    return {"cost_growth_exponent": slope, "_growth_sizes": xs, "_growth_seconds": ys}
+
+
+def _rss_of(cmd: list[str]) -> float:
+    """Peak RSS (MB) of the largest process of ``cmd`` (itself or a child), from a fresh wrapper."""
+    wrapper = ("import resource, subprocess, sys; subprocess.run(sys.argv[1:], check=True, "
+               "stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL); "
+               "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+    out = subprocess.run([sys.executable, "-c", wrapper, *cmd], check=True, cwd=ROOT, capture_output=True, text=True)
+    return int(out.stdout.strip()) / 1024.0
+
+
+def real_scale(reps: int) -> dict:
+    """At the shipped (real) scale: peak RSS of a whole serial run of ``reps`` replications (the worker's
+    work and the report's in one process), and what one replication adds to a results folder with
+    --startups all (every replication's start-up table kept)."""
+    with tempfile.TemporaryDirectory() as d:
+        rss = _rss_of([sys.executable, "run_sim.py", "run", str(BASELINE), "-n", str(reps), "--executor", "serial",
+                       "--quiet", "--out", str(Path(d) / "rss")])
+        out = Path(d) / "size"
+        subprocess.run([sys.executable, "run_sim.py", "run", str(BASELINE), "-n", "2", "--startups", "all", "--quiet",
+                        "--out", str(out)], check=True, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
+        startups = (out / "startups.parquet").stat().st_size
+    return {"peak_rss_mb_real_scale": rss, "results_mb_per_replication": size / 2 / 1e6,
+            "_startups_parquet_mb_per_replication": startups / 2 / 1e6}
 
 
 def bare_simpy(n: int, events_per_lifecycle: float, repeats: int) -> float:
@@ -164,19 +222,15 @@ def dask_overhead(reps: int) -> dict:
 
 
 def peak_rss(reps: int) -> float:
-    """Peak RSS (MB) of a whole `run` process (serial executor, small scenario), measured by a
-    fresh wrapper process so that earlier children do not count."""
-    regions = list(load_scenario(BASELINE).regions)
+    """Peak RSS (MB) of a whole `run` process (serial executor, the economy at a tenth of its shipped
+    size), measured by a fresh wrapper process so that earlier children do not count."""
+    base = load_scenario(BASELINE)
     with tempfile.TemporaryDirectory() as d:
         cmd = [sys.executable, "run_sim.py", "run", str(BASELINE), "-n", str(reps), "--executor", "serial",
                "--quiet", "--startups", "none", "--out", str(Path(d) / "x")]
-        cmd += [f"--set=regions.{r}.founding_rate_per_year=20" for r in regions]
-        wrapper = ("import resource, subprocess, sys; subprocess.run(sys.argv[1:], check=True, "
-                   "stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL); "
-                   "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
-        out = subprocess.run([sys.executable, "-c", wrapper, *cmd], check=True, cwd=ROOT, capture_output=True,
-                             text=True)
-    return int(out.stdout.strip()) / 1024.0
+        cmd += [f"--set=regions.{r}.founding_rate_per_year={g.founding_rate_per_year * 0.1:.6g}"
+                for r, g in base.regions.items()]
+        return _rss_of(cmd)
 
 
 def default_compare() -> float:
@@ -217,6 +271,8 @@ def main() -> None:
         res["_n"], res["events_per_lifecycle"], 1 if q else 3)
     res["overhead_ratio_vs_process_per_startup"] = (
         res["bare_simpy_process_per_startup_per_second"] / res["lifecycles_per_second"])
+    res.update(cost_growth(1 if q else 2))
+    res.update(real_scale(2 if q else 4))
     res.update(scaling(4 if q else 48))
     res.update(dask_overhead(1 if q else 10))
     res["peak_rss_mb_20"] = peak_rss(20)
