@@ -40,7 +40,6 @@ TARGETS = {
     "represented_lifecycles_per_second": (">=", 1_000_000),
     "cost_growth_exponent": ("<=", 1.05),
     "peak_rss_mb_real_scale": ("<=", 1000),
-    "overhead_ratio": ("<=", 2.0),
     "speedup_2_workers": (">=", 1.8),
     "dask_overhead_ratio": ("<=", 1.25),
     "peak_rss_ratio_200_vs_20": ("<=", 1.2),

@@ -90,3 +90,25 @@ def test_a_centre_keener_than_the_simulated_applicants_is_refused(make_scenario)
         make_scenario({**BIG, "sampling": {"full_below_apply": 0.05, "others_weight": 10}})
     assert "centres.Hub.apply_probability" in exc.value.message
     assert "sampling.full_below_apply" in exc.value.message
+
+
+def test_weighted_survival_equals_survival_of_the_rows_repeated():
+    """A row of weight k counts as k rows: Kaplan-Meier, its pooled curve and the hazard by age agree
+    with the unweighted estimators on the data with each row repeated k times."""
+    from sim.analysis.survival import hazard_by_age, km_at, km_curve
+
+    rng = np.random.default_rng(5)
+    d = rng.exponential(30.0, 400)
+    e = rng.random(400) < 0.7
+    w = rng.integers(1, 6, 400).astype(float)
+    rd, re_ = np.repeat(d, w.astype(int)), np.repeat(e, w.astype(int))
+    ages = np.arange(0, 100, 6.0)
+    np.testing.assert_allclose(km_at(d, e, ages, w), km_at(rd, re_, ages), rtol=1e-12)
+    np.testing.assert_allclose(km_curve(d, e, ages, weights=w)[0], km_curve(rd, re_, ages)[0], rtol=1e-9)
+    edges = np.arange(0, 121, 12.0)
+    np.testing.assert_allclose(hazard_by_age(d, e, edges, w), hazard_by_age(rd, re_, edges), rtol=1e-12)
+    # the band of a weighted curve is wider than Greenwood's on the repeated rows (it counts sampled firms)
+    lo_w, hi_w = km_curve(d, e, ages, weights=w)[1:]
+    lo_r, hi_r = km_curve(rd, re_, ages)[1:]
+    inside = np.isfinite(lo_w) & np.isfinite(lo_r) & (ages > 0)
+    assert (hi_w - lo_w)[inside].min() > 0 and ((hi_w - lo_w) >= (hi_r - lo_r) - 1e-12)[inside].all()
