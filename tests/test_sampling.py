@@ -112,3 +112,23 @@ def test_weighted_survival_equals_survival_of_the_rows_repeated():
     lo_r, hi_r = km_curve(rd, re_, ages)[1:]
     inside = np.isfinite(lo_w) & np.isfinite(lo_r) & (ages > 0)
     assert (hi_w - lo_w)[inside].min() > 0 and ((hi_w - lo_w) >= (hi_r - lo_r) - 1e-12)[inside].all()
+
+
+def test_money_and_hires_targets_are_probed_with_curves(make_scenario, shipped):
+    """The programme targets' money and hires groups come out of the calibration probe as values and as
+    cumulative curves by month (what `calibrate` plots), from the records' ledgers."""
+    from sim.analysis.targets import MONTHLY, load_targets, target_values, yearly_curves
+
+    targets = load_targets(shipped / "targets" / "programme.yaml")
+    assert {"supported_investment_by", "supported_hires_by"} <= set(targets.groups)
+    sc = make_scenario({**BIG, "sampling": {"full_below_apply": 0.2, "others_weight": 10}})
+    rec = simulate(sc, SEED, 0)
+    wanted = tuple((p.group, p.key) for p in targets.points if p.group in MONTHLY)
+    out = target_values(rec, sc, wanted=wanted, curves=True)
+    assert out["values"]["supported_investment_by_2018_09"] == pytest.approx(
+        rec.raised[rec.raised[:, 0] < sc.calendar.month("2018-09") + 1, 1].sum())
+    assert out["values"]["supported_hires_by_2018_09"] > 0
+    for g in ("supported_investment_by", "supported_hires_by"):
+        curve = np.array(out["curves"][g])
+        assert (np.diff(curve) >= 0).all() and curve[-1] > 0  # cumulative
+    assert set(yearly_curves(targets, {k: np.array([v]) for k, v in out["curves"].items()})) == {"supported_survival"}

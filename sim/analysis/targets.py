@@ -313,7 +313,7 @@ def yearly_curves(targets: TargetSet, curves: dict | None) -> dict:
     if curves is None:
         return out
     for group in targets.groups:
-        if group == "supported_by":
+        if group in MONTHLY:  # cumulative totals by month, not curves by age
             continue
         c = curves[group]
         years = range(1, CURVE_MONTHS // 12 + 1)

@@ -204,7 +204,7 @@ class Calibrator:
         ev.loss = loss_of(self.targets.points, {m: ev.mean(m) for m in metrics})
         if curves:
             ev.curves = {k: np.array([r["probe"]["curves"][k] for r in results], dtype=float)
-                         for k in ("survival", "supported_survival", "supported_by")}
+                         for k in results[0]["probe"]["curves"]}
         if hit is None:
             self._record(ev, log)
         self._cache[key] = ev
