@@ -111,7 +111,8 @@ PROBES = {
     "support_age": ("months", "months from founding to selection (NaN if never selected)", "outcome"),
 }
 """probes.parquet of a comparison: every replication's supported start-ups of each scenario, and every
-start-up of the counterfactual, so supported firms can be followed into the world without the programme."""
+start-up of the counterfactual that may apply (weight 1), so supported firms can be followed into the
+world without the programme."""
 
 SUMMARY = [
     ("seed", "", "the root seed of every replication"),
@@ -174,9 +175,11 @@ def dictionary_markdown() -> str:
            "is what happened.", ""]
     for file, title in (("replications.parquet", "one row per (scenario, replication)"),
                         ("regions.parquet", "one row per (scenario, replication, region)"),
-                        ("startups.parquet", "one row per start-up of the kept replications"),
-                        ("probes.parquet", "a comparison's supported start-ups (all start-ups of the "
-                                           "counterfactual), every replication")):
+                        ("startups.parquet", "the kept replications' start-ups: every supported one, the weighted "
+                                             "sample of those who never apply, one in ten of the other applicants "
+                                             "(weight every row by `weight`)"),
+                        ("probes.parquet", "a comparison's supported start-ups (every start-up of the "
+                                           "counterfactual that may apply), every replication")):
         out += [f"## {file}: {title}", "", "| column | kind | unit | definition |", "|---|---|---|---|"]
         cols = columns(file)
         order = [c for c in cols if cols[c][2] != "timing"] + [c for c in cols if cols[c][2] == "timing"]
