@@ -113,18 +113,13 @@ PROBES = {"twins": twins, "twins-all": twins_all}
 def gap_by_replication(prog: dict, cf: dict, unsupported_5y: dict[int, float], age_months: float = 60.0) -> dict:
     """Per replication, the supported firms' survival from support with and without the programme.
 
-    ``prog`` and ``cf`` are twins tables (columns of :func:`twins`, plus ``replication``; a ``key``
-    column of :func:`firm_keys` may stand for ``region``) of a scenario and of the counterfactual;
+    ``prog`` and ``cf`` are twins tables (columns of :func:`twins` with ``replication``, and each firm's
+    ``key`` from :func:`firm_keys` in place of its region) of a scenario and of the counterfactual;
     ``unsupported_5y`` maps a replication to the scenario's
     ``unsupported_survival_5y``. Returns arrays by replication: ``s_sup``, ``s_same_cf``,
     ``effect`` (s_sup - s_same_cf: what the programme did for the firms it supported),
     ``selection`` (s_same_cf - s_unsup: the rest of the published-style gap) and ``matched``.
     """
-    if "key" not in prog or "key" not in cf:
-        names = sorted(set(map(str, prog["region"])) | set(map(str, cf["region"])))
-        codes = {n: i for i, n in enumerate(names)}
-        prog, cf = ({**t, "key": firm_keys(t["replication"], list(map(str, t["region"])), t["serial"], codes)}
-                    for t in (prog, cf))
     reps = sorted(unsupported_5y)
     out = {k: np.full(len(reps), np.nan) for k in ("s_sup", "s_same_cf", "s_unsup", "effect", "selection",
                                                    "matched")}

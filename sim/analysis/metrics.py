@@ -79,16 +79,15 @@ def why_undefined(metric: str) -> str:
     return UNDEFINED.get(metric, "undefined in every replication")
 
 
-def weights(startups: dict) -> np.ndarray:
-    """How many start-ups of the economy each record stands for (1 for records written before sampling)."""
-    w = startups.get("weight")
-    return np.ones(len(startups["founded"])) if w is None else np.asarray(w, dtype=float)
+def cumulative(ledger: np.ndarray, ends) -> np.ndarray:
+    """A ledger's (month, amount) rows summed over the months before each of ``ends``."""
+    return np.array([ledger[ledger[:, 0] < end, 1].sum() for end in ends], dtype=float)
 
 
 def replication_metrics(records, calendar) -> dict[str, float]:
     """One replication's metrics (a flat mapping, one value per name in :data:`METRICS`)."""
     s = records.startups
-    w = weights(s)
+    w = s["weight"]
     died = s["outcome"] == DIED
     age = s["outcome_time"] - s["founded"]
     cohort = (s["cohort_year"] >= calendar.cohort_first_year) & (s["cohort_year"] <= calendar.cohort_last_year)
@@ -131,12 +130,11 @@ def replication_metrics(records, calendar) -> dict[str, float]:
     for d in THROUGHPUT_CHECKPOINTS:
         month = calendar.month(d) + 1.0  # end of that month
         out[f"supported_by_{d.replace('-', '_')}"] = float(wst[st < month].sum())
-    raised = getattr(records, "raised", np.empty((0, 2)))
-    for d in INVESTMENT_CHECKPOINTS:
-        out[f"supported_investment_by_{d.replace('-', '_')}"] = float(
-            raised[raised[:, 0] < calendar.month(d) + 1.0, 1].sum())
-        hired = getattr(records, "hired", np.empty((0, 2)))
-        out[f"supported_hires_by_{d.replace('-', '_')}"] = float(hired[hired[:, 0] < calendar.month(d) + 1.0, 1].sum())
+    ends = [calendar.month(d) + 1.0 for d in INVESTMENT_CHECKPOINTS]
+    for d, money, hires in zip(INVESTMENT_CHECKPOINTS, cumulative(records.raised, ends),
+                               cumulative(records.hired, ends), strict=True):
+        out[f"supported_investment_by_{d.replace('-', '_')}"] = float(money)
+        out[f"supported_hires_by_{d.replace('-', '_')}"] = float(hires)
     out["supported_jobs_end"] = float((w * s["jobs"])[alive & sup].sum())
     return out
 
@@ -144,7 +142,7 @@ def replication_metrics(records, calendar) -> dict[str, float]:
 def region_metrics(records, calendar) -> list[dict]:
     """Per-region rows: start-ups, supported, 5-year survival, survivors, jobs at the horizon."""
     s = records.startups
-    w = weights(s)
+    w = s["weight"]
     died = s["outcome"] == DIED
     age = s["outcome_time"] - s["founded"]
     cohort = (s["cohort_year"] >= calendar.cohort_first_year) & (s["cohort_year"] <= calendar.cohort_last_year)

@@ -28,16 +28,7 @@ def km_at(durations: np.ndarray, events: np.ndarray, ages: np.ndarray | list[flo
     e = np.asarray(events, dtype=bool)
     if d.size == 0:
         return np.full(ages.shape, np.nan)
-    order = np.argsort(d, kind="stable")
-    d, e = d[order], e[order]
-    times, first = np.unique(d, return_index=True)
-    if weights is None:
-        at_risk = d.size - first
-        deaths = np.add.reduceat(e.astype(np.int64), first)
-    else:
-        w = np.asarray(weights, dtype=float)[order]
-        at_risk = np.cumsum(w[::-1])[::-1][first]
-        deaths = np.add.reduceat(np.where(e, w, 0.0), first)
+    times, at_risk, deaths = _risk_sets(d, e, weights)
     factors = 1.0 - deaths / at_risk
     surv = np.cumprod(factors)
     idx = np.searchsorted(times, ages, side="right") - 1
@@ -45,8 +36,19 @@ def km_at(durations: np.ndarray, events: np.ndarray, ages: np.ndarray | list[flo
     # undefined once nobody is at risk any more (beyond the largest duration) -- unless the
     # curve has already reached 0 (the last at-risk firms all died): then S = 0 from there on
     if surv[-1] > 0.0:
-        out = np.where(ages > d[-1], np.nan, out)
+        out = np.where(ages > times[-1], np.nan, out)
     return out
+
+
+def _risk_sets(d: np.ndarray, e: np.ndarray, weights: np.ndarray | None):
+    """Distinct durations, with the number at risk and the deaths at each (sums of weights when given)."""
+    order = np.argsort(d, kind="stable")
+    d, e = d[order], e[order]
+    times, first = np.unique(d, return_index=True)
+    if weights is None:
+        return times, d.size - first, np.add.reduceat(e.astype(np.int64), first)
+    w = np.asarray(weights, dtype=float)[order]
+    return times, np.cumsum(w[::-1])[::-1][first], np.add.reduceat(np.where(e, w, 0.0), first)
 
 
 def km_curve(durations: np.ndarray, events: np.ndarray, grid: np.ndarray, confidence: float = 0.95,
@@ -98,11 +100,7 @@ def weighted_km_curve(d: np.ndarray, e: np.ndarray, grid: np.ndarray, w: np.ndar
     from scipy.stats import norm
 
     s = km_at(d, e, grid, w)
-    order = np.argsort(d, kind="stable")
-    ds, es, ws = d[order], e[order], w[order]
-    times, first = np.unique(ds, return_index=True)
-    at_risk = np.cumsum(ws[::-1])[::-1][first]
-    deaths = np.add.reduceat(np.where(es, ws, 0.0), first)
+    times, at_risk, deaths = _risk_sets(d, e, w)
     with np.errstate(divide="ignore", invalid="ignore"):
         terms = np.where(at_risk > deaths, deaths / (at_risk * (at_risk - deaths)), np.inf)
     deff = d.size * float((w ** 2).sum()) / float(w.sum()) ** 2

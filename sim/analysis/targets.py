@@ -26,7 +26,7 @@ from ..errors import ScenarioError
 from ..model.codes import DIED
 from ..scenario.ranges import parse_range
 from ..scenario.schema import parse_month
-from .metrics import replication_metrics, weights
+from .metrics import cumulative, replication_metrics
 from .stats import summarize
 from .survival import km_at
 
@@ -255,7 +255,7 @@ def target_values(records, scenario, wanted: tuple, curves: bool = False) -> dic
     age = s["outcome_time"] - s["founded"]
     sup = s["supported"]
     since = (s["outcome_time"] - s["support_time"])[sup]
-    w = weights(s)
+    w = s["weight"]
     values = {}
     for group, key in wanted:
         p = TargetPoint(group, key, 1.0, 1.0, 1.0, "")
@@ -269,7 +269,7 @@ def target_values(records, scenario, wanted: tuple, curves: bool = False) -> dic
             values[p.metric] = float(w[sup][s["support_time"][sup] < cal.month(key) + 1.0].sum())
         else:  # a month the metrics do not report: from the ledgers of money and hires
             ledger = records.raised if group == "supported_investment_by" else records.hired
-            values[p.metric] = float(ledger[ledger[:, 0] < cal.month(key) + 1.0, 1].sum())
+            values[p.metric] = float(cumulative(ledger, [cal.month(key) + 1.0])[0])
     out = {"values": values}
     if curves:
         grid = np.arange(CURVE_MONTHS + 1, dtype=float)
@@ -278,17 +278,10 @@ def target_values(records, scenario, wanted: tuple, curves: bool = False) -> dic
             "survival": km_at(age[cohort], died[cohort], grid, w[cohort]).tolist(),
             "supported_survival": km_at(since, died[sup], grid, w[sup]).tolist() if sup.any() else [math.nan] * len(grid),
             "supported_by": np.searchsorted(np.sort(s["support_time"][sup]), months, side="left").tolist(),
-            **{g: _cumulative(ledger, months) for g, ledger in (("supported_investment_by", records.raised),
-                                                                ("supported_hires_by", records.hired))},
+            **{g: cumulative(ledger, months).tolist() for g, ledger in (("supported_investment_by", records.raised),
+                                                                        ("supported_hires_by", records.hired))},
         }
     return out
-
-
-def _cumulative(ledger: np.ndarray, months: np.ndarray) -> list[float]:
-    """A ledger's (month, amount) rows summed up to the start of each month in ``months``."""
-    order = np.argsort(ledger[:, 0], kind="stable")
-    t, total = ledger[order, 0], np.concatenate([[0.0], np.cumsum(ledger[order, 1])])
-    return total[np.searchsorted(t, months, side="left")].tolist()
 
 
 def target_rows(targets: TargetSet, per_replication: dict) -> list[dict]:

@@ -17,6 +17,14 @@ import numpy as np
 import simpy
 
 
+def _in_force(schedule: list[tuple[float, int]], now: float, current: int) -> int:
+    """The value of a yearly schedule ((month it starts, value), sorted) at ``now``; ``current`` before it."""
+    for since, value in schedule:
+        if now >= since:
+            current = value
+    return current
+
+
 class Seats:
     """A centre's seats: how many there are and how many residents hold one."""
 
@@ -101,12 +109,8 @@ class Centre:
         cfg = self.cfg
         now = self.world.env.now
         self.rounds += 1
-        for since, n in self._seats_from:
-            if now >= since:
-                self.seats.capacity = n
-        for since, n in self._intake_from:
-            if now >= since:
-                self.intake_size = n
+        self.seats.capacity = _in_force(self._seats_from, now, self.seats.capacity)
+        self.intake_size = _in_force(self._intake_from, now, self.intake_size)
         k = min(self.intake_size, self.seats.capacity - self.seats.count)
         if k <= 0:
             return

@@ -1,7 +1,8 @@
 """All start-ups of one replication, as columns in founding order.
 
 A start-up's identity in a replication is its position ``sid``: regions in the scenario's order,
-each region's start-ups in founding order (its name across scenarios is (region, serial)). Everything the model knows about a start-up before anyone touches it
+each region's start-ups in founding order (its name across scenarios is (region, serial)).
+Everything the model knows about a start-up before anyone touches it
 lives here as numpy columns: its luck (drawn by :func:`region.draw_cohort`) and the rates that
 follow from its quality and region. The unsupported walk (:mod:`walk`) runs on these columns
 in bulk; only start-ups a centre selects become :class:`startup.Startup` objects, built from one

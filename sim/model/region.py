@@ -95,10 +95,9 @@ def draw_cohort(scenario: Scenario, region: str, seed: int, replication: int, sa
     samp = scenario.sampling
     cut, weight = samp.full_below_apply, samp.others_weight
     keen = _draw(scenario, region, seed, replication, salt, cut, (ARRIVALS, STARTUPS))
-    if cut < 1.0:  # ``cut * u`` is ``u`` itself when everyone is simulated
-        keen.apply_u = cut * keen.apply_u
-    if cut >= 1.0:
+    if cut >= 1.0:  # everyone is simulated: the plain stream, its application draws as they are
         return keen
+    keen.apply_u = cut * keen.apply_u
     rest = _draw(scenario, region, seed, replication, salt, (1.0 - cut) / weight, (SAMPLE_ARRIVALS, SAMPLE_STARTUPS))
     rest.apply_u = cut + (1.0 - cut) * rest.apply_u
     rest.serial = rest.serial + SAMPLE_SERIAL

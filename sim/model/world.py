@@ -79,8 +79,6 @@ class World:
         self.sector_index = {s: i for i, s in enumerate(self.sector_names)}
         sp, fu = scenario.startups, scenario.funding
         self.fail_hazard = [sp.stages[s].failure_hazard_per_month for s in STAGES]
-        self.stage_jobs = [sp.stages[s].jobs_multiplier for s in STAGES]
-        self.crossed_jobs = sp.crossed_jobs_multiplier
         self.mature_hazard = sp.mature_hazard_per_month
         self.round_prob = [fu.rounds[s].probability for s in STAGES]
         self.bridge_mult = fu.bridge_probability_multiplier
@@ -89,7 +87,8 @@ class World:
         self.supported: list[Startup] = []
         self.raised: list[tuple[float, float]] = []  # (month, KRW) of money supported start-ups attract
         self.hired: list[tuple[float, float]] = []  # (month, jobs) supported start-ups add at their milestones
-        self.job_mult = [*self.stage_jobs, self.crossed_jobs]
+        # jobs per founder in each stage, then once past the valley (a stage index of CROSSED)
+        self.job_mult = [*(sp.stages[s].jobs_multiplier for s in STAGES), sp.crossed_jobs_multiplier]
         self.conglomerates = {n: Conglomerate(self, n, c) for n, c in scenario.conglomerates.items()}
         self.centres: list[Centre] = []
         for name, cfg in scenario.active_centres.items():
