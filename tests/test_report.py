@@ -490,3 +490,28 @@ def test_the_effect_on_the_supported_is_followed_in_every_replication_with_an_in
         assert abs(per_rep[k][0] - kept[k]) < 4 * se, (k, per_rep[k][0], kept[k], se)
     words = report.sections[[s.id for s in report.sections].index("gap")].blocks[0].text
     assert "Means over 3 replications with 95% confidence intervals" in words
+
+
+def test_the_caution_cites_the_validation_run_only_for_the_shipped_baseline(tiny, report, shipped):
+    """The sentence on what a separate validation run found is about the shipped scenarios: it is printed
+    when the baseline is the shipped file as it is on disk, and not for a comparison of other scenarios."""
+    import dataclasses
+
+    from sim.report.compare import _shipped_baseline
+    from sim.scenario import load_scenario
+    from sim.scenario.loader import scenario_hash
+
+    summary = report.sections[[s.id for s in report.sections].index("summary")]
+    caution = next(b.text for b in summary.blocks if getattr(b, "text", "").startswith("Caution"))
+    assert "separate validation run" not in caution and "simulation noise only" in caution
+    res = load_results(tiny)
+    assert not _shipped_baseline(res)
+    shipped_hash = scenario_hash(load_scenario(shipped / "ccei-announced.yaml"))
+    as_shipped = dataclasses.replace(res, manifest={**res.manifest, "scenarios": {
+        **res.manifest["scenarios"], res.baseline: {"hash": shipped_hash}}})
+    assert not _shipped_baseline(as_shipped)  # the name must be a shipped file's too
+    renamed = dataclasses.replace(as_shipped, baseline="ccei-announced", manifest={**as_shipped.manifest, "scenarios": {
+        "ccei-announced": {"hash": shipped_hash}}})
+    assert _shipped_baseline(renamed)
+    edited = dataclasses.replace(renamed, manifest={"scenarios": {"ccei-announced": {"hash": "0" * 16}}})
+    assert not _shipped_baseline(edited)
