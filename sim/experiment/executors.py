@@ -168,6 +168,18 @@ QUIET_WORKERS = {
 background sampling (every 10-100 ms by default) measurably slows them (about 12 % per task)."""
 
 
+def _quiet_distributed_logs() -> None:
+    """Silence Dask's own log lines in this process (the client, its comms and batched sends each print a
+    traceback when the scheduler goes away): they are not for a planner, and what matters reaches them
+    as one paragraph through ExecutorLost and notify. Loggers Dask configured by name keep their own
+    level, so each existing one is set, and the parent for those made later."""
+    import logging
+
+    names = [name for name in logging.root.manager.loggerDict if name.split(".")[0] == "distributed"]
+    for name in ["distributed", *names]:
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+
+
 class DaskExecutor:
     """Dask distributed: a scheduler given by address, or a LocalCluster started here."""
 
@@ -181,11 +193,7 @@ class DaskExecutor:
         except ImportError:
             raise UsageError("--executor dask needs the optional Dask extra: pip install -e '.[dask]' "
                              "(or pip install 'dask[distributed]'), then run again.") from None
-        import logging
-
-        # the client's own log lines (a traceback when the scheduler goes away) are not for a planner:
-        # what matters reaches them as one paragraph through ExecutorLost and notify
-        logging.getLogger("distributed.client").setLevel(logging.CRITICAL)
+        _quiet_distributed_logs()
         self._cluster = None
         self._client = None
         self.address = scheduler or "a local cluster"
