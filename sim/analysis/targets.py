@@ -42,7 +42,7 @@ MONTHLY = ("supported_by", "supported_investment_by", "supported_hires_by")
 """Groups whose points are cumulative totals by the end of a month (the others are shares by age)."""
 LABELS = {"supported_by": "supported by", "supported_investment_by": "investment in supported by",
           "supported_hires_by": "hires by supported, by"}
-TOP_KEYS = ("name", "description", *GROUPS, "parameters")
+TOP_KEYS = ("name", "description", *GROUPS, "parameters", "priors")
 GROUP_KEYS = ("source", "copied_from", "note", "tolerance", "relative_tolerance", "weight", "points", "check_points")
 MAX_AGE_YEARS = 20
 CURVE_MONTHS = 72
@@ -84,6 +84,9 @@ class TargetSet:
     description: str
     points: list[TargetPoint]
     parameters: dict[str, tuple[float, float] | None] = field(default_factory=dict)
+    priors: list[str] = field(default_factory=list)
+    """``KEY=LOW:HIGH[:log]`` texts: the ranges a posterior calibration starts from, each a uniform prior
+    (in log space with ``:log``)."""
 
     @property
     def fitted(self) -> list[TargetPoint]:
@@ -219,8 +222,16 @@ def load_targets(path: str | Path) -> TargetSet:
         text = str(k) if v is None else f"{k}={v}"
         r = parse_range(text, f"{path}: parameters:", key_alone=True)
         params[r.key] = r.bounds
+    raw_priors = data.get("priors") or {}
+    if not isinstance(raw_priors, dict):
+        raise ScenarioError(f"{path}: priors: expected a mapping of dotted.key to LOW:HIGH (optionally :log).")
+    priors = []
+    for k, v in raw_priors.items():
+        if v is None:
+            raise ScenarioError(f"{path}: priors: {k}: expected a range LOW:HIGH (a prior needs both ends).")
+        priors.append(f"{parse_range(f'{k}={v}', f'{path}: priors:').key}={v}")
     name = str(data.get("name") or path.stem)
-    return TargetSet(path, name, str(data.get("description") or ""), points, params)
+    return TargetSet(path, name, str(data.get("description") or ""), points, params, priors)
 
 
 PENALTY_Z = 10.0

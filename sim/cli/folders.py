@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 
+from .calibrate import report_posterior, resume_posterior
 from .common import executor_options, quiet_option, with_options
 from .runs import report_run, resume_run
 from .sweeps import report_optimize, report_sweep, resume_optimize, resume_sweep
@@ -19,6 +20,7 @@ KINDS = {
     "compare": (resume_run, report_run),
     "sweep": (resume_sweep, report_sweep),
     "optimize": (resume_optimize, report_optimize),
+    "posterior": (resume_posterior, report_posterior),
 }
 """Manifest kind -> (resume handler, report handler)."""
 

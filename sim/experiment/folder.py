@@ -36,6 +36,7 @@ OWNED = frozenset({
     "summary.json", "report.html", "report.md", "figures", LOCK, "probes.parquet",
     "design.parquet", "design.csv", "sensitivity.json", "sweep.html", "sweep.md",
     "optimize.json", "optimize.md", "optimize.html", "best.yaml", "evaluations.jsonl", "candidates.jsonl", "final",
+    "waves.jsonl", "posterior.parquet", "posterior.json", "posterior.md", "posterior.png",
 })
 """Names valleysim writes at the top of a results folder (and half-written ``.NAME.tmp-PID`` files)."""
 

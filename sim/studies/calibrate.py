@@ -32,6 +32,7 @@ import numpy as np
 import yaml
 
 from ..analysis.targets import (
+    MONTHLY,
     TargetSet,
     hint,
     load_targets,
@@ -140,6 +141,21 @@ class Evaluation:
         return float(x.mean()) if x.size else math.nan
 
 
+def check_targets(targets: TargetSet, sc: Scenario) -> None:
+    """Every target must be something the scenario can produce: months inside its calendar, survival
+    ages some founding cohort reaches before the horizon."""
+    cal = sc.calendar
+    for p in targets.points:
+        if p.group in MONTHLY and not 0 <= cal.month(p.key) < cal.horizon_months:
+            raise ScenarioError(f"{targets.path}: {p.group}.{p.key}: expected a month inside the "
+                                f"scenario's calendar {cal.start} .. {cal.horizon}.")
+        observable = cal.horizon_months - cal.year_start(cal.cohort_first_year)
+        if p.group == "survival" and 12.0 * int(p.key) > observable:
+            raise ScenarioError(f"{targets.path}: survival.{p.key}: no founding cohort of the scenario "
+                                f"({cal.cohort_first_year}-{cal.cohort_last_year}) reaches {p.key} years "
+                                f"before the horizon {cal.horizon}.")
+
+
 class Calibrator:
     """Evaluates parameter vectors on a fixed set of replications (common random numbers)."""
 
@@ -156,16 +172,7 @@ class Calibrator:
         self.history: list[dict] = []
         self._cache: dict[tuple, Evaluation] = {}
         sc = validate(set_values(base, {}), origin)
-        cal = sc.calendar
-        for p in targets.points:
-            if p.group == "supported_by" and not 0 <= cal.month(p.key) < cal.horizon_months:
-                raise ScenarioError(f"{targets.path}: supported_by.{p.key}: expected a month inside the "
-                                    f"scenario's calendar {cal.start} .. {cal.horizon}.")
-            observable = cal.horizon_months - cal.year_start(cal.cohort_first_year)
-            if p.group == "survival" and 12.0 * int(p.key) > observable:
-                raise ScenarioError(f"{targets.path}: survival.{p.key}: no founding cohort of the scenario "
-                                    f"({cal.cohort_first_year}-{cal.cohort_last_year}) reaches {p.key} years "
-                                    f"before the horizon {cal.horizon}.")
+        check_targets(targets, sc)
         self.start_resolved = resolved_dict(sc)
         self.wanted = tuple((p.group, p.key) for p in targets.points)
 

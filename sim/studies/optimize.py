@@ -24,7 +24,6 @@ against the counterfactual, the baseline and each other finalist.
 from __future__ import annotations
 
 import contextlib
-import json
 import math
 import os
 import shlex
@@ -37,8 +36,9 @@ import numpy as np
 from ..analysis.costs import planned_cost
 from ..analysis.stats import paired_difference, summarize
 from ..analysis.summary import by_scenario
-from ..errors import Interrupted, ResultsError, UsageError, ValleysimError
+from ..errors import Interrupted, UsageError, ValleysimError
 from ..experiment import interrupts
+from ..experiment.journal import append_line, read_lines
 from ..experiment.progress import Progress
 from ..experiment.runner import ExperimentSpec, resume_experiment, run_experiment
 from ..experiment.store import ResultsStore
@@ -66,9 +66,9 @@ class Cache:
         self.cand_path = self.root / "candidates.jsonl"
         self.values: dict[tuple[str, int, int], dict] = {}
         self.candidates: dict[str, dict] = {}
-        for line in _lines(self.path):
+        for line in read_lines(self.path):
             self.values[(line["key"], int(line["seed"]), int(line["replication"]))] = line["metrics"]
-        for line in _lines(self.cand_path):
+        for line in read_lines(self.cand_path):
             self.candidates[line["key"]] = line
 
     def get(self, key: str, seed: int, r: int) -> dict | None:
@@ -77,41 +77,14 @@ class Cache:
     def put(self, key: str, seed: int, r: int, metrics: dict) -> None:
         m = {k: metrics.get(k) for k in KEPT_METRICS}
         self.values[(key, seed, r)] = m
-        _append(self.path, {"key": key, "seed": seed, "replication": r, "metrics": m})
+        append_line(self.path, {"key": key, "seed": seed, "replication": r, "metrics": m})
 
     def put_candidate(self, key: str, record: dict) -> None:
         if key not in self.candidates:
             self.candidates[key] = record
-            _append(self.cand_path, record)
+            append_line(self.cand_path, record)
 
 
-def _lines(path: Path):
-    if not path.is_file():
-        return
-    with open(path, encoding="utf-8") as fh:
-        for raw in fh:
-            raw = raw.strip()
-            if not raw:
-                continue
-            try:
-                yield json.loads(raw)
-            except ValueError:
-                continue  # a line cut short by a crash: that evaluation simply runs again
-
-
-def _append(path: Path, obj: dict) -> None:
-    try:
-        with open(path, "a", encoding="utf-8") as fh:
-            fh.write(json.dumps(obj, separators=(",", ":"), default=str) + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-    except OSError as exc:
-        raise ResultsError(f"{path}: cannot write the evaluation cache ({exc.strerror}).", path=path) from None
-
-
-# ----------------------------------------------------------------------------------------------
-# running
-# ----------------------------------------------------------------------------------------------
 class Optimizer:
     def __init__(self, spec: OptimizeSpec, root: Path, executor, *, progress: bool = True, echo=print,
                  problem: Problem | None = None):

@@ -1,0 +1,397 @@
+"""Calibration to a posterior: history matching in waves, run through the experiment layer.
+
+``python run_sim.py calibrate FILE --targets TARGETS --method history-matching [--points N] [--waves W]``
+
+The priors are the targets file's ``priors`` (or ``--params``): each a uniform range, so that
+every effect can be absent. Wave 1 simulates a Latin hypercube over the priors; each later wave
+draws its points from the posterior the emulator gives after the waves before it (see
+:mod:`sim.analysis.posterior` for the method and why it is not ABC). Every design point runs
+replications ``0..R-1`` of one seed with its own random streams (see :attr:`PosteriorSpec.crn`),
+through the one task entry point, in parallel on whatever executor was
+given (process pool or Dask). Each finished (point, replication) is journalled at once, and each
+wave's design is written before it runs, so an interrupted calibration resumes where it stopped
+(``python run_sim.py resume DIR``) and finishes with the same posterior.
+
+Outputs, in the results folder: ``posterior.parquet`` (one row per draw: a column per dotted key
+and a ``weight``), ``design.parquet`` (every simulated point with its target values),
+``posterior.json``, ``posterior.md`` and ``posterior.png`` (marginal and pairwise plots).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import functools
+import shlex
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..analysis import posterior as hm
+from ..analysis.targets import load_targets, target_values
+from ..errors import Interrupted, ScenarioError, UsageError, ValleysimError
+from ..experiment import interrupts
+from ..experiment.journal import append_line, read_lines
+from ..experiment.progress import Progress
+from ..experiment.store import ResultsStore
+from ..experiment.task import Task, run_task
+from ..files import (
+    DEFAULT_SEED,
+    atomic_write_json,
+    atomic_write_table,
+    json_clean,
+    now,
+    read_json,
+    versions,
+)
+from ..report.posterior import write_posterior_report
+from ..scenario.keys import get_key
+from ..scenario.loader import base_data, resolved_dict, scenario_hash, validate
+from ..scenario.ranges import make_params
+from ..scenario.schema import Scenario
+from .calibrate import check_targets
+from .designs import lhs_units, point_data
+
+KIND = "posterior"
+POINTS_PER_PARAMETER = 8
+"""Design points per wave and parameter when --points is not given (Loeppky et al. 2009 suggest ten
+per input for a first emulator; the later waves concentrate where the posterior is)."""
+
+
+@dataclass
+class PosteriorSpec:
+    """Everything a posterior calibration needs; it goes into the manifest, so ``resume`` rebuilds it."""
+
+    file: str
+    targets_file: str
+    priors: list[str] = field(default_factory=list)
+    overrides: list[str] = field(default_factory=list)
+    points: int = 0
+    waves: int = 2
+    replications: int = 1
+    seed: int = DEFAULT_SEED
+    crn: bool = False
+    """Design points draw their own start-ups (no common random numbers): then one replication's luck is
+    noise the emulator learns as its nugget, and its mean is the model's mean. With common random
+    numbers every point would share replication 0's offset, which the emulator cannot see and the
+    posterior would inherit as a bias."""
+    draws: int = 1000
+
+    def to_json(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_json(cls, d: dict) -> PosteriorSpec:
+        return cls(**{f.name: d[f.name] for f in dataclasses.fields(cls) if f.name in d})
+
+
+class Problem:
+    """The spec resolved: base scenario, targets, priors as parameters on the unit cube."""
+
+    def __init__(self, spec: PosteriorSpec):
+        self.spec = spec
+        self.data = base_data(Path(spec.file), spec.overrides)
+        self.base = validate(self.data, origin=spec.file)
+        self.targets = load_targets(spec.targets_file)
+        check_targets(self.targets, self.base)
+        texts = list(spec.priors) or list(self.targets.priors)
+        if not texts:
+            raise UsageError(f"{spec.targets_file}: has no `priors` section and no --params were given: a "
+                             "posterior needs a range for every parameter, e.g. priors: "
+                             "{centre_defaults.training.hazard_multiplier_during: 0.1:1.0}.")
+        self.params = make_params(texts, self.data, resolved_dict(self.base), "priors")
+        self.fitted = [p for p in self.targets.points if p.weight > 0]
+        self.wanted = tuple((p.group, p.key) for p in self.targets.points)
+        self.points = spec.points or POINTS_PER_PARAMETER * len(self.params)
+
+    def values(self, units) -> list[float]:
+        return [p.value(float(u)) for p, u in zip(self.params, units, strict=True)]
+
+    def scenario(self, units, name: str) -> Scenario:
+        values = self.values(units)
+        try:
+            return validate(point_data(self.data, self.params, values, name), origin=self.spec.file)
+        except ScenarioError as exc:
+            where = ", ".join(f"{p.key}={v:g}" for p, v in zip(self.params, values, strict=True))
+            raise ScenarioError(f"the prior allows a parameter set that is not a valid scenario ({where}): "
+                                f"{exc.message} Narrow the priors so that every value in them is valid.") from None
+
+    def z(self, means: dict[str, float]) -> np.ndarray:
+        """Each fitted target's distance in units of its tolerance."""
+        return np.array([(means.get(p.metric, np.nan) - p.value) / p.tolerance for p in self.fitted])
+
+
+class HistoryMatching:
+    """Runs the waves; everything simulated is journalled in the results folder."""
+
+    def __init__(self, spec: PosteriorSpec, root: Path, executor, *, progress: bool = True, echo=print):
+        self.spec = spec
+        self.problem = Problem(spec)
+        self.root = Path(root)
+        self.executor = executor
+        self.progress = progress
+        self.echo = echo
+        self.values: dict[tuple[str, int], dict] = {}
+        for line in read_lines(self.root / "evaluations.jsonl"):
+            self.values[(line["point"], int(line["replication"]))] = line["values"]
+        self.designs: dict[int, np.ndarray] = {int(line["wave"]): np.asarray(line["units"], float)
+                                               for line in read_lines(self.root / "waves.jsonl")}
+        self.checks: list[dict] = []
+        self.simulated = 0
+
+    def rng(self, purpose: int, wave: int) -> np.random.Generator:
+        return np.random.default_rng(np.random.SeedSequence(self.spec.seed, spawn_key=(0x504F, purpose, wave)))
+
+    # -- one wave -----------------------------------------------------------------------------
+    def design(self, wave: int, sample: hm.WeightedSample | None) -> np.ndarray:
+        if wave in self.designs:  # written before the wave ran: a resumed run uses the same points
+            return self.designs[wave]
+        d = len(self.problem.params)
+        if sample is None:
+            units = lhs_units(d, self.problem.points, self.spec.seed)
+        else:
+            units = hm.design_from_posterior(sample, self.problem.points, self.rng(1, wave))
+        for i, u in enumerate(units):  # every point must be a valid scenario before anything runs
+            self.problem.scenario(u, point_key(wave, i))
+        self.designs[wave] = units
+        append_line(self.root / "waves.jsonl", {"wave": wave, "units": units.tolist()})
+        return units
+
+    def simulate(self, wave: int, units: np.ndarray) -> None:
+        reps = range(self.spec.replications)
+        probe = functools.partial(target_values, wanted=self.problem.wanted)
+        argsets = []
+        for i, u in enumerate(units):
+            key = point_key(wave, i)
+            todo = [r for r in reps if (key, r) not in self.values]
+            if not todo:
+                continue
+            sc = self.problem.scenario(u, key)
+            resolved, digest = resolved_dict(sc), scenario_hash(sc)
+            argsets += [(resolved, digest, Task(i, key, r), self.spec.seed, self.spec.crn, False, probe)
+                        for r in todo]
+        if not argsets:
+            return
+        with Progress(len(argsets), enabled=self.progress, echo=self.echo) as bar:
+            for result in self.executor.run(run_task, argsets):
+                t = result["task"]
+                if "error" in result:
+                    raise ValleysimError(
+                        f"design point {t.scenario}, replication {t.replication} failed ({result['error']}); the "
+                        f"simulations so far are kept in {self.root}. Fix the cause, then continue with: "
+                        f"python run_sim.py resume {shlex.quote(str(self.root))}\n{result['traceback']}")
+                values = result["probe"]["values"]
+                self.values[(t.scenario, t.replication)] = values
+                append_line(self.root / "evaluations.jsonl",
+                            {"point": t.scenario, "replication": t.replication, "values": values})
+                self.simulated += 1
+                bar.update(result.get("startups_count", 0))
+        interrupts.check()
+
+    def outputs(self) -> tuple[np.ndarray, np.ndarray, list[dict]]:
+        """Unit coordinates, z scores (points x fitted targets) and a row per point for design.parquet."""
+        units, zs, rows = [], [], []
+        metrics = [p.metric for p in self.problem.targets.points]
+        for wave in sorted(self.designs):
+            for i, u in enumerate(self.designs[wave]):
+                key = point_key(wave, i)
+                per = [self.values[(key, r)] for r in range(self.spec.replications) if (key, r) in self.values]
+                if not per:
+                    continue
+                means = {m: float(np.nanmean([v.get(m, np.nan) for v in per])) for m in metrics}
+                units.append(u)
+                zs.append(self.problem.z(means))
+                rows.append({"wave": wave, "point": key, "replications": len(per),
+                             **dict(zip([p.key for p in self.problem.params], self.problem.values(u), strict=True)),
+                             **means})
+        return np.asarray(units, float), np.asarray(zs, float), rows
+
+    def run(self) -> dict:
+        t0 = time.perf_counter()
+        sample = None
+        emu = None
+        waves = []
+        for wave in range(1, self.spec.waves + 1):
+            units = self.design(wave, sample)
+            if self.progress:
+                self.echo(f"wave {wave} of {self.spec.waves}: {len(units)} points x {self.spec.replications} "
+                          f"replication(s)" + (" drawn from the posterior so far" if sample is not None else
+                                               " over the priors (Latin hypercube)"))
+            self.simulate(wave, units)
+            all_units, z, _ = self.outputs()
+            if emu is not None:
+                self.checks.append(emulator_check(emu, all_units[-len(units):], z[-len(units):], wave))
+            emu = hm.fit_emulator(all_units, z, seed=self.spec.seed % 2**31)
+            sample, info = hm.sample_posterior(emu, len(self.problem.params), self.rng(2, wave))
+            waves.append({"wave": wave, "points": len(units), **info})
+            if self.progress:
+                self.echo(f"  the data rule out {1 - info['non_implausible_share']:.0%} of the prior box "
+                          f"(implausibility > {hm.CUTOFF:g}); effective sample size {info['ess']:,.0f}")
+        return {"emulator": emu, "sample": sample, "waves": waves, "seconds": time.perf_counter() - t0}
+
+
+def point_key(wave: int, i: int) -> str:
+    return f"w{wave}-p{i:04d}"
+
+
+def emulator_check(emu: hm.Emulator, units: np.ndarray, z: np.ndarray, wave: int) -> dict:
+    """How well the emulator of the waves before predicted this wave's points (before it saw them):
+    standardised errors should mostly lie within +-3 (and about 95 % within +-2)."""
+    mean, sd = emu.predict(units)
+    err = (z - mean) / np.sqrt(sd ** 2 + emu.nugget_var[None, :])
+    ok = np.isfinite(err)
+    return {"wave": wave, "points": len(units), "within_2sd": float(np.mean(np.abs(err[ok]) <= 2.0)),
+            "within_3sd": float(np.mean(np.abs(err[ok]) <= 3.0)),
+            "rms_standardised_error": float(np.sqrt(np.mean(err[ok] ** 2)))}
+
+
+# ----------------------------------------------------------------------------------------------
+# the result
+# ----------------------------------------------------------------------------------------------
+def summarise(hmr: HistoryMatching, out: dict) -> dict:
+    """posterior.json's content, the draws and the design table."""
+    prob = hmr.problem
+    emu, sample = out["emulator"], out["sample"]
+    rng = hmr.rng(3, 0)
+    units, weights = hm.draws(sample, hmr.spec.draws, rng)
+    draws = {"draw": np.arange(len(units)), "weight": weights}
+    for j, p in enumerate(prob.params):
+        draws[p.key] = np.array([p.value(float(u)) for u in units[:, j]])
+    params = []
+    resolved = resolved_dict(prob.base)
+    for p, s in zip(prob.params, hm.unit_summary(sample), strict=True):
+        params.append({"key": p.key, "scale": p.scale, "kind": p.kind, "low": p.low, "high": p.high,
+                       "scenario_value": get_key(resolved, p.targets[0]),
+                       "prior_90": [p.raw(0.05), p.raw(0.95)],
+                       "posterior_mean": p.raw(s["mean"]), "posterior_median": p.raw(s["median"]),
+                       "posterior_90": [p.raw(s["q05"]), p.raw(s["q95"])],
+                       "width_ratio": s["width_ratio"], "verdict": s["verdict"]})
+    # what the draws reproduce (emulated) against each target, and what the prior alone allowed
+    prior_units = np.random.default_rng(0).random((4096, len(prob.params)))
+    post_mean, _ = emu.predict(units)
+    prior_mean, _ = emu.predict(prior_units)
+    targets = []
+    for j, t in enumerate(prob.fitted):
+        post = t.value + t.tolerance * post_mean[:, j]
+        prior = t.value + t.tolerance * prior_mean[:, j]
+        targets.append({"group": t.group, "key": t.key, "metric": t.metric, "target": t.value,
+                        "tolerance": t.tolerance, "source": t.source,
+                        "posterior_90": hm.weighted_quantile(post, weights, [0.05, 0.95]).tolist(),
+                        "posterior_median": float(hm.weighted_quantile(post, weights, [0.5])[0]),
+                        "prior_90": np.quantile(prior, [0.05, 0.95]).tolist()})
+    _, _, rows = hmr.outputs()
+    result = {"kind": KIND, "spec": hmr.spec.to_json(), "scenario": prob.base.name,
+              "targets_name": prob.targets.name, "method": "history matching with a Gaussian-process emulator",
+              "observation_sd_in_tolerances": hm.OBS_SD_Z, "implausibility_cutoff": hm.CUTOFF,
+              "parameters": params, "targets": targets, "waves": out["waves"], "emulator_checks": hmr.checks,
+              "emulator_length_scales": {t.metric: dict(zip([p.key for p in prob.params], ls.tolist(), strict=True))
+                                         for t, ls in zip(prob.fitted, emu.length_scales(), strict=True)},
+              "simulated_points": len(rows), "draws": len(units), "ess": out["waves"][-1]["ess"],
+              "seconds": round(out["seconds"], 2)}
+    return {"result": json_clean(result), "draws": draws, "rows": rows}
+
+
+def write_outputs(root: Path, summary: dict) -> dict[str, Path]:
+    import pyarrow as pa
+
+    root = Path(root)
+    atomic_write_table(root / "posterior.parquet", pa.table(summary["draws"]))
+    atomic_write_table(root / "design.parquet", pa.Table.from_pylist(summary["rows"]))
+    atomic_write_json(root / "posterior.json", summary["result"])
+    paths = write_posterior_report(root, summary["result"], summary["draws"])
+    return {"parquet": root / "posterior.parquet", "json": root / "posterior.json", **paths}
+
+
+# ----------------------------------------------------------------------------------------------
+# start, resume, report
+# ----------------------------------------------------------------------------------------------
+def run_posterior(spec: PosteriorSpec, root: Path, executor, *, force: bool = False, progress: bool = True,
+                  echo=print, command=None) -> dict:
+    """Start a posterior calibration in ``root`` (a new folder) and run it to the end."""
+    try:
+        Problem(spec)  # bad input stops here, before a folder exists
+        manifest = {"status": "running", "kind": KIND, "spec": spec.to_json(),
+                    "command": shlex.join(command or sys.argv), "versions": versions(), "started": now(),
+                    "ended": None}
+        store = ResultsStore.create(root, manifest, force=force, parts=False)
+    except BaseException:
+        with contextlib.suppress(Exception):
+            executor.close()
+        raise
+    try:
+        return _run(spec, Path(root), executor, progress=progress, echo=echo)
+    finally:
+        store.release()
+
+
+def resume_posterior(root: Path, executor, *, progress: bool = True, echo=print) -> dict:
+    """Continue an interrupted posterior calibration (nothing already simulated reruns)."""
+    m = read_json(Path(root) / "manifest.json")
+    store = None
+    try:
+        if m is None or m.get("kind") != KIND:
+            raise UsageError(f"{root}: is not a posterior calibration folder (no {KIND} manifest.json).")
+        if m.get("status") == "complete":
+            raise UsageError(f"{root}: this calibration is already complete; nothing to resume. Rebuild its "
+                             f"report with: python run_sim.py report {shlex.quote(str(root))}")
+        spec = PosteriorSpec.from_json(m["spec"])
+        store = ResultsStore.open(root, write=True)
+    except BaseException:
+        with contextlib.suppress(Exception):
+            executor.close()
+        raise
+    try:
+        ResultsStore(root).update_manifest(status="running", resumed=now(), ended=None)
+        return _run(spec, Path(root), executor, progress=progress, echo=echo)
+    finally:
+        store.release()
+
+
+def _run(spec: PosteriorSpec, root: Path, executor, *, progress, echo) -> dict:
+    resume = f"python run_sim.py resume {shlex.quote(str(root))}"
+    store = ResultsStore(root)
+    try:
+        with interrupts.signals_as_interrupt():
+            hmr = HistoryMatching(spec, root, executor, progress=progress, echo=echo)
+            out = hmr.run()
+    except KeyboardInterrupt:
+        with contextlib.suppress(Exception):
+            executor.abort()
+        store.update_manifest(status="interrupted", ended=now())
+        raise Interrupted(f"Interrupted. Simulated design points are kept in {root}; continue with: {resume}") from None
+    except UsageError:
+        with contextlib.suppress(Exception):
+            executor.close()
+        store.update_manifest(status="failed", ended=now())
+        raise
+    except ValleysimError:
+        with contextlib.suppress(Exception):
+            executor.abort()
+        store.update_manifest(status="failed", ended=now())
+        raise
+    finally:
+        with contextlib.suppress(Exception):
+            executor.close()
+    summary = summarise(hmr, out)
+    summary["result"]["command"] = store.read_manifest().get("command")
+    files = write_outputs(root, summary)
+    store.update_manifest(status="complete", ended=now(), seconds=summary["result"]["seconds"])
+    return {**summary["result"], "files": {k: str(v) for k, v in files.items()}}
+
+
+def rewrite_report(root: Path) -> dict:
+    """``report`` of a posterior folder: the page and plot again from posterior.json and posterior.parquet."""
+    import pyarrow.parquet as pq
+
+    root = Path(root)
+    result = read_json(root / "posterior.json")
+    if result is None or not (root / "posterior.parquet").is_file():
+        raise UsageError(f"{root}: has no posterior.json and posterior.parquet yet; finish it first with: "
+                         f"python run_sim.py resume {shlex.quote(str(root))}")
+    t = pq.read_table(root / "posterior.parquet")
+    draws = {n: t.column(n).to_numpy() for n in t.column_names}
+    paths = write_posterior_report(root, result, draws)
+    return {**result, "files": {k: str(v) for k, v in paths.items()}}

@@ -1,0 +1,197 @@
+"""Calibration to a posterior (history matching with an emulator): the method on a problem whose
+answer is known, then the model itself with targets it generated at known parameters."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+from click.testing import CliRunner
+
+from sim.analysis import posterior as hm
+from sim.cli import cli
+from sim.experiment.executors import SerialExecutor
+from sim.studies.designs import lhs_units
+from sim.studies.posterior import PosteriorSpec, resume_posterior, run_posterior
+
+
+# ----------------------------------------------------------------------------------------------
+# the method alone
+# ----------------------------------------------------------------------------------------------
+def _toy(u: np.ndarray) -> np.ndarray:
+    """Two outputs of the first two inputs; the third input matters to nothing."""
+    return np.column_stack([np.sin(2.0 * u[:, 0]) + 0.5 * u[:, 1], u[:, 0] * u[:, 1] + 0.3 * u[:, 1]])
+
+
+@pytest.mark.slow
+def test_posterior_intervals_cover_the_truth_at_their_nominal_rate():
+    """Truth drawn from the prior, data drawn from the likelihood the method assumes: over repeated
+    seeds the 90 % intervals cover the truth about 90 % of the time, and the input nothing depends
+    on keeps its prior width."""
+    tol, world, reps = np.array([0.1, 0.1]), 0.02, 30
+    covered, widths = [], []
+    for rep in range(reps):
+        rng = np.random.default_rng(1000 + rep)
+        truth = rng.random(3)
+        data = _toy(truth[None])[0] + rng.normal(0.0, hm.OBS_SD_Z * tol) + rng.normal(0.0, world, 2)
+        units = lhs_units(3, 30, rep)
+        z = (_toy(units) + rng.normal(0.0, world, (30, 2)) - data) / tol
+        sample, _ = hm.sample_posterior(hm.fit_emulator(units, z, seed=rep), 3, rng, size_log2=13)
+        s = hm.unit_summary(sample)
+        covered.append([s[i]["q05"] <= truth[i] <= s[i]["q95"] for i in range(2)])
+        widths.append(s[2]["width_ratio"])
+    rate = np.mean(covered)
+    se = np.sqrt(0.9 * 0.1 / (2 * reps))  # pairs share a seed, so this slightly understates it
+    assert abs(rate - 0.9) <= 3 * se, f"coverage {rate:.3f} vs nominal 0.90 (3 SE = {3 * se:.3f})"
+    # the unused input: its posterior is its prior (90 % of the box), up to the sample's own noise
+    assert np.mean(widths) == pytest.approx(1.0, abs=0.05) and min(widths) > 0.85
+    # the used inputs are narrowed
+    assert s[0]["width_ratio"] < 0.8
+
+
+def test_weighted_quantiles_and_resampling_agree_with_a_known_distribution():
+    rng = np.random.default_rng(5)
+    x = rng.random((20000, 1))
+    w = np.exp(-0.5 * ((x[:, 0] - 0.5) / 0.1) ** 2)
+    sample = hm.WeightedSample(x, w / w.sum())
+    q = sample.quantiles([0.05, 0.5, 0.95])[:, 0]
+    assert q == pytest.approx([0.5 - 1.645 * 0.1, 0.5, 0.5 + 1.645 * 0.1], abs=0.01)
+    units, weights = hm.draws(sample, 1000, rng)
+    assert weights.sum() == pytest.approx(1.0) and len(units) <= 1000
+    assert np.average(units[:, 0], weights=weights) == pytest.approx(0.5, abs=4 * 0.1 / np.sqrt(1000))
+    assert hm.verdict(0.3) == "pinned" and hm.verdict(0.6) == "narrowed" and hm.verdict(0.95) == "open"
+
+
+# ----------------------------------------------------------------------------------------------
+# the model: targets it generated at known parameters
+# ----------------------------------------------------------------------------------------------
+PRIORS = ["startups.stages.prototype.failure_hazard_per_month=0.004:0.04",
+          "startups.mature_hazard_per_month=0.001:0.012",
+          "startups.crossed_jobs_multiplier=1:5"]
+"""Two hazards the survival targets depend on, and the jobs a firm adds when it crosses the valley
+(which no survival target depends on)."""
+
+
+def _synthetic_targets(write_scenario, scenario_dict, truth: dict, rng, tol: float = 0.02) -> tuple:
+    """The small scenario and a targets file holding the model's own survival at ``truth`` (mean of 4
+    replications of another seed) plus observation noise of the size the method assumes."""
+    from sim.analysis.targets import target_values
+    from sim.model import simulate
+    from sim.scenario.keys import set_key
+    from sim.scenario.loader import validate
+
+    data = scenario_dict()
+    scenario = write_scenario("small.yaml", data)
+    at = scenario_dict()
+    for k, v in truth.items():
+        set_key(at, k, v)
+    sc = validate(at, "truth")
+    wanted = (("survival", "1"), ("survival", "2"), ("survival", "3"))
+    vals = [target_values(simulate(sc, 99, r), sc, wanted)["values"] for r in range(4)]
+    points = {int(k): round(float(np.mean([v[f"survival_{k}y"] for v in vals]) + rng.normal(0.0, hm.OBS_SD_Z * tol)), 4)
+              for _, k in wanted}
+    targets = write_scenario("targets.yaml", {
+        "name": "synthetic", "survival": {"source": "the model at known parameters", "tolerance": tol,
+                                          "points": points},
+        "priors": {p.split("=")[0]: p.split("=")[1] for p in PRIORS}})
+    return scenario, targets
+
+
+def _unit(text: str, value: float) -> float:
+    lo, hi = (float(x) for x in text.split("=")[1].split(":"))
+    return (value - lo) / (hi - lo)
+
+
+@pytest.mark.slow
+def test_the_model_posterior_covers_parameters_that_generated_the_targets(write_scenario, scenario_dict, tmp_path):
+    """Over repeated seeds (truth from the prior each time) the hazards' 90 % intervals cover the
+    values that made the targets at about the nominal rate, and the jobs multiplier, which no target
+    depends on, stays about as wide as its prior."""
+    covered = []
+    open_widths = []
+    for seed in range(4):
+        rng = np.random.default_rng(seed)
+        u = rng.random(2)
+        truth = {"startups.stages.prototype.failure_hazard_per_month": 0.004 + 0.036 * u[0],
+                 "startups.mature_hazard_per_month": 0.001 + 0.011 * u[1]}
+        folder = tmp_path / f"s{seed}"
+        folder.mkdir()
+        scenario, targets = _synthetic_targets(lambda n, c, _f=folder: write_scenario(n, c, _f), scenario_dict,
+                                               truth, rng)
+        spec = PosteriorSpec(file=str(scenario), targets_file=str(targets), points=12, waves=2, seed=seed)
+        result = run_posterior(spec, folder / "out", SerialExecutor(), progress=False, echo=lambda _m: None)
+        params = {p["key"]: p for p in result["parameters"]}
+        for key, value in truth.items():
+            lo, hi = params[key]["posterior_90"]
+            covered.append(lo <= value <= hi)
+        open_widths.append(params["startups.crossed_jobs_multiplier"]["width_ratio"])
+    # 8 intervals at 90 %: fewer than 5 covered has probability 0.5 %
+    assert sum(covered) >= 5, covered
+    assert np.mean(open_widths) > 0.7, open_widths
+
+
+@pytest.fixture
+def posterior_folder(write_scenario, scenario_dict, tmp_path):
+    rng = np.random.default_rng(11)
+    truth = {"startups.stages.prototype.failure_hazard_per_month": 0.02, "startups.mature_hazard_per_month": 0.006}
+    scenario, targets = _synthetic_targets(write_scenario, scenario_dict, truth, rng)
+    out = tmp_path / "post"
+    res = CliRunner().invoke(cli, ["calibrate", str(scenario), "--targets", str(targets), "--method",
+                                   "history-matching", "--points", "10", "--waves", "2", "--draws", "300",
+                                   "--workers", "2", "--out", str(out), "-q"])
+    assert res.exit_code == 0, res.output
+    return out, scenario, targets, res.output
+
+
+@pytest.mark.slow
+def test_calibrate_history_matching_writes_draws_a_report_and_resumes_identically(posterior_folder, tmp_path):
+    out, _, _, output = posterior_folder
+    t = pq.read_table(out / "posterior.parquet").to_pydict()
+    keys = [p.split("=")[0] for p in PRIORS]
+    assert set(t) == {"draw", "weight", *keys}
+    assert 10 <= len(t["weight"]) <= 300 and sum(t["weight"]) == pytest.approx(1.0)
+    for key, text in zip(keys, PRIORS, strict=True):
+        lo, hi = (float(x) for x in text.split("=")[1].split(":"))
+        assert all(lo <= v <= hi for v in t[key])
+    result = json.loads((out / "posterior.json").read_text())
+    assert result["simulated_points"] == 20 and len(result["waves"]) == 2
+    # the report's words are the data's: each parameter's verdict is in the table and the headline
+    md = (out / "posterior.md").read_text()
+    for p in result["parameters"]:
+        assert f"| `{p['key']}` |" in md and p["verdict"] in md
+    assert (out / "posterior.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "posterior of small" in output and "report:" in output
+    # interrupted half-way through wave 2: resume simulates only what is missing and ends identical
+    cut = tmp_path / "cut"
+    shutil.copytree(out, cut)
+    lines = (cut / "evaluations.jsonl").read_text().splitlines()
+    (cut / "evaluations.jsonl").write_text("\n".join(lines[:15]) + "\n")
+    m = json.loads((cut / "manifest.json").read_text())
+    m["status"] = "interrupted"
+    (cut / "manifest.json").write_text(json.dumps(m))
+    for name in ("posterior.parquet", "posterior.json"):
+        (cut / name).unlink()
+    again = resume_posterior(cut, SerialExecutor(), progress=False, echo=lambda _m: None)
+    assert len((cut / "evaluations.jsonl").read_text().splitlines()) == 20
+    assert pq.read_table(cut / "posterior.parquet").equals(pq.read_table(out / "posterior.parquet"))
+    assert again["parameters"] == result["parameters"]
+
+
+def test_a_posterior_needs_priors_and_says_so(write_scenario, scenario_dict, tmp_path):
+    scenario = write_scenario("small.yaml", scenario_dict())
+    targets = write_scenario("targets.yaml", {"name": "t", "survival": {"source": "x", "tolerance": 0.02,
+                                                                         "points": {1: 0.8}}})
+    out = tmp_path / "post"
+    res = CliRunner().invoke(cli, ["calibrate", str(scenario), "--targets", str(targets), "--method",
+                                   "history-matching", "--out", str(out)])
+    assert res.exit_code == 2
+    assert "no `priors` section" in res.output and "Traceback" not in res.output
+    assert not out.exists()  # nothing partial
+    bad = write_scenario("bad.yaml", {"name": "t", "survival": {"source": "x", "tolerance": 0.02, "points": {1: 0.8}},
+                                      "priors": {"startups.mature_hazard_per_month": None}})
+    res = CliRunner().invoke(cli, ["calibrate", str(scenario), "--targets", str(bad), "--method",
+                                   "history-matching", "--out", str(out)])
+    assert res.exit_code == 2 and "priors: startups.mature_hazard_per_month: expected a range" in res.output
