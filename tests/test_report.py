@@ -34,7 +34,7 @@ HERE = Path(__file__).resolve().parent
 GOLDEN = HERE / "golden"
 TINY = sorted((GOLDEN / "scenarios").glob("*.yaml"))
 LIBRARY = HERE.parent / "scenarios"
-COMPARE = [*map(str, TINY), "--baseline", "tiny-programme", "--counterfactual", "tiny-none", "-n", "3",
+COMPARE = [*map(str, TINY), "--baseline", "tiny-programme", "--counterfactual", "tiny-none", "-n", "3", "--fixed",
            "--seed", "7", "--executor", "serial", "--set", "regions.Seoul.founding_rate_per_year=150", "-q"]
 
 

@@ -46,8 +46,60 @@ def _paired(a: dict[str, np.ndarray], b: dict[str, np.ndarray], metric: str) -> 
     return paired_difference(np.asarray(a[metric], float)[ia], np.asarray(b[metric], float)[ib])
 
 
+BETTER_LOWER = frozenset({"programme_cost_krw", "public_cost_krw", "cohort_public_cost_krw", "grants_krw"})
+"""Compared metrics where less is better (costs); for every other one more is better."""
+
+
+def over_draws(reps: np.ndarray, diffs: np.ndarray, draws: int, lower_is_better: bool = False) -> dict:
+    """A paired difference over posterior draws (replication ``r`` ran with draw ``r mod draws``).
+
+    - ``mc_half_width``: 95 % half-width of the mean from simulation noise alone (the pooled spread
+      of replications within a draw): what more replications at these draws would shrink. With one
+      replication per draw the noise cannot be told apart from the draws' spread, and it is the
+      half-width over all replications (``separated`` is then False).
+    - ``param_low`` / ``param_high``: the central 90 % interval over parameter uncertainty, from the
+      draws' mean differences: their quantiles with 20 or more draws, else mean +- 1.645 SD of a
+      normal spread whose variance has the replications' noise taken out (when it can be).
+    - ``prob_better``: the share of draws in which the variant does better than the reference (a
+      tie counts half): the posterior probability that it is better, given the model.
+    """
+    ok = np.isfinite(diffs)
+    reps, diffs = np.asarray(reps)[ok], diffs[ok]
+    out = {"draws": draws, "mc_half_width": None, "param_low": None, "param_high": None, "prob_better": None,
+           "separated": False}
+    if not diffs.size:
+        return out
+    k = reps % draws
+    ids = np.unique(k)
+    groups = [diffs[k == i] for i in ids]
+    means = np.array([g.mean() for g in groups])
+    dof = sum(len(g) - 1 for g in groups)
+    spread = float(np.var(means, ddof=1)) if len(means) > 1 else 0.0
+    if dof > 0:
+        within = sum(float(np.sum((g - g.mean()) ** 2)) for g in groups) / dof
+        from scipy import stats as st
+
+        out["mc_half_width"] = float(st.t.ppf(0.975, dof) * math.sqrt(within / diffs.size))
+        spread = max(spread - within * float(np.mean([1.0 / len(g) for g in groups])), 0.0)
+        out["separated"] = True
+    else:
+        out["mc_half_width"] = summarize(diffs)["half_width"]
+    if len(means) < 2:  # one parameter set: nothing to say about parameter uncertainty
+        return out
+    if len(means) >= 20:
+        out["param_low"], out["param_high"] = (float(v) for v in np.quantile(means, [0.05, 0.95]))
+    else:
+        centre, half = float(means.mean()), 1.6449 * math.sqrt(spread)
+        out["param_low"], out["param_high"] = centre - half, centre + half
+    better = -means if lower_is_better else means
+    out["prob_better"] = float((np.sum(better > 0) + 0.5 * np.sum(better == 0)) / len(means))
+    return out
+
+
 def build_summary(columns: dict[str, Sequence], scenarios: Sequence[str],
-                  comparisons: Sequence[tuple[str, str]] = ()) -> dict:
+                  comparisons: Sequence[tuple[str, str]] = (), draws: int | None = None) -> dict:
+    """summary.json's content. ``draws``: the replications ran over that many posterior draws, and each
+    comparison also gets its parameter uncertainty (:func:`over_draws`)."""
     data = by_scenario(columns, scenarios)
     summary: dict = {"scenarios": {}, "comparisons": []}
     for sc in scenarios:
@@ -68,7 +120,14 @@ def build_summary(columns: dict[str, Sequence], scenarios: Sequence[str],
             if m not in data[sc] or m not in data[ref]:
                 continue
             res = _paired(data[sc], data[ref], m)
-            rows.append({"scenario": sc, "reference": ref, "metric": m, **res})
+            row = {"scenario": sc, "reference": ref, "metric": m, **res,
+                   "mc_half_width": res.get("half_width"), "param_low": None, "param_high": None, "prob_better": None}
+            if draws:
+                a, b = data[sc], data[ref]
+                common, ia, ib = np.intersect1d(a["replication"], b["replication"], return_indices=True)
+                d = np.asarray(a[m], float)[ia] - np.asarray(b[m], float)[ib]
+                row.update(over_draws(np.asarray(common, int), d, draws, m in BETTER_LOWER))
+            rows.append(row)
     for m in {r["metric"] for r in rows}:
         idx = [i for i, r in enumerate(rows) if r["metric"] == m]
         adj = holm([rows[i]["p_value"] for i in idx])

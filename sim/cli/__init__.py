@@ -1,7 +1,7 @@
 """The command line: ``python run_sim.py COMMAND ...`` (or ``valleysim COMMAND ...``).
 
 One click group; the commands live in a module per family (:mod:`.scenarios`, :mod:`.runs`,
-:mod:`.folders`, :mod:`.sweeps`, :mod:`.calibrate`). Every command turns bad input into one clear
+:mod:`.folders`, :mod:`.sweeps`, :mod:`.calibrate`, :mod:`.discover`). Every command turns bad input into one clear
 paragraph on stderr and exit code 2; no traceback reaches a planner (``VALLEYSIM_DEBUG=1`` shows
 it for developers).
 """
@@ -14,7 +14,7 @@ import sys
 import click
 
 from ..errors import ValleysimError
-from . import calibrate, folders, runs, scenarios, sweeps
+from . import calibrate, discover, folders, runs, scenarios, sweeps
 
 
 class Group(click.Group):
@@ -35,7 +35,7 @@ def cli():
 
 
 for command in (scenarios.validate, scenarios.show, scenarios.keys, runs.run, runs.compare, folders.report, folders.resume,
-                runs.replay, calibrate.calibrate, sweeps.sweep, sweeps.optimize):
+                runs.replay, calibrate.calibrate, sweeps.sweep, sweeps.optimize, discover.discover):
     cli.add_command(command)
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from ..errors import UsageError, ValleysimError
+from ..scenario.draws import DEFAULT_DRAWS, SHIPPED_POSTERIOR
 from .common import (
     default_out,
     echo,
@@ -59,21 +60,35 @@ def run(file, resume_dir, replications, seed, out, force, overrides, workers, ex
 @click.option("--practical", "practical_pp", type=click.FloatRange(0, 100), default=0.2, show_default=True,
               metavar="PP", help="The least difference in 5-year survival, in percentage points, worth acting on: "
                                  "smaller differences are reported as small even when statistically certain.")
+@click.option("--posterior", type=click.Path(path_type=Path), default=None, metavar="PARQUET",
+              help="Posterior draws to run over (posterior.parquet from calibrate --method history-matching); "
+                   "default: the shipped one, scenarios/posteriors/programme/posterior.parquet.")
+@click.option("--draws", type=click.IntRange(1, 100_000), default=None,
+              help=f"Posterior draws (default {DEFAULT_DRAWS}, or -n if smaller); replication r runs with draw r mod "
+                   "DRAWS (-n defaults to twice DRAWS, at least 10: two or more replications per draw tell "
+                   "simulation noise from parameter uncertainty).")
+@click.option("--fixed", is_flag=True,
+              help="Every replication at the scenarios' own values (no parameter uncertainty: Monte Carlo noise only).")
 @run_options
-def compare(files, baseline, counterfactual, practical_pp, **opts):
+def compare(files, baseline, counterfactual, practical_pp, posterior, draws, fixed, **opts):
     """Compare scenarios against the counterfactual and the baseline; write the reports.
 
-    With no FILES, the whole policy library (every scenarios/*.yaml) is compared.
+    With no FILES, the whole policy library (every scenarios/*.yaml) is compared. By default each
+    difference carries its uncertainty over the parameter sets the published targets allow (the
+    shipped posterior), besides Monte Carlo noise; --fixed runs at the files' own values only.
     """
     from ..report.tables import headline_table
     from ..studies.compare import plan_compare
 
     quiet = opts["quiet"]
     baseline = None if baseline.strip().lower() in ("", "none") else baseline
+    if fixed and posterior is not None:
+        raise UsageError("compare: --fixed runs without a posterior; give --fixed or --posterior, not both.")
     spec = plan_compare(files, baseline=baseline, counterfactual=counterfactual, overrides=opts["overrides"],
                         replications=opts["replications"], seed=opts["seed"], crn=not opts["no_crn"],
                         keep_startups=opts["keep_startups"], precision=precision(opts["precision_pp"]),
-                        max_replications=opts["max_replications"], practical_pp=practical_pp)
+                        max_replications=opts["max_replications"], practical_pp=practical_pp,
+                        posterior=None if fixed else (posterior or SHIPPED_POSTERIOR), draws=draws)
     outcome = execute(spec, opts["out"] or default_out("compare"), force=opts["force"], workers=opts["workers"],
                       executor=opts["executor"], scheduler=opts["scheduler"], quiet=quiet)
     order = list(spec.scenarios)
@@ -163,7 +178,7 @@ def replay(root, scenario, replication):
         raise UsageError(f"--scenario: expected one of {sorted(spec.scenarios)}, found {scenario!r}.")
     if replication < 0:
         raise UsageError(f"--replication: expected a whole number >= 0, found {replication}.")
-    sc = spec.scenarios[scenario]
+    sc = spec.scenario_at(scenario, replication)  # with its posterior draw, if the experiment has draws
     task = Task(list(spec.scenarios).index(scenario), scenario, replication)
     result = run_task(resolved_dict(sc), scenario_hash(sc), task, spec.seed, spec.crn, False)
     if "error" in result:

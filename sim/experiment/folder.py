@@ -37,6 +37,7 @@ OWNED = frozenset({
     "design.parquet", "design.csv", "sensitivity.json", "sweep.html", "sweep.md",
     "optimize.json", "optimize.md", "optimize.html", "best.yaml", "evaluations.jsonl", "candidates.jsonl", "final",
     "waves.jsonl", "posterior.parquet", "posterior.json", "posterior.md", "posterior.png",
+    "discover.json", "discover.md", "discover.png",
 })
 """Names valleysim writes at the top of a results folder (and half-written ``.NAME.tmp-PID`` files)."""
 

@@ -23,6 +23,7 @@ from pathlib import Path
 from ..analysis.summary import build_summary, half_widths, replications_for
 from ..errors import Interrupted, UsageError
 from ..files import DEFAULT_SEED, atomic_write_json, finite_or_none, now, versions
+from ..scenario.draws import Draws
 from ..scenario.loader import resolved_dict, scenario_hash
 from ..scenario.schema import Scenario
 from . import interrupts
@@ -51,6 +52,12 @@ class ExperimentSpec:
     probes: dict[str, str] = field(default_factory=dict)
     """Scenario name -> the name of a probe (:data:`sim.analysis.effects.PROBES`) run with each of its
     tasks; what it returns is kept in ``probes.parquet``."""
+    draws: Draws | None = None
+    """Posterior draws: replication ``r`` of every scenario runs with draw ``r mod K`` (see
+    :mod:`sim.scenario.draws`); None runs every replication at the scenarios' own values."""
+    raw: dict[str, dict] = field(default_factory=dict)
+    """Scenario name -> its data before validation (what a draw's values are set into)."""
+    _at: dict = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self):
         if not self.scenarios:
@@ -62,6 +69,32 @@ class ExperimentSpec:
         if self.precision is not None and not (self.precision > 0 and math.isfinite(self.precision)):
             raise UsageError(f"precision: expected a positive half-width (a fraction, 0.001 = 0.1 pp), found "
                              f"{self.precision}.")
+
+    def draw_of(self, replication: int) -> int | None:
+        """The posterior draw replication ``replication`` runs with (None without draws)."""
+        return None if self.draws is None else replication % len(self.draws)
+
+    def applied(self, scenario: str) -> list[str]:
+        """The posterior keys a draw sets in ``scenario`` (none without draws)."""
+        if self.draws is None or scenario not in self.raw:
+            return []
+        if ("applied", scenario) not in self._at:
+            self._at[("applied", scenario)] = self.draws.applied(resolved_dict(self.scenarios[scenario]))
+        return self._at[("applied", scenario)]
+
+    def scenario_at(self, scenario: str, replication: int) -> Scenario:
+        """The scenario replication ``replication`` runs: with its draw's values where a draw applies."""
+        k = self.draw_of(replication)
+        keys = self.applied(scenario) if k is not None else []
+        if not keys:
+            return self.scenarios[scenario]
+        hit = self._at.get((scenario, k))
+        if hit is None:
+            from ..scenario.loader import validate
+
+            origin = f"{scenario} with posterior draw {k} of {self.draws.file}"
+            hit = self._at[(scenario, k)] = validate(self.draws.data_for(self.raw[scenario], k, keys), origin)
+        return hit
 
     def probe(self, scenario: str):
         from ..analysis.effects import PROBES
@@ -107,6 +140,7 @@ def new_manifest(spec: ExperimentSpec, command: list[str] | None) -> dict:
         "ended": None,
         "extra": spec.extra,
         "probes": spec.probes,
+        **({"draws": spec.draws.to_json(), "raw": spec.raw} if spec.draws is not None else {}),
     }
 
 
@@ -130,7 +164,8 @@ def _spec_from_manifest(m: dict) -> ExperimentSpec:
         comparisons=[tuple(c) for c in m.get("comparisons", [])], precision=m.get("precision"),
         max_replications=m.get("max_replications", 200), kind=m.get("kind", "run"),
         sources={n: v.get("file") for n, v in m["scenarios"].items()}, extra=m.get("extra", {}),
-        probes=m.get("probes", {}))
+        probes=m.get("probes", {}), draws=Draws.from_json(m["draws"]) if m.get("draws") else None,
+        raw=m.get("raw", {}))
 
 
 LIFECYCLES_PER_SECOND = 50_000.0
@@ -160,11 +195,14 @@ class Runner:
         self.half_width: float | None = None
 
     def _argsets(self, tasks: list[Task]):
-        resolved = {n: resolved_dict(s) for n, s in self.spec.scenarios.items()}
-        digests = {n: scenario_hash(s) for n, s in self.spec.scenarios.items()}
+        done: dict[tuple[str, int | None], tuple[dict, str]] = {}
         for t in tasks:
-            yield (resolved[t.scenario], digests[t.scenario], t, self.spec.seed, self.spec.crn, self.spec.keep(t),
-                   self.spec.probe(t.scenario))
+            key = (t.scenario, self.spec.draw_of(t.replication))
+            if key not in done:
+                sc = self.spec.scenario_at(t.scenario, t.replication)
+                done[key] = (resolved_dict(sc), scenario_hash(sc))
+            resolved, digest = done[key]
+            yield (resolved, digest, t, self.spec.seed, self.spec.crn, self.spec.keep(t), self.spec.probe(t.scenario))
 
     def _run_batch(self, replications: range) -> None:
         tasks = self.spec.tasks(replications)
@@ -274,7 +312,9 @@ class Runner:
         self.store.update_manifest(replications=n)
         self.store.consolidate(spec.tasks(range(n)))
         cols = self.store.read_metrics(below=n).to_pydict()
-        summary = build_summary(cols, list(spec.scenarios), spec.comparisons) if cols else {"scenarios": {}}
+        summary = (build_summary(cols, list(spec.scenarios), spec.comparisons,
+                                 draws=len(spec.draws) if spec.draws is not None else None)
+                   if cols else {"scenarios": {}})
         summary["seed"] = spec.seed
         summary["failures"] = [{k: f[k] for k in ("scenario", "replication", "error", "replay")}
                                for f in self._failure_rows()]

@@ -15,7 +15,7 @@ import math
 from ..analysis.summary import precision_check
 from ..errors import ScenarioError
 from ..scenario.loader import SHIPPED, header_comment, load_scenario, scenario_hash
-from . import plots, population
+from . import discovery, plots, population, uncertainty
 from .document import Bullets, Figure, Paragraph, Report, Section, Table
 from .format import diff_cell, fmt, mean_cell, p_text, pp, ratio_cell, shown_command, shown_path
 from .results import Results
@@ -36,6 +36,8 @@ def build_report(res: Results) -> Report:
         _summary(res),
         _headline(res),
         _differences(res),
+        uncertainty.section(res),
+        discovery.section(res.root),
         _value_for_money(res),
         population.survival_section(res),
         population.valley_section(res),
@@ -47,7 +49,7 @@ def build_report(res: Results) -> Report:
         _provenance(res),
         _all_comparisons(res),
     ]
-    return Report(title, subtitle, sections)
+    return Report(title, subtitle, [x for x in sections if x is not None])
 
 
 def _cohort_text(res: Results) -> str:
@@ -113,7 +115,10 @@ def _summary(res: Results) -> Section:
     s = Section("summary", "Summary")
     cf, base = res.counterfactual, res.baseline
     s.add(Paragraph(verdict(res)))
-    if res.counterfactual is not None:
+    lines = uncertainty.first_lines(res)
+    for line in lines:
+        s.add(line)
+    if res.counterfactual is not None and not lines:
         s.add(Paragraph("Caution: the effects above follow from the scenarios' effect parameters (shelter during "
                         "the residency, the network's funding odds, the partners' money), which are calibrated "
                         "assumptions, not measurements; the intervals here are simulation noise only."

@@ -15,6 +15,7 @@ from ..experiment.runner import ExperimentSpec
 from ..files import DEFAULT_SEED
 from ..report import write_reports
 from ..report.results import PRACTICAL_PP
+from ..scenario.draws import DEFAULT_DRAWS, load_draws
 from ..scenario.keys import ENTRY_NAMES, missing_entry, parse_override
 from ..scenario.loader import SHIPPED, base_data, header_comment, load_scenario
 
@@ -74,11 +75,15 @@ def _library_file(name: str) -> Path | None:
 def plan_compare(files, *, baseline: str | None = "ccei-announced", counterfactual: str = "no-programme",
                  overrides=(), replications: int | None = None, seed: int = DEFAULT_SEED, crn: bool = True,
                  keep_startups: str = "first", precision: float | None = None,
-                 max_replications: int = 200, practical_pp: float = PRACTICAL_PP) -> ExperimentSpec:
+                 max_replications: int = 200, practical_pp: float = PRACTICAL_PP,
+                 posterior: Path | str | None = None, draws: int | None = None) -> ExperimentSpec:
     """The comparison as an experiment. With no ``files``, the whole library (every scenarios/*.yaml).
 
     The counterfactual and the baseline come from the library when they are not among ``files``;
-    the order is counterfactual, baseline, then the variants as given.
+    the order is counterfactual, baseline, then the variants as given. With ``posterior`` (a
+    posterior.parquet), replication ``r`` of every scenario runs with posterior draw ``r mod draws``
+    (see :mod:`sim.scenario.draws`); there must be at least one replication per draw. ``draws``
+    defaults to :data:`DEFAULT_DRAWS`, or to ``replications`` when fewer are asked for.
     """
     files = list(files) or sorted(SHIPPED.glob("*.yaml"))
     if not files:
@@ -108,10 +113,21 @@ def plan_compare(files, *, baseline: str | None = "ccei-announced", counterfactu
     # every scenario's supported firms, and all of the counterfactual's, so the report can follow the
     # supported firms into the world without the programme in every replication (effect vs selection)
     probes = {n: ("twins-all" if n == counterfactual else "twins") for n in order}
+    picked, raw = None, {}
+    if posterior is not None:
+        if draws is not None and replications is not None and replications < draws:
+            raise UsageError(f"-n {replications} with --draws {draws}: every posterior draw needs at least one "
+                             f"replication; give -n {draws} or more, or fewer --draws.")
+        if draws is None:
+            draws = min(DEFAULT_DRAWS, replications) if replications else DEFAULT_DRAWS
+        replications = replications or max(2 * draws, COMPARE_REPLICATIONS)
+        picked = load_draws(posterior, draws, seed)
+        raw = {n: base_data(Path(sources[n]), overrides, empty_ok=True) for n in order}
+        extra["posterior"] = {"file": str(posterior), "draws": draws, "source": picked.source}
     return ExperimentSpec(scenarios=scenarios, replications=replications or COMPARE_REPLICATIONS, seed=seed,
                           crn=crn, keep_startups=keep_startups, comparisons=comparisons, precision=precision,
                           max_replications=max_replications, kind="compare", sources=sources, extra=extra,
-                          probes=probes)
+                          probes=probes, draws=picked, raw=raw)
 
 
 def reports_written(root) -> bool:

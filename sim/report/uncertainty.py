@@ -1,0 +1,162 @@
+"""How sure the comparison is: Monte Carlo noise against what the published data leave open.
+
+When a comparison ran over posterior draws (replication ``r`` with draw ``r mod K``, see
+:mod:`sim.scenario.draws`), every difference has two uncertainties: simulation noise (what more
+replications would shrink) and parameter uncertainty (the spread over the parameter sets the
+targets allow, which only better evidence would shrink). :func:`first_lines` says in words which
+one dominates, for the report's first lines; :func:`section` tabulates both for every comparison.
+Every number comes from summary.json and the replications table.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .document import Paragraph, Section, Table
+from .format import defined, fmt, pp, shown_path
+from .results import Results
+
+SHOWN = (("survival_5y", "5-year survival", "share"), ("survivors_5y", "5-year survivors", "count"),
+         ("jobs_end", "jobs at the horizon", "count"), ("public_cost_krw", "public cost", "krw"))
+
+
+def draws(res: Results) -> dict | None:
+    """The experiment's posterior draws (manifest), or None for a fixed-parameter run."""
+    return res.manifest.get("draws") or None
+
+
+def _diff(x, kind: str) -> str:
+    if not defined(x):
+        return "n/a"
+    if kind == "share":
+        return pp(x, 2)
+    return ("+" if x >= 0 else "-") + fmt(abs(x), kind)
+
+
+def _range(lo, hi, kind: str) -> str:
+    return f"{_diff(lo, kind)} to {_diff(hi, kind)}" if defined(lo) and defined(hi) else "n/a"
+
+
+def per_draw_ratio(res: Results, sc: str, ref: str, k: int) -> np.ndarray:
+    """Public cost (cohort window) per additional 5-year survivor in each draw (ratio of the draw's means)."""
+    a, b = res.reps.get(sc) or {}, res.reps.get(ref) or {}
+    cost = "cohort_public_cost_krw" if "cohort_public_cost_krw" in a else "programme_cost_krw"
+    if cost not in a or "survivors_5y" not in a or not b:
+        return np.empty(0)
+    common, ia, ib = np.intersect1d(a["replication"], b["replication"], return_indices=True)
+    dc = np.asarray(a[cost], float)[ia] - np.asarray(b[cost], float)[ib]
+    ds = np.asarray(a["survivors_5y"], float)[ia] - np.asarray(b["survivors_5y"], float)[ib]
+    g = np.asarray(common, int) % k
+    out = []
+    for i in np.unique(g):
+        num, den = dc[g == i].mean(), ds[g == i].mean()
+        out.append(num / den if den > 0 else math.inf)
+    return np.asarray(out, float)
+
+
+def first_lines(res: Results) -> list[Paragraph]:
+    """The report's first lines on uncertainty: data against assumptions, in words, from the numbers."""
+    d = draws(res)
+    cf, base = res.counterfactual, res.baseline
+    if not d or cf is None:
+        return []
+    ref = base or next((n for n in res.scenarios if n != cf), None)
+    row = res.comparison(ref, cf, "survival_5y") if ref else None
+    if not row or not defined(row.get("param_low")):
+        return []
+    k = len(d["values"])
+    lo, hi, mc = row["param_low"], row["param_high"], row.get("mc_half_width")
+    half = (hi - lo) / 2.0
+    verdicts = dict(d.get("verdicts") or [])
+    open_keys = [key for key, v in verdicts.items() if v == "open"]
+    narrowed = [key for key, v in verdicts.items() if v in ("pinned", "narrowed")]
+    text = (f"How sure is this? {ref} changes 5-year survival by {pp(row['diff'], 2)} on average over {k} parameter "
+            f"sets that the published figures allow (drawn from the posterior of {d.get('source', 'the calibration')}). "
+            f"Across those sets the change lies between {pp(lo, 2)} and {pp(hi, 2)} (90 %), while simulation noise "
+            f"is ±{100 * mc:.2f} pp (95 %). ") if defined(mc) else ""
+    if not row.get("separated"):
+        text += ("With one replication per parameter set, simulation noise cannot be told apart from the "
+                 "parameters' spread here (run two or more per set: -n at least twice --draws). ")
+    elif defined(mc) and mc > 0 and half >= 2 * mc:
+        text += (f"So the uncertainty comes {half / mc:.0f} times more from what the data leave open than from the "
+                 "simulation: more runs would not narrow it, better evidence on the programme's effects would. ")
+    elif defined(mc) and mc > 0 and half >= 0.5 * mc:
+        text += ("So the uncertainty comes about as much from what the data leave open as from the simulation: "
+                 "more runs would narrow part of it, better evidence on the programme's effects the rest. ")
+    elif defined(mc):
+        text += "So most of the uncertainty is simulation noise: more replications (-n) would narrow it. "
+    if verdicts:
+        text += (f"The published figures narrowed {len(narrowed)} of the {len(verdicts)} uncertain parameters and "
+                 f"left {len(open_keys)} about as wide as assumed"
+                 + (f" ({', '.join('.'.join(k_.split('.')[-2:]) for k_ in open_keys)})" if open_keys else "")
+                 + (f": their ranges are assumptions, written in {shown_path(d['targets_file'])}. "
+                    if d.get("targets_file") else ". "))
+    p = row.get("prob_better")
+    if defined(p):
+        text += f"In {p:.0%} of the parameter sets {ref} raises 5-year survival."
+    out = [Paragraph(text.strip())]
+    ratios = per_draw_ratio(res, ref, cf, k)
+    finite = ratios[np.isfinite(ratios)]
+    if finite.size >= 2:
+        if finite.size >= 20:
+            a, b = np.quantile(finite, [0.05, 0.95])
+        else:
+            a, b = finite.mean() - 1.6449 * finite.std(ddof=1), finite.mean() + 1.6449 * finite.std(ddof=1)
+        inf = int(np.sum(~np.isfinite(ratios)))
+        out.append(Paragraph(
+            f"Public cost per additional 5-year survivor (cohort window) over the same parameter sets: "
+            f"{max(a, 0) / 1e6:,.0f} M to {b / 1e6:,.0f} M KRW (90 %)"
+            + (f"; in {inf} of {len(ratios)} sets the programme added no survivors, so it had no finite cost per "
+               "survivor." if inf else ".")))
+    return out
+
+
+def section(res: Results) -> Section | None:
+    """Every comparison's mean, Monte Carlo half-width, 90 % interval over parameters and P(better)."""
+    d = draws(res)
+    if not d:
+        return None
+    s = Section("uncertainty", "Uncertainty: simulation noise and what the data leave open")
+    k = len(d["values"])
+    applied = {n: keys for n, keys in _applied(res, d).items()}
+    s.add(Paragraph(
+        f"Replication r of every scenario ran with parameter set r mod {k}, drawn from the posterior in "
+        f"{shown_path(d['file'])} ({d.get('source', '')}): the values of {', '.join(d['keys'])} that the published "
+        "targets allow. Within a parameter set every scenario sees the same start-ups (common random numbers). A "
+        "scenario that sets one of these keys itself keeps its own value: that key is its lever."))
+    kept = [f"{n}: keeps its own {', '.join('.'.join(k_.split('.')[-2:]) for k_ in sorted(set(d['keys']) - set(keys)))}"
+            for n, keys in applied.items() if set(d["keys"]) - set(keys) and n != res.counterfactual]
+    if kept:
+        s.add(Paragraph("Scenarios with their own values for some posterior keys: " + "; ".join(kept) + "."))
+    rows = []
+    for sc, ref in res.comparisons:
+        for metric, label, kind in SHOWN:
+            r = res.comparison(sc, ref, metric)
+            if not r or not defined(r.get("diff")):
+                continue
+            mc = r.get("mc_half_width")
+            rows.append([sc, ref, label, _diff(r["diff"], kind),
+                         ("±" + (f"{100 * mc:.2f} pp" if kind == "share" else fmt(mc, kind))) if defined(mc) else "n/a",
+                         _range(r.get("param_low"), r.get("param_high"), kind),
+                         f"{r['prob_better']:.0%}" if defined(r.get("prob_better")) else "n/a"])
+    if rows:
+        s.add(Table("uncertainty", "Each difference with both of its uncertainties",
+                    ["scenario", "reference", "metric", "mean", "simulation noise (95 %)",
+                     "over parameters (90 %)", "P(better)"], rows,
+                    ["mean: over every replication, hence over the parameter sets. Simulation noise: 95 % half-width "
+                     "of that mean from the spread of replications within a parameter set (what more replications "
+                     "shrink; with one replication per set, the spread over all of them). Over parameters: the central 90 % of the "
+                     "parameter sets' own differences (from 20 sets on, their quantiles; with fewer, a normal "
+                     "spread with the replications' noise taken out).",
+                     "P(better): the share of parameter sets in which the scenario does better than the reference "
+                     "(more survival, survivors and jobs; less public cost); a tie counts half."]))
+    return s
+
+
+def _applied(res: Results, d: dict) -> dict[str, list[str]]:
+    from ..scenario.draws import Draws
+
+    dr = Draws.from_json(d)
+    return {n: dr.applied(res.resolved(n)) for n in res.scenarios}

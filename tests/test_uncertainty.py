@@ -1,0 +1,146 @@
+"""Comparisons over posterior draws: both uncertainties, P(better), and the words the report prints."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from sim.analysis.summary import over_draws
+from sim.cli import cli
+from sim.experiment.runner import new_manifest, spec_from_manifest
+from sim.scenario.draws import SHIPPED_POSTERIOR, load_draws
+from sim.scenario.loader import scenario_hash
+from sim.studies.compare import plan_compare
+
+
+# ----------------------------------------------------------------------------------------------
+# the statistics
+# ----------------------------------------------------------------------------------------------
+def test_over_draws_separates_noise_from_the_parameters_spread():
+    """d = mu + a_k + e_kr with known spreads: the noise half-width and the 90 % range over draws
+    come back within their sampling error."""
+    rng = np.random.default_rng(3)
+    k, r, mu, sp, se = 400, 2, 1.0, 0.5, 0.2
+    a = rng.normal(0.0, sp, k)
+    reps = np.arange(k * r)
+    d = mu + a[reps % k] + rng.normal(0.0, se, k * r)
+    out = over_draws(reps, d, k)
+    assert out["separated"] is True
+    expected_mc = 1.96 * se / math.sqrt(k * r)
+    # the pooled within-draw SD has k dof: relative SE about 1/sqrt(2k)
+    assert out["mc_half_width"] == pytest.approx(expected_mc, rel=4 / math.sqrt(2 * k))
+    # quantiles of the draw means (SD sqrt(sp^2 + se^2 / r)); SE of a 5 % quantile ~ 2.1 SD / sqrt(k)
+    sd_means = math.sqrt(sp ** 2 + se ** 2 / r)
+    tol = 4 * 2.1 * sd_means / math.sqrt(k)
+    assert out["param_low"] == pytest.approx(mu - 1.645 * sd_means, abs=tol)
+    assert out["param_high"] == pytest.approx(mu + 1.645 * sd_means, abs=tol)
+    # under 20 draws: a normal spread with the noise taken out; pure noise gives (almost) none
+    small = np.arange(20)
+    flat = over_draws(small, 1.0 + rng.normal(0.0, se, 20), 10)
+    assert flat["param_high"] - flat["param_low"] < 2 * 1.645 * se
+    p = out["prob_better"]
+    assert p == pytest.approx(float(np.mean(mu + a > 0)), abs=4 * math.sqrt(0.25 / k))
+
+
+def test_prob_better_is_a_half_for_identical_and_one_for_better_by_construction():
+    reps = np.arange(20)
+    same = over_draws(reps, np.zeros(20), 10)
+    assert same["prob_better"] == 0.5 and same["param_low"] == same["param_high"] == 0.0
+    better = over_draws(reps, 0.01 + np.random.default_rng(1).normal(0, 0.001, 20), 10)
+    assert better["prob_better"] == 1.0
+    cheaper = over_draws(reps, -np.ones(20), 10, lower_is_better=True)
+    assert cheaper["prob_better"] == 1.0
+    # one replication per draw: noise and spread cannot be told apart, and the result says so
+    assert over_draws(np.arange(10), np.arange(10.0), 10)["separated"] is False
+
+
+# ----------------------------------------------------------------------------------------------
+# the draws as scenarios
+# ----------------------------------------------------------------------------------------------
+def test_draws_apply_where_a_scenario_holds_the_calibrated_value_and_resume_rebuilds_them(shipped):
+    spec = plan_compare([shipped / "ccei-announced.yaml", shipped / "stronger-selection.yaml"],
+                        posterior=SHIPPED_POSTERIOR, draws=3, replications=6)
+    draws = spec.draws
+    assert len(draws) == 3 and spec.replications == 6
+    assert "centre_defaults.selection_noise" in spec.applied("ccei-announced")
+    assert "centre_defaults.selection_noise" not in spec.applied("stronger-selection")  # its lever
+    for r in range(6):
+        sc = spec.scenario_at("ccei-announced", r)
+        k = r % 3
+        noise = dict(zip(draws.keys, draws.values[k], strict=True))["centre_defaults.selection_noise"]
+        assert sc.centres["Daejeon"].selection_noise == pytest.approx(noise)
+        assert spec.scenario_at("stronger-selection", r).centres["Daejeon"].selection_noise == \
+            spec.scenarios["stronger-selection"].centres["Daejeon"].selection_noise
+    # replication r and r + K run the same parameters; a resumed experiment rebuilds the same scenarios
+    assert scenario_hash(spec.scenario_at("ccei-announced", 0)) == scenario_hash(spec.scenario_at("ccei-announced", 3))
+    again = spec_from_manifest(json.loads(json.dumps(new_manifest(spec, ["test"]))))
+    for n in spec.scenarios:
+        for r in range(6):
+            assert scenario_hash(again.scenario_at(n, r)) == scenario_hash(spec.scenario_at(n, r))
+    # the same seed picks the same draws; another seed others
+    assert load_draws(SHIPPED_POSTERIOR, 3, spec.seed).values == draws.values
+    assert load_draws(SHIPPED_POSTERIOR, 3, spec.seed + 1).values != draws.values
+
+
+def test_too_few_replications_for_the_draws_is_a_clear_error(shipped, tmp_path):
+    res = CliRunner().invoke(cli, ["compare", str(shipped / "ccei-announced.yaml"), "--draws", "5", "-n", "3",
+                                   "--out", str(tmp_path / "c")])
+    assert res.exit_code == 2 and "every posterior draw needs at least one replication" in res.output
+    assert not (tmp_path / "c").exists()
+    res = CliRunner().invoke(cli, ["compare", str(shipped / "ccei-announced.yaml"), "--posterior",
+                                   str(tmp_path / "none.parquet"), "--out", str(tmp_path / "c")])
+    assert res.exit_code == 2 and "expected a posterior.parquet" in res.output and "Traceback" not in res.output
+
+
+# ----------------------------------------------------------------------------------------------
+# end to end on the tiny economy
+# ----------------------------------------------------------------------------------------------
+@pytest.mark.slow
+def test_compare_over_the_posterior_reports_both_uncertainties(tiny, tmp_path):
+    """A copy of the baseline (identical) and a variant better by construction (a lasting shelter after
+    the residency, in every draw): P(better) 0.5 and 1; the report's first lines carry the numbers."""
+    base = yaml.safe_load(tiny.read_text())
+    for name, extra in (("copy", {}), ("lasting", {"hazard_multiplier_after": 0.5})):
+        d = json.loads(json.dumps(base))
+        d["name"] = name
+        d["centre_defaults"]["training"].update(extra)
+        for c in d["centres"].values():  # resolved file: each centre holds its own training
+            c["training"].update(extra)
+        (tmp_path / f"{name}.yaml").write_text(yaml.safe_dump(d, sort_keys=False))
+    nop = dict(base, name="none", centres={}, conglomerates={})
+    (tmp_path / "none.yaml").write_text(yaml.safe_dump(nop, sort_keys=False))
+    out = tmp_path / "cmp"
+    res = CliRunner().invoke(cli, ["compare", str(tiny), str(tmp_path / "copy.yaml"), str(tmp_path / "lasting.yaml"),
+                                   str(tmp_path / "none.yaml"), "--baseline", "tiny", "--counterfactual", "none",
+                                   "--draws", "4", "-n", "8", "--workers", "2", "--out", str(out), "-q"])
+    assert res.exit_code == 0, res.output
+    summary = json.loads((out / "summary.json").read_text())
+
+    def row(sc, ref, metric="survival_5y"):
+        return next(c for c in summary["comparisons"] if (c["scenario"], c["reference"], c["metric"]) == (sc, ref, metric))
+
+    assert row("copy", "tiny")["prob_better"] == 0.5 and row("copy", "tiny")["diff"] == 0.0
+    assert row("lasting", "tiny")["prob_better"] == 1.0
+    base_row = row("tiny", "none")
+    for key in ("mc_half_width", "param_low", "param_high", "prob_better"):
+        assert base_row[key] is not None
+    assert base_row["param_low"] <= base_row["diff"] <= base_row["param_high"] and base_row["separated"]
+    md = (out / "report.md").read_text()
+    first = md[md.index("How sure is this?"):].split("\n")[0]
+    assert f"{100 * base_row['param_low']:+.2f} pp and {100 * base_row['param_high']:+.2f} pp" in first
+    assert f"±{100 * base_row['mc_half_width']:.2f} pp" in first
+    assert "| lasting | tiny | 5-year survival |" in md and "P(better)" in md
+    # the fixed-parameter comparison keeps today's report: noise only, no parameter fields
+    fixed = tmp_path / "fixed"
+    res = CliRunner().invoke(cli, ["compare", str(tiny), str(tmp_path / "none.yaml"), "--baseline", "none",
+                                   "--counterfactual", "none", "--fixed", "-n", "2", "--out", str(fixed), "-q"])
+    assert res.exit_code == 0, res.output
+    frow = next(c for c in json.loads((fixed / "summary.json").read_text())["comparisons"]
+                if c["metric"] == "survival_5y")
+    assert frow["param_low"] is None and frow["prob_better"] is None and frow["mc_half_width"] == frow["half_width"]
+    assert "How sure is this?" not in (fixed / "report.md").read_text()
