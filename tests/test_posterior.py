@@ -195,3 +195,16 @@ def test_a_posterior_needs_priors_and_says_so(write_scenario, scenario_dict, tmp
     res = CliRunner().invoke(cli, ["calibrate", str(scenario), "--targets", str(bad), "--method",
                                    "history-matching", "--out", str(out)])
     assert res.exit_code == 2 and "priors: startups.mature_hazard_per_month: expected a range" in res.output
+
+
+@pytest.mark.slow
+def test_a_posterior_on_dask_is_the_one_the_process_pool_gives(posterior_folder, tmp_path):
+    """The same design, the same simulations, the same emulator: Dask changes nothing but where it runs."""
+    pytest.importorskip("distributed")
+    out, scenario, targets, _ = posterior_folder
+    again = tmp_path / "dask"
+    res = CliRunner().invoke(cli, ["calibrate", str(scenario), "--targets", str(targets), "--method",
+                                   "history-matching", "--points", "10", "--waves", "2", "--draws", "300",
+                                   "--executor", "dask", "--workers", "2", "--out", str(again), "-q"])
+    assert res.exit_code == 0, res.output
+    assert pq.read_table(again / "posterior.parquet").equals(pq.read_table(out / "posterior.parquet"))

@@ -39,10 +39,14 @@ def test_over_draws_separates_noise_from_the_parameters_spread():
     tol = 4 * 2.1 * sd_means / math.sqrt(k)
     assert out["param_low"] == pytest.approx(mu - 1.645 * sd_means, abs=tol)
     assert out["param_high"] == pytest.approx(mu + 1.645 * sd_means, abs=tol)
-    # under 20 draws: a normal spread with the noise taken out; pure noise gives (almost) none
+    # the spread between draws with the noise taken out: SD of a variance estimate ~ sqrt(2/k) of it
+    assert out["param_sd"] ** 2 == pytest.approx(sp ** 2, rel=4 * math.sqrt(2 / k))
+    # under 20 draws: a normal spread of the draws' means (noise left in: wide, never narrow); with
+    # pure noise the spread with the noise taken out is small against the noise
     small = np.arange(20)
     flat = over_draws(small, 1.0 + rng.normal(0.0, se, 20), 10)
-    assert flat["param_high"] - flat["param_low"] < 2 * 1.645 * se
+    assert flat["param_sd"] < se
+    assert flat["param_high"] - flat["param_low"] > 0
     p = out["prob_better"]
     assert p == pytest.approx(float(np.mean(mu + a > 0)), abs=4 * math.sqrt(0.25 / k))
 
@@ -144,3 +148,26 @@ def test_compare_over_the_posterior_reports_both_uncertainties(tiny, tmp_path):
                 if c["metric"] == "survival_5y")
     assert frow["param_low"] is None and frow["prob_better"] is None and frow["mc_half_width"] == frow["half_width"]
     assert "How sure is this?" not in (fixed / "report.md").read_text()
+
+
+@pytest.mark.slow
+def test_a_compare_over_draws_is_identical_on_dask_and_the_process_pool(tiny, tmp_path):
+    pytest.importorskip("distributed")
+    import pandas.testing as pd_testing
+    import pyarrow.parquet as pq
+
+    base = yaml.safe_load(tiny.read_text())
+    (tmp_path / "none.yaml").write_text(yaml.safe_dump(dict(base, name="none", centres={}, conglomerates={}),
+                                                       sort_keys=False))
+    outs = {}
+    for executor in ("processes", "dask"):
+        outs[executor] = tmp_path / executor
+        res = CliRunner().invoke(cli, ["compare", str(tiny), str(tmp_path / "none.yaml"), "--baseline", "tiny",
+                                       "--counterfactual", "none", "--draws", "3", "-n", "6", "--startups", "none",
+                                       "--executor", executor, "--workers", "2", "--out", str(outs[executor]), "-q"])
+        assert res.exit_code == 0, res.output
+    tables = {k: pq.read_table(v / "replications.parquet").to_pandas().drop(columns="seconds") for k, v in outs.items()}
+    pd_testing.assert_frame_equal(tables["dask"], tables["processes"])  # NaN where undefined, in both
+    a = json.loads((outs["dask"] / "summary.json").read_text())["comparisons"]
+    b = json.loads((outs["processes"] / "summary.json").read_text())["comparisons"]
+    assert a == b

@@ -44,7 +44,7 @@ def find_box(x: dict[str, np.ndarray], y: np.ndarray, *, threshold: float = 0.8,
     """PRIM on cases ``x`` (column name -> values) and outcome ``y`` (True: the case of interest).
 
     The chosen box is the densest on the trajectory whose coverage is at least ``min_coverage``
-    (ties: the one covering more). Returns the trajectory (coverage, density, mass, restricted
+    (ties: the one covering more); ``meets_threshold`` says whether its density reaches ``threshold``. Returns the trajectory (coverage, density, mass, restricted
     dimensions per step), the chosen step, its limits on each restricted column with quasi-p-values,
     and the base rate (the density of the whole space).
     """
@@ -60,7 +60,11 @@ def find_box(x: dict[str, np.ndarray], y: np.ndarray, *, threshold: float = 0.8,
                 "why": "the condition holds in no case" if y.sum() == 0 else "the condition holds in every case"}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        p = prim.Prim(frame, y, threshold=threshold, peel_alpha=peel_alpha)
+        # the workbench peels down to its minimum mass whatever the threshold, then swaps a box whose
+        # density misses the threshold for the whole space. It also counts a case as of interest when
+        # y >= threshold, so a tiny positive threshold counts exactly the True cases and keeps the box
+        # found; the choice below says whether it meets the planner's threshold.
+        p = prim.Prim(frame, y, threshold=1e-9, peel_alpha=peel_alpha)
         box = p.find_box()
     traj = box.peeling_trajectory
     rows = [{"step": int(i), "coverage": float(r["coverage"]), "density": float(r["density"]),
@@ -84,4 +88,5 @@ def find_box(x: dict[str, np.ndarray], y: np.ndarray, *, threshold: float = 0.8,
         if lo > float(whole[col][0]) or hi < float(whole[col][1]):
             limits.append({"column": col, "low": lo, "high": hi, "whole_low": float(whole[col][0]),
                            "whole_high": float(whole[col][1]), "quasi_p": qmap.get(col)})
-    return {**base, "trajectory": rows, "chosen": {**chosen, "limits": limits}}
+    return {**base, "trajectory": rows,
+            "chosen": {**chosen, "limits": limits, "meets_threshold": chosen["density"] >= threshold}}

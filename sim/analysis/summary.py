@@ -59,14 +59,17 @@ def over_draws(reps: np.ndarray, diffs: np.ndarray, draws: int, lower_is_better:
       half-width over all replications (``separated`` is then False).
     - ``param_low`` / ``param_high``: the central 90 % interval over parameter uncertainty, from the
       draws' mean differences: their quantiles with 20 or more draws, else mean +- 1.645 SD of a
-      normal spread whose variance has the replications' noise taken out (when it can be).
+      normal spread. A draw's mean carries its replications' noise, so the interval is a little wide,
+      never narrow.
+    - ``param_sd``: the spread between draws with the replications' noise taken out (0 when it is
+      not distinguishable from the noise), for saying which uncertainty dominates.
     - ``prob_better``: the share of draws in which the variant does better than the reference (a
       tie counts half): the posterior probability that it is better, given the model.
     """
     ok = np.isfinite(diffs)
     reps, diffs = np.asarray(reps)[ok], diffs[ok]
-    out = {"draws": draws, "mc_half_width": None, "param_low": None, "param_high": None, "prob_better": None,
-           "separated": False}
+    out = {"draws": draws, "mc_half_width": None, "param_low": None, "param_high": None, "param_sd": None,
+           "prob_better": None, "separated": False}
     if not diffs.size:
         return out
     k = reps % draws
@@ -75,6 +78,7 @@ def over_draws(reps: np.ndarray, diffs: np.ndarray, draws: int, lower_is_better:
     means = np.array([g.mean() for g in groups])
     dof = sum(len(g) - 1 for g in groups)
     spread = float(np.var(means, ddof=1)) if len(means) > 1 else 0.0
+    raw_spread = spread
     if dof > 0:
         within = sum(float(np.sum((g - g.mean()) ** 2)) for g in groups) / dof
         from scipy import stats as st
@@ -86,10 +90,11 @@ def over_draws(reps: np.ndarray, diffs: np.ndarray, draws: int, lower_is_better:
         out["mc_half_width"] = summarize(diffs)["half_width"]
     if len(means) < 2:  # one parameter set: nothing to say about parameter uncertainty
         return out
+    out["param_sd"] = math.sqrt(spread)
     if len(means) >= 20:
         out["param_low"], out["param_high"] = (float(v) for v in np.quantile(means, [0.05, 0.95]))
     else:
-        centre, half = float(means.mean()), 1.6449 * math.sqrt(spread)
+        centre, half = float(means.mean()), 1.6449 * math.sqrt(raw_spread)
         out["param_low"], out["param_high"] = centre - half, centre + half
     better = -means if lower_is_better else means
     out["prob_better"] = float((np.sum(better > 0) + 0.5 * np.sum(better == 0)) / len(means))

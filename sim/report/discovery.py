@@ -35,6 +35,10 @@ def summary_lines(result: dict) -> list[str]:
     if not c["limits"]:
         lines.append("PRIM found no restriction that makes the condition more likely than its base rate.")
         return lines
+    if not c.get("meets_threshold", True):
+        lines.append(f"No box on the peeling trajectory with coverage at least {result['min_coverage']:.0%} reaches a "
+                     f"density of {result['threshold']:.0%}: the condition is not confined to one region of the "
+                     "parameters; the densest such box is below, for what it shows.")
     where = "; ".join(f"{lim['column']} between {_v(lim['low'])} and {_v(lim['high'])}" for lim in c["limits"])
     lines.append(f"It is most likely when {where}: this box holds {c['coverage']:.0%} of the {result['unit']}s where "
                  f"the condition holds (coverage) and the condition holds in {c['density']:.0%} of the "

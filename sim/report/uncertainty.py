@@ -68,7 +68,7 @@ def first_lines(res: Results) -> list[Paragraph]:
         return []
     k = len(d["values"])
     lo, hi, mc = row["param_low"], row["param_high"], row.get("mc_half_width")
-    half = (hi - lo) / 2.0
+    half = 1.6449 * row["param_sd"] if defined(row.get("param_sd")) else (hi - lo) / 2.0
     verdicts = dict(d.get("verdicts") or [])
     open_keys = [key for key, v in verdicts.items() if v == "open"]
     narrowed = [key for key, v in verdicts.items() if v in ("pinned", "narrowed")]
@@ -80,13 +80,17 @@ def first_lines(res: Results) -> list[Paragraph]:
         text += ("With one replication per parameter set, simulation noise cannot be told apart from the "
                  "parameters' spread here (run two or more per set: -n at least twice --draws). ")
     elif defined(mc) and mc > 0 and half >= 2 * mc:
-        text += (f"So the uncertainty comes {half / mc:.0f} times more from what the data leave open than from the "
-                 "simulation: more runs would not narrow it, better evidence on the programme's effects would. ")
+        text += (f"The spread between the parameter sets (simulation noise taken out) is {half / mc:.0f} times the "
+                 "simulation noise: the uncertainty comes from what the data leave open, so more runs would not "
+                 "narrow it; better evidence on the programme's effects would. ")
     elif defined(mc) and mc > 0 and half >= 0.5 * mc:
-        text += ("So the uncertainty comes about as much from what the data leave open as from the simulation: "
-                 "more runs would narrow part of it, better evidence on the programme's effects the rest. ")
+        text += ("The spread between the parameter sets (simulation noise taken out) is about as large as the "
+                 "simulation noise: more runs would narrow part of the uncertainty, better evidence on the "
+                 "programme's effects the rest. ")
     elif defined(mc):
-        text += "So most of the uncertainty is simulation noise: more replications (-n) would narrow it. "
+        text += ("The spread between the parameter sets is not distinguishable from simulation noise: for this "
+                 "difference the parameters the data leave open hardly matter, and more replications (-n) would "
+                 "narrow it. ")
     if verdicts:
         text += (f"The published figures narrowed {len(narrowed)} of the {len(verdicts)} uncertain parameters and "
                  f"left {len(open_keys)} about as wide as assumed"
@@ -95,7 +99,8 @@ def first_lines(res: Results) -> list[Paragraph]:
                     if d.get("targets_file") else ". "))
     p = row.get("prob_better")
     if defined(p):
-        text += f"In {p:.0%} of the parameter sets {ref} raises 5-year survival."
+        share = "all" if p == 1 else ("none" if p == 0 else f"{p:.0%}")
+        text += f"In {share} of the {k} parameter sets {ref} raises 5-year survival."
     out = [Paragraph(text.strip())]
     ratios = per_draw_ratio(res, ref, cf, k)
     finite = ratios[np.isfinite(ratios)]
@@ -149,7 +154,8 @@ def section(res: Results) -> Section | None:
                      "of that mean from the spread of replications within a parameter set (what more replications "
                      "shrink; with one replication per set, the spread over all of them). Over parameters: the central 90 % of the "
                      "parameter sets' own differences (from 20 sets on, their quantiles; with fewer, a normal "
-                     "spread with the replications' noise taken out).",
+                     "spread); each set's difference carries its replications' noise, so the range is a little "
+                     "wide, never narrow.",
                      "P(better): the share of parameter sets in which the scenario does better than the reference "
                      "(more survival, survivors and jobs; less public cost); a tie counts half."]))
     return s
