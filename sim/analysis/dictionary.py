@@ -128,7 +128,16 @@ SUMMARY = [
     ("comparisons[].diff", "the metric's unit (fractions for shares: x100 = percentage points)",
      "mean of the per-replication differences (common random numbers)"),
     ("comparisons[].ci_low / ci_high / half_width", "as diff", "95 % confidence interval of the difference "
-     "(Monte Carlo noise only)"),
+     "(Student t over replications; over posterior draws it mixes noise and parameter spread)"),
+    ("comparisons[].mc_half_width", "as diff", "95 % half-width of the mean from simulation noise alone (pooled "
+     "spread within a posterior draw; half_width when each draw has one replication or at fixed parameters)"),
+    ("comparisons[].param_low / param_high", "as diff", "central 90 % interval of the difference over the "
+     "posterior draws (quantiles from 20 draws, else a normal spread; null at fixed parameters)"),
+    ("comparisons[].param_sd", "as diff", "spread between posterior draws with the simulation noise taken out"),
+    ("comparisons[].prob_better", "probability", "share of posterior draws in which the scenario does better "
+     "than the reference (more of a metric, less of a cost; a tie counts half); null at fixed parameters"),
+    ("comparisons[].draws / separated", "", "posterior draws used; whether noise could be told apart from "
+     "the draws' spread (two or more replications in some draw)"),
     ("comparisons[].p_value", "probability", "paired t-test of no difference"),
     ("comparisons[].p_adjusted", "probability", "Holm-adjusted over all comparisons of the experiment"),
     ("comparisons[].n", "replications", "pairs used"),
