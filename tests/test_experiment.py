@@ -649,3 +649,22 @@ def test_every_results_column_carries_its_unit_and_definition(tiny, tmp_path):
             assert meta[b"definition"].decode() == known[name][1] and meta[b"kind"].decode() == known[name][2]
     surv = pq.read_schema(out / "replications.parquet").field("survival_5y").metadata
     assert surv[b"unit"] == b"fraction (0-1)" and b"cohort window" in surv[b"definition"]
+
+
+def test_bundles_keep_a_replication_together_and_fail_task_by_task():
+    """The runner hands a worker a replication's tasks together (its economy is drawn once), never
+    fewer than two bundles per worker; a bundle lost with its worker fails each of its tasks."""
+    from sim.experiment.executors import _lost_task
+    from sim.experiment.runner import bundled
+
+    tasks = [Task(i, f"s{i}", r) for r in range(10) for i in range(14)]
+    args = [(None, None, t) for t in tasks]
+    two = bundled(tasks, args, workers=2)
+    assert len(two) == 10 and all(len({a[2].replication for a in b}) == 1 for b in two)
+    many = bundled(tasks, args, workers=50)  # a big cluster: one task a bundle, every worker busy
+    assert len(many) == 140
+    split = bundled(tasks[:28], args[:28], workers=2)  # two replications, two workers: bundles of 7
+    assert [len(b) for b in split] == [7, 7, 7, 7]
+    assert [a for b in two for a in b] == args  # nothing lost, nothing reordered
+    lost = _lost_task((two[0],), RuntimeError("worker died"))
+    assert [r["task"] for r in lost] == tasks[:14] and all("worker died" in r["error"] for r in lost)

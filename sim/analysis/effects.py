@@ -31,9 +31,20 @@ def firm_keys(replication, region_names, serial, codes: dict[str, int], region_c
     return np.asarray(replication, np.int64) * 10**12 + reg * 10**9 + np.asarray(serial, np.int64)
 
 
-def match_twins(key_a, founded_a, key_b, founded_b) -> tuple[np.ndarray, np.ndarray]:
-    """Positions ``(ia, ib)`` of the firms present in both worlds and founded at the same moment."""
-    _, ia, ib = np.intersect1d(key_a, key_b, return_indices=True)
+def match_twins(key_a, founded_a, key_b, founded_b, order_b=None) -> tuple[np.ndarray, np.ndarray]:
+    """Positions ``(ia, ib)`` of the firms present in both worlds and founded at the same moment, in the
+    order of their keys (keys are unique within each world). ``order_b``, ``argsort(key_b)``, may be
+    given when the same world ``b`` is matched many times (a comparison's counterfactual)."""
+    key_a, key_b = np.asarray(key_a), np.asarray(key_b)
+    if order_b is None:
+        order_b = np.argsort(key_b, kind="stable")
+    sorted_b = key_b[order_b]
+    pos = np.searchsorted(sorted_b, key_a)
+    found = pos < sorted_b.size
+    found[found] = sorted_b[pos[found]] == key_a[found]
+    ia = np.flatnonzero(found)
+    ia = ia[np.argsort(key_a[ia], kind="stable")]
+    ib = order_b[np.searchsorted(sorted_b, key_a[ia])]
     same = np.abs(np.asarray(founded_a, float)[ia] - np.asarray(founded_b, float)[ib]) < 1e-9
     return ia[same], ib[same]
 
@@ -123,8 +134,11 @@ def gap_by_replication(prog: dict, cf: dict, unsupported_5y: dict[int, float], a
     reps = sorted(unsupported_5y)
     out = {k: np.full(len(reps), np.nan) for k in ("s_sup", "s_same_cf", "s_unsup", "effect", "selection",
                                                    "matched")}
-    # twins over all replications at once (the key holds the replication), then grouped by replication
-    ia_all, ib_all = match_twins(prog["key"], prog["founded_month"], cf["key"], cf["founded_month"])
+    # twins over all replications at once (the key holds the replication), then grouped by replication;
+    # the counterfactual's key order is kept in its table, since every scenario is matched against it
+    if "key_order" not in cf:
+        cf["key_order"] = np.argsort(np.asarray(cf["key"]), kind="stable")
+    ia_all, ib_all = match_twins(prog["key"], prog["founded_month"], cf["key"], cf["founded_month"], cf["key_order"])
     rep_of = np.asarray(prog["replication"])[ia_all]
     for j, r in enumerate(reps):
         here = rep_of == r

@@ -431,8 +431,11 @@ def _probe_scheduler(address: str, timeout: float) -> None:
         raise error
 
 
-def _lost_task(args: tuple, exc: BaseException) -> dict:
-    """A task whose run raised outside run_task (the worker died under it): a task failure."""
+def _lost_task(args: tuple, exc: BaseException) -> dict | list[dict]:
+    """A task whose run raised outside run_task (the worker died under it): a task failure; for a
+    bundle of tasks (:func:`sim.experiment.task.run_tasks`), one failure per task."""
+    if len(args) == 1 and isinstance(args[0], list):
+        return [_lost_task(a, exc) for a in args[0]]
     task = next((a for a in args if hasattr(a, "replication") and hasattr(a, "scenario")), None)
     return {"task": task, "error": f"{type(exc).__name__}: {exc}",
             "traceback": f"{type(exc).__name__}: {exc} (raised by the executor, not by the model)\n",

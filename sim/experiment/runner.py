@@ -31,7 +31,7 @@ from .executors import ExecutorLost
 from .folder import damaged_outputs, writer_info
 from .progress import Progress
 from .store import PARTS, ResultsStore
-from .task import Task, run_task
+from .task import Task, run_tasks
 
 
 @dataclass
@@ -168,6 +168,28 @@ def _spec_from_manifest(m: dict) -> ExperimentSpec:
         raw=m.get("raw", {}))
 
 
+def bundled(tasks: list[Task], argsets: list[tuple], workers: int) -> list[list[tuple]]:
+    """The tasks' argument sets in bundles a worker runs one after another.
+
+    Each replication's tasks go together (so its economy is drawn once, by one worker), split into
+    smaller bundles when whole replications would leave workers idle: a bundle holds at most
+    ``len(tasks) // (2 * workers)`` tasks, so there are always at least two bundles per worker.
+    """
+    size = max(1, len(tasks) // (2 * max(1, workers)))
+    out: list[list[tuple]] = []
+    current: list[tuple] = []
+    last = None
+    for t, args in zip(tasks, argsets, strict=True):
+        if current and (t.replication != last or len(current) >= size):
+            out.append(current)
+            current = []
+        current.append(args)
+        last = t.replication
+    if current:
+        out.append(current)
+    return out
+
+
 LIFECYCLES_PER_SECOND = 50_000.0
 """Rough simulation speed of one worker (start-up lifecycles a second), for the plan's estimate."""
 
@@ -217,16 +239,19 @@ class Runner:
             self.echo(f"plan: {len(todo)} tasks ({len(tasks) - len(todo)} already done), "
                       f"~{lifecycles:,.0f} start-up lifecycles, {self.executor.workers} worker(s) "
                       f"[{self.executor.name}], roughly {eta:,.0f} s")
+        argsets = list(self._argsets(todo))
+        bundles = bundled(todo, argsets, self.executor.workers)
         with Progress(len(todo), enabled=self.progress, echo=self.echo) as bar:
-            for result in self.executor.run(run_task, self._argsets(todo)):
-                if "error" in result:
-                    t = result["task"]
-                    self.failures.append({"scenario": t.scenario, "replication": t.replication,
-                                          "error": result["error"], "traceback": result["traceback"]})
-                    self._write_failures()
-                else:
-                    self.store.write_task(result)
-                bar.update(result.get("startups_count", 0))
+            for results in self.executor.run(run_tasks, ((b,) for b in bundles)):
+                for result in results:
+                    if "error" in result:
+                        t = result["task"]
+                        self.failures.append({"scenario": t.scenario, "replication": t.replication,
+                                              "error": result["error"], "traceback": result["traceback"]})
+                        self._write_failures()
+                    else:
+                        self.store.write_task(result)
+                    bar.update(result.get("startups_count", 0))
 
     def _failure_rows(self) -> list[dict]:
         root = self.store.root

@@ -96,6 +96,16 @@ def run_task(resolved: dict, digest: str, task: Task, seed: int, crn: bool = Tru
                 "traceback": traceback.format_exc(), "seconds": time.perf_counter() - t0}
 
 
+def run_tasks(argsets: list[tuple]) -> list[dict]:
+    """Several tasks in one worker, one after another (:func:`run_task` on each).
+
+    The runner bundles the scenarios of one replication this way when there are tasks enough to
+    keep every worker busy: the worker then draws that replication's economy once and reuses it for
+    every scenario (:mod:`sim.model.reuse`), instead of two workers each drawing it.
+    """
+    return [run_task(*args) for args in argsets]
+
+
 STORED_APPLICANT_SHARE = 10
 """startups.parquet keeps every supported start-up, the weighted sample of never-applicants, and one
 in this many of the other applicants (weight multiplied by it): a bounded table an analyst can open

@@ -113,6 +113,10 @@ def read_yaml(path: Path) -> dict:
         size = max(info.st_size, len(raw))
         raise ScenarioError(f"{path}: is {'more than ' if size == len(raw) else ''}{size:,} bytes; a scenario "
                             f"file is at most {MAX_FILE_BYTES:,} bytes.", path=path)
+    digest = hashlib.blake2b(raw, digest_size=16).digest()
+    hit = _PARSED.get(digest)
+    if hit is not None:  # the same bytes parse to the same mapping: a comparison reads its base files often
+        return copy.deepcopy(hit)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -131,7 +135,14 @@ def read_yaml(path: Path) -> dict:
     if not isinstance(data, dict):
         raise ScenarioError(f"{path}: the top level must be a mapping of keys to values, found {_kind(data)}.", path=path)
     _check_tree(data, str(path))
-    return data
+    if len(_PARSED) >= 256:
+        _PARSED.clear()
+    _PARSED[digest] = data
+    return copy.deepcopy(data)
+
+
+_PARSED: dict[bytes, dict] = {}
+"""Parsed scenario files by a hash of their bytes (checked, never handed out: callers get copies)."""
 
 
 def _check_tree(data, origin: str) -> None:
