@@ -15,6 +15,9 @@ from ..files import atomic_write_bytes
 from .document import Figure, Paragraph, Section, Table
 from .plots import GREY, colours, to_png
 
+SIGNIFICANT = 0.05
+"""A restriction with a quasi-p-value above this is named as likely noise, not as a condition."""
+
 
 def _v(x) -> str:
     if x is None:
@@ -39,7 +42,19 @@ def summary_lines(result: dict) -> list[str]:
         lines.append(f"No box on the peeling trajectory with coverage at least {result['min_coverage']:.0%} reaches a "
                      f"density of {result['threshold']:.0%}: the condition is not confined to one region of the "
                      "parameters; the densest such box is below, for what it shows.")
-    where = "; ".join(f"{lim['column']} between {_v(lim['low'])} and {_v(lim['high'])}" for lim in c["limits"])
+    strong = [lim for lim in c["limits"] if lim.get("quasi_p") is not None and lim["quasi_p"] <= SIGNIFICANT]
+    if not strong:
+        lines.append(f"No restriction of PRIM's box is significant (every quasi-p above {SIGNIFICANT:g}): the "
+                     "condition depends on these parameters only weakly or jointly. The box, for what it shows: "
+                     f"it holds {c['coverage']:.0%} of the {result['unit']}s where the condition holds (coverage), "
+                     f"and the condition holds in {c['density']:.0%} of those inside it (density), against "
+                     f"{hits / n:.0%} overall.")
+        return lines
+    where = "; ".join(f"{lim['column']} between {_v(lim['low'])} and {_v(lim['high'])}" for lim in strong)
+    weak = len(c["limits"]) - len(strong)
+    if weak:
+        where += (f" (the box also trims {weak} other parameter(s) at an edge, with quasi-p above {SIGNIFICANT:g}: "
+                  "likely noise; see the table)")
     lines.append(f"It is most likely when {where}: this box holds {c['coverage']:.0%} of the {result['unit']}s where "
                  f"the condition holds (coverage) and the condition holds in {c['density']:.0%} of the "
                  f"{result['unit']}s inside it (density), against {hits / n:.0%} overall; the box spans "
