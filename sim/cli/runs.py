@@ -89,6 +89,7 @@ def compare(files, baseline, counterfactual, practical_pp, posterior, draws, fix
                         keep_startups=opts["keep_startups"], precision=precision(opts["precision_pp"]),
                         max_replications=opts["max_replications"], practical_pp=practical_pp,
                         posterior=None if fixed else (posterior or SHIPPED_POSTERIOR), draws=draws)
+    _warm_report_imports()
     outcome = execute(spec, opts["out"] or default_out("compare"), force=opts["force"], workers=opts["workers"],
                       executor=opts["executor"], scheduler=opts["scheduler"], quiet=quiet)
     order = list(spec.scenarios)
@@ -99,6 +100,20 @@ def compare(files, baseline, counterfactual, practical_pp, posterior, draws, fix
     if not outcome.failures:  # a report of incomplete data would mislead; resume writes it
         write_report(outcome.root, quiet)
     finish_message(outcome)
+
+
+def _warm_report_imports() -> None:
+    """Import the report's libraries (matplotlib, its fonts, jinja2) in a thread while the workers
+    simulate: this process mostly waits then, and the report is the main job's last step."""
+    import threading
+
+    def warm():
+        import contextlib
+
+        with contextlib.suppress(Exception):  # only a head start: the report imports what it needs anyway
+            from ..report import compare, html, plots  # noqa: F401
+
+    threading.Thread(target=warm, name="valleysim-warm-report", daemon=True).start()
 
 
 def precision_line(summary, comparisons) -> None:

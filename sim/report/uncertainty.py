@@ -72,10 +72,12 @@ def first_lines(res: Results) -> list[Paragraph]:
     verdicts = dict(d.get("verdicts") or [])
     open_keys = [key for key, v in verdicts.items() if v == "open"]
     narrowed = [key for key, v in verdicts.items() if v in ("pinned", "narrowed")]
+    noise = f"±{100 * mc:.{2 if 100 * mc >= 0.01 else 3}f} pp" if defined(mc) else "n/a"
     text = (f"How sure is this? {ref} changes 5-year survival by {pp(row['diff'], 2)} on average over {k} parameter "
             f"sets that the published figures allow (drawn from the posterior of {d.get('source', 'the calibration')}). "
-            f"Across those sets the change lies between {pp(lo, 2)} and {pp(hi, 2)} (90 %), while simulation noise "
-            f"is ±{100 * mc:.2f} pp (95 %). ") if defined(mc) else ""
+            f"Across those sets the change lies between {pp(lo, 2)} and {pp(hi, 2)} (90 %), while "
+            + (f"simulation noise is {noise} (95 %). " if row.get("separated") else
+               f"the mean itself is estimated to {noise} (95 %, noise and the choice of sets together). "))
     if not row.get("separated"):
         text += ("With one replication per parameter set, simulation noise cannot be told apart from the "
                  "parameters' spread here (run two or more per set: -n at least twice --draws). ")
