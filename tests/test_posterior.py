@@ -208,3 +208,18 @@ def test_a_posterior_on_dask_is_the_one_the_process_pool_gives(posterior_folder,
                                    "--executor", "dask", "--workers", "2", "--out", str(again), "-q"])
     assert res.exit_code == 0, res.output
     assert pq.read_table(again / "posterior.parquet").equals(pq.read_table(out / "posterior.parquet"))
+
+
+def test_priors_that_allow_an_invalid_scenario_stop_before_anything_is_written(write_scenario, scenario_dict,
+                                                                              tmp_path):
+    scenario = write_scenario("small.yaml", scenario_dict())
+    targets = write_scenario("targets.yaml", {"name": "t", "survival": {"source": "x", "tolerance": 0.02,
+                                                                         "points": {1: 0.8}},
+                                              "priors": {"startups.quality_sigma": "-0.5:1.0"}})
+    out = tmp_path / "post"
+    res = CliRunner().invoke(cli, ["calibrate", str(scenario), "--targets", str(targets), "--method",
+                                   "history-matching", "--out", str(out)])
+    assert res.exit_code == 2, res.output
+    assert "the prior allows a parameter set that is not a valid scenario" in res.output
+    assert "startups.quality_sigma=" in res.output and "Traceback" not in res.output
+    assert not out.exists()

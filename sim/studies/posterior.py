@@ -312,7 +312,9 @@ def run_posterior(spec: PosteriorSpec, root: Path, executor, *, force: bool = Fa
                   echo=print, command=None) -> dict:
     """Start a posterior calibration in ``root`` (a new folder) and run it to the end."""
     try:
-        Problem(spec)  # bad input stops here, before a folder exists
+        prob = Problem(spec)  # bad input stops here, before a folder exists: the files, the priors,
+        for i, u in enumerate(lhs_units(len(prob.params), prob.points, spec.seed)):  # and the first wave's points
+            prob.scenario(u, point_key(1, i))
         manifest = {"status": "running", "kind": KIND, "spec": spec.to_json(),
                     "command": shlex.join(command or sys.argv), "versions": versions(), "started": now(),
                     "ended": None}
