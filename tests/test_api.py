@@ -60,6 +60,13 @@ def test_compare_writes_the_report_and_names_scenarios_as_the_cli_does(tiny, tmp
     assert res.report["html"].is_file() and res.report["markdown"].is_file()
     rows = [c for c in res.summary["comparisons"] if c["metric"] == "survival_5y"]
     assert rows[0]["scenario"] == "tiny" and rows[0]["reference"] == "no-programme"
+    # over the shipped posterior by default, as on the command line (two replications: two draws)
+    manifest = json.loads((tmp_path / "c" / "manifest.json").read_text())
+    assert len(manifest["draws"]["values"]) == 2 and rows[0]["param_low"] is not None
+    fixed = sim.compare([tiny], baseline=None, replications=2, executor="serial", out=tmp_path / "f", fixed=True,
+                        report=False)
+    assert "draws" not in json.loads((tmp_path / "f" / "manifest.json").read_text())
+    assert [c for c in fixed.summary["comparisons"] if c["metric"] == "survival_5y"][0]["param_low"] is None
 
 
 def test_bad_input_is_the_same_clear_error(tmp_path):

@@ -146,15 +146,22 @@ def run(scenario, *, replications: int = 10, seed: int = DEFAULT_SEED, overrides
 def compare(scenarios=(), *, baseline: str | None = "ccei-announced", counterfactual: str = "no-programme",
             replications: int | None = None, seed: int = DEFAULT_SEED, overrides=None, out=None, force: bool = False,
             workers: int | None = None, executor: str = "processes", scheduler: str | None = None,
-            startups: str = "first", report: bool = True, progress: bool = False) -> Results:
+            startups: str = "first", report: bool = True, progress: bool = False, posterior=None,
+            draws: int | None = None, fixed: bool = False) -> Results:
     """Policy variants against the counterfactual and the baseline, like ``run_sim.py compare``.
 
-    With no ``scenarios``, the whole policy library. Writes report.html and report.md unless ``report``
-    is False (and only when every task succeeded).
+    With no ``scenarios``, the whole policy library. As on the command line, replication r runs with
+    draw r mod ``draws`` of ``posterior`` (default: the shipped posterior), unless ``fixed``. Writes
+    report.html and report.md unless ``report`` is False (and only when every task succeeded).
     """
+    from ..scenario.draws import SHIPPED_POSTERIOR
+
+    if fixed and posterior is not None:
+        raise UsageError("compare: fixed runs without a posterior; give fixed=True or posterior=..., not both.")
     spec = plan_compare([_file(s) for s in scenarios], baseline=baseline, counterfactual=counterfactual,
                         overrides=_overrides(overrides), replications=replications, seed=seed,
-                        keep_startups=startups)
+                        keep_startups=startups, posterior=None if fixed else (posterior or SHIPPED_POSTERIOR),
+                        draws=draws)
     outcome = run_experiment(spec, _out(out, "compare"), _executor(executor, workers, scheduler), force=force,
                              progress=progress, command=["sim.compare"], echo=_echo(progress))
     if report and not outcome.failures:
