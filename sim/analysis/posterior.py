@@ -136,8 +136,11 @@ def implausibility(mean: np.ndarray, sd: np.ndarray, nugget_var: np.ndarray) -> 
 
 def log_likelihood(emu: Emulator, units: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
     """Gaussian log-likelihood of the targets (outputs are z scores: 0 is the target) at each unit point."""
-    mean, sd = emu.predict(units)
-    var = total_var(sd, emu.nugget_var)
+    return _log_likelihood(*emu.predict(units), emu.nugget_var, weights)
+
+
+def _log_likelihood(mean: np.ndarray, sd: np.ndarray, nugget_var: np.ndarray, weights=None) -> np.ndarray:
+    var = total_var(sd, nugget_var)
     w = np.ones(mean.shape[1]) if weights is None else np.asarray(weights, float)
     return -0.5 * ((mean * mean / var + np.log(var)) * w).sum(axis=1)
 
@@ -201,12 +204,10 @@ def sample_posterior(emu: Emulator, d: int, rng: np.random.Generator, *, size_lo
 
     m = 2 ** size_log2
     units = _sobol(d, size_log2, rng)
-    loglik = log_likelihood(emu, units, weights)
     mean, sd = emu.predict(units)
     imp = implausibility(mean, sd, emu.nugget_var).max(axis=1)
     info = {"prior_points": m, "non_implausible_share": float(np.mean(imp < CUTOFF))}
-    logw = loglik
-    sample = _normalise(units, logw)
+    sample = _normalise(units, _log_likelihood(mean, sd, emu.nugget_var, weights))
     for _ in range(rounds):
         mu, cov = sample.mean(), sample.cov() * 1.5 ** 2 + np.eye(d) * 1e-6
         n_gauss = int(0.9 * m)

@@ -41,9 +41,44 @@ def by_scenario(columns: dict[str, Sequence], scenarios: Iterable[str]) -> dict[
     return out
 
 
-def _paired(a: dict[str, np.ndarray], b: dict[str, np.ndarray], metric: str) -> dict:
+def paired_series(a: dict[str, np.ndarray], b: dict[str, np.ndarray], metric: str) -> tuple[np.ndarray, np.ndarray]:
+    """The replications both scenarios have, and the per-replication differences ``a - b`` of ``metric``."""
     common, ia, ib = np.intersect1d(a["replication"], b["replication"], return_indices=True)
+    return np.asarray(common, int), np.asarray(a[metric], float)[ia] - np.asarray(b[metric], float)[ib]
+
+
+def _paired(a: dict[str, np.ndarray], b: dict[str, np.ndarray], metric: str) -> dict:
+    _, ia, ib = np.intersect1d(a["replication"], b["replication"], return_indices=True)
     return paired_difference(np.asarray(a[metric], float)[ia], np.asarray(b[metric], float)[ib])
+
+
+def draw_means(reps: np.ndarray, values: np.ndarray, draws: int) -> np.ndarray:
+    """Mean of ``values`` over the replications of each posterior draw (replication r ran with draw
+    r mod ``draws``): one entry per draw, NaN for a draw no replication ran."""
+    g = np.asarray(reps, int) % draws
+    return np.array([values[g == i].mean() if np.any(g == i) else np.nan for i in range(draws)])
+
+
+def spread_interval(means: np.ndarray) -> tuple[float, float]:
+    """The central 90 % of per-draw values: their quantiles from 20 draws on, else mean +- 1.645 SD."""
+    means = np.asarray(means, float)
+    if len(means) >= 20:
+        lo, hi = np.quantile(means, [0.05, 0.95])
+        return float(lo), float(hi)
+    centre, half = float(means.mean()), 1.6449 * math.sqrt(float(np.var(means, ddof=1)))
+    return centre - half, centre + half
+
+
+def cost_per_survivor_by_draw(a: dict[str, np.ndarray], b: dict[str, np.ndarray], draws: int) -> np.ndarray:
+    """Public cost of the cohort window per additional 5-year survivor of ``a`` against ``b``, in each
+    posterior draw (the ratio of the draw's mean differences): inf where ``a`` adds no survivor, NaN
+    for a draw no replication ran."""
+    cost = "cohort_public_cost_krw" if "cohort_public_cost_krw" in a else "programme_cost_krw"
+    reps, dc = paired_series(a, b, cost)
+    _, ds = paired_series(a, b, "survivors_5y")
+    num, den = draw_means(reps, dc, draws), draw_means(reps, ds, draws)
+    ratio = np.where(den > 0, num / np.where(den > 0, den, 1.0), np.inf)
+    return np.where(np.isnan(den), np.nan, ratio)
 
 
 BETTER_LOWER = frozenset({"programme_cost_krw", "public_cost_krw", "cohort_public_cost_krw", "grants_krw"})
@@ -78,7 +113,6 @@ def over_draws(reps: np.ndarray, diffs: np.ndarray, draws: int, lower_is_better:
     means = np.array([g.mean() for g in groups])
     dof = sum(len(g) - 1 for g in groups)
     spread = float(np.var(means, ddof=1)) if len(means) > 1 else 0.0
-    raw_spread = spread
     if dof > 0:
         within = sum(float(np.sum((g - g.mean()) ** 2)) for g in groups) / dof
         from scipy import stats as st
@@ -91,11 +125,7 @@ def over_draws(reps: np.ndarray, diffs: np.ndarray, draws: int, lower_is_better:
     if len(means) < 2:  # one parameter set: nothing to say about parameter uncertainty
         return out
     out["param_sd"] = math.sqrt(spread)
-    if len(means) >= 20:
-        out["param_low"], out["param_high"] = (float(v) for v in np.quantile(means, [0.05, 0.95]))
-    else:
-        centre, half = float(means.mean()), 1.6449 * math.sqrt(raw_spread)
-        out["param_low"], out["param_high"] = centre - half, centre + half
+    out["param_low"], out["param_high"] = spread_interval(means)
     better = -means if lower_is_better else means
     out["prob_better"] = float((np.sum(better > 0) + 0.5 * np.sum(better == 0)) / len(means))
     return out
@@ -128,10 +158,7 @@ def build_summary(columns: dict[str, Sequence], scenarios: Sequence[str],
             row = {"scenario": sc, "reference": ref, "metric": m, **res,
                    "mc_half_width": res.get("half_width"), "param_low": None, "param_high": None, "prob_better": None}
             if draws:
-                a, b = data[sc], data[ref]
-                common, ia, ib = np.intersect1d(a["replication"], b["replication"], return_indices=True)
-                d = np.asarray(a[m], float)[ia] - np.asarray(b[m], float)[ib]
-                row.update(over_draws(np.asarray(common, int), d, draws, m in BETTER_LOWER))
+                row.update(over_draws(*paired_series(data[sc], data[ref], m), draws, m in BETTER_LOWER))
             rows.append(row)
     for m in {r["metric"] for r in rows}:
         idx = [i for i, r in enumerate(rows) if r["metric"] == m]
@@ -157,9 +184,7 @@ def targeted_series(columns: dict[str, Sequence], scenarios: Sequence[str],
             out[sc] = np.asarray(data[sc][metric], float)
     for sc, ref in comparisons:
         if sc != ref:
-            a, b = data[sc], data[ref]
-            _, ia, ib = np.intersect1d(a["replication"], b["replication"], return_indices=True)
-            out[f"{sc} - {ref}"] = np.asarray(a[metric], float)[ia] - np.asarray(b[metric], float)[ib]
+            out[f"{sc} - {ref}"] = paired_series(data[sc], data[ref], metric)[1]
     return out
 
 

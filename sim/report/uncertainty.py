@@ -10,10 +10,9 @@ Every number comes from summary.json and the replications table.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
+from ..analysis.summary import cost_per_survivor_by_draw, spread_interval
 from .document import Paragraph, Section, Table
 from .format import defined, fmt, pp, shown_path
 from .results import Results
@@ -37,23 +36,6 @@ def _diff(x, kind: str) -> str:
 
 def _range(lo, hi, kind: str) -> str:
     return f"{_diff(lo, kind)} to {_diff(hi, kind)}" if defined(lo) and defined(hi) else "n/a"
-
-
-def per_draw_ratio(res: Results, sc: str, ref: str, k: int) -> np.ndarray:
-    """Public cost (cohort window) per additional 5-year survivor in each draw (ratio of the draw's means)."""
-    a, b = res.reps.get(sc) or {}, res.reps.get(ref) or {}
-    cost = "cohort_public_cost_krw" if "cohort_public_cost_krw" in a else "programme_cost_krw"
-    if cost not in a or "survivors_5y" not in a or not b:
-        return np.empty(0)
-    common, ia, ib = np.intersect1d(a["replication"], b["replication"], return_indices=True)
-    dc = np.asarray(a[cost], float)[ia] - np.asarray(b[cost], float)[ib]
-    ds = np.asarray(a["survivors_5y"], float)[ia] - np.asarray(b["survivors_5y"], float)[ib]
-    g = np.asarray(common, int) % k
-    out = []
-    for i in np.unique(g):
-        num, den = dc[g == i].mean(), ds[g == i].mean()
-        out.append(num / den if den > 0 else math.inf)
-    return np.asarray(out, float)
 
 
 def first_lines(res: Results) -> list[Paragraph]:
@@ -104,13 +86,12 @@ def first_lines(res: Results) -> list[Paragraph]:
         share = "all" if p == 1 else ("none" if p == 0 else f"{p:.0%}")
         text += f"In {share} of the {k} parameter sets {ref} raises 5-year survival."
     out = [Paragraph(text.strip())]
-    ratios = per_draw_ratio(res, ref, cf, k)
+    a_, b_ = res.reps.get(ref) or {}, res.reps.get(cf) or {}
+    ratios = cost_per_survivor_by_draw(a_, b_, k) if "survivors_5y" in a_ and b_ else np.empty(0)
+    ratios = ratios[~np.isnan(ratios)]  # draws no replication ran
     finite = ratios[np.isfinite(ratios)]
     if finite.size >= 2:
-        if finite.size >= 20:
-            a, b = np.quantile(finite, [0.05, 0.95])
-        else:
-            a, b = finite.mean() - 1.6449 * finite.std(ddof=1), finite.mean() + 1.6449 * finite.std(ddof=1)
+        a, b = spread_interval(finite)
         inf = int(np.sum(~np.isfinite(ratios)))
         out.append(Paragraph(
             f"Public cost per additional 5-year survivor (cohort window) over the same parameter sets: "
@@ -127,7 +108,7 @@ def section(res: Results) -> Section | None:
         return None
     s = Section("uncertainty", "Uncertainty: simulation noise and what the data leave open")
     k = len(d["values"])
-    applied = {n: keys for n, keys in _applied(res, d).items()}
+    applied = _applied(res, d)
     s.add(Paragraph(
         f"Replication r of every scenario ran with parameter set r mod {k}, drawn from the posterior in "
         f"{shown_path(d['file'])} ({d.get('source', '')}): the values of {', '.join(d['keys'])} that the published "

@@ -27,6 +27,7 @@ import numpy as np
 
 from ..analysis import discovery
 from ..analysis.metrics import METRICS
+from ..analysis.summary import by_scenario, cost_per_survivor_by_draw, draw_means, paired_series
 from ..errors import UsageError
 from ..experiment.store import ResultsStore
 from ..files import atomic_write_json, json_clean
@@ -75,20 +76,11 @@ def _replications(root: Path) -> dict[str, dict[str, np.ndarray]]:
         raise UsageError(f"{root}: has no replications.parquet; finish it first with: python run_sim.py resume {root}")
     t = pq.read_table(path)
     cols = {n: t.column(n).to_numpy(zero_copy_only=False) for n in t.column_names}
-    out = {}
-    names = cols["scenario"].astype(object)
-    for n in dict.fromkeys(names.tolist()):
-        mask = names == n
-        order = np.argsort(cols["replication"][mask], kind="stable")
-        out[n] = {k: np.asarray(v)[mask][order] for k, v in cols.items() if k != "scenario"}
-    return out
+    return by_scenario(cols, dict.fromkeys(cols["scenario"].astype(object).tolist()))
 
 
 def _per_draw(a: dict, b: dict, metric: str, k: int) -> np.ndarray:
-    common, ia, ib = np.intersect1d(a["replication"], b["replication"], return_indices=True)
-    d = np.asarray(a[metric], float)[ia] - np.asarray(b[metric], float)[ib]
-    g = np.asarray(common, int) % k
-    return np.array([d[g == i].mean() if np.any(g == i) else np.nan for i in range(k)])
+    return draw_means(*paired_series(a, b, metric), k)
 
 
 def compare_cases(root: Path, manifest: dict, condition: str, scenario: str | None) -> Cases:
@@ -107,10 +99,8 @@ def compare_cases(root: Path, manifest: dict, condition: str, scenario: str | No
         raise UsageError(f"--scenario: expected one of {sorted(n for n in reps if n != cf)} (compared with the "
                          f"counterfactual {cf}), found {who!r}.")
     if kind == "cost":
-        a, b = reps[who], reps[cf]
-        cost = "cohort_public_cost_krw" if "cohort_public_cost_krw" in a else "programme_cost_krw"
-        dc, ds = _per_draw(a, b, cost, k), _per_draw(a, b, "survivors_5y", k)
-        ratio = np.where(ds > 0, dc / np.where(ds > 0, ds, 1.0), np.inf)
+        ratio = cost_per_survivor_by_draw(reps[who], reps[cf], k)
+        ratio = np.where(np.isnan(ratio), np.inf, ratio)  # a draw no replication ran counts as costly
         y = ratio > value if op == ">" else ratio < value
         words = (f"{who}'s public cost per additional 5-year survivor against {cf} is "
                  f"{'above' if op == '>' else 'below'} {value / 1e6:,.0f} M KRW")

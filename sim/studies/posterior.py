@@ -127,9 +127,10 @@ class Problem:
 class HistoryMatching:
     """Runs the waves; everything simulated is journalled in the results folder."""
 
-    def __init__(self, spec: PosteriorSpec, root: Path, executor, *, progress: bool = True, echo=print):
+    def __init__(self, spec: PosteriorSpec, root: Path, executor, *, progress: bool = True, echo=print,
+                 problem: Problem | None = None):
         self.spec = spec
-        self.problem = Problem(spec)
+        self.problem = problem or Problem(spec)
         self.root = Path(root)
         self.executor = executor
         self.progress = progress
@@ -324,7 +325,7 @@ def run_posterior(spec: PosteriorSpec, root: Path, executor, *, force: bool = Fa
             executor.close()
         raise
     try:
-        return _run(spec, Path(root), executor, progress=progress, echo=echo)
+        return _run(spec, Path(root), executor, progress=progress, echo=echo, problem=prob)
     finally:
         store.release()
 
@@ -352,12 +353,12 @@ def resume_posterior(root: Path, executor, *, progress: bool = True, echo=print)
         store.release()
 
 
-def _run(spec: PosteriorSpec, root: Path, executor, *, progress, echo) -> dict:
+def _run(spec: PosteriorSpec, root: Path, executor, *, progress, echo, problem: Problem | None = None) -> dict:
     resume = f"python run_sim.py resume {shlex.quote(str(root))}"
     store = ResultsStore(root)
     try:
         with interrupts.signals_as_interrupt():
-            hmr = HistoryMatching(spec, root, executor, progress=progress, echo=echo)
+            hmr = HistoryMatching(spec, root, executor, progress=progress, echo=echo, problem=problem)
             out = hmr.run()
     except KeyboardInterrupt:
         with contextlib.suppress(Exception):
