@@ -627,16 +627,27 @@ def test_draws_reused_across_scenarios_give_exactly_the_same_replication():
     market = load_scenario(ship / "ccei-announced.yaml", [*small, "funding.bridge_probability_multiplier=0.3"])
     n = len(base.regions)
     reuse.clear()
+
+    def stats():
+        return tuple((reuse.STATS[k]["hits"], reuse.STATS[k]["misses"]) for k in ("cohorts", "walk", "economy"))
+
     simulate(base, 5, 1)
-    assert {"hits": 0, "misses": 2 * n} == reuse.STATS  # each region's cohort and walk
+    assert stats() == ((0, n), (0, n), (0, 1))  # each region's cohort and walk, and the economy they make
     shared = simulate(variant, 5, 1)
-    assert {"hits": 2 * n, "misses": 2 * n} == reuse.STATS
+    assert stats() == ((n, n), (n, n), (1, 1))
     simulate(market, 5, 1)
-    assert {"hits": 3 * n, "misses": 3 * n} == reuse.STATS  # cohorts reused, the walks made anew
+    assert stats() == ((2 * n, n), (n, 2 * n), (1, 2))  # cohorts reused, the walks made anew
     # founder education in one region: that region alone is drawn and walked again
     edu = load_scenario(ship / "ccei-announced.yaml", [*small, "founder_education.samsung-software-daegu.founding_rate_multiplier=1.5"])
     simulate(edu, 5, 1)
-    assert {"hits": 3 * n + 2 * (n - 1), "misses": 3 * n + 2} == reuse.STATS
+    assert stats() == ((3 * n - 1, n + 1), (n + n - 1, 2 * n + 1), (1, 3))
+    # back to the first economy: still kept (three economies are)
+    simulate(base, 5, 1)
+    assert stats() == ((4 * n - 1, n + 1), (2 * n - 1 + n, 2 * n + 1), (2, 3))
+    # another replication's economy drops this one's (regions stay: three replications' are kept)
+    simulate(base, 5, 2)
+    simulate(base, 5, 1)
+    assert stats() == ((5 * n - 1, 2 * n + 1), (3 * n - 1 + n, 3 * n + 1), (2, 5))
     reuse.clear()
     fresh = simulate(variant, 5, 1)
     for col, values in fresh.startups.items():

@@ -147,21 +147,31 @@ def region_metrics(records, calendar) -> list[dict]:
     age = s["outcome_time"] - s["founded"]
     cohort = (s["cohort_year"] >= calendar.cohort_first_year) & (s["cohort_year"] <= calendar.cohort_last_year)
     alive = s["outcome"] == ALIVE
+    names = records.region_names
+    region = s["region"]
+
+    def per_region(values: np.ndarray, where: np.ndarray | None = None) -> list[float]:
+        return np.bincount(region, weights=values if where is None else np.where(where, values, 0.0),
+                           minlength=len(names)).tolist()
+
+    startups = per_region(w, cohort)
+    supported = per_region(w, s["supported"])
+    jobs = per_region(w * s["jobs"], alive)
+    grants, partner, private = (per_region(w * s[k]) for k in ("grant_krw", "conglomerate_krw", "private_krw"))
     rows = []
-    for i, name in enumerate(records.region_names):
-        here = s["region"] == i
-        hc = here & cohort
-        n = float(w[hc].sum())
-        s5 = float(km_at(age[hc], died[hc], [60.0], w[hc])[0]) if hc.any() else float("nan")
+    for i, name in enumerate(names):
+        hc = (region == i) & cohort
+        observed = hc.any()
+        s5 = float(km_at(age[hc], died[hc], [60.0], w[hc])[0]) if observed else float("nan")
         rows.append({
             "region": name,
-            "startups": n,
-            "supported": float(w[here & s["supported"]].sum()),
+            "startups": startups[i],
+            "supported": supported[i],
             "survival_5y": s5,
-            "survivors_5y": n * s5 if hc.any() else 0.0,
-            "jobs_end": float((w * s["jobs"])[here & alive].sum()),
-            "grants_krw": float((w * s["grant_krw"])[here].sum()),
-            "partner_investment_krw": float((w * s["conglomerate_krw"])[here].sum()),
-            "private_investment_krw": float((w * s["private_krw"])[here].sum()),
+            "survivors_5y": startups[i] * s5 if observed else 0.0,
+            "jobs_end": jobs[i],
+            "grants_krw": grants[i],
+            "partner_investment_krw": partner[i],
+            "private_investment_krw": private[i],
         })
     return rows

@@ -25,10 +25,12 @@ import shutil
 from collections.abc import Iterable
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..analysis.dictionary import field_metadata
+from ..coded import arrow_columns, repeated
 from ..errors import UsageError
 from ..files import atomic_write_json, atomic_write_table, write_error
 from .folder import (
@@ -169,16 +171,11 @@ class ResultsStore:
         """Write one finished task: start-ups and regions first, the metrics part last."""
         task: Task = result["task"]
         base = {"scenario": task.scenario, "replication": task.replication}
-        if "startups" in result:
-            st = result["startups"]
-            n = len(st["serial"])
-            cols = {"scenario": [task.scenario] * n, "replication": [task.replication] * n, **st}
-            atomic_write_table(self._part(task, "startups"), pa.table(cols))
-        if result.get("probe"):
-            pr = result["probe"]
-            n = len(next(iter(pr.values())))
-            cols = {"scenario": [task.scenario] * n, "replication": [task.replication] * n, **pr}
-            atomic_write_table(self._part(task, "probe"), pa.table(cols))
+        for kind, columns in (("startups", result.get("startups")), ("probe", result.get("probe"))):
+            if columns:
+                n = len(next(iter(columns.values())))
+                cols = {"scenario": repeated(task.scenario, n), "replication": np.full(n, task.replication), **columns}
+                atomic_write_table(self._part(task, kind), pa.table(arrow_columns(cols)))
         regions = [{**base, **row} for row in result["regions"]]
         if regions:
             atomic_write_table(self._part(task, "regions"), pa.Table.from_pylist(regions))

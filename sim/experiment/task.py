@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..analysis.metrics import region_metrics, replication_metrics
+from ..coded import Coded
 from ..model import simulate
 from ..model.codes import CAUSES, OUTCOMES
 from ..scenario.schema import STAGES, Scenario
@@ -126,34 +127,33 @@ def stored_rows(startups: dict) -> np.ndarray:
 
 
 def startup_table(records) -> dict[str, np.ndarray | list]:
-    """The per-start-up columns of the stored rows (:func:`stored_rows`), codes turned into names (for
-    startups.parquet); ``weight`` is how many start-ups of the economy each row stands for."""
+    """The per-start-up columns of the stored rows (:func:`stored_rows`), for startups.parquet: text columns
+    as :class:`~sim.coded.Coded` codes; ``weight`` is how many start-ups of the economy each row stands for."""
     full = records.startups
     keep = stored_rows(full)
     s = {k: v[keep] for k, v in full.items()}
     thinned = ~s["supported"] & (s["weight"] == 1.0)
     weight = np.where(thinned, float(STORED_APPLICANT_SHARE), s["weight"])
-    names = records.centre_names
     return {
-        "region": [records.region_names[i] for i in s["region"].tolist()],
+        "region": Coded.of(s["region"], records.region_names),
         "serial": s["serial"],
         "weight": weight,
-        "sector": [records.sector_names[i] for i in s["sector"].tolist()],
+        "sector": Coded.of(s["sector"], records.sector_names),
         "founded_month": s["founded"],
         "cohort_year": s["cohort_year"],
         "quality": s["quality"],
         "team": s["team"],
         "supported": s["supported"],
-        "centre": [names[i] if i >= 0 else None for i in s["centre"].tolist()],
+        "centre": Coded.of(s["centre"], records.centre_names),
         "support_month": s["support_time"],
         "grant_krw": s["grant_krw"],
         "private_krw": s["private_krw"],
         "conglomerate_krw": s["conglomerate_krw"],
         "subcontract": s["subcontract"],
-        "stage_reached": [(*STAGES, "crossed")[i] for i in s["stage_reached"].tolist()],
+        "stage_reached": Coded.of(s["stage_reached"], (*STAGES, "crossed")),
         "crossed_valley": s["crossed"],
-        "outcome": [OUTCOMES[i] for i in s["outcome"].tolist()],
-        "cause": [CAUSES[i] or None for i in s["cause"].tolist()],
+        "outcome": Coded.of(s["outcome"], OUTCOMES),
+        "cause": Coded.of(s["cause"], [c or None for c in CAUSES]),
         "outcome_month": s["outcome_time"],
         "jobs": s["jobs"],
     }

@@ -6,7 +6,7 @@ Everything the model knows about a start-up before anyone touches it
 lives here as numpy columns: its luck (drawn by :func:`region.draw_cohort`) and the rates that
 follow from its quality and region. The unsupported walk (:mod:`walk`) runs on these columns
 in bulk; only start-ups a centre selects become :class:`startup.Startup` objects, built from one
-row of :attr:`Population.table`.
+row of the population table (:meth:`Population.rows`).
 
 Applicant pools are views, not containers: a centre asks :meth:`Population.applicants` for the
 start-ups of its catchment founded inside an age window, still in the valley, willing to apply
@@ -15,6 +15,7 @@ and not yet taken, which is a binary search and a few vectorised masks per regio
 
 from __future__ import annotations
 
+import copy
 from types import SimpleNamespace
 
 import numpy as np
@@ -43,14 +44,15 @@ def _layout() -> SimpleNamespace:
 
 ROW = _layout()
 """Where each column sits in a row of the population table (an index, or a slice for vectors):
-what a selected start-up needs to replay its own walk. ``Population.rows`` builds the table
-from these names and :class:`startup.Startup` reads its row through them."""
+what a selected start-up needs to replay its own walk. ``Population.rows`` builds the rows it is
+asked for from these names and :class:`startup.Startup` reads its row through them."""
+_COLUMNS = (*SCALARS, *VECTORS)
 
 
 class Population:
     """The replication's start-ups. Columns are numpy arrays indexed by ``sid``."""
 
-    def __init__(self, scenario: Scenario, cohorts: list[Cohort], pool_apply: float):
+    def __init__(self, scenario: Scenario, cohorts: list[Cohort]):
         sp, fu = scenario.startups, scenario.funding
         beta, alpha, gamma = sp.quality_hazard_exponent, sp.quality_speed_exponent, fu.quality_exponent
         self.n = n = sum(len(c) for c in cohorts)
@@ -88,17 +90,34 @@ class Population:
         self.log_quality = np.log(q)
         # set by the unsupported walk: when each start-up leaves the valley (exit or crossing)
         self.leaves = np.full(n, np.inf)
+        # who a centre took in this run: the one column a run changes (see fresh())
         self.taken = np.zeros(n, dtype=bool)
 
-        # applicant candidates per region: those who would apply to the keenest centre, in founding order
-        keen = self.apply_u < pool_apply
-        starts = np.cumsum([0, *(len(c) for c in cohorts)])
-        self._candidates = [lo + np.flatnonzero(keen[lo:hi]) for lo, hi in zip(starts[:-1], starts[1:], strict=True)]
-        self._candidate_founded = [self.founded[c] for c in self._candidates]
-        self._table: np.ndarray | None = None
+        self._starts = np.cumsum([0, *(len(c) for c in cohorts)])
+        self._pools: dict[float, tuple[list[np.ndarray], list[np.ndarray]]] = {}
+        self._candidates: list[np.ndarray] = []
+        self._candidate_founded: list[np.ndarray] = []
 
     def __len__(self) -> int:
         return self.n
+
+    def fresh(self, pool_apply: float) -> Population:
+        """This population for a new run: the same (read-only, shared) columns, nobody taken yet, and
+        as candidate applicants those who would apply to the keenest open centre (``apply_u < pool_apply``).
+
+        Scenarios of one replication that share its economy share one Population (sim.model.reuse);
+        each run marks its own selections in its own ``taken``.
+        """
+        pools = self._pools.get(pool_apply)
+        if pools is None:  # per region, in founding order
+            keen = self.apply_u < pool_apply
+            bounds = zip(self._starts[:-1], self._starts[1:], strict=True)
+            candidates = [lo + np.flatnonzero(keen[lo:hi]) for lo, hi in bounds]
+            pools = self._pools[pool_apply] = (candidates, [self.founded[c] for c in candidates])
+        run = copy.copy(self)
+        run._candidates, run._candidate_founded = pools
+        run.taken = np.zeros(self.n, dtype=bool)
+        return run
 
     def applicants(self, regions: list[int], oldest: float, youngest: float, now: float,
                    p_apply: float) -> np.ndarray:
@@ -120,11 +139,9 @@ class Population:
 
     def rows(self, sids: np.ndarray) -> list[list[float]]:
         """Rows of the population table (laid out by :data:`ROW`) for ``sids``, as Python floats
-        (one conversion per selected start-up)."""
-        if self._table is None:
-            self._table = np.column_stack([getattr(self, name) for name in (*SCALARS, *VECTORS)])
-            assert self._table.shape[1] == ROW.width
-        return self._table[sids].tolist()
+        (one conversion per selected start-up). Gathered per call, a contest's few dozen rows: a whole
+        table would copy the economy once more."""
+        return np.column_stack([getattr(self, name)[sids] for name in _COLUMNS]).tolist()
 
     def bridge_amounts(self, sids: np.ndarray) -> list[list[float]]:
         """Per sid, the size of bridge round ``b`` raised in stage ``s`` at position ``s * MAX_BRIDGE_DRAWS + b``.

@@ -24,8 +24,15 @@ MAX_ENTRIES = 3 * 17
 """Entries kept per cache: three replications' regions (a replication's cohorts of the shipped
 economy take about 80 MB)."""
 
-_CACHES: dict[str, OrderedDict] = {"cohorts": OrderedDict(), "walk": OrderedDict()}
-STATS = {"hits": 0, "misses": 0}
+_CACHES: dict[str, OrderedDict] = {"cohorts": OrderedDict(), "walk": OrderedDict(), "economy": OrderedDict()}
+_LIMITS = {"cohorts": MAX_ENTRIES, "walk": MAX_ENTRIES, "economy": 3}
+"""Economies (every region's cohort and walk laid end to end, about 95 MB each at the shipped scale)
+are kept for the last three asked for, of one replication only (see :func:`economy_key`): the runner
+gives a worker a replication's scenarios one after another, and the shipped library holds four
+economies per replication (the common one, grants-only's and the counterfactual's without founder
+education in Daegu, regional funds), of which only the common one returns later in the run."""
+STATS = {kind: {"hits": 0, "misses": 0} for kind in _CACHES}
+"""Per cache, how often a lookup found its value (hits) or made it (misses)."""
 
 
 COHORT_SECTIONS = ("calendar", "sectors", "startups", "sampling")
@@ -46,12 +53,17 @@ def key(kind: str, scenario, seed: int, replication: int, salt: int, region: str
     return (seed, replication, salt, region, digest)
 
 
-def _frozen(value):
-    """Make every numpy array inside ``value`` (a dataclass) read-only; return ``value``."""
+def freeze(value):
+    """Make every numpy array attribute of ``value`` read-only; return ``value``."""
     for v in vars(value).values():
         if isinstance(v, np.ndarray):
             v.setflags(write=False)
     return value
+
+
+def economy_key(walk_keys: list[tuple]) -> tuple:
+    """The cache key of the economy the regions' walks ``walk_keys`` (from :func:`key`) make up."""
+    return tuple(walk_keys)
 
 
 def cached(kind: str, k: tuple, make: Callable):
@@ -59,12 +71,16 @@ def cached(kind: str, k: tuple, make: Callable):
     cache = _CACHES[kind]
     if k in cache:
         cache.move_to_end(k)
-        STATS["hits"] += 1
+        STATS[kind]["hits"] += 1
         return cache[k]
-    STATS["misses"] += 1
-    value = _frozen(make())
+    STATS[kind]["misses"] += 1
+    if kind == "economy":  # a new replication's economy: the others' will not be asked for again soon
+        replication = k[0][:3] if k else None
+        for old in [o for o in cache if (o[0][:3] if o else None) != replication]:
+            del cache[old]
+    value = freeze(make())
     cache[k] = value
-    while len(cache) > MAX_ENTRIES:
+    while len(cache) > _LIMITS[kind]:
         cache.popitem(last=False)
     return value
 
@@ -72,4 +88,5 @@ def cached(kind: str, k: tuple, make: Callable):
 def clear() -> None:
     for cache in _CACHES.values():
         cache.clear()
-    STATS.update(hits=0, misses=0)
+    for counts in STATS.values():
+        counts.update(hits=0, misses=0)
