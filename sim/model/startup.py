@@ -37,18 +37,25 @@ from .codes import (
     RESIDENCY_END,
     TRACTION,
 )
-from .population import ROW
+from .population import ROW, SCALARS
 from .streams import MAX_BRIDGE_DRAWS
 
 INF = math.inf
+
+# a row's layout, unpacked in one statement in Startup.__init__ (the order of population.SCALARS)
+_SCALARS = len(SCALARS)
+assert SCALARS == ("founded", "weight", "quality", "sector", "cash", "burn", "team", "conglomerate_u", "pitch_z",
+                   "fail_budget", "acq_budget", "mature_budget", "hq", "speed_q", "fund_q", "acq_rate", "region",
+                   "serial"), "Startup.__init__ unpacks a row in this order"
+_WORK, _RAISE_U, _RAISE_AMOUNT, _BRIDGE_U = ROW.work, ROW.raise_u, ROW.raise_amount, ROW.bridge_u
 
 
 class Startup:
     """A start-up a centre selected. Attributes are plain floats for a lean hot loop."""
 
     __slots__ = (
-        "id", "world", "region", "serial", "sector", "founded", "quality", "cash0", "cash", "burn",
-        "revenue", "team", "pitch_z", "fail_budget", "acq_budget", "mature_budget", "conglomerate_u",
+        "id", "world", "sector", "founded", "cash", "burn",
+        "revenue", "team", "fail_budget", "acq_budget", "mature_budget", "conglomerate_u",
         "hq", "speed_q", "fund_q", "acq_rate", "work", "raise_u", "raise_amount", "bridge_u", "bridge_amount",
         "stage", "work_left", "fail_used", "acq_used", "bridges",
         "hazard_mult", "speed_mult", "fund_mult", "fund_boost", "boost_half_life", "res_end", "has_seat", "centre",
@@ -62,18 +69,15 @@ class Startup:
         ``bridge_amount`` its bridge round sizes."""
         self.id = sid
         self.world = world
-        r = ROW
-        self.founded, self.quality, self.cash0, self.burn = row[r.founded], row[r.quality], row[r.cash], row[r.burn]
-        self.team, self.conglomerate_u, self.pitch_z = row[r.team], row[r.conglomerate_u], row[r.pitch_z]
-        self.fail_budget, self.acq_budget, self.mature_budget = row[r.fail_budget], row[r.acq_budget], row[r.mature_budget]
-        self.hq, self.speed_q, self.fund_q, self.acq_rate = row[r.hq], row[r.speed_q], row[r.fund_q], row[r.acq_rate]
-        self.sector, self.region, self.serial = int(row[r.sector]), int(row[r.region]), int(row[r.serial])
-        self.work = row[ROW.work]
-        self.raise_u = row[ROW.raise_u]
-        self.raise_amount = row[ROW.raise_amount]
-        self.bridge_u = row[ROW.bridge_u]
+        (self.founded, _weight, _quality, sector, self.cash, self.burn, self.team, self.conglomerate_u, _pitch_z,
+         self.fail_budget, self.acq_budget, self.mature_budget, self.hq, self.speed_q, self.fund_q, self.acq_rate,
+         _region, _serial) = row[:_SCALARS]
+        self.sector = int(sector)
+        self.work = row[_WORK]
+        self.raise_u = row[_RAISE_U]
+        self.raise_amount = row[_RAISE_AMOUNT]
+        self.bridge_u = row[_BRIDGE_U]
         self.bridge_amount = bridge_amount
-        self.cash = self.cash0
         self.revenue = 0.0
         self.stage = 0
         self.work_left = self.work[0]
