@@ -12,15 +12,27 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .compare import build_report
-from .document import Report, write_pages
-from .results import load_results
-
 __all__ = ["Report", "build_report", "load_results", "write_reports"]
+
+_LAZY = {"Report": ".document", "build_report": ".compare", "load_results": ".results"}
+"""Names imported on first use: a command that only prints a table (``sim.report.tables``) or plans a
+comparison must not pay for matplotlib and scipy.stats before its workers start (PEP 562)."""
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def write_reports(root: Path, echo=None, practical_pp: float | None = None) -> dict[str, Path]:
     """Build report.html, report.md and figures/*.png in ``root``; return their paths."""
+    from .compare import build_report
+    from .document import write_pages
+    from .results import load_results
+
     root = Path(root)
     if echo:
         echo(f"report: reading {root}")
