@@ -205,6 +205,7 @@ class ResultsStore:
                 if schema is not None:
                     schema = _documented(schema, OUTPUTS[kind])
                 batch: list[pa.Table] = []
+                batch_bytes = 0
                 for task in order:
                     part = self._part(task, kind)
                     if not part.exists():
@@ -217,9 +218,10 @@ class ResultsStore:
                     elif table.schema != writer.schema:
                         table = table.cast(writer.schema)
                     batch.append(table)
-                    if sum(t.nbytes for t in batch) >= ROW_GROUP_BYTES:
+                    batch_bytes += table.nbytes
+                    if batch_bytes >= ROW_GROUP_BYTES:
                         writer.write_table(pa.concat_tables(batch))
-                        batch = []
+                        batch, batch_bytes = [], 0
                 if batch:
                     writer.write_table(pa.concat_tables(batch))
                 if writer is not None:

@@ -24,9 +24,11 @@ from ..scenario.schema import STAGES, Scenario
 from .region import Cohort
 from .streams import MAX_BRIDGE_DRAWS
 
-SCALARS = ("founded", "weight", "quality", "sector", "cash", "burn", "team", "conglomerate_u", "pitch_z", "fail_budget",
-           "acq_budget", "mature_budget", "hq", "speed_q", "fund_q", "acq_rate", "region", "serial")
-"""One-number columns of the population table, as attributes of :class:`Population`."""
+SCALARS = ("founded", "sector", "cash", "burn", "team", "conglomerate_u", "fail_budget", "acq_budget", "mature_budget",
+           "hq", "speed_q", "fund_q", "acq_rate")
+"""One-number columns of the population table (attributes of :class:`Population`): what a selected
+start-up needs, in the order :meth:`startup.Startup.__init__` unpacks them (the bit-for-bit walk test
+fails if the two disagree)."""
 VECTORS = {"work": len(STAGES), "raise_u": len(STAGES), "raise_amount": len(STAGES), "bridge_u": MAX_BRIDGE_DRAWS}
 """Several-number columns (per stage, per bridge draw), as (n, width) attributes of :class:`Population`."""
 

@@ -26,6 +26,8 @@ economy take about 80 MB)."""
 
 _CACHES: dict[str, OrderedDict] = {"cohorts": OrderedDict(), "walk": OrderedDict(), "economy": OrderedDict()}
 _LIMITS = {"cohorts": MAX_ENTRIES, "walk": MAX_ENTRIES, "economy": 3}
+_ONE_REPLICATION = {"economy"}
+"""Caches that keep one replication's values only: a value of another replication drops them."""
 """Economies (every region's cohort and walk laid end to end, about 95 MB each at the shipped scale)
 are kept for the last three asked for, of one replication only (see :func:`economy_key`): the runner
 gives a worker a replication's scenarios one after another, and the shipped library holds four
@@ -61,9 +63,10 @@ def freeze(value):
     return value
 
 
-def economy_key(walk_keys: list[tuple]) -> tuple:
-    """The cache key of the economy the regions' walks ``walk_keys`` (from :func:`key`) make up."""
-    return tuple(walk_keys)
+def economy_key(seed: int, replication: int, salt: int, walk_keys: list[tuple]) -> tuple:
+    """The cache key of the economy the regions' walks ``walk_keys`` (from :func:`key`) make up; like every
+    key here it starts with the seed address (seed, replication, salt)."""
+    return (seed, replication, salt, tuple(walk_keys))
 
 
 def cached(kind: str, k: tuple, make: Callable):
@@ -74,9 +77,8 @@ def cached(kind: str, k: tuple, make: Callable):
         STATS[kind]["hits"] += 1
         return cache[k]
     STATS[kind]["misses"] += 1
-    if kind == "economy":  # a new replication's economy: the others' will not be asked for again soon
-        replication = k[0][:3] if k else None
-        for old in [o for o in cache if (o[0][:3] if o else None) != replication]:
+    if kind in _ONE_REPLICATION:  # another replication's values will not be asked for again soon
+        for old in [o for o in cache if o[:3] != k[:3]]:
             del cache[old]
     value = freeze(make())
     cache[k] = value

@@ -42,11 +42,9 @@ from .streams import MAX_BRIDGE_DRAWS
 
 INF = math.inf
 
-# a row's layout, unpacked in one statement in Startup.__init__ (the order of population.SCALARS)
+# a row's layout: its one-number columns are unpacked in one statement in Startup.__init__, in the
+# order of population.SCALARS
 _SCALARS = len(SCALARS)
-assert SCALARS == ("founded", "weight", "quality", "sector", "cash", "burn", "team", "conglomerate_u", "pitch_z",
-                   "fail_budget", "acq_budget", "mature_budget", "hq", "speed_q", "fund_q", "acq_rate", "region",
-                   "serial"), "Startup.__init__ unpacks a row in this order"
 _WORK, _RAISE_U, _RAISE_AMOUNT, _BRIDGE_U = ROW.work, ROW.raise_u, ROW.raise_amount, ROW.bridge_u
 
 
@@ -69,9 +67,8 @@ class Startup:
         ``bridge_amount`` its bridge round sizes."""
         self.id = sid
         self.world = world
-        (self.founded, _weight, _quality, sector, self.cash, self.burn, self.team, self.conglomerate_u, _pitch_z,
-         self.fail_budget, self.acq_budget, self.mature_budget, self.hq, self.speed_q, self.fund_q, self.acq_rate,
-         _region, _serial) = row[:_SCALARS]
+        (self.founded, sector, self.cash, self.burn, self.team, self.conglomerate_u, self.fail_budget,
+         self.acq_budget, self.mature_budget, self.hq, self.speed_q, self.fund_q, self.acq_rate) = row[:_SCALARS]
         self.sector = int(sector)
         self.work = row[_WORK]
         self.raise_u = row[_RAISE_U]

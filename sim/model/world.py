@@ -103,7 +103,8 @@ class World:
         walk_keys = [reuse.key("walk", scenario, seed, replication, salt, r) for r in self.region_names]
         walks = [reuse.cached("walk", k, lambda c=c: walk(Population(scenario, [c]), self))
                  for k, c in zip(walk_keys, self.cohorts, strict=True)]
-        economy = reuse.cached("economy", reuse.economy_key(walk_keys), lambda: _economy(scenario, self.cohorts, walks))
+        economy = reuse.cached("economy", reuse.economy_key(seed, replication, salt, walk_keys),
+                               lambda: _economy(scenario, self.cohorts, walks))
         self.paths = economy.paths
         # only start-ups that would apply to the keenest open centre are ever applicants
         self.population = economy.population.fresh(max((c.cfg.apply_probability for c in self.centres), default=0.0))
