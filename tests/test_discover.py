@@ -55,7 +55,7 @@ def test_discover_on_a_sweep_restricts_the_parameter_that_matters(write_scenario
 @pytest.mark.slow
 def test_discover_on_a_compare_over_the_posterior_and_in_its_report(tiny, tmp_path):
     base = yaml.safe_load(tiny.read_text())
-    nop = dict(base, name="none", centres={}, conglomerates={})
+    nop = dict(base, name="none", centres={}, conglomerates={}, timeline={})
     (tmp_path / "none.yaml").write_text(yaml.safe_dump(nop, sort_keys=False))
     out = tmp_path / "cmp"
     res = CliRunner().invoke(cli, ["compare", str(tiny), str(tmp_path / "none.yaml"), "--baseline", "tiny",

@@ -132,10 +132,9 @@ EXTREMES = {
     "zero-budgets": scaled(BASE, 0.05) + every("centres", "grants.annual_budget_krw", 0)
     + every("centres", "grants.per_startup_krw", 0) + every("centres", "operating_cost_krw_per_year", 0)
     + every("conglomerates", "annual_budget_krw", 0) + every("founder_education", "cost_krw_per_year", 0),
-    "no-seats": scaled(BASE, 0.05) + every("centres", "seats", 0) + every("centres", "seats_by_year", "null")
-    + ["centre_defaults.seats_by_year=null"],
+    "no-seats": scaled(BASE, 0.05) + every("centres", "seats", 0) + ["timeline=null"],
     "one-month": scaled(BASE, 0.05) + ONE_MONTH + every("centres", "opens", "2015-01")
-    + every("founder_education", "starts", "2015-01"),
+    + every("founder_education", "starts", "2015-01") + ["timeline=null"],
 }
 
 
@@ -217,7 +216,7 @@ def test_a_very_large_region_runs_and_an_absurd_one_is_refused(tmp_path):
     from sim.experiment import ExperimentSpec, SerialExecutor, run_experiment
 
     big = ["regions.Seoul.founding_rate_per_year=30000", "calendar.start=2014-01", "calendar.horizon=2015-12",
-           "calendar.cohort_first_year=2014", "calendar.cohort_last_year=2014",
+           "calendar.cohort_first_year=2014", "calendar.cohort_last_year=2014", "timeline=null",
            *[o for o in scaled(BASE, 0.0) if not o.startswith("regions.Seoul.")]]
     sc = load_scenario(BASE, big).model_copy(update={"name": "big"})
     assert 55_000 < sc.expected_startups() < 65_000

@@ -541,8 +541,7 @@ def _supported_world(overrides=(), seed=11):
     # a small economy, everyone simulated, every willing start-up applying, constant capacity
     base = ["regions.*.founding_rate_per_year=150", "sampling.full_below_apply=1", "sampling.others_weight=1",
             "centre_defaults.apply_probability=0.8", "centre_defaults.seats=60", "centre_defaults.intake_size=30",
-            "centre_defaults.seats_by_year=null", "centre_defaults.intake_size_by_year=null",
-            "centres.*.seats_by_year=null", "centres.*.intake_size_by_year=null"]
+            "timeline=null"]
     sc = load_scenario(Path(__file__).resolve().parents[1] / "scenarios" / "ccei-announced.yaml",
                        [*base, *overrides])
     return sc, simulate(sc, seed, 0).startups
@@ -592,10 +591,10 @@ def test_a_network_boost_with_a_half_life_fades():
 
 
 def test_a_capacity_schedule_changes_admissions_only_from_its_year():
-    """centres.<centre>.seats_by_year: more seats from 2018 admit more start-ups from 2018 on; everything
-    before 2018 is exactly as without the schedule (common random numbers)."""
+    """timeline.2018-01.centres.*.seats: more seats from 2018 admit more start-ups from 2018 on; everything
+    before 2018 is exactly as without the change (common random numbers)."""
     sc, a = _supported_world(["centre_defaults.seats=10"])
-    _, b = _supported_world(["centre_defaults.seats=10", "centres.*.seats_by_year={2018: 80}"])
+    _, b = _supported_world(["centre_defaults.seats=10", "timeline.2018-01.centres.*.seats=80"])
     m2018 = sc.calendar.month("2018-01")
     before_a = a["supported"] & (a["support_time"] < m2018)
     before_b = b["supported"] & (b["support_time"] < m2018)
@@ -603,10 +602,10 @@ def test_a_capacity_schedule_changes_admissions_only_from_its_year():
     after_a = (a["supported"] & (a["support_time"] >= m2018)).sum()
     after_b = (b["supported"] & (b["support_time"] >= m2018)).sum()
     assert after_b > 2 * after_a
-    # intake_size_by_year: larger contests from 2018 when seats allow; the same before
+    # a dated intake size: larger contests from 2018 when seats allow; the same before
     _, c = _supported_world(["centre_defaults.seats=200", "centre_defaults.intake_size=5"])
     _, d = _supported_world(["centre_defaults.seats=200", "centre_defaults.intake_size=5",
-                             "centres.*.intake_size_by_year={2018: 20}"])
+                             "timeline.2018-01.centre_defaults.intake_size=20"])
     before_c = c["supported"] & (c["support_time"] < m2018)
     assert (before_c == (d["supported"] & (d["support_time"] < m2018))).all() and before_c.sum() > 0
     after_c = (c["supported"] & (c["support_time"] >= m2018)).sum()

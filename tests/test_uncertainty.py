@@ -116,7 +116,7 @@ def test_compare_over_the_posterior_reports_both_uncertainties(tiny, tmp_path):
         for c in d["centres"].values():  # resolved file: each centre holds its own training
             c["training"].update(extra)
         (tmp_path / f"{name}.yaml").write_text(yaml.safe_dump(d, sort_keys=False))
-    nop = dict(base, name="none", centres={}, conglomerates={})
+    nop = dict(base, name="none", centres={}, conglomerates={}, timeline={})
     (tmp_path / "none.yaml").write_text(yaml.safe_dump(nop, sort_keys=False))
     out = tmp_path / "cmp"
     res = CliRunner().invoke(cli, ["compare", str(tiny), str(tmp_path / "copy.yaml"), str(tmp_path / "lasting.yaml"),
@@ -157,7 +157,7 @@ def test_a_compare_over_draws_is_identical_on_dask_and_the_process_pool(tiny, tm
     import pyarrow.parquet as pq
 
     base = yaml.safe_load(tiny.read_text())
-    (tmp_path / "none.yaml").write_text(yaml.safe_dump(dict(base, name="none", centres={}, conglomerates={}),
+    (tmp_path / "none.yaml").write_text(yaml.safe_dump(dict(base, name="none", centres={}, conglomerates={}, timeline={}),
                                                        sort_keys=False))
     outs = {}
     for executor in ("processes", "dask"):

@@ -16,6 +16,10 @@ figure, item by item, following the model's rules exactly:
   that budget and never exceed it;
 - founder education: ``cost_krw_per_year`` from its start to the horizon (exact).
 
+Values the scenario's timeline changes from a month on count as they are in force: the operating
+cost month by month, each programme year's grant budget at its refill, each contest's grant size
+and places, each partner's budget at its January refill, for the years its centres have it as partner.
+
 So the simulated ``programme_cost_krw`` of every replication is at most the planned total, and
 equals it where budgets bind. Seats, intake sizes, selection and training carry no cost of their
 own in the model (a centre's operating cost is fixed per year).
@@ -26,6 +30,7 @@ from __future__ import annotations
 import math
 
 from ..scenario.schema import Scenario
+from ..scenario.timeline import per_year_total
 
 _EPS = 1e-9
 
@@ -44,47 +49,70 @@ def planned_cost(scenario: Scenario, by_centre: bool = False) -> dict:
     cal = scenario.calendar
     horizon = cal.horizon_months
     operating = grants = 0.0
-    first_open: dict[str, float] = {}
+    partnered: dict[str, list[tuple[float, float]]] = {}  # partner -> the stretches it has an open centre
     centres: dict[str, dict[str, float]] = {}
     for name, c in scenario.active_centres.items():
         opens = cal.month(c.opens)
         end = min(cal.month(c.closes) if c.closes else math.inf, horizon)
-        op = c.operating_cost_krw_per_year * max(0.0, end - opens) / 12.0
+        op = per_year_total(scenario, f"centres.{name}.operating_cost_krw_per_year", opens, end)
         operating += op
         before = grants
-        g = c.grants
-        if g.per_startup_krw > 0 and g.annual_budget_krw >= g.per_startup_krw and end > opens:
-            per_contest = min(g.per_round, c.intake_size, max(c.seats, 1))
-            fit = math.floor(g.annual_budget_krw / g.per_startup_krw + _EPS)
-            contests = _contest_times(opens, c.intake_every_months, end)
-            years = math.ceil((end - opens) / 12.0 - _EPS)
-            for y in range(years):
-                lo, hi = opens + 12.0 * y, opens + 12.0 * (y + 1)
-                n = sum(1 for t in contests if lo - _EPS <= t < hi - _EPS)
-                grants += g.per_startup_krw * min(fit, per_contest * n)
+        if end > opens:
+            grants += _planned_grants(scenario, name, opens, end)
         centres[name] = {"operating_krw": op, "grants_krw": grants - before}
-        if c.partner is not None:
-            first_open[c.partner] = min(first_open.get(c.partner, math.inf), opens)
+        steps = scenario.schedule(f"centres.{name}.partner")
+        for i, (since, partner) in enumerate(steps):
+            until = steps[i + 1][0] if i + 1 < len(steps) else math.inf
+            lo, hi = max(since, opens), min(until, end)
+            if partner is not None and hi > lo:
+                partnered.setdefault(partner, []).append((lo, hi))
     conglomerate = 0.0
     start_month = int(cal.start[5:7])
     first_january = float((13 - start_month) % 12 or 12)
-    for name, opens in first_open.items():
-        annual = scenario.conglomerates[name].annual_budget_krw
-        if annual <= 0 or opens >= horizon:
-            continue
-        # budget windows: [0, first January), then 12-month years; count those ending after the opening
-        windows = 0
+    for name, stretches in partnered.items():
+        # budget windows: [0, first January), then 12-month years; count those a centre has it as partner
         lo, hi = 0.0, first_january
         while lo < horizon - _EPS:
-            if hi > opens + _EPS:
-                windows += 1
+            if any(a < hi - _EPS and b > lo + _EPS for a, b in stretches):
+                conglomerate += scenario.at(lo).conglomerates[name].annual_budget_krw
             lo, hi = hi, hi + 12.0
-        conglomerate += annual * windows
-    education = sum(e.cost_krw_per_year * max(0.0, horizon - cal.month(e.starts)) / 12.0
-                    for e in scenario.founder_education.values())
+    education = sum(per_year_total(scenario, f"founder_education.{n}.cost_krw_per_year", cal.month(e.starts), horizon)
+                    for n, e in scenario.founder_education.items())
     total = operating + grants + conglomerate + education
     out = {"operating_krw": operating, "grants_krw": grants, "conglomerate_krw": conglomerate,
            "education_krw": education, "total_krw": total}
     if by_centre:
         out["centres"] = centres
     return out
+
+
+def _planned_grants(scenario: Scenario, name: str, opens: float, end: float) -> float:
+    """The most a centre's grant rules can pay from its opening to ``end``: per programme year (the budget
+    refills at each anniversary of the opening), whole grants within the budget in force at the refill,
+    and at each contest at most ``min(per_round, intake_size, seats)`` grants, as in force then."""
+    c = scenario.centres[name]
+    every = [(s, float(v)) for s, v in scenario.schedule(f"centres.{name}.intake_every_months")]
+    if len(every) == 1:
+        contests = _contest_times(opens, c.intake_every_months, end)
+    else:  # contests every intake_every_months as in force after each
+        contests, t = [], opens
+        while t < end - _EPS:
+            contests.append(t)
+            t += next(v for s, v in reversed(every) if s <= t + _EPS)
+    total = 0.0
+    years = math.ceil((end - opens) / 12.0 - _EPS)
+    for y in range(years):
+        lo, hi = opens + 12.0 * y, opens + 12.0 * (y + 1)
+        annual = scenario.at(lo).centres[name].grants.annual_budget_krw
+        terms = [scenario.at(t).centres[name] for t in contests if lo - _EPS <= t < hi - _EPS]
+        pers = {k.grants.per_startup_krw for k in terms}
+        if len(pers) <= 1:  # one grant size in the year (always, without a timeline): whole grants that fit
+            per = next(iter(pers), c.grants.per_startup_krw)
+            if per <= 0 or annual < per:
+                continue
+            fit = math.floor(annual / per + _EPS)
+            total += per * min(fit, sum(min(k.grants.per_round, k.intake_size, max(k.seats, 1)) for k in terms))
+        else:
+            total += min(annual, sum(k.grants.per_startup_krw * min(k.grants.per_round, k.intake_size,
+                                                                    max(k.seats, 1)) for k in terms))
+    return total

@@ -7,22 +7,22 @@ anniversary of the opening (unspent money lapses). Selection ranks applicants on
 on log-quality is ``selection_noise`` times the start-up's fixed pitch noise, so the same
 start-up pitches the same way to every jury (common random numbers), and ``selection_noise``
 sets how much of the later supported-vs-other gap is selection rather than treatment.
+
+A centre's configuration may change from a month on (the scenario's timeline): the centre reads
+the configuration in force when it acts, at each contest (seats, intake, jury, catchment, grants,
+the time to the next contest), at each budget refill, at the opening (the time to the first
+contest), and, for its residents, at selection (training during the residency, the grant's
+effect), at graduation (training after it) and at a partner's decision (the partner in force, its
+sector focus). None of this costs a SimPy event.
 """
 
 from __future__ import annotations
 
+import bisect
 import math
 
 import numpy as np
 import simpy
-
-
-def _in_force(schedule: list[tuple[float, int]], now: float, current: int) -> int:
-    """The value of a yearly schedule ((month it starts, value), sorted) at ``now``; ``current`` before it."""
-    for since, value in schedule:
-        if now >= since:
-            current = value
-    return current
 
 
 class Seats:
@@ -44,21 +44,12 @@ class Seats:
         self.count -= 1
 
 
-class Centre:
-    def __init__(self, world, name: str, cfg, partner):
-        env = world.env
-        cal = world.scenario.calendar
-        self.world = world
-        self.name = name
-        self.cfg = cfg
-        self.index = len(world.centres)
-        self.partner = partner
-        self.training = cfg.training
-        self.opens = cal.month(cfg.opens)
-        self.closes = cal.month(cfg.closes) if cfg.closes else math.inf
-        self.seats = Seats(cfg.seats)
-        annual = cfg.grants.annual_budget_krw
-        self.budget = simpy.Container(env, capacity=annual, init=0) if annual > 0 else None
+class Terms:
+    """What follows from one configuration of a centre: whom it recruits and which sectors it favours."""
+
+    __slots__ = ("catchment", "focus", "in_focus")
+
+    def __init__(self, world, cfg):
         regions = world.region_index
         catchment = cfg.catchment or [cfg.region]
         names = list(regions) if "*" in catchment else catchment
@@ -66,10 +57,36 @@ class Centre:
         sectors = world.sector_index
         self.focus = frozenset(sectors[s] for s in cfg.sector_focus)
         self.in_focus = np.array([s in self.focus for s in range(len(sectors))], dtype=bool)
-        # the yearly capacity schedules, as (month it starts, seats or intake size), applied at each contest
-        self._seats_from = sorted((cal.month(f"{y:04d}-01"), n) for y, n in (cfg.seats_by_year or {}).items())
-        self._intake_from = sorted((cal.month(f"{y:04d}-01"), n) for y, n in (cfg.intake_size_by_year or {}).items())
-        self.intake_size = cfg.intake_size
+
+
+class Centre:
+    def __init__(self, world, name: str, cfg, conglomerates: dict):
+        env = world.env
+        cal = world.scenario.calendar
+        self.world = world
+        self.name = name
+        self.index = len(world.centres)
+        # the centre's configuration over time: a new entry only where the timeline changes it
+        self._since: list[float] = []
+        self._cfgs: list = []
+        for month, sc in world.scenario.epochs():
+            c = sc.centres[name]
+            if not self._cfgs or c != self._cfgs[-1]:
+                self._since.append(month)
+                self._cfgs.append(c)
+        self._terms = [Terms(world, c) for c in self._cfgs]
+        self._partners = [conglomerates.get(c.partner) if c.partner else None for c in self._cfgs]
+        ends = [*self._since[1:], math.inf]
+        self.partner_until = max((end for end, p in zip(ends, self._partners, strict=True) if p is not None),
+                                 default=-math.inf)
+        """Until when a partner may decide for an alumnus (inf: to the end; -inf: never)."""
+        self.max_apply_probability = max(c.apply_probability for c in self._cfgs)
+        self._use(0)
+        self.opens = cal.month(cfg.opens)
+        self.closes = cal.month(cfg.closes) if cfg.closes else math.inf
+        self.seats = Seats(cfg.seats)
+        annual = max(c.grants.annual_budget_krw for c in self._cfgs)
+        self.budget = simpy.Container(env, capacity=annual, init=0) if annual > 0 else None
         self.rounds = 0
         self.applicants = 0
         self.selected = 0
@@ -80,38 +97,70 @@ class Centre:
             env.process(self._budget_years())
         env.process(self._contests())
 
-    def operating_cost(self, horizon: float) -> float:
-        """Operating cost over the months the centre is open before the horizon."""
-        months = max(0.0, min(self.closes, horizon) - self.opens)
-        return self.cfg.operating_cost_krw_per_year * months / 12.0
+    # -- the configuration in force ---------------------------------------------------------------
+    def _at(self, t: float) -> int:
+        return 0 if len(self._cfgs) == 1 else bisect.bisect_right(self._since, t) - 1
 
+    def _use(self, i: int) -> None:
+        """Act under configuration ``i`` from now on (its values are what residents selected now get)."""
+        self.cfg = cfg = self._cfgs[i]
+        self.training = cfg.training
+        terms = self._terms[i]
+        self.catchment, self.focus, self.in_focus = terms.catchment, terms.focus, terms.in_focus
+
+    def cfg_at(self, t: float):
+        """The centre's configuration in force at month ``t``."""
+        return self._cfgs[self._at(t)]
+
+    def training_at(self, t: float):
+        """The training effects in force at month ``t`` (a graduate's effects after the residency)."""
+        return self._cfgs[self._at(t)].training
+
+    def focus_at(self, t: float) -> frozenset:
+        """The sectors the centre favours at month ``t`` (what its partner's appetite looks at)."""
+        return self._terms[self._at(t)].focus
+
+    def partner_at(self, t: float):
+        """The partner (a :class:`conglomerate.Conglomerate`) in force at month ``t``, or None."""
+        return self._partners[self._at(t)]
+
+    def operating_cost(self, horizon: float) -> float:
+        """Operating cost over the months the centre is open before the horizon, at the rate in force."""
+        lo, hi = self.opens, min(self.closes, horizon)
+        if len(self._cfgs) == 1:
+            return self.cfg.operating_cost_krw_per_year * max(0.0, hi - lo) / 12.0
+        ends = [*self._since[1:], math.inf]
+        return sum(c.operating_cost_krw_per_year * max(0.0, min(hi, end) - max(lo, since)) / 12.0
+                   for since, end, c in zip(self._since, ends, self._cfgs, strict=True))
+
+    # -- processes -----------------------------------------------------------------------------------
     def _budget_years(self):
         env = self.world.env
         yield env.timeout(self.opens)
-        annual = self.cfg.grants.annual_budget_krw
         while env.now < self.closes:
             # Not yielded: both succeed at once, so no contest at this moment sees an empty budget.
             if self.budget.level > 0:
                 self.budget.get(self.budget.level)
-            self.budget.put(annual)
+            annual = self.cfg_at(env.now).grants.annual_budget_krw
+            if annual > 0:
+                self.budget.put(annual)
             yield env.timeout(12.0)
 
     def _contests(self):
         env = self.world.env
-        yield env.timeout(self.opens + self.cfg.first_intake_after_months)
-        every = self.cfg.intake_every_months
+        yield env.timeout(self.opens + self.cfg_at(self.opens).first_intake_after_months)
         while env.now < self.closes:
             self.contest()
-            yield env.timeout(every)
+            yield env.timeout(self.cfg.intake_every_months)
 
     def contest(self) -> None:
         """One intake round: rank the applicants, fill the free seats, pay grants."""
-        cfg = self.cfg
         now = self.world.env.now
+        self._use(self._at(now))
+        cfg = self.cfg
         self.rounds += 1
-        self.seats.capacity = _in_force(self._seats_from, now, self.seats.capacity)
-        self.intake_size = _in_force(self._intake_from, now, self.intake_size)
-        k = min(self.intake_size, self.seats.capacity - self.seats.count)
+        self.seats.capacity = cfg.seats
+        k = min(cfg.intake_size, self.seats.capacity - self.seats.count)
         if k <= 0:
             return
         pop = self.world.population

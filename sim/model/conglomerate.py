@@ -2,9 +2,13 @@
 
 Its money is an annual budget (a SimPy ``Container`` refilled every calendar January, unspent
 money lapses) shared by all its centres, so two busy centres of one partner compete for it.
+Where the scenario's timeline changes a partner's terms from a month on, the partner reads them
+when it acts: the budget at each January refill, its appetite at each decision.
 """
 
 from __future__ import annotations
+
+import bisect
 
 import simpy
 
@@ -16,15 +20,26 @@ class Conglomerate:
         self.world = world
         self.name = name
         self.cfg = cfg
+        # its terms over time: a new entry only where the timeline changes them
+        self._since, self._cfgs = [], []
+        for month, sc in world.scenario.epochs():
+            c = sc.conglomerates[name]
+            if not self._cfgs or c != self._cfgs[-1]:
+                self._since.append(month)
+                self._cfgs.append(c)
         env = world.env
-        annual = cfg.annual_budget_krw
-        self.budget = simpy.Container(env, capacity=annual, init=annual) if annual > 0 else None
+        annual = max(c.annual_budget_krw for c in self._cfgs)
+        self.budget = simpy.Container(env, capacity=annual, init=cfg.annual_budget_krw) if annual > 0 else None
         self.invested = 0.0
         self.acquisitions = 0
         self.investments = 0
         self.subcontracts = 0
         if self.budget is not None:
             env.process(self._budget_years())
+
+    def cfg_at(self, t: float):
+        """The partner's terms in force at month ``t``."""
+        return self.cfg if len(self._cfgs) == 1 else self._cfgs[bisect.bisect_right(self._since, t) - 1]
 
     def _budget_years(self):
         env = self.world.env
@@ -33,7 +48,9 @@ class Conglomerate:
         while True:
             if self.budget.level > 0:
                 yield self.budget.get(self.budget.level)
-            yield self.budget.put(self.cfg.annual_budget_krw)
+            annual = self.cfg_at(env.now).annual_budget_krw
+            if annual > 0:
+                yield self.budget.put(annual)
             yield env.timeout(12.0)
 
     def _spend(self, amount: float) -> bool:
@@ -45,8 +62,9 @@ class Conglomerate:
 
     def consider(self, s) -> bool:
         """An alumnus reached traction. Returns True if it was acquired (its process ends)."""
-        cfg = self.cfg
-        m = cfg.focus_multiplier if s.sector in s.centre.focus else 1.0
+        now = self.world.env.now
+        cfg = self.cfg_at(now)
+        m = cfg.focus_multiplier if s.sector in s.centre.focus_at(now) else 1.0
         pa, pi, ps = cfg.acquire_probability * m, cfg.invest_probability * m, cfg.subcontract_probability * m
         total = pa + pi + ps
         if total > 1.0:

@@ -67,11 +67,37 @@ class Cohort:
 
 
 def _education_quality(scenario: Scenario, region: str, founded: np.ndarray) -> np.ndarray:
+    """The quality multiplier of founder education for start-ups founded at ``founded``, as in force then."""
     mult = np.ones_like(founded)
-    for edu in scenario.founder_education.values():
+    for name, edu in scenario.founder_education.items():
         if edu.region == region:
-            mult = np.where(founded >= scenario.calendar.month(edu.starts), mult * edu.quality_multiplier, mult)
+            steps = scenario.schedule(f"founder_education.{name}.quality_multiplier")
+            q = edu.quality_multiplier if len(steps) == 1 else np.array([float(v) for _, v in steps])[
+                np.searchsorted([s for s, _ in steps], founded, side="right") - 1]
+            mult = np.where(founded >= scenario.calendar.month(edu.starts), mult * q, mult)
     return mult
+
+
+def _sectors(scenario: Scenario, region: str, founded: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Each start-up's sector (an index into the scenario's sectors) from its uniform ``u``, by the
+    region's sector mix in force when it was founded."""
+    names = list(scenario.sectors)
+    sector = np.empty(len(founded), dtype=np.int64)
+    epochs = [(m, sc.regions[region].sector_mix) for m, sc in scenario.epochs()]
+    mixes = [(m, mix) for i, (m, mix) in enumerate(epochs) if i == 0 or mix != epochs[i - 1][1]]
+    for i, (since, mix) in enumerate(mixes):
+        until = mixes[i + 1][0] if i + 1 < len(mixes) else np.inf
+        mix = mix or scenario.sectors
+        weights = np.array([mix.get(s, 0.0) for s in names], dtype=float)
+        if weights.sum() <= 0:
+            weights = np.array([scenario.sectors[s] for s in names], dtype=float)
+        cum = np.cumsum(weights / weights.sum())
+        pick = np.minimum(np.searchsorted(cum, u, side="right"), len(names) - 1)
+        if len(mixes) == 1:
+            return pick
+        inside = (founded >= since) & (founded < until)
+        sector[inside] = pick[inside]
+    return sector
 
 
 def arrivals(scenario: Scenario, region: str, seed: int, replication: int, salt: int = 0, share: float = 1.0,
@@ -114,16 +140,9 @@ def _draw(scenario: Scenario, region: str, seed: int, replication: int, salt: in
     rng = generator(seed, replication, purposes[1], name_key(region), salt)
     u = rng.random((n, N_UNIFORMS))
     sp = scenario.startups
-    reg = scenario.regions[region]
 
     quality = np.exp(sp.quality_sigma * ndtri(u[:, Col.QUALITY])) * _education_quality(scenario, region, founded)
-    mix = reg.sector_mix or scenario.sectors
-    names = list(scenario.sectors)
-    weights = np.array([mix.get(s, 0.0) for s in names], dtype=float)
-    if weights.sum() <= 0:
-        weights = np.array([scenario.sectors[s] for s in names], dtype=float)
-    cum = np.cumsum(weights / weights.sum())
-    sector = np.minimum(np.searchsorted(cum, u[:, Col.SECTOR], side="right"), len(names) - 1)
+    sector = _sectors(scenario, region, founded, u[:, Col.SECTOR])
 
     cash = sp.initial_cash_median_krw * np.exp(sp.initial_cash_sigma * ndtri(u[:, Col.CASH]))
     burn = sp.monthly_burn_median_krw * np.exp(sp.monthly_burn_sigma * ndtri(u[:, Col.BURN]))

@@ -51,6 +51,11 @@ def key(kind: str, scenario, seed: int, replication: int, salt: int, region: str
     data["region"] = scenario.regions[region].model_dump(mode="json")
     data["education"] = {n: e.model_dump(mode="json") for n, e in scenario.founder_education.items()
                          if e.region == region}
+    # and the dated changes of those (a region's founding rate, its education's multipliers from a month on)
+    mine = (f"regions.{region}.", *(f"founder_education.{n}." for n in data["education"]))
+    dated = {m: {k: v for k, v in items.items() if k.startswith(mine)} for m, items in scenario.timeline.items()}
+    if any(dated.values()):
+        data["dated"] = {m: items for m, items in dated.items() if items}
     digest = hashlib.sha1(json.dumps(data, sort_keys=True).encode()).hexdigest()
     return (seed, replication, salt, region, digest)
 

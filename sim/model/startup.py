@@ -131,12 +131,12 @@ class Startup:
         """
         w = self.world
         horizon = w.horizon
-        partner = self.centre.partner is not None
+        partner_until = self.centre.partner_until  # a partner may still decide before then
         while True:
             t, clock = self._run_until(t0, horizon)
             if clock == LIMIT:
                 return
-            if self.has_seat or (partner and self.stage < 2):
+            if self.has_seat or (t0 < partner_until and self.stage < 2):
                 self.pending = (t, clock)
                 w.env.timeout(t - t0).callbacks.append(self._wake)
                 return
@@ -173,7 +173,7 @@ class Startup:
         and successful bridge rounds are applied here without a SimPy event.
         """
         fail_hazard = self.world.fail_hazard
-        partner = self.centre is not None and self.centre.partner is not None
+        partner = self.centre is not None and t < self.centre.partner_until
         while True:
             stage = self.stage
             hz = fail_hazard[stage] * self.hq * self.hazard_mult
@@ -232,8 +232,10 @@ class Startup:
             self._cross(t)
             return True
         self.work_left = self.work[stage]
-        if stage == TRACTION and self.centre is not None and self.centre.partner is not None:
-            return self.centre.partner.consider(self)
+        if stage == TRACTION and self.centre is not None:
+            partner = self.centre.partner_at(t)
+            if partner is not None:
+                return partner.consider(self)
         return False
 
     def _raise(self, prob: float, amount: float, u: float, t: float) -> bool:
@@ -303,7 +305,7 @@ class Startup:
             self.fund_mult *= centre.cfg.grants.funding_odds_multiplier
 
     def _graduate(self) -> None:
-        tr = self.centre.training
+        tr = self.centre.training_at(self.world.env.now)
         self.res_end = INF
         self.hazard_mult = tr.hazard_multiplier_after
         self.speed_mult = tr.speed_multiplier_after

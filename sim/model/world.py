@@ -16,6 +16,7 @@ import numpy as np
 import simpy
 
 from ..scenario.schema import STAGES, Scenario
+from ..scenario.timeline import per_year_total
 from . import reuse
 from .centre import Centre
 from .codes import ALIVE, CROSSED
@@ -93,8 +94,7 @@ class World:
         self.conglomerates = {n: Conglomerate(self, n, c) for n, c in scenario.conglomerates.items()}
         self.centres: list[Centre] = []
         for name, cfg in scenario.active_centres.items():
-            partner = self.conglomerates.get(cfg.partner) if cfg.partner else None
-            self.centres.append(Centre(self, name, cfg, partner))
+            self.centres.append(Centre(self, name, cfg, self.conglomerates))
         # each region's cohort and unsupported walk are shared by every scenario with the same economy
         # there (common random numbers): reused from this worker's last tasks when they match (reuse.py)
         self.cohorts = [reuse.cached("cohorts", reuse.key("cohorts", scenario, seed, replication, salt, r),
@@ -107,7 +107,7 @@ class World:
                                lambda: _economy(scenario, self.cohorts, walks))
         self.paths = economy.paths
         # only start-ups that would apply to the keenest open centre are ever applicants
-        self.population = economy.population.fresh(max((c.cfg.apply_probability for c in self.centres), default=0.0))
+        self.population = economy.population.fresh(max((c.max_apply_probability for c in self.centres), default=0.0))
 
     def admit(self, sids) -> list[Startup]:
         """Start-ups ``sids`` were selected: take them out of the applicant pools and make them objects."""
@@ -178,9 +178,9 @@ class World:
             "jobs": pop.team * job_mult[stage],
         }
         operating = sum(c.operating_cost(horizon) for c in self.centres)
-        education = sum(
-            e.cost_krw_per_year * max(0.0, horizon - self.scenario.calendar.month(e.starts)) / 12.0
-            for e in self.scenario.founder_education.values())
+        education = sum(per_year_total(self.scenario, f"founder_education.{n}.cost_krw_per_year",
+                                       self.scenario.calendar.month(e.starts), horizon)
+                        for n, e in self.scenario.founder_education.items())
         costs = {"operating_krw": operating, "education_krw": education,
                  "grants_krw": float(sum(c.grants_paid for c in self.centres)),
                  "conglomerate_krw": float(sum(g.invested for g in self.conglomerates.values()))}

@@ -33,8 +33,22 @@ def lookup(data, parts) -> tuple[bool, object, int]:
     return True, node, len(parts)
 
 
+def _dated(key: str) -> tuple[str, str] | None:
+    """(month, key) of a dated key ``timeline.MONTH.KEY`` (None for any other key)."""
+    parts = key.split(".", 2)
+    return (parts[1], parts[2]) if len(parts) == 3 and parts[0] == "timeline" else None
+
+
 def get_key(data, key: str):
-    """The value at dotted ``key`` in ``data``, or None if it is not there."""
+    """The value at dotted ``key`` in ``data``, or None if it is not there (``timeline.MONTH.KEY``: the
+    change that month makes to KEY, as written)."""
+    dated = _dated(key)
+    if dated is not None:
+        entry = (data.get("timeline") or {}).get(dated[0]) if isinstance(data, dict) else None
+        if isinstance(entry, dict) and dated[1] in entry:
+            return entry[dated[1]]
+        found, node, _ = lookup(entry, dated[1].split("."))
+        return node if found else None
     found, node, _ = lookup(data, key.split("."))
     return node if found else None
 
@@ -54,12 +68,27 @@ def set_dotted(data: dict, parts: list[str], value, label: str) -> None:
 
 
 def set_key(data: dict, key: str, value) -> None:
-    """Set a dotted key in a nested mapping, creating mappings on the way (like ``--set``)."""
+    """Set a dotted key in a nested mapping, creating mappings on the way (like ``--set``); a dated key
+    ``timeline.MONTH.KEY`` becomes the change ``KEY: value`` in that month."""
+    dated = _dated(key)
+    if dated is not None:
+        line = data.get("timeline")
+        if not isinstance(line, dict):
+            line = data["timeline"] = {}
+        entry = line.get(dated[0])
+        if not isinstance(entry, dict):
+            entry = line[dated[0]] = {}
+        entry[dated[1]] = value
+        return
     set_dotted(data, key.split("."), value, key)
 
 
 def expand_key(data: dict, key: str, option: str = "--param") -> tuple[str, ...]:
-    """Concrete dotted keys for ``key``: each ``*`` is every entry of that mapping in ``data``."""
+    """Concrete dotted keys for ``key``: each ``*`` is every entry of that mapping in ``data`` (in a dated
+    key ``timeline.MONTH.KEY``, of the scenario's own mappings)."""
+    dated = _dated(key)
+    if dated is not None:
+        return tuple(f"timeline.{dated[0]}.{k}" for k in expand_key(data, dated[1], option))
     parts = key.split(".")
     found: list[list[str]] = [[]]
     for i, p in enumerate(parts):
@@ -99,7 +128,10 @@ def override_targets(data: dict, parts: list[str], text: str, *, empty_ok: bool 
 
 def missing_entry(data: dict, parts: list[str]) -> tuple[str, str] | None:
     """The first named entry (a region, a centre, ...) on the path ``parts`` that ``data`` lacks, as
-    (section, name); ``*`` needs at least one entry. None when every entry on the path exists."""
+    (section, name); ``*`` needs at least one entry. None when every entry on the path exists (in a
+    dated key ``timeline.MONTH.KEY``, the entries of KEY)."""
+    if len(parts) > 2 and parts[0] == "timeline":
+        return missing_entry(data, parts[2:])
     for i in range(1, len(parts)):
         section = parts[i - 1]
         if section not in ENTRY_NAMES:
@@ -157,6 +189,9 @@ def field_at(key: str):
 
     from .schema import Centre, Conglomerate, Scenario
 
+    dated = _dated(key)
+    if dated is not None:
+        return field_at(dated[1])
     ann: object = Scenario
     info = None
     for p in key.split("."):

@@ -11,6 +11,7 @@ was expected and what was found.
 from __future__ import annotations
 
 import copy
+import datetime
 import difflib
 import hashlib
 import json
@@ -22,7 +23,18 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from ..errors import ScenarioError
-from .keys import lookup, model_at, override_targets, parse_override, set_dotted
+from . import timeline
+from .keys import (
+    ENTRY_NAMES,
+    expand_key,
+    field_at,
+    lookup,
+    missing_entry,
+    model_at,
+    override_targets,
+    parse_override,
+    set_dotted,
+)
 from .schema import Calendar, Centre, Conglomerate, Funding, ReferenceProblems, Scenario, Startups
 
 SHIPPED = Path(__file__).resolve().parents[2] / "scenarios"
@@ -30,8 +42,6 @@ MAX_FILE_BYTES = 2_000_000
 MAX_DEPTH = 40
 MAX_NODES = 200_000
 MAX_EXTENDS = 20
-YEAR_KEYED = ("seats_by_year", "intake_size_by_year")
-"""Mappings whose keys are calendar years (whole numbers); every other key is a name (text)."""
 """Longest chain of ``extends`` (a file extending a file extending ...)."""
 MAX_PROBLEMS = 25
 """Validation problems listed in one message (the rest are counted)."""
@@ -181,10 +191,11 @@ def _check_tree(data, origin: str) -> None:
         inside.add(id(node))
         if isinstance(node, dict):
             for k, v in node.items():
-                year = isinstance(k, int) and not isinstance(k, bool) and where.endswith(YEAR_KEYED)
-                if not isinstance(k, str) and not year:
+                # a timeline's months may be read by YAML as dates or numbers: timeline.month_key says
+                month = where == timeline.PREFIX and isinstance(k, (datetime.date, int)) and not isinstance(k, bool)
+                if not isinstance(k, str) and not month:
                     raise ScenarioError(f"{origin}: key {_short(k)} at {at} must be a name (text), found {_kind(k)}.")
-                if not year:
+                if not month:
                     text_ok(k, f"key {_short(k)} at {at}")
                 walk(v, f"{where}.{k}" if where else k, depth + 1)
         else:
@@ -262,9 +273,38 @@ def apply_overrides(data: dict, overrides: Iterable[str], *, empty_ok: bool = Fa
     out = copy.deepcopy(data)
     for text in overrides:
         parts, value = parse_override(text)
+        if parts[0] == timeline.PREFIX and len(parts) > 1:
+            _set_dated(out, parts, value, text, empty_ok)
+            continue
         for target in override_targets(out, parts, text, empty_ok=empty_ok):
             set_dotted(out, target, copy.deepcopy(value), f"--set {text!r}")
     return out
+
+
+def _set_dated(data: dict, parts: list[str], value, text: str, empty_ok: bool) -> None:
+    """``--set timeline.MONTH.KEY=VALUE``: one more change in that month (KEY as a file writes it, ``*``
+    and all); ``--set timeline.MONTH=null`` drops the month. In a comparison (``empty_ok``) a ``*`` over
+    entries a scenario does not have sets nothing there, as for every ``--set``."""
+    try:
+        month = timeline.month_key(parts[1])
+    except ValueError as exc:
+        raise ScenarioError(f"--set {text!r}: timeline.{parts[1]}: expected {exc}.") from None
+    line = data.get(timeline.PREFIX)
+    if not isinstance(line, dict):
+        line = data[timeline.PREFIX] = {}
+    if len(parts) == 2:
+        line[month] = copy.deepcopy(value)
+        return
+    key = ".".join(parts[2:])
+    if "*" in parts[2:] and empty_ok:
+        try:
+            expand_key(data, key, "--set")
+        except ScenarioError:
+            return
+    entry = line.get(month)
+    if not isinstance(entry, dict):
+        entry = line[month] = {}
+    entry[key] = copy.deepcopy(value)
 
 
 def base_data(file: Path, overrides=(), *, empty_ok: bool = False) -> dict:
@@ -329,7 +369,7 @@ def _user_loc(loc, data) -> list:
     return out
 
 
-def format_validation_error(exc: ValidationError, data: dict, origin: str) -> str:
+def format_validation_error(exc: ValidationError, data: dict, origin: str, lead: str = "invalid scenario") -> str:
     lines = []
     for err in exc.errors(include_url=False):
         loc = _user_loc(err["loc"], data)
@@ -357,7 +397,7 @@ def format_validation_error(exc: ValidationError, data: dict, origin: str) -> st
         lines.append(f"{key}: {msg}.")
     if len(lines) > MAX_PROBLEMS:
         lines = [*lines[:MAX_PROBLEMS], f"(and {len(lines) - MAX_PROBLEMS:,} more problems.)"]
-    return f"{origin}: invalid scenario: " + " ".join(lines)
+    return f"{origin}: {lead}: " + " ".join(lines)
 
 
 def _schema_defaults() -> dict:
@@ -367,8 +407,29 @@ def _schema_defaults() -> dict:
 
 
 def validate(data: dict, origin: str = "scenario") -> Scenario:
-    """Validate a merged mapping (schema defaults under it) into a frozen Scenario."""
+    """Validate a merged mapping (schema defaults under it) into a frozen Scenario.
+
+    A ``timeline`` is resolved month by month (:func:`_resolve_timeline`): the scenario in force from
+    each month on is validated like the file itself, and the result keeps the concrete changes."""
     _check_tree(data, origin)  # again: --set values are YAML too
+    data = dict(data)
+    raw_line = data.pop(timeline.PREFIX, None)
+    if raw_line is None or raw_line == {}:
+        return _validate_plain(data, origin)
+    if not isinstance(raw_line, dict):
+        raise ScenarioError(f"{origin}: invalid scenario: timeline: expected a mapping of months (YYYY-MM) to "
+                            f"changes, found {_kind(raw_line)}.")
+    base = _validate_plain(data, origin)
+    resolved = _resolve_timeline(data, raw_line, base, origin)
+    plain = resolved_dict(base)
+    plain[timeline.PREFIX] = resolved
+    try:
+        return Scenario.model_validate(plain)
+    except ValidationError as exc:
+        raise ScenarioError(format_validation_error(exc, plain, origin)) from None
+
+
+def _validate_plain(data: dict, origin: str, lead: str = "invalid scenario") -> Scenario:
     data = _expand_defaults(data, origin)
     defaults = _schema_defaults()
     for key, value in defaults.items():
@@ -377,7 +438,82 @@ def validate(data: dict, origin: str = "scenario") -> Scenario:
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:
-        raise ScenarioError(format_validation_error(exc, data, origin)) from None
+        raise ScenarioError(format_validation_error(exc, data, origin, lead)) from None
+
+
+def _resolve_timeline(data: dict, raw_line: dict, base: Scenario, origin: str) -> dict:
+    """The timeline as written -> its concrete changes, month by month, each month's scenario validated.
+
+    Each month's changes are applied, in the order written, to the file's data as in force before that
+    month (wildcards expanded there, ``centre_defaults`` merged under the centres afterwards, as in a
+    file), and the result is validated; what it changes, key by concrete key, is that month's entry."""
+    cal = base.calendar
+    months: dict[str, tuple[object, object]] = {}
+    for written, entry in raw_line.items():
+        try:
+            month = timeline.month_key(written)
+        except ValueError as exc:
+            raise ScenarioError(f"{origin}: timeline: expected {exc}.") from None
+        if month in months:
+            raise ScenarioError(f"{origin}: timeline: the month {month} is given twice ({months[month][0]!r} and "
+                                f"{written!r}); write its changes under one month.")
+        if not 0 <= cal.month(month) < cal.horizon_months:
+            raise ScenarioError(f"{origin}: timeline.{month}: expected a month inside the calendar {cal.start} .. "
+                                f"{cal.horizon}, found {month}; drop it (--set 'timeline.{month}=null') or move the "
+                                "calendar.")
+        if entry is not None and not isinstance(entry, dict):
+            raise ScenarioError(f"{origin}: timeline.{month}: expected the changes from that month on, as a mapping "
+                                f"of keys to values (centres.*.seats: 40), found {_kind(entry)}.")
+        months[month] = (written, entry)
+    out: dict[str, dict] = {}
+    state, before = copy.deepcopy(data), resolved_dict(base)
+    for month in sorted(months, key=cal.month):
+        entry = months[month][1] or {}
+        for written, value in timeline.flatten(entry):
+            for key in _dated_targets(state, written, f"{origin}: timeline.{month}.{written}"):
+                set_dotted(state, key.split("."), copy.deepcopy(value), f"{origin}: timeline.{month}.{written}")
+        after = resolved_dict(_validate_plain(copy.deepcopy(state), origin, f"timeline.{month}: invalid from that "
+                                              "month on"))
+        items = dict(timeline.changes(before, after))
+        for key in items:
+            why = timeline.refusal(key.split("."))
+            if why is not None:
+                raise ScenarioError(f"{origin}: timeline.{month}: the changes there change {key}, which cannot be "
+                                    f"dated ({why}).")
+        if items:
+            out[month] = items
+        before = after
+    return out
+
+
+def _dated_targets(state: dict, written: str, where: str) -> tuple[str, ...]:
+    """The concrete keys a timeline change written as ``written`` sets in ``state``: ``*`` expanded, each
+    naming entries that exist and a setting of the schema that can take a new value from a month on."""
+    parts = written.split(".")
+    if not written or any(not p for p in parts):
+        raise ScenarioError(f"{where}: expected a dotted key such as centres.Daejeon.seats.")
+    try:
+        keys = expand_key(state, written) if "*" in parts else (written,)
+    except ScenarioError:
+        raise ScenarioError(f"{where}: expected '*' to stand for every entry of a mapping, but this scenario has "
+                            "no entries there.") from None
+    for key in keys:
+        kparts = key.split(".")
+        gone = missing_entry(state, kparts)
+        if gone is not None:
+            section, name = gone
+            known = state.get(section) or {}
+            raise ScenarioError(f"{where}: expected the name of a {ENTRY_NAMES.get(section, 'entry')} of this "
+                                f"scenario, found {name!r}{_did_you_mean(name, known)}.")
+        if field_at(key) is None:
+            raise ScenarioError(f"{where}: unknown key {key}; expected a key of the scenario schema (python run_sim.py "
+                                "keys lists them).")
+        why = timeline.refusal(kparts)
+        if why is not None:
+            raise ScenarioError(f"{where}: {key} cannot take a new value from a month on: {why}. "
+                                + timeline.DATABLE_SUMMARY)
+    return keys
+
 
 
 def load_scenario(path: str | Path, overrides: Iterable[str] = (), *, empty_ok: bool = False) -> Scenario:

@@ -16,6 +16,7 @@ from pydantic import BaseModel
 
 from .keys import unwrap
 from .schema import Centre, Conglomerate, Scenario
+from .timeline import DATABLE_SUMMARY
 
 ENTRY = {"regions": "<region>", "centres": "<centre>", "conglomerates": "<conglomerate>",
          "founder_education": "<programme>", "stages": "<stage>", "rounds": "<stage>", "sectors": "<sector>",
@@ -97,6 +98,10 @@ def _rows(model: type[BaseModel], prefix: str) -> list[tuple[str, ...]]:
         key = f"{prefix}{name}"
         ann = unwrap(info.annotation)
         doc = " ".join((info.description or "").split())
+        if name == "timeline":
+            rows.append((f"{key}.<YYYY-MM>.<key>", "the key's own", "the key's own", "the key's own", "{}",
+                         f"{doc} Any key that can be dated (see *Dated changes* below), written as --set writes it."))
+            continue
         if name in ("centre_defaults", "conglomerate_defaults"):
             of = "centre" if name == "centre_defaults" else "conglomerate"
             rows.append((f"{key}.*", "mapping", "", "", "{}", f"{doc} Any key of {of}s.<{of}> below.".strip()))
@@ -138,7 +143,37 @@ def reference_markdown() -> str:
     for row in _rows(Scenario, ""):
         cells = [c.replace("|", "\\|") for c in row]
         lines.append(f"| `{cells[0]}` | " + " | ".join(cells[1:]) + " |")
+    lines += ["", *DATED]
     return "\n".join(lines) + "\n"
+
+
+DATED = [
+    "## Dated changes",
+    "",
+    "Any key that can be dated takes a new value from a month on under `timeline` (months as `YYYY-MM`,",
+    "inside the calendar). A month holds changes written as `--set` writes them, a dotted key (`*` for every",
+    "entry) and its value; a nested mapping is read as its dotted leaves. A month's changes apply in the",
+    "order written, on top of everything in force before it, and the scenario from that month on is",
+    "validated like the file itself (a `centre_defaults` change reaches every centre that does not set the",
+    "key itself). The model reads a value when it acts: a contest, a budget refill, a selection, a",
+    "graduation, a partner's decision, a founding.",
+    "",
+    "```yaml",
+    "timeline:",
+    "  2018-03:                          # MSS task force: the one-partner pairing abolished",
+    "    centres.*.partner: null",
+    "  2019-01:",
+    "    centre_defaults.seats: 255      # every centre that does not set its own seats",
+    "    conglomerates.SK.annual_budget_krw: 0",
+    "```",
+    "",
+    "From the command line: `--set 'timeline.2018-03.centres.*.partner=null'` adds a change,",
+    "`--set 'timeline.2018-03=null'` drops a month, `--set timeline=null` the whole timeline. A file that",
+    "`extends` another merges its timeline into the parent's month by month. `show` prints the resolved",
+    "timeline: every concrete key each month changes.",
+    "",
+    DATABLE_SUMMARY,
+]
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -11,10 +11,12 @@ rate per month, ``*_per_year`` per year; dates are ``YYYY-MM`` strings.
 
 from __future__ import annotations
 
+import bisect
+import copy
 import re
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 STAGES = ("prototype", "product", "traction")
 """The stages of the valley, in order. Reaching the end of ``traction`` is crossing the valley."""
@@ -278,19 +280,15 @@ class Centre(Strict):
     catchment: list[str] | None = None
     """Regions whose start-ups may apply; default the centre's own region; ["*"] = all regions."""
     seats: Count = 30
-    """Start-ups the centre can host at once; a contest admits only into free seats."""
-    seats_by_year: dict[int, Count] | None = None
-    """Seats from the start of each listed calendar year on (e.g. {2018: 60, 2020: 90}), replacing
-    ``seats`` from that year; residents are never sent away, a smaller capacity only stops admissions."""
+    """Start-ups the centre can host at once; a contest admits only into free seats (dated in the
+    timeline, capacity changes from a month on: residents are never sent away, fewer seats only stop
+    admissions)."""
     intake_every_months: float = Field(6.0, ge=0.25, le=600, allow_inf_nan=False)
     """Months between contests (at least a week: each contest looks at every eligible start-up)."""
     first_intake_after_months: float = Field(0.0, ge=0, le=600, allow_inf_nan=False)
     """Months from the opening to the first contest (a new centre first recruits its first cohort)."""
     intake_size: Count = 15
     """Start-ups selected per contest (at most the free seats)."""
-    intake_size_by_year: dict[int, Count] | None = None
-    """Start-ups selected per contest from the start of each listed calendar year on (e.g. {2019: 55}),
-    replacing ``intake_size`` from that year (with ``seats_by_year``, how a programme grows)."""
     apply_probability: Probability = 0.35
     """Share of eligible start-ups that apply to a contest (a fixed trait of each start-up)."""
     min_applicant_age_months: float = Field(0.0, ge=0, le=1200, allow_inf_nan=False)
@@ -407,6 +405,11 @@ class Scenario(Strict):
     conglomerates: dict[str, Conglomerate] = Field(default_factory=dict)
     founder_education: dict[str, FounderEducation] = Field(default_factory=dict)
     sampling: Sampling = Field(default_factory=Sampling)
+    timeline: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    """Dated changes: from a month (YYYY-MM, inside the calendar) on, keys take new values (``centres.*.partner:
+    null``). Resolved, it holds the concrete keys each month changes, with their new values."""
+
+    _epochs: tuple | None = PrivateAttr(default=None)
 
     @field_validator("sectors")
     @classmethod
@@ -460,6 +463,7 @@ class Scenario(Strict):
                 problems.append((f"founder_education.{ename}.region", _unknown("region", e.region, self.regions)))
             if not 0 <= cal.month(e.starts) < cal.horizon_months:
                 problems.append((f"founder_education.{ename}.starts", f"a date inside the calendar {cal.start} .. {cal.horizon}, found {e.starts}"))
+        problems += self._timeline_problems()
         if not problems:
             expected = self.expected_startups() * self.sampling.simulated_share()
             if not expected <= MAX_STARTUPS:
@@ -472,19 +476,58 @@ class Scenario(Strict):
             raise ReferenceProblems(problems)
         return self
 
+    def _timeline_problems(self) -> list[tuple[str, str]]:
+        """A resolved timeline's form: months inside the calendar and in order, concrete keys that can be dated."""
+        from .timeline import refusal
+
+        cal, out, last = self.calendar, [], -1.0
+        for month, items in self.timeline.items():
+            where = f"timeline.{month}"
+            if not _DATE.match(str(month)) or not 1 <= int(str(month)[5:7]) <= 12:
+                out.append((where, f"a month as YYYY-MM, found {month!r}"))
+                continue
+            if not 0 <= cal.month(month) < cal.horizon_months:
+                out.append((where, f"a month inside the calendar {cal.start} .. {cal.horizon}, found {month}"))
+            elif cal.month(month) <= last:
+                out.append((where, "months in calendar order, each once"))
+            last = max(last, cal.month(month))
+            for key in items if isinstance(items, dict) else ():
+                if "*" in key.split(".") or (why := refusal(key.split("."))) is not None:
+                    out.append((f"{where}.{key}", "a concrete key that can be dated"
+                                + (f" ({why})" if "*" not in key else "")))
+        return out
+
     def founding_intensity(self, region: str):
         """Expected foundings in each month of the calendar in ``region`` (a numpy array): the
-        region's rate, its yearly trend, and founder education from its start."""
+        region's rate, its yearly trend, and founder education from its start, each as dated.
+
+        A dated ``founding_rate_per_year`` sets the rate from its month on (the trend continues from
+        there); a dated ``founding_trend_per_year`` grows the rate at the new trend from the level it
+        has reached at its month."""
         import numpy as np
+
+        from .timeline import schedule
 
         cal = self.calendar
         reg = self.regions[region]
         months = np.arange(int(cal.horizon_months), dtype=float)
         with np.errstate(over="ignore"):  # an absurd trend is reported by validation, not as a warning
             lam = reg.founding_rate_per_year / 12.0 * (1.0 + reg.founding_trend_per_year) ** (months / 12.0)
-            for edu in self.founder_education.values():
+            trend = reg.founding_trend_per_year
+            for month, items in self.timeline.items():
+                rate = items.get(f"regions.{region}.founding_rate_per_year")
+                new_trend = items.get(f"regions.{region}.founding_trend_per_year")
+                if rate is None and new_trend is None:
+                    continue
+                i = int(cal.month(month))
+                level = rate / 12.0 if rate is not None else lam[i]
+                trend = trend if new_trend is None else new_trend
+                lam[i:] = level * (1.0 + trend) ** ((months[i:] - i) / 12.0)
+            for name, edu in self.founder_education.items():
                 if edu.region == region:
-                    lam = np.where(months >= cal.month(edu.starts), lam * edu.founding_rate_multiplier, lam)
+                    steps = schedule(self, f"founder_education.{name}.founding_rate_multiplier")
+                    mult = edu.founding_rate_multiplier if len(steps) == 1 else _steps(steps, months)
+                    lam = np.where(months >= cal.month(edu.starts), lam * mult, lam)
         return lam
 
     def expected_startups(self) -> float:
@@ -495,6 +538,44 @@ class Scenario(Strict):
     @property
     def active_centres(self) -> dict[str, Centre]:
         return {k: c for k, c in self.centres.items() if c.enabled}
+
+    def epochs(self) -> tuple[tuple[float, Scenario], ...]:
+        """The scenario as it is in force from each dated month on: (month since the calendar's start,
+        the whole validated scenario from then on), this scenario itself first (from month 0)."""
+        if self._epochs is None:
+            from .timeline import apply_changes
+
+            out: list[tuple[float, Scenario]] = [(0.0, self)]
+            data = self.model_dump(mode="json")
+            data["timeline"] = {}
+            for month, items in self.timeline.items():
+                apply_changes(data, items.items())
+                out.append((self.calendar.month(month), Scenario.model_validate(copy.deepcopy(data))))
+            self._epochs = tuple(out)
+        return self._epochs
+
+    def at(self, month: float) -> Scenario:
+        """The scenario in force at ``month`` (months since the calendar's start)."""
+        epochs = self.epochs()
+        if len(epochs) == 1:
+            return self
+        i = bisect.bisect_right([m for m, _ in epochs], month) - 1
+        return epochs[max(i, 0)][1]
+
+    def schedule(self, key: str) -> list[tuple[float, Any]]:
+        """(month it takes effect, value) of a concrete dotted key: its value here, then each dated change."""
+        from .timeline import schedule
+
+        return schedule(self, key)
+
+
+def _steps(steps: list[tuple[float, Any]], months):
+    """A schedule's value in each of ``months`` (a numpy array)."""
+    import numpy as np
+
+    starts = np.array([s for s, _ in steps])
+    values = np.array([float(v) for _, v in steps])
+    return values[np.searchsorted(starts, months, side="right") - 1]
 
 
 class ReferenceProblems(ValueError):
