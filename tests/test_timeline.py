@@ -273,3 +273,54 @@ def test_a_dated_founding_rate_changes_only_firms_founded_after_its_month(shippe
     # a worker never hands the dated region the undated cohort (the reuse key carries the timeline)
     assert reuse.key("cohorts", base, 3, 0, 0, "Busan") != reuse.key("cohorts", dated, 3, 0, 0, "Busan")
     assert reuse.key("walk", base, 3, 0, 0, "Seoul") == reuse.key("walk", dated, 3, 0, 0, "Seoul")
+
+
+# ---------------------------------------------------------------------------------------------
+# dated keys elsewhere: sweeps, posteriors, priors past the data
+# ---------------------------------------------------------------------------------------------
+def test_a_dated_key_names_the_value_in_force_from_its_month(shipped):
+    """timeline.MONTH.KEY, as sweeps, draws and calibration read it: the value KEY has from that month on."""
+    from sim.scenario.keys import expand_key, field_at, get_key, key_kind
+
+    resolved = resolved_dict(load_scenario(shipped / "ccei-announced.yaml"))
+    assert get_key(resolved, "timeline.2018-06.centres.Daegu.seats") == 60
+    assert get_key(resolved, "timeline.2019-01.centres.Daegu.seats") == 255
+    assert get_key(resolved, "timeline.2024-12.centres.Daejeon.intake_size") == 128
+    assert key_kind("timeline.2027-01.centres.Daegu.seats") == "int" and field_at("timeline.2027-01.nothing") is None
+    assert len(expand_key(resolved, "timeline.2020-01.centres.*.seats")) == 17
+
+
+def test_a_prior_past_the_data_joins_the_posterior_and_reaches_only_calendars_that_hold_it(shipped, tmp_path):
+    """extend_posterior adds an extrapolation's prior to a posterior (the same draws each time it is made);
+    a comparison applies it to the scenarios whose calendar reaches its month, to every region."""
+    import pyarrow.parquet as pq
+
+    from sim.scenario.draws import extend_posterior, load_draws
+    from sim.scenario.loader import base_data
+
+    key = "timeline.2025-01.regions.*.founding_trend_per_year"
+    made = [extend_posterior(shipped / "posteriors" / "programme", tmp_path / f"p{i}", {key: (0.0, 0.1, 0.05)}, 7,
+                             "test") for i in range(2)]
+    a, b = (pq.read_table(p).column(key).to_numpy() for p in made)
+    assert (a == b).all() and a.min() >= 0 and a.max() <= 0.1
+    assert np.histogram(a, bins=10, range=(0, 0.1))[0].tolist() == [100] * 10  # stratified: even over the prior
+    draws = load_draws(made[0], 3, seed=5)
+    outlook = shipped / "outlook" / "carry-on.yaml"
+    assert key in draws.applied(resolved_dict(load_scenario(outlook)))
+    assert key not in draws.applied(resolved_dict(load_scenario(shipped / "ccei-as-run.yaml")))  # ends in 2024
+    k = 1
+    sc = validate(draws.data_for(base_data(outlook), k, draws.applied(resolved_dict(load_scenario(outlook)))))
+    trend = dict(zip(draws.keys, draws.values[k], strict=True))[key]
+    assert {v for key_, v in sc.timeline["2025-01"].items() if key_.endswith("founding_trend_per_year")} == {trend}
+    lam = sc.founding_intensity("Busan")
+    i = int(sc.calendar.month("2026-01"))
+    assert lam[i] == pytest.approx(lam[i - 12] * (1 + trend))
+
+
+def test_a_dropped_month_may_lie_past_a_shortened_calendar(shipped):
+    """--set 'timeline.MONTH=null' drops a month, wherever it lies: a calendar cut short keeps the rest."""
+    short = ["calendar.horizon=2024-12", "calendar.cohort_first_year=2016", "calendar.cohort_last_year=2019"]
+    sc = load_scenario(shipped / "outlook" / "carry-on.yaml", [*short, "timeline.2025-01=null"])
+    assert list(sc.timeline)[-1] == "2021-01"
+    with pytest.raises(ScenarioError, match="timeline.2025-01: expected a month inside the calendar"):
+        load_scenario(shipped / "outlook" / "carry-on.yaml", short)

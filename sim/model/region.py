@@ -22,6 +22,7 @@ import numpy as np
 from scipy.special import gammaincinv, ndtri
 
 from ..scenario.schema import STAGES, Scenario
+from ..scenario.timeline import values_at
 from .streams import (
     ARRIVALS,
     MAX_BRIDGE_DRAWS,
@@ -72,8 +73,7 @@ def _education_quality(scenario: Scenario, region: str, founded: np.ndarray) -> 
     for name, edu in scenario.founder_education.items():
         if edu.region == region:
             steps = scenario.schedule(f"founder_education.{name}.quality_multiplier")
-            q = edu.quality_multiplier if len(steps) == 1 else np.array([float(v) for _, v in steps])[
-                np.searchsorted([s for s, _ in steps], founded, side="right") - 1]
+            q = edu.quality_multiplier if len(steps) == 1 else values_at(steps, founded)
             mult = np.where(founded >= scenario.calendar.month(edu.starts), mult * q, mult)
     return mult
 

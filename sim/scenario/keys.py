@@ -40,17 +40,24 @@ def _dated(key: str) -> tuple[str, str] | None:
 
 
 def get_key(data, key: str):
-    """The value at dotted ``key`` in ``data``, or None if it is not there (``timeline.MONTH.KEY``: the
-    change that month makes to KEY, as written)."""
+    """The value at dotted ``key`` in ``data``, or None if it is not there. A dated key
+    ``timeline.MONTH.KEY`` is KEY's value from that month on: the change written for that month, or
+    else the value in force then (the last earlier change of KEY, or KEY's own value)."""
     dated = _dated(key)
-    if dated is not None:
-        entry = (data.get("timeline") or {}).get(dated[0]) if isinstance(data, dict) else None
-        if isinstance(entry, dict) and dated[1] in entry:
-            return entry[dated[1]]
-        found, node, _ = lookup(entry, dated[1].split("."))
+    if dated is None:
+        found, node, _ = lookup(data, key.split("."))
         return node if found else None
-    found, node, _ = lookup(data, key.split("."))
-    return node if found else None
+    month, rest = dated
+    line = data.get("timeline") if isinstance(data, dict) else None
+    line = line if isinstance(line, dict) else {}
+    for m in sorted((m for m in line if isinstance(m, str) and m <= month), reverse=True):
+        entry = line[m]
+        if isinstance(entry, dict) and rest in entry:
+            return entry[rest]
+        found, node, _ = lookup(entry, rest.split("."))
+        if found:
+            return node
+    return get_key(data, rest)
 
 
 def set_dotted(data: dict, parts: list[str], value, label: str) -> None:

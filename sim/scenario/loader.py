@@ -457,6 +457,9 @@ def _resolve_timeline(data: dict, raw_line: dict, base: Scenario, origin: str) -
         if month in months:
             raise ScenarioError(f"{origin}: timeline: the month {month} is given twice ({months[month][0]!r} and "
                                 f"{written!r}); write its changes under one month.")
+        if entry is None:  # a month dropped (``2018-03: null``, ``--set timeline.2018-03=null``)
+            months[month] = (written, None)
+            continue
         if not 0 <= cal.month(month) < cal.horizon_months:
             raise ScenarioError(f"{origin}: timeline.{month}: expected a month inside the calendar {cal.start} .. "
                                 f"{cal.horizon}, found {month}; drop it (--set 'timeline.{month}=null') or move the "

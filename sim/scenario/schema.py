@@ -12,11 +12,12 @@ rate per month, ``*_per_year`` per year; dates are ``YYYY-MM`` strings.
 from __future__ import annotations
 
 import bisect
-import copy
 import re
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+
+from .timeline import timeline_problems
 
 STAGES = ("prototype", "product", "traction")
 """The stages of the valley, in order. Reaching the end of ``traction`` is crossing the valley."""
@@ -463,7 +464,7 @@ class Scenario(Strict):
                 problems.append((f"founder_education.{ename}.region", _unknown("region", e.region, self.regions)))
             if not 0 <= cal.month(e.starts) < cal.horizon_months:
                 problems.append((f"founder_education.{ename}.starts", f"a date inside the calendar {cal.start} .. {cal.horizon}, found {e.starts}"))
-        problems += self._timeline_problems()
+        problems += timeline_problems(self)
         if not problems:
             expected = self.expected_startups() * self.sampling.simulated_share()
             if not expected <= MAX_STARTUPS:
@@ -476,59 +477,13 @@ class Scenario(Strict):
             raise ReferenceProblems(problems)
         return self
 
-    def _timeline_problems(self) -> list[tuple[str, str]]:
-        """A resolved timeline's form: months inside the calendar and in order, concrete keys that can be dated."""
-        from .timeline import refusal
-
-        cal, out, last = self.calendar, [], -1.0
-        for month, items in self.timeline.items():
-            where = f"timeline.{month}"
-            if not _DATE.match(str(month)) or not 1 <= int(str(month)[5:7]) <= 12:
-                out.append((where, f"a month as YYYY-MM, found {month!r}"))
-                continue
-            if not 0 <= cal.month(month) < cal.horizon_months:
-                out.append((where, f"a month inside the calendar {cal.start} .. {cal.horizon}, found {month}"))
-            elif cal.month(month) <= last:
-                out.append((where, "months in calendar order, each once"))
-            last = max(last, cal.month(month))
-            for key in items if isinstance(items, dict) else ():
-                if "*" in key.split(".") or (why := refusal(key.split("."))) is not None:
-                    out.append((f"{where}.{key}", "a concrete key that can be dated"
-                                + (f" ({why})" if "*" not in key else "")))
-        return out
-
     def founding_intensity(self, region: str):
         """Expected foundings in each month of the calendar in ``region`` (a numpy array): the
-        region's rate, its yearly trend, and founder education from its start, each as dated.
+        region's rate, its yearly trend, and founder education from its start, each as dated
+        (:func:`timeline.founding_intensity`)."""
+        from .timeline import founding_intensity
 
-        A dated ``founding_rate_per_year`` sets the rate from its month on (the trend continues from
-        there); a dated ``founding_trend_per_year`` grows the rate at the new trend from the level it
-        has reached at its month."""
-        import numpy as np
-
-        from .timeline import schedule
-
-        cal = self.calendar
-        reg = self.regions[region]
-        months = np.arange(int(cal.horizon_months), dtype=float)
-        with np.errstate(over="ignore"):  # an absurd trend is reported by validation, not as a warning
-            lam = reg.founding_rate_per_year / 12.0 * (1.0 + reg.founding_trend_per_year) ** (months / 12.0)
-            trend = reg.founding_trend_per_year
-            for month, items in self.timeline.items():
-                rate = items.get(f"regions.{region}.founding_rate_per_year")
-                new_trend = items.get(f"regions.{region}.founding_trend_per_year")
-                if rate is None and new_trend is None:
-                    continue
-                i = int(cal.month(month))
-                level = rate / 12.0 if rate is not None else lam[i]
-                trend = trend if new_trend is None else new_trend
-                lam[i:] = level * (1.0 + trend) ** ((months[i:] - i) / 12.0)
-            for name, edu in self.founder_education.items():
-                if edu.region == region:
-                    steps = schedule(self, f"founder_education.{name}.founding_rate_multiplier")
-                    mult = edu.founding_rate_multiplier if len(steps) == 1 else _steps(steps, months)
-                    lam = np.where(months >= cal.month(edu.starts), lam * mult, lam)
-        return lam
+        return founding_intensity(self, region)
 
     def expected_startups(self) -> float:
         """Expected start-ups founded over the calendar in all regions (one replication)."""
@@ -543,15 +498,9 @@ class Scenario(Strict):
         """The scenario as it is in force from each dated month on: (month since the calendar's start,
         the whole validated scenario from then on), this scenario itself first (from month 0)."""
         if self._epochs is None:
-            from .timeline import apply_changes
+            from .timeline import build_epochs
 
-            out: list[tuple[float, Scenario]] = [(0.0, self)]
-            data = self.model_dump(mode="json")
-            data["timeline"] = {}
-            for month, items in self.timeline.items():
-                apply_changes(data, items.items())
-                out.append((self.calendar.month(month), Scenario.model_validate(copy.deepcopy(data))))
-            self._epochs = tuple(out)
+            self._epochs = build_epochs(self)
         return self._epochs
 
     def at(self, month: float) -> Scenario:
@@ -567,15 +516,6 @@ class Scenario(Strict):
         from .timeline import schedule
 
         return schedule(self, key)
-
-
-def _steps(steps: list[tuple[float, Any]], months):
-    """A schedule's value in each of ``months`` (a numpy array)."""
-    import numpy as np
-
-    starts = np.array([s for s, _ in steps])
-    values = np.array([float(v) for _, v in steps])
-    return values[np.searchsorted(starts, months, side="right") - 1]
 
 
 class ReferenceProblems(ValueError):

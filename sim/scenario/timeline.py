@@ -158,6 +158,80 @@ def apply_changes(data: dict, items: Iterable[tuple[str, object]]) -> dict:
     return data
 
 
+# -- what a resolved timeline means for the schema and the model --------------------------------------
+def timeline_problems(scenario) -> list[tuple[str, str]]:
+    """A resolved timeline's form: months inside the calendar and in order, concrete keys that can be dated."""
+    cal, out, last = scenario.calendar, [], -1.0
+    for month, items in scenario.timeline.items():
+        where = f"{PREFIX}.{month}"
+        if not _MONTH.match(str(month)) or not 1 <= int(str(month)[5:7]) <= 12:
+            out.append((where, f"a month as YYYY-MM, found {month!r}"))
+            continue
+        if not 0 <= cal.month(month) < cal.horizon_months:
+            out.append((where, f"a month inside the calendar {cal.start} .. {cal.horizon}, found {month}"))
+        elif cal.month(month) <= last:
+            out.append((where, "months in calendar order, each once"))
+        last = max(last, cal.month(month))
+        for key in items if isinstance(items, dict) else ():
+            if "*" in key.split(".") or (why := refusal(key.split("."))) is not None:
+                out.append((f"{where}.{key}", "a concrete key that can be dated"
+                            + (f" ({why})" if "*" not in key else "")))
+    return out
+
+
+def build_epochs(scenario) -> tuple:
+    """(month, the validated scenario in force from then on) for the calendar's start and each dated month."""
+    out = [(0.0, scenario)]
+    data = scenario.model_dump(mode="json")
+    data[PREFIX] = {}
+    for month, items in scenario.timeline.items():
+        apply_changes(data, items.items())
+        out.append((scenario.calendar.month(month), type(scenario).model_validate(copy.deepcopy(data))))
+    return tuple(out)
+
+
+def founding_intensity(scenario, region: str):
+    """Expected foundings in each month of the calendar in ``region`` (a numpy array).
+
+    The region's rate at the calendar's start grows at its yearly trend; founder education in the
+    region multiplies it from its start. A dated ``founding_rate_per_year`` sets the rate from its
+    month on (the trend continues from there); a dated ``founding_trend_per_year`` grows the rate at
+    the new trend from the level it has reached at its month; a dated education multiplier applies
+    from its month on."""
+    import numpy as np
+
+    cal = scenario.calendar
+    reg = scenario.regions[region]
+    months = np.arange(int(cal.horizon_months), dtype=float)
+    with np.errstate(over="ignore"):  # an absurd trend is reported by validation, not as a warning
+        lam = reg.founding_rate_per_year / 12.0 * (1.0 + reg.founding_trend_per_year) ** (months / 12.0)
+        trend = reg.founding_trend_per_year
+        for month, items in scenario.timeline.items():
+            rate = items.get(f"regions.{region}.founding_rate_per_year")
+            new_trend = items.get(f"regions.{region}.founding_trend_per_year")
+            if rate is None and new_trend is None:
+                continue
+            i = int(cal.month(month))
+            level = rate / 12.0 if rate is not None else lam[i]
+            trend = trend if new_trend is None else new_trend
+            lam[i:] = level * (1.0 + trend) ** ((months[i:] - i) / 12.0)
+        for name, edu in scenario.founder_education.items():
+            if edu.region == region:
+                steps = schedule(scenario, f"founder_education.{name}.founding_rate_multiplier")
+                mult = edu.founding_rate_multiplier if len(steps) == 1 else values_at(steps, months)
+                lam = np.where(months >= cal.month(edu.starts), lam * mult, lam)
+    return lam
+
+
+def values_at(steps: list[tuple[float, object]], months):
+    """A schedule's (from :func:`schedule`) value at each of ``months`` (a numpy array)."""
+    import numpy as np
+
+    starts = np.array([s for s, _ in steps])
+    values = np.array([float(v) for _, v in steps])
+    return values[np.searchsorted(starts, months, side="right") - 1]
+
+
 # -- reading a resolved timeline -----------------------------------------------------------------------
 def schedule(scenario, key: str) -> list[tuple[float, object]]:
     """(month it takes effect, value) of a concrete key, from the calendar's start (month 0) on: its
