@@ -33,6 +33,7 @@ from scipy import stats
 
 from sim.analysis.summary import half_widths
 from sim.cli import cli
+from sim.errors import Interrupted
 from sim.experiment import (
     ExperimentSpec,
     ProcessExecutor,
@@ -42,7 +43,6 @@ from sim.experiment import (
     run_experiment,
 )
 from sim.experiment.executors import ExecutorLost
-from sim.experiment.runner import Interrupted
 from sim.experiment.task import Task, injected_failures, run_task
 from sim.scenario import load_scenario
 from sim.scenario.loader import resolved_dict, scenario_hash

@@ -10,8 +10,8 @@ import pyarrow.parquet as pq
 import pytest
 from robust import N_REF, invoke, manifest, same_as_reference, start_cli, stop, wait_until
 
+from sim.errors import Interrupted
 from sim.experiment import ExperimentSpec, SerialExecutor, run_experiment
-from sim.experiment.runner import Interrupted
 from sim.files import DEFAULT_SEED
 from sim.scenario import load_scenario
 

@@ -3,8 +3,6 @@ progress lines on stderr, and the message that ends a run with failed tasks."""
 
 from __future__ import annotations
 
-import datetime as dt
-import re
 import shlex
 import sys
 from pathlib import Path
@@ -12,10 +10,9 @@ from pathlib import Path
 import click
 
 from ..errors import ValleysimError
+from ..experiment.folder import default_out  # noqa: F401 - one rule for every command
 from ..files import DEFAULT_SEED
 
-ROOT = Path(__file__).resolve().parents[2]
-RESULTS = ROOT / "results"
 EXECUTORS = ("processes", "serial", "dask")
 
 
@@ -74,18 +71,6 @@ def with_options(options):
             f = o(f)
         return f
     return apply
-
-
-def default_out(name: str) -> Path:
-    """results/<name>-<timestamp>/, never an existing folder."""
-    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-") or "experiment"
-    out = RESULTS / f"{slug}-{stamp}"
-    i = 2
-    while out.exists():
-        out = RESULTS / f"{slug}-{stamp}-{i}"
-        i += 1
-    return out
 
 
 def open_executor(kind, workers, scheduler):

@@ -1,4 +1,7 @@
-"""Who may write a results folder, what in it is valleysim's, and whether its data is whole.
+"""Where results folders go, who may write one, what in it is valleysim's, and whether its data is whole.
+
+- **Where.** A study given no ``--out`` writes ``results/<name>-<timestamp>/`` in the project
+  (:data:`RESULTS`, :func:`default_out`): one rule for the command line and the Python API.
 
 - **One writer at a time.** A writer holds an exclusive ``flock`` on ``.valleysim.lock`` in the
   folder for as long as it writes; the operating system drops the lock when the process ends,
@@ -26,6 +29,8 @@ from pathlib import Path
 from ..errors import UsageError
 from ..files import now
 
+RESULTS = Path(__file__).resolve().parents[2] / "results"
+"""The results root: where a study writes when it is given no folder (git-ignored but its README)."""
 MARKER = "valleysim-results"
 FORMAT_VERSION = 1
 """Written into every manifest as ``format`` and ``format_version``: the proof a folder is valleysim's."""
@@ -40,6 +45,21 @@ OWNED = frozenset({
     "discover.json", "discover.md", "discover.png",
 })
 """Names valleysim writes at the top of a results folder (and half-written ``.NAME.tmp-PID`` files)."""
+
+
+def default_out(name: str) -> Path:
+    """``results/<name>-<timestamp>/``, never an existing folder (``name`` made safe for a file name)."""
+    import datetime as dt
+    import re
+
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-") or "experiment"
+    out = RESULTS / f"{slug}-{stamp}"
+    i = 2
+    while out.exists():
+        out = RESULTS / f"{slug}-{stamp}-{i}"
+        i += 1
+    return out
 
 
 def marker() -> dict:

@@ -21,17 +21,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..analysis.summary import build_summary, half_widths, replications_for
-from ..errors import Interrupted, UsageError
+from ..errors import UsageError
 from ..files import DEFAULT_SEED, atomic_write_json, finite_or_none, now, versions
 from ..scenario.draws import Draws
 from ..scenario.loader import resolved_dict, scenario_hash
 from ..scenario.schema import Scenario
 from . import interrupts
-from .executors import ExecutorLost
-from .folder import damaged_outputs, writer_info
-from .progress import Progress
-from .store import PARTS, ResultsStore
-from .task import Task, run_tasks
+from .folder import damaged_outputs
+from .lifecycle import StudyFolder
+from .store import PARTS
+from .task import Task
 
 
 @dataclass
@@ -204,15 +203,15 @@ class Outcome:
 
 
 class Runner:
-    def __init__(self, spec: ExperimentSpec, store: ResultsStore, executor, *, progress: bool = True,
-                 echo=print):
+    """Runs an experiment's tasks in its :class:`~sim.experiment.lifecycle.StudyFolder` and finishes it."""
+
+    def __init__(self, spec: ExperimentSpec, folder: StudyFolder):
         self.spec = spec
-        self.store = store
-        self.executor = executor
-        if hasattr(executor, "notify"):  # the executor's own news (a cluster without workers) goes here too
-            executor.notify = echo
-        self.progress = progress
-        self.echo = echo
+        self.folder = folder
+        self.store = folder.store
+        self.executor = folder.executor
+        self.progress = folder.progress
+        self.echo = folder.echo
         self.failures: list[dict] = []
         self.half_width: float | None = None
 
@@ -225,6 +224,16 @@ class Runner:
                 done[key] = (resolved_dict(sc), scenario_hash(sc))
             resolved, digest = done[key]
             yield (resolved, digest, t, self.spec.seed, self.spec.crn, self.spec.keep(t), self.spec.probe(t.scenario))
+
+    def _record(self, result: dict) -> None:
+        """Journal one finished task: its parts, or its failure (the rest go on)."""
+        if "error" in result:
+            t = result["task"]
+            self.failures.append({"scenario": t.scenario, "replication": t.replication,
+                                  "error": result["error"], "traceback": result["traceback"]})
+            self._write_failures()
+        else:
+            self.store.write_task(result)
 
     def _run_batch(self, replications: range) -> None:
         tasks = self.spec.tasks(replications)
@@ -240,18 +249,7 @@ class Runner:
                       f"~{lifecycles:,.0f} start-up lifecycles, {self.executor.workers} worker(s) "
                       f"[{self.executor.name}], roughly {eta:,.0f} s")
         argsets = list(self._argsets(todo))
-        bundles = bundled(todo, argsets, self.executor.workers)
-        with Progress(len(todo), enabled=self.progress, echo=self.echo) as bar:
-            for results in self.executor.run(run_tasks, ((b,) for b in bundles)):
-                for result in results:
-                    if "error" in result:
-                        t = result["task"]
-                        self.failures.append({"scenario": t.scenario, "replication": t.replication,
-                                              "error": result["error"], "traceback": result["traceback"]})
-                        self._write_failures()
-                    else:
-                        self.store.write_task(result)
-                    bar.update(result.get("startups_count", 0))
+        self.folder.run_tasks(bundled(todo, argsets, self.executor.workers), self._record, total=len(todo))
 
     def _failure_rows(self) -> list[dict]:
         root = self.store.root
@@ -283,48 +281,28 @@ class Runner:
         return False, min(spec.max_replications, max(n + 1, needed if needed is not None else 2 * n))
 
     def run(self) -> Outcome:
+        """Every missing task (in batches until a precision target is met), then :meth:`finish`."""
         import time
 
         spec = self.spec
         t0 = time.perf_counter()
         n = spec.replications
-        resume = f"python run_sim.py resume {shlex.quote(str(self.store.root))}"
-        try:
-            with interrupts.signals_as_interrupt():
-                self._run_batch(range(n))
-                if spec.precision is not None:
-                    met, target = self._precision_met(n)
-                    while not met and n < spec.max_replications:
-                        self._run_batch(range(n, target))
-                        interrupts.check()
-                        n = target
-                        self.store.update_manifest(replications=n)
-                        met, target = self._precision_met(n)
-                    if not met:
-                        self.echo(f"precision: target {100 * spec.precision:.3f} pp not reached within "
-                                  f"--max-replications {spec.max_replications}; stopping there.")
-                    self.store.update_manifest(precision_met=met,
-                                               precision_half_width=finite_or_none(self.half_width))
+        self._run_batch(range(n))
+        if spec.precision is not None:
+            met, target = self._precision_met(n)
+            while not met and n < spec.max_replications:
+                self._run_batch(range(n, target))
                 interrupts.check()
-                with contextlib.suppress(Exception):
-                    self.executor.close()
-                return self.finish(n, time.perf_counter() - t0)
-        except KeyboardInterrupt:
-            with contextlib.suppress(Exception):
-                self.executor.abort()
-            self.store.update_manifest(status="interrupted", ended=now())
-            raise Interrupted(
-                f"Interrupted. Finished tasks are safe in {self.store.root}; continue with: {resume}") from None
-        except ExecutorLost as exc:
-            with contextlib.suppress(Exception):
-                self.executor.abort()
-            self.store.update_manifest(status="interrupted", ended=now())
-            raise ExecutorLost(f"{exc.message} Finished tasks are safe in {self.store.root}; "
-                               f"continue with: {resume}") from None
-        finally:
-            with contextlib.suppress(Exception):
-                self.executor.close()
-            self.store.release()
+                n = target
+                self.store.update_manifest(replications=n)
+                met, target = self._precision_met(n)
+            if not met:
+                self.echo(f"precision: target {100 * spec.precision:.3f} pp not reached within "
+                          f"--max-replications {spec.max_replications}; stopping there.")
+            self.store.update_manifest(precision_met=met, precision_half_width=finite_or_none(self.half_width))
+        interrupts.check()
+        self.folder.close_executor()
+        return self.finish(n, time.perf_counter() - t0)
 
     def finish(self, n: int, seconds: float) -> Outcome:
         """Consolidate the parts, write summary.json, then (last) the final status.
@@ -348,8 +326,7 @@ class Runner:
         if not self.failures:
             with contextlib.suppress(OSError):
                 (root / "failures.json").unlink()  # left by an earlier attempt whose failures are now fixed
-        self.store.update_manifest(status=status, ended=now(), seconds=round(seconds, 2),
-                                   failures=len(self.failures))
+        self.folder.finish(status, seconds=round(seconds, 2), failures=len(self.failures))
         if not self.failures:
             self.store.drop_parts()
         return Outcome(root, summary, self.failures, n, seconds)
@@ -357,13 +334,10 @@ class Runner:
 
 def run_experiment(spec: ExperimentSpec, out: Path, executor, *, force: bool = False,
                    progress: bool = True, command: list[str] | None = None, echo=print) -> Outcome:
-    try:
-        store = ResultsStore.create(out, new_manifest(spec, command), force=force)
-    except BaseException:
-        with contextlib.suppress(Exception):
-            executor.close()  # e.g. a Dask LocalCluster already started
-        raise
-    return Runner(spec, store, executor, progress=progress, echo=echo).run()
+    """Run ``spec`` into a new results folder ``out`` and return its :class:`Outcome`."""
+    with StudyFolder.create(out, new_manifest(spec, command), executor=executor, force=force, progress=progress,
+                            echo=echo) as folder:
+        return Runner(spec, folder).run()
 
 
 def resume_experiment(root: Path, executor, *, progress: bool = True, echo=print) -> Outcome:
@@ -373,31 +347,30 @@ def resume_experiment(root: Path, executor, *, progress: bool = True, echo=print
     whose summary.json or Parquet files are missing, empty or unreadable runs its tasks again (the
     parts were deleted when it finished); the numbers come out identical.
     """
-    store = None
-    try:
-        store = ResultsStore.open(root, write=True)
-        m = store.read_manifest()
-        spec = spec_from_manifest(m, root)
-        if m.get("status") == "complete":
-            damaged = damaged_outputs(Path(root), m)
-            if not damaged:
-                raise UsageError(f"{root}: this experiment is already complete and its data files are whole; "
-                                 "nothing to resume. Rebuild its report with: python run_sim.py report "
-                                 f"{shlex.quote(str(root))}")
-            echo("resume: the finished experiment's data is damaged ("
-                 + "; ".join(f"{k} {v}" for k, v in damaged.items())
-                 + "); running its tasks again to rebuild it (the numbers come out identical)")
-            for name in damaged:
-                with contextlib.suppress(OSError):
-                    (Path(root) / name).unlink()
-            (Path(root) / PARTS).mkdir(exist_ok=True)
-    except BaseException:
-        with contextlib.suppress(Exception):
-            executor.close()
-        if store is not None:
-            store.release()
-        raise
-    store.remove_stale_temporaries()
-    store.update_manifest(status="running", resumed=now(), ended=None, writer=writer_info())
-    return Runner(spec, store, executor, progress=progress, echo=echo).run()
+    with StudyFolder.reopen(root, executor=executor, progress=progress, echo=echo) as folder:
+        spec = reopened_spec(folder)
+        return Runner(spec, folder).run()
 
+
+def reopened_spec(folder: StudyFolder) -> ExperimentSpec:
+    """The experiment of a reopened folder, set running again: a complete one only if its data is
+    damaged (then the damaged files go and its tasks run again), else a usage error."""
+    root = folder.root
+    m = folder.manifest()
+    spec = spec_from_manifest(m, root)
+    if m.get("status") == "complete":
+        damaged = damaged_outputs(Path(root), m)
+        if not damaged:
+            raise UsageError(f"{root}: this experiment is already complete and its data files are whole; "
+                             "nothing to resume. Rebuild its report with: python run_sim.py report "
+                             f"{shlex.quote(str(root))}")
+        folder.echo("resume: the finished experiment's data is damaged ("
+                    + "; ".join(f"{k} {v}" for k, v in damaged.items())
+                    + "); running its tasks again to rebuild it (the numbers come out identical)")
+        for name in damaged:
+            with contextlib.suppress(OSError):
+                (Path(root) / name).unlink()
+        (Path(root) / PARTS).mkdir(exist_ok=True)
+    folder.store.remove_stale_temporaries()
+    folder.begin()
+    return spec

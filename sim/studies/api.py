@@ -14,19 +14,17 @@ processes are forked from the caller, so they never re-import its script.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import UsageError
 from ..experiment.executors import make_executor
+from ..experiment.folder import default_out
 from ..experiment.runner import ExperimentSpec, run_experiment
 from ..files import DEFAULT_SEED, read_json
 from ..scenario.loader import SHIPPED
 from .compare import load_all, plan_compare, write_compare_report
-
-RESULTS = Path(__file__).resolve().parents[2] / "results"
 
 
 @dataclass
@@ -106,10 +104,7 @@ def _overrides(overrides) -> list[str]:
 
 
 def _out(out, name: str) -> Path:
-    if out is not None:
-        return Path(out)
-    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
-    return RESULTS / f"{name}-{stamp}"
+    return Path(out) if out is not None else default_out(name)
 
 
 def _executor(executor: str, workers: int | None, scheduler: str | None):

@@ -36,13 +36,11 @@ import numpy as np
 from ..analysis.costs import planned_cost
 from ..analysis.stats import paired_difference, summarize
 from ..analysis.summary import by_scenario
-from ..errors import Interrupted, UsageError, ValleysimError
-from ..experiment import interrupts
+from ..errors import UsageError, ValleysimError
 from ..experiment.journal import append_line, read_lines
-from ..experiment.progress import Progress
+from ..experiment.lifecycle import StudyFolder
 from ..experiment.runner import ExperimentSpec, resume_experiment, run_experiment
-from ..experiment.store import ResultsStore
-from ..experiment.task import Task, run_task
+from ..experiment.task import Task
 from ..files import atomic_write_bytes, atomic_write_json, json_clean, now, read_json, versions
 from ..report.optimize import write_optimize_report
 from ..scenario.keys import parse_override, set_key
@@ -86,13 +84,15 @@ class Cache:
 
 
 class Optimizer:
-    def __init__(self, spec: OptimizeSpec, root: Path, executor, *, progress: bool = True, echo=print,
-                 problem: Problem | None = None):
+    """The search and the ranking of its finalists, simulated through the optimisation's folder."""
+
+    def __init__(self, spec: OptimizeSpec, folder: StudyFolder, problem: Problem | None = None):
         self.spec = spec
-        self.root = Path(root)
-        self.executor = executor
-        self.progress = progress
-        self.echo = echo
+        self.folder = folder
+        self.root = folder.root
+        self.executor = folder.executor
+        self.progress = folder.progress
+        self.echo = folder.echo
         self.problem = problem or Problem(spec)
         self.cache = Cache(self.root)
         self.cf = Scenario.model_validate(spec.counterfactual)
@@ -122,18 +122,18 @@ class Optimizer:
                 digests[key] = (resolved_dict(sc), scenario_hash(sc))
             resolved, digest = digests[key]
             argsets.append((resolved, digest, Task(i, key, r), seed, self.spec.crn, False))
-        with Progress(len(argsets), enabled=self.progress, echo=self.echo) as bar:
-            for result in self.executor.run(run_task, argsets):
-                t = result["task"]
-                if "error" in result:
-                    raise ValleysimError(
-                        f"a candidate's simulation failed ({result['error']}); the evaluations so far are cached in "
-                        f"{self.root}. Fix the cause, then continue with: python run_sim.py resume "
-                        f"{shlex.quote(str(self.root))}\n{result['traceback']}")
-                self.cache.put(t.scenario, seed, t.replication, result["metrics"])
-                self.simulated += 1
-                bar.update(result.get("startups_count", 0))
-        interrupts.check()  # a Ctrl-C noted while the executor waited
+
+        def record(result: dict) -> None:
+            t = result["task"]
+            if "error" in result:
+                raise ValleysimError(
+                    f"a candidate's simulation failed ({result['error']}); the evaluations so far are cached in "
+                    f"{self.root}. Fix the cause, then continue with: python run_sim.py resume "
+                    f"{shlex.quote(str(self.root))}\n{result['traceback']}")
+            self.cache.put(t.scenario, seed, t.replication, result["metrics"])
+            self.simulated += 1
+
+        self.folder.run_tasks([[a] for a in argsets], record, total=len(argsets))
 
     def _objective(self, key: str, reps, seed: int) -> tuple[float, np.ndarray]:
         m = self.spec.metric
@@ -336,18 +336,19 @@ def run_optimize(spec: OptimizeSpec, root: Path, executor, *, force: bool = Fals
     """Start an optimisation in ``root`` (a new folder) and run it to the end."""
     try:
         problem = check_budget(spec)
-        manifest = {"status": "running", "kind": "optimize", "spec": spec.to_json(),
-                    "command": shlex.join(command or sys.argv), "versions": versions(), "started": now(),
-                    "ended": None}
-        store = ResultsStore.create(root, manifest, force=force, parts=False)
     except BaseException:
         with contextlib.suppress(Exception):
             executor.close()
         raise
-    try:
-        return _run(spec, Path(root), executor, progress=progress, echo=echo, command=command, problem=problem)
-    finally:
-        store.release()
+    manifest = {"kind": "optimize", "spec": spec.to_json(), "command": shlex.join(command or sys.argv),
+                "versions": versions(), "started": now(), "ended": None}
+    with StudyFolder.create(root, manifest, executor=executor, force=force, parts=False, kept=KEPT,
+                            progress=progress, echo=echo) as folder:
+        return _run(spec, folder, command=command, problem=problem)
+
+
+KEPT = "Evaluated candidates are cached"
+"""What an interrupted optimisation keeps (for the message saying how to continue it)."""
 
 
 def check_budget(spec: OptimizeSpec) -> Problem:
@@ -364,63 +365,31 @@ def check_budget(spec: OptimizeSpec) -> Problem:
 
 def resume_optimize(root: Path, executor, *, progress: bool = True, echo=print) -> dict:
     """Continue an interrupted optimisation from its cache (nothing already simulated reruns)."""
-    m = read_json(Path(root) / "manifest.json")
-    store = None
-    try:
-        if m is None or m.get("kind") != "optimize":
+    with StudyFolder.reopen(root, executor=executor, kept=KEPT, progress=progress, echo=echo) as folder:
+        m = folder.manifest()
+        if m.get("kind") != "optimize":
             raise UsageError(f"{root}: is not an optimisation results folder (no optimize manifest.json).")
         if m.get("status") == "complete":
             raise UsageError(f"{root}: this optimisation is already complete; nothing to resume. Rebuild its "
                              f"report with: python run_sim.py report {shlex.quote(str(root))}")
         spec = OptimizeSpec.from_json(m["spec"])
-        store = ResultsStore.open(root, write=True)
-    except BaseException:
-        with contextlib.suppress(Exception):
-            executor.close()
-        raise
-    try:
-        _update(Path(root), status="running", resumed=now(), ended=None)
-        return _run(spec, Path(root), executor, progress=progress, echo=echo, command=None)
-    finally:
-        store.release()
+        folder.begin()
+        return _run(spec, folder, command=None)
 
 
-def _update(root: Path, **changes) -> None:
-    ResultsStore(root).update_manifest(**changes)
-
-
-def _run(spec: OptimizeSpec, root: Path, executor, *, progress, echo, command, problem=None) -> dict:
+def _run(spec: OptimizeSpec, folder: StudyFolder, *, command, problem=None) -> dict:
     import time
 
     t0 = time.perf_counter()
-    resume = f"python run_sim.py resume {shlex.quote(str(root))}"
-    try:
-        with interrupts.signals_as_interrupt():
-            opt = Optimizer(spec, root, executor, progress=progress, echo=echo, problem=problem)
-            opt.search()
-            final = opt.final(command)
-    except KeyboardInterrupt:
-        with contextlib.suppress(Exception):
-            executor.abort()
-        _update(root, status="interrupted", ended=now())
-        raise Interrupted(f"Interrupted. Evaluated candidates are cached in {root}; continue with: {resume}") from None
-    except UsageError:
-        with contextlib.suppress(Exception):
-            executor.close()
-        _update(root, status="failed", ended=now())
-        raise
-    except ValleysimError:
-        with contextlib.suppress(Exception):
-            executor.abort()
-        _update(root, status="failed", ended=now())
-        raise
-    finally:
-        with contextlib.suppress(Exception):
-            executor.close()
+    opt = Optimizer(spec, folder, problem=problem)
+    opt.search()
+    final = opt.final(command)
+    folder.close_executor()
+    root = folder.root
     result = _result(spec, root, opt, final)
     result["seconds"] = round(time.perf_counter() - t0, 2)
     _write_outputs(root, spec, result)
-    _update(root, status="complete", ended=now(), seconds=result["seconds"])
+    folder.finish("complete", seconds=result["seconds"])
     return result
 
 

@@ -32,12 +32,10 @@ import numpy as np
 
 from ..analysis import posterior as hm
 from ..analysis.targets import load_targets, target_values
-from ..errors import Interrupted, ScenarioError, UsageError, ValleysimError
-from ..experiment import interrupts
+from ..errors import ScenarioError, UsageError, ValleysimError
 from ..experiment.journal import append_line, read_lines
-from ..experiment.progress import Progress
-from ..experiment.store import ResultsStore
-from ..experiment.task import Task, run_task
+from ..experiment.lifecycle import StudyFolder
+from ..experiment.task import Task
 from ..files import (
     DEFAULT_SEED,
     atomic_write_json,
@@ -127,14 +125,13 @@ class Problem:
 class HistoryMatching:
     """Runs the waves; everything simulated is journalled in the results folder."""
 
-    def __init__(self, spec: PosteriorSpec, root: Path, executor, *, progress: bool = True, echo=print,
-                 problem: Problem | None = None):
+    def __init__(self, spec: PosteriorSpec, folder: StudyFolder, problem: Problem | None = None):
         self.spec = spec
         self.problem = problem or Problem(spec)
-        self.root = Path(root)
-        self.executor = executor
-        self.progress = progress
-        self.echo = echo
+        self.folder = folder
+        self.root = folder.root
+        self.progress = folder.progress
+        self.echo = folder.echo
         self.values: dict[tuple[str, int], dict] = {}
         for line in read_lines(self.root / "evaluations.jsonl"):
             self.values[(line["point"], int(line["replication"]))] = line["values"]
@@ -176,21 +173,21 @@ class HistoryMatching:
                         for r in todo]
         if not argsets:
             return
-        with Progress(len(argsets), enabled=self.progress, echo=self.echo) as bar:
-            for result in self.executor.run(run_task, argsets):
-                t = result["task"]
-                if "error" in result:
-                    raise ValleysimError(
-                        f"design point {t.scenario}, replication {t.replication} failed ({result['error']}); the "
-                        f"simulations so far are kept in {self.root}. Fix the cause, then continue with: "
-                        f"python run_sim.py resume {shlex.quote(str(self.root))}\n{result['traceback']}")
-                values = result["probe"]["values"]
-                self.values[(t.scenario, t.replication)] = values
-                append_line(self.root / "evaluations.jsonl",
-                            {"point": t.scenario, "replication": t.replication, "values": values})
-                self.simulated += 1
-                bar.update(result.get("startups_count", 0))
-        interrupts.check()
+
+        def record(result: dict) -> None:
+            t = result["task"]
+            if "error" in result:
+                raise ValleysimError(
+                    f"design point {t.scenario}, replication {t.replication} failed ({result['error']}); the "
+                    f"simulations so far are kept in {self.root}. Fix the cause, then continue with: "
+                    f"python run_sim.py resume {shlex.quote(str(self.root))}\n{result['traceback']}")
+            values = result["probe"]["values"]
+            self.values[(t.scenario, t.replication)] = values
+            append_line(self.root / "evaluations.jsonl",
+                        {"point": t.scenario, "replication": t.replication, "values": values})
+            self.simulated += 1
+
+        self.folder.run_tasks([[a] for a in argsets], record, total=len(argsets))
 
     def outputs(self) -> tuple[np.ndarray, np.ndarray, list[dict]]:
         """Unit coordinates, z scores (points x fitted targets) and a row per point for design.parquet."""
@@ -309,6 +306,10 @@ def write_outputs(root: Path, summary: dict) -> dict[str, Path]:
 # ----------------------------------------------------------------------------------------------
 # start, resume, report
 # ----------------------------------------------------------------------------------------------
+KEPT = "Simulated design points are kept"
+"""What an interrupted calibration keeps (for the message saying how to continue it)."""
+
+
 def run_posterior(spec: PosteriorSpec, root: Path, executor, *, force: bool = False, progress: bool = True,
                   echo=print, command=None) -> dict:
     """Start a posterior calibration in ``root`` (a new folder) and run it to the end."""
@@ -316,72 +317,39 @@ def run_posterior(spec: PosteriorSpec, root: Path, executor, *, force: bool = Fa
         prob = Problem(spec)  # bad input stops here, before a folder exists: the files, the priors,
         for i, u in enumerate(lhs_units(len(prob.params), prob.points, spec.seed)):  # and the first wave's points
             prob.scenario(u, point_key(1, i))
-        manifest = {"status": "running", "kind": KIND, "spec": spec.to_json(),
-                    "command": shlex.join(command or sys.argv), "versions": versions(), "started": now(),
-                    "ended": None}
-        store = ResultsStore.create(root, manifest, force=force, parts=False)
     except BaseException:
         with contextlib.suppress(Exception):
             executor.close()
         raise
-    try:
-        return _run(spec, Path(root), executor, progress=progress, echo=echo, problem=prob)
-    finally:
-        store.release()
+    manifest = {"kind": KIND, "spec": spec.to_json(), "command": shlex.join(command or sys.argv),
+                "versions": versions(), "started": now(), "ended": None}
+    with StudyFolder.create(root, manifest, executor=executor, force=force, parts=False, kept=KEPT,
+                            progress=progress, echo=echo) as folder:
+        return _run(spec, folder, problem=prob)
 
 
 def resume_posterior(root: Path, executor, *, progress: bool = True, echo=print) -> dict:
     """Continue an interrupted posterior calibration (nothing already simulated reruns)."""
-    m = read_json(Path(root) / "manifest.json")
-    store = None
-    try:
-        if m is None or m.get("kind") != KIND:
+    with StudyFolder.reopen(root, executor=executor, kept=KEPT, progress=progress, echo=echo) as folder:
+        m = folder.manifest()
+        if m.get("kind") != KIND:
             raise UsageError(f"{root}: is not a posterior calibration folder (no {KIND} manifest.json).")
         if m.get("status") == "complete":
             raise UsageError(f"{root}: this calibration is already complete; nothing to resume. Rebuild its "
                              f"report with: python run_sim.py report {shlex.quote(str(root))}")
         spec = PosteriorSpec.from_json(m["spec"])
-        store = ResultsStore.open(root, write=True)
-    except BaseException:
-        with contextlib.suppress(Exception):
-            executor.close()
-        raise
-    try:
-        ResultsStore(root).update_manifest(status="running", resumed=now(), ended=None)
-        return _run(spec, Path(root), executor, progress=progress, echo=echo)
-    finally:
-        store.release()
+        folder.begin()
+        return _run(spec, folder)
 
 
-def _run(spec: PosteriorSpec, root: Path, executor, *, progress, echo, problem: Problem | None = None) -> dict:
-    resume = f"python run_sim.py resume {shlex.quote(str(root))}"
-    store = ResultsStore(root)
-    try:
-        with interrupts.signals_as_interrupt():
-            hmr = HistoryMatching(spec, root, executor, progress=progress, echo=echo, problem=problem)
-            out = hmr.run()
-    except KeyboardInterrupt:
-        with contextlib.suppress(Exception):
-            executor.abort()
-        store.update_manifest(status="interrupted", ended=now())
-        raise Interrupted(f"Interrupted. Simulated design points are kept in {root}; continue with: {resume}") from None
-    except UsageError:
-        with contextlib.suppress(Exception):
-            executor.close()
-        store.update_manifest(status="failed", ended=now())
-        raise
-    except ValleysimError:
-        with contextlib.suppress(Exception):
-            executor.abort()
-        store.update_manifest(status="failed", ended=now())
-        raise
-    finally:
-        with contextlib.suppress(Exception):
-            executor.close()
+def _run(spec: PosteriorSpec, folder: StudyFolder, *, problem: Problem | None = None) -> dict:
+    hmr = HistoryMatching(spec, folder, problem=problem)
+    out = hmr.run()
+    folder.close_executor()
     summary = summarise(hmr, out)
-    summary["result"]["command"] = store.read_manifest().get("command")
-    files = write_outputs(root, summary)
-    store.update_manifest(status="complete", ended=now(), seconds=summary["result"]["seconds"])
+    summary["result"]["command"] = folder.manifest().get("command")
+    files = write_outputs(folder.root, summary)
+    folder.finish("complete", seconds=summary["result"]["seconds"])
     return {**summary["result"], "files": {k: str(v) for k, v in files.items()}}
 
 
