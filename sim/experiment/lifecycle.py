@@ -119,12 +119,19 @@ class StudyFolder:
         self.store.update_manifest(status="running", resumed=now(), ended=None, writer=writer_info(), **changes)
         self.live = True
 
-    def finish(self, status: str = "complete", **facts) -> None:
+    def finish(self, status: str = "complete", *, cleanup: Callable[[], None] | None = None, **facts) -> None:
         """Record how the study ended (``complete``, or ``failed`` when some tasks failed): the last
-        word on its data, written after every output is in place."""
+        word on its data, written after every output is in place.
+
+        ``cleanup`` (deleting the task parts) runs after the status is written and still counts as
+        part of the run: interrupted there, the folder says ``interrupted`` and ``resume`` finishes
+        it from what is left. Once it is done, the data are final; an interruption later (while a
+        report is written) leaves them as they are."""
         if status not in FINAL:
             raise ValueError(f"a study ends complete or failed, not {status!r}")
         self.store.update_manifest(status=status, ended=now(), **facts)
+        if cleanup is not None:
+            cleanup()
         self.status = status
 
     # -- the one task loop --------------------------------------------------------------------------

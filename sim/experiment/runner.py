@@ -326,9 +326,8 @@ class Runner:
         if not self.failures:
             with contextlib.suppress(OSError):
                 (root / "failures.json").unlink()  # left by an earlier attempt whose failures are now fixed
-        self.folder.finish(status, seconds=round(seconds, 2), failures=len(self.failures))
-        if not self.failures:
-            self.store.drop_parts()
+        self.folder.finish(status, seconds=round(seconds, 2), failures=len(self.failures),
+                           cleanup=None if self.failures else self.store.drop_parts)
         return Outcome(root, summary, self.failures, n, seconds)
 
 
