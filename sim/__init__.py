@@ -11,8 +11,10 @@ From Python (a notebook or a script)::
     res = sim.compare(replications=10)
     res.replications.groupby("scenario").survival_5y.mean()
 
-``sim.run``, ``sim.compare`` and ``sim.Results`` load on first use (:mod:`sim.studies.api`), so
-importing :mod:`sim` stays cheap for worker processes.
+Every study is here (``sim.run``, ``sim.compare``, ``sim.sweep``, ``sim.optimize``, ``sim.calibrate``,
+``sim.discover``, ``sim.validation``, ``sim.report``, ``sim.resume``), the very functions the
+command line calls, with ``sim.Results`` to read a folder back. They load on first use
+(:mod:`sim.studies.api`), so importing :mod:`sim` stays cheap for worker processes.
 """
 
 from __future__ import annotations
@@ -20,10 +22,12 @@ from __future__ import annotations
 import importlib
 
 __version__ = "0.1.0"
-__all__ = ["Results", "compare", "run"]
+__all__ = ["Results", "calibrate", "compare", "discover", "optimize", "report", "resume", "run", "sweep",
+           "validation"]
 
 
 def __getattr__(name: str):
+    """The study functions and ``Results``, imported on first use."""
     if name in __all__:
         value = getattr(importlib.import_module("sim.studies.api"), name)
         globals()[name] = value

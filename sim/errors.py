@@ -39,3 +39,29 @@ class Interrupted(ValleysimError):
     """Ctrl-C, SIGTERM or a lost executor: what finished is safe and resumable. Exit code 130."""
 
     exit_code = 130
+
+
+class TasksFailed(ValleysimError):
+    """Some tasks of an experiment failed; the rest completed and are kept. Exit code 1.
+
+    The message lists the first failures, each with the command that replays it, and how to
+    finish the experiment once the cause is fixed.
+    """
+
+    exit_code = 1
+
+    def __init__(self, root: Path, failures: list[dict]):
+        import shlex
+
+        self.root = Path(root)
+        self.failures = list(failures)
+        n = len(self.failures)
+        where = shlex.quote(str(self.root))
+        lines = [f"{n} task(s) failed; the rest completed (details in {self.root / 'failures.json'}). "
+                 "Replay one with:"]
+        lines += [f"  python run_sim.py replay {where} --scenario {shlex.quote(str(f['scenario']))} "
+                  f"--replication {f['replication']}   # {f['error']}" for f in self.failures[:5]]
+        if n > 5:
+            lines.append(f"  ... and {n - 5} more in failures.json")
+        lines.append(f"Once fixed, finish the experiment with: python run_sim.py resume {where}")
+        super().__init__("\n".join(lines), path=self.root)

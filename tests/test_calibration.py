@@ -62,7 +62,7 @@ def _assert_near(x, target: float, band: float, what: str) -> None:
 @pytest.fixture(scope="module")
 def validation(shipped):
     """ccei-as-opened and no-programme on the same replications (one task runs both, paired)."""
-    from sim.studies.validate import measure
+    from sim.studies.validation import measure
 
     programme = load_scenario(shipped / "ccei-as-opened.yaml")
     counterfactual = load_scenario(shipped / "no-programme.yaml")

@@ -143,7 +143,7 @@ EXTREMES = {
 @pytest.mark.parametrize("case", sorted(EXTREMES))
 def test_extreme_scenarios_run_and_report_undefined_metrics_as_na(case, tmp_path, capsys):
     from sim.experiment import ExperimentSpec, SerialExecutor, run_experiment
-    from sim.report.tables import headline_table
+    from sim.report.terminal import headline
 
     over = EXTREMES[case]
     sc = load_scenario(BASE, over).model_copy(update={"name": case})
@@ -184,7 +184,7 @@ def test_extreme_scenarios_run_and_report_undefined_metrics_as_na(case, tmp_path
             assert comp["diff"] is None
 
     capsys.readouterr()
-    headline_table(summary, ["cf", case])
+    print("\n".join(headline(summary, ["cf", case], 120)))
     printed = capsys.readouterr().out
     if mine["undefined"]:
         assert "n/a" in printed

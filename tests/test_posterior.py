@@ -13,9 +13,9 @@ from click.testing import CliRunner
 
 from sim.analysis import posterior as hm
 from sim.cli import cli
-from sim.experiment.executors import SerialExecutor
 from sim.studies.designs import lhs_units
-from sim.studies.posterior import PosteriorSpec, resume_posterior, run_posterior
+from sim.studies.folders import resume
+from sim.studies.posterior import posterior
 
 
 # ----------------------------------------------------------------------------------------------
@@ -121,8 +121,8 @@ def test_the_model_posterior_covers_parameters_that_generated_the_targets(write_
         folder.mkdir()
         scenario, targets = _synthetic_targets(lambda n, c, _f=folder: write_scenario(n, c, _f), scenario_dict,
                                                truth, rng)
-        spec = PosteriorSpec(file=str(scenario), targets_file=str(targets), points=12, waves=2, seed=seed)
-        result = run_posterior(spec, folder / "out", SerialExecutor(), progress=False, echo=lambda _m: None)
+        result = posterior(scenario, targets, points=12, waves=2, seed=seed, out=folder / "out",
+                           executor="serial").result
         params = {p["key"]: p for p in result["parameters"]}
         for key, value in truth.items():
             lo, hi = params[key]["posterior_90"]
@@ -174,7 +174,7 @@ def test_calibrate_history_matching_writes_draws_a_report_and_resumes_identicall
     (cut / "manifest.json").write_text(json.dumps(m))
     for name in ("posterior.parquet", "posterior.json"):
         (cut / name).unlink()
-    again = resume_posterior(cut, SerialExecutor(), progress=False, echo=lambda _m: None)
+    again = resume(cut, executor="serial").result
     assert len((cut / "evaluations.jsonl").read_text().splitlines()) == 20
     assert pq.read_table(cut / "posterior.parquet").equals(pq.read_table(out / "posterior.parquet"))
     assert again["parameters"] == result["parameters"]

@@ -108,9 +108,9 @@ def test_compare_writes_results_and_reports(tiny):
         assert (tiny / name).is_file(), name
     manifest = json.loads((tiny / "manifest.json").read_text())
     assert manifest["status"] == "complete" and manifest["kind"] == "compare"
-    assert manifest["extra"]["counterfactual"] == "tiny-none"
-    assert manifest["extra"]["baseline"] == "tiny-programme"
-    assert manifest["extra"]["questions"]["tiny-lottery"].startswith("tiny-lottery: the tests' variant")
+    assert manifest["study"]["counterfactual"] == "tiny-none"
+    assert manifest["study"]["baseline"] == "tiny-programme"
+    assert manifest["scenarios"]["tiny-lottery"]["question"].startswith("tiny-lottery: the tests' variant")
     assert list(manifest["scenarios"]) == ["tiny-none", "tiny-programme", "tiny-lottery"]
     summary = json.loads((tiny / "summary.json").read_text())
     pairs = {(c["scenario"], c["reference"]) for c in summary["comparisons"]}
@@ -493,25 +493,27 @@ def test_the_effect_on_the_supported_is_followed_in_every_replication_with_an_in
 
 
 def test_the_caution_cites_the_validation_run_only_for_the_shipped_baseline(tiny, report, shipped):
-    """The sentence on what a separate validation run found is about the shipped scenarios: it is printed
-    when the baseline is the shipped file as it is on disk, and not for a comparison of other scenarios."""
+    """The sentence on what a separate validation run found is about the shipped scenarios: the comparison
+    records, when it runs, whether its baseline is the shipped file as it is on disk then, and the report
+    prints the sentence exactly when that fact was recorded (not for a comparison of other scenarios)."""
     import dataclasses
 
-    from sim.report.compare import _shipped_baseline
+    from sim.report.compare import build_report as build
     from sim.scenario import load_scenario
-    from sim.scenario.loader import scenario_hash
+    from sim.studies.compare import shipped_baseline
 
-    summary = report.sections[[s.id for s in report.sections].index("summary")]
-    caution = next(b.text for b in summary.blocks if getattr(b, "text", "").startswith("Caution"))
-    assert "separate validation run" not in caution and "simulation noise only" in caution
+    def caution(rep):
+        summary = rep.sections[[s.id for s in rep.sections].index("summary")]
+        return next(b.text for b in summary.blocks if getattr(b, "text", "").startswith("Caution"))
+
+    assert "separate validation run" not in caution(report) and "simulation noise only" in caution(report)
     res = load_results(tiny)
-    assert not _shipped_baseline(res)
-    shipped_hash = scenario_hash(load_scenario(shipped / "ccei-announced.yaml"))
-    as_shipped = dataclasses.replace(res, manifest={**res.manifest, "scenarios": {
-        **res.manifest["scenarios"], res.baseline: {"hash": shipped_hash}}})
-    assert not _shipped_baseline(as_shipped)  # the name must be a shipped file's too
-    renamed = dataclasses.replace(as_shipped, baseline="ccei-announced", manifest={**as_shipped.manifest, "scenarios": {
-        "ccei-announced": {"hash": shipped_hash}}})
-    assert _shipped_baseline(renamed)
-    edited = dataclasses.replace(renamed, manifest={"scenarios": {"ccei-announced": {"hash": "0" * 16}}})
-    assert not _shipped_baseline(edited)
+    assert res.info.shipped_baseline is False
+    announced = load_scenario(shipped / "ccei-announced.yaml")
+    assert not shipped_baseline(res.baseline, announced)  # the name must be a shipped file's too
+    assert shipped_baseline("ccei-announced", announced)
+    edited = announced.model_copy(update={"description": "edited"})
+    assert not shipped_baseline("ccei-announced", edited)
+    assert not shipped_baseline(None, announced)
+    recorded = dataclasses.replace(res, info=dataclasses.replace(res.info, shipped_baseline=True))
+    assert "separate validation run" in caution(build(recorded))

@@ -25,11 +25,12 @@ from sim.analysis.costs import planned_cost
 from sim.analysis.metrics import replication_metrics
 from sim.cli import cli
 from sim.errors import ScenarioError, UsageError
+from sim.metadata import OptimizeInfo
 from sim.model import simulate
 from sim.scenario import load_scenario, ranges
 from sim.scenario.loader import base_data, resolve_file, resolved_dict, validate
 from sim.studies import designs
-from sim.studies.problem import OptimizeSpec, Problem, allocation_hash
+from sim.studies.budget import BudgetProblem, allocation_hash, plan_optimize
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = ROOT / "scenarios"
@@ -361,8 +362,8 @@ def test_invalid_design_point_is_exit_2_before_anything_runs(tiny, tmp_path):
 # ---------------------------------------------------------------------------------------------
 # optimize
 # ---------------------------------------------------------------------------------------------
-def _spec(tiny, budget, levers=("grant_size", "centres=Seoul+Jeju+Sejong"), **kw) -> OptimizeSpec:
-    return OptimizeSpec.build(tiny["tiny"], budget=budget, levers=list(levers), objective="additional_survivors_5y",
+def _spec(tiny, budget, levers=("grant_size", "centres=Seoul+Jeju+Sejong"), **kw) -> OptimizeInfo:
+    return plan_optimize(tiny["tiny"], budget=budget, levers=list(levers), objective="additional_survivors_5y",
                               counterfactual=tiny["tiny-none"], baseline=tiny["tiny"], evaluations=10,
                               finalists=2, final_replications=3, replications=1, seed=3, **kw)
 
@@ -370,7 +371,7 @@ def _spec(tiny, budget, levers=("grant_size", "centres=Seoul+Jeju+Sejong"), **kw
 def test_repair_fits_the_budget_closing_low_priority_centres_first(tiny):
     """Over budget, the repair closes the lowest-priority centre first and lands within the budget."""
     full = planned_cost(load_scenario(tiny["tiny"]))["total_krw"]
-    prob = Problem(_spec(tiny, full * 0.98))
+    prob = BudgetProblem(_spec(tiny, full * 0.98))
     u = np.array([1.0, 0.9, 0.6, 0.8])  # grant size at its top, priorities Seoul .9, Jeju .6, Sejong .8
     assert prob.cost(u) > prob.budget
     ur, ok = prob.repair(u)

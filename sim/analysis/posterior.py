@@ -83,6 +83,12 @@ def _white(gp) -> float:
     return float(gp.kernel_.k2.noise_level)
 
 
+def min_points(d: int) -> int:
+    """The fewest design points (with finite values) an emulator of ``d`` inputs is fitted on: one per
+    input and two more (a mean and a spread), and never fewer than 4."""
+    return max(4, d + 2)
+
+
 def fit_emulator(units: np.ndarray, outputs: np.ndarray, seed: int = 0, restarts: int = 3) -> Emulator:
     """Fit one GP per column of ``outputs`` (``(n, k)``, NaN rows dropped per column) on ``units`` (``(n, d)``).
 
@@ -103,9 +109,9 @@ def fit_emulator(units: np.ndarray, outputs: np.ndarray, seed: int = 0, restarts
     for j in range(outputs.shape[1]):
         y = outputs[:, j]
         ok = np.isfinite(y)
-        if ok.sum() < max(4, d + 2):
+        if ok.sum() < min_points(d):
             raise ValueError(f"output {j}: only {int(ok.sum())} finite design values; the emulator needs at "
-                             f"least {max(4, d + 2)}.")
+                             f"least {min_points(d)}.")
         c, s = float(y[ok].mean()), float(y[ok].std()) or 1.0
         kernel = (ConstantKernel(1.0, (1e-3, 1e3)) * Matern(np.full(d, 0.5), (0.03, 30.0), nu=2.5)
                   + WhiteKernel(1e-2, (1e-8, 1.0)))

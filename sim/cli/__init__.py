@@ -1,8 +1,11 @@
 """The command line: ``python run_sim.py COMMAND ...`` (or ``valleysim COMMAND ...``).
 
-One click group; the commands live in a module per family (:mod:`.scenarios`, :mod:`.runs`,
-:mod:`.folders`, :mod:`.sweeps`, :mod:`.calibrate`, :mod:`.discover`). Every command turns bad input into one clear
-paragraph on stderr and exit code 2; no traceback reaches a planner (``VALLEYSIM_DEBUG=1`` shows
+One click group over the study functions (:mod:`sim.studies`): a command parses its options,
+calls one study, prints the record it returns (:func:`.options.show`) and maps valleysim's errors
+to their exit codes (0 done, 1 some tasks failed, 2 bad input, 3 results not written, 130
+interrupted); it does nothing of its own, so the Python API can do all it does. The commands live
+in a module per family (:mod:`.scenarios`, :mod:`.runs`, :mod:`.folders`, :mod:`.sweeps`,
+:mod:`.calibrate`, :mod:`.discover`). No traceback reaches a planner (``VALLEYSIM_DEBUG=1`` shows
 it for developers).
 """
 
@@ -18,7 +21,10 @@ from . import calibrate, discover, folders, runs, scenarios, sweeps
 
 
 class Group(click.Group):
+    """The command group: valleysim's errors become one paragraph on stderr and their exit code."""
+
     def invoke(self, ctx):
+        """Run the command; a :class:`~sim.errors.ValleysimError` ends it with its message and code."""
         try:
             return super().invoke(ctx)
         except ValleysimError as exc:
@@ -34,8 +40,9 @@ def cli():
     """valleysim: start-ups in the death valley, and what regional support programmes do about it."""
 
 
-for command in (scenarios.validate, scenarios.show, scenarios.keys, runs.run, runs.compare, folders.report, folders.resume,
-                runs.replay, calibrate.calibrate, sweeps.sweep, sweeps.optimize, discover.discover):
+for command in (scenarios.validate, scenarios.show, scenarios.keys, runs.run, runs.compare, folders.report,
+                folders.resume, runs.replay, calibrate.calibrate, sweeps.sweep, sweeps.optimize, discover.discover,
+                runs.validation):
     cli.add_command(command)
 
 

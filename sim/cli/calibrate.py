@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
 
-from ..errors import UsageError
 from ..files import DEFAULT_SEED
-from .common import default_out, echo, executor_options, open_executor, with_options
+from .options import executor_options, show, where, with_options
 
 
 @click.command()
@@ -31,7 +31,8 @@ from .common import default_out, echo, executor_options, open_executor, with_opt
               show_default=True, help="A best fit (nelder-mead, powell), or a posterior over the targets file's "
                                       "`priors` (history-matching: waves of design points and an emulator).")
 @click.option("--points", type=click.IntRange(4, 100_000), default=None,
-              help="history-matching: design points per wave (default 8 per parameter).")
+              help="history-matching: design points per wave (default 8 per parameter; at least the number of "
+                   "parameters + 2, and 4: what the emulator needs).")
 @click.option("--waves", type=click.IntRange(1, 20), default=2, show_default=True,
               help="history-matching: waves (the first over the priors, each later one from the posterior so far).")
 @click.option("--draws", type=click.IntRange(10, 1_000_000), default=1000, show_default=True,
@@ -51,79 +52,9 @@ def calibrate(file, targets_file, params, replications, seed, out, force, max_ev
     (posterior.parquet, one row per draw with a weight) and a report of which parameters the data
     pin (posterior.md, posterior.png). Resumable: python run_sim.py resume DIR.
     """
-    import shlex
+    from ..studies.calibrate import calibrate as calibrate_study
 
-    from ..scenario import load_scenario
-    from ..studies.calibrate import calibrate as run_calibration
-
-    name = load_scenario(file, overrides).name
-    if method == "history-matching":
-        return _posterior(file, targets_file, params, replications or 1, seed, out or default_out(f"posterior-{name}"),
-                          force, points, waves, draws, overrides, workers, executor, scheduler, quiet)
-    replications = replications or 8
-    out = out or default_out(f"calibrate-{name}")
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"--out {out}: exists and is not a folder.")
-    if out.is_dir() and (out / "calibration.json").exists() and not force:
-        raise UsageError(f"{out}: already holds a calibration; choose another --out or pass --force to replace it.")
-    argv = ["python", "run_sim.py", "calibrate", str(file), "--targets", str(targets_file)]
-    argv += [a for p in params for a in ("--params", p)]
-    argv += [a for o in overrides for a in ("--set", o)]
-    argv += ["--replications", str(replications), "--seed", str(seed), "--max-evals", str(max_evals)]
-    argv += (["--method", method] if method != "nelder-mead" else []) + ["--out", str(out)]
-    ex = open_executor(executor, workers, scheduler)
-    try:
-        result, paths = run_calibration(file, targets_file, params, replications=replications, seed=seed, out=out,
-                                        executor=ex, overrides=overrides, max_evals=max_evals, method=method,
-                                        echo=None if quiet else echo, command=shlex.join(argv))
-    except KeyboardInterrupt:
-        getattr(ex, "abort", ex.close)()  # stop the workers now; the best values so far were printed
-        raise
-    finally:
-        ex.close()
-    click.echo(f"loss {result.initial.loss:.4g} -> {result.final.loss:.4g} after {result.evaluations} evaluations")
-    for key, value in result.fitted.items():
-        click.echo(f"  {key}: {value}")
-    click.echo(f"calibrated file: {paths['yaml']}")
-    click.echo(f"fit report:      {paths['markdown']}")
-
-
-def _posterior(file, targets_file, params, replications, seed, out, force, points, waves, draws, overrides, workers,
-               executor, scheduler, quiet):
-    from ..studies.posterior import PosteriorSpec, run_posterior
-
-    priors = [item.strip() for text in params for item in str(text).split(",") if item.strip()]
-    spec = PosteriorSpec(file=str(file), targets_file=str(targets_file), priors=priors, overrides=list(overrides),
-                         points=points or 0, waves=waves, replications=replications, seed=seed, draws=draws)
-    result = run_posterior(spec, out, open_executor(executor, workers, scheduler), force=force, progress=not quiet,
-                           echo=echo)
-    posterior_done(result, out)
-
-
-def posterior_done(result: dict, root: Path) -> None:
-    """What a planner sees at the end: each parameter's verdict and interval, and the files."""
-    click.echo(f"posterior of {result['scenario']} given {result['targets_name']}: "
-               f"{result['simulated_points']} simulated points, {result['draws']} draws")
-    for p in result["parameters"]:
-        lo, hi = p["posterior_90"]
-        plo, phi = p["prior_90"]
-        click.echo(f"  {p['key']}: {p['verdict']}, 90 % {lo:.4g} .. {hi:.4g} (prior {plo:.4g} .. {phi:.4g})")
-    click.echo(f"results: {root}")
-    click.echo(f"report:  {result['files']['markdown']}")
-
-
-def resume_posterior(root, manifest: dict, workers, executor, scheduler, quiet):
-    """``resume`` of a posterior calibration: the missing design points, then the posterior."""
-    from ..studies.posterior import resume_posterior as resume
-
-    result = resume(Path(root), open_executor(executor, workers, scheduler), progress=not quiet, echo=echo)
-    posterior_done(result, Path(root))
-    return result
-
-
-def report_posterior(root, quiet: bool, practical_pp: float | None = None) -> None:
-    """``report`` of a posterior folder: its page and plot from what is stored."""
-    from ..studies.posterior import rewrite_report
-
-    result = rewrite_report(Path(root))
-    click.echo(f"report: {result['files']['markdown']}")
+    show(calibrate_study(file, targets_file, params=params, method=method, replications=replications, seed=seed,
+                         out=out, force=force, max_evals=max_evals, points=points, waves=waves, draws=draws,
+                         overrides=overrides, **where(workers, executor, scheduler, quiet),
+                         **({"command": sys.argv} if method == "history-matching" else {})))

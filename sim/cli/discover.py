@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from .options import show
+
 
 @click.command()
 @click.argument("root", type=click.Path(path_type=Path))
@@ -29,17 +31,7 @@ def discover(root, condition, scenario, threshold, min_coverage, quiet):
     discover.json, discover.md and discover.png (the peeling trajectory) into ROOT, and a compare's
     report shows the box (python run_sim.py report ROOT).
     """
-    from ..experiment.folder import FolderLock
-    from ..report.discovery import summary_lines
-    from ..studies.discover import discover as run
+    from ..studies.discover import discover as discover_study
 
-    with FolderLock(Path(root)):
-        result = run(Path(root), condition, scenario=scenario, threshold=threshold, min_coverage=min_coverage)
-        if result["kind"] == "compare":  # the report shows the box too
-            from ..studies.compare import write_compare_report
-
-            write_compare_report(Path(root))
-    if not quiet:
-        for line in summary_lines(result):
-            click.echo(line)
-    click.echo(f"report: {result['files']['markdown']}")
+    show(discover_study(root, condition, scenario=scenario, threshold=threshold, min_coverage=min_coverage,
+                        quiet=quiet))

@@ -1,8 +1,4 @@
-"""Commands on an existing results folder: ``resume`` and ``report``.
-
-Each kind of folder (its manifest's ``kind``) has one way to be resumed and one way to be
-reported, listed in :data:`KINDS`; both commands dispatch on it.
-"""
+"""Commands on an existing results folder: ``resume`` and ``report`` (whatever study wrote it)."""
 
 from __future__ import annotations
 
@@ -10,32 +6,7 @@ from pathlib import Path
 
 import click
 
-from .calibrate import report_posterior, resume_posterior
-from .common import executor_options, quiet_option, with_options
-from .runs import report_run, resume_run
-from .sweeps import report_optimize, report_sweep, resume_optimize, resume_sweep
-
-KINDS = {
-    "run": (resume_run, report_run),
-    "compare": (resume_run, report_run),
-    "sweep": (resume_sweep, report_sweep),
-    "optimize": (resume_optimize, report_optimize),
-    "posterior": (resume_posterior, report_posterior),
-}
-"""Manifest kind -> (resume handler, report handler)."""
-
-
-def _manifest(root) -> dict:
-    from ..experiment.store import ResultsStore
-
-    return ResultsStore.open(root).read_manifest()
-
-
-def resume_folder(root, workers, executor, scheduler, quiet):
-    """Resume whatever kind of experiment ``root`` holds."""
-    m = _manifest(root)
-    resume, _ = KINDS.get(m.get("kind"), KINDS["run"])
-    return resume(root, m, workers, executor, scheduler, quiet)
+from .options import echo, executor_options, quiet_option, show, where, with_options
 
 
 @click.command()
@@ -44,7 +15,9 @@ def resume_folder(root, workers, executor, scheduler, quiet):
 @quiet_option()
 def resume(root, workers, executor, scheduler, quiet):
     """Continue an interrupted experiment: run only its missing tasks, then finish it."""
-    resume_folder(root, workers, executor, scheduler, quiet)
+    from ..studies.folders import resume as resume_study
+
+    show(resume_study(root, **where(workers, executor, scheduler, quiet)))
 
 
 @click.command()
@@ -55,9 +28,11 @@ def resume(root, workers, executor, scheduler, quiet):
 def report(root, practical_pp, quiet):
     """Rebuild a results folder's report (report.html and report.md, or the sweep's or optimisation's
     pages) without rerunning anything."""
-    from ..experiment.folder import FolderLock
+    from ..studies.folders import report as report_study
+    from ..studies.outcomes import OptimizeOutcome, PosteriorOutcome
 
-    m = _manifest(root)
-    _, write = KINDS.get(m.get("kind"), KINDS["run"])
-    with FolderLock(Path(root)):  # a folder being written belongs to its writer
-        write(root, quiet, practical_pp)
+    outcome = report_study(root, practical_pp=practical_pp, progress=not quiet, echo=echo)
+    if isinstance(outcome, (OptimizeOutcome, PosteriorOutcome)):
+        click.echo(f"report: {outcome.result['files']['markdown']}")
+    else:
+        show(outcome)

@@ -1,23 +1,16 @@
-"""Commands that run replications of scenarios: ``run``, ``compare`` and ``replay``, and how a
-``run`` or ``compare`` folder is resumed and reported."""
+"""Commands that run replications of scenarios: ``run``, ``compare`` and ``replay``."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
 
-from ..errors import UsageError, ValleysimError
-from ..scenario.draws import DEFAULT_DRAWS, SHIPPED_POSTERIOR
-from .common import (
-    default_out,
-    echo,
-    execute,
-    finish_message,
-    open_executor,
-    precision,
-    run_options,
-)
+from ..errors import UsageError
+from ..files import DEFAULT_SEED
+from ..scenario.draws import DEFAULT_DRAWS
+from .options import echo, run_options, show, where
 
 
 @click.command()
@@ -28,26 +21,16 @@ from .common import (
 def run(file, resume_dir, replications, seed, out, force, overrides, workers, executor, scheduler,
         keep_startups, precision_pp, max_replications, no_crn, quiet):
     """Run replications of one scenario and write its results folder."""
-    from ..experiment.runner import ExperimentSpec
-    from ..report.tables import headline_table
-    from ..studies.compare import load_all
+    from ..studies.folders import resume
+    from ..studies.run import run as run_study
 
     if resume_dir is not None:
-        from .folders import resume_folder
-
-        return resume_folder(resume_dir, workers, executor, scheduler, quiet)
+        return show(resume(resume_dir, **where(workers, executor, scheduler, quiet)))
     if file is None:
         raise UsageError("run: give a scenario FILE (e.g. scenarios/ccei-announced.yaml), or --resume DIR.")
-    scenarios, sources = load_all([file], overrides)
-    name = next(iter(scenarios))
-    spec = ExperimentSpec(scenarios=scenarios, replications=replications or 10, seed=seed, crn=not no_crn,
-                          keep_startups=keep_startups, precision=precision(precision_pp),
-                          max_replications=max_replications, kind="run", sources=sources)
-    outcome = execute(spec, out or default_out(name), force=force, workers=workers, executor=executor,
-                      scheduler=scheduler, quiet=quiet)
-    headline_table(outcome.summary, list(scenarios))
-    click.echo(f"results: {outcome.root}")
-    finish_message(outcome)
+    show(run_study(file, replications=replications or 10, seed=seed, overrides=overrides, out=out, force=force,
+                   startups=keep_startups, precision_pp=precision_pp, max_replications=max_replications,
+                   crn=not no_crn, command=sys.argv, **where(workers, executor, scheduler, quiet)))
 
 
 @click.command()
@@ -70,107 +53,21 @@ def run(file, resume_dir, replications, seed, out, force, overrides, workers, ex
 @click.option("--fixed", is_flag=True,
               help="Every replication at the scenarios' own values (no parameter uncertainty: Monte Carlo noise only).")
 @run_options
-def compare(files, baseline, counterfactual, practical_pp, posterior, draws, fixed, **opts):
+def compare(files, baseline, counterfactual, practical_pp, posterior, draws, fixed, replications, seed, out, force,
+            overrides, workers, executor, scheduler, keep_startups, precision_pp, max_replications, no_crn, quiet):
     """Compare scenarios against the counterfactual and the baseline; write the reports.
 
     With no FILES, the whole policy library (every scenarios/*.yaml) is compared. By default each
     difference carries its uncertainty over the parameter sets the published targets allow (the
     shipped posterior), besides Monte Carlo noise; --fixed runs at the files' own values only.
     """
-    from ..report.tables import headline_table
-    from ..studies.compare import plan_compare
+    from ..studies.compare import compare as compare_study
 
-    quiet = opts["quiet"]
-    baseline = None if baseline.strip().lower() in ("", "none") else baseline
-    if fixed and posterior is not None:
-        raise UsageError("compare: --fixed runs without a posterior; give --fixed or --posterior, not both.")
-    spec = plan_compare(files, baseline=baseline, counterfactual=counterfactual, overrides=opts["overrides"],
-                        replications=opts["replications"], seed=opts["seed"], crn=not opts["no_crn"],
-                        keep_startups=opts["keep_startups"], precision=precision(opts["precision_pp"]),
-                        max_replications=opts["max_replications"], practical_pp=practical_pp,
-                        posterior=None if fixed else (posterior or SHIPPED_POSTERIOR), draws=draws)
-    _warm_report_imports()
-    outcome = execute(spec, opts["out"] or default_out("compare"), force=opts["force"], workers=opts["workers"],
-                      executor=opts["executor"], scheduler=opts["scheduler"], quiet=quiet)
-    order = list(spec.scenarios)
-    headline_table(outcome.summary, order)
-    cf = spec.extra["counterfactual"]
-    precision_line(outcome.summary, [c for c in spec.comparisons if c[1] == cf])
-    click.echo(f"results: {outcome.root}")
-    if not outcome.failures:  # a report of incomplete data would mislead; resume writes it
-        write_report(outcome.root, quiet)
-    finish_message(outcome)
-
-
-def _warm_report_imports() -> None:
-    """Import the report's libraries (matplotlib, its fonts, jinja2) in a thread while the workers
-    simulate: this process mostly waits then, and the report is the main job's last step."""
-    import threading
-
-    def warm():
-        import contextlib
-
-        with contextlib.suppress(Exception):  # only a head start: the report imports what it needs anyway
-            from ..report import compare, html, plots  # noqa: F401
-
-    threading.Thread(target=warm, name="valleysim-warm-report", daemon=True).start()
-
-
-def precision_line(summary, comparisons) -> None:
-    """One line: how precisely the worst difference against the counterfactual is known."""
-    from ..analysis.summary import precision_check
-
-    rows = precision_check(summary, comparisons)
-    defined = [r for r in rows if r["met"] is not None]
-    if not defined:
-        return
-    worst = max(defined, key=lambda r: r["half_width"] / r["target"])
-    missed = [r["scenario"] for r in defined if not r["met"]]
-    click.echo(f"precision: 95% CI half-width of each 5-year survival difference against the counterfactual: "
-               f"worst {100 * worst['half_width']:.3f} pp ({worst['scenario']}, "
-               f"{worst['half_width'] / worst['target']:.2f} of its target); "
-               + (f"target missed by {', '.join(missed)}: add replications (-n)." if missed
-                  else "every target met."))
-
-
-def write_report(root: Path, quiet: bool) -> dict:
-    """Write a run's or comparison's report and say where it is."""
-    from ..experiment.folder import FolderLock
-    from ..studies.compare import write_compare_report
-
-    with FolderLock(Path(root)):
-        paths = write_compare_report(Path(root), echo=None if quiet else echo)
-    click.echo(f"report:  {paths['html']}")
-    click.echo(f"         {paths['markdown']}")
-    return paths
-
-
-def resume_run(root, manifest: dict, workers, executor, scheduler, quiet):
-    """``resume`` of a run or comparison folder: the missing tasks, then (a comparison's) report."""
-    from ..experiment.runner import resume_experiment
-    from ..report.tables import headline_table
-    from ..studies.compare import reports_written
-
-    if manifest.get("kind") == "compare" and manifest.get("status") == "complete" and not reports_written(root):
-        # killed between the data and the report: the data is final, only the report is missing
-        write_report(Path(root), quiet)
-        return None
-    outcome = resume_experiment(root, open_executor(executor, workers, scheduler), progress=not quiet, echo=echo)
-    headline_table(outcome.summary, list(outcome.summary["scenarios"]))
-    click.echo(f"results: {outcome.root}")
-    if manifest.get("kind") == "compare" and not outcome.failures:
-        write_report(outcome.root, quiet)
-    finish_message(outcome)
-    return outcome
-
-
-def report_run(root, quiet: bool, practical_pp: float | None = None) -> None:
-    """``report`` of a run or comparison folder."""
-    from ..studies.compare import write_compare_report
-
-    paths = write_compare_report(Path(root), echo=None if quiet else echo, practical_pp=practical_pp)
-    click.echo(f"report: {paths['html']}")
-    click.echo(f"        {paths['markdown']}")
+    show(compare_study(files, baseline=baseline, counterfactual=counterfactual, practical_pp=practical_pp,
+                       posterior=posterior, draws=draws, fixed=fixed, replications=replications, seed=seed,
+                       overrides=overrides, out=out, force=force, startups=keep_startups, precision_pp=precision_pp,
+                       max_replications=max_replications, crn=not no_crn, command=sys.argv,
+                       **where(workers, executor, scheduler, quiet)))
 
 
 @click.command()
@@ -183,23 +80,33 @@ def replay(root, scenario, replication):
     The task runs exactly as in the experiment (same resolved scenario, seed and code path,
     :func:`sim.experiment.task.run_task`); nothing in the results folder changes.
     """
-    from ..experiment.runner import spec_from_manifest
-    from ..experiment.store import ResultsStore
-    from ..experiment.task import Task, run_task
-    from ..scenario.loader import resolved_dict, scenario_hash
+    from ..studies.folders import replay as replay_study
+    from ..studies.folders import replay_failed
 
-    spec = spec_from_manifest(ResultsStore.open(root).read_manifest(), root)
-    if scenario not in spec.scenarios:
-        raise UsageError(f"--scenario: expected one of {sorted(spec.scenarios)}, found {scenario!r}.")
-    if replication < 0:
-        raise UsageError(f"--replication: expected a whole number >= 0, found {replication}.")
-    sc = spec.scenario_at(scenario, replication)  # with its posterior draw, if the experiment has draws
-    task = Task(list(spec.scenarios).index(scenario), scenario, replication)
-    result = run_task(resolved_dict(sc), scenario_hash(sc), task, spec.seed, spec.crn, False)
-    if "error" in result:
-        click.echo(result["traceback"].rstrip(), err=True)
-        raise ValleysimError(f"replay of {scenario} replication {replication} failed again: {result['error']}")
-    m = result["metrics"]
-    click.echo(f"replayed {scenario} replication {replication}: {result['startups_count']} start-ups, "
-               f"{result['events']} events, {result['seconds']:.1f} s, ok "
-               f"(survival_5y {m.get('survival_5y', float('nan')):.4f})")
+    outcome = replay_study(root, scenario=scenario, replication=replication)
+    if outcome.error is not None:
+        echo(outcome.traceback.rstrip())
+        raise replay_failed(outcome)
+    show(outcome)
+
+
+@click.command()
+@click.option("--programme", type=click.Path(path_type=Path), default=None,
+              help="The programme scenario (default scenarios/ccei-as-opened.yaml).")
+@click.option("--counterfactual", type=click.Path(path_type=Path), default=None,
+              help="The no-programme world (default scenarios/no-programme.yaml).")
+@click.option("--replications", "-n", type=click.IntRange(1, 100_000), default=10, show_default=True)
+@click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=DEFAULT_SEED, show_default=True)
+@click.option("--workers", "-j", type=click.IntRange(1, 1024), default=None,
+              help="Worker processes (default: all cores).")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
+              help="Override a value of the programme scenario (repeatable), e.g. to switch a channel off.")
+def validation(programme, counterfactual, replications, seed, workers, overrides):
+    """Print every number of docs/validation.md: the model against its targets, and its effect against
+    the naive gap (the validation study; ``validate`` checks scenario files)."""
+    from ..studies.validation import validation as validation_study
+
+    outcome = validation_study(programme, counterfactual, replications=replications, seed=seed,
+                               overrides=overrides, workers=workers)
+    show(outcome)
+    echo(f"({outcome.seconds:.0f} s)")

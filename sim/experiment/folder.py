@@ -28,11 +28,11 @@ from pathlib import Path
 
 from ..errors import UsageError
 from ..files import now
+from ..metadata import FORMAT_VERSION
 
 RESULTS = Path(__file__).resolve().parents[2] / "results"
 """The results root: where a study writes when it is given no folder (git-ignored but its README)."""
 MARKER = "valleysim-results"
-FORMAT_VERSION = 1
 """Written into every manifest as ``format`` and ``format_version``: the proof a folder is valleysim's."""
 LOCK = ".valleysim.lock"
 PARTS_DIR = "parts"

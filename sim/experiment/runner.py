@@ -23,8 +23,9 @@ from pathlib import Path
 from ..analysis.summary import build_summary, half_widths, replications_for
 from ..errors import UsageError
 from ..files import DEFAULT_SEED, atomic_write_json, finite_or_none, now, versions
+from ..metadata import CompareInfo, SweepInfo, study_info
 from ..scenario.draws import Draws
-from ..scenario.loader import resolved_dict, scenario_hash
+from ..scenario.loader import header_comment, resolved_dict, scenario_hash
 from ..scenario.schema import Scenario
 from . import interrupts
 from .folder import damaged_outputs
@@ -47,7 +48,8 @@ class ExperimentSpec:
     max_replications: int = 200
     kind: str = "run"
     sources: dict[str, str] = field(default_factory=dict)
-    extra: dict = field(default_factory=dict)
+    info: CompareInfo | SweepInfo | None = None
+    """What the study records about itself for its report (:mod:`sim.metadata`); None for a run."""
     probes: dict[str, str] = field(default_factory=dict)
     """Scenario name -> the name of a probe (:data:`sim.analysis.effects.PROBES`) run with each of its
     tasks; what it returns is kept in ``probes.parquet``."""
@@ -120,6 +122,8 @@ def _git_commit() -> str | None:
 
 
 def new_manifest(spec: ExperimentSpec, command: list[str] | None) -> dict:
+    """The manifest a new experiment folder starts with: everything its report and ``resume`` need
+    (each scenario resolved, with its file, hash and the question its file opens with)."""
     return {
         "status": "running",
         "kind": spec.kind,
@@ -130,14 +134,15 @@ def new_manifest(spec: ExperimentSpec, command: list[str] | None) -> dict:
         "precision": spec.precision,
         "max_replications": spec.max_replications,
         "comparisons": [list(c) for c in spec.comparisons],
-        "scenarios": {n: {"hash": scenario_hash(s), "file": spec.sources.get(n), "resolved": resolved_dict(s)}
+        "scenarios": {n: {"hash": scenario_hash(s), "file": spec.sources.get(n), "resolved": resolved_dict(s),
+                          "question": header_comment(spec.sources.get(n)).strip()}
                       for n, s in spec.scenarios.items()},
         "versions": versions(),
         "git_commit": _git_commit(),
         "command": shlex.join(command or sys.argv),
         "started": now(),
         "ended": None,
-        "extra": spec.extra,
+        "study": spec.info.to_json() if spec.info is not None else None,
         "probes": spec.probes,
         **({"draws": spec.draws.to_json(), "raw": spec.raw} if spec.draws is not None else {}),
     }
@@ -162,7 +167,7 @@ def _spec_from_manifest(m: dict) -> ExperimentSpec:
         keep_startups=m.get("keep_startups", "first"),
         comparisons=[tuple(c) for c in m.get("comparisons", [])], precision=m.get("precision"),
         max_replications=m.get("max_replications", 200), kind=m.get("kind", "run"),
-        sources={n: v.get("file") for n, v in m["scenarios"].items()}, extra=m.get("extra", {}),
+        sources={n: v.get("file") for n, v in m["scenarios"].items()}, info=study_info(m),
         probes=m.get("probes", {}), draws=Draws.from_json(m["draws"]) if m.get("draws") else None,
         raw=m.get("raw", {}))
 

@@ -13,8 +13,6 @@ from __future__ import annotations
 import math
 
 from ..analysis.summary import precision_check
-from ..errors import ScenarioError
-from ..scenario.loader import SHIPPED, header_comment, load_scenario, scenario_hash
 from . import discovery, plots, population, uncertainty
 from .document import Bullets, Figure, Paragraph, Report, Section, Table
 from .format import diff_cell, fmt, mean_cell, p_text, pp, ratio_cell, shown_command, shown_path
@@ -99,16 +97,10 @@ def verdict(res: Results) -> str:
     return text + "."
 
 
-def _shipped_baseline(res: Results) -> bool:
-    """Whether the baseline is a shipped scenario exactly as it is on disk (what docs/validation.md measured)."""
-    entry = (res.manifest.get("scenarios") or {}).get(res.baseline or "") or {}
-    path = SHIPPED / f"{res.baseline}.yaml"
-    if not entry.get("hash") or not path.is_file():
-        return False
-    try:
-        return entry["hash"] == scenario_hash(load_scenario(path))
-    except ScenarioError:
-        return False
+def shipped_baseline(res: Results) -> bool:
+    """Whether the baseline was a shipped scenario exactly as on disk when the comparison ran (the one
+    docs/validation.md's validation run measured), as the comparison recorded it."""
+    return bool(res.info and res.info.shipped_baseline and res.baseline)
 
 
 def _summary(res: Results) -> Section:
@@ -128,7 +120,7 @@ def _summary(res: Results) -> Section:
                            "figures, while the supported start-ups' first-year survival and the money they attract "
                            "fall short of them: the data say the programme helps the firms it supports early on "
                            "and with funding, but not how much each channel does."
-                           if _shipped_baseline(res) else "")))
+                           if shipped_baseline(res) else "")))
     s.add(Paragraph(
         f"This report compares {len(res.scenarios)} scenario(s). Survival figures are for "
         f"{_cohort_text(res)}, by firm age; money is in billions (bn) or millions (M) of Korean won. "
@@ -335,7 +327,6 @@ def _precision(res: Results) -> Section:
 
 def _assumptions(res: Results) -> Section:
     s = Section("assumptions", "Assumptions: what each scenario changes")
-    questions = (res.manifest.get("extra") or {}).get("questions") or {}
     ref = res.baseline or res.counterfactual
     s.add(Paragraph("Each scenario's policy question (the comment its file opens with) and every resolved "
                     "parameter in which it differs from "
@@ -344,7 +335,7 @@ def _assumptions(res: Results) -> Section:
                     "sources are cited in the scenario files."))
     for n in res.scenarios:
         src = (res.manifest.get("scenarios", {}).get(n) or {}).get("file")
-        q = questions.get(n) or header_comment(src)
+        q = res.question(n)
         s.add(Paragraph(f"{n}" + (f" (file {shown_path(src)})" if src else "") + (f": {_oneline(q)}" if q else "")))
         if ref is None or n == ref:
             if n == ref:

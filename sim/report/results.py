@@ -21,11 +21,7 @@ from ..analysis.effects import firm_keys, gap_by_replication, gap_decomposition
 from ..analysis.stats import ratio_ci, summarize
 from ..analysis.summary import by_scenario
 from ..errors import UsageError
-
-PRACTICAL_PP = 0.2
-"""Default least difference in 5-year survival (percentage points) a planner would act on: smaller
-differences are reported as "small" even when statistically certain. An assumption each planner
-should set (compare --practical PP), not a published figure."""
+from ..metadata import PRACTICAL_PP, CompareInfo, study_info
 
 MAX_KEPT = 3
 """At most this many kept replications' start-up tables are read for curves and the funnel."""
@@ -73,6 +69,14 @@ class Results:
     """probes.parquet's columns (a comparison's twins), or None."""
     practical: float = 0.002
     """The least difference in a survival share the planner would act on (a fraction: 0.002 = 0.2 pp)."""
+    info: CompareInfo | None = None
+    """What the comparison recorded about itself (None for a run)."""
+
+    def question(self, name: str) -> str:
+        """The policy question scenario ``name``'s file opened with when it ran ("" if none)."""
+        entry = self.manifest.get("scenarios", {}).get(name) or {}
+        legacy = (self.manifest.get("extra") or {}).get("questions") or {}  # folders of format 1
+        return entry.get("question") or legacy.get(name) or ""
 
     def resolved(self, name: str) -> dict:
         return (self.manifest.get("scenarios", {}).get(name) or {}).get("resolved") or {}
@@ -300,20 +304,21 @@ def load_results(root: Path, practical_pp: float | None = None) -> Results:
                     kept[n] = k
         except Exception as exc:  # noqa: BLE001 - any failure to read is damage
             raise damaged(st_path, f"unreadable ({type(exc).__name__}: {str(exc).splitlines()[0][:160]})") from None
-    extra = manifest.get("extra") or {}
+    info = study_info(manifest)
     comparisons = [tuple(c) for c in manifest.get("comparisons", [])]
-    cf = extra.get("counterfactual")
+    cf = getattr(info, "counterfactual", None)
     if cf is None and comparisons:  # the reference every scenario is compared with
         refs = [r for _, r in comparisons]
         cf = max(set(refs), key=refs.count)
     cf = cf if cf in names else None
-    base = extra.get("baseline")
+    base = getattr(info, "baseline", None)
     base = base if base in names and base != cf else None
-    pp = practical_pp if practical_pp is not None else extra.get("practical_pp", PRACTICAL_PP)
+    pp = practical_pp if practical_pp is not None else getattr(info, "practical_pp", PRACTICAL_PP)
     probes = _columns(root / "probes.parquet", required=finished and bool(manifest.get("probes")),
                       coded=("scenario", "region"))
     return Results(root, manifest, summary, names, reps, regions, kept, kept_reps, cf, base, comparisons,
-                   probes=probes, practical=float(pp) / 100.0)
+                   probes=probes, practical=float(pp) / 100.0,
+                   info=info if isinstance(info, CompareInfo) else None)
 
 
 def _firms(k: Kept) -> dict:

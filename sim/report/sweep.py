@@ -167,8 +167,8 @@ def build_sweep_report(sweep: dict, analysis: dict, design: dict) -> Report:
     method = ("estimated straight from the Saltelli design" if primary == "saltelli" else
               f"of a {analysis['surrogate']['degree']} surrogate fitted to the design points")
     s.add(Paragraph(
-        f"For {metric} in {info['base']!r}, over the ranges below ({npts} design points x {reps} replications, "
-        f"{info['design']} design, common random numbers), the parameters that matter most are, by total "
+        f"For {metric} in {info.base!r}, over the ranges below ({npts} design points x {reps} replications, "
+        f"{info.design} design, common random numbers), the parameters that matter most are, by total "
         f"Sobol' index ({method}):"))
     items = []
     for r in top:
@@ -243,14 +243,14 @@ def build_sweep_report(sweep: dict, analysis: dict, design: dict) -> Report:
         prow.append([p.key, rng, p.kind, p.scale, tg])
     s.add(Table("params", "Parameters", ["parameter", "range", "type", "scale", "sets"], prow,
                 ["Whole-number parameters are rounded; true/false parameters are true in the upper half of the range."]))
-    d = info["design"]
-    what = {"lhs": f"Latin hypercube of {info['samples']} points",
-            "sobol": f"Saltelli design: {info['samples']} base samples of a scrambled Sobol' sequence, "
-                     f"{info['samples']} x ({len(params)} + 2) = {npts} points",
-            "grid": f"full grid of up to {info['samples']} levels per parameter, {npts} points"}[d]
-    s.add(Bullets([f"Base scenario: {shown_path(info['file'])}" + (f" with --set {' '.join(info['overrides'])}"
-                                                      if info["overrides"] else ""),
-                   f"Design: {what} (seed {info['seed']}).",
+    d = info.design
+    what = {"lhs": f"Latin hypercube of {info.samples} points",
+            "sobol": f"Saltelli design: {info.samples} base samples of a scrambled Sobol' sequence, "
+                     f"{info.samples} x ({len(params)} + 2) = {npts} points",
+            "grid": f"full grid of up to {info.samples} levels per parameter, {npts} points"}[d]
+    s.add(Bullets([f"Base scenario: {shown_path(info.file)}" + (f" with --set {' '.join(info.overrides)}"
+                                                      if info.overrides else ""),
+                   f"Design: {what} (seed {info.seed}).",
                    f"Replications: {reps} per point, common random numbers (replication r of every point "
                    "draws the same start-ups with the same luck).",
                    f"Metric: {metric}; design.csv holds every point's values and metric means with 95% CIs.",
@@ -266,8 +266,8 @@ def build_sweep_report(sweep: dict, analysis: dict, design: dict) -> Report:
     s.add(Table("points", "Design points" + (f" (first {show} of {npts}; all in design.csv)" if show < npts else ""),
                 header, rows))
     sections.append(s)
-    title = f"Sweep of {info['base']}: which assumptions matter for {metric}"
-    subtitle = (f"{npts} design points x {reps} replications, {d} design, seed {info['seed']}; "
+    title = f"Sweep of {info.base}: which assumptions matter for {metric}"
+    subtitle = (f"{npts} design points x {reps} replications, {d} design, seed {info.seed}; "
                 f"results folder {sweep['folder']}")
     return Report(title, subtitle, sections)
 

@@ -98,20 +98,6 @@ def headline_lines(summary: dict, scenarios: list[str], width: int) -> list[str]
     return lines
 
 
-def headline_table(summary: dict, scenarios: list[str], width: int | None = None) -> None:
-    """Print the headline table (means; 95% CIs in the reports) to fit the terminal."""
-    import shutil
-    import textwrap
-
-    width = width or shutil.get_terminal_size((120, 24)).columns
-    for line in headline_lines(summary, scenarios, width):
-        print(line)
-    notes = [SUPPORTED_NOTE, *undefined_notes(summary, scenarios)]
-    for note in notes:
-        for line in textwrap.wrap(note, max(40, width)):
-            print(line)
-
-
 def undefined_notes(summary: dict, scenarios: list[str]) -> list[str]:
     """One line per headline column shown as n/a somewhere, saying why it is undefined."""
     notes = []

@@ -23,6 +23,7 @@ import datetime as dt
 import functools
 import math
 import os
+import shlex
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -32,7 +33,6 @@ import numpy as np
 import yaml
 
 from ..analysis.targets import (
-    MONTHLY,
     TargetSet,
     hint,
     load_targets,
@@ -42,6 +42,7 @@ from ..analysis.targets import (
     yearly_curves,
 )
 from ..errors import ScenarioError, UsageError, ValleysimError
+from ..experiment.folder import default_out
 from ..experiment.task import Task, run_task
 from ..files import DEFAULT_SEED, atomic_write_bytes, atomic_write_json, json_clean
 from ..report.calibration import fmt_value, markdown, plot
@@ -56,6 +57,18 @@ from ..scenario.loader import (
 )
 from ..scenario.ranges import Param, parse_range
 from ..scenario.schema import Scenario
+from .arguments import (
+    choice,
+    echo_for,
+    open_executor,
+    override_texts,
+    scenario_file,
+    seed_of,
+    whole,
+)
+from .outcomes import CalibrationOutcome, PosteriorOutcome
+from .posterior import posterior
+from .targets import check_targets
 
 
 # ----------------------------------------------------------------------------------------------
@@ -139,21 +152,6 @@ class Evaluation:
             return math.nan
         x = x[np.isfinite(x)]
         return float(x.mean()) if x.size else math.nan
-
-
-def check_targets(targets: TargetSet, sc: Scenario) -> None:
-    """Every target must be something the scenario can produce: months inside its calendar, survival
-    ages some founding cohort reaches before the horizon."""
-    cal = sc.calendar
-    for p in targets.points:
-        if p.group in MONTHLY and not 0 <= cal.month(p.key) < cal.horizon_months:
-            raise ScenarioError(f"{targets.path}: {p.group}.{p.key}: expected a month inside the "
-                                f"scenario's calendar {cal.start} .. {cal.horizon}.")
-        observable = cal.horizon_months - cal.year_start(cal.cohort_first_year)
-        if p.group == "survival" and 12.0 * int(p.key) > observable:
-            raise ScenarioError(f"{targets.path}: survival.{p.key}: no founding cohort of the scenario "
-                                f"({cal.cohort_first_year}-{cal.cohort_last_year}) reaches {p.key} years "
-                                f"before the horizon {cal.horizon}.")
 
 
 class Calibrator:
@@ -384,11 +382,11 @@ def write_outputs(out: Path, *, source: Path, scenario_name: str, targets: Targe
             "png": out / "calibration.png"}
 
 
-def calibrate(file: Path, targets_file: Path, params: Sequence[str], *, replications: int = 8,
-              seed: int = DEFAULT_SEED, out: Path, executor, overrides: Sequence[str] = (), max_evals: int = 60,
-              method: str = "nelder-mead", echo: Callable[[str], None] | None = None,
-              command: str = "") -> tuple[CalibrationResult, dict[str, Path]]:
-    """The whole ``calibrate`` command: check the input, fit, write the outputs."""
+def best_fit(file: Path, targets_file: Path, params: Sequence[str], *, replications: int = 8,
+             seed: int = DEFAULT_SEED, out: Path, executor, overrides: Sequence[str] = (), max_evals: int = 60,
+             method: str = "nelder-mead", echo: Callable[[str], None] | None = None,
+             command: str = "") -> tuple[CalibrationResult, dict[str, Path]]:
+    """A best fit: check the input, fit, write the outputs (the executor is the caller's)."""
     started = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     file = Path(file)
     targets = load_targets(targets_file)
@@ -423,3 +421,62 @@ def calibrate(file: Path, targets_file: Path, params: Sequence[str], *, replicat
                           replications=replications, seed=seed, method=method, command=command, started=started,
                           overrides=overrides, fitted_scenario=cal.scenario_at(result.fitted))
     return result, paths
+
+
+METHODS = ("nelder-mead", "powell", "history-matching")
+
+
+def calibrate(file, targets, *, params=(), method: str = "nelder-mead", replications: int | None = None,
+              seed: int = DEFAULT_SEED, out=None, force: bool = False, max_evals: int = 60,
+              points: int | None = None, waves: int = 2, draws: int = 1000, overrides=None,
+              workers: int | None = None, executor: str = "processes", scheduler: str | None = None,
+              start_method: str | None = "fork", progress: bool = False, echo=None,
+              command=None) -> CalibrationOutcome | PosteriorOutcome:
+    """Fit scenario parameters to published targets (``targets``: a targets file).
+
+    A best fit (``method`` nelder-mead or powell, at most ``max_evals`` evaluations of ``replications``
+    replications each, default 8) writes a calibrated file that extends ``file`` and a fit report; it
+    returns a :class:`~sim.studies.outcomes.CalibrationOutcome`. With ``method="history-matching"``,
+    which parameter sets the targets allow: a posterior over the targets file's ``priors`` (or
+    ``params``) in ``waves`` of ``points`` design points (:func:`sim.studies.posterior.posterior`).
+    ``params`` are dotted keys, each with optional bounds ``KEY=LOW:HIGH``.
+    """
+    choice(method, "--method", METHODS)
+    params = [params] if isinstance(params, str) else list(params or ())
+    if method == "history-matching":
+        return posterior(file, targets, priors=params, points=points, waves=waves,
+                         replications=1 if replications is None else replications, seed=seed, draws=draws,
+                         overrides=overrides, out=out, force=force, workers=workers, executor=executor,
+                         scheduler=scheduler, start_method=start_method, progress=progress, echo=echo,
+                         command=command)
+    replications = whole(8 if replications is None else replications, "replications", 1, 10_000)
+    seed = seed_of(seed)
+    max_evals = whole(max_evals, "max_evals", 1, 100_000)
+    overrides = override_texts(overrides)
+    file = scenario_file(file)
+    name = load_scenario(file, overrides).name
+    out = Path(out) if out is not None else default_out(f"calibrate-{name}")
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out}: exists and is not a folder.")
+    if out.is_dir() and (out / "calibration.json").exists() and not force:
+        raise UsageError(f"{out}: already holds a calibration; choose another --out or pass --force to replace it.")
+    if command is None:
+        argv = ["python", "run_sim.py", "calibrate", str(file), "--targets", str(targets)]
+        argv += [a for p in params for a in ("--params", p)]
+        argv += [a for o in overrides for a in ("--set", o)]
+        argv += ["--replications", str(replications), "--seed", str(seed), "--max-evals", str(max_evals)]
+        argv += (["--method", method] if method != "nelder-mead" else []) + ["--out", str(out)]
+        command = shlex.join(argv)
+    ex = open_executor(executor, workers, scheduler, start_method)
+    try:
+        result, paths = best_fit(file, targets, params, replications=replications, seed=seed, out=out,
+                                 executor=ex, overrides=overrides, max_evals=max_evals, method=method,
+                                 echo=echo_for(progress, echo) if progress else None, command=command)
+    except KeyboardInterrupt:
+        getattr(ex, "abort", ex.close)()  # stop the workers now; the best values so far were printed
+        raise
+    finally:
+        ex.close()
+    return CalibrationOutcome(root=out, loss=(result.initial.loss, result.final.loss),
+                              evaluations=result.evaluations, fitted=dict(result.fitted),
+                              files={k: v for k, v in paths.items()})

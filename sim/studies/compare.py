@@ -1,23 +1,40 @@
-"""The main job: policy variants against the programme as announced and against no programme.
+"""The ``compare`` study, the main job: policy variants against the programme as announced and
+against no programme.
 
-:func:`plan_compare` turns scenario files into an :class:`~sim.experiment.runner.ExperimentSpec`
-whose comparisons are every scenario against the counterfactual and every variant against the
-baseline (paired, common random numbers); :func:`write_compare_report` writes the report of a
-finished comparison through :mod:`sim.report`.
+``python run_sim.py compare`` and ``sim.compare()`` both call :func:`compare`: :func:`plan_compare`
+turns scenario files into an :class:`~sim.experiment.runner.ExperimentSpec` whose comparisons are
+every scenario against the counterfactual and every variant against the baseline (paired, common
+random numbers), everything checked before a folder exists; the runner fills the folder; then,
+while the folder is still locked, :func:`write_compare_report` writes its report through
+:mod:`sim.report`.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from ..analysis.summary import precision_check
 from ..errors import ScenarioError, UsageError
+from ..experiment.lifecycle import StudyFolder
 from ..experiment.runner import ExperimentSpec
 from ..files import DEFAULT_SEED
+from ..metadata import PRACTICAL_PP, CompareInfo
 from ..report import write_reports
-from ..report.results import PRACTICAL_PP
-from ..scenario.draws import DEFAULT_DRAWS, load_draws
+from ..scenario.draws import DEFAULT_DRAWS, SHIPPED_POSTERIOR, load_draws
 from ..scenario.keys import ENTRY_NAMES, missing_entry, parse_override
-from ..scenario.loader import SHIPPED, base_data, header_comment, load_scenario
+from ..scenario.loader import SHIPPED, base_data, load_scenario, scenario_hash
+from ..scenario.schema import Scenario
+from .arguments import (
+    command_of,
+    number,
+    override_texts,
+    precision_of,
+    scenario_file,
+    seed_of,
+    whole,
+)
+from .outcomes import CompareOutcome
+from .run import STARTUPS, load_all, outcome_of, run_spec
 
 COMPARE_REPLICATIONS = 10
 """Default replications of ``compare``. With common random numbers, 10 replications put every
@@ -26,19 +43,6 @@ target (95% CI half-width at most a tenth of the difference, or 0.1 point under 
 measured, the worst was 0.88 of its target (stronger-selection), and the paired SDs say 8 would
 miss it. Time is proportional: one replication of the 14-scenario library is about 50 CPU-seconds
 at the current model speed. Use --precision or -n for other trade-offs."""
-
-
-def load_all(files, overrides, *, empty_ok: bool = False) -> tuple[dict, dict]:
-    """Load scenario files; names must be unique. Returns (scenarios, sources)."""
-    scenarios, sources = {}, {}
-    for f in files:
-        sc = load_scenario(f, overrides, empty_ok=empty_ok)
-        if sc.name in scenarios:
-            raise ScenarioError(f"{f}: scenario name {sc.name!r} is also the name of {sources[sc.name]}; "
-                                "names must be unique in one experiment (set `name:` in the file).")
-        scenarios[sc.name] = sc
-        sources[sc.name] = str(f)
-    return scenarios, sources
 
 
 def check_overrides(files, overrides) -> None:
@@ -108,8 +112,6 @@ def plan_compare(files, *, baseline: str | None = "ccei-announced", counterfactu
     comparisons = [(n, counterfactual) for n in order if n != counterfactual]
     if baseline:
         comparisons += [(n, baseline) for n in order if n not in (counterfactual, baseline)]
-    extra = {"counterfactual": counterfactual, "baseline": baseline, "practical_pp": practical_pp,
-             "questions": {n: header_comment(sources.get(n)).strip() for n in order}}
     # every scenario's supported firms, and all of the counterfactual's, so the report can follow the
     # supported firms into the world without the programme in every replication (effect vs selection)
     probes = {n: ("twins-all" if n == counterfactual else "twins") for n in order}
@@ -123,11 +125,30 @@ def plan_compare(files, *, baseline: str | None = "ccei-announced", counterfactu
         replications = replications or max(2 * draws, COMPARE_REPLICATIONS)
         picked = load_draws(posterior, draws, seed)
         raw = {n: base_data(Path(sources[n]), overrides, empty_ok=True) for n in order}
-        extra["posterior"] = {"file": str(posterior), "draws": draws, "source": picked.source}
-    return ExperimentSpec(scenarios=scenarios, replications=replications or COMPARE_REPLICATIONS, seed=seed,
+    info = CompareInfo(counterfactual=counterfactual, baseline=baseline, practical_pp=practical_pp,
+                       posterior=({"file": str(posterior), "draws": draws, "source": picked.source}
+                                  if picked is not None else None),
+                       shipped_baseline=shipped_baseline(baseline, scenarios.get(baseline)))
+    spec = ExperimentSpec(scenarios=scenarios, replications=replications or COMPARE_REPLICATIONS, seed=seed,
                           crn=crn, keep_startups=keep_startups, comparisons=comparisons, precision=precision,
-                          max_replications=max_replications, kind="compare", sources=sources, extra=extra,
+                          max_replications=max_replications, kind="compare", sources=sources, info=info,
                           probes=probes, draws=picked, raw=raw)
+    for k in range(len(picked) if picked is not None else 0):  # every draw's scenarios valid, before any folder
+        for n in order:
+            spec.scenario_at(n, k)
+    return spec
+
+
+def shipped_baseline(name: str | None, scenario: Scenario | None) -> bool:
+    """Whether the baseline is a shipped scenario exactly as it is on disk now (what docs/validation.md
+    measured): recorded when the comparison runs, so its report says the same whatever scenarios/ holds later."""
+    path = SHIPPED / f"{name}.yaml"
+    if not name or scenario is None or not path.is_file():
+        return False
+    try:
+        return scenario_hash(scenario) == scenario_hash(load_scenario(path))
+    except ScenarioError:
+        return False
 
 
 def reports_written(root) -> bool:
@@ -138,3 +159,75 @@ def reports_written(root) -> bool:
 def write_compare_report(root: Path, echo=None, practical_pp: float | None = None) -> dict:
     """report.html, report.md and figures of a finished comparison (or run) in ``root``."""
     return write_reports(Path(root), echo=echo, practical_pp=practical_pp)
+
+
+def compare(scenarios=(), *, baseline: str | None = "ccei-announced", counterfactual: str = "no-programme",
+            practical_pp: float = PRACTICAL_PP, posterior=None, draws: int | None = None, fixed: bool = False,
+            replications: int | None = None, seed: int = DEFAULT_SEED, overrides=None, out=None,
+            force: bool = False, startups: str = "first", precision_pp: float | None = None,
+            max_replications: int = 200, crn: bool = True, report: bool = True, workers: int | None = None,
+            executor: str = "processes", scheduler: str | None = None, start_method: str | None = "fork",
+            progress: bool = False, echo=None, command=None) -> CompareOutcome:
+    """Compare scenarios against the counterfactual and the baseline, and write the report.
+
+    With no ``scenarios`` (files, or shipped scenarios' names), the whole policy library. By default
+    replication r runs with draw r mod ``draws`` of ``posterior`` (default: the shipped posterior),
+    so each difference carries its spread over the parameter sets the targets allow besides
+    simulation noise; ``fixed`` runs at the files' own values only. ``baseline`` None (or "none")
+    compares with the counterfactual alone. Differences under ``practical_pp`` percentage points of
+    5-year survival are reported as small. The report (report.html, report.md) is written only when
+    every task succeeded, and while the folder is still locked: nobody else can replace it meanwhile.
+    The other arguments are :func:`sim.studies.run.run`'s.
+    """
+    replications = whole(replications, "replications", optional=True)
+    draws = whole(draws, "draws", optional=True)
+    seed = seed_of(seed)
+    practical_pp = number(practical_pp, "practical", 0.0, 100.0)
+    precision = precision_of(precision_pp)
+    max_replications = whole(max_replications, "max_replications")
+    if startups not in STARTUPS:
+        raise UsageError(f"startups: expected one of {', '.join(STARTUPS)}, found {startups!r}.")
+    if fixed and posterior is not None:
+        raise UsageError("compare: --fixed runs without a posterior; give --fixed or --posterior, not both.")
+    baseline = None if baseline is None or str(baseline).strip().lower() in ("", "none") else baseline
+    spec = plan_compare([scenario_file(s) for s in scenarios], baseline=baseline, counterfactual=counterfactual,
+                        overrides=override_texts(overrides), replications=replications, seed=seed, crn=crn,
+                        keep_startups=startups, precision=precision, max_replications=max_replications,
+                        practical_pp=practical_pp, posterior=None if fixed else (posterior or SHIPPED_POSTERIOR),
+                        draws=draws)
+    if report:
+        warm_report_imports()
+
+    def then(folder: StudyFolder, done) -> CompareOutcome:
+        paths = None
+        if report and not done.failures:  # a report of incomplete data would mislead; resume writes it
+            paths = write_compare_report(folder.root, echo=folder.echo if folder.progress else None)
+        return compared(spec, done, paths)
+
+    return run_spec(spec, out, default="compare", force=force, workers=workers, executor=executor,
+                    scheduler=scheduler, start_method=start_method, progress=progress, echo=echo,
+                    command=command_of(command, ["sim.compare"]), then=then)
+
+
+def compared(spec: ExperimentSpec, done, report: dict | None) -> CompareOutcome:
+    """A finished comparison's record (``report``: its pages' paths, if written)."""
+    base = outcome_of(done, spec)
+    cf = spec.info.counterfactual
+    return CompareOutcome(**{f: getattr(base, f) for f in ("root", "failures", "scenarios", "summary",
+                                                           "replications", "seconds")},
+                          counterfactual=cf, baseline=spec.info.baseline, report=report,
+                          precision=tuple(precision_check(done.summary, [c for c in spec.comparisons if c[1] == cf])))
+
+
+def warm_report_imports() -> None:
+    """Import the report's libraries (matplotlib, its fonts, jinja2) in a thread while the workers
+    simulate: this process mostly waits then, and the report is the main job's last step."""
+    import threading
+
+    def warm():
+        import contextlib
+
+        with contextlib.suppress(Exception):  # only a head start: the report imports what it needs anyway
+            from ..report import compare, html, plots  # noqa: F401
+
+    threading.Thread(target=warm, name="valleysim-warm-report", daemon=True).start()

@@ -29,9 +29,14 @@ from ..analysis import discovery
 from ..analysis.metrics import METRICS
 from ..analysis.summary import by_scenario, cost_per_survivor_by_draw, draw_means, paired_series
 from ..errors import UsageError
+from ..experiment.lifecycle import StudyFolder
 from ..experiment.store import ResultsStore
 from ..files import atomic_write_json, json_clean
+from ..metadata import DiscoverInfo, study_info
 from ..report.discovery import write_discovery_report
+from .arguments import number
+from .compare import write_compare_report
+from .outcomes import DiscoverOutcome
 
 _COND = re.compile(r"^\s*(?:(cost-per-survivor)\s*([<>])\s*(\S+)|beats:\s*(\S+)|([a-z0-9_]+)\s*([<>])\s*(\S+))\s*$")
 
@@ -89,8 +94,8 @@ def compare_cases(root: Path, manifest: dict, condition: str, scenario: str | No
         raise UsageError(f"{root}: this comparison ran at fixed parameters (no posterior draws), so there are no "
                          "conditions to discover. Run compare over the posterior with many draws, e.g. "
                          "python run_sim.py compare --draws 100 -n 200 --executor dask.")
-    extra = manifest.get("extra") or {}
-    cf, base = extra.get("counterfactual"), extra.get("baseline")
+    info = study_info(manifest)
+    cf, base = info.counterfactual, info.baseline
     reps = _replications(root)
     k = len(draws["values"])
     kind, arg, op, value = parse(condition)
@@ -145,10 +150,28 @@ def _defined(cases: Cases, y: np.ndarray, metric: str) -> Cases:
     return Cases({k: v[ok] for k, v in cases.columns.items()}, cases.y[ok], cases.words, cases.unit)
 
 
-def discover(root: Path, condition: str, *, scenario: str | None = None, threshold: float = 0.8,
-             min_coverage: float = 0.5) -> dict:
-    """Find the box, write discover.json/.md/.png into ``root``; return what was written."""
+def discover(root, condition: str, *, scenario: str | None = None, threshold: float = 0.8,
+             min_coverage: float = 0.5, quiet: bool = False) -> DiscoverOutcome:
+    """Find the parameter conditions under which ``condition`` holds in a finished results folder.
+
+    The cases are a compare's posterior draws or a sweep's design points (see the module docstring for
+    the conditions). PRIM peels a box of parameter values where the condition is most likely (its
+    density ``threshold``; the densest box with at least ``min_coverage``). Writes discover.json,
+    discover.md and discover.png into ``root``, records the run in its manifest, and rewrites a
+    compare's report so that it shows the box; the folder is locked meanwhile.
+    """
     root = Path(root)
+    number(threshold, "--threshold", 0.0, 1.0, low_open=True)
+    number(min_coverage, "--min-coverage", 0.0, 1.0)
+    with StudyFolder.hold(root):
+        result = discover_box(root, condition, scenario=scenario, threshold=threshold, min_coverage=min_coverage)
+        if result["kind"] == "compare":  # the report shows the box too
+            write_compare_report(root)
+    return DiscoverOutcome(root=root, result=result, quiet=quiet)
+
+
+def discover_box(root: Path, condition: str, *, scenario: str | None, threshold: float, min_coverage: float) -> dict:
+    """Find the box, write discover.json/.md/.png into ``root`` and record it; return what was written."""
     manifest = ResultsStore.open(root).read_manifest()
     if manifest.get("status") != "complete":
         raise UsageError(f"{root}: is not complete (status {manifest.get('status')!r}); finish it first with: "
@@ -174,4 +197,7 @@ def discover(root: Path, condition: str, *, scenario: str | None = None, thresho
                          "unit": cases.unit, **box})
     atomic_write_json(root / "discover.json", result)
     paths = write_discovery_report(root, result)
+    info = DiscoverInfo(condition=condition, scenario=scenario, threshold=threshold, min_coverage=min_coverage,
+                        files={k: p.name for k, p in {"json": root / "discover.json", **paths}.items()})
+    ResultsStore(root).update_manifest(discover=info.to_json())
     return {**result, "files": {k: str(v) for k, v in paths.items()}}

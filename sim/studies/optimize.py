@@ -1,4 +1,5 @@
-"""Budget allocation by simulation optimisation: which levers, which regions, for a fixed budget.
+"""The ``optimize`` study: budget allocation by simulation optimisation (which levers, which regions,
+for a fixed budget). ``python run_sim.py optimize`` and ``sim.optimize`` both call :func:`optimize`.
 
 Levers (:mod:`sim.studies.levers`) are the decision variables; :mod:`sim.studies.problem` maps
 a candidate to a repaired scenario within the budget.
@@ -23,12 +24,10 @@ against the counterfactual, the baseline and each other finalist.
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
 import shlex
 import shutil
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -37,16 +36,36 @@ from ..analysis.costs import planned_cost
 from ..analysis.stats import paired_difference, summarize
 from ..analysis.summary import by_scenario
 from ..errors import UsageError, ValleysimError
+from ..experiment.folder import default_out
 from ..experiment.journal import append_line, read_lines
 from ..experiment.lifecycle import StudyFolder
 from ..experiment.runner import ExperimentSpec, resume_experiment, run_experiment
 from ..experiment.task import Task
-from ..files import atomic_write_bytes, atomic_write_json, json_clean, now, read_json, versions
+from ..files import (
+    DEFAULT_SEED,
+    atomic_write_bytes,
+    atomic_write_json,
+    json_clean,
+    now,
+    read_json,
+    versions,
+)
+from ..metadata import CompareInfo, OptimizeInfo, study_info
 from ..report.optimize import write_optimize_report
 from ..scenario.keys import parse_override, set_key
 from ..scenario.loader import SHIPPED, dump_yaml, resolved_dict, scenario_hash
 from ..scenario.schema import Scenario
-from .problem import OptimizeSpec, Problem, allocation_hash
+from .arguments import (
+    command_of,
+    echo_for,
+    open_executor,
+    override_texts,
+    scenario_file,
+    seed_of,
+    whole,
+)
+from .budget import BudgetProblem, allocation_hash, metric_of, plan_optimize
+from .outcomes import OptimizeOutcome
 
 KEPT_METRICS = ("survivors_5y", "jobs_end", "survival_5y", "supported", "programme_cost_krw", "grants_krw",
                 "partner_investment_krw", "operating_cost_krw")
@@ -86,14 +105,14 @@ class Cache:
 class Optimizer:
     """The search and the ranking of its finalists, simulated through the optimisation's folder."""
 
-    def __init__(self, spec: OptimizeSpec, folder: StudyFolder, problem: Problem | None = None):
+    def __init__(self, spec: OptimizeInfo, folder: StudyFolder, problem: BudgetProblem | None = None):
         self.spec = spec
         self.folder = folder
         self.root = folder.root
         self.executor = folder.executor
         self.progress = folder.progress
         self.echo = folder.echo
-        self.problem = problem or Problem(spec)
+        self.problem = problem or BudgetProblem(spec)
         self.cache = Cache(self.root)
         self.cf = Scenario.model_validate(spec.counterfactual)
         self.cf_key = allocation_hash(self.cf)
@@ -136,7 +155,7 @@ class Optimizer:
         self.folder.run_tasks([[a] for a in argsets], record, total=len(argsets))
 
     def _objective(self, key: str, reps, seed: int) -> tuple[float, np.ndarray]:
-        m = self.spec.metric
+        m = metric_of(self.spec)
         d = np.array([self.cache.get(key, seed, r)[m] - self.cache.get(self.cf_key, seed, r)[m] for r in reps], float)
         return float(np.mean(d)), d
 
@@ -236,9 +255,9 @@ class Optimizer:
         fseed = spec.seed + 1
         fspec = ExperimentSpec(scenarios=scenarios, replications=spec.final_replications, seed=fseed, crn=spec.crn,
                                keep_startups="none", comparisons=comparisons, kind="compare",
-                               sources={n: spec.file for n in names}, extra={
-                                   "counterfactual": cf.name, "baseline": bl.name if bl else None,
-                                   "optimize": str(self.root)})
+                               sources={n: spec.file for n in names},
+                               info=CompareInfo(counterfactual=cf.name, baseline=bl.name if bl else None,
+                                                ranks=str(self.root)))
         froot = self.root / "final"
         self.echo(f"ranking and selection: {len(names)} finalist(s)"
                   f"{' + the baseline' if bl else ''} + the counterfactual, {spec.final_replications} fresh "
@@ -265,7 +284,7 @@ class Optimizer:
         cols = {n: t.column(n).to_numpy(zero_copy_only=False) for n in t.column_names}
         order = list(names) + ([bl.name] if bl else [])
         data = by_scenario(cols, [cf, *order])
-        m = self.spec.metric
+        m = metric_of(self.spec)
 
         def diff(a, b):
             return paired_difference(np.asarray(data[a][m], float), np.asarray(data[b][m], float))
@@ -304,7 +323,7 @@ def _plain(d: dict) -> dict:
 # ----------------------------------------------------------------------------------------------
 # outputs
 # ----------------------------------------------------------------------------------------------
-def best_yaml(spec: OptimizeSpec, root: Path, rec: dict, result_line: str) -> str:
+def best_yaml(spec: OptimizeInfo, root: Path, rec: dict, result_line: str) -> str:
     """The best allocation as a scenario file that extends the base file."""
     file = Path(spec.file).resolve()
     if file.parent == SHIPPED and (SHIPPED / file.name).is_file():
@@ -331,29 +350,63 @@ def best_yaml(spec: OptimizeSpec, root: Path, rec: dict, result_line: str) -> st
     return "\n".join(lines) + "\n" + dump_yaml(body)
 
 
-def run_optimize(spec: OptimizeSpec, root: Path, executor, *, force: bool = False, progress: bool = True,
-                 echo=print, command=None) -> dict:
-    """Start an optimisation in ``root`` (a new folder) and run it to the end."""
-    try:
-        problem = check_budget(spec)
-    except BaseException:
-        with contextlib.suppress(Exception):
-            executor.close()
-        raise
-    manifest = {"kind": "optimize", "spec": spec.to_json(), "command": shlex.join(command or sys.argv),
+def optimize(file, *, budget_krw, levers, objective: str = "additional_survivors_5y",
+             counterfactual="scenarios/no-programme.yaml", baseline="scenarios/ccei-announced.yaml",
+             evaluations: int = 40, finalists: int = 3, final_replications: int = 8, replications: int = 2,
+             seed: int = DEFAULT_SEED, overrides=None, out=None, force: bool = False, crn: bool = True,
+             workers: int | None = None, executor: str = "processes", scheduler: str | None = None,
+             start_method: str | None = "fork", progress: bool = False, echo=None, command=None) -> OptimizeOutcome:
+    """Allocate a fixed programme budget across levers and regions to maximise the objective.
+
+    ``budget_krw`` is the planned cost allowed (KRW), or "baseline" for the baseline's; ``levers`` as
+    ``--levers`` takes them (``["grant_size", "centres"]``). Differential evolution over the levers with
+    ``replications`` shared by every candidate and the counterfactual (common random numbers);
+    candidates over budget are repaired to fit it; every simulation is journalled in the folder, so
+    ``resume`` recomputes nothing. The best ``finalists`` are re-run on ``final_replications`` fresh
+    replications and compared with the baseline. Writes optimize.json, optimize.md and best.yaml.
+    """
+    if not levers:
+        raise UsageError("optimize: give --levers, e.g. --levers grant_size,conglomerate_budget,centres.")
+    info = plan_optimize(scenario_file(file), budget=budget_of(budget_krw), levers=[levers] if isinstance(levers, str)
+                         else list(levers), objective=objective, counterfactual=counterfactual,
+                         baseline=None if baseline is None or str(baseline).strip().lower() in ("", "none") else baseline,
+                         evaluations=whole(evaluations, "evaluations", 5), finalists=whole(finalists, "finalists", 1, 50),
+                         final_replications=whole(final_replications, "final_replications", 2),
+                         replications=whole(replications, "replications"), seed=seed_of(seed),
+                         overrides=override_texts(overrides), crn=crn)
+    problem = check_budget(info)
+    echo = echo_for(progress, echo)
+    command = command_of(command, ["sim.optimize", str(file)])
+    manifest = {"kind": "optimize", "study": info.to_json(), "command": shlex.join(command),
                 "versions": versions(), "started": now(), "ended": None}
-    with StudyFolder.create(root, manifest, executor=executor, force=force, parts=False, kept=KEPT,
+    ex = open_executor(executor, workers, scheduler, start_method)
+    root = Path(out) if out is not None else default_out(f"optimize-{info.base_name}")
+    with StudyFolder.create(root, manifest, executor=ex, force=force, parts=False, kept=KEPT,
                             progress=progress, echo=echo) as folder:
-        return _run(spec, folder, command=command, problem=problem)
+        return OptimizeOutcome(root=folder.root, result=_run(info, folder, command=command, problem=problem))
+
+
+def budget_of(value) -> float | str:
+    """A budget in KRW (a number, or text such as "1.2e12" or "1,200,000,000,000"), or "baseline"."""
+    t = str(value).strip().lower()
+    if t in ("baseline", "same"):
+        return "baseline"
+    try:
+        v = float(t.replace("_", "").replace(",", ""))
+    except ValueError:
+        raise UsageError(f"--budget-krw: expected an amount in KRW (e.g. 1.2e12) or 'baseline', found {value!r}.") from None
+    if not (v > 0 and math.isfinite(v)):
+        raise UsageError(f"--budget-krw: expected a positive amount, found {value!r}.")
+    return v
 
 
 KEPT = "Evaluated candidates are cached"
 """What an interrupted optimisation keeps (for the message saying how to continue it)."""
 
 
-def check_budget(spec: OptimizeSpec) -> Problem:
+def check_budget(spec: OptimizeInfo) -> BudgetProblem:
     """The problem, after checking that some allocation of the levers fits the budget (else exit 2)."""
-    problem = Problem(spec)
+    problem = BudgetProblem(spec)
     cheapest = problem.cost(problem.cheapest())
     if not cheapest <= spec.budget_krw:
         raise UsageError(
@@ -372,12 +425,12 @@ def resume_optimize(root: Path, executor, *, progress: bool = True, echo=print) 
         if m.get("status") == "complete":
             raise UsageError(f"{root}: this optimisation is already complete; nothing to resume. Rebuild its "
                              f"report with: python run_sim.py report {shlex.quote(str(root))}")
-        spec = OptimizeSpec.from_json(m["spec"])
+        spec = study_info(m)
         folder.begin()
         return _run(spec, folder, command=None)
 
 
-def _run(spec: OptimizeSpec, folder: StudyFolder, *, command, problem=None) -> dict:
+def _run(spec: OptimizeInfo, folder: StudyFolder, *, command, problem=None) -> dict:
     import time
 
     t0 = time.perf_counter()
@@ -415,7 +468,7 @@ def verdict(vs_baseline: dict | None) -> str:
     return "beats-baseline" if lo is not None and lo > 0 else "indistinguishable"
 
 
-def _result(spec: OptimizeSpec, root: Path, opt: Optimizer, final: dict) -> dict:
+def _result(spec: OptimizeInfo, root: Path, opt: Optimizer, final: dict) -> dict:
     rows = final["rows"]
     best = rows[final["best"]]
     rec = next(r for r in opt.records.values() if r["key"] == best["key"])
@@ -443,12 +496,12 @@ def _result(spec: OptimizeSpec, root: Path, opt: Optimizer, final: dict) -> dict
              "spent, on average); the planned figure is never below the simulated one.")
     return {
         "verdict": v, "verdict_text": VERDICTS[v], "costs_explained": costs,
-        "objective": spec.objective, "metric": spec.metric, "budget_krw": spec.budget_krw,
+        "objective": spec.objective, "metric": metric_of(spec), "budget_krw": spec.budget_krw,
         "budget_given": spec.budget_given, "file": spec.file, "counterfactual": Path(spec.counterfactual_file).stem,
         "seed": spec.seed, "cost_definition": "planned cost (sim.analysis.costs.planned_cost): operating cost while "
         "open + the most the grant rules can pay + partners' annual co-investment budgets while a centre is open + "
         "founder education; simulated programme_cost_krw is never above it",
-        "levers": [{"label": lv.label, "range": lv.range, "kind": lv.kind} for lv in spec.levers],
+        "levers": [{"label": lv.label, "range": lv.range, "kind": lv.kind} for lv in opt.problem.levers],
         "best": {"name": best["name"], "objective": best["objective"], "planned_cost_krw": best["planned_cost_krw"],
                  "planned_cost_items": rec["planned"], "simulated_cost_krw": best["simulated_cost_krw"],
                  "allocation": best["allocation"], "assignments": rec["allocation"], "key": best["key"],
@@ -462,7 +515,7 @@ def _result(spec: OptimizeSpec, root: Path, opt: Optimizer, final: dict) -> dict
     }
 
 
-def _write_outputs(root: Path, spec: OptimizeSpec, result: dict) -> None:
+def _write_outputs(root: Path, spec: OptimizeInfo, result: dict) -> None:
     o = result["best"]["objective"]
     line = (f"{o['mean']:,.1f} [{o['ci_low']:,.1f}, {o['ci_high']:,.1f}] (95% CI, "
             f"{spec.final_replications} replications)") if o.get("ci_low") is not None else f"{o['mean']:,.1f}"

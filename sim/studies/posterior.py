@@ -6,7 +6,7 @@ The priors are the targets file's ``priors`` (or ``--params``): each a uniform r
 every effect can be absent. Wave 1 simulates a Latin hypercube over the priors; each later wave
 draws its points from the posterior the emulator gives after the waves before it (see
 :mod:`sim.analysis.posterior` for the method and why it is not ABC). Every design point runs
-replications ``0..R-1`` of one seed with its own random streams (see :attr:`PosteriorSpec.crn`),
+replications ``0..R-1`` of one seed with its own random streams (see :attr:`PosteriorInfo.crn`),
 through the one task entry point, in parallel on whatever executor was
 given (process pool or Dask). Each finished (point, replication) is journalled at once, and each
 wave's design is written before it runs, so an interrupted calibration resumes where it stopped
@@ -19,13 +19,9 @@ and a ``weight``), ``design.parquet`` (every simulated point with its target val
 
 from __future__ import annotations
 
-import contextlib
-import dataclasses
 import functools
 import shlex
-import sys
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +29,7 @@ import numpy as np
 from ..analysis import posterior as hm
 from ..analysis.targets import load_targets, target_values
 from ..errors import ScenarioError, UsageError, ValleysimError
+from ..experiment.folder import default_out
 from ..experiment.journal import append_line, read_lines
 from ..experiment.lifecycle import StudyFolder
 from ..experiment.task import Task
@@ -45,13 +42,24 @@ from ..files import (
     read_json,
     versions,
 )
+from ..metadata import PosteriorInfo, study_info
 from ..report.posterior import write_posterior_report
 from ..scenario.keys import get_key
 from ..scenario.loader import base_data, resolved_dict, scenario_hash, validate
 from ..scenario.ranges import make_params
 from ..scenario.schema import Scenario
-from .calibrate import check_targets
+from .arguments import (
+    command_of,
+    echo_for,
+    open_executor,
+    override_texts,
+    scenario_file,
+    seed_of,
+    whole,
+)
 from .designs import lhs_units, point_data
+from .outcomes import PosteriorOutcome
+from .targets import check_targets
 
 KIND = "posterior"
 POINTS_PER_PARAMETER = 8
@@ -59,37 +67,10 @@ POINTS_PER_PARAMETER = 8
 per input for a first emulator; the later waves concentrate where the posterior is)."""
 
 
-@dataclass
-class PosteriorSpec:
-    """Everything a posterior calibration needs; it goes into the manifest, so ``resume`` rebuilds it."""
+class PosteriorProblem:
+    """The calibration resolved: base scenario, targets, priors as parameters on the unit cube."""
 
-    file: str
-    targets_file: str
-    priors: list[str] = field(default_factory=list)
-    overrides: list[str] = field(default_factory=list)
-    points: int = 0
-    waves: int = 2
-    replications: int = 1
-    seed: int = DEFAULT_SEED
-    crn: bool = False
-    """Design points draw their own start-ups (no common random numbers): then one replication's luck is
-    noise the emulator learns as its nugget, and its mean is the model's mean. With common random
-    numbers every point would share replication 0's offset, which the emulator cannot see and the
-    posterior would inherit as a bias."""
-    draws: int = 1000
-
-    def to_json(self) -> dict:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_json(cls, d: dict) -> PosteriorSpec:
-        return cls(**{f.name: d[f.name] for f in dataclasses.fields(cls) if f.name in d})
-
-
-class Problem:
-    """The spec resolved: base scenario, targets, priors as parameters on the unit cube."""
-
-    def __init__(self, spec: PosteriorSpec):
+    def __init__(self, spec: PosteriorInfo):
         self.spec = spec
         self.data = base_data(Path(spec.file), spec.overrides)
         self.base = validate(self.data, origin=spec.file)
@@ -104,6 +85,11 @@ class Problem:
         self.fitted = [p for p in self.targets.points if p.weight > 0]
         self.wanted = tuple((p.group, p.key) for p in self.targets.points)
         self.points = spec.points or POINTS_PER_PARAMETER * len(self.params)
+        least = hm.min_points(len(self.params))
+        if self.points < least:
+            raise UsageError(f"--points {self.points}: the emulator of {len(self.params)} parameter(s) needs at least "
+                             f"{least} design points per wave (the number of parameters + 2, and 4); give --points "
+                             f"{least} or more, or leave it out (default {POINTS_PER_PARAMETER} per parameter).")
 
     def values(self, units) -> list[float]:
         return [p.value(float(u)) for p, u in zip(self.params, units, strict=True)]
@@ -125,9 +111,9 @@ class Problem:
 class HistoryMatching:
     """Runs the waves; everything simulated is journalled in the results folder."""
 
-    def __init__(self, spec: PosteriorSpec, folder: StudyFolder, problem: Problem | None = None):
+    def __init__(self, spec: PosteriorInfo, folder: StudyFolder, problem: PosteriorProblem | None = None):
         self.spec = spec
-        self.problem = problem or Problem(spec)
+        self.problem = problem or PosteriorProblem(spec)
         self.folder = folder
         self.root = folder.root
         self.progress = folder.progress
@@ -310,22 +296,37 @@ KEPT = "Simulated design points are kept"
 """What an interrupted calibration keeps (for the message saying how to continue it)."""
 
 
-def run_posterior(spec: PosteriorSpec, root: Path, executor, *, force: bool = False, progress: bool = True,
-                  echo=print, command=None) -> dict:
-    """Start a posterior calibration in ``root`` (a new folder) and run it to the end."""
-    try:
-        prob = Problem(spec)  # bad input stops here, before a folder exists: the files, the priors,
-        for i, u in enumerate(lhs_units(len(prob.params), prob.points, spec.seed)):  # and the first wave's points
-            prob.scenario(u, point_key(1, i))
-    except BaseException:
-        with contextlib.suppress(Exception):
-            executor.close()
-        raise
-    manifest = {"kind": KIND, "spec": spec.to_json(), "command": shlex.join(command or sys.argv),
+def posterior(file, targets, *, priors=(), points: int | None = None, waves: int = 2, replications: int = 1,
+              seed: int = DEFAULT_SEED, draws: int = 1000, overrides=None, out=None, force: bool = False,
+              workers: int | None = None, executor: str = "processes", scheduler: str | None = None,
+              start_method: str | None = "fork", progress: bool = False, echo=None, command=None) -> PosteriorOutcome:
+    """Which parameter sets the targets allow: history matching over the priors, in waves.
+
+    ``priors`` as ``--params`` gives them (``"KEY=LOW:HIGH"``; default: the targets file's ``priors``);
+    ``points`` design points per wave (default 8 per parameter; at least as many as the emulator
+    needs, :func:`sim.analysis.posterior.min_points`), each run on ``replications`` replications;
+    ``draws`` rows in posterior.parquet. Everything is checked before the folder exists (the files,
+    the priors, the first wave's points); every simulation is journalled, so ``resume`` continues.
+    """
+    priors = [priors] if isinstance(priors, str) else list(priors or ())
+    priors = [item.strip() for text in priors for item in str(text).split(",") if item.strip()]
+    spec = PosteriorInfo(file=str(scenario_file(file)), targets_file=str(targets), priors=tuple(priors),
+                         overrides=tuple(override_texts(overrides)),
+                         points=whole(points, "points", 4, 100_000, optional=True) or 0,
+                         waves=whole(waves, "waves", 1, 20), replications=whole(replications, "replications", 1, 10_000),
+                         seed=seed_of(seed), draws=whole(draws, "draws", 10, 1_000_000))
+    prob = PosteriorProblem(spec)  # bad input stops here, before a folder exists: the files, the priors,
+    for i, u in enumerate(lhs_units(len(prob.params), prob.points, spec.seed)):  # and the first wave's points
+        prob.scenario(u, point_key(1, i))
+    command = command_of(command, ["sim.calibrate", str(file), "--method", "history-matching"])
+    manifest = {"kind": KIND, "study": spec.to_json(), "command": shlex.join(command),
                 "versions": versions(), "started": now(), "ended": None}
-    with StudyFolder.create(root, manifest, executor=executor, force=force, parts=False, kept=KEPT,
+    echo = echo_for(progress, echo)
+    ex = open_executor(executor, workers, scheduler, start_method)
+    root = Path(out) if out is not None else default_out(f"posterior-{prob.base.name}")
+    with StudyFolder.create(root, manifest, executor=ex, force=force, parts=False, kept=KEPT,
                             progress=progress, echo=echo) as folder:
-        return _run(spec, folder, problem=prob)
+        return PosteriorOutcome(root=folder.root, result=_run(spec, folder, problem=prob))
 
 
 def resume_posterior(root: Path, executor, *, progress: bool = True, echo=print) -> dict:
@@ -337,12 +338,12 @@ def resume_posterior(root: Path, executor, *, progress: bool = True, echo=print)
         if m.get("status") == "complete":
             raise UsageError(f"{root}: this calibration is already complete; nothing to resume. Rebuild its "
                              f"report with: python run_sim.py report {shlex.quote(str(root))}")
-        spec = PosteriorSpec.from_json(m["spec"])
+        spec = study_info(m)
         folder.begin()
         return _run(spec, folder)
 
 
-def _run(spec: PosteriorSpec, folder: StudyFolder, *, problem: Problem | None = None) -> dict:
+def _run(spec: PosteriorInfo, folder: StudyFolder, *, problem: PosteriorProblem | None = None) -> dict:
     hmr = HistoryMatching(spec, folder, problem=problem)
     out = hmr.run()
     folder.close_executor()

@@ -1,4 +1,6 @@
-"""Sweeps: a design over scenario parameters, run through the experiment layer, then analysed.
+"""The ``sweep`` study: a design over scenario parameters, run through the experiment layer, then analysed.
+
+``python run_sim.py sweep FILE --param ...`` and ``sim.sweep(FILE, [...])`` both call :func:`sweep`.
 
 :func:`plan_sweep` turns a scenario file, ``--param`` ranges and a design into an
 :class:`~sim.experiment.runner.ExperimentSpec` whose scenarios are the design points
@@ -32,16 +34,30 @@ from ..errors import ScenarioError, UsageError
 from ..experiment.runner import ExperimentSpec
 from ..experiment.store import ResultsStore
 from ..files import (
+    DEFAULT_SEED,
     atomic_write_bytes,
     atomic_write_json,
     atomic_write_table,
     finite_or_none,
     json_clean,
 )
+from ..metadata import SweepInfo, study_info
 from ..report.sweep import write_sweep_report
 from ..scenario.loader import base_data, resolved_dict, validate
 from ..scenario.ranges import Param, make_params
-from .designs import Design, make_design, point_data, point_name
+from .arguments import (
+    choice,
+    command_of,
+    echo_for,
+    override_texts,
+    precision_of,
+    scenario_file,
+    seed_of,
+    whole,
+)
+from .designs import DESIGNS, Design, make_design, point_data, point_name
+from .outcomes import SweepOutcome
+from .run import STARTUPS, run_spec
 
 DESIGN_METRICS = ("survivors_5y", "survival_5y", "jobs_end", "supported", "crossed_valley", "acquired",
                   "programme_cost_krw")
@@ -77,13 +93,12 @@ def plan_sweep(file: Path, param_texts, *, design: str, samples: int | None, met
             raise ScenarioError(f"sweep design point {name} ({where}) is not a valid scenario: "
                                 f"{exc.message} Narrow the --param ranges so every point is valid; nothing "
                                 "was run.") from None
-    extra = {"sweep": {"file": str(file), "base": base.name, "overrides": list(overrides), "design": design,
-                       "samples": n, "seed": seed, "metric": metric,
-                       "params": [p.to_json() for p in params],
-                       "units": d.units.tolist(), "values": d.values.tolist(), "blocks": d.blocks}}
+    info = SweepInfo(file=str(file), base=base.name, overrides=tuple(overrides), design=design, samples=n, seed=seed,
+                     metric=metric, params=tuple(p.to_json() for p in params), units=tuple(d.units.tolist()),
+                     values=tuple(d.values.tolist()), blocks=tuple(d.blocks))
     return ExperimentSpec(scenarios=scenarios, replications=replications, seed=seed, crn=crn,
                           keep_startups=keep_startups, precision=precision, max_replications=max_replications,
-                          kind="sweep", sources={n_: str(file) for n_ in scenarios}, extra=extra)
+                          kind="sweep", sources={n_: str(file) for n_ in scenarios}, info=info)
 
 
 def _show(v: float, p: Param) -> str:
@@ -105,15 +120,15 @@ class SweepResults:
 
         self.root = Path(root)
         self.manifest = ResultsStore.open(self.root).read_manifest()
-        info = (self.manifest.get("extra") or {}).get("sweep")
-        if self.manifest.get("kind") != "sweep" or not info:
+        info = study_info(self.manifest)
+        if not isinstance(info, SweepInfo):
             raise UsageError(f"{self.root}: is not a sweep results folder (its manifest has kind "
                              f"{self.manifest.get('kind')!r}).")
         self.info = info
-        self.params = [Param.from_json(p) for p in info["params"]]
-        self.design = Design(info["design"], info["samples"], np.asarray(info["units"], float),
-                             np.asarray(info["values"], float), list(info["blocks"]))
-        self.metric = info["metric"]
+        self.params = [Param.from_json(p) for p in info.params]
+        self.design = Design(info.design, info.samples, np.asarray(info.units, float),
+                             np.asarray(info.values, float), list(info.blocks))
+        self.metric = info.metric
         self.points = list(self.manifest["scenarios"])
         path = self.root / "replications.parquet"
         if not path.is_file():
@@ -159,7 +174,7 @@ def analyse(res: SweepResults, n_boot: int = 300) -> dict:
     """Sensitivity of the sweep's metric to each parameter: indices, SRC, main effects, ranking."""
     y = np.nanmean(res.per_point(res.metric), axis=1) if len(res.points) else np.zeros(0)
     k = len(res.params)
-    seed = int(res.info.get("seed", 0))
+    seed = int(res.info.seed)
     # realised values -> unit coordinates (rounding of whole numbers moves them off the design's)
     units = np.array([[p.unit(v) for p, v in zip(res.params, row, strict=True)]
                       for row in res.design.values]).reshape(-1, k)
@@ -226,3 +241,49 @@ def finish_sweep(root: Path, echo=None) -> dict:
         echo(f"sweep: wrote design.parquet, design.csv, sensitivity.json, {paths['markdown'].name}, "
              f"{paths['html'].name}")
     return {"analysis": analysis, "paths": paths}
+
+
+def sweep(file, params, *, design: str = "lhs", samples: int | None = None, metric: str = "survivors_5y",
+          replications: int = 3, seed: int = DEFAULT_SEED, overrides=None, out=None, force: bool = False,
+          startups: str = "none", precision_pp: float | None = None, max_replications: int = 200, crn: bool = True,
+          workers: int | None = None, executor: str = "processes", scheduler: str | None = None,
+          start_method: str | None = "fork", progress: bool = False, echo=None, command=None) -> SweepOutcome:
+    """Sweep scenario parameters over a design and find which ones matter.
+
+    ``params`` are ranges as ``--param`` takes them (``"centres.*.seats=10:80"``, ``"KEY=x0.5:x1.5"``,
+    ``"KEY=LOW:HIGH:log"``); each design point is ``file`` with the parameters' values set (named
+    point-0000, ...), every one validated before anything runs, and replication r of every point
+    shares its random streams. Writes design.parquet/.csv, sensitivity.json, sweep.md and sweep.html
+    once every task succeeded (the outcome's ``failures`` say which did not). The other arguments
+    are :func:`sim.studies.run.run`'s.
+    """
+    if isinstance(params, str):
+        params = [params]
+    if not params:
+        raise UsageError("sweep: give at least one --param KEY=LOW:HIGH, e.g. --param centre_defaults.seats=20:80.")
+    choice(design, "--design", DESIGNS)
+    choice(startups, "--startups", STARTUPS)
+    spec = plan_sweep(scenario_file(file), list(params), design=design,
+                      samples=whole(samples, "samples", 1, 1_000_000, optional=True), metric=metric,
+                      seed=seed_of(seed), replications=whole(replications, "replications"),
+                      overrides=override_texts(overrides), keep_startups=startups, crn=crn,
+                      precision=precision_of(precision_pp), max_replications=whole(max_replications, "max_replications"))
+    echo = echo_for(progress, echo)
+    info = spec.info
+    if progress:
+        echo(f"sweep: {len(info.params)} parameter(s), {design} design, {len(spec.scenarios)} points x "
+             f"{spec.replications} replications = {len(spec.scenarios) * spec.replications} tasks "
+             "(common random numbers across points)")
+    return run_spec(spec, out, default=f"sweep-{info.base}", force=force, workers=workers, executor=executor,
+                    scheduler=scheduler, start_method=start_method, progress=progress, echo=echo,
+                    command=command_of(command, ["sim.sweep", str(file)]), then=finished_sweep)
+
+
+def finished_sweep(folder, done) -> SweepOutcome:
+    """A sweep's record once its tasks ran: with the analysis and the pages when none failed."""
+    failures = tuple(done.summary.get("failures") or [])
+    if failures:
+        return SweepOutcome(root=done.root, failures=failures)
+    echo = folder.echo if folder.progress else None
+    finished = finish_sweep(done.root, echo=echo)
+    return SweepOutcome(root=done.root, analysis=finished["analysis"], report=finished["paths"])

@@ -1,8 +1,9 @@
-"""Validation: the calibrated model against its targets, and its causal effect against the naive gap.
+"""The ``validation`` study: the calibrated model against its targets, and its causal effect against
+the naive gap (not to be confused with ``validate``, which checks scenario files).
 
-``python -m sim.studies.validate [--replications N] [--seed S] [--workers W]`` runs the
+``python run_sim.py validation [-n N] [--seed S] [-j W]`` and ``sim.validation()`` run the
 programme scenario (default ``scenarios/ccei-as-opened.yaml``) and the no-programme
-counterfactual on the same replications (common random numbers) and prints, as Markdown, every
+counterfactual on the same replications (common random numbers) and give, as Markdown, every
 number in ``docs/validation.md``:
 
 - population survival by age against the KOSTAT targets, and the curve's shape (yearly hazards);
@@ -19,10 +20,8 @@ number in ``docs/validation.md``:
 
 from __future__ import annotations
 
-import argparse
 import functools
 import math
-import sys
 import time
 from pathlib import Path
 
@@ -35,6 +34,8 @@ from ..errors import ValleysimError
 from ..experiment.task import Task, run_task
 from ..files import DEFAULT_SEED
 from ..scenario.loader import resolved_dict, scenario_hash
+from .arguments import override_texts, scenario_file, seed_of, whole
+from .outcomes import ValidationOutcome
 
 ROOT = Path(__file__).resolve().parents[2]
 AGES = (1, 2, 3, 4, 5)
@@ -171,34 +172,29 @@ def report(data: dict, targets_survival, targets_programme, *, replications: int
     return "\n".join(lines) + "\n"
 
 
-def main(argv=None) -> int:
+def validation(programme=None, counterfactual=None, *, replications: int = 10, seed: int = DEFAULT_SEED,
+               overrides=None, workers: int | None = None, command=None) -> ValidationOutcome:
+    """Run ``programme`` (default ccei-as-opened) and ``counterfactual`` (default no-programme) on the
+    same ``replications`` and return the tables of docs/validation.md as Markdown. ``overrides`` change
+    the programme scenario only (e.g. to switch a channel off)."""
     from ..experiment.executors import ProcessExecutor
     from ..scenario import load_scenario
 
-    ap = argparse.ArgumentParser(prog="python -m sim.studies.validate", description=__doc__.split("\n\n")[0])
-    ap.add_argument("--programme", default=str(ROOT / "scenarios" / "ccei-as-opened.yaml"))
-    ap.add_argument("--counterfactual", default=str(ROOT / "scenarios" / "no-programme.yaml"))
-    ap.add_argument("--replications", "-n", type=int, default=10)
-    ap.add_argument("--seed", type=int, default=DEFAULT_SEED)
-    ap.add_argument("--workers", "-j", type=int, default=None)
-    ap.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                    help="override a value of the programme scenario (repeatable), e.g. to switch a channel off")
-    a = ap.parse_args(argv)
     t0 = time.perf_counter()
-    p, c = load_scenario(a.programme, a.overrides), load_scenario(a.counterfactual)
-    ex = ProcessExecutor(a.workers)
+    replications = whole(replications, "replications")
+    seed = seed_of(seed)
+    overrides = override_texts(overrides)
+    p = load_scenario(scenario_file(programme or ROOT / "scenarios" / "ccei-as-opened.yaml"), overrides)
+    c = load_scenario(scenario_file(counterfactual or ROOT / "scenarios" / "no-programme.yaml"))
+    ex = ProcessExecutor(whole(workers, "workers", 1, 1024, optional=True))
     try:
-        data = measure(p, c, replications=a.replications, seed=a.seed, executor=ex)
+        data = measure(p, c, replications=replications, seed=seed, executor=ex)
     finally:
         ex.close()
-    cmd = f"python -m sim.studies.validate --replications {a.replications} --seed {a.seed}" + "".join(
-        f" --set {o}" for o in a.overrides)
-    sys.stdout.write(report(data, load_targets(ROOT / "scenarios/targets/survival.yaml"),
-                            load_targets(ROOT / "scenarios/targets/programme.yaml"),
-                            replications=a.replications, seed=a.seed, command=cmd))
-    sys.stderr.write(f"({time.perf_counter() - t0:.0f} s)\n")
-    return 0
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    if command is None:
+        command = f"python run_sim.py validation --replications {replications} --seed {seed}" + "".join(
+            f" --set {o}" for o in overrides)
+    text = report(data, load_targets(ROOT / "scenarios/targets/survival.yaml"),
+                  load_targets(ROOT / "scenarios/targets/programme.yaml"),
+                  replications=replications, seed=seed, command=command)
+    return ValidationOutcome(root=ROOT, markdown=text, seconds=time.perf_counter() - t0)

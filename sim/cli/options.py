@@ -1,16 +1,17 @@
-"""What every command shares: the run options, the results folder's default name, the executor,
-progress lines on stderr, and the message that ends a run with failed tasks."""
+"""What every command shares: the run options, where its notes go, and how it shows a study's outcome.
+
+A command parses its options, calls one study function (:mod:`sim.studies`) and hands the record
+it returns to :func:`show`: the outcome's lines on stdout, then exit code 1 if some tasks failed.
+Progress, plans and warnings go to stderr (:func:`echo`), so results on stdout stay clean.
+"""
 
 from __future__ import annotations
 
-import shlex
-import sys
+import shutil
 from pathlib import Path
 
 import click
 
-from ..errors import ValleysimError
-from ..experiment.folder import default_out  # noqa: F401 - one rule for every command
 from ..files import DEFAULT_SEED
 
 EXECUTORS = ("processes", "serial", "dask")
@@ -61,6 +62,7 @@ def executor_options() -> list:
 
 
 def quiet_option():
+    """--quiet: no plan or progress lines (warnings and results still show)."""
     return click.option("--quiet", "-q", is_flag=True, help="No progress output.")
 
 
@@ -73,51 +75,29 @@ def with_options(options):
     return apply
 
 
-def open_executor(kind, workers, scheduler):
-    """The executor a command's --executor, --workers and --scheduler ask for."""
-    from ..experiment.executors import make_executor
-
-    return make_executor(kind, workers, scheduler)
-
-
 def echo(msg: str) -> None:
     """Progress and plan lines go to stderr, so results on stdout stay clean."""
     click.echo(msg, err=True)
 
 
-def execute(spec, out, *, force, workers, executor: str, scheduler, quiet):
-    """Run an ExperimentSpec to completion and return its Outcome (shared by run/compare/sweep)."""
-    from ..experiment.runner import run_experiment
-
-    ex = open_executor(executor, workers, scheduler)
-    return run_experiment(spec, out, ex, force=force, progress=not quiet, echo=echo, command=sys.argv)
+def where(workers, executor, scheduler, quiet) -> dict:
+    """The options every study that runs tasks takes from the command line."""
+    return {"workers": workers, "executor": executor, "scheduler": scheduler, "start_method": None,
+            "progress": not quiet, "echo": echo}
 
 
-def finish_message(outcome) -> None:
-    """After a run: list failed tasks with the command replaying each, and exit non-zero."""
-    if outcome.failures:
-        n = len(outcome.failures)
-        lines = [f"{n} task(s) failed; the rest completed (details in {outcome.root / 'failures.json'}). "
-                 "Replay one with:"]
-        lines += [f"  python run_sim.py replay {shlex.quote(str(outcome.root))} --scenario "
-                  f"{shlex.quote(f['scenario'])} --replication {f['replication']}   # {f['error']}"
-                  for f in outcome.failures[:5]]
-        if n > 5:
-            lines.append(f"  ... and {n - 5} more in failures.json")
-        lines.append(f"Once fixed, finish the experiment with: python run_sim.py resume "
-                     f"{shlex.quote(str(outcome.root))}")
-        raise ValleysimError("\n".join(lines))
+def width() -> int:
+    """The terminal's width (120 when it cannot be known)."""
+    return shutil.get_terminal_size((120, 24)).columns
 
 
-def precision(pp: float | None) -> float | None:
-    """--precision is given in percentage points; the experiment works in fractions (0.1 pp = 0.001)."""
-    if pp is None:
-        return None
-    from ..errors import UsageError
-
-    if not (pp > 0 and pp < float("inf")):
-        raise UsageError(f"--precision: expected a positive number of percentage points such as 0.1, found {pp}.")
-    return pp / 100.0
+def show(outcome) -> None:
+    """Print a study's outcome on stdout; exit with code 1 (listing them) when some tasks failed."""
+    for line in outcome.lines(width()):
+        click.echo(line)
+    error = outcome.failed()
+    if error is not None:
+        raise error
 
 
 def keep_startups_or_none(value: str) -> str:

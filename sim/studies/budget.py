@@ -1,4 +1,4 @@
-"""The optimisation problem: candidates in the unit cube -> repaired, validated scenarios and their cost.
+"""The budget problem of an optimisation: candidates in the unit cube -> repaired, validated scenarios and their cost.
 
 **Cost and budget.** A candidate's cost is its *planned* cost (:func:`sim.analysis.costs.planned_cost`),
 known from the levers before simulating, and never below what the simulation spends. A candidate
@@ -14,14 +14,14 @@ from __future__ import annotations
 import copy
 import json
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 
 from ..analysis.costs import planned_cost
 from ..errors import ScenarioError, UsageError
-from ..files import DEFAULT_SEED
+from ..metadata import OptimizeInfo
 from ..scenario.keys import get_key, set_key
 from ..scenario.loader import SHIPPED, base_data, resolved_dict, scenario_hash, validate
 from ..scenario.schema import Scenario
@@ -46,79 +46,52 @@ def _load(path: Path, overrides) -> tuple[dict, Scenario]:
     return data, validate(copy.deepcopy(data), origin=str(path))
 
 
-@dataclass
-class OptimizeSpec:
-    """Everything an optimisation needs, stored in its manifest (so resume ignores edited files)."""
-
-    file: str
-    base_name: str
-    data: dict  # the base file merged (extends, --set), not yet validated
-    levers: list[Lever]
-    budget_krw: float
-    budget_given: str
-    objective: str
-    counterfactual: dict  # resolved
-    counterfactual_file: str
-    baseline: dict | None  # resolved
-    baseline_file: str | None
-    lever_texts: list[str] = field(default_factory=list)
-    evaluations: int = 40
-    finalists: int = 3
-    final_replications: int = 8
-    replications: int = 2
-    seed: int = DEFAULT_SEED
-    overrides: list[str] = field(default_factory=list)
-    crn: bool = True
-
-    @classmethod
-    def build(cls, file, *, budget, levers, objective, counterfactual, baseline, evaluations, finalists,
-              final_replications, replications, seed, overrides=(), crn=True) -> OptimizeSpec:
-        if objective not in OBJECTIVES:
-            raise UsageError(f"--objective: expected one of {sorted(OBJECTIVES)}, found {objective!r}.")
-        file = Path(file)
-        data, base = _load(file, overrides)
-        cf_path = _resolve_path(counterfactual, "--counterfactual")
-        _, cf = _load(cf_path, overrides)
-        bl_path = _resolve_path(baseline, "--baseline") if baseline else None
-        bl = _load(bl_path, overrides)[1] if bl_path else None
-        lv = make_levers(levers, data, base)
-        if budget == "baseline":
-            if bl is None:
-                raise UsageError("--budget-krw baseline: needs a --baseline scenario.")
-            b = planned_cost(bl)["total_krw"]
-        else:
-            b = float(budget)
-        if bl is not None and bl.name == cf.name:
-            raise UsageError(f"--baseline and --counterfactual are both named {cf.name!r}; give different scenarios.")
-        return cls(file=str(file), base_name=base.name, data=data, levers=lv, budget_krw=b, budget_given=str(budget),
-                   objective=objective, counterfactual=resolved_dict(cf), counterfactual_file=str(cf_path),
-                   baseline=resolved_dict(bl) if bl else None, baseline_file=str(bl_path) if bl_path else None,
-                   lever_texts=split_levers(levers), evaluations=evaluations, finalists=finalists,
-                   final_replications=final_replications, replications=replications, seed=seed,
-                   overrides=list(overrides), crn=crn)
-
-    def to_json(self) -> dict:
-        d = asdict(self)
-        d["levers"] = [asdict(lv) for lv in self.levers]
-        return d
-
-    @classmethod
-    def from_json(cls, d: dict) -> OptimizeSpec:
-        d = dict(d)
-        d["levers"] = [Lever(**lv) for lv in d["levers"]]
-        return cls(**d)
-
-    @property
-    def metric(self) -> str:
-        return OBJECTIVES[self.objective]
+def plan_optimize(file, *, budget, levers, objective, counterfactual, baseline, evaluations, finalists,
+                  final_replications, replications, seed, overrides=(), crn=True) -> OptimizeInfo:
+    """Everything an optimisation needs, checked and resolved (the scenarios, the levers, the budget)."""
+    if objective not in OBJECTIVES:
+        raise UsageError(f"--objective: expected one of {sorted(OBJECTIVES)}, found {objective!r}.")
+    file = Path(file)
+    data, base = _load(file, overrides)
+    cf_path = _resolve_path(counterfactual, "--counterfactual")
+    _, cf = _load(cf_path, overrides)
+    bl_path = _resolve_path(baseline, "--baseline") if baseline else None
+    bl = _load(bl_path, overrides)[1] if bl_path else None
+    lv = make_levers(levers, data, base)
+    if budget == "baseline":
+        if bl is None:
+            raise UsageError("--budget-krw baseline: needs a --baseline scenario.")
+        b = planned_cost(bl)["total_krw"]
+    else:
+        b = float(budget)
+    if bl is not None and bl.name == cf.name:
+        raise UsageError(f"--baseline and --counterfactual are both named {cf.name!r}; give different scenarios.")
+    return OptimizeInfo(file=str(file), base_name=base.name, data=data, levers=tuple(asdict(x) for x in lv),
+                        budget_krw=b, budget_given=str(budget), objective=objective,
+                        counterfactual=resolved_dict(cf), counterfactual_file=str(cf_path),
+                        baseline=resolved_dict(bl) if bl else None, baseline_file=str(bl_path) if bl_path else None,
+                        lever_texts=tuple(split_levers(levers)), evaluations=evaluations, finalists=finalists,
+                        final_replications=final_replications, replications=replications, seed=seed,
+                        overrides=tuple(overrides), crn=crn)
 
 
-class Problem:
+def metric_of(info: OptimizeInfo) -> str:
+    """The per-replication metric an optimisation's objective is the difference of."""
+    return OBJECTIVES[info.objective]
+
+
+def levers_of(info: OptimizeInfo) -> list[Lever]:
+    """An optimisation's levers as :class:`~sim.studies.levers.Lever` objects."""
+    return [Lever(**d) for d in info.levers]
+
+
+class BudgetProblem:
     """Candidates (unit vectors) -> repaired, validated scenarios with their planned costs."""
 
-    def __init__(self, spec: OptimizeSpec):
+    def __init__(self, spec: OptimizeInfo):
         self.spec = spec
-        self.k = len(spec.levers)
+        self.levers = levers_of(spec)
+        self.k = len(self.levers)
         self.budget = spec.budget_krw
         self._scen_cache: dict[tuple, tuple[Scenario, float]] = {}
         self.base_u = self._base_units()
@@ -127,12 +100,12 @@ class Problem:
     # -- mapping ---------------------------------------------------------------------------------
     def allocation(self, u) -> dict:
         out = {}
-        for lv, x in zip(self.spec.levers, u, strict=True):
+        for lv, x in zip(self.levers, u, strict=True):
             out.update(lv.assignments(x))
         return out
 
     def shown(self, u) -> dict:
-        return {lv.label: lv.shown(x) for lv, x in zip(self.spec.levers, u, strict=True)}
+        return {lv.label: lv.shown(x) for lv, x in zip(self.levers, u, strict=True)}
 
     def _quantise(self, u) -> tuple:
         """Candidates mapping to the same scenario share a cache entry."""
@@ -170,7 +143,7 @@ class Problem:
         rates = {c: base.regions[cfg.region].founding_rate_per_year for c, cfg in base.centres.items()}
         opened = sorted((c for c, cfg in base.centres.items() if cfg.enabled), key=lambda c: (rates[c], c))
         u = np.zeros(self.k)
-        for i, lv in enumerate(self.spec.levers):
+        for i, lv in enumerate(self.levers):
             if lv.kind == "param":
                 p = lv._p()
                 vals = []

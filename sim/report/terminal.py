@@ -1,0 +1,82 @@
+"""What the terminal shows at the end of each study (stdout), as lines laid out for its width.
+
+The command line prints these lines and nothing else of its own; every number comes from the
+study's outcome (summary.json, sensitivity.json, optimize.json, posterior.json), never computed here.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+from .tables import SUPPORTED_NOTE, headline_lines, undefined_notes
+
+
+def headline(summary: dict, scenarios: list[str], width: int) -> list[str]:
+    """The headline table (means; 95% CIs in the reports) fitted to ``width``, with its notes."""
+    lines = headline_lines(summary, scenarios, width)
+    for note in [SUPPORTED_NOTE, *undefined_notes(summary, scenarios)]:
+        lines += textwrap.wrap(note, max(40, width))
+    return lines
+
+
+def precision_line(rows: list[dict]) -> str | None:
+    """One line: how precisely the worst difference against the counterfactual is known (None when
+    no difference has an interval). ``rows``: :func:`sim.analysis.summary.precision_check`'s."""
+    defined = [r for r in rows if r["met"] is not None]
+    if not defined:
+        return None
+    worst = max(defined, key=lambda r: r["half_width"] / r["target"])
+    missed = [r["scenario"] for r in defined if not r["met"]]
+    return (f"precision: 95% CI half-width of each 5-year survival difference against the counterfactual: "
+            f"worst {100 * worst['half_width']:.3f} pp ({worst['scenario']}, "
+            f"{worst['half_width'] / worst['target']:.2f} of its target); "
+            + (f"target missed by {', '.join(missed)}: add replications (-n)." if missed
+               else "every target met."))
+
+
+def report_lines(paths: dict, label: str = "report: ") -> list[str]:
+    """Where a study's pages are: the HTML page, then the Markdown one beneath it."""
+    return [f"{label} {paths['html']}", f"{' ' * len(label)} {paths['markdown']}"]
+
+
+def sweep_lines(analysis: dict) -> list[str]:
+    """The three parameters that matter most (total Sobol' index, with its CI)."""
+    method = ("Saltelli design" if analysis["primary"] == "saltelli"
+              else f"{analysis['surrogate']['degree']} surrogate")
+    out = [f"which parameters matter most for {analysis['metric']} (total Sobol' index, {method}):"]
+    for r in analysis["table"][:3]:
+        ci = r["total_ci"]
+        ci = f" [{ci[0]:.2f}, {ci[1]:.2f}]" if ci and None not in ci else ""
+        tot = "n/a" if r["total"] is None else f"{r['total']:.2f}"
+        out.append(f"  {r['rank']}. {r['param']}: {tot}{ci}")
+    return out
+
+
+def optimize_lines(result: dict, root: Path) -> list[str]:
+    """The verdict, the best allocation (or the top finalist) with its cost, and the files."""
+    b = result["best"]
+    o = b["objective"]
+    v = result.get("verdict", "best")
+    out = [f"verdict: {result.get('verdict_text', 'the best allocation found')}"]
+    name = "best allocation" if v in ("best", "beats-baseline") else "top finalist"
+    out.append(f"{name} ({result['objective']} = {o['mean']:,.1f} [{o['ci_low']:,.1f}, {o['ci_high']:,.1f}], "
+               f"planned cost {b['planned_cost_krw'] / 1e9:,.1f} bn of {result['budget_krw'] / 1e9:,.1f} bn KRW; "
+               f"simulated programme cost {(b['simulated_cost_krw'] or {}).get('mean', 0) / 1e9:,.1f} bn):")
+    out += [f"  {k} = {val}" for k, val in b["allocation"].items()]
+    vs = b.get("vs_baseline")
+    if vs and vs.get("diff") is not None:
+        out.append(f"vs {result['baseline']['name']}: {vs['diff']:+,.1f} [{vs['ci_low']:+,.1f}, {vs['ci_high']:+,.1f}]")
+    return out + [f"results:  {root}", f"report:   {result['files']['markdown']}",
+                  f"scenario: {result['files']['scenario']}"]
+
+
+def posterior_lines(result: dict, root: Path) -> list[str]:
+    """Each parameter's verdict and 90 % interval against its prior, and the files."""
+    out = [f"posterior of {result['scenario']} given {result['targets_name']}: "
+           f"{result['simulated_points']} simulated points, {result['draws']} draws"]
+    for p in result["parameters"]:
+        lo, hi = p["posterior_90"]
+        plo, phi = p["prior_90"]
+        out.append(f"  {p['key']}: {p['verdict']}, 90 % {lo:.4g} .. {hi:.4g} (prior {plo:.4g} .. {phi:.4g})")
+    return out + [f"results: {root}", f"report:  {result['files']['markdown']}"]
