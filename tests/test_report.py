@@ -25,10 +25,10 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 
+from sim.analysis.findings import findings, flat_diff
 from sim.cli import cli
-from sim.report import build_report, load_results
+from sim.report import build_report
 from sim.report.format import diff_cell, mean_cell, ratio_cell
-from sim.report.results import flat_diff
 
 HERE = Path(__file__).resolve().parent
 GOLDEN = HERE / "golden"
@@ -54,7 +54,7 @@ def tiny(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def report(tiny):
-    return build_report(load_results(tiny))
+    return build_report(findings(tiny))
 
 
 class _Tables(HTMLParser):
@@ -412,8 +412,8 @@ def test_small_but_certain_differences_are_marked_against_a_threshold_the_planne
     assert "(small)" not in diff_cell({**row, "diff": 40.0}, "count", practical=0.002)  # shares only
     copy = tmp_path / "c"
     shutil.copytree(tiny, copy)
-    huge = build_report(load_results(copy, practical_pp=50.0)).tables()["diff_counterfactual"]
-    none = build_report(load_results(copy, practical_pp=0.0)).tables()["diff_counterfactual"]
+    huge = build_report(findings(copy, practical_pp=50.0)).tables()["diff_counterfactual"]
+    none = build_report(findings(copy, practical_pp=0.0)).tables()["diff_counterfactual"]
     cells = [c for r in huge.rows for c in r[1:4]]
     assert all("(small)" in c or "(n.s.)" in c or c == "n/a" for c in cells)
     assert not any("(small)" in c for r in none.rows for c in r)
@@ -466,18 +466,18 @@ def test_a_shared_report_carries_no_absolute_local_path(tiny):
 def test_the_effect_on_the_supported_is_followed_in_every_replication_with_an_interval(tiny, report):
     """The selection-or-effect split uses every replication's twins (probes.parquet), with a 95% CI, and its
     replication 0 agrees exactly with the split computed from the kept start-up table of replication 0."""
-    import dataclasses
 
     from sim.analysis.effects import gap_by_replication
-    from sim.report.results import _split
+    from sim.analysis.findings import gap
+    from sim.analysis.folder import probes_by_scenario
 
-    res = load_results(tiny)
+    res = findings(tiny)
     g = res.gap("tiny-programme")
     assert g["replications"] == 3
     assert g["effect_stat"]["ci_low"] <= g["effect"] <= g["effect_stat"]["ci_high"]
     assert g["effect"] + g["selection"] == pytest.approx(g["naive"])
-    kept = dataclasses.replace(res, probes=None).gap("tiny-programme")  # replication 0's start-up table
-    by = _split(res.probes)
+    kept = gap(res.results, "tiny-programme", None)  # replication 0's start-up table
+    by = probes_by_scenario(res.results.probes)
     unsup = {int(r): float(v) for r, v in zip(res.reps["tiny-programme"]["replication"],
                                                res.reps["tiny-programme"]["unsupported_survival_5y"], strict=True)}
     per_rep = gap_by_replication(by["tiny-programme"], by["tiny-none"], unsup)
@@ -507,7 +507,7 @@ def test_the_caution_cites_the_validation_run_only_for_the_shipped_baseline(tiny
         return next(b.text for b in summary.blocks if getattr(b, "text", "").startswith("Caution"))
 
     assert "separate validation run" not in caution(report) and "simulation noise only" in caution(report)
-    res = load_results(tiny)
+    res = findings(tiny)
     assert res.info.shipped_baseline is False
     announced = load_scenario(shipped / "ccei-announced.yaml")
     assert not shipped_baseline(res.baseline, announced)  # the name must be a shipped file's too
@@ -515,5 +515,45 @@ def test_the_caution_cites_the_validation_run_only_for_the_shipped_baseline(tiny
     edited = announced.model_copy(update={"description": "edited"})
     assert not shipped_baseline("ccei-announced", edited)
     assert not shipped_baseline(None, announced)
-    recorded = dataclasses.replace(res, info=dataclasses.replace(res.info, shipped_baseline=True))
+    m = res.manifest
+    recorded = dataclasses.replace(res, results=dataclasses.replace(res.results, manifest={
+        **m, "study": {**m["study"], "shipped_baseline": True}}))
     assert "separate validation run" in caution(build(recorded))
+
+
+NO_SCENARIOS = r"""
+import builtins, io, os, pathlib, sys
+shipped = str(pathlib.Path(sys.argv[1]).resolve())
+real = io.open
+
+def guarded(file, *args, **kwargs):  # scenarios/ is gone: any read of it fails
+    if isinstance(file, (str, os.PathLike)) and os.path.abspath(os.fspath(file)).startswith(shipped):
+        raise PermissionError(13, "scenarios/ is not readable in this test", os.fspath(file))
+    return real(file, *args, **kwargs)
+
+builtins.open = io.open = guarded
+from sim.cli import main
+sys.argv[0] = "run_sim.py"
+main(sys.argv[2:])
+"""
+
+
+def test_report_dir_gives_the_same_pages_whatever_the_state_of_scenarios(tiny, tmp_path):
+    """Everything a report needs is in its folder (recorded when the study ran): rebuilt with scenarios/
+    unreadable, the pages are the same, word for word."""
+    import shutil
+    import subprocess
+    import sys
+
+    from procs import env
+
+    copy = tmp_path / "again" / tiny.name
+    shutil.copytree(tiny, copy)
+    before = {p: (copy / p).read_text(encoding="utf-8") for p in ("report.md", "report.html")}
+    for p in before:
+        (copy / p).unlink()
+    r = subprocess.run([sys.executable, "-c", NO_SCENARIOS, LIBRARY, "report", str(copy), "-q"], capture_output=True,
+                       text=True, timeout=300, cwd=HERE.parent, env=env())
+    assert r.returncode == 0, r.stderr
+    for p, text in before.items():
+        assert (copy / p).read_text(encoding="utf-8") == text, p

@@ -13,10 +13,15 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
+import numpy as np
+
 from ..errors import TasksFailed, UsageError
-from ..metadata import study_info
+from ..metadata import CompareInfo, study_info
+from .effects import firm_keys
+from .summary import by_scenario
 
 TABLES = ("replications.parquet", "regions.parquet", "startups.parquet")
 """The tables every run keeps (startups.parquet only for the kept replications)."""
@@ -88,14 +93,51 @@ def check_finished(root: Path, manifest: dict, *, failed_ok: bool = False) -> No
                      f"first with: python run_sim.py resume {root}", path=root)
 
 
+MAX_KEPT = 3
+"""At most this many kept replications' start-up tables are read for curves and the funnel."""
+
+
+@dataclass
+class Kept:
+    """One scenario's start-ups in the kept replications, as numpy columns."""
+
+    replication: np.ndarray
+    key: np.ndarray  # one integer per firm, equal for twins across scenarios (analysis.effects.firm_keys)
+    founded: np.ndarray  # months since calendar.start
+    region: np.ndarray  # object (names)
+    serial: np.ndarray
+    cohort: np.ndarray  # bool: founded inside the cohort window
+    age_end: np.ndarray  # months from founding to death, acquisition or the horizon
+    died: np.ndarray
+    acquired: np.ndarray
+    supported: np.ndarray
+    support_age: np.ndarray  # months from founding to selection (NaN if never)
+    granted: np.ndarray
+    funded: np.ndarray
+    crossed: np.ndarray
+    cause: np.ndarray  # object: "cash", "failure", "mature" or None
+    weight: np.ndarray  # how many start-ups of the economy each row stands for
+
+    def __len__(self) -> int:
+        """The number of rows (firms of the kept replications)."""
+        return len(self.age_end)
+
+    def firms(self) -> dict:
+        """The columns :func:`sim.analysis.effects.gap_decomposition` reads."""
+        return {"key": self.key, "founded": self.founded, "age_end": self.age_end, "died": self.died,
+                "supported": self.supported, "support_age": self.support_age, "cohort": self.cohort,
+                "weight": self.weight}
+
+
 @dataclass
 class Results:
-    """A finished results folder, as Python objects.
+    """A results folder, as Python objects: the one reader of what a study wrote.
 
     ``summary`` is summary.json (means with 95 % CIs per scenario, paired comparisons);
     ``replications``, ``regions`` and ``startups`` are its Parquet files as pandas DataFrames, read
     on first use (``startups`` holds the kept replications' start-ups only). Units and definitions:
-    docs/data-dictionary.md.
+    docs/data-dictionary.md. The report's reader (:mod:`sim.analysis.findings`) takes the same
+    files as numpy columns (:attr:`reps`, :attr:`region_columns`, :attr:`kept`, :attr:`probes`).
     """
 
     root: Path
@@ -123,6 +165,76 @@ class Results:
         report = {"html": root / "report.html", "markdown": root / "report.md"}
         return cls(root, summary, manifest, report if report["html"].is_file() else None)
 
+    @classmethod
+    def read(cls, root) -> Results:
+        """A folder to report on: finished, or interrupted after its summary was written (the report
+        then says so). Its files are read when first asked for, each a clear error if damaged."""
+        root = Path(root)
+        manifest = read_manifest(root)
+        if not (root / "summary.json").is_file():
+            status = manifest.get("status", "unknown")
+            if status == "complete":
+                raise damaged(root / "summary.json", "missing")
+            raise UsageError(f"{root}: has no summary.json (status: {status}), so there is nothing to report yet. "
+                             f"Finish the experiment first (python run_sim.py resume {root}), then rebuild the "
+                             "report.")
+        return cls(root, read_json(root / "summary.json"), manifest)
+
+    # -- the study ----------------------------------------------------------------------------------
+    @property
+    def info(self):
+        """What the study recorded about itself (:mod:`sim.metadata`), None for a run."""
+        return study_info(self.manifest)
+
+    @property
+    def finished(self) -> bool:
+        """Whether the study ended (complete, or failed with some tasks): then every file must be there."""
+        return self.manifest.get("status") in ("complete", "failed")
+
+    @cached_property
+    def names(self) -> list[str]:
+        """The scenarios, in the experiment's order (those summarised)."""
+        names = [n for n in self.manifest.get("scenarios", {}) if n in self.summary.get("scenarios", {})]
+        return names + [n for n in self.summary.get("scenarios", {}) if n not in names]
+
+    @property
+    def scenarios(self) -> list[str]:
+        """The scenarios, in the experiment's order."""
+        return list(self.summary.get("scenarios", {}))
+
+    @cached_property
+    def comparisons(self) -> list[tuple[str, str]]:
+        """The (scenario, reference) pairs the summary compares."""
+        return [tuple(c) for c in self.manifest.get("comparisons", [])]
+
+    @cached_property
+    def counterfactual(self) -> str | None:
+        """The world without the programme every scenario is compared with (None if there is none)."""
+        info = self.info
+        cf = info.counterfactual if isinstance(info, CompareInfo) else None
+        if cf is None and self.comparisons:  # the reference every scenario is compared with
+            refs = [r for _, r in self.comparisons]
+            cf = max(set(refs), key=refs.count)
+        return cf if cf in self.names else None
+
+    @cached_property
+    def baseline(self) -> str | None:
+        """The programme as announced, every variant is also compared with (None if there is none)."""
+        info = self.info
+        base = info.baseline if isinstance(info, CompareInfo) else None
+        return base if base in self.names and base != self.counterfactual else None
+
+    def resolved(self, name: str) -> dict:
+        """Scenario ``name``'s resolved values, as the study ran it."""
+        return (self.manifest.get("scenarios", {}).get(name) or {}).get("resolved") or {}
+
+    def question(self, name: str) -> str:
+        """The policy question scenario ``name``'s file opened with when it ran ("" if none)."""
+        entry = self.manifest.get("scenarios", {}).get(name) or {}
+        legacy = (self.manifest.get("extra") or {}).get("questions") or {}  # folders of format 1
+        return entry.get("question") or legacy.get(name) or ""
+
+    # -- pandas, for the Python API --------------------------------------------------------------------
     def _frame(self, name: str):
         if name not in self._frames:
             path = self.root / name
@@ -133,11 +245,6 @@ class Results:
             else:
                 self._frames[name] = read_table(path).to_pandas()
         return self._frames[name]
-
-    @property
-    def info(self):
-        """What the study recorded about itself (:mod:`sim.metadata`), None for a run."""
-        return study_info(self.manifest)
 
     @property
     def replications(self):
@@ -154,10 +261,151 @@ class Results:
         """One row per start-up of the kept replications."""
         return self._frame("startups.parquet")
 
+    # -- numpy, for the report -----------------------------------------------------------------------
+    @cached_property
+    def reps(self) -> dict[str, dict[str, np.ndarray]]:
+        """replications.parquet by scenario: each metric's values, in replication order."""
+        cols = columns(self.root / "replications.parquet", required=True)
+        return by_scenario(cols, self.names) if cols else {n: {} for n in self.names}
+
+    @cached_property
+    def region_columns(self) -> dict[str, np.ndarray] | None:
+        """regions.parquet's columns (None when an unfinished study has none yet)."""
+        return columns(self.root / "regions.parquet", required=self.finished)
+
+    @cached_property
+    def probes(self) -> dict | None:
+        """probes.parquet's columns (a comparison's twins), scenario and region as codes; None without."""
+        return columns(self.root / "probes.parquet", required=self.finished and bool(self.manifest.get("probes")),
+                       coded=("scenario", "region"))
+
+    @cached_property
+    def _kept_tables(self) -> tuple[list[int], dict[str, Kept]]:
+        path = self.root / "startups.parquet"
+        if not path.is_file():
+            return [], {}
+        out = {}
+        try:
+            reps = replications_in(path)[:MAX_KEPT]
+            regions_all = sorted({r for v in self.manifest.get("scenarios", {}).values()
+                                  for r in ((v or {}).get("resolved") or {}).get("regions", {})})
+            codes = {r: i for i, r in enumerate(regions_all)}
+            for n in self.names if reps else ():
+                k = read_kept(path, n, reps, self.resolved(n).get("calendar", {}), codes)
+                if k is not None:
+                    out[n] = k
+        except Exception as exc:  # noqa: BLE001 - any failure to read is damage
+            raise damaged(path, f"unreadable ({type(exc).__name__}: {str(exc).splitlines()[0][:160]})") from None
+        return reps, out
+
     @property
-    def scenarios(self) -> list[str]:
-        """The scenarios, in the experiment's order."""
-        return list(self.summary.get("scenarios", {}))
+    def kept(self) -> dict[str, Kept]:
+        """Each scenario's start-ups in the first :data:`MAX_KEPT` kept replications (none if not kept)."""
+        return self._kept_tables[1]
+
+    @property
+    def kept_replications(self) -> list[int]:
+        """The replications whose start-up tables :attr:`kept` holds."""
+        return self._kept_tables[0]
+
+
+def columns(path: Path, required: bool, coded: tuple[str, ...] = ()) -> dict[str, np.ndarray] | None:
+    """A Parquet file's columns as numpy arrays; each text column named in ``coded`` comes as
+    ``NAME`` (integer codes) and ``NAME_names`` (the names they index): millions of short strings
+    as Python objects would cost gigabytes and seconds."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    if not path.is_file():
+        if required:
+            raise damaged(path, "missing")
+        return None
+    try:
+        t = pq.read_table(path, read_dictionary=[c for c in coded if c in pq.read_schema(path).names])
+    except Exception as exc:  # noqa: BLE001 - any failure to read is damage
+        raise damaged(path, f"unreadable ({type(exc).__name__}: {str(exc).splitlines()[0][:160]})") from None
+    out = {}
+    for name in t.column_names:
+        col = t.column(name)
+        if name in coded:
+            if pa.types.is_dictionary(col.type):
+                col = col.unify_dictionaries().combine_chunks()
+            else:  # an all-null column (no start-up anywhere) is not read as a dictionary
+                col = col.combine_chunks().cast(pa.string()).dictionary_encode()
+            out[name] = col.indices.fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
+            out[f"{name}_names"] = np.asarray(col.dictionary.to_pylist(), dtype=object)
+        else:
+            out[name] = col.to_numpy(zero_copy_only=False)
+    return out
+
+
+def replications_in(path: Path) -> list[int]:
+    """Replications present in a Parquet file, from row-group statistics where possible."""
+    import pyarrow.parquet as pq
+
+    pf = pq.ParquetFile(path)
+    idx = pf.schema_arrow.get_field_index("replication")
+    reps: set[int] = set()
+    for i in range(pf.metadata.num_row_groups):
+        st = pf.metadata.row_group(i).column(idx).statistics
+        if st is not None and st.has_min_max and st.min == st.max:
+            reps.add(int(st.min))
+        else:
+            col = pf.read_row_group(i, columns=["replication"]).column(0).to_numpy()
+            reps.update(int(r) for r in np.unique(col))
+    return sorted(reps)
+
+
+KEPT_COLUMNS = ["replication", "region", "serial", "cohort_year", "founded_month", "supported", "support_month",
+                "grant_krw", "private_krw", "conglomerate_krw", "crossed_valley", "outcome", "outcome_month", "cause"]
+
+
+def read_kept(path: Path, scenario: str, reps: list[int], calendar: dict, codes: dict[str, int]) -> Kept | None:
+    """Scenario ``scenario``'s rows of startups.parquet in replications ``reps`` (None if it has none)."""
+    import pyarrow.parquet as pq
+
+    present = set(pq.ParquetFile(path).schema_arrow.names)
+    cols = KEPT_COLUMNS + [n for n in ("weight",) if n in present]
+    t = pq.read_table(path, columns=cols, filters=[("scenario", "==", scenario), ("replication", "in", reps)])
+    if t.num_rows == 0:
+        return None
+    c = {n: t.column(n).to_numpy(zero_copy_only=False) for n in cols}
+    outcome = c["outcome"].astype(str)
+    first, last = calendar.get("cohort_first_year", -10**9), calendar.get("cohort_last_year", 10**9)
+    founded = c["founded_month"].astype(float)
+    region = c["region"].astype(object)
+    replication = c["replication"].astype(np.int64)
+    return Kept(
+        replication=replication, key=firm_keys(replication, region, c["serial"], codes), founded=founded,
+        region=region,
+        serial=c["serial"].astype(np.int64),
+        cohort=(c["cohort_year"] >= first) & (c["cohort_year"] <= last),
+        age_end=c["outcome_month"].astype(float) - founded, died=outcome == "died", acquired=outcome == "acquired",
+        supported=c["supported"].astype(bool), support_age=c["support_month"].astype(float) - founded,
+        granted=c["grant_krw"].astype(float) > 0,
+        funded=(c["private_krw"].astype(float) > 0) | (c["conglomerate_krw"].astype(float) > 0),
+        crossed=c["crossed_valley"].astype(bool), cause=c["cause"].astype(object),
+        weight=c["weight"].astype(float) if "weight" in c else np.ones(len(founded)))
+
+
+def probes_by_scenario(columns: dict) -> dict[str, dict]:
+    """probes.parquet's columns (scenario and region as codes, see :func:`columns`) split by scenario,
+    each firm with its twin key (see :func:`~sim.analysis.effects.firm_keys`)."""
+    regions = columns["region_names"]
+    key = firm_keys(np.asarray(columns["replication"], np.int64), regions, np.asarray(columns["serial"]),
+                    {r: i for i, r in enumerate(regions)}, region_codes=columns["region"])
+    scen = columns["scenario"]
+    order = np.argsort(scen, kind="stable")
+    bounds = np.searchsorted(scen[order], np.arange(len(columns["scenario_names"]) + 1))
+    out = {}
+    for i, n in enumerate(columns["scenario_names"]):
+        rows = order[bounds[i]:bounds[i + 1]]
+        if rows.size == 0:
+            continue
+        out[str(n)] = {k: np.asarray(v)[rows] for k, v in columns.items()
+                       if k not in ("scenario", "region", "scenario_names", "region_names")}
+        out[str(n)]["key"] = key[rows]
+    return out
 
 
 def _footer(path: Path) -> None:

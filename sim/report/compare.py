@@ -1,8 +1,9 @@
 """The comparison report: every scenario against the counterfactual and the baseline.
 
-:func:`build_report` turns a results folder's :class:`~sim.report.results.Results` into a
-:class:`~sim.report.document.Report`: the verdict and headline tables here, what happened to the
-start-ups in :mod:`sim.report.population`. Undefined numbers (a single replication has no
+:func:`build_report` lays out what :func:`sim.analysis.findings.findings` computed from a results
+folder as a :class:`~sim.report.document.Report`: the verdict and headline tables here, what
+happened to the start-ups in :mod:`sim.report.population`. It computes nothing: every number is a
+finding, formatted. Undefined numbers (a single replication has no
 confidence interval, a variant with no supported start-ups has no supported survival, a cost per
 survivor cannot be bounded when the extra survivors are not distinguishable from zero) are shown
 as "n/a" with a note saying why; nothing here raises on odd but valid results.
@@ -12,15 +13,14 @@ from __future__ import annotations
 
 import math
 
-from ..analysis.summary import precision_check
+from ..analysis.findings import Findings
 from . import discovery, plots, population, uncertainty
 from .document import Bullets, Figure, Paragraph, Report, Section, Table
 from .format import diff_cell, fmt, mean_cell, p_text, pp, ratio_cell, shown_command, shown_path
-from .results import Results
 from .tables import HEADLINE, SUPPORTED_NOTE
 
 
-def build_report(res: Results) -> Report:
+def build_report(res: Findings) -> Report:
     """The whole report content for a results folder."""
     m = res.manifest
     kind = m.get("kind", "run")
@@ -35,7 +35,7 @@ def build_report(res: Results) -> Report:
         _headline(res),
         _differences(res),
         uncertainty.section(res),
-        discovery.section(res.root),
+        discovery.section(res.discovery),
         _value_for_money(res),
         population.survival_section(res),
         population.valley_section(res),
@@ -50,7 +50,7 @@ def build_report(res: Results) -> Report:
     return Report(title, subtitle, [x for x in sections if x is not None])
 
 
-def _cohort_text(res: Results) -> str:
+def _cohort_text(res: Findings) -> str:
     cal = res.resolved(res.scenarios[0]).get("calendar", {}) if res.scenarios else {}
     a, b, h = cal.get("cohort_first_year"), cal.get("cohort_last_year"), cal.get("horizon")
     if a is None:
@@ -58,7 +58,7 @@ def _cohort_text(res: Results) -> str:
     return f"technology start-ups founded {a}-{b}, followed to {h}"
 
 
-def verdict(res: Results) -> str:
+def verdict(res: Findings) -> str:
     """One line a ministry reader can quote, computed from the results: what the baseline does against
     no programme, at what cost per additional survivor, and which variants do better or worse."""
     cf, base = res.counterfactual, res.baseline
@@ -97,13 +97,13 @@ def verdict(res: Results) -> str:
     return text + "."
 
 
-def shipped_baseline(res: Results) -> bool:
+def shipped_baseline(res: Findings) -> bool:
     """Whether the baseline was a shipped scenario exactly as on disk when the comparison ran (the one
     docs/validation.md's validation run measured), as the comparison recorded it."""
     return bool(res.info and res.info.shipped_baseline and res.baseline)
 
 
-def _summary(res: Results) -> Section:
+def _summary(res: Findings) -> Section:
     s = Section("summary", "Summary")
     cf, base = res.counterfactual, res.baseline
     s.add(Paragraph(verdict(res)))
@@ -178,7 +178,7 @@ def _summary(res: Results) -> Section:
     return s
 
 
-def _headline(res: Results) -> Section:
+def _headline(res: Findings) -> Section:
     s = Section("headline", "Headline results per scenario")
     header = ["scenario", "reps"] + [label for _, label, _ in HEADLINE]
     rows, na = [], []
@@ -202,7 +202,7 @@ def _headline(res: Results) -> Section:
     return s
 
 
-def _diff_table(res: Results, ref: str, tid: str) -> Table | None:
+def _diff_table(res: Findings, ref: str, tid: str) -> Table | None:
     names = [n for n in res.scenarios if n != ref and res.comparison(n, ref, "survival_5y") is not None]
     if not names:
         return None
@@ -221,7 +221,7 @@ def _diff_table(res: Results, ref: str, tid: str) -> Table | None:
     return Table(tid, f"Differences against {ref}", header, rows, notes)
 
 
-def _differences(res: Results) -> Section:
+def _differences(res: Findings) -> Section:
     s = Section("differences", "Differences: what each scenario changes")
     if res.counterfactual is None:
         s.add(Paragraph("n/a: this experiment has no counterfactual, so there are no differences to show. "
@@ -239,7 +239,7 @@ def _differences(res: Results) -> Section:
     return s
 
 
-def _all_comparisons(res: Results) -> Section:
+def _all_comparisons(res: Findings) -> Section:
     s = Section("appendix", "Appendix: every comparison with its p-values", collapsed=True)
     rows = []
     label = {k: lab for k, lab, _ in HEADLINE}
@@ -262,7 +262,7 @@ def _all_comparisons(res: Results) -> Section:
     return s
 
 
-def _value_for_money(res: Results) -> Section:
+def _value_for_money(res: Findings) -> Section:
     s = Section("value", "Value for money")
     if res.counterfactual is None:
         s.add(Paragraph("n/a: costs per additional survivor need a counterfactual; run python run_sim.py compare."))
@@ -302,10 +302,10 @@ def _value_for_money(res: Results) -> Section:
     return s
 
 
-def _precision(res: Results) -> Section:
+def _precision(res: Findings) -> Section:
     s = Section("precision", "Precision")
     rows = []
-    for c in precision_check(res.summary, res.comparisons):
+    for c in res.precision:
         if c["met"] is None:
             rows.append([c["scenario"], c["reference"], pp(c["diff"], 2), "n/a", "n/a", "n/a"])
             continue
@@ -325,7 +325,7 @@ def _precision(res: Results) -> Section:
     return s
 
 
-def _assumptions(res: Results) -> Section:
+def _assumptions(res: Findings) -> Section:
     s = Section("assumptions", "Assumptions: what each scenario changes")
     ref = res.baseline or res.counterfactual
     s.add(Paragraph("Each scenario's policy question (the comment its file opens with) and every resolved "
@@ -341,7 +341,7 @@ def _assumptions(res: Results) -> Section:
             if n == ref:
                 s.add(Paragraph("This is the reference the others are compared with."))
             continue
-        diff = res.scenario_diff(ref, n)
+        diff = res.changes.get(n, [])
         limit = 60
         rows = [[p, a, b] for p, a, b in diff[:limit]]
         notes = [f"... and {len(diff) - limit} more differences (python run_sim.py show FILE prints the whole "
@@ -356,7 +356,7 @@ def _oneline(text: str) -> str:
     return " ".join(t for t in text.split())
 
 
-def _provenance(res: Results) -> Section:
+def _provenance(res: Findings) -> Section:
     s = Section("provenance", "Provenance")
     m = res.manifest
     rows = [["kind", str(m.get("kind"))], ["status", str(m.get("status"))], ["seed", str(m.get("seed"))],

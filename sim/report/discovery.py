@@ -6,7 +6,6 @@ holds a discover.json. Every sentence is computed from that file.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from matplotlib.figure import Figure as MplFigure
@@ -121,13 +120,12 @@ def write_discovery_report(root: Path, result: dict) -> dict[str, Path]:
     return {"markdown": root / "discover.md", "png": root / "discover.png"}
 
 
-def section(root: Path) -> Section | None:
-    """The compare report's section, when ``discover`` has been run on the folder."""
-    path = Path(root) / "discover.json"
-    if not path.is_file():
+def section(result: dict | None) -> Section | None:
+    """The compare report's section, when ``discover`` has been run on the folder (``result``: its
+    discover.json)."""
+    if result is None:
         return None
     try:
-        result = json.loads(path.read_text(encoding="utf-8"))
         s = Section("discovery", "Scenario discovery: when does it happen?")
         for line in summary_lines(result):
             s.add(Paragraph(line))
@@ -138,5 +136,5 @@ def section(root: Path) -> Section | None:
                      "ever smaller boxes; the circle marks the one described above.",
                      "Coverage against density of each box on the peeling trajectory", trajectory_png(result)))
         return s
-    except (OSError, ValueError, KeyError):
+    except (KeyError, TypeError, ValueError):
         return None

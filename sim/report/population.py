@@ -1,5 +1,6 @@
 """What happened to the start-ups, for the comparison report: survival curves, the valley, the
-support funnel, regions, and the published gap split into effect and selection."""
+support funnel, regions, and the published gap split into effect and selection (every number from
+:func:`sim.analysis.findings.findings`)."""
 
 from __future__ import annotations
 
@@ -7,15 +8,13 @@ import math
 
 import numpy as np
 
-from ..analysis.stats import summarize
-from ..analysis.survival import hazard_by_age, km_curve
+from ..analysis.findings import FUNNEL, HALF_YEARS, SURVIVAL_GRID, YEARS, Findings
 from . import plots
 from .document import Figure, Paragraph, Section, Table
 from .format import defined, diff_cell, pct, pp
-from .results import Kept, Results
 
 
-def style_map(res: Results) -> dict[str, dict]:
+def style_map(res: Findings) -> dict[str, dict]:
     """A distinguishable style (colour, marker, line style) per scenario; the counterfactual in grey."""
     out = dict(zip(res.scenarios, plots.styles(len(res.scenarios)), strict=True))
     if res.counterfactual:
@@ -23,38 +22,26 @@ def style_map(res: Results) -> dict[str, dict]:
     return out
 
 
-def colour_map(res: Results) -> dict[str, tuple]:
+def colour_map(res: Findings) -> dict[str, tuple]:
     return {n: st["color"] for n, st in style_map(res).items()}
 
 
-def _kept_note(res: Results) -> str:
+def _kept_note(res: Findings) -> str:
     if not res.kept_replications:
         return ""
     reps = ", ".join(str(r) for r in res.kept_replications)
     return f"From the start-up tables of replication(s) {reps} (the ones kept; --startups all keeps more)."
 
 
-YEARS = (1, 2, 3, 4, 5)
-
-
-def _paired_row(res: Results, sc: str, ref: str, metric: str) -> dict:
-    """The paired difference of ``metric`` over all replications (mean and 95% CI, as fractions)."""
-    s = summarize(res.paired(sc, ref, metric))
-    return {"diff": s["mean"], "ci_low": s["ci_low"], "ci_high": s["ci_high"]}
-
-
-def survival_section(res: Results) -> Section:
+def survival_section(res: Findings) -> Section:
     s = Section("survival", "Survival curves")
     if not res.kept:
         s.add(Paragraph("n/a: no start-up table was kept (--startups none), so no survival curve can be drawn. "
                         "The headline table still has S(1y), S(3y) and S(5y) from every replication."))
         return s
-    grid = np.arange(0, 8 * 12 + 1, dtype=float)
+    grid = SURVIVAL_GRID
     colour = colour_map(res)
-    curves = {}
-    for n, k in res.kept.items():
-        sel = k.cohort
-        curves[n] = km_curve(k.age_end[sel], k.died[sel], grid, weights=k.weight[sel])
+    curves = res.curves
     cf = res.counterfactual
     panels = []
     for n in res.scenarios:
@@ -77,7 +64,7 @@ def survival_section(res: Results) -> Section:
         for n in res.scenarios:
             if n == cf:
                 continue
-            rows = [_paired_row(res, n, cf, f"survival_{y}y") for y in YEARS]
+            rows = res.survival_diffs[n]
             diffs.append({"label": n, "x": np.array(YEARS, float), "d": [r["diff"] for r in rows],
                           "lo": [r["ci_low"] for r in rows], "hi": [r["ci_high"] for r in rows]})
         if diffs:
@@ -98,28 +85,23 @@ def survival_section(res: Results) -> Section:
     return s
 
 
-def valley_section(res: Results) -> Section:
+def valley_section(res: Findings) -> Section:
     s = Section("valley", "The death valley")
     if not res.kept:
         s.add(Paragraph("n/a: no start-up table was kept (--startups none)."))
         return s
-    edges = np.arange(0, 8 * 12 + 1, 6, dtype=float)
+    edges = HALF_YEARS
     style = style_map(res)
     series, rows = [], []
     for n in res.scenarios:
-        k = res.kept.get(n)
-        if k is None:
+        if n not in res.hazards:
             continue
-        sel = k.cohort
-        rate = hazard_by_age(k.age_end[sel], k.died[sel], edges, k.weight[sel]) * 12.0
+        rate, yearly = res.hazards[n]
         series.append({"label": n, "edges": edges / 12, "rate": rate, "colour": style[n]["color"], "ls": style[n]["ls"],
                        "bold": n in (res.counterfactual, res.baseline)})
-        yearly = hazard_by_age(k.age_end[sel], k.died[sel], np.arange(0, 8 * 12 + 1, 12, dtype=float),
-                               k.weight[sel]) * 12.0
         rows.append([res.label(n)] + [f"{100 * v:.1f}" if defined(v) else "n/a" for v in yearly])
-    who = res.counterfactual if res.counterfactual in res.kept else next(iter(res.kept))
     s.add(Paragraph("How often start-ups die at each age: deaths per 100 firm-years at risk, in half-year bands. "
-                    + valley_words(res.kept[who], who) + " " + _kept_note(res)))
+                    + valley_words(res.valley) + " " + _kept_note(res)))
     s.add(Figure("valley", "Death rate by firm age (deaths per 100 firm-years at risk, half-year bands); the "
                  "counterfactual and the baseline in bold",
                  "Step plot of death rates by firm age for each scenario", plots.hazard(series)))
@@ -130,12 +112,10 @@ def valley_section(res: Results) -> Section:
     return s
 
 
-def valley_words(k: Kept, name: str) -> str:
-    """What the data say about the valley in ``name``: the shape of the yearly death rate and the causes
-    of the deaths before the valley is crossed (computed, never written ahead of the data)."""
-    sel = k.cohort
-    rate = hazard_by_age(k.age_end[sel], k.died[sel], np.arange(0, 8 * 12 + 1, 12, dtype=float),
-                         k.weight[sel]) * 100 * 12
+def valley_words(valley: dict) -> str:
+    """What the data say about the valley (:func:`sim.analysis.findings.valley`): the shape of the yearly
+    death rate and the causes of the deaths before the valley is crossed, in words."""
+    name, rate = valley["name"], valley["rate"]
     ok = np.flatnonzero(np.isfinite(rate))
     if ok.size < 2:
         return f"In {name}, too few firm-years were observed to describe the death rate's shape."
@@ -151,105 +131,62 @@ def valley_words(k: Kept, name: str) -> str:
     else:
         shape = (f"the death rate rises from {first:.1f} per 100 firm-years in the first year to a peak of "
                  f"{float(rate[peak]):.1f} in year {peak + 1}, then falls to {last:.1f} by year {int(ok[-1]) + 1}")
-    valley = k.died & ~k.crossed & sel
-    n = int(valley.sum())
     causes = ""
-    if n:
-        w = k.weight[valley]
-        share = {c: float(w[k.cause[valley] == c].sum() / w.sum()) for c in ("cash", "failure")}
+    share = valley["causes"]
+    if share:
         causes = (f" Of the start-ups that died before crossing the valley, {100 * share['cash']:.0f}% ran out of "
                   f"cash and {100 * share['failure']:.0f}% failed for other reasons (team, product, market)"
                   + (": the valley is mostly not about cash." if share["failure"] > share["cash"] else "."))
     return f"In {name}, {shape}.{causes}"
 
 
-FUNNEL = (("founded", "founded"), ("selected", "selected by a centre"), ("granted", "received a grant"),
-          ("funded", "raised follow-on money"), ("crossed", "crossed the valley"), ("acquired", "acquired"),
-          ("alive", "alive at the horizon"))
+STEPS = dict(zip(FUNNEL, ("founded", "selected by a centre", "received a grant", "raised follow-on money",
+                          "crossed the valley", "acquired", "alive at the horizon"), strict=True))
+FUNNEL_LABELS = tuple(STEPS.items())
 
 
-def _funnel_counts(res: Results, k: Kept) -> dict[str, float]:
-    reps = max(len(np.unique(k.replication)), 1)
-    w = k.weight
-    alive = ~(k.died | k.acquired)
-    return {"founded": w.sum() / reps, "selected": w[k.supported].sum() / reps, "granted": w[k.granted].sum() / reps,
-            "funded": w[k.funded].sum() / reps, "crossed": w[k.crossed].sum() / reps,
-            "acquired": w[k.acquired].sum() / reps, "alive": w[alive].sum() / reps}
-
-
-def funnel_section(res: Results) -> Section:
+def funnel_section(res: Findings) -> Section:
     s = Section("funnel", "From founding to exit: the funnel")
     if not res.kept:
         s.add(Paragraph("n/a: no start-up table was kept (--startups none)."))
         return s
-    counts = {n: _funnel_counts(res, k) for n, k in res.kept.items()}
+    counts = res.funnel
     rows = []
     for n in res.scenarios:
         if n in counts:
             c = counts[n]
-            rows.append([res.label(n)] + [f"{c[key]:,.0f}" for key, _ in FUNNEL]
+            rows.append([res.label(n)] + [f"{c[key]:,.0f}" for key, _ in FUNNEL_LABELS]
                         + [pct(c["crossed"] / c["founded"]) if c["founded"] else "n/a"])
     s.add(Paragraph("All start-ups founded over the whole run, per replication: how many were selected by a centre, "
                     "got a grant, raised follow-on money (market or conglomerate), crossed the valley (break-even "
                     "or scale-up), were acquired, and were still alive at the horizon. The steps are not nested: "
                     "a firm can be acquired without crossing. " + _kept_note(res)))
     s.add(Table("funnel", "Start-ups reaching each step (mean per kept replication)",
-                ["scenario"] + [label for _, label in FUNNEL] + ["crossed / founded"], rows))
+                ["scenario"] + [label for _, label in FUNNEL_LABELS] + ["crossed / founded"], rows))
     shown = [n for n in (res.counterfactual, res.baseline) if n in counts] or list(counts)[:2]
     s.add(Figure("funnel", "The funnel for " + " and ".join(shown), "Grouped bar chart of start-ups at each step",
-                 plots.funnel([label for _, label in FUNNEL],
-                              [(n, [counts[n][key] for key, _ in FUNNEL]) for n in shown])))
+                 plots.funnel([label for _, label in FUNNEL_LABELS],
+                              [(n, [counts[n][key] for key, _ in FUNNEL_LABELS]) for n in shown])))
     return s
 
 
-def regions_section(res: Results) -> Section:
+def regions_section(res: Findings) -> Section:
     rg = res.regions
-    n_regions = len(set(np.asarray(rg["region"], dtype=object).tolist())) if rg and "region" in rg else 0
-    s = Section("regions", f"The {n_regions or 17} regions side by side")
-    if not rg or "region" not in rg:
+    s = Section("regions", f"The {(rg or {}).get('count') or 17} regions side by side")
+    if rg is None:
         s.add(Paragraph("n/a: no regional results in this folder (regions.parquet is missing)."))
         return s
-    names = np.asarray(rg["scenario"], dtype=object)
-    regs = np.asarray(rg["region"], dtype=object)
-    region_order = list(dict.fromkeys(regs.tolist()))
-    first = res.scenarios[0] if res.scenarios else None
-    order = list((res.resolved(first).get("regions") or {}).keys()) if first else []
-    region_order = [r for r in order if r in region_order] + [r for r in region_order if r not in order]
-
-    def series(sc, region, metric):
-        mask = (names == sc) & (regs == region)
-        reps = np.asarray(rg["replication"])[mask]
-        o = np.argsort(reps)
-        return reps[o], np.asarray(rg[metric], float)[mask][o]
-
-    cf = res.counterfactual
-    others = [n for n in res.scenarios if n != cf]
-    level_ref = cf or first
+    cf = res.counterfactual if rg["changes"] else None
+    level_ref, cols = rg["level_ref"], rg["columns"]
     header = ["region", f"start-ups/yr* ({level_ref})", f"S(5y) {level_ref}"]
     rows, mat = [], []
-    cal = res.resolved(level_ref).get("calendar", {}) if level_ref else {}
-    years = max(1, (cal.get("cohort_last_year", 0) - cal.get("cohort_first_year", 0) + 1))
-    for region in region_order:
-        _, st = series(level_ref, region, "startups")
-        _, s5 = series(level_ref, region, "survival_5y")
-        row = [region, f"{np.nanmean(st) / years:,.0f}" if st.size else "n/a",
-               pct(float(np.nanmean(s5))) if np.isfinite(s5).any() else "n/a"]
-        line = []
-        for n in (others if cf else res.scenarios[1:]):
-            ra, a = series(n, region, "survival_5y")
-            if cf:
-                rb, b = series(cf, region, "survival_5y")
-                _, ia, ib = np.intersect1d(ra, rb, return_indices=True)
-                d = a[ia] - b[ib]
-                v = summarize(d)["mean"] if d.size else math.nan
-                row.append(pp(v, 2))
-            else:
-                v = float(np.nanmean(a)) if np.isfinite(a).any() else math.nan
-                row.append(pct(v))
-            line.append(v)
+    for r in rg["rows"]:
+        row = [r["region"], f"{r['startups_per_year']:,.0f}" if r["startups_per_year"] is not None else "n/a",
+               pct(r["survival_5y"]) if r["survival_5y"] is not None else "n/a"]
+        row += [pp(v, 2) if cf else pct(v) for v in r["values"]]
         rows.append(row)
-        mat.append(line)
-    cols = others if cf else res.scenarios[1:]
+        mat.append(r["values"])
+    region_order = [r["region"] for r in rg["rows"]]
     header += [(f"{n}: S(5y) change" if cf else f"{n}: S(5y)") for n in cols]
     notes = ["* start-ups per year founded in the cohort window. S(5y): 5-year survival (Kaplan-Meier) of the "
              "region's start-ups founded in the cohort window, mean over replications."]
@@ -265,20 +202,13 @@ def regions_section(res: Results) -> Section:
                      plots.heatmap(region_order, cols, np.asarray(mat, float) * 100,
                                    title="5-year survival by region: change against the counterfactual",
                                    unit="percentage points", fmt="{:+.1f}")))
-    # supported start-ups per region
-    srows = []
-    for region in region_order:
-        row = [region]
-        for n in res.scenarios:
-            _, v = series(n, region, "supported")
-            row.append(f"{np.nanmean(v):,.0f}" if v.size else "n/a")
-        srows.append(row)
+    srows = [[r["region"]] + [f"{v:,.0f}" if v is not None else "n/a" for v in r["supported"]] for r in rg["rows"]]
     s.add(Table("regions_supported", "Start-ups supported by region (whole run, mean over replications)",
                 ["region"] + list(res.scenarios), srows))
     return s
 
 
-def naive_gap_section(res: Results) -> Section:
+def naive_gap_section(res: Findings) -> Section:
     s = Section("gap", "Supported versus other start-ups: selection or effect?")
     cf = res.counterfactual
     rows, plot_rows = [], []
@@ -345,7 +275,7 @@ def _gap_cell(stat: dict | None) -> str:
     return f"{100 * stat['mean']:+.1f}" + (f" ± {100 * hw:.1f}" if defined(hw) and hw > 0 else "") + " pp"
 
 
-def _gap_words(res: Results) -> str:
+def _gap_words(res: Findings) -> str:
     cf = res.counterfactual
     who = res.baseline or next((n for n in res.scenarios if n != cf), None)
     dec = res.gap(who) if who else None

@@ -10,20 +10,17 @@ Every number comes from summary.json and the replications table.
 
 from __future__ import annotations
 
-import numpy as np
-
-from ..analysis.summary import cost_per_survivor_by_draw, spread_interval
+from ..analysis.findings import Findings
 from .document import Paragraph, Section, Table
 from .format import defined, fmt, pp, shown_path
-from .results import Results
 
 SHOWN = (("survival_5y", "5-year survival", "share"), ("survivors_5y", "5-year survivors", "count"),
          ("jobs_end", "jobs at the horizon", "count"), ("public_cost_krw", "public cost", "krw"))
 
 
-def draws(res: Results) -> dict | None:
+def draws(res: Findings) -> dict | None:
     """The experiment's posterior draws (manifest), or None for a fixed-parameter run."""
-    return res.manifest.get("draws") or None
+    return res.draws
 
 
 def _diff(x, kind: str) -> str:
@@ -38,7 +35,7 @@ def _range(lo, hi, kind: str) -> str:
     return f"{_diff(lo, kind)} to {_diff(hi, kind)}" if defined(lo) and defined(hi) else "n/a"
 
 
-def first_lines(res: Results) -> list[Paragraph]:
+def first_lines(res: Findings) -> list[Paragraph]:
     """The report's first lines on uncertainty: data against assumptions, in words, from the numbers."""
     d = draws(res)
     cf, base = res.counterfactual, res.baseline
@@ -86,29 +83,25 @@ def first_lines(res: Results) -> list[Paragraph]:
         share = "all" if p == 1 else ("none" if p == 0 else f"{p:.0%}")
         text += f"In {share} of the {k} parameter sets {ref} raises 5-year survival."
     out = [Paragraph(text.strip())]
-    a_, b_ = res.reps.get(ref) or {}, res.reps.get(cf) or {}
-    ratios = cost_per_survivor_by_draw(a_, b_, k) if "survivors_5y" in a_ and b_ else np.empty(0)
-    ratios = ratios[~np.isnan(ratios)]  # draws no replication ran
-    finite = ratios[np.isfinite(ratios)]
-    if finite.size >= 2:
-        a, b = spread_interval(finite)
-        inf = int(np.sum(~np.isfinite(ratios)))
+    spread = res.cost_spread
+    if spread is not None:
+        a, b, inf = spread["low"], spread["high"], spread["infinite"]
         out.append(Paragraph(
             f"Public cost per additional 5-year survivor (cohort window) over the same parameter sets: "
             f"{max(a, 0) / 1e6:,.0f} M to {b / 1e6:,.0f} M KRW (90 %)"
-            + (f"; in {inf} of {len(ratios)} sets the programme added no survivors, so it had no finite cost per "
+            + (f"; in {inf} of {spread['draws']} sets the programme added no survivors, so it had no finite cost per "
                "survivor." if inf else ".")))
     return out
 
 
-def section(res: Results) -> Section | None:
+def section(res: Findings) -> Section | None:
     """Every comparison's mean, Monte Carlo half-width, 90 % interval over parameters and P(better)."""
     d = draws(res)
     if not d:
         return None
     s = Section("uncertainty", "Uncertainty: simulation noise and what the data leave open")
     k = len(d["values"])
-    applied = _applied(res, d)
+    applied = res.applied
     s.add(Paragraph(
         f"Replication r of every scenario ran with parameter set r mod {k}, drawn from the posterior in "
         f"{shown_path(d['file'])} ({d.get('source', '')}): the values of {', '.join(d['keys'])} that the published "
@@ -142,10 +135,3 @@ def section(res: Results) -> Section | None:
                      "P(better): the share of parameter sets in which the scenario does better than the reference "
                      "(more survival, survivors and jobs; less public cost); a tie counts half."]))
     return s
-
-
-def _applied(res: Results, d: dict) -> dict[str, list[str]]:
-    from ..scenario.draws import Draws
-
-    dr = Draws.from_json(d)
-    return {n: dr.applied(res.resolved(n)) for n in res.scenarios}

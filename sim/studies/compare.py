@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..analysis.findings import findings
 from ..analysis.summary import precision_check
 from ..errors import ScenarioError, UsageError
 from ..experiment.lifecycle import StudyFolder
@@ -157,8 +158,11 @@ def reports_written(root) -> bool:
 
 
 def write_compare_report(root: Path, echo=None, practical_pp: float | None = None) -> dict:
-    """report.html, report.md and figures of a finished comparison (or run) in ``root``."""
-    return write_reports(Path(root), echo=echo, practical_pp=practical_pp)
+    """report.html, report.md and figures of a finished comparison (or run) in ``root``: what
+    :func:`sim.analysis.findings.findings` reads from the folder, laid out by :mod:`sim.report`."""
+    if echo:
+        echo(f"report: reading {root}")
+    return write_reports(findings(Path(root), practical_pp))
 
 
 def compare(scenarios=(), *, baseline: str | None = "ccei-announced", counterfactual: str = "no-programme",
