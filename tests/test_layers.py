@@ -1,5 +1,6 @@
-"""The house reads one way: imports in sim/ run down the layers, never up or sideways, and no
-module grows into a god file.
+"""The house reads one way: imports in sim/ run down the layers, never up or sideways, never in a
+circle (within a layer too), no module reaches for another's private names, and no module grows
+into a god file.
 
 Layers, low to high: helpers (the modules at the top of sim/, such as files and errors) ->
 scenario -> model -> analysis -> {experiment, report} -> studies -> cli. experiment and report
@@ -86,3 +87,113 @@ def test_no_module_is_a_god_file():
     big = {str(p.relative_to(SIM.parent)): n for p in SIM.rglob("*.py")
            if (n := len(p.read_text(encoding="utf-8").splitlines())) > MAX_LINES}
     assert big == {}
+
+
+# ---------------------------------------------------------------------------------------------
+# no import circle, no private name across modules
+# ---------------------------------------------------------------------------------------------
+def modules() -> dict[str, Path]:
+    """Dotted name (below sim/, "" for sim/__init__) -> file, for every module of sim/."""
+    out = {}
+    for path in SIM.rglob("*.py"):
+        parts = list(path.relative_to(SIM).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        out[".".join(parts)] = path
+    return out
+
+
+def import_edges() -> dict[str, set[str]]:
+    """Module -> the sim modules it imports (``from .pkg import name`` counts the module ``pkg.name``
+    when there is one, else ``pkg``), at the top or inside a function alike."""
+    mods = modules()
+    graph: dict[str, set[str]] = {}
+    for name, path in mods.items():
+        package = name.split(".") if path.name == "__init__.py" else name.split(".")[:-1]
+        package = [p for p in package if p]
+        deps = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom):
+                if node.level:
+                    mod = package[: len(package) - (node.level - 1)] + (node.module.split(".") if node.module else [])
+                elif node.module and node.module.split(".")[0] == "sim":
+                    mod = node.module.split(".")[1:]
+                else:
+                    continue
+                for alias in node.names:
+                    sub = ".".join(mod + [alias.name])
+                    deps.add(sub if sub in mods else ".".join(mod))
+            elif isinstance(node, ast.Import):
+                for alias in node.names:
+                    if alias.name.split(".")[0] == "sim":
+                        deps.add(".".join(alias.name.split(".")[1:]))
+        graph[name] = {d for d in deps if d in mods and d != name}
+    return graph
+
+
+def circles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The import circles: every group of modules that import each other, directly or not (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    out = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        for w in sorted(graph.get(v, ())):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            group = []
+            while True:
+                w = stack.pop()
+                group.append(w)
+                if w == v:
+                    break
+            if len(group) > 1:
+                out.append(sorted(group))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return out
+
+
+def private_imports() -> list[str]:
+    """``from MODULE import _name`` of a sim module from another one (a private name crossing modules)."""
+    bad = []
+    for path in sorted(modules().values()):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and (node.level or (node.module or "").split(".")[0] == "sim"):
+                for alias in node.names:
+                    if alias.name.startswith("_") and not alias.name.startswith("__"):
+                        bad.append(f"{path.relative_to(SIM.parent)}:{node.lineno} imports {alias.name}")
+    return bad
+
+
+def test_no_import_circle_anywhere_in_sim():
+    """No group of modules imports each other, within a layer as across them, imports inside
+    functions included: each module can be read (and tested) after the ones it uses."""
+    assert circles(import_edges()) == []
+
+
+def test_no_module_imports_another_module_s_private_name():
+    assert private_imports() == []
+
+
+def test_the_checks_catch_a_circle_through_a_function_and_a_private_import(tmp_path, monkeypatch):
+    """The checks themselves can fail: report a <-> b (b's import inside a function), and a private name."""
+    fake = tmp_path / "sim"
+    for rel, text in {"__init__.py": "", "report/__init__.py": "", "report/a.py": "from .b import page\n",
+                      "report/b.py": "def page():\n    from . import a\n", "report/c.py": "from .a import _x\n",
+                      "studies/d.py": "from sim.report.a import thing\n"}.items():
+        (fake / rel).parent.mkdir(parents=True, exist_ok=True)
+        (fake / rel).write_text(text)
+    monkeypatch.setattr(__import__(__name__), "SIM", fake)
+    assert circles(import_edges()) == [["report.a", "report.b"]]
+    assert import_edges()["studies.d"] == {"report.a"}
+    assert [v.split(" ", 1)[1] for v in private_imports()] == ["imports _x"]

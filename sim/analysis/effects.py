@@ -16,7 +16,7 @@ import math
 
 import numpy as np
 
-from ..coded import Coded
+from ..categorical import Categorical
 from ..model.codes import DIED
 from .survival import km_at
 
@@ -104,7 +104,7 @@ def twins(records, scenario, supported_only: bool = True, quality: bool = False)
     keep = s["supported"] if supported_only else s["weight"] == 1.0
     # compact columns (a comparison keeps these for every replication): a twin's founding time is the
     # same float in both worlds, so float32 keeps the equality test exact
-    return {"region": Coded.of(s["region"][keep], records.region_names), "serial": s["serial"][keep].astype(np.int32),
+    return {"region": Categorical.of(s["region"][keep], records.region_names), "serial": s["serial"][keep].astype(np.int32),
             "founded_month": s["founded"][keep].astype(np.float32),
             "age_end": (s["outcome_time"] - s["founded"])[keep].astype(np.float32),
             "died": (s["outcome"] == DIED)[keep],

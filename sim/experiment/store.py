@@ -30,7 +30,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..analysis.dictionary import field_metadata
-from ..coded import arrow_columns, repeated
+from ..categorical import arrow_columns, repeated
 from ..errors import UsageError
 from ..files import atomic_write_json, atomic_write_table, write_error
 from .folder import (

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..analysis.metrics import region_metrics, replication_metrics
-from ..coded import Coded
+from ..categorical import Categorical
 from ..model import simulate
 from ..model.codes import CAUSES, OUTCOMES
 from ..scenario.schema import STAGES, Scenario
@@ -128,32 +128,32 @@ def stored_rows(startups: dict) -> np.ndarray:
 
 def startup_table(records) -> dict[str, np.ndarray | list]:
     """The per-start-up columns of the stored rows (:func:`stored_rows`), for startups.parquet: text columns
-    as :class:`~sim.coded.Coded` codes; ``weight`` is how many start-ups of the economy each row stands for."""
+    as :class:`~sim.categorical.Categorical` codes; ``weight`` is how many start-ups of the economy each row stands for."""
     full = records.startups
     keep = stored_rows(full)
     s = {k: v[keep] for k, v in full.items()}
     thinned = ~s["supported"] & (s["weight"] == 1.0)
     weight = np.where(thinned, float(STORED_APPLICANT_SHARE), s["weight"])
     return {
-        "region": Coded.of(s["region"], records.region_names),
+        "region": Categorical.of(s["region"], records.region_names),
         "serial": s["serial"],
         "weight": weight,
-        "sector": Coded.of(s["sector"], records.sector_names),
+        "sector": Categorical.of(s["sector"], records.sector_names),
         "founded_month": s["founded"],
         "cohort_year": s["cohort_year"],
         "quality": s["quality"],
         "team": s["team"],
         "supported": s["supported"],
-        "centre": Coded.of(s["centre"], records.centre_names),
+        "centre": Categorical.of(s["centre"], records.centre_names),
         "support_month": s["support_time"],
         "grant_krw": s["grant_krw"],
         "private_krw": s["private_krw"],
         "conglomerate_krw": s["conglomerate_krw"],
         "subcontract": s["subcontract"],
-        "stage_reached": Coded.of(s["stage_reached"], (*STAGES, "crossed")),
+        "stage_reached": Categorical.of(s["stage_reached"], (*STAGES, "crossed")),
         "crossed_valley": s["crossed"],
-        "outcome": Coded.of(s["outcome"], OUTCOMES),
-        "cause": Coded.of(s["cause"], [c or None for c in CAUSES]),
+        "outcome": Categorical.of(s["outcome"], OUTCOMES),
+        "cause": Categorical.of(s["cause"], [c or None for c in CAUSES]),
         "outcome_month": s["outcome_time"],
         "jobs": s["jobs"],
     }

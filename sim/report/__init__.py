@@ -33,6 +33,6 @@ def __getattr__(name: str):
 def write_reports(findings) -> dict[str, Path]:
     """Build report.html, report.md and figures/*.png in the findings' folder; return their paths."""
     from .compare import build_report
-    from .document import write_pages
+    from .pages import write_pages
 
     return write_pages(Path(findings.root), build_report(findings), "report")

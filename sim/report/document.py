@@ -2,16 +2,13 @@
 
 Every page (the comparison report, sweeps, optimisations) is built from these blocks once and
 rendered twice by :mod:`sim.report.html` and :mod:`sim.report.markdown`, so the HTML and the
-Markdown always carry the same tables and numbers. :func:`write_pages` writes both, and the
-figures as PNG files, into a results folder.
+Markdown always carry the same tables and numbers; :func:`sim.report.pages.write_pages` writes
+both, and the figures as PNG files, into a results folder.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
-
-from ..files import atomic_write_bytes
 
 FIGURES = "figures"
 """Folder (inside the results folder) of the Markdown pages' figures."""
@@ -78,19 +75,3 @@ class Report:
 
     def figures(self) -> list[Figure]:
         return [b for s in self.sections for b in s.blocks if isinstance(b, Figure)]
-
-
-def write_pages(root: Path, report: Report, stem: str) -> dict[str, Path]:
-    """``STEM.html`` (self-contained), ``STEM.md`` and its figures in ``root/figures``; their paths."""
-    from .html import render_html
-    from .markdown import render_markdown
-
-    root = Path(root)
-    figures = root / FIGURES
-    figures.mkdir(exist_ok=True)
-    for f in report.figures():
-        atomic_write_bytes(figures / f"{f.name}.png", f.png)
-    html, md = root / f"{stem}.html", root / f"{stem}.md"
-    atomic_write_bytes(html, render_html(report))
-    atomic_write_bytes(md, render_markdown(report))
-    return {"html": html, "markdown": md, "figures": figures}

@@ -12,8 +12,9 @@ import numpy as np
 from matplotlib.figure import Figure as MplFigure
 from matplotlib.ticker import MaxNLocator
 
-from .document import Bullets, Figure, Paragraph, Report, Section, Table, write_pages
+from .document import Bullets, Figure, Paragraph, Report, Section, Table
 from .format import fmt, shown_path
+from .pages import write_pages
 from .plots import GREY, to_png
 
 

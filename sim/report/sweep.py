@@ -14,8 +14,9 @@ import numpy as np
 from matplotlib.figure import Figure as MplFigure
 from matplotlib.ticker import FuncFormatter
 
-from .document import Bullets, Figure, Paragraph, Report, Section, Table, write_pages
+from .document import Bullets, Figure, Paragraph, Report, Section, Table
 from .format import fmt, shown_command, shown_path
+from .pages import write_pages
 from .plots import GREY, colours, to_png
 
 ORDINAL = {1: "First", 2: "Second", 3: "Third"}

@@ -15,6 +15,7 @@ import typing
 import yaml
 
 from ..errors import ScenarioError
+from .safe_yaml import SafeLoader
 
 
 # ----------------------------------------------------------------------------------------------
@@ -153,8 +154,6 @@ def missing_entry(data: dict, parts: list[str]) -> tuple[str, str] | None:
 
 def parse_override(text: str) -> tuple[list[str], object]:
     """``a.b.c=value`` -> (["a","b","c"], value read as a YAML scalar)."""
-    from .loader import _Loader
-
     if "=" not in text:
         raise ScenarioError(f"--set {text!r}: expected dotted.key=value, for example centres.Daejeon.seats=40.")
     key, _, raw = text.partition("=")
@@ -162,7 +161,7 @@ def parse_override(text: str) -> tuple[list[str], object]:
     if not key.strip() or any(not p for p in parts):
         raise ScenarioError(f"--set {text!r}: expected dotted.key=value with a non-empty key.")
     try:
-        value = yaml.load(raw, Loader=_Loader) if raw.strip() else ""  # noqa: S506
+        value = yaml.load(raw, Loader=SafeLoader) if raw.strip() else ""  # noqa: S506
     except (yaml.YAMLError, RecursionError):
         value = raw  # not a YAML value: taken as text (validation says if text does not fit)
     return parts, value

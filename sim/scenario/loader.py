@@ -35,11 +35,12 @@ from .keys import (
     parse_override,
     set_dotted,
 )
+from .safe_yaml import MAX_DEPTH, SafeLoader
+from .safe_yaml import short as _short
 from .schema import Calendar, Centre, Conglomerate, Funding, ReferenceProblems, Scenario, Startups
 
 SHIPPED = Path(__file__).resolve().parents[2] / "scenarios"
 MAX_FILE_BYTES = 2_000_000
-MAX_DEPTH = 40
 MAX_NODES = 200_000
 MAX_EXTENDS = 20
 """Longest chain of ``extends`` (a file extending a file extending ...)."""
@@ -50,52 +51,6 @@ MAX_PROBLEMS = 25
 # --------------------------------------------------------------------------------------------
 # YAML reading
 # --------------------------------------------------------------------------------------------
-class _Loader(yaml.SafeLoader):
-    """Safe loader that refuses alias bombs and absurd nesting before they cost memory."""
-
-    def __init__(self, stream):
-        super().__init__(stream)
-        self._aliases = 0
-
-    def compose_node(self, parent, index):
-        if self.check_event(yaml.AliasEvent):
-            self._aliases += 1
-            if self._aliases > 100:
-                raise yaml.YAMLError("too many aliases (more than 100): refusing a possible alias bomb")
-        depth = getattr(self, "_depth", 0)
-        if depth > MAX_DEPTH:
-            raise yaml.YAMLError(f"nesting deeper than {MAX_DEPTH} levels")
-        self._depth = depth + 1
-        try:
-            return super().compose_node(parent, index)
-        finally:
-            self._depth = depth
-
-    def construct_object(self, node, deep=False):
-        # PyYAML's own constructors raise plain ValueError & co. for scalars they recognise but
-        # cannot build (2015-13-45 as a date, !!float abc, an int of 5,000 digits): make them
-        # YAML errors with the position of the value.
-        try:
-            return super().construct_object(node, deep=deep)
-        except yaml.YAMLError:
-            raise
-        except (ValueError, TypeError, ArithmeticError) as exc:
-            what = f"the value {_short(node.value)}" if isinstance(node, yaml.ScalarNode) else "a value"
-            raise yaml.constructor.ConstructorError(
-                None, None, f"cannot read {what} ({_short(str(exc), 120, quote=False)})", node.start_mark) from None
-
-
-def _short(value, limit: int = 80, quote: bool = True) -> str:
-    """``repr(value)`` (or ``str`` with ``quote=False``) cut to about ``limit`` characters."""
-    try:
-        text = repr(value) if quote else str(value)
-    except (RecursionError, ValueError):  # pragma: no cover - defensive
-        text = f"<{type(value).__name__}>"
-    if len(text) <= limit:
-        return text
-    return f"{text[:limit - 20]}... ({len(text):,} characters)"
-
-
 def _os_reason(exc: BaseException) -> str:
     return getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
 
@@ -132,7 +87,7 @@ def read_yaml(path: Path) -> dict:
     except UnicodeDecodeError as exc:
         raise ScenarioError(f"{path}: is not UTF-8 text (bad byte at offset {exc.start}); save it as UTF-8.", path=path) from None
     try:
-        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
+        data = yaml.load(text, Loader=SafeLoader)  # noqa: S506 - a yaml.SafeLoader with limits
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

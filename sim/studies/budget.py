@@ -145,7 +145,7 @@ class BudgetProblem:
         u = np.zeros(self.k)
         for i, lv in enumerate(self.levers):
             if lv.kind == "param":
-                p = lv._p()
+                p = lv.range_param()
                 vals = []
                 for t in p.targets:
                     node = get_key(resolved, t)

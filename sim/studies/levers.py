@@ -56,13 +56,14 @@ class Lever:
     high: float = 1.0
     base_opens: str | None = None  # for delay
 
-    def _p(self) -> Param:
+    def range_param(self) -> Param:
+        """The range a ``param`` lever moves along."""
         return Param.from_json(self.param)
 
     def assignments(self, u: float) -> dict:
         u = min(max(float(u), 0.0), 1.0)
         if self.kind == "param":
-            p = self._p()
+            p = self.range_param()
             return p.assignments(p.value(u))
         if self.kind == "open":
             return {f"centres.{self.centre}.enabled": bool(u >= 0.5)}
@@ -72,7 +73,7 @@ class Lever:
     def shown(self, u: float) -> str:
         u = min(max(float(u), 0.0), 1.0)
         if self.kind == "param":
-            p = self._p()
+            p = self.range_param()
             v = p.value(u)
             if p.kind == "int":
                 return str(int(v))
@@ -89,7 +90,7 @@ class Lever:
     @property
     def range(self) -> str:
         if self.kind == "param":
-            p = self._p()
+            p = self.range_param()
             return f"{p.low:,.6g} .. {p.high:,.6g}"
         if self.kind == "open":
             return "open/closed"

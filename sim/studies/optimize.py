@@ -200,13 +200,13 @@ class Optimizer:
         self.history.append({"generation": self.generation, "candidates": len(pop), "simulated": new,
                              "best": best, "median": float(np.median(values)) if values else float("nan")})
         if self.progress:
-            total = self.spec.evaluations // self._popsize() - 1
+            total = self.spec.evaluations // self.popsize() - 1
             self.echo(f"generation {self.generation}/{total}: {len(pop)} candidates, {new} replications simulated, "
                       f"best {self.spec.objective} so far {best:,.1f}")
         self.generation += 1
         return out
 
-    def _popsize(self) -> int:
+    def popsize(self) -> int:
         k = self.problem.k
         return int(max(5, min(15 * k, self.spec.evaluations // 4, 40)))
 
@@ -215,7 +215,7 @@ class Optimizer:
         from scipy.stats import qmc
 
         k = self.problem.k
-        pop = self._popsize()
+        pop = self.popsize()
         gens = max(0, self.spec.evaluations // pop - 1)
         init = qmc.LatinHypercube(d=k, rng=np.random.default_rng(self.spec.seed)).random(pop)
         init[0] = self.problem.repair(self.problem.base_u)[0]
@@ -480,8 +480,8 @@ def _result(spec: OptimizeInfo, root: Path, opt: Optimizer, final: dict) -> dict
         baseline = {"name": bl_name, "file": spec.baseline_file, "objective": b["objective"],
                     "planned_cost_krw": b["planned_cost_krw"], "simulated_cost_krw": b["simulated_cost_krw"],
                     "vs_best": b.get("vs_best")}
-    sr = {"replications": spec.replications, "population": opt._popsize(),
-          "generations": max(0, spec.evaluations // opt._popsize() - 1), "evaluated": len(opt.records),
+    sr = {"replications": spec.replications, "population": opt.popsize(),
+          "generations": max(0, spec.evaluations // opt.popsize() - 1), "evaluated": len(opt.records),
           "simulated_replications_this_run": opt.simulated, "cached": opt.hits,
           "history": [{k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in h.items()}
                       for h in opt.history],
