@@ -27,8 +27,14 @@ ROOT = Path(__file__).resolve().parents[1]
 def timed_compare(checkout: Path, out: Path) -> dict:
     """Run the main job from ``checkout`` into ``out``; the moments each phase ended, in seconds."""
     t0 = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "run_sim.py", "compare", "--out", str(out)], cwd=checkout,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1)
+    proc = subprocess.Popen(
+        [sys.executable, "run_sim.py", "compare", "--out", str(out)],
+        cwd=checkout,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        bufsize=1,
+    )
     marks = {}
     for line in proc.stdout:
         now = round(time.perf_counter() - t0, 1)
@@ -44,20 +50,30 @@ def timed_compare(checkout: Path, out: Path) -> dict:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    """Time the main job of a commit and of the working tree alternately; print the ratios."""
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("ref", help="the git commit to compare this checkout with")
     ap.add_argument("--rounds", type=int, default=2, help="runs of each, alternating (default 2)")
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         other = Path(tmp) / "ref"
-        subprocess.run(["git", "worktree", "add", "--detach", "-f", str(other), args.ref], cwd=ROOT, check=True,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(
+            ["git", "worktree", "add", "--detach", "-f", str(other), args.ref],
+            cwd=ROOT,
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         runs: dict[str, list[dict]] = {args.ref: [], "working tree": []}
         try:
             for r in range(args.rounds):
                 for name, checkout in ((args.ref, other), ("working tree", ROOT)):
-                    marks = timed_compare(checkout, Path(tmp) / f"out-{r}-{len(runs[name])}-{name[:6]}")
+                    marks = timed_compare(
+                        checkout, Path(tmp) / f"out-{r}-{len(runs[name])}-{name[:6]}"
+                    )
                     runs[name].append(marks)
                     if not args.json:
                         print(f"{name:>14}  {marks}")

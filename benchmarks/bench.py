@@ -50,7 +50,8 @@ TARGETS = {
 
 @contextlib.contextmanager
 def _no_gc():
-    """The model runs with the cyclic garbage collector paused (sim.model.simulate); so do the floors."""
+    """The model runs with the cyclic garbage collector paused (sim.model.simulate); so do the
+    floors."""
     gc.collect()
     gc.disable()
     try:
@@ -60,8 +61,9 @@ def _no_gc():
 
 
 def model_speed(repeats: int) -> dict:
-    """Lifecycles per second on one core (build + run + records, each replication from scratch), best of
-    ``repeats``: simulated start-ups, and start-ups of the economy they stand for (weights)."""
+    """Lifecycles per second on one core (build + run + records, each replication from scratch),
+    best of ``repeats``: simulated start-ups, and start-ups of the economy they stand for
+    (weights)."""
     from sim.model import reuse
 
     sc = load_scenario(BASELINE)
@@ -74,22 +76,34 @@ def model_speed(repeats: int) -> dict:
         n, events, supported = len(rec), rec.events, int(rec.startups["supported"].sum())
         represented = float(rec.startups["weight"].sum())
         best = dt if best is None else min(best, dt)
-    return {"lifecycles_per_second": n / best, "represented_lifecycles_per_second": represented / best,
-            "events_per_lifecycle": events / n, "events_per_supported_startup": events / max(supported, 1),
-            "_n": n, "_represented": represented, "_supported": supported, "_seconds": best}
+    return {
+        "lifecycles_per_second": n / best,
+        "represented_lifecycles_per_second": represented / best,
+        "events_per_lifecycle": events / n,
+        "events_per_supported_startup": events / max(supported, 1),
+        "_n": n,
+        "_represented": represented,
+        "_supported": supported,
+        "_seconds": best,
+    }
 
 
 def cost_growth(repeats: int) -> dict:
-    """Seconds per replication against the number of simulated start-ups, for founding rates at 0.1, 0.3
-    and 1 times the shipped ones (the shipped economy is the largest: 10 times it would pass the schema's
-    MAX_STARTUPS), fitted on a log-log scale: 1 is linear."""
+    """Seconds per replication against the number of simulated start-ups, for founding rates at 0.1,
+    0.3 and 1 times the shipped ones (the shipped economy is the largest: 10 times it would pass the
+    schema's MAX_STARTUPS), fitted on a log-log scale: 1 is linear."""
     from sim.model import reuse
 
     base = load_scenario(BASELINE)
     xs, ys = [], []
     for f in (0.1, 0.3, 1.0):
-        sc = load_scenario(BASELINE, [f"regions.{r}.founding_rate_per_year={g.founding_rate_per_year * f:.6g}"
-                                      for r, g in base.regions.items()])
+        sc = load_scenario(
+            BASELINE,
+            [
+                f"regions.{r}.founding_rate_per_year={g.founding_rate_per_year * f:.6g}"
+                for r, g in base.regions.items()
+            ],
+        )
         best, n = None, 0
         for r in range(repeats):
             reuse.clear()
@@ -108,20 +122,52 @@ def _rss_of(cmd: list[str]) -> float:
     wrapper = ("import resource, subprocess, sys; subprocess.run(sys.argv[1:], check=True, "
                "stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL); "
                "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
-    out = subprocess.run([sys.executable, "-c", wrapper, *cmd], check=True, cwd=ROOT, capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "-c", wrapper, *cmd], check=True, cwd=ROOT, capture_output=True, text=True
+    )
     return int(out.stdout.strip()) / 1024.0
 
 
 def real_scale(reps: int) -> dict:
-    """At the shipped (real) scale: peak RSS of a whole serial run of ``reps`` replications (the worker's
-    work and the report's in one process), and what one replication adds to a results folder with
-    --startups all (every replication's start-up table kept)."""
+    """At the shipped (real) scale: peak RSS of a whole serial run of ``reps`` replications (the
+    worker's work and the report's in one process), and what one replication adds to a results
+    folder with --startups all (every replication's start-up table kept)."""
     with tempfile.TemporaryDirectory() as d:
-        rss = _rss_of([sys.executable, "run_sim.py", "run", str(BASELINE), "-n", str(reps), "--executor", "serial",
-                       "--quiet", "--out", str(Path(d) / "rss")])
+        rss = _rss_of(
+            [
+                sys.executable,
+                "run_sim.py",
+                "run",
+                str(BASELINE),
+                "-n",
+                str(reps),
+                "--executor",
+                "serial",
+                "--quiet",
+                "--out",
+                str(Path(d) / "rss"),
+            ]
+        )
         out = Path(d) / "size"
-        subprocess.run([sys.executable, "run_sim.py", "run", str(BASELINE), "-n", "2", "--startups", "all", "--quiet",
-                        "--out", str(out)], check=True, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(
+            [
+                sys.executable,
+                "run_sim.py",
+                "run",
+                str(BASELINE),
+                "-n",
+                "2",
+                "--startups",
+                "all",
+                "--quiet",
+                "--out",
+                str(out),
+            ],
+            check=True,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
         startups = (out / "startups.parquet").stat().st_size
     return {"peak_rss_mb_real_scale": rss, "results_mb_per_replication": size / 2 / 1e6,
@@ -129,7 +175,8 @@ def real_scale(reps: int) -> dict:
 
 
 def bare_simpy(n: int, events_per_lifecycle: float, repeats: int) -> float:
-    """The issue's floor: one bare SimPy process doing n * events_per_lifecycle timeouts, nothing else."""
+    """The issue's floor: one bare SimPy process doing n * events_per_lifecycle timeouts, nothing
+    else."""
     total = int(round(n * events_per_lifecycle))
     best = None
     for _ in range(repeats):
@@ -199,7 +246,12 @@ def scaling(reps: int) -> dict:
     sc = {"ccei-announced": load_scenario(BASELINE)}
     t1 = _timed(sc, reps, lambda: ProcessExecutor(1))
     t2 = _timed(sc, reps, lambda: ProcessExecutor(2))
-    return {"speedup_2_workers": t1 / t2, "_pool1_seconds": t1, "_pool2_seconds": t2, "_scaling_tasks": reps}
+    return {
+        "speedup_2_workers": t1 / t2,
+        "_pool1_seconds": t1,
+        "_pool2_seconds": t2,
+        "_scaling_tasks": reps,
+    }
 
 
 def dask_overhead(reps: int) -> dict:
@@ -221,26 +273,46 @@ def dask_overhead(reps: int) -> dict:
 
 
 def peak_rss(reps: int) -> float:
-    """Peak RSS (MB) of a whole `run` process (serial executor, the economy at a tenth of its shipped
-    size), measured by a fresh wrapper process so that earlier children do not count."""
+    """Peak RSS (MB) of a whole `run` process (serial executor, the economy at a tenth of its
+    shipped size), measured by a fresh wrapper process so that earlier children do not count."""
     base = load_scenario(BASELINE)
     with tempfile.TemporaryDirectory() as d:
-        cmd = [sys.executable, "run_sim.py", "run", str(BASELINE), "-n", str(reps), "--executor", "serial",
-               "--quiet", "--startups", "none", "--out", str(Path(d) / "x")]
+        cmd = [
+            sys.executable,
+            "run_sim.py",
+            "run",
+            str(BASELINE),
+            "-n",
+            str(reps),
+            "--executor",
+            "serial",
+            "--quiet",
+            "--startups",
+            "none",
+            "--out",
+            str(Path(d) / "x"),
+        ]
         cmd += [f"--set=regions.{r}.founding_rate_per_year={g.founding_rate_per_year * 0.1:.6g}"
                 for r, g in base.regions.items()]
         return _rss_of(cmd)
 
 
 def default_compare() -> float:
+    """Seconds of the default compare (the main job), on this machine."""
     with tempfile.TemporaryDirectory() as d:
         t = time.perf_counter()
-        subprocess.run([sys.executable, "run_sim.py", "compare", "--quiet", "--out", str(Path(d) / "c")],
-                       check=True, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(
+            [sys.executable, "run_sim.py", "compare", "--quiet", "--out", str(Path(d) / "c")],
+            check=True,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         return time.perf_counter() - t
 
 
 def crn_reduction(reps: int) -> dict:
+    """How much common random numbers shrink the paired half-width, from ``reps`` replications."""
     sc = {"ccei-announced": load_scenario(BASELINE), "no-programme": load_scenario(COUNTERFACTUAL)}
     out = {}
     for crn in (True, False):
@@ -256,7 +328,10 @@ def crn_reduction(reps: int) -> dict:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    """Run the benchmarks and print their figures (``--json`` for a machine-readable line)."""
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     ap.add_argument("--quick", action="store_true", help="smaller sizes (smoke run)")
     ap.add_argument("--skip-compare", action="store_true", help="do not time the default compare")
@@ -264,7 +339,9 @@ def main() -> None:
     q = args.quick
     res: dict = {"cpu_count": os.cpu_count(), "python": sys.version.split()[0]}
     res.update(model_speed(1 if q else 3))
-    res["bare_simpy_lifecycles_per_second"] = bare_simpy(res["_n"], res["events_per_lifecycle"], 1 if q else 3)
+    res["bare_simpy_lifecycles_per_second"] = bare_simpy(
+        res["_n"], res["events_per_lifecycle"], 1 if q else 3
+    )
     res["overhead_ratio"] = res["bare_simpy_lifecycles_per_second"] / res["lifecycles_per_second"]
     res["bare_simpy_process_per_startup_per_second"] = bare_simpy_processes(
         res["_n"], res["events_per_lifecycle"], 1 if q else 3)

@@ -37,8 +37,13 @@ TARGET_RATIO = 1.2
 
 def _calendar(horizon: str) -> list[str]:
     first, last = HORIZONS[horizon]
-    out = [f"calendar.horizon={horizon}", f"calendar.cohort_first_year={first}", f"calendar.cohort_last_year={last}"]
-    if horizon < "2025-01":  # the outlook's extrapolation starts in 2025; drop it from a shorter calendar
+    out = [
+        f"calendar.horizon={horizon}",
+        f"calendar.cohort_first_year={first}",
+        f"calendar.cohort_last_year={last}",
+    ]
+    # the outlook's extrapolation starts in 2025; drop it from a shorter calendar
+    if horizon < "2025-01":
         out += ["timeline.2025-01=null"]
     return out
 
@@ -49,22 +54,40 @@ def _rss_and_seconds(cmd: list[str]) -> tuple[float, float]:
                "stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL); "
                "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
     t0 = time.perf_counter()
-    out = subprocess.run([sys.executable, "-c", wrapper, *cmd], check=True, cwd=ROOT, capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "-c", wrapper, *cmd], check=True, cwd=ROOT, capture_output=True, text=True
+    )
     return int(out.stdout.strip()) / 1024.0, time.perf_counter() - t0
 
 
 def measure(reps: int, scale: list[str]) -> dict:
+    """Peak memory and seconds of a run at each horizon, with the floor of the imports alone."""
     res: dict = {}
     with tempfile.TemporaryDirectory() as d:
-        floor, _ = _rss_and_seconds([sys.executable, "-c", "import sim.studies.api, sim.report.compare"])
+        floor, _ = _rss_and_seconds([sys.executable, "-c", "import sim.studies.api, "
+                                                           "sim.report.compare"])
         res["floor_rss_mb"] = floor
         for horizon in HORIZONS:
             over = [*scale, *_calendar(horizon)]
             sc = load_scenario(SCENARIO, over)
             simulated = sc.expected_startups() * sc.sampling.simulated_share()
             sets = [x for o in over for x in ("--set", o)]
-            rss, secs = _rss_and_seconds([sys.executable, "run_sim.py", "run", str(SCENARIO), "-n", str(reps),
-                                          "--executor", "serial", "--quiet", "--out", str(Path(d) / horizon), *sets])
+            rss, secs = _rss_and_seconds(
+                [
+                    sys.executable,
+                    "run_sim.py",
+                    "run",
+                    str(SCENARIO),
+                    "-n",
+                    str(reps),
+                    "--executor",
+                    "serial",
+                    "--quiet",
+                    "--out",
+                    str(Path(d) / horizon),
+                    *sets,
+                ]
+            )
             res[horizon] = {"peak_rss_mb": rss, "seconds": secs, "simulated_startups": simulated,
                             "mb_per_100k_startups": (rss - floor) / simulated * 1e5}
     first, last = res["2024-12"], res["2035-12"]
@@ -75,6 +98,7 @@ def measure(reps: int, scale: list[str]) -> dict:
 
 
 def main() -> None:
+    """Print the memory per simulated start-up against the horizon (``--json`` for one line)."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--quick", action="store_true")
@@ -83,7 +107,10 @@ def main() -> None:
     scale = []
     if a.quick:
         base = load_scenario(SCENARIO)
-        scale = [f"regions.{r}.founding_rate_per_year={g.founding_rate_per_year / 10:.6g}" for r, g in base.regions.items()]
+        scale = [
+            f"regions.{r}.founding_rate_per_year={g.founding_rate_per_year / 10:.6g}"
+            for r, g in base.regions.items()
+        ]
     res = measure(a.n, scale)
     if a.json:
         print(json.dumps(res, indent=2))
@@ -92,9 +119,10 @@ def main() -> None:
     print(f"{'horizon':<9} {'simulated':>10} {'peak MB':>8} {'MB/100k':>8} {'seconds':>8}")
     for h in HORIZONS:
         r = res[h]
-        print(f"{h:<9} {r['simulated_startups']:>10,.0f} {r['peak_rss_mb']:>8.0f} {r['mb_per_100k_startups']:>8.1f} "
-              f"{r['seconds']:>8.1f}")
-    print(f"rss_per_startup_ratio (2035 / 2024): {res['rss_per_startup_ratio']:.2f} (target <= {TARGET_RATIO})")
+        print(f"{h:<9} {r['simulated_startups']:>10,.0f} {r['peak_rss_mb']:>8.0f} "
+              f"{r['mb_per_100k_startups']:>8.1f} {r['seconds']:>8.1f}")
+    print(f"rss_per_startup_ratio (2035 / 2024): {res['rss_per_startup_ratio']:.2f} (target <= "
+          f"{TARGET_RATIO})")
     print(f"seconds_per_startup_ratio (2035 / 2024): {res['seconds_per_startup_ratio']:.2f}")
 
 

@@ -11,9 +11,9 @@ From Python (a notebook or a script)::
     res = sim.compare(replications=10)
     res.replications.groupby("scenario").survival_5y.mean()
 
-Every study is here (``sim.run``, ``sim.compare``, ``sim.sweep``, ``sim.optimize``, ``sim.calibrate``,
-``sim.discover``, ``sim.validation``, ``sim.report``, ``sim.resume``), the very functions the
-command line calls, with ``sim.Results`` to read a folder back. They load on first use
+Every study is here (``sim.run``, ``sim.compare``, ``sim.sweep``, ``sim.optimize``,
+``sim.calibrate``, ``sim.discover``, ``sim.validation``, ``sim.report``, ``sim.resume``), the very
+functions the command line calls, with ``sim.Results`` to read a folder back. They load on first use
 (:mod:`sim.studies.api`), so importing :mod:`sim` stays cheap for worker processes.
 """
 
@@ -22,8 +22,18 @@ from __future__ import annotations
 import importlib
 
 __version__ = "0.1.0"
-__all__ = ["Results", "calibrate", "compare", "discover", "optimize", "report", "resume", "run", "sweep",
-           "validation"]
+__all__ = [
+    "Results",
+    "calibrate",
+    "compare",
+    "discover",
+    "optimize",
+    "report",
+    "resume",
+    "run",
+    "sweep",
+    "validation",
+]
 
 
 def __getattr__(name: str):

@@ -4,9 +4,9 @@
 stages: those are fixed enumerations; a :class:`Categorical` is any text column in transit.)
 
 A replication's start-up table and a comparison's twins carry names (region, sector, centre,
-outcome) for hundreds of thousands of rows. As Python strings they cost a string object per row
-to build, to pickle from the worker and to turn into Arrow; as codes into a short list of names
-they cost a numpy array, and Arrow expands them to text in C (:meth:`Categorical.to_arrow`). The files
+outcome) for hundreds of thousands of rows. As Python strings they cost a string object per row to
+build, to pickle from the worker and to turn into Arrow; as codes into a short list of names they
+cost a numpy array, and Arrow expands them to text in C (:meth:`Categorical.to_arrow`). The files
 hold plain text columns either way.
 """
 
@@ -20,7 +20,8 @@ import numpy as np
 
 @dataclass(frozen=True)
 class Categorical:
-    """Row ``i`` is ``names[codes[i]]``; a negative code, or a name that is None, is a missing value."""
+    """Row ``i`` is ``names[codes[i]]``; a negative code, or a name that is None, is a missing
+    value."""
 
     codes: np.ndarray
     names: tuple[str | None, ...]
@@ -53,7 +54,9 @@ class Categorical:
         if gone:
             missing |= np.isin(codes, gone)
         names = pa.array([n or "" for n in self.names] or [""], pa.string())
-        indices = pa.array(np.where(missing, 0, codes), pa.int32(), mask=missing if missing.any() else None)
+        indices = pa.array(
+            np.where(missing, 0, codes), pa.int32(), mask=missing if missing.any() else None
+        )
         return pa.DictionaryArray.from_arrays(indices, names).cast(pa.string())
 
 
@@ -63,5 +66,6 @@ def repeated(name: str, n: int) -> Categorical:
 
 
 def arrow_columns(columns: dict) -> dict:
-    """``columns`` with each :class:`Categorical` column as a pyarrow string array (others unchanged)."""
+    """``columns`` with each :class:`Categorical` column as a pyarrow string array (others
+    unchanged)."""
     return {k: v.to_arrow() if isinstance(v, Categorical) else v for k, v in columns.items()}

@@ -12,6 +12,8 @@ class ValleysimError(Exception):
     exit_code = 1
 
     def __init__(self, message: str, *, path: Path | None = None):
+        """An error with its one-paragraph ``message``, and the file or folder it is about (if any).
+        """
         super().__init__(message)
         self.message = message
         self.path = path
@@ -51,16 +53,19 @@ class TasksFailed(ValleysimError):
     exit_code = 1
 
     def __init__(self, root: Path, failures: list[dict]):
+        """The failures of the experiment in ``root``, each with ``scenario``, ``replication`` and
+        ``error``."""
         import shlex
 
         self.root = Path(root)
         self.failures = list(failures)
         n = len(self.failures)
         where = shlex.quote(str(self.root))
-        lines = [f"{n} task(s) failed; the rest completed (details in {self.root / 'failures.json'}). "
-                 "Replay one with:"]
-        lines += [f"  python run_sim.py replay {where} --scenario {shlex.quote(str(f['scenario']))} "
-                  f"--replication {f['replication']}   # {f['error']}" for f in self.failures[:5]]
+        lines = [f"{n} task(s) failed; the rest completed (details in "
+                 f"{self.root / 'failures.json'}). Replay one with:"]
+        lines += [f"  python run_sim.py replay {where} --scenario "
+                  f"{shlex.quote(str(f['scenario']))} --replication {f['replication']}   # "
+                  f"{f['error']}" for f in self.failures[:5]]
         if n > 5:
             lines.append(f"  ... and {n - 5} more in failures.json")
         lines.append(f"Once fixed, finish the experiment with: python run_sim.py resume {where}")

@@ -24,9 +24,11 @@ would do; a fixed, memorable one makes every default run reproducible by anyone.
 
 
 def write_error(path: Path, exc: OSError) -> ResultsError:
+    """The exit-3 error for a results file that could not be written."""
     reason = exc.strerror or str(exc)
-    return ResultsError(f"{path}: cannot write results ({reason}). Nothing written there counts as done; "
-                        "free some space or choose another --out folder, then rerun (or --resume).", path=path)
+    return ResultsError(f"{path}: cannot write results ({reason}). Nothing written there counts as "
+                        "done; free some space or choose another --out folder, then rerun (or "
+                        "--resume).", path=path)
 
 
 def atomic_write_bytes(path: Path, data: bytes | str) -> None:
@@ -51,7 +53,9 @@ def atomic_write_json(path: Path, obj, *, clean: bool = False) -> None:
     """``obj`` as indented JSON; with ``clean``, NaN and infinities become ``null`` first."""
     if clean:
         obj = json_clean(obj)
-    atomic_write_bytes(path, (json.dumps(obj, indent=2, allow_nan=True, default=str) + "\n").encode())
+    atomic_write_bytes(
+        path, (json.dumps(obj, indent=2, allow_nan=True, default=str) + "\n").encode()
+    )
 
 
 def atomic_write_table(path: Path, table) -> None:

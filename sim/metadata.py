@@ -40,7 +40,8 @@ should set (compare --practical PP), not a published figure."""
 
 
 class _Json:
-    """JSON round trip of a frozen dataclass whose fields are JSON-able (tuples come back as tuples)."""
+    """JSON round trip of a frozen dataclass whose fields are JSON-able (tuples come back as
+    tuples)."""
 
     KIND: ClassVar[str] = ""
 
@@ -61,18 +62,21 @@ class _Json:
 
 @dataclass(frozen=True)
 class CompareInfo(_Json):
-    """A comparison: every scenario against the counterfactual, and every variant against the baseline."""
+    """A comparison: every scenario against the counterfactual, and every variant against the
+    baseline."""
 
     KIND: ClassVar[str] = "compare"
     counterfactual: str
     baseline: str | None = None
     practical_pp: float = PRACTICAL_PP
-    """The least difference in 5-year survival (percentage points) the report treats as worth acting on."""
+    """The least difference in 5-year survival (percentage points) the report treats as worth acting
+    on."""
     posterior: dict | None = None
-    """The posterior the replications ran over: ``file``, ``draws`` (K) and ``source``; None at fixed values."""
+    """The posterior the replications ran over: ``file``, ``draws`` (K) and ``source``; None at
+    fixed values."""
     shipped_baseline: bool = False
-    """The baseline was a shipped scenario exactly as on disk when the comparison ran: the scenario a
-    separate validation run measured (docs/validation.md), which the report then cites."""
+    """The baseline was a shipped scenario exactly as on disk when the comparison ran: the scenario
+    a separate validation run measured (docs/validation.md), which the report then cites."""
     ranks: str | None = None
     """The optimisation folder whose finalists this comparison ranks (``optimize``'s ``final/``)."""
 
@@ -143,10 +147,10 @@ class PosteriorInfo(_Json):
     replications: int = 1
     seed: int = DEFAULT_SEED
     crn: bool = False
-    """Design points draw their own start-ups (no common random numbers): then one replication's luck is
-    noise the emulator learns as its nugget, and its mean is the model's mean. With common random
-    numbers every point would share replication 0's offset, which the emulator cannot see and the
-    posterior would inherit as a bias."""
+    """Design points draw their own start-ups (no common random numbers): then one replication's
+    luck is noise the emulator learns as its nugget, and its mean is the model's mean. With common
+    random numbers every point would share replication 0's offset, which the emulator cannot see and
+    the posterior would inherit as a bias."""
     draws: int = 1000
 
 

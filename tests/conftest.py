@@ -22,7 +22,12 @@ SCENARIOS = REPO / "scenarios"
 SMALL: dict = {
     "name": "small",
     "description": "two regions, five years: small enough for a test to run in well under a second",
-    "calendar": {"start": "2014-01", "horizon": "2018-12", "cohort_first_year": 2014, "cohort_last_year": 2016},
+    "calendar": {
+        "start": "2014-01",
+        "horizon": "2018-12",
+        "cohort_first_year": 2014,
+        "cohort_last_year": 2016,
+    },
     "sectors": {"ict": 0.6, "bio_health": 0.4},
     "regions": {
         "North": {"founding_rate_per_year": 400, "funding_access": 1.0},
@@ -70,7 +75,9 @@ def write_scenario(tmp_path) -> Callable[..., Path]:
         if isinstance(content, bytes):
             path.write_bytes(content)
         else:
-            path.write_text(content if isinstance(content, str) else dump_yaml(content), encoding="utf-8")
+            path.write_text(
+                content if isinstance(content, str) else dump_yaml(content), encoding="utf-8"
+            )
         return path
 
     return write
@@ -92,6 +99,8 @@ def tiny(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def reference(tiny, tmp_path_factory) -> dict:
+    """The tiny scenario's uninterrupted, serial, in-process run: what every resumed or executor run
+    must equal."""
     from sim.experiment import ExperimentSpec, SerialExecutor, run_experiment
 
     out = tmp_path_factory.mktemp("reference") / "run"

@@ -22,11 +22,13 @@ def env(**extra) -> dict:
 
 
 def kill_group(proc: subprocess.Popen, sig=signal.SIGKILL) -> None:
+    """Kill the process group of ``proc`` (every process it started)."""
     with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, sig)
 
 
 def free_port() -> int:
+    """A TCP port nothing listens on now."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -34,8 +36,9 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def dask_cluster(workers: int) -> Iterator[tuple[str, list[subprocess.Popen]]]:
-    """A real ``dask scheduler`` and ``workers`` ``dask worker`` processes on loopback, each in its own
-    session; yields the scheduler's address and the worker processes once all workers have joined."""
+    """A real ``dask scheduler`` and ``workers`` ``dask worker`` processes on loopback, each in its
+    own session; yields the scheduler's address and the worker processes once all workers have
+    joined."""
     pytest.importorskip("distributed")
     dask_cli = shutil.which("dask")
     if dask_cli is None:
@@ -47,11 +50,28 @@ def dask_cluster(workers: int) -> Iterator[tuple[str, list[subprocess.Popen]]]:
     quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "start_new_session": True}
     procs = []
     try:
-        procs.append(subprocess.Popen([dask_cli, "scheduler", "--host", "127.0.0.1", "--port", str(port),
-                                       "--no-dashboard"], **quiet))
+        procs.append(
+            subprocess.Popen(
+                [
+                    dask_cli,
+                    "scheduler",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(port),
+                    "--no-dashboard",
+                ],
+                **quiet,
+            )
+        )
         for _ in range(workers):
-            procs.append(subprocess.Popen([dask_cli, "worker", address, "--nthreads", "1", "--no-dashboard"],
-                                          env=env(), **quiet))
+            procs.append(
+                subprocess.Popen(
+                    [dask_cli, "worker", address, "--nthreads", "1", "--no-dashboard"],
+                    env=env(),
+                    **quiet,
+                )
+            )
         deadline = time.monotonic() + 90
         while True:
             assert procs[0].poll() is None, "dask scheduler exited"

@@ -34,11 +34,18 @@ FUZZ = int(os.environ.get("VALLEYSIM_FUZZ_EXAMPLES", "0")) or None
 
 
 def examples(n: int) -> int:
+    """``n`` examples, or VALLEYSIM_FUZZ_EXAMPLES for a longer hunt."""
     return FUZZ or n
 
 
-FUZZ_SETTINGS = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
-                                                          HealthCheck.function_scoped_fixture])
+FUZZ_SETTINGS = dict(
+    deadline=None,
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+        HealthCheck.function_scoped_fixture,
+    ],
+)
 PER_CASE_SECONDS = 10.0
 """A hostile file must be answered in seconds, never by a hang (generous: CI machines are slow)."""
 
@@ -64,12 +71,15 @@ def outcome_of(path: Path, overrides=()) -> Scenario | ScenarioError:
 
 
 def invoke(*args, **env_extra):
+    """Run the CLI in this process with ``args`` (and environment ``env_extra``)."""
     return CliRunner().invoke(cli, [str(a) for a in args], env=env_extra or None)
 
 
 def clean_cli_result(result, codes=(0, 2)) -> None:
     """A CliRunner result that ended by an exit code (no stray exception) without a traceback."""
-    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(
+        result.exception
+    )
     assert result.exit_code in codes, result.output
     assert "Traceback" not in result.output
     if result.exit_code == 2:
@@ -77,6 +87,7 @@ def clean_cli_result(result, codes=(0, 2)) -> None:
 
 
 def manifest(folder: Path) -> dict:
+    """A results folder's manifest."""
     return json.loads((Path(folder) / "manifest.json").read_text())
 
 
@@ -93,11 +104,13 @@ def scaled(path: Path, factor: float) -> list[str]:
 
 
 def every(section: str, key: str, value, path: Path = BASE) -> list[str]:
+    """``--set`` texts setting ``key`` of every entry of ``section`` in the scenario at ``path``."""
     sc = load_scenario(path)
     return [f"{section}.{n}.{key}={value}" for n in getattr(sc, section)]
 
 
 def strict_json(path: Path):
+    """The JSON at ``path``, failing on NaN or Infinity (not standard JSON)."""
     def no_constants(name):
         raise AssertionError(f"{path}: {name} is not JSON")
 
@@ -114,20 +127,28 @@ DATA_OUTPUTS = ("summary.json", "replications.parquet", "regions.parquet", "star
 
 
 def parts(folder: Path) -> list[Path]:
+    """A folder's metrics parts (the tasks finished so far)."""
     d = Path(folder) / "parts"
     return sorted(d.glob("*.metrics.parquet")) if d.is_dir() else []
 
 
 def same_as_reference(folder: Path, reference: dict, n: int = N_REF) -> None:
+    """The folder's rows, regions, start-ups and summary equal the reference run's (its first ``n``
+    replications)."""
     assert metric_rows(folder) == [r for r in reference["rows"] if r["replication"] < n]
-    assert table_rows(folder, "regions.parquet") == [r for r in reference["regions"] if r["replication"] < n]
+    assert table_rows(folder, "regions.parquet") == [
+        r for r in reference["regions"] if r["replication"] < n
+    ]
     assert table_rows(folder, "startups.parquet") == reference["startups"]
     if n == N_REF:
-        assert json.loads((folder / "summary.json").read_text())["scenarios"] == reference["summary"]
+        assert (
+            json.loads((folder / "summary.json").read_text())["scenarios"] == reference["summary"]
+        )
 
 
 def assert_never_falsely_complete(folder: Path, reference: dict, n: int = N_REF) -> str:
-    """The folder's state after a kill: whatever it is, it does not claim to be complete unless it is.
+    """The folder's state after a kill: whatever it is, it does not claim to be complete unless it
+    is.
 
     Returns the status ("missing" when no manifest was written yet)."""
     if not (folder / "manifest.json").exists():
@@ -142,10 +163,13 @@ def assert_never_falsely_complete(folder: Path, reference: dict, n: int = N_REF)
 
 
 def finish_after_kill(folder: Path, tiny: Path, reference: dict) -> None:
-    """Whatever a kill left: resume it (or start again if no manifest was written) -> identical results."""
+    """Whatever a kill left: resume it (or start again if no manifest was written) -> identical
+    results."""
     status = assert_never_falsely_complete(folder, reference)
     if status == "missing":  # killed before the manifest: nothing to resume, start again
-        r = invoke("run", tiny, "-n", N_REF, "--executor", "serial", "--out", folder, "--force", "-q")
+        r = invoke(
+            "run", tiny, "-n", N_REF, "--executor", "serial", "--out", folder, "--force", "-q"
+        )
     elif status == "complete":
         r = invoke("resume", folder, "--executor", "serial", "-q")
         assert r.exit_code == 2 and "already complete" in r.stderr
@@ -198,12 +222,20 @@ def start_cli(*args, hold: str | None = None, mark: Path | None = None) -> subpr
     """The CLI in its own session (so the test can signal all of it), optionally held at a point."""
     extra = {"VALLEYSIM_TEST_HOLD": hold, "VALLEYSIM_TEST_MARK": mark} if hold else {}
     cmd = [sys.executable, "-c", HOLD_WRAPPER] if hold else [sys.executable, RUN_SIM]
-    return subprocess.Popen([*cmd, *map(str, args)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env=env(**extra), start_new_session=True)
+    return subprocess.Popen(
+        [*cmd, *map(str, args)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env(**extra),
+        start_new_session=True,
+    )
 
 
 def stop(proc: subprocess.Popen, sig: int) -> tuple[str, str]:
-    """SIGKILL the whole process group (kill -9, the OOM killer) or SIGTERM the parent (`kill PID`)."""
+    """SIGKILL the whole process group (kill -9, the OOM killer) or SIGTERM the parent (`kill
+    PID`)."""
     with contextlib.suppress(ProcessLookupError):
         if sig == signal.SIGKILL:
             os.killpg(proc.pid, sig)
@@ -217,6 +249,8 @@ def stop(proc: subprocess.Popen, sig: int) -> tuple[str, str]:
 
 
 def wait_until(proc: subprocess.Popen, condition, timeout: float = 120) -> None:
+    """Wait until ``condition()`` holds, failing if ``proc`` ends first or it takes longer than
+    ``timeout``."""
     deadline = time.monotonic() + timeout
     while not condition():
         if proc.poll() is not None:

@@ -23,4 +23,5 @@ def metric_rows(folder: Path) -> list[dict]:
 
 
 def table_rows(folder: Path, name: str) -> list[dict]:
+    """A Parquet table's rows, NaN-safe for equality, without the timing columns."""
     return [nan_safe(r) for r in pq.read_table(Path(folder) / name).to_pylist()]

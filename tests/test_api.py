@@ -18,31 +18,47 @@ SCRIPT = """
 import json, sys
 import sim
 tiny, out = sys.argv[1], sys.argv[2]
-res = sim.run(tiny, replications=2, workers=2, out=out + "/run", overrides={{"centres.*.seats": 20}})
+res = sim.run(tiny, replications=2, workers=2, out=out + "/run",
+              overrides={{"centres.*.seats": 20}})
 cmp = sim.compare([tiny], baseline=None, replications=2, workers=2, out=out + "/cmp", report=False)
 print(json.dumps({{"run": list(res.replications.shape), "startups": len(res.startups),
-                  "regions": sorted(res.regions.region.unique().tolist()), "scenarios": cmp.scenarios,
-                  "diff": cmp.summary["comparisons"][0]["diff"]}}))
+                  "regions": sorted(res.regions.region.unique().tolist()),
+                  "scenarios": cmp.scenarios, "diff": cmp.summary["comparisons"][0]["diff"]}}))
 """
 
 
 @pytest.mark.slow
 def test_a_plain_script_without_a_main_guard_runs_in_parallel(tiny, tmp_path):
-    """No `if __name__ == "__main__":` in sight, two worker processes: it runs and returns DataFrames."""
+    """No `if __name__ == "__main__":` in sight, two worker processes: it runs and returns
+    DataFrames."""
     script = tmp_path / "analysis.py"
     script.write_text(SCRIPT.format())
-    r = subprocess.run([sys.executable, str(script), str(tiny), str(tmp_path)], capture_output=True, text=True,
-                       timeout=600, env=env(), cwd=tmp_path)
+    r = subprocess.run(
+        [sys.executable, str(script), str(tiny), str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env(),
+        cwd=tmp_path,
+    )
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout.strip().splitlines()[-1])
     assert out["run"][0] == 2 and out["startups"] > 0
-    assert out["regions"] == sorted(pd.read_parquet(tmp_path / "run" / "regions.parquet").region.unique())
+    assert out["regions"] == sorted(
+        pd.read_parquet(tmp_path / "run" / "regions.parquet").region.unique()
+    )
     assert out["scenarios"] == ["no-programme", "tiny"]
-    assert json.loads((tmp_path / "run" / "manifest.json").read_text())["scenarios"]["tiny"]["resolved"][
-        "centres"]["Seoul"]["seats"] == 20
+    assert (
+        json.loads((tmp_path / "run" / "manifest.json").read_text())["scenarios"]["tiny"][
+            "resolved"
+        ]["centres"]["Seoul"]["seats"]
+        == 20
+    )
 
 
 def test_run_returns_the_folder_s_numbers_as_dataframes(tiny, tmp_path):
+    """``sim.run`` returns the folder's own rows as DataFrames, and ``Results.open`` reads the
+    folder back."""
     res = sim.run(tiny, replications=2, executor="serial", out=tmp_path / "r")
     assert isinstance(res.replications, pd.DataFrame) and isinstance(res.startups, pd.DataFrame)
     frame = [nan_safe(r) for r in res.replications.drop(columns=["seconds"]).to_dict("records")]
@@ -55,6 +71,8 @@ def test_run_returns_the_folder_s_numbers_as_dataframes(tiny, tmp_path):
 
 
 def test_compare_writes_the_report_and_names_scenarios_as_the_cli_does(tiny, tmp_path):
+    """``sim.compare`` writes the report, orders the scenarios as the CLI does and runs over the
+    posterior by default."""
     res = sim.compare([tiny], baseline=None, replications=2, executor="serial", out=tmp_path / "c")
     assert res.scenarios == ["no-programme", "tiny"]
     assert res.report["html"].is_file() and res.report["markdown"].is_file()
@@ -63,13 +81,24 @@ def test_compare_writes_the_report_and_names_scenarios_as_the_cli_does(tiny, tmp
     # over the shipped posterior by default, as on the command line (two replications: two draws)
     manifest = json.loads((tmp_path / "c" / "manifest.json").read_text())
     assert len(manifest["draws"]["values"]) == 2 and rows[0]["param_low"] is not None
-    fixed = sim.compare([tiny], baseline=None, replications=2, executor="serial", out=tmp_path / "f", fixed=True,
-                        report=False)
+    fixed = sim.compare(
+        [tiny],
+        baseline=None,
+        replications=2,
+        executor="serial",
+        out=tmp_path / "f",
+        fixed=True,
+        report=False,
+    )
     assert "draws" not in json.loads((tmp_path / "f" / "manifest.json").read_text())
-    assert [c for c in fixed.summary["comparisons"] if c["metric"] == "survival_5y"][0]["param_low"] is None
+    assert [c for c in fixed.summary["comparisons"] if c["metric"] == "survival_5y"][0][
+        "param_low"
+    ] is None
 
 
 def test_bad_input_is_the_same_clear_error(tmp_path):
+    """A scenario name that is neither a file nor a shipped scenario: the CLI's clear error, no
+    folder."""
     with pytest.raises(sim.errors.UsageError, match="no shipped scenario of that name"):
         sim.run("no-such-scenario", out=tmp_path / "x")
     assert not (tmp_path / "x").exists()

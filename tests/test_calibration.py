@@ -39,9 +39,14 @@ Z = 2.5
 # The published figures, as in ../shared/data (copied here so a changed targets file is noticed).
 NO_PROGRAMME = {1: 0.709, 3: 0.498, 5: 0.372}  # KOSTAT manufacturing, 2015 basis
 SUPPORTED = {1: 0.894, 5: 0.531}  # MSS/KISED survey of supported start-ups, 2017 basis
-THROUGHPUT = {"2015_12": 578, "2016_12": 1635, "2018_09": 3693, "2023_12": 23430}  # MSIP/MSS, Dong-A: supported
-MONEY_AND_HIRES = {"supported_investment_by_2018_09": 807.5e9, "supported_investment_by_2023_12": 4157.5e9,
-                   "supported_hires_by_2018_09": 6647}  # MSS via Newstomato, Dong-A Ilbo (cumulative_outcomes)
+# MSIP/MSS, Dong-A: supported
+THROUGHPUT = {"2015_12": 578, "2016_12": 1635, "2018_09": 3693, "2023_12": 23430}
+# MSS via Newstomato, Dong-A Ilbo (cumulative_outcomes)
+MONEY_AND_HIRES = {
+    "supported_investment_by_2018_09": 807.5e9,
+    "supported_investment_by_2023_12": 4157.5e9,
+    "supported_hires_by_2018_09": 6647,
+}
 
 
 def _se(x) -> float:
@@ -53,7 +58,8 @@ def _se(x) -> float:
 def _assert_near(x, target: float, band: float, what: str) -> None:
     mean, se = float(np.nanmean(x)), _se(x)
     assert abs(mean - target) <= band + Z * se, (
-        f"{what}: model {mean:.4g} (SE {se:.2g} over {len(x)} replications), target {target:.4g} +- {band:.3g}")
+        f"{what}: model {mean:.4g} (SE {se:.2g} over {len(x)} replications), target {target:.4g} "
+        f"+- {band:.3g}")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -74,30 +80,45 @@ def validation(shipped):
 
 
 def test_the_targets_files_hold_the_published_figures_with_their_sources(shipped):
+    """The targets files hold exactly the published figures the docs cite, each group with its
+    source."""
     surv = load_targets(shipped / "targets" / "survival.yaml")
     prog = load_targets(shipped / "targets" / "programme.yaml")
     assert {int(p.key): p.value for p in surv.points} == NO_PROGRAMME
-    assert {int(p.key): p.value for p in prog.points if p.group == "supported_survival"} == SUPPORTED
-    counts = {p.key.replace("-", "_"): p.value for p in prog.points if p.group == "supported_by" and p.weight > 0}
+    assert {
+        int(p.key): p.value for p in prog.points if p.group == "supported_survival"
+    } == SUPPORTED
+    counts = {
+        p.key.replace("-", "_"): p.value
+        for p in prog.points
+        if p.group == "supported_by" and p.weight > 0
+    }
     assert counts == THROUGHPUT
     assert {p.metric: p.value for p in prog.points if p.group != "supported_by" and p.weight > 0
             and p.group != "supported_survival"} == MONEY_AND_HIRES
     for p in surv.points + prog.points:
         assert p.source.strip() and "shared" not in p.source  # a citation, not a path
     assert {p.tolerance for p in surv.points} == {0.02}
-    assert all(p.tolerance == pytest.approx(0.2 * p.value) for p in prog.points if p.group == "supported_by")
+    assert all(
+        p.tolerance == pytest.approx(0.2 * p.value)
+        for p in prog.points
+        if p.group == "supported_by"
+    )
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("age", sorted(NO_PROGRAMME))
 def test_no_programme_survival_matches_the_manufacturing_proxy(validation, age):
-    _assert_near(validation[f"c_survival_{age}y"], NO_PROGRAMME[age], 0.02, f"no-programme S({age}y)")
+    """No-programme survival by firm age is within the manufacturing proxy's tolerance (plus
+    sampling error)."""
+    _assert_near(validation[f"c_survival_{age}y"], NO_PROGRAMME[age], 0.02, "no-programme "
+                                                                            f"S({age}y)")
 
 
 @pytest.mark.slow
 def test_no_programme_curve_has_a_believable_shape(validation):
-    """Between the fitted ages the curve falls steadily and its hazard declines with age, as in every
-    published series (KOSTAT, US BLS): 2- and 4-year survival sit close to, and not above, the
+    """Between the fitted ages the curve falls steadily and its hazard declines with age, as in
+    every published series (KOSTAT, US BLS): 2- and 4-year survival sit close to, and not above, the
     log-linear interpolation of their neighbours."""
     s = {y: float(np.nanmean(validation[f"c_survival_{y}y"])) for y in range(1, 6)}
     assert 1 > s[1] > s[2] > s[3] > s[4] > s[5] > 0
@@ -113,12 +134,15 @@ def test_no_programme_curve_has_a_believable_shape(validation):
 @pytest.mark.slow
 @pytest.mark.parametrize("age", sorted(SUPPORTED))
 def test_supported_survival_matches_the_ministry_survey(validation, age):
-    _assert_near(validation[f"p_supported_survival_{age}y"], SUPPORTED[age], 0.04, f"supported S({age}y)")
+    """Supported start-ups' survival from their support date matches the ministry's survey."""
+    _assert_near(validation[f"p_supported_survival_{age}y"], SUPPORTED[age], 0.04, "supported "
+                                                                                   f"S({age}y)")
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("when", sorted(THROUGHPUT))
 def test_throughput_matches_the_published_counts(validation, when):
+    """Cumulative supported start-ups match the published counts at each date."""
     target = THROUGHPUT[when]
     _assert_near(validation[f"p_supported_by_{when}"], target, 0.2 * target, f"supported by {when}")
 
@@ -126,6 +150,7 @@ def test_throughput_matches_the_published_counts(validation, when):
 @pytest.mark.slow
 @pytest.mark.parametrize("metric", sorted(MONEY_AND_HIRES))
 def test_money_and_hires_match_the_published_figures(validation, metric):
+    """Investment in and hires of supported start-ups match the published figures."""
     target = MONEY_AND_HIRES[metric]
     _assert_near(validation[f"p_{metric}"], target, 0.2 * target, metric)
 
@@ -162,15 +187,20 @@ def _experiment(tmp_path, scenarios: dict, comparisons, reps: int):
                           comparisons=comparisons, kind="run")
     ex = ProcessExecutor(2)
     try:
-        outcome = run_experiment(spec, tmp_path / "results", ex, progress=False, echo=lambda *_: None)
+        outcome = run_experiment(
+            spec, tmp_path / "results", ex, progress=False, echo=lambda *_: None
+        )
     finally:
         ex.close()
     assert not outcome.failures
     table = pq.read_table(outcome.root / "replications.parquet").to_pydict()
     per = {}
     for name in scenarios:
-        rows = sorted((r, i) for i, (s, r) in enumerate(zip(table["scenario"], table["replication"], strict=True))
-                      if s == name)
+        rows = sorted(
+            (r, i)
+            for i, (s, r) in enumerate(zip(table["scenario"], table["replication"], strict=True))
+            if s == name
+        )
         per[name] = {k: np.array([table[k][i] for _, i in rows], dtype=float)
                      for k in table if k not in ("scenario",)}
     return outcome.summary, per
@@ -181,25 +211,38 @@ def _comparison(summary, scenario, reference, metric):
                 if (c["scenario"], c["reference"], c["metric"]) == (scenario, reference, metric))
 
 
-NEUTRAL = [f"centre_defaults.training.{k}=1" for k in (
-    "hazard_multiplier_during", "hazard_multiplier_after", "speed_multiplier_during", "speed_multiplier_after",
-    "funding_odds_multiplier", "resolution_multiplier")] + [
-    "centre_defaults.grants.per_startup_krw=0", "centre_defaults.grants.annual_budget_krw=0",
-    "centres.Daejeon.grants.per_startup_krw=0", "centres.Daejeon.grants.annual_budget_krw=0",
+NEUTRAL = [
+    f"centre_defaults.training.{k}=1"
+    for k in (
+        "hazard_multiplier_during",
+        "hazard_multiplier_after",
+        "speed_multiplier_during",
+        "speed_multiplier_after",
+        "funding_odds_multiplier",
+        "resolution_multiplier",
+    )
+] + [
+    "centre_defaults.grants.per_startup_krw=0",
+    "centre_defaults.grants.annual_budget_krw=0",
+    "centres.Daejeon.grants.per_startup_krw=0",
+    "centres.Daejeon.grants.annual_budget_krw=0",
     "founder_education.samsung-software-daegu.founding_rate_multiplier=1",
-    "founder_education.samsung-software-daegu.quality_multiplier=1"]
+    "founder_education.samsung-software-daegu.quality_multiplier=1",
+]
 
 
 @pytest.mark.slow
 def test_a_programme_with_neutral_effects_has_no_causal_effect(shipped, tmp_path):
     """Training multipliers of 1, no grants, no partner (and founder education without effect): the
-    centres still select start-ups, but nobody's fate changes, so the causal effect on survival_5y is
-    zero within its paired CI, while the naive gap stays positive (pure selection)."""
+    centres still select start-ups, but nobody's fate changes, so the causal effect on survival_5y
+    is zero within its paired CI, while the naive gap stays positive (pure selection)."""
     announced = load_scenario(shipped / "ccei-announced.yaml")
     no_partner = [f"centres.{c}.partner=null" for c in announced.centres]
     neutral = _scaled(shipped / "ccei-announced.yaml", "neutral", [*NEUTRAL, *no_partner])
     none = _scaled(shipped / "no-programme.yaml", "none")
-    summary, per = _experiment(tmp_path, {"none": none, "neutral": neutral}, [("neutral", "none")], reps=4)
+    summary, per = _experiment(
+        tmp_path, {"none": none, "neutral": neutral}, [("neutral", "none")], reps=4
+    )
     row = _comparison(summary, "neutral", "none", "survival_5y")
     assert row["ci_low"] <= 0.0 <= row["ci_high"], row
     assert per["neutral"]["supported"].min() > 100  # the centres did select start-ups
@@ -218,7 +261,9 @@ def test_more_grant_money_never_lowers_expected_survivors(shipped, tmp_path):
 
     scenarios = {n: _scaled(shipped / "ccei-announced.yaml", n, grants(k))
                  for n, k in (("grants-x1", 1), ("grants-x2", 2), ("grants-x4", 4))}
-    summary, _ = _experiment(tmp_path, scenarios, [("grants-x2", "grants-x1"), ("grants-x4", "grants-x2")], reps=4)
+    summary, _ = _experiment(
+        tmp_path, scenarios, [("grants-x2", "grants-x1"), ("grants-x4", "grants-x2")], reps=4
+    )
     for more, less in (("grants-x2", "grants-x1"), ("grants-x4", "grants-x2")):
         row = _comparison(summary, more, less, "survivors_5y")
         assert row["ci_high"] >= 0.0, row
@@ -229,8 +274,10 @@ def test_more_grant_money_never_lowers_expected_survivors(shipped, tmp_path):
 def test_noisier_selection_shrinks_the_naive_gap(shipped, tmp_path):
     """The published-style gap is largely selection: a noisier jury picks less good start-ups and
     the gap between supported and other start-ups shrinks (paired CI entirely below 0)."""
-    scenarios = {n: _scaled(shipped / "ccei-announced.yaml", n, [f"centre_defaults.selection_noise={v}"])
-                 for n, v in (("sharp", 0.1), ("noisy", 3.0))}
+    scenarios = {
+        n: _scaled(shipped / "ccei-announced.yaml", n, [f"centre_defaults.selection_noise={v}"])
+        for n, v in (("sharp", 0.1), ("noisy", 3.0))
+    }
     _, per = _experiment(tmp_path, scenarios, [], reps=4)
     d = paired_difference(per["noisy"]["naive_gap_5y"], per["sharp"]["naive_gap_5y"])
     assert d["ci_high"] < 0, d
@@ -256,17 +303,38 @@ def off_target(write_scenario, scenario_dict):
 
 @pytest.mark.slow
 def test_calibrate_improves_the_loss_and_writes_a_valid_extends_file(off_target, tmp_path):
+    """calibrate lowers the loss from an off-target start and writes a calibrated file that loads
+    and extends its input."""
     scenario, targets = off_target
     out = tmp_path / "fit"
-    res = CliRunner().invoke(cli, [
-        "calibrate", str(scenario), "--targets", str(targets), "--replications", "2", "--max-evals", "10",
-        "--params", "startups.stages.prototype.failure_hazard_per_month=0.005:0.08",
-        "--params", "startups.mature_hazard_per_month", "--set", "startups.quality_sigma=0.7",
-        "--workers", "2", "--out", str(out)])
+    res = CliRunner().invoke(
+        cli,
+        [
+            "calibrate",
+            str(scenario),
+            "--targets",
+            str(targets),
+            "--replications",
+            "2",
+            "--max-evals",
+            "10",
+            "--params",
+            "startups.stages.prototype.failure_hazard_per_month=0.005:0.08",
+            "--params",
+            "startups.mature_hazard_per_month",
+            "--set",
+            "startups.quality_sigma=0.7",
+            "--workers",
+            "2",
+            "--out",
+            str(out),
+        ],
+    )
     assert res.exit_code == 0, res.output
     report = json.loads((out / "calibration.json").read_text())
     assert report["loss"]["fitted"] < report["loss"]["initial"]
-    assert report["scenario"]["calibrated_file_matches_fit"] is True  # the file is exactly what was fitted
+    # the file is exactly what was fitted
+    assert report["scenario"]["calibrated_file_matches_fit"] is True
     assert len(report["history"]) <= 11  # the budget, plus the rounded optimum
     assert [p["key"] for p in report["parameters"]] == [
         "startups.stages.prototype.failure_hazard_per_month", "startups.mature_hazard_per_month"]
@@ -278,10 +346,17 @@ def test_calibrate_improves_the_loss_and_writes_a_valid_extends_file(off_target,
     assert text.startswith("# small-calibrated:") and "python run_sim.py calibrate" in text
     doc = yaml.safe_load(text)
     assert set(doc) == {"extends", "name", "description", "startups"}
-    assert doc["startups"] == {"quality_sigma": 0.7,  # the --set value the fit was made with
-                               "stages": {"prototype": {"failure_hazard_per_month": fitted[
-                                   "startups.stages.prototype.failure_hazard_per_month"]}},
-                               "mature_hazard_per_month": fitted["startups.mature_hazard_per_month"]}
+    assert doc["startups"] == {
+        "quality_sigma": 0.7,  # the --set value the fit was made with
+        "stages": {
+            "prototype": {
+                "failure_hazard_per_month": fitted[
+                    "startups.stages.prototype.failure_hazard_per_month"
+                ]
+            }
+        },
+        "mature_hazard_per_month": fitted["startups.mature_hazard_per_month"],
+    }
     sc = load_scenario(path)
     assert sc.name == "small-calibrated"
     assert sc.startups.stages["prototype"].failure_hazard_per_month == fitted[
@@ -291,7 +366,9 @@ def test_calibrate_improves_the_loss_and_writes_a_valid_extends_file(off_target,
     assert (out / "calibration.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     # each evaluation printed its parameters and loss on one line
     lines = [ln for ln in res.output.splitlines() if ln.startswith("[")]
-    assert len(lines) == len(report["history"]) and all("loss" in ln and "mature_hazard" in ln for ln in lines)
+    assert len(lines) == len(report["history"]) and all(
+        "loss" in ln and "mature_hazard" in ln for ln in lines
+    )
 
 
 @pytest.mark.parametrize("targets_text, params, message", [
@@ -300,20 +377,28 @@ def test_calibrate_improves_the_loss_and_writes_a_valid_extends_file(off_target,
     ("survival: {source: x, tolerance: 0.02, points: {1: 0.7}, weigth: 2}\n", [],
      "survival.weigth: unknown targets key (did you mean 'weight'?)"),
     ("survival: {tolerance: 0.02, points: {1: 0.7}}\n", [], "survival.source: expected the source"),
-    ("survival: {source: x, tolerance: 0.02, points: {1: 1.7}}\n", [], "expected a share between 0 and 1"),
+    ("survival: {source: x, tolerance: 0.02, points: {1: "
+     "1.7}}\n", [], "expected a share between 0 and 1"),
     ("survival: {source: x, points: {1: 0.7}}\n", [], "expected exactly one of tolerance"),
-    ("survival: {source: x, tolerance: 0.02, points: {1: 0.7}}\n", ["startups.stages.prototyp.failure_hazard_per_month"],
-     "no such parameter in the scenario; startups.stages has no key 'prototyp' (did you mean 'prototype'?)"),
-    ("survival: {source: x, tolerance: 0.02, points: {1: 0.7}}\n", ["startups.quality_sigma=1.2:0.4"],
+    ("survival: {source: x, tolerance: 0.02, points: {1: "
+     "0.7}}\n", ["startups.stages.prototyp.failure_hazard_per_month"],
+     "no such parameter in the scenario; startups.stages has no key 'prototyp' (did you mean "
+     "'prototype'?)"),
+    ("survival: {source: x, tolerance: 0.02, points: {1: "
+     "0.7}}\n", ["startups.quality_sigma=1.2:0.4"],
      "the bounds are reversed or empty"),
     ("survival: {source: x, tolerance: 0.02, points: {1: 0.7}}\n", ["startups.quality_sigma=0:99"],
      "leave the allowed range"),
-    ("survival: {source: x, tolerance: 0.02, points: {1: 0.7}}\n", ["name"], "expected a number to fit"),
-    ("supported_by: {source: x, relative_tolerance: 0.2, points: {2030-01: 10}}\n", ["startups.quality_sigma"],
+    ("survival: {source: x, tolerance: 0.02, points: {1: "
+     "0.7}}\n", ["name"], "expected a number to fit"),
+    ("supported_by: {source: x, relative_tolerance: 0.2, points: {2030-01: "
+     "10}}\n", ["startups.quality_sigma"],
      "expected a month inside the scenario's calendar"),
 ])
-def test_calibrate_rejects_bad_input_with_a_clear_message(write_scenario, scenario_dict, tmp_path, targets_text,
-                                                         params, message):
+def test_calibrate_rejects_bad_input_with_a_clear_message(
+    write_scenario, scenario_dict, tmp_path, targets_text, params, message
+):
+    """Bad calibrate input (keys, bounds, targets) is exit 2 with one clear paragraph."""
     scenario = write_scenario("small.yaml", scenario_dict())
     targets = write_scenario("t.yaml", targets_text)
     args = ["calibrate", str(scenario), "--targets", str(targets), "--out", str(tmp_path / "o"),
@@ -326,7 +411,8 @@ def test_calibrate_rejects_bad_input_with_a_clear_message(write_scenario, scenar
 
 
 def test_bounds_parse_and_default_to_half_the_value_either_side():
-    """A calibration parameter is a key alone (bounds from its value) or KEY=LOW:HIGH, parsed like every range."""
+    """A calibration parameter is a key alone (bounds from its value) or KEY=LOW:HIGH, parsed like
+    every range."""
     assert parse_range("a.b", key_alone=True).bounds is None
     assert parse_range("a.b=0.1:2", key_alone=True).bounds == (0.1, 2.0)
     with pytest.raises(ScenarioError, match="reversed"):

@@ -24,12 +24,17 @@ from robust import (
 # ---------------------------------------------------------------------------------------------
 @contextlib.contextmanager
 def tmpfs(path: Path, size: str, *options: str):
-    """A small tmpfs mounted at ``path`` (root only; skips the test where mounting is not allowed)."""
+    """A small tmpfs mounted at ``path`` (root only; skips the test where mounting is not
+    allowed)."""
     path.mkdir(parents=True, exist_ok=True)
-    r = subprocess.run(["mount", "-t", "tmpfs", "-o", ",".join([f"size={size}", *options]), "tmpfs", str(path)],
-                       capture_output=True, text=True)
+    r = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", ",".join([f"size={size}", *options]), "tmpfs", str(path)],
+        capture_output=True,
+        text=True,
+    )
     if r.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here ({r.stderr.strip() or r.returncode}); needs root and CAP_SYS_ADMIN")
+        pytest.skip(f"cannot mount a tmpfs here ({r.stderr.strip() or r.returncode}); needs root "
+                    "and CAP_SYS_ADMIN")
     try:
         yield path
     finally:
@@ -37,7 +42,8 @@ def tmpfs(path: Path, size: str, *options: str):
 
 
 def test_output_under_a_regular_file_is_a_clear_exit_3(tiny, tmp_path):
-    """An --out nobody can create (a path below a regular file; chmod does not stop root): exit 3."""
+    """An --out nobody can create (a path below a regular file; chmod does not stop root): exit
+    3."""
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
     r = invoke("run", tiny, "-n", 1, "--executor", "serial", "--out", blocker / "sub", "-q")
@@ -47,6 +53,7 @@ def test_output_under_a_regular_file_is_a_clear_exit_3(tiny, tmp_path):
 
 
 def test_read_only_output_location_is_a_clear_exit_3(tiny, tmp_path):
+    """An output folder that cannot be written (read-only) is exit 3 with one paragraph."""
     with tmpfs(tmp_path / "ro", "1m", "ro") as ro:
         r = invoke("run", tiny, "-n", 1, "--executor", "serial", "--out", ro / "out", "-q")
         clean_cli_result(r, codes=(3,))
@@ -56,8 +63,9 @@ def test_read_only_output_location_is_a_clear_exit_3(tiny, tmp_path):
 
 @pytest.mark.slow
 def test_full_disk_is_a_clear_exit_3_never_complete_and_resumable(tiny, reference, tmp_path):
-    """Disks that fill up at every stage (the manifest, a part, consolidation, summary.json, the final
-    status): exit 3 and one paragraph; never 'complete'; after freeing space, resume ends identical."""
+    """Disks that fill up at every stage (the manifest, a part, consolidation, summary.json, the
+    final status): exit 3 and one paragraph; never 'complete'; after freeing space, resume ends
+    identical."""
     n = 2
     stages = set()
     for size in ("16k", "48k", "224k", "440k", "480k", "520k", "560k", "640k", "1m"):
@@ -68,12 +76,19 @@ def test_full_disk_is_a_clear_exit_3_never_complete_and_resumable(tiny, referenc
             status = assert_never_falsely_complete(out, reference, n)
             if r.exit_code == 3:
                 assert status != "complete"
-                assert "cannot write results (" in r.stderr and "No space left on device" in r.stderr
+                assert (
+                    "cannot write results (" in r.stderr and "No space left on device" in r.stderr
+                )
                 assert "Nothing written there counts as done" in r.stderr
-                stages.add((status, tuple(sorted(p.name for p in out.iterdir() if p.name in DATA_OUTPUTS))))
-                subprocess.run(["mount", "-o", "remount,size=8m", str(disk)], check=True)  # space freed
+                stages.add(
+                    (status, tuple(sorted(p.name for p in out.iterdir() if p.name in DATA_OUTPUTS)))
+                )
+                # space freed
+                subprocess.run(["mount", "-o", "remount,size=8m", str(disk)], check=True)
                 if status == "missing":
-                    r = invoke("run", tiny, "-n", n, "--executor", "serial", "--out", out, "--force", "-q")
+                    r = invoke(
+                        "run", tiny, "-n", n, "--executor", "serial", "--out", out, "--force", "-q"
+                    )
                 else:
                     r = invoke("resume", out, "--executor", "serial", "-q")
                 assert r.exit_code == 0, r.output

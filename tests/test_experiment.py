@@ -61,20 +61,24 @@ N_MON = 6  # replications in the monitored CLI run
 # helpers
 # ---------------------------------------------------------------------------------------------
 def summary_means(folder: Path) -> dict:
+    """Each scenario's means in a folder's summary.json."""
     s = json.loads((Path(folder) / "summary.json").read_text())  # NaN is stored as null
     return {(sc, m): v["mean"] for sc, d in s["scenarios"].items() for m, v in d["metrics"].items()}
 
 
 def manifest(folder: Path) -> dict:
+    """A folder's manifest."""
     return json.loads((Path(folder) / "manifest.json").read_text())
 
 
 def parts(folder: Path) -> list[Path]:
+    """A folder's metrics parts (the tasks finished so far)."""
     d = Path(folder) / "parts"
     return sorted(d.glob("*.metrics.parquet")) if d.is_dir() else []
 
 
 def cli_run(*args, timeout: float = 120, **env_extra) -> subprocess.CompletedProcess:
+    """The CLI in a subprocess (a clean environment plus ``env_extra``)."""
     return subprocess.run([sys.executable, RUN_SIM, *map(str, args)], cwd=ROOT, capture_output=True,
                           text=True, timeout=timeout, env=env(**env_extra))
 
@@ -86,11 +90,19 @@ def invoke(*args, **env_extra):
 
 def cli_start(*args, **env_extra) -> subprocess.Popen:
     """Start the CLI in its own session (process group), so the test can signal all of it."""
-    return subprocess.Popen([sys.executable, RUN_SIM, *map(str, args)], cwd=ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=env(**env_extra), start_new_session=True)
+    return subprocess.Popen(
+        [sys.executable, RUN_SIM, *map(str, args)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env(**env_extra),
+        start_new_session=True,
+    )
 
 
 def wait_for_first_part(proc: subprocess.Popen, folder: Path, timeout: float = 90) -> None:
+    """Wait until the run in ``proc`` has finished its first task."""
     deadline = time.monotonic() + timeout
     while not parts(folder):
         if proc.poll() is not None:
@@ -103,6 +115,7 @@ def wait_for_first_part(proc: subprocess.Popen, folder: Path, timeout: float = 9
 
 
 def same_as_reference(folder: Path, reference: dict, replications: range | None = None) -> None:
+    """The folder's rows equal the reference run's (for ``replications``, default all)."""
     reps = set(replications if replications is not None else range(N_REF))
     expected = [r for r in reference["rows"] if r["replication"] in reps]
     got = metric_rows(folder)
@@ -136,8 +149,13 @@ def reference(tiny, tmp_path_factory) -> dict:
                           sources={NAME: str(tiny)})
     outcome = run_experiment(spec, out, SerialExecutor(), progress=False, echo=lambda _m: None)
     assert not outcome.failures
-    return {"dir": out, "rows": metric_rows(out), "means": summary_means(out),
-            "regions": table_rows(out, "regions.parquet"), "startups": table_rows(out, "startups.parquet")}
+    return {
+        "dir": out,
+        "rows": metric_rows(out),
+        "means": summary_means(out),
+        "regions": table_rows(out, "regions.parquet"),
+        "startups": table_rows(out, "startups.parquet"),
+    }
 
 
 @pytest.fixture(scope="module")
@@ -163,6 +181,7 @@ def monitored_run(tiny, reference, tmp_path_factory) -> dict:
 @pytest.mark.parametrize("kind,workers", [("processes", 1), ("processes", 2), ("dask", 2)],
                          ids=["processes-1", "processes-2", "dask-localcluster"])
 def test_executors_give_identical_rows(kind, workers, tiny, reference, tmp_path):
+    """Serial, process-pool and Dask executors give the reference run's rows exactly."""
     if kind == "dask":
         pytest.importorskip("distributed")
     executor = make_executor(kind, workers)
@@ -185,7 +204,10 @@ def dask_cluster():
 
 
 @pytest.mark.slow
-def test_real_dask_scheduler_and_worker_give_identical_rows(dask_cluster, tiny, reference, tmp_path):
+def test_real_dask_scheduler_and_worker_give_identical_rows(
+    dask_cluster, tiny, reference, tmp_path
+):
+    """A real Dask scheduler with a worker gives the reference run's rows exactly."""
     out = tmp_path / "out"
     executor = make_executor("processes", scheduler=dask_cluster)  # --scheduler implies dask
     assert executor.name == "dask" and executor.workers == 1  # waited for the worker to join
@@ -199,6 +221,7 @@ def test_real_dask_scheduler_and_worker_give_identical_rows(dask_cluster, tiny, 
 
 @pytest.mark.slow
 def test_unreachable_scheduler_fails_fast_with_a_clear_message(tiny, tmp_path):
+    """An unreachable --scheduler is exit 2 within seconds, with a clear message."""
     pytest.importorskip("distributed")
     address = f"tcp://127.0.0.1:{free_port()}"  # nothing listens there
     r = invoke("run", tiny, "-n", 1, "--scheduler", address, "--out", tmp_path / "out")
@@ -209,6 +232,7 @@ def test_unreachable_scheduler_fails_fast_with_a_clear_message(tiny, tmp_path):
 
 
 def test_dask_without_distributed_gives_a_clear_message(tiny, tmp_path, monkeypatch):
+    """--executor dask without the distributed package: exit 2 saying how to install it."""
     monkeypatch.setitem(sys.modules, "distributed", None)  # as if the extra were not installed
     result = CliRunner().invoke(cli, ["run", str(tiny), "-n", "1", "--executor", "dask",
                                       "--out", str(tmp_path / "out")])
@@ -219,13 +243,20 @@ def test_dask_without_distributed_gives_a_clear_message(tiny, tmp_path, monkeypa
 
 
 def test_common_random_numbers_across_scenarios(tiny, tmp_path):
-    """Replication r of every scenario draws the same streams: identical twins give identical rows."""
+    """Replication r of every scenario draws the same streams: identical twins give identical
+    rows."""
     sc = load_scenario(tiny)
     twin = load_scenario(tiny, ["name=twin"])
     rows = {}
     for crn in (True, False):
-        spec = ExperimentSpec(scenarios={NAME: sc, "twin": twin}, replications=1, seed=SEED, crn=crn,
-                              keep_startups="none", comparisons=[("twin", NAME)])
+        spec = ExperimentSpec(
+            scenarios={NAME: sc, "twin": twin},
+            replications=1,
+            seed=SEED,
+            crn=crn,
+            keep_startups="none",
+            comparisons=[("twin", NAME)],
+        )
         out = tmp_path / f"crn-{crn}"
         run_experiment(spec, out, SerialExecutor(), progress=False, echo=lambda _m: None)
         rows[crn] = metric_rows(out)
@@ -246,6 +277,8 @@ def test_common_random_numbers_across_scenarios(tiny, tmp_path):
 # ---------------------------------------------------------------------------------------------
 @pytest.mark.slow
 def test_cli_run_matches_reference_and_writes_a_complete_manifest(monitored_run, reference, tiny):
+    """A CLI run gives the reference rows and a complete manifest (status, versions, command,
+    hashes)."""
     out = monitored_run["dir"]
     assert monitored_run["rc"] == 0, monitored_run["stderr"]
     same_as_reference(out, reference, range(N_MON))
@@ -276,15 +309,19 @@ def test_results_stream_to_disk_one_task_at_a_time(monitored_run):
 
 @pytest.mark.slow
 def test_progress_prints_plan_and_plain_lines_when_not_a_tty(monitored_run):
+    """Not on a terminal, progress is a plan line and plain periodic lines."""
     err = monitored_run["stderr"]
-    assert re.search(rf"^plan: {N_MON} tasks \(0 already done\), ~[\d,]+ start-up lifecycles, 1 worker\(s\) "
+    assert re.search(rf"^plan: {N_MON} tasks \(0 already done\), ~[\d,]+ start-up lifecycles, 1 "
+                     rf"worker\(s\) "
                      r"\[processes\], roughly [\d,]+ s$", err, re.M), err
-    lines = re.findall(rf"^  (\d+)/{N_MON} tasks, [\d,]+ s elapsed, [\d,]+ start-ups/s, ~[\d,]+ s left$", err, re.M)
+    lines = re.findall(rf"^  (\d+)/{N_MON} tasks, [\d,]+ s elapsed, [\d,]+ start-ups/s, ~[\d,]+ s "
+                       rf"left$", err, re.M)
     assert [int(n) for n in lines] == list(range(1, N_MON + 1)), err  # VALLEYSIM_PROGRESS_SECONDS=0
     assert "\r" not in err and "\x1b[" not in err  # no progress bar when stderr is not a terminal
 
 
 def test_progress_default_interval_prints_first_and_last(tiny, tmp_path):
+    """At the default interval, progress prints the first and the last task."""
     result = invoke("run", tiny, "-n", 2, "--executor", "serial", "--out", tmp_path / "out",
                     VALLEYSIM_PROGRESS_SECONDS=None)
     assert result.exit_code == 0, result.output
@@ -297,6 +334,8 @@ def test_progress_default_interval_prints_first_and_last(tiny, tmp_path):
 # ---------------------------------------------------------------------------------------------
 @pytest.mark.slow
 def test_kill_9_mid_run_then_resume_gives_identical_results(tiny, reference, tmp_path):
+    """kill -9 mid-run leaves the folder running; resume gives results identical to an uninterrupted
+    run."""
     out = tmp_path / "out"
     proc = cli_start("run", tiny, "-n", N_REF, "-j", 1, "--out", out, "-q")
     try:
@@ -326,7 +365,11 @@ def test_kill_9_mid_run_then_resume_gives_identical_results(tiny, reference, tmp
 
 @pytest.mark.slow
 @pytest.mark.parametrize("how", ["SIGINT-to-group", "SIGTERM-to-parent"])
-def test_interrupt_marks_interrupted_says_how_to_resume_and_resume_completes(how, tiny, reference, tmp_path):
+def test_interrupt_marks_interrupted_says_how_to_resume_and_resume_completes(
+    how, tiny, reference, tmp_path
+):
+    """SIGINT marks the folder interrupted, says how to resume, and resume completes it identically.
+    """
     out = tmp_path / "out"
     proc = cli_start("run", tiny, "-n", N_REF, "-j", 2, "--out", out, "-q")
     try:
@@ -357,9 +400,11 @@ class StopAfter(SerialExecutor):
     """A serial executor that acts as if Ctrl-C arrived after ``k`` results (deterministic)."""
 
     def __init__(self, k: int):
+        """Interrupt after ``k`` results."""
         self.left = k
 
     def run(self, fn, argsets):
+        """The serial executor's results, until the ``k``-th."""
         for result in super().run(fn, argsets):
             if self.left == 0:
                 raise KeyboardInterrupt
@@ -368,6 +413,7 @@ class StopAfter(SerialExecutor):
 
 
 def test_in_process_interrupt_then_resume(tiny, reference, tmp_path):
+    """An interruption in this process (not a signal) is resumable to identical results."""
     out = tmp_path / "out"
     spec = ExperimentSpec(scenarios={NAME: load_scenario(tiny)}, replications=5, seed=SEED)
     with pytest.raises(Interrupted) as exc:
@@ -382,6 +428,7 @@ def test_in_process_interrupt_then_resume(tiny, reference, tmp_path):
 
 
 def test_resume_of_a_complete_experiment_refuses(monitored_run):
+    """resume of a complete, whole experiment is refused (exit 2), pointing to report."""
     before = (monitored_run["dir"] / "manifest.json").read_bytes()
     result = CliRunner().invoke(cli, ["resume", str(monitored_run["dir"])])
     assert result.exit_code == 2
@@ -393,18 +440,26 @@ def test_resume_of_a_complete_experiment_refuses(monitored_run):
 # failures: recorded, the rest completes, replayable, then resumable
 # ---------------------------------------------------------------------------------------------
 def test_fault_injection_hook_parses_and_fails_only_named_tasks(tiny, monkeypatch):
-    assert injected_failures("a:1, b-c:2,weird:name:3,bad,x:y") == {("a", 1), ("b-c", 2), ("weird:name", 3)}
+    """VALLEYSIM_FAIL_TASKS parses its list and fails exactly the tasks it names."""
+    assert injected_failures("a:1, b-c:2,weird:name:3,bad,x:y") == {
+        ("a", 1),
+        ("b-c", 2),
+        ("weird:name", 3),
+    }
     sc = load_scenario(tiny)
     monkeypatch.setenv("VALLEYSIM_FAIL_TASKS", f"{NAME}:1")
     args = (resolved_dict(sc), scenario_hash(sc))
     bad = run_task(*args, Task(0, NAME, 1), SEED)
-    assert bad["error"].startswith("RuntimeError: injected failure") and "Traceback" in bad["traceback"]
+    assert bad["error"].startswith("RuntimeError: injected "
+                                   "failure") and "Traceback" in bad["traceback"]
     good = run_task(*args, Task(0, NAME, 0), SEED)
     assert "error" not in good and good["metrics"]["startups"] > 0
 
 
 @pytest.mark.slow
 def test_failing_task_is_recorded_rest_completes_replay_and_resume(tiny, reference, tmp_path):
+    """A failing task is recorded with its replay command, the rest completes, replay shows it,
+    resume finishes."""
     out = tmp_path / "out"
     r = cli_run("run", tiny, "-n", 4, "-j", 2, "--out", out, "-q", VALLEYSIM_FAIL_TASKS=f"{NAME}:2")
     assert r.returncode == 1, r.stderr
@@ -451,14 +506,27 @@ def test_failing_task_is_recorded_rest_completes_replay_and_resume(tiny, referen
 # never overwrite results without --force
 # ---------------------------------------------------------------------------------------------
 def _snapshot(folder: Path) -> dict:
-    return {p.relative_to(folder): (p.read_bytes(), p.stat().st_mtime_ns) for p in folder.rglob("*") if p.is_file()}
+    return {
+        p.relative_to(folder): (p.read_bytes(), p.stat().st_mtime_ns)
+        for p in folder.rglob("*")
+        if p.is_file()
+    }
 
 
 def test_existing_results_folder_is_never_overwritten_without_force(tiny, tmp_path):
+    """An existing results folder is never overwritten without --force; nothing in it changes."""
     out = tmp_path / "out"
     (out / "parts").mkdir(parents=True)
-    (out / "manifest.json").write_text(json.dumps({"format": "valleysim-results", "format_version": 1,
-                                                   "status": "complete", "note": "old"}))
+    (out / "manifest.json").write_text(
+        json.dumps(
+            {
+                "format": "valleysim-results",
+                "format_version": 1,
+                "status": "complete",
+                "note": "old",
+            }
+        )
+    )
     (out / "replications.parquet").write_bytes(b"old results")
     (out / "parts" / "keep.txt").write_text("old part")
     before = _snapshot(out)
@@ -479,11 +547,13 @@ def test_existing_results_folder_is_never_overwritten_without_force(tiny, tmp_pa
 
 
 def test_force_refuses_to_delete_a_folder_that_is_not_a_results_folder(tiny, tmp_path):
+    """--force refuses to delete a folder that is not a valleysim results folder."""
     out = tmp_path / "mine"
     out.mkdir()
     (out / "thesis.tex").write_text("precious")
-    result = CliRunner().invoke(cli, ["run", str(tiny), "-n", "1", "--executor", "serial", "--out", str(out),
-                                      "--force"])
+    result = CliRunner().invoke(
+        cli, ["run", str(tiny), "-n", "1", "--executor", "serial", "--out", str(out), "--force"]
+    )
     assert result.exit_code == 2
     assert "not a valleysim results folder" in result.stderr
     assert (out / "thesis.tex").read_text() == "precious"
@@ -493,15 +563,19 @@ def test_force_refuses_to_delete_a_folder_that_is_not_a_results_folder(tiny, tmp
 # --precision
 # ---------------------------------------------------------------------------------------------
 def _survival_hw(rows: list[dict], n: int) -> float:
-    cols = {k: [r[k] for r in rows if r["replication"] < n] for k in ("scenario", "replication", "survival_5y")}
+    cols = {
+        k: [r[k] for r in rows if r["replication"] < n]
+        for k in ("scenario", "replication", "survival_5y")
+    }
     return half_widths(cols, [NAME], [])[NAME]
 
 
 def test_precision_in_a_comparison_targets_the_paired_differences():
-    """With comparisons, --precision asks for the differences' half-widths, which common random numbers
-    keep far below each scenario's own; without, for each scenario's level."""
+    """With comparisons, --precision asks for the differences' half-widths, which common random
+    numbers keep far below each scenario's own; without, for each scenario's level."""
     rng = np.random.default_rng(SEED)
-    level = rng.normal(0.4, 0.02, 12)  # noisy level, shared by both scenarios (common random numbers)
+    # noisy level, shared by both scenarios (common random numbers)
+    level = rng.normal(0.4, 0.02, 12)
     cols = {"scenario": ["a"] * 12 + ["b"] * 12, "replication": [*range(12), *range(12)],
             "survival_5y": [*level, *(level + 0.01 + rng.normal(0, 0.001, 12))]}
     paired = half_widths(cols, ["a", "b"], [("b", "a")])
@@ -515,6 +589,8 @@ def test_precision_in_a_comparison_targets_the_paired_differences():
 
 
 def test_precision_met_in_batches_from_the_cli(tiny, reference, tmp_path):
+    """--precision adds replications in batches until met, from the CLI, with the reference's rows.
+    """
     rows = reference["rows"]
     target = round(_survival_hw(rows, 4) * 1.01, 6)  # met at 4 replications, missed at 2
     assert _survival_hw(rows, 2) > target
@@ -533,6 +609,7 @@ def test_precision_met_in_batches_from_the_cli(tiny, reference, tmp_path):
 
 
 def test_precision_stops_at_max_replications(tiny, tmp_path):
+    """--precision stops at --max-replications and says so."""
     out = tmp_path / "out"
     result = invoke("run", tiny, "-n", 2, "--precision", "0.000001", "--max-replications", 3,
                     "--executor", "serial", "--out", out)
@@ -548,15 +625,23 @@ def test_precision_run_interrupted_mid_batch_resumes_to_the_same_end(tiny, refer
     """A resumed precision run takes the same decisions, ignoring later replications on disk.
 
     First batch 3 replications; the target (the 3-replication half-width / 2.2) asks for 6 in all
-    (stats.replications_needed: t_5 sd / sqrt(6) = 1.05 sd is the first under 4.30 sd / sqrt(3) / 2.2
+    (stats.replications_needed: t_5 sd / sqrt(6) = 1.05 sd is the first under 4.30 sd / sqrt(3) /
+    2.2
     = 1.13 sd). Interrupted after 5, the resumed run must decide from the first 3 again (as the
     uninterrupted run did), not from the 5 it finds on disk.
     """
     target = round(_survival_hw(reference["rows"], 3) / 2.2, 6)
-    spec = ExperimentSpec(scenarios={NAME: load_scenario(tiny)}, replications=3, seed=SEED, precision=target,
-                          max_replications=6)
+    spec = ExperimentSpec(
+        scenarios={NAME: load_scenario(tiny)},
+        replications=3,
+        seed=SEED,
+        precision=target,
+        max_replications=6,
+    )
     said = []
-    full = run_experiment(spec, tmp_path / "full", SerialExecutor(), progress=True, echo=said.append)
+    full = run_experiment(
+        spec, tmp_path / "full", SerialExecutor(), progress=True, echo=said.append
+    )
     # batches continued until the target was met (or the maximum reached), and the manifest says so
     assert full.replications == 6
     assert len([x for x in said if x.startswith("plan: ")]) == 2
@@ -570,7 +655,9 @@ def test_precision_run_interrupted_mid_batch_resumes_to_the_same_end(tiny, refer
         run_experiment(spec, tmp_path / "cut", StopAfter(5), progress=False, echo=lambda _m: None)
     assert manifest(tmp_path / "cut")["replications"] == 3  # still the finished batch
     assert len(parts(tmp_path / "cut")) == 5  # ...plus two replications of the unfinished one
-    resumed = resume_experiment(tmp_path / "cut", SerialExecutor(), progress=False, echo=lambda _m: None)
+    resumed = resume_experiment(
+        tmp_path / "cut", SerialExecutor(), progress=False, echo=lambda _m: None
+    )
     assert resumed.replications == full.replications
     assert manifest(tmp_path / "cut")["replications"] == manifest(tmp_path / "full")["replications"]
     assert metric_rows(tmp_path / "cut") == metric_rows(tmp_path / "full")
@@ -582,18 +669,22 @@ def test_precision_run_interrupted_mid_batch_resumes_to_the_same_end(tiny, refer
 # ---------------------------------------------------------------------------------------------
 @pytest.mark.slow
 def test_a_dead_worker_process_is_reported_not_a_traceback():
+    """A worker process that dies is a clear ExecutorLost, not a traceback."""
     with pytest.raises(ExecutorLost) as exc:
         list(ProcessExecutor(1).run(os._exit, [(9,)]))  # the worker dies under its task
     assert "worker process died" in exc.value.message
 
 
 class LostAfter(SerialExecutor):
-    """An executor that loses its workers after ``k`` results (as a killed pool or cluster would)."""
+    """An executor that loses its workers after ``k`` results (as a killed pool or cluster
+    would)."""
 
     def __init__(self, k: int):
+        """Lose the executor after ``k`` results."""
         self.left = k
 
     def run(self, fn, argsets):
+        """The serial executor's results, then a lost executor."""
         for result in super().run(fn, argsets):
             if self.left == 0:
                 raise ExecutorLost("a worker process died abruptly.")
@@ -602,6 +693,7 @@ class LostAfter(SerialExecutor):
 
 
 def test_lost_executor_leaves_a_resumable_experiment(tiny, reference, tmp_path):
+    """A lost executor leaves a resumable, interrupted folder; resume gives identical results."""
     out = tmp_path / "out"
     spec = ExperimentSpec(scenarios={NAME: load_scenario(tiny)}, replications=3, seed=SEED)
     with pytest.raises(ExecutorLost) as exc:
@@ -632,7 +724,8 @@ def test_process_executor_abort_terminates_busy_workers():
 
 
 def test_every_results_column_carries_its_unit_and_definition(tiny, tmp_path):
-    """Each column of replications, regions and startups.parquet has dictionary metadata in the file itself."""
+    """Each column of replications, regions and startups.parquet has dictionary metadata in the file
+    itself."""
     import pyarrow.parquet as pq
 
     from sim.analysis.dictionary import columns
@@ -643,10 +736,14 @@ def test_every_results_column_carries_its_unit_and_definition(tiny, tmp_path):
     for file in ("replications.parquet", "regions.parquet", "startups.parquet"):
         schema = pq.read_schema(out / file)
         known = columns(file)
-        assert set(schema.names) == set(known), file  # no column without a dictionary entry, none missing
+        # no column without a dictionary entry, none missing
+        assert set(schema.names) == set(known), file
         for name in schema.names:
             meta = schema.field(name).metadata
-            assert meta[b"definition"].decode() == known[name][1] and meta[b"kind"].decode() == known[name][2]
+            assert (
+                meta[b"definition"].decode() == known[name][1]
+                and meta[b"kind"].decode() == known[name][2]
+            )
     surv = pq.read_schema(out / "replications.parquet").field("survival_5y").metadata
     assert surv[b"unit"] == b"fraction (0-1)" and b"cohort window" in surv[b"definition"]
 
@@ -667,4 +764,6 @@ def test_bundles_keep_a_replication_together_and_fail_task_by_task():
     assert [len(b) for b in split] == [7, 7, 7, 7]
     assert [a for b in two for a in b] == args  # nothing lost, nothing reordered
     lost = _lost_task((two[0],), RuntimeError("worker died"))
-    assert [r["task"] for r in lost] == tasks[:14] and all("worker died" in r["error"] for r in lost)
+    assert [r["task"] for r in lost] == tasks[:14] and all(
+        "worker died" in r["error"] for r in lost
+    )

@@ -45,7 +45,8 @@ def _bounds(field) -> tuple[float, float, bool]:
 
 
 def levers(model, skip=()) -> st.SearchStrategy[dict]:
-    """Some of ``model``'s bounded numeric fields, each at its lower bound, upper bound or between."""
+    """Some of ``model``'s bounded numeric fields, each at its lower bound, upper bound or
+    between."""
     fields = {}
     for name, f in model.model_fields.items():
         if name in skip or f.annotation not in (int, float):
@@ -54,12 +55,15 @@ def levers(model, skip=()) -> st.SearchStrategy[dict]:
         if not (math.isfinite(lo) and math.isfinite(hi)):
             continue
         between = st.integers(int(lo), int(hi)) if integer else st.floats(lo, hi, allow_nan=False)
-        fields[name] = st.one_of(st.just(int(lo) if integer else lo), st.just(int(hi) if integer else hi), between)
+        fields[name] = st.one_of(
+            st.just(int(lo) if integer else lo), st.just(int(hi) if integer else hi), between
+        )
     return st.fixed_dictionaries({}, optional=fields)
 
 
 @st.composite
 def extreme_valid_world(draw) -> dict:
+    """A valid scenario with every lever drawn at the extremes its schema allows."""
     from sim.scenario.schema import (
         Centre,
         Conglomerate,
@@ -74,24 +78,55 @@ def extreme_valid_world(draw) -> dict:
 
     stage = levers(StageParams)
     return {
-        "name": "extreme", "calendar": {"start": "2014-01", "horizon": "2017-12", "cohort_first_year": 2014,
-                                        "cohort_last_year": 2015},
+        "name": "extreme",
+        "calendar": {
+            "start": "2014-01",
+            "horizon": "2017-12",
+            "cohort_first_year": 2014,
+            "cohort_last_year": 2015,
+        },
         "sectors": {"ict": 1.0, "bio": draw(st.sampled_from([0.0, 1.0]))},
-        "regions": {"North": {"founding_rate_per_year": draw(st.sampled_from([0, 3, 60])),
-                              **draw(levers(Region, skip={"founding_rate_per_year"}))},
-                    "South": {"founding_rate_per_year": 40}},
-        "startups": {**draw(levers(Startups)),
-                     "stages": {s: {"months_to_milestone": 10, "failure_hazard_per_month": 0.01, **draw(stage)}
-                                for s in ("prototype", "product", "traction")}},
-        "funding": {"rounds": {s: {"probability": 0.2, "size_median_krw": 1e8, **draw(levers(Round))}
-                               for s in ("prototype", "product", "traction")}},
-        "centres": {"Hub": {"region": "North", "partner": "Big", "opens": "2014-06", "catchment": ["*"],
-                            "sector_focus": ["ict"], **draw(levers(Centre)),
-                            "training": draw(levers(Training)), "grants": draw(levers(Grants))}},
+        "regions": {
+            "North": {
+                "founding_rate_per_year": draw(st.sampled_from([0, 3, 60])),
+                **draw(levers(Region, skip={"founding_rate_per_year"})),
+            },
+            "South": {"founding_rate_per_year": 40},
+        },
+        "startups": {
+            **draw(levers(Startups)),
+            "stages": {
+                s: {"months_to_milestone": 10, "failure_hazard_per_month": 0.01, **draw(stage)}
+                for s in ("prototype", "product", "traction")
+            },
+        },
+        "funding": {
+            "rounds": {
+                s: {"probability": 0.2, "size_median_krw": 1e8, **draw(levers(Round))}
+                for s in ("prototype", "product", "traction")
+            }
+        },
+        "centres": {
+            "Hub": {
+                "region": "North",
+                "partner": "Big",
+                "opens": "2014-06",
+                "catchment": ["*"],
+                "sector_focus": ["ict"],
+                **draw(levers(Centre)),
+                "training": draw(levers(Training)),
+                "grants": draw(levers(Grants)),
+            }
+        },
         "conglomerates": {"Big": draw(levers(Conglomerate))},
-        "founder_education": {"edu": {"region": "North", "starts": "2015-01",
-                                      "founding_rate_multiplier": draw(st.sampled_from([0.0, 1.0, 5.0])),
-                                      **draw(levers(FounderEducation, skip={"founding_rate_multiplier"}))}},
+        "founder_education": {
+            "edu": {
+                "region": "North",
+                "starts": "2015-01",
+                "founding_rate_multiplier": draw(st.sampled_from([0.0, 1.0, 5.0])),
+                **draw(levers(FounderEducation, skip={"founding_rate_multiplier"})),
+            }
+        },
     }
 
 
@@ -106,35 +141,51 @@ def test_any_valid_scenario_runs_and_reduces_to_sane_metrics(world, replication)
 
     try:
         sc = validate(copy.deepcopy(world), "extreme.yaml")
-    except ScenarioError as exc:  # some combinations are invalid together (probabilities summing above 1)
+    # some combinations are invalid together (probabilities summing above 1)
+    except ScenarioError as exc:
         assert "extreme.yaml: invalid scenario" in exc.message
         return
     assert sc.expected_startups() < 10_000  # small worlds: this test is about levers, not size
     start = time.perf_counter()
-    result = run_task(resolved_dict(sc), scenario_hash(sc), Task(0, "extreme", replication), 7, True, True)
+    result = run_task(
+        resolved_dict(sc), scenario_hash(sc), Task(0, "extreme", replication), 7, True, True
+    )
     assert time.perf_counter() - start < 60
     assert "error" not in result, result.get("traceback")
     for key, v in result["metrics"].items():
         if "survival" in key:
             assert math.isnan(v) or 0.0 <= v <= 1.0, (key, v)
         elif key == "survivors_5y":  # undefined with survival_5y (nobody observed to age 5)
-            assert math.isnan(v) == math.isnan(result["metrics"]["survival_5y"]) or v == 0.0, (key, v)
+            assert math.isnan(v) == math.isnan(result["metrics"]["survival_5y"]) or v == 0.0, (
+                key,
+                v,
+            )
         elif key != "naive_gap_5y":
             assert math.isfinite(v) and v >= 0.0, (key, v)
 
 
 
 
-ONE_MONTH = ["calendar.start=2015-01", "calendar.horizon=2015-01", "calendar.cohort_first_year=2015",
-             "calendar.cohort_last_year=2015"]
+ONE_MONTH = [
+    "calendar.start=2015-01",
+    "calendar.horizon=2015-01",
+    "calendar.cohort_first_year=2015",
+    "calendar.cohort_last_year=2015",
+]
 EXTREMES = {
     "no-startups": scaled(BASE, 0.0),
-    "zero-budgets": scaled(BASE, 0.05) + every("centres", "grants.annual_budget_krw", 0)
-    + every("centres", "grants.per_startup_krw", 0) + every("centres", "operating_cost_krw_per_year", 0)
-    + every("conglomerates", "annual_budget_krw", 0) + every("founder_education", "cost_krw_per_year", 0),
+    "zero-budgets": scaled(BASE, 0.05)
+    + every("centres", "grants.annual_budget_krw", 0)
+    + every("centres", "grants.per_startup_krw", 0)
+    + every("centres", "operating_cost_krw_per_year", 0)
+    + every("conglomerates", "annual_budget_krw", 0)
+    + every("founder_education", "cost_krw_per_year", 0),
     "no-seats": scaled(BASE, 0.05) + every("centres", "seats", 0) + ["timeline=null"],
-    "one-month": scaled(BASE, 0.05) + ONE_MONTH + every("centres", "opens", "2015-01")
-    + every("founder_education", "starts", "2015-01") + ["timeline=null"],
+    "one-month": scaled(BASE, 0.05)
+    + ONE_MONTH
+    + every("centres", "opens", "2015-01")
+    + every("founder_education", "starts", "2015-01")
+    + ["timeline=null"],
 }
 
 
@@ -142,13 +193,17 @@ EXTREMES = {
 
 @pytest.mark.parametrize("case", sorted(EXTREMES))
 def test_extreme_scenarios_run_and_report_undefined_metrics_as_na(case, tmp_path, capsys):
+    """Extreme worlds run to a complete folder; undefined metrics are NaN, null with a reason, and
+    n/a in the table."""
     from sim.experiment import ExperimentSpec, SerialExecutor, run_experiment
     from sim.report.terminal import headline
 
     over = EXTREMES[case]
     sc = load_scenario(BASE, over).model_copy(update={"name": case})
     cf = load_scenario(COUNTERFACTUAL, [o for o in over if o.startswith(("regions.", "calendar."))])
-    spec = ExperimentSpec(scenarios={"cf": cf, case: sc}, replications=2, seed=11, comparisons=[(case, "cf")])
+    spec = ExperimentSpec(
+        scenarios={"cf": cf, case: sc}, replications=2, seed=11, comparisons=[(case, "cf")]
+    )
     out = tmp_path / "out"
     outcome = run_experiment(spec, out, SerialExecutor(), progress=False, echo=lambda _m: None)
     assert not outcome.failures
@@ -176,7 +231,12 @@ def test_extreme_scenarios_run_and_report_undefined_metrics_as_na(case, tmp_path
         assert mine["metrics"]["supported"]["mean"] == 0
         assert "supported_survival_5y" in mine["undefined"]
     if case == "zero-budgets":
-        for m in ("grants_krw", "partner_investment_krw", "operating_cost_krw", "programme_cost_krw"):
+        for m in (
+            "grants_krw",
+            "partner_investment_krw",
+            "operating_cost_krw",
+            "programme_cost_krw",
+        ):
             assert mine["metrics"][m]["mean"] == 0.0, m
     # comparisons with an undefined side are undefined too (null), never a crash or a number
     for comp in summary["comparisons"]:
@@ -215,14 +275,25 @@ def test_a_very_large_region_runs_and_an_absurd_one_is_refused(tmp_path):
     one that add up to billions of start-ups are refused up front with a clear message."""
     from sim.experiment import ExperimentSpec, SerialExecutor, run_experiment
 
-    big = ["regions.Seoul.founding_rate_per_year=30000", "calendar.start=2014-01", "calendar.horizon=2015-12",
-           "calendar.cohort_first_year=2014", "calendar.cohort_last_year=2014", "timeline=null",
-           *[o for o in scaled(BASE, 0.0) if not o.startswith("regions.Seoul.")]]
+    big = [
+        "regions.Seoul.founding_rate_per_year=30000",
+        "calendar.start=2014-01",
+        "calendar.horizon=2015-12",
+        "calendar.cohort_first_year=2014",
+        "calendar.cohort_last_year=2014",
+        "timeline=null",
+        *[o for o in scaled(BASE, 0.0) if not o.startswith("regions.Seoul.")],
+    ]
     sc = load_scenario(BASE, big).model_copy(update={"name": "big"})
     assert 55_000 < sc.expected_startups() < 65_000
     out = tmp_path / "big"
-    outcome = run_experiment(ExperimentSpec(scenarios={"big": sc}, replications=1), out, SerialExecutor(),
-                             progress=False, echo=lambda _m: None)
+    outcome = run_experiment(
+        ExperimentSpec(scenarios={"big": sc}, replications=1),
+        out,
+        SerialExecutor(),
+        progress=False,
+        echo=lambda _m: None,
+    )
     assert not outcome.failures
     m = outcome.summary["scenarios"]["big"]["metrics"]
     assert m["startups"]["mean"] > 25_000 and 0 < m["survival_1y"]["mean"] < 1
@@ -230,8 +301,12 @@ def test_a_very_large_region_runs_and_an_absurd_one_is_refused(tmp_path):
     absurd = [f"regions.{r}.founding_rate_per_year=1e7" for r in load_scenario(BASE).regions]
     with pytest.raises(ScenarioError) as exc:
         load_scenario(BASE, absurd)
-    assert "regions: expected founding rates adding up to at most 2,000,000 simulated start-ups" in exc.value.message
-    # 17 regions x 1e7 a year growing 5 % a year over 13 years, of which the shipped sampling simulates 8.4 %
+    assert (
+        "regions: expected founding rates adding up to at most 2,000,000 simulated start-ups"
+        in exc.value.message
+    )
+    # 17 regions x 1e7 a year growing 5 % a year over 13 years, of which the shipped sampling
+    # simulates 8.4 %
     assert "found about 2.6e+08" in exc.value.message
 
 

@@ -24,9 +24,11 @@ class StopAfter(SerialExecutor):
     """A serial executor that acts as if Ctrl-C arrived after ``k`` results."""
 
     def __init__(self, k: int):
+        """Interrupt after ``k`` results."""
         self.left = k
 
     def run(self, fn, argsets):
+        """The serial executor's results, until the ``k``-th."""
         for result in super().run(fn, argsets):
             if self.left == 0:
                 raise KeyboardInterrupt
@@ -39,9 +41,9 @@ class StopAfter(SerialExecutor):
 # ---------------------------------------------------------------------------------------------
 @pytest.mark.slow
 def test_a_folder_being_written_refuses_a_second_writer_even_with_force(tiny, reference, tmp_path):
-    """While one run writes X, a second ``run --out X --force`` and a ``resume X`` are refused with one
-    paragraph naming the writer, and change nothing; once the writer is gone, resume finishes X with
-    exactly the first run's results (no mix of two runs)."""
+    """While one run writes X, a second ``run --out X --force`` and a ``resume X`` are refused with
+    one paragraph naming the writer, and change nothing; once the writer is gone, resume finishes X
+    with exactly the first run's results (no mix of two runs)."""
     out, mark = tmp_path / "out", tmp_path / "mark"
     proc = start_cli("run", tiny, "-n", N_REF, "--executor", "serial", "--out", out, "-q",
                      hold="before-complete", mark=mark)
@@ -69,6 +71,8 @@ def test_a_folder_being_written_refuses_a_second_writer_even_with_force(tiny, re
 # --force deletes only what valleysim provably wrote
 # ---------------------------------------------------------------------------------------------
 def test_force_keeps_a_users_files_and_names_them(tiny, tmp_path):
+    """--force refuses a folder holding a user's file, naming it and touching nothing; without it,
+    --force works."""
     out = tmp_path / "out"
     assert _run(tiny, out, "-n", "1").exit_code == 0
     (out / "my-notes.txt").write_text("precious")
@@ -89,11 +93,14 @@ def test_force_refuses_a_folder_with_a_manifest_that_is_not_valleysims(tiny, tmp
     (out / "manifest.json").write_text(json.dumps({"status": "complete", "kind": "run"}))
     (out / "summary.json").write_text("{}")
     r = _run(tiny, out, "--force")
-    assert r.exit_code == 2 and "not a valleysim results folder" in r.stderr and "marker" in r.stderr
+    assert (
+        r.exit_code == 2 and "not a valleysim results folder" in r.stderr and "marker" in r.stderr
+    )
     assert sorted(p.name for p in out.iterdir()) == ["manifest.json", "summary.json"]
 
 
 def test_a_new_manifest_carries_the_marker_and_its_writer(tiny, tmp_path):
+    """A new manifest carries valleysim's marker, its format version and its writer."""
     out = tmp_path / "out"
     assert _run(tiny, out, "-n", "1").exit_code == 0
     m = manifest(out)
@@ -110,7 +117,10 @@ def _truncate(path, keep: int = 100):
 
 DAMAGE = {
     "truncated replications.parquet": ("replications.parquet", _truncate),
-    "corrupt startups.parquet": ("startups.parquet", lambda p: p.write_bytes(b"PAR1" + b"\0" * 64 + b"PAR1")),
+    "corrupt startups.parquet": (
+        "startups.parquet",
+        lambda p: p.write_bytes(b"PAR1" + b"\0" * 64 + b"PAR1"),
+    ),
     "empty summary.json": ("summary.json", lambda p: p.write_text("")),
     "missing summary.json": ("summary.json", lambda p: p.unlink()),
     "missing replications.parquet": ("replications.parquet", lambda p: p.unlink()),
@@ -120,8 +130,9 @@ DAMAGE = {
 
 @pytest.mark.parametrize("case", sorted(DAMAGE))
 def test_report_names_a_damaged_file_and_resume_rebuilds_it(case, tiny, reference, tmp_path):
-    """``report`` exits 2 naming the damaged file and the resume command; ``resume`` runs the tasks again
-    and ends with the same numbers; then ``report`` works. Never "already complete" <-> "resume"."""
+    """``report`` exits 2 naming the damaged file and the resume command; ``resume`` runs the tasks
+    again and ends with the same numbers; then ``report`` works. Never "already complete" <->
+    "resume"."""
     out = tmp_path / "out"
     assert _run(tiny, out).exit_code == 0
     name, damage = DAMAGE[case]
@@ -143,7 +154,9 @@ def test_resume_reruns_tasks_whose_parts_are_unreadable(tiny, reference, tmp_pat
     """An interrupted run whose task parts were cut short (a metrics part, a start-up part): resume
     runs exactly those tasks again and ends identical to an uninterrupted run."""
     out = tmp_path / "out"
-    spec = ExperimentSpec(scenarios={"tiny": load_scenario(tiny)}, replications=N_REF, seed=DEFAULT_SEED)
+    spec = ExperimentSpec(
+        scenarios={"tiny": load_scenario(tiny)}, replications=N_REF, seed=DEFAULT_SEED
+    )
     with pytest.raises(Interrupted):
         run_experiment(spec, out, StopAfter(3), progress=False, echo=lambda _m: None)
     parts = sorted((out / "parts").glob("*.parquet"))

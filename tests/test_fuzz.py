@@ -53,9 +53,36 @@ HOSTILE_SCALARS = st.one_of(
     st.integers(),
     st.integers(min_value=-(10**40), max_value=10**40),
     st.floats(allow_nan=True, allow_infinity=True),
-    st.sampled_from([math.nan, math.inf, -math.inf, -1, -1.5, -1e300, 1e300, 10**30, 2**63, 0, 0.0, -0.0, 1e-300,
-                     1e7, 1e12, "", "2015-13", "2015-02-30", "0000-01", "9999-12", "*", "no-programme",
-                     "\u0000", "\ufeff", "\u202e\ub300\uad6c", "ccei-announced"]),
+    st.sampled_from(
+        [
+            math.nan,
+            math.inf,
+            -math.inf,
+            -1,
+            -1.5,
+            -1e300,
+            1e300,
+            10**30,
+            2**63,
+            0,
+            0.0,
+            -0.0,
+            1e-300,
+            1e7,
+            1e12,
+            "",
+            "2015-13",
+            "2015-02-30",
+            "0000-01",
+            "9999-12",
+            "*",
+            "no-programme",
+            "\u0000",
+            "\ufeff",
+            "\u202e\ub300\uad6c",
+            "ccei-announced",
+        ]
+    ),
     st.text(max_size=30),
 )
 HOSTILE = st.one_of(
@@ -124,11 +151,37 @@ def mangled_text(draw) -> bytes:
         if op == "cut":
             text = text[:at]
         elif op == "insert":
-            text = text[:at] + draw(st.one_of(
-                st.binary(max_size=8),
-                st.sampled_from([b"\xff", b"\xc3", b"\x00", b"\t", b": ", b"- ", b"&a ", b"*a", b"[", b"{", b"'",
-                                 b'"', b"!!binary ", b"!!python/object:os.system ", b"? ", b"<<: *a\n", b"\r"]),
-                st.text(max_size=8).map(lambda s: s.encode("utf-8")))) + text[at:]
+            text = (
+                text[:at]
+                + draw(
+                    st.one_of(
+                        st.binary(max_size=8),
+                        st.sampled_from(
+                            [
+                                b"\xff",
+                                b"\xc3",
+                                b"\x00",
+                                b"\t",
+                                b": ",
+                                b"- ",
+                                b"&a ",
+                                b"*a",
+                                b"[",
+                                b"{",
+                                b"'",
+                                b'"',
+                                b"!!binary ",
+                                b"!!python/object:os.system ",
+                                b"? ",
+                                b"<<: *a\n",
+                                b"\r",
+                            ]
+                        ),
+                        st.text(max_size=8).map(lambda s: s.encode("utf-8")),
+                    )
+                )
+                + text[at:]
+            )
         elif op == "delete":
             text = text[:at] + text[at + draw(st.integers(1, 40)):]
         else:
@@ -136,10 +189,12 @@ def mangled_text(draw) -> bytes:
     return text
 
 
-YAMLISH = st.text(alphabet=list(":-[]{}&*!|>'\"#%@`,?.\n\t abc019eE+_~<=\\u") + ["\u00e9", "\ub300"], max_size=300)
+YAMLISH = st.text(alphabet=list(":-[]{}&*!|>'\"#%@`,?.\n\t "
+                                "abc019eE+_~<=\\u") + ["\u00e9", "\ub300"], max_size=300)
 
 
 def billion_laughs(levels: int, width: int) -> str:
+    """A YAML alias bomb of ``levels`` levels, each ``width`` wide."""
     lines = ['a0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
     for i in range(1, levels + 1):
         lines.append(f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * width) + "]")
@@ -165,19 +220,23 @@ HOSTILE_FILES: dict[str, str | bytes] = {
     "bad-date": "extends: no-programme\ncalendar: {start: 2015-13-45}\n",
     "bad-float-tag": "extends: no-programme\nname: !!float abc\n",
     "bad-int-tag": "extends: no-programme\nname: !!int abc\n",
-    "huge-int": "extends: no-programme\nregions: {Seoul: {founding_rate_per_year: " + "9" * 4299 + "}}\n",
-    "huge-int-tag": "extends: no-programme\nregions: {Seoul: {founding_rate_per_year: !!int '" + "9" * 6000 + "'}}\n",
+    "huge-int": "extends: no-programme\nregions: {Seoul: "
+                "{founding_rate_per_year: " + "9" * 4299 + "}}\n",
+    "huge-int-tag": "extends: no-programme\nregions: {Seoul: {founding_rate_per_year: !!int "
+                    "'" + "9" * 6000 + "'}}\n",
     "bad-binary": "extends: no-programme\nname: !!binary '@@@'\n",
     "python-tag": "extends: no-programme\nname: !!python/object/apply:os.system ['true']\n",
     "unhashable-key": "? [a, b]\n: 1\n",
     "map-key": "{a: 1}: 2\n",
     "bad-merge": "a: &a 1\n<<: *a\n",
-    "lone-surrogate-key": 'extends: no-programme\nregions: {"\\ud800": {founding_rate_per_year: 1}}\n',
+    "lone-surrogate-key": 'extends: no-programme\nregions: {"\\ud800": {founding_rate_per_year: '
+                          '1}}\n',
     "lone-surrogate-name": 'extends: no-programme\nname: "\\udcff"\n',
     "nan-everywhere": "extends: ccei-announced\nregions: {Seoul: {founding_rate_per_year: .nan}}\n"
                       "centre_defaults: {seats: .inf, apply_probability: .nan}\n",
     "absurd-founding": "extends: no-programme\nregions: {"
-                       + ", ".join(f"{r}: {{founding_rate_per_year: 1.0e+7}}" for r in ("Seoul", "Busan", "Jeju")) + "}\n",
+                       + ", ".join(f"{r}: {{founding_rate_per_year: "
+                                   f"1.0e+7}}" for r in ("Seoul", "Busan", "Jeju")) + "}\n",
     "absurd-trend": "extends: no-programme\nregions: {Seoul: {founding_trend_per_year: 1.0}}\n"
                     "calendar: {start: 1950-01, horizon: 2049-12}\n",
     "absurd-calendar": "extends: no-programme\ncalendar: {start: 0001-01, horizon: 9999-12}\n",
@@ -191,24 +250,29 @@ HOSTILE_FILES: dict[str, str | bytes] = {
     "extends-dev-zero": "extends: /dev/zero\n",
     "extends-number": "extends: 42\n",
     "extends-missing": "extends: no-such-scenario\n",
-    "many-problems": "name: x\nsectors: {ict: 1}\nregions: {" + ", ".join(f"r{i}: {{}}" for i in range(3000)) + "}\n",
+    "many-problems": "name: x\nsectors: {ict: 1}\nregions: "
+                     "{" + ", ".join(f"r{i}: {{}}" for i in range(3000)) + "}\n",
 }
 
 
 @pytest.fixture(scope="module")
 def fuzz_dir(tmp_path_factory) -> Path:
+    """A folder for the fuzz cases' files."""
     return tmp_path_factory.mktemp("fuzz")
 
 
 @contextlib.contextmanager
 def fresh_dir():
+    """A fresh, empty folder for one case (removed after it)."""
     with tempfile.TemporaryDirectory(prefix="valleysim-fuzz-") as d:
         yield Path(d)
 
 
 def _write(folder: Path, name: str, content: str | bytes) -> Path:
     path = folder / name
-    path.write_bytes(content if isinstance(content, bytes) else content.encode("utf-8", "surrogatepass"))
+    path.write_bytes(
+        content if isinstance(content, bytes) else content.encode("utf-8", "surrogatepass")
+    )
     return path
 
 
@@ -219,11 +283,13 @@ def test_hostile_files_end_in_a_scenario_error(case, fuzz_dir):
     result = outcome_of(path)
     assert isinstance(result, ScenarioError), f"{case}: accepted"
     assert result.message.startswith(f"{path}"), result.message
-    assert len(result.message) < 5000, f"{case}: a {len(result.message):,}-character message is not a paragraph"
+    assert len(result.message) < 5000, (f"{case}: a {len(result.message):,}-character message is "
+                                        f"not a paragraph")
 
 
 def test_hostile_paths_end_in_a_scenario_error(tmp_path):
-    """A directory, a missing file, a pipe, a device, a symlink loop, a name too long, self-extension."""
+    """A directory, a missing file, a pipe, a device, a symlink loop, a name too long,
+    self-extension."""
     fifo = tmp_path / "pipe.yaml"
     os.mkfifo(fifo)
     loop = tmp_path / "loop.yaml"
@@ -235,7 +301,8 @@ def test_hostile_paths_end_in_a_scenario_error(tmp_path):
     chain = tmp_path / "chain"
     chain.mkdir()
     for i in range(40):
-        (chain / f"c{i}.yaml").write_text(f"extends: c{i + 1}\n" if i < 39 else "extends: no-programme\n")
+        (chain / f"c{i}.yaml").write_text("extends: "
+                                          f"c{i + 1}\n" if i < 39 else "extends: no-programme\n")
     big = tmp_path / "big.yaml"
     big.write_bytes(b"# " + b"x" * MAX_FILE_BYTES + b"\n")
     cases = {
@@ -267,7 +334,8 @@ def test_fuzz_mutated_shipped_scenarios(case):
         text = dump_yaml(data)
     except (yaml.YAMLError, RecursionError):
         assume(False)
-    with fresh_dir() as d:  # alone in its folder: `extends: NAME` finds the shipped file, not an earlier case
+    # alone in its folder: `extends: NAME` finds the shipped file, not an earlier case
+    with fresh_dir() as d:
         outcome_of(_write(d, name, text))
 
 
@@ -280,7 +348,8 @@ def test_fuzz_mangled_shipped_text(raw):
 
 
 @settings(max_examples=examples(150), **FUZZ_SETTINGS)
-@given(raw=st.one_of(st.binary(max_size=400), YAMLISH.map(lambda s: s.encode("utf-8", "surrogatepass")),
+@given(raw=st.one_of(st.binary(max_size=400),
+                     YAMLISH.map(lambda s: s.encode("utf-8", "surrogatepass")),
                      st.text(max_size=200).map(lambda s: s.encode("utf-8", "surrogatepass"))))
 def test_fuzz_random_documents(raw):
     """Random bytes and random YAML-ish text."""
@@ -289,8 +358,10 @@ def test_fuzz_random_documents(raw):
 
 
 @settings(max_examples=examples(100), **FUZZ_SETTINGS)
-@given(doc=st.recursive(st.one_of(HOSTILE_SCALARS, st.just([]), st.just({})), lambda inner: st.one_of(
-    st.lists(inner, min_size=1, max_size=4), st.dictionaries(st.text(max_size=10), inner, min_size=1, max_size=4)),
+@given(doc=st.recursive(
+    st.one_of(HOSTILE_SCALARS, st.just([]), st.just({})),
+    lambda inner: st.one_of(st.lists(inner, min_size=1, max_size=4),
+                            st.dictionaries(st.text(max_size=10), inner, min_size=1, max_size=4)),
     max_leaves=30))
 def test_fuzz_random_yaml_structures(doc):
     """Random well-formed YAML values of every shape at the top level."""
@@ -299,17 +370,63 @@ def test_fuzz_random_yaml_structures(doc):
 
 
 OVERRIDE_KEYS = st.one_of(
-    st.sampled_from(["name", "calendar.start", "calendar.horizon", "calendar.cohort_last_year", "sectors.ict",
-                     "regions.Seoul.founding_rate_per_year", "regions.Jeju", "regions", "centres.Daejeon.seats",
-                     "centres.Daejeon.opens", "centre_defaults.grants.per_startup_krw", "centre_defaults",
-                     "conglomerates.SK.invest_probability", "startups.stages.product", "funding.rounds",
-                     "founder_education", "extends", "description.x", "a..b", ".", "", "regions.Seoul.x.y"]),
-    st.text(max_size=20))
+    st.sampled_from(
+        [
+            "name",
+            "calendar.start",
+            "calendar.horizon",
+            "calendar.cohort_last_year",
+            "sectors.ict",
+            "regions.Seoul.founding_rate_per_year",
+            "regions.Jeju",
+            "regions",
+            "centres.Daejeon.seats",
+            "centres.Daejeon.opens",
+            "centre_defaults.grants.per_startup_krw",
+            "centre_defaults",
+            "conglomerates.SK.invest_probability",
+            "startups.stages.product",
+            "funding.rounds",
+            "founder_education",
+            "extends",
+            "description.x",
+            "a..b",
+            ".",
+            "",
+            "regions.Seoul.x.y",
+        ]
+    ),
+    st.text(max_size=20),
+)
 OVERRIDE_VALUES = st.one_of(
-    st.sampled_from(["", "~", ".nan", ".inf", "-.inf", "-1", "1e400", "1.0e+400", "9" * 5000, "2015-13-45",
-                     "&a [*a]", "{a: 1", "[1, 2]", "{1: 2}", "!!binary '@@'", "!!float x", "yes", "'text'",
-                     "0x1F", "1:30", "\"\\ud800\"", "{Seoul: {founding_rate_per_year: 1.0e+7}}"]),
-    st.text(max_size=20))
+    st.sampled_from(
+        [
+            "",
+            "~",
+            ".nan",
+            ".inf",
+            "-.inf",
+            "-1",
+            "1e400",
+            "1.0e+400",
+            "9" * 5000,
+            "2015-13-45",
+            "&a [*a]",
+            "{a: 1",
+            "[1, 2]",
+            "{1: 2}",
+            "!!binary '@@'",
+            "!!float x",
+            "yes",
+            "'text'",
+            "0x1F",
+            "1:30",
+            '"\\ud800"',
+            "{Seoul: {founding_rate_per_year: 1.0e+7}}",
+        ]
+    ),
+    st.text(max_size=20),
+)
 
 
 @settings(max_examples=examples(100), **FUZZ_SETTINGS)
@@ -323,8 +440,9 @@ def test_fuzz_overrides(sets, base, raw):
 
 
 @settings(max_examples=examples(40), **FUZZ_SETTINGS)
-@given(case=st.one_of(mutated_shipped().map(lambda c: dump_yaml(c[1]).encode("utf-8", "surrogatepass")),
-                      mangled_text()))
+@given(case=st.one_of(
+    mutated_shipped().map(lambda c: dump_yaml(c[1]).encode("utf-8", "surrogatepass")),
+    mangled_text()))
 def test_fuzz_cli_validate_exits_0_or_2_without_traceback(case):
     """The same inputs through ``validate``: exit 0 or 2, one paragraph, no traceback."""
     with fresh_dir() as d:
@@ -337,21 +455,36 @@ def _capped(limit: int = 1_500_000_000):
 
 @pytest.mark.slow
 def test_cli_hostile_files_and_arguments_subprocess(fuzz_dir, tmp_path):
-    """As real processes (argv decoding, stderr encoding) with memory capped at 1.5 GB: every hostile
-    file in one ``validate`` (exit 2, each file named, no traceback), a FIFO, a file name that is
-    not UTF-8 (fine), a scenario name from the command line that is not Unicode text, an absurd
-    ``run`` (refused before it allocates anything)."""
+    """As real processes (argv decoding, stderr encoding) with memory capped at 1.5 GB: every
+    hostile file in one ``validate`` (exit 2, each file named, no traceback), a FIFO, a file name
+    that is not UTF-8 (fine), a scenario name from the command line that is not Unicode text, an
+    absurd ``run`` (refused before it allocates anything)."""
     fifo = tmp_path / "pipe.yaml"
     os.mkfifo(fifo)
     bad_name = os.fsencode(tmp_path) + b"/caf\xe9.yaml"  # a Latin-1 file name
     with open(bad_name, "wb") as fh:
         fh.write(SHIPPED_TEXT["no-programme.yaml"].encode())
-    files = [_write(fuzz_dir, f"sub-{case}.yaml", HOSTILE_FILES[case]) for case in sorted(HOSTILE_FILES)]
+    files = [
+        _write(fuzz_dir, f"sub-{case}.yaml", HOSTILE_FILES[case]) for case in sorted(HOSTILE_FILES)
+    ]
     np_file = ROOT / "scenarios" / "no-programme.yaml"
+    # a file name may be bytes, a name not
     runs = [
         (["validate", *files, fifo, os.fsdecode(bad_name)], 2),
-        (["show", os.fsdecode(bad_name), "--set", "name=caf\udce9"], 2),  # a file name may be bytes, a name not
-        (["run", np_file, "--set", "regions.Seoul.founding_rate_per_year=1e7", "-n", "1", "--out", tmp_path / "o"], 2),
+        (["show", os.fsdecode(bad_name), "--set", "name=caf\udce9"], 2),
+        (
+            [
+                "run",
+                np_file,
+                "--set",
+                "regions.Seoul.founding_rate_per_year=1e7",
+                "-n",
+                "1",
+                "--out",
+                tmp_path / "o",
+            ],
+            2,
+        ),
     ]
     outputs = []
     for args, code in runs:

@@ -38,8 +38,13 @@ from sim.scenario import load_scenario
 # ---------------------------------------------------------------------------------------------
 # 3. interruption at moments tests/test_experiment.py does not reach
 # ---------------------------------------------------------------------------------------------
-HOLDS = [("consolidate", signal.SIGKILL), ("consolidate", signal.SIGTERM), ("before-complete", signal.SIGKILL),
-         ("after-complete", signal.SIGKILL), ("after-complete", signal.SIGTERM)]
+HOLDS = [
+    ("consolidate", signal.SIGKILL),
+    ("consolidate", signal.SIGTERM),
+    ("before-complete", signal.SIGKILL),
+    ("after-complete", signal.SIGKILL),
+    ("after-complete", signal.SIGTERM),
+]
 
 
 @pytest.mark.slow
@@ -51,8 +56,27 @@ def test_kill_during_consolidation_and_finish_never_looks_complete(tiny, referen
     runs = []
     for i, (hold, sig) in enumerate(HOLDS):
         out, mark = tmp_path / f"out{i}", tmp_path / f"mark{i}"
-        runs.append((hold, sig, out, mark, start_cli("run", tiny, "-n", N_REF, "--executor", "serial", "--out",
-                                                     out, "-q", hold=hold, mark=mark)))
+        runs.append(
+            (
+                hold,
+                sig,
+                out,
+                mark,
+                start_cli(
+                    "run",
+                    tiny,
+                    "-n",
+                    N_REF,
+                    "--executor",
+                    "serial",
+                    "--out",
+                    out,
+                    "-q",
+                    hold=hold,
+                    mark=mark,
+                ),
+            )
+        )
     for hold, sig, out, mark, proc in runs:
         wait_until(proc, mark.exists)
         _, err = stop(proc, sig)
@@ -62,7 +86,8 @@ def test_kill_during_consolidation_and_finish_never_looks_complete(tiny, referen
             assert proc.returncode == 130 and status == "interrupted", (hold, proc.returncode, err)
             assert f"python run_sim.py resume {out}" in err
         if hold == "consolidate":
-            assert status != "complete" and list(out.glob(".replications.parquet.tmp-*"))  # half-written
+            # half-written
+            assert status != "complete" and list(out.glob(".replications.parquet.tmp-*"))
         if hold == "before-complete":
             assert status != "complete" and (out / "summary.json").is_file()
         if hold == "after-complete" and sig == signal.SIGKILL:
@@ -72,19 +97,29 @@ def test_kill_during_consolidation_and_finish_never_looks_complete(tiny, referen
 
 
 @pytest.mark.slow
-def test_kill_at_random_moments_never_looks_complete_and_resume_is_identical(tiny, reference, tmp_path):
-    """kill -9 or SIGTERM right after start, at a random delay, and after a random number of finished
-    tasks (serial and a process pool of 2). Seeded (VALLEYSIM_KILL_SEED), so a failure can be replayed."""
+def test_kill_at_random_moments_never_looks_complete_and_resume_is_identical(
+    tiny, reference, tmp_path
+):
+    """kill -9 or SIGTERM right after start, at a random delay, and after a random number of
+    finished tasks (serial and a process pool of 2). Seeded (VALLEYSIM_KILL_SEED), so a failure can
+    be replayed."""
     rng = random.Random(int(os.environ.get("VALLEYSIM_KILL_SEED", "8")))
-    moments = [("delay", 0.0, "serial"), ("delay", rng.uniform(0.3, 3.0), "processes"),
-               ("parts", rng.randrange(0, N_REF - 1), "serial"), ("parts", rng.randrange(1, N_REF), "processes")]
+    moments = [
+        ("delay", 0.0, "serial"),
+        ("delay", rng.uniform(0.3, 3.0), "processes"),
+        ("parts", rng.randrange(0, N_REF - 1), "serial"),
+        ("parts", rng.randrange(1, N_REF), "processes"),
+    ]
     runs = []
     for i, (kind, when, executor) in enumerate(moments):
         out = tmp_path / f"out{i}"
-        proc = start_cli("run", tiny, "-n", N_REF, "-j", 2, "--executor", executor, "--out", out, "-q")
+        proc = start_cli(
+            "run", tiny, "-n", N_REF, "-j", 2, "--executor", executor, "--out", out, "-q"
+        )
         runs.append((kind, when, out, proc, rng.choice([signal.SIGKILL, signal.SIGTERM])))
     t0 = time.monotonic()
-    for kind, when, out, proc, sig in runs:  # the runs overlap: this costs one run's start-up, not four
+    # the runs overlap: this costs one run's start-up, not four
+    for kind, when, out, proc, sig in runs:
         if kind == "delay":
             time.sleep(max(0.0, t0 + when - time.monotonic()))
         else:
@@ -102,14 +137,16 @@ def test_kill_at_random_moments_never_looks_complete_and_resume_is_identical(tin
 # ---------------------------------------------------------------------------------------------
 @pytest.fixture
 def dask_two_workers():
-    """A real ``dask scheduler`` and two ``dask worker`` processes on loopback, each in its own session."""
+    """A real ``dask scheduler`` and two ``dask worker`` processes on loopback, each in its own
+    session."""
     with start_dask_cluster(2) as cluster:
         yield cluster
 
 
 @pytest.mark.slow
-def test_dask_worker_killed_mid_experiment_still_completes_identically(dask_two_workers, tiny, reference,
-                                                                         tmp_path):
+def test_dask_worker_killed_mid_experiment_still_completes_identically(
+    dask_two_workers, tiny, reference, tmp_path
+):
     """SIGKILL one of two `dask worker` processes (and its nanny) once some tasks are done: the
     scheduler reruns its tasks on the other worker and the experiment completes, identical."""
     import threading
@@ -142,7 +179,8 @@ def test_dask_worker_killed_mid_experiment_still_completes_identically(dask_two_
 
 
 class _SilentListener:
-    """Something that accepts TCP connections and never says a word (a wrong port, a stalled host)."""
+    """Something that accepts TCP connections and never says a word (a wrong port, a stalled
+    host)."""
 
     def __enter__(self):
         import threading
@@ -167,9 +205,9 @@ class _SilentListener:
 
 
 def test_unreachable_scheduler_variants_fail_within_seconds(tiny, tmp_path):
-    """Besides a closed port (tests/test_experiment.py): something that accepts connections but never
-    answers (this used to hang forever) and a malformed address: exit 2, a clear message, within
-    seconds, nothing written."""
+    """Besides a closed port (tests/test_experiment.py): something that accepts connections but
+    never answers (this used to hang forever) and a malformed address: exit 2, a clear message,
+    within seconds, nothing written."""
     pytest.importorskip("distributed")
     with _SilentListener() as silent:
         for address, says in [(silent, "did not answer as a Dask scheduler"),
@@ -187,13 +225,19 @@ def test_unreachable_scheduler_variants_fail_within_seconds(tiny, tmp_path):
 
 
 def _dask_proc(*args) -> subprocess.Popen:
-    return subprocess.Popen([shutil.which("dask"), *args, "--no-dashboard"], env=env(), stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
+    return subprocess.Popen(
+        [shutil.which("dask"), *args, "--no-dashboard"],
+        env=env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
 
 
 @contextlib.contextmanager
 def _scheduler_and_worker():
-    """A `dask scheduler` and one `dask worker` (nthreads 1) on loopback; yields (address, scheduler, worker)."""
+    """A `dask scheduler` and one `dask worker` (nthreads 1) on loopback; yields (address,
+    scheduler, worker)."""
     if shutil.which("dask") is None:
         pytest.skip("the `dask` command is not installed")
     from distributed import Client
@@ -220,8 +264,8 @@ def _scheduler_and_worker():
 
 @pytest.mark.slow
 def test_dask_with_every_worker_gone_says_so_and_goes_on_when_one_joins(tiny, reference, tmp_path):
-    """The only worker is killed mid-run: within seconds the run says no worker is connected and how to
-    start one, keeps waiting, and a worker that joins finishes it with identical results."""
+    """The only worker is killed mid-run: within seconds the run says no worker is connected and how
+    to start one, keeps waiting, and a worker that joins finishes it with identical results."""
     with _scheduler_and_worker() as (address, procs):
         out = tmp_path / "out"
         run = start_cli("run", tiny, "-n", N_REF, "--scheduler", address, "--out", out, "-q")
@@ -253,8 +297,8 @@ def test_dask_with_every_worker_gone_says_so_and_goes_on_when_one_joins(tiny, re
 
 @pytest.mark.slow
 def test_a_lost_dask_scheduler_is_an_interruption_exit_130(tiny, reference, tmp_path):
-    """The scheduler is killed mid-run: exit 130, one paragraph saying what happened and how to resume, no
-    library traceback; the folder is interrupted and resume (locally) ends identical."""
+    """The scheduler is killed mid-run: exit 130, one paragraph saying what happened and how to
+    resume, no library traceback; the folder is interrupted and resume (locally) ends identical."""
     with _scheduler_and_worker() as (address, procs):
         out = tmp_path / "out"
         run = start_cli("run", tiny, "-n", N_REF, "--scheduler", address, "--out", out, "-q")
@@ -268,7 +312,11 @@ def test_a_lost_dask_scheduler_is_an_interruption_exit_130(tiny, reference, tmp_
     assert run.returncode == 130, err
     assert "Traceback" not in err and "ERROR" not in err
     errors = [line for line in err.splitlines() if line.startswith("error: ")]
-    assert len(errors) == 1 and "Dask scheduler" in errors[0] and f"python run_sim.py resume {out}" in errors[0]
+    assert (
+        len(errors) == 1
+        and "Dask scheduler" in errors[0]
+        and f"python run_sim.py resume {out}" in errors[0]
+    )
     assert manifest(out)["status"] == "interrupted"
     r = invoke("resume", out, "--executor", "serial", "-q")
     assert r.exit_code == 0, r.output

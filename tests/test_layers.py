@@ -14,12 +14,22 @@ import ast
 from pathlib import Path
 
 SIM = Path(__file__).resolve().parents[1] / "sim"
-RANK = {"helpers": 0, "scenario": 1, "model": 2, "analysis": 3, "experiment": 4, "report": 4, "studies": 5, "cli": 6}
+RANK = {
+    "helpers": 0,
+    "scenario": 1,
+    "model": 2,
+    "analysis": 3,
+    "experiment": 4,
+    "report": 4,
+    "studies": 5,
+    "cli": 6,
+}
 MAX_LINES = 600
 
 
 def layer(parts: list[str]) -> str | None:
-    """The layer of a module given as its path parts below sim/ (None for sim/__init__ and unknowns)."""
+    """The layer of a module given as its path parts below sim/ (None for sim/__init__ and
+    unknowns)."""
     if not parts or parts[0] in ("__init__", "__init__.py"):
         return None
     head = parts[0].removesuffix(".py")
@@ -43,13 +53,20 @@ def imported_modules(path: Path) -> list[tuple[int, list[str]]]:
                     out += [(node.lineno, base + [a.name]) for a in node.names]
             elif node.module and node.module.split(".")[0] == "sim":
                 mod = node.module.split(".")[1:]
-                out += [(node.lineno, mod)] if mod else [(node.lineno, [a.name]) for a in node.names]
+                out += (
+                    [(node.lineno, mod)] if mod else [(node.lineno, [a.name]) for a in node.names]
+                )
         elif isinstance(node, ast.Import):
-            out += [(node.lineno, a.name.split(".")[1:]) for a in node.names if a.name.split(".")[0] == "sim"]
+            out += [
+                (node.lineno, a.name.split(".")[1:])
+                for a in node.names
+                if a.name.split(".")[0] == "sim"
+            ]
     return out
 
 
 def violations() -> list[str]:
+    """Every import in sim/ that runs up the layers or between experiment and report."""
     bad = []
     for path in sorted(SIM.rglob("*.py")):
         src = layer(list(path.relative_to(SIM).parts))
@@ -72,14 +89,17 @@ def test_imports_run_down_the_layers_only():
 
 
 def test_the_checker_catches_an_import_up_and_one_sideways(tmp_path, monkeypatch):
-    """The check itself can fail: a model module importing the CLI, and report importing experiment."""
+    """The check itself can fail: a model module importing the CLI, and report importing
+    experiment."""
     fake = tmp_path / "sim"
-    for rel, text in {"model/x.py": "from ..cli import main\n", "report/y.py": "from sim.experiment import task\n",
+    for rel, text in {"model/x.py": "from ..cli import "
+                                    "main\n", "report/y.py": "from sim.experiment import task\n",
                       "analysis/z.py": "from ..scenario import keys\n"}.items():
         (fake / rel).parent.mkdir(parents=True, exist_ok=True)
         (fake / rel).write_text(text)
     monkeypatch.setattr(__import__(__name__), "SIM", fake)
-    assert sorted(v.split(" ", 1)[1] for v in violations()) == ["model -> cli", "report -> experiment"]
+    assert sorted(v.split(" ", 1)[1] for v in violations()) == ["model -> "
+                                                                "cli", "report -> experiment"]
 
 
 def test_no_module_is_a_god_file():
@@ -104,8 +124,8 @@ def modules() -> dict[str, Path]:
 
 
 def import_edges() -> dict[str, set[str]]:
-    """Module -> the sim modules it imports (``from .pkg import name`` counts the module ``pkg.name``
-    when there is one, else ``pkg``), at the top or inside a function alike."""
+    """Module -> the sim modules it imports (``from .pkg import name`` counts the module
+    ``pkg.name`` when there is one, else ``pkg``), at the top or inside a function alike."""
     mods = modules()
     graph: dict[str, set[str]] = {}
     for name, path in mods.items():
@@ -115,7 +135,9 @@ def import_edges() -> dict[str, set[str]]:
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.ImportFrom):
                 if node.level:
-                    mod = package[: len(package) - (node.level - 1)] + (node.module.split(".") if node.module else [])
+                    mod = package[: len(package) - (node.level - 1)] + (
+                        node.module.split(".") if node.module else []
+                    )
                 elif node.module and node.module.split(".")[0] == "sim":
                     mod = node.module.split(".")[1:]
                 else:
@@ -132,7 +154,8 @@ def import_edges() -> dict[str, set[str]]:
 
 
 def circles(graph: dict[str, set[str]]) -> list[list[str]]:
-    """The import circles: every group of modules that import each other, directly or not (Tarjan)."""
+    """The import circles: every group of modules that import each other, directly or not
+    (Tarjan)."""
     index: dict[str, int] = {}
     low: dict[str, int] = {}
     stack: list[str] = []
@@ -164,14 +187,18 @@ def circles(graph: dict[str, set[str]]) -> list[list[str]]:
 
 
 def private_imports() -> list[str]:
-    """``from MODULE import _name`` of a sim module from another one (a private name crossing modules)."""
+    """``from MODULE import _name`` of a sim module from another one (a private name crossing
+    modules)."""
     bad = []
     for path in sorted(modules().values()):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.ImportFrom) and (node.level or (node.module or "").split(".")[0] == "sim"):
+            if isinstance(node, ast.ImportFrom) and (
+                node.level or (node.module or "").split(".")[0] == "sim"
+            ):
                 for alias in node.names:
                     if alias.name.startswith("_") and not alias.name.startswith("__"):
-                        bad.append(f"{path.relative_to(SIM.parent)}:{node.lineno} imports {alias.name}")
+                        bad.append(f"{path.relative_to(SIM.parent)}:{node.lineno} imports "
+                                   f"{alias.name}")
     return bad
 
 
@@ -182,14 +209,18 @@ def test_no_import_circle_anywhere_in_sim():
 
 
 def test_no_module_imports_another_module_s_private_name():
+    """No ``from MODULE import _name`` of another sim module."""
     assert private_imports() == []
 
 
 def test_the_checks_catch_a_circle_through_a_function_and_a_private_import(tmp_path, monkeypatch):
-    """The checks themselves can fail: report a <-> b (b's import inside a function), and a private name."""
+    """The checks themselves can fail: report a <-> b (b's import inside a function), and a private
+    name."""
     fake = tmp_path / "sim"
-    for rel, text in {"__init__.py": "", "report/__init__.py": "", "report/a.py": "from .b import page\n",
-                      "report/b.py": "def page():\n    from . import a\n", "report/c.py": "from .a import _x\n",
+    for rel, text in {"__init__.py": "", "report/__init__.py": "", "report/a.py": "from .b import "
+                                                                                  "page\n",
+                      "report/b.py": "def page():\n    from . import "
+                                     "a\n", "report/c.py": "from .a import _x\n",
                       "studies/d.py": "from sim.report.a import thing\n"}.items():
         (fake / rel).parent.mkdir(parents=True, exist_ok=True)
         (fake / rel).write_text(text)

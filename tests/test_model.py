@@ -22,8 +22,16 @@ from sim.model.world import World
 from sim.scenario import STAGES, load_scenario
 
 SEED = 20240611
-NO_EFFECT = {k: 1.0 for k in ("hazard_multiplier_during", "hazard_multiplier_after", "speed_multiplier_during",
-                              "speed_multiplier_after", "funding_odds_multiplier")}
+NO_EFFECT = {
+    k: 1.0
+    for k in (
+        "hazard_multiplier_during",
+        "hazard_multiplier_after",
+        "speed_multiplier_during",
+        "speed_multiplier_after",
+        "funding_odds_multiplier",
+    )
+}
 
 
 def no_funding() -> dict:
@@ -32,7 +40,8 @@ def no_funding() -> dict:
 
 
 def no_milestones(hazard: float) -> dict:
-    """Startups section where no milestone is reached in a 5-year run and the failure hazard is flat.
+    """Startups section where no milestone is reached in a 5-year run and the failure hazard is
+    flat.
 
     Work per stage is gamma with shape 100 and mean 600 months: P(< 60 months) is about 1e-70.
     """
@@ -44,12 +53,19 @@ def no_milestones(hazard: float) -> dict:
 def key_index(records) -> dict[tuple[int, int], int]:
     """(region, serial) -> row of the records."""
     s = records.startups
-    return {(int(r), int(i)): k for k, (r, i) in enumerate(zip(s["region"], s["serial"], strict=True))}
+    return {
+        (int(r), int(i)): k for k, (r, i) in enumerate(zip(s["region"], s["serial"], strict=True))
+    }
 
 
-def initial_cash_and_burn(scenario, records, seed: int, replication: int) -> tuple[np.ndarray, np.ndarray]:
+def initial_cash_and_burn(
+    scenario, records, seed: int, replication: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Each record's founding cash and monthly burn, re-drawn from the same streams."""
-    cohorts = {i: draw_cohort(scenario, name, seed, replication) for i, name in enumerate(records.region_names)}
+    cohorts = {
+        i: draw_cohort(scenario, name, seed, replication)
+        for i, name in enumerate(records.region_names)
+    }
     s = records.startups
     cash = np.array([cohorts[r].cash[i] for r, i in zip(s["region"], s["serial"], strict=True)])
     burn = np.array([cohorts[r].burn[i] for r, i in zip(s["region"], s["serial"], strict=True)])
@@ -77,8 +93,9 @@ def km_greenwood(durations, events, ages) -> tuple[np.ndarray, np.ndarray]:
 # analytic reductions
 # ---------------------------------------------------------------------------------------------
 def test_constant_hazard_gives_exponential_survival(make_scenario):
-    """Only a flat failure hazard (no cash clock, funding, milestones or acquisitions): KM survival by age
-    is exp(-lambda * m * age) within 3 Greenwood standard errors, m the region's hazard multiplier."""
+    """Only a flat failure hazard (no cash clock, funding, milestones or acquisitions): KM survival
+    by age is exp(-lambda * m * age) within 3 Greenwood standard errors, m the region's hazard
+    multiplier."""
     lam = 0.03
     sc = make_scenario({
         "regions": {"North": {"founding_rate_per_year": 2000},
@@ -106,13 +123,20 @@ def test_constant_hazard_gives_exponential_survival(make_scenario):
 
 
 def test_without_hazard_or_funding_every_startup_dies_when_its_cash_runs_out(make_scenario):
-    """No hazard, no funding, no milestones: each start-up dies of cash exactly cash / burn after founding,
-    or is alive at the horizon if that moment lies beyond it."""
-    sc = make_scenario({
-        "startups": {**no_milestones(0.0), "initial_cash_median_krw": 60_000_000, "initial_cash_sigma": 0.7,
-                     "monthly_burn_median_krw": 6_000_000, "monthly_burn_sigma": 0.4},
-        "funding": no_funding(),
-    })
+    """No hazard, no funding, no milestones: each start-up dies of cash exactly cash / burn after
+    founding, or is alive at the horizon if that moment lies beyond it."""
+    sc = make_scenario(
+        {
+            "startups": {
+                **no_milestones(0.0),
+                "initial_cash_median_krw": 60_000_000,
+                "initial_cash_sigma": 0.7,
+                "monthly_burn_median_krw": 6_000_000,
+                "monthly_burn_sigma": 0.4,
+            },
+            "funding": no_funding(),
+        }
+    )
     rec = simulate(sc, SEED, 1)
     s = rec.startups
     cash, burn = initial_cash_and_burn(sc, rec, SEED, 1)
@@ -121,24 +145,45 @@ def test_without_hazard_or_funding_every_startup_dies_when_its_cash_runs_out(mak
     assert died.sum() > 1000 and (~died).sum() > 50
     assert (s["cause"][died] == CASH).all() and (s["cause"][~died] == NO_CAUSE).all()
     assert not (s["outcome"] == ACQUIRED).any()
-    np.testing.assert_allclose((s["outcome_time"] - s["founded"])[died], runway[died], rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(
+        (s["outcome_time"] - s["founded"])[died], runway[died], rtol=1e-9, atol=1e-9
+    )
     assert (s["founded"][~died] + runway[~died] > rec.horizon).all()
     assert (s["outcome_time"][~died] == rec.horizon).all()
 
 
 def grant_world(make_scenario, per_startup_krw: float):
     """The no-hazard, no-funding world with one centre whose training has no effect."""
-    return make_scenario({
-        "startups": {**no_milestones(0.0), "initial_cash_median_krw": 60_000_000, "initial_cash_sigma": 0.7,
-                     "monthly_burn_median_krw": 6_000_000, "monthly_burn_sigma": 0.4},
-        "funding": no_funding(),
-        "centres": {"Hub": {
-            "region": "North", "opens": "2015-01", "seats": 1_000_000, "intake_every_months": 6,
-            "intake_size": 25, "apply_probability": 0.5, "selection_noise": 0.5, "residency_months": 10,
-            "training": NO_EFFECT,
-            "grants": {"per_startup_krw": per_startup_krw, "per_round": 25, "annual_budget_krw": 1e12},
-        }},
-    })
+    return make_scenario(
+        {
+            "startups": {
+                **no_milestones(0.0),
+                "initial_cash_median_krw": 60_000_000,
+                "initial_cash_sigma": 0.7,
+                "monthly_burn_median_krw": 6_000_000,
+                "monthly_burn_sigma": 0.4,
+            },
+            "funding": no_funding(),
+            "centres": {
+                "Hub": {
+                    "region": "North",
+                    "opens": "2015-01",
+                    "seats": 1_000_000,
+                    "intake_every_months": 6,
+                    "intake_size": 25,
+                    "apply_probability": 0.5,
+                    "selection_noise": 0.5,
+                    "residency_months": 10,
+                    "training": NO_EFFECT,
+                    "grants": {
+                        "per_startup_krw": per_startup_krw,
+                        "per_round": 25,
+                        "annual_budget_krw": 1e12,
+                    },
+                }
+            },
+        }
+    )
 
 
 def test_grant_extends_the_runway_by_grant_over_net_burn(make_scenario):
@@ -160,8 +205,9 @@ def test_grant_extends_the_runway_by_grant_over_net_burn(make_scenario):
     died_g, died_n = g["outcome"] == DIED, n["outcome"] == DIED
     both = sup & died_g & died_n
     assert both.sum() > 50
-    np.testing.assert_allclose(g["outcome_time"][both] - n["outcome_time"][both], grant / burn[both],
-                               rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(
+        g["outcome_time"][both] - n["outcome_time"][both], grant / burn[both], rtol=1e-9, atol=1e-9
+    )
     saved = sup & ~died_g & died_n  # alive at the horizon thanks to the grant
     assert saved.any()
     assert (n["outcome_time"][saved] + grant / burn[saved] > with_grant.horizon).all()
@@ -173,8 +219,15 @@ def test_grant_extends_the_runway_by_grant_over_net_burn(make_scenario):
 def test_selection_without_treatment_changes_nothing(make_scenario):
     """A centre with no grants, no training effect and no partner selects start-ups but leaves every
     life as it was in the world without the centre (milestones, rounds, bridges, exits alike)."""
-    neutral = {"region": "North", "opens": "2015-01", "seats": 200, "intake_size": 40, "apply_probability": 0.6,
-               "training": NO_EFFECT, "grants": {"per_startup_krw": 0.0}}
+    neutral = {
+        "region": "North",
+        "opens": "2015-01",
+        "seats": 200,
+        "intake_size": 40,
+        "apply_probability": 0.6,
+        "training": NO_EFFECT,
+        "grants": {"per_startup_krw": 0.0},
+    }
     base = make_scenario()
     rec0 = simulate(base, SEED, 6)
     rec1 = simulate(make_scenario({"centres": {"Hub": neutral}}), SEED, 6)
@@ -190,25 +243,42 @@ def test_selection_without_treatment_changes_nothing(make_scenario):
 
 
 def test_grant_budget_is_refilled_each_programme_year_before_its_first_contest(make_scenario):
-    """The annual grant budget is available to the contest held at the opening and on each anniversary,
-    caps what a programme year pays, and unspent money lapses (it does not starve the next year's
-    first contest either)."""
+    """The annual grant budget is available to the contest held at the opening and on each
+    anniversary, caps what a programme year pays, and unspent money lapses (it does not starve the
+    next year's first contest either)."""
     hub = {"opens": "2015-01", "seats": 1000, "intake_every_months": 6, "intake_size": 10,
            "apply_probability": 0.5, "residency_months": 6}
     grants = {"per_startup_krw": 20_000_000, "per_round": 10}
-    sc = make_scenario({
-        "regions": {"North": {"founding_rate_per_year": 1500}, "South": {"founding_rate_per_year": 1500}},
-        "centres": {
-            "Tight": {**hub, "region": "North", "grants": {**grants, "annual_budget_krw": 300_000_000}},
-            "Ample": {**hub, "region": "South", "grants": {**grants, "annual_budget_krw": 500_000_000}},
-        },
-    })
+    sc = make_scenario(
+        {
+            "regions": {
+                "North": {"founding_rate_per_year": 1500},
+                "South": {"founding_rate_per_year": 1500},
+            },
+            "centres": {
+                "Tight": {
+                    **hub,
+                    "region": "North",
+                    "grants": {**grants, "annual_budget_krw": 300_000_000},
+                },
+                "Ample": {
+                    **hub,
+                    "region": "South",
+                    "grants": {**grants, "annual_budget_krw": 500_000_000},
+                },
+            },
+        }
+    )
     rec = simulate(sc, SEED, 3)
     s = rec.startups
     opens = sc.calendar.month("2015-01")
-    # per programme year: Tight pays 10 grants in its first contest and the 5 its budget has left in the
+    # per programme year: Tight pays 10 grants in its first contest and the 5 its budget has left in
+    # the
     # second; Ample pays 10 and 10, and the 100 M it leaves unspent lapses
-    for name, pattern, per_year in (("Tight", [10, 5], 300_000_000), ("Ample", [10, 10], 400_000_000)):
+    for name, pattern, per_year in (
+        ("Tight", [10, 5], 300_000_000),
+        ("Ample", [10, 10], 400_000_000),
+    ):
         m = s["centre"] == rec.centre_names.index(name)
         rounds = np.round((s["support_time"][m] - opens) / 6.0).astype(int)
         np.testing.assert_allclose(s["support_time"][m], opens + 6.0 * rounds)
@@ -259,15 +329,17 @@ def test_residents_never_outnumber_seats(announced):
         release = np.sort(np.minimum(s["support_time"][m] + cfg.residency_months, exit_time[m]))
         for entry in (e for e in log if e["centre"] == name):
             t = entry["time"]
-            residents = np.searchsorted(start, t, side="right") - np.searchsorted(release, t, side="right")
+            residents = np.searchsorted(start, t, side="right") - np.searchsorted(
+                release, t, side="right"
+            )
             assert residents == entry["holding"] <= entry["seats"], (name, t)
             full += residents == entry["seats"]
     assert full > 0  # seats did bind somewhere, so the check has teeth
 
 
 def test_no_support_before_a_centre_opens(announced):
-    """Support happens only at a centre's contests, from its opening month on, to living start-ups of
-    its catchment that are young enough to apply."""
+    """Support happens only at a centre's contests, from its opening month on, to living start-ups
+    of its catchment that are young enough to apply."""
     sc, rec, _ = announced
     s = rec.startups
     sup = s["supported"]
@@ -292,8 +364,8 @@ def test_no_support_before_a_centre_opens(announced):
 
 
 def test_grants_per_centre_and_year_stay_within_the_annual_budget(announced):
-    """Grants are paid in whole units from a budget refilled each programme year; a year never pays more
-    than the budget, and the cost book-keeping adds up."""
+    """Grants are paid in whole units from a budget refilled each programme year; a year never pays
+    more than the budget, and the cost book-keeping adds up."""
     sc, rec, _ = announced
     s = rec.startups
     cal = sc.calendar
@@ -303,7 +375,9 @@ def test_grants_per_centre_and_year_stay_within_the_annual_budget(announced):
         m = s["centre"] == ci
         paid = s["grant_krw"][m]
         assert np.isin(paid, [0.0, g.per_startup_krw]).all()
-        year = np.floor((s["support_time"][m] - cal.month(sc.centres[name].opens)) / 12.0).astype(int)
+        year = np.floor((s["support_time"][m] - cal.month(sc.centres[name].opens)) / 12.0).astype(
+            int
+        )
         per_year = np.bincount(year, weights=paid)
         assert (per_year <= g.annual_budget_krw).all(), (name, per_year)
         spent_all += (per_year == g.annual_budget_krw).sum()
@@ -314,8 +388,8 @@ def test_grants_per_centre_and_year_stay_within_the_annual_budget(announced):
 
 
 def test_each_startup_has_exactly_one_outcome(announced):
-    """Every founded start-up appears once, with one outcome (alive, died or acquired), an outcome time
-    between its founding and the horizon, and a cause exactly when it died."""
+    """Every founded start-up appears once, with one outcome (alive, died or acquired), an outcome
+    time between its founding and the horizon, and a cause exactly when it died."""
     sc, rec, _ = announced
     s = rec.startups
     keys = key_index(rec)
@@ -357,8 +431,8 @@ def test_conglomerate_money_goes_only_to_supported_startups_at_traction(announce
 
 
 def test_a_startup_costs_a_handful_of_events(announced, shipped):
-    """The model stays lean: an unsupported start-up costs no SimPy event at all (its walk is computed in
-    bulk), a supported one fewer than 10 over its whole supported life."""
+    """The model stays lean: an unsupported start-up costs no SimPy event at all (its walk is
+    computed in bulk), a supported one fewer than 10 over its whole supported life."""
     sc, rec, _ = announced
     supported = int(rec.startups["supported"].sum())
     contests = sum(c["rounds"] for c in rec.centres.values())
@@ -366,15 +440,17 @@ def test_a_startup_costs_a_handful_of_events(announced, shipped):
     # what is not a supported start-up's event: contests, yearly budget refills, the run's end
     years = (rec.horizon / 12.0 + 1) * (len(rec.centre_names) + len(sc.conglomerates))
     assert rec.events - contests - years < 10 * supported
-    # every supported start-up holds a seat, so its residency's end (or its exit while resident) is an event
+    # every supported start-up holds a seat, so its residency's end (or its exit while resident) is
+    # an event
     assert rec.events - contests >= supported
     counterfactual = simulate(load_scenario(shipped / "no-programme.yaml"), SEED, 0)
     assert len(counterfactual) > 10_000 and counterfactual.events < 5
 
 
 def test_bulk_walk_and_a_startups_own_walk_agree_to_the_bit(make_scenario):
-    """The vectorised walk of the never-supported start-ups is the same arithmetic as the walk a supported
-    start-up runs for itself: replaying start-ups one by one gives identical paths, bridges and all."""
+    """The vectorised walk of the never-supported start-ups is the same arithmetic as the walk a
+    supported start-up runs for itself: replaying start-ups one by one gives identical paths,
+    bridges and all."""
     sc = make_scenario({"regions": {"North": {"founding_rate_per_year": 900}},
                         "funding": {"max_bridges": 3, "bridge_probability_multiplier": 0.8}})
     world = World(sc, SEED, 2)
@@ -383,7 +459,9 @@ def test_bulk_walk_and_a_startups_own_walk_agree_to_the_bit(make_scenario):
     assert len(sids) > 500
     stage, outcome, cause = [], [], []
     times, crossed, private = [], [], []
-    for sid, row, bridge in zip(sids.tolist(), pop.rows(sids), pop.bridge_amounts(sids), strict=True):
+    for sid, row, bridge in zip(
+        sids.tolist(), pop.rows(sids), pop.bridge_amounts(sids), strict=True
+    ):
         s = Startup(world, sid, row, bridge)
         t, clock = s._run_until(s.founded, world.horizon)
         while clock >= 0 and not s._conclude(t, clock):
@@ -409,24 +487,52 @@ def test_bulk_walk_and_a_startups_own_walk_agree_to_the_bit(make_scenario):
 # common random numbers and reproducibility
 # ---------------------------------------------------------------------------------------------
 def two_centres(make_scenario, north_opens: str, **extra_regions):
-    return make_scenario({
-        "regions": {"North": {"founding_rate_per_year": 600}, "South": {"founding_rate_per_year": 300},
-                    **extra_regions},
-        "centres": {
-            "NorthHub": {"region": "North", "opens": north_opens, "seats": 20, "intake_size": 10},
-            "SouthHub": {"region": "South", "opens": "2015-01", "seats": 20, "intake_size": 10},
-        },
-    })
+    """A scenario with a centre in each of two regions, the northern one opening at ``north_opens``.
+    """
+    return make_scenario(
+        {
+            "regions": {
+                "North": {"founding_rate_per_year": 600},
+                "South": {"founding_rate_per_year": 300},
+                **extra_regions,
+            },
+            "centres": {
+                "NorthHub": {
+                    "region": "North",
+                    "opens": north_opens,
+                    "seats": 20,
+                    "intake_size": 10,
+                },
+                "SouthHub": {"region": "South", "opens": "2015-01", "seats": 20, "intake_size": 10},
+            },
+        }
+    )
 
 
-ATTRIBUTES = ("founded", "quality", "sector", "cash", "burn", "team", "apply_u", "pitch_z", "work", "budgets",
-              "raise_u", "raise_z", "bridge_u", "bridge_z", "conglomerate_u")
+ATTRIBUTES = (
+    "founded",
+    "quality",
+    "sector",
+    "cash",
+    "burn",
+    "team",
+    "apply_u",
+    "pitch_z",
+    "work",
+    "budgets",
+    "raise_u",
+    "raise_z",
+    "bridge_u",
+    "bridge_z",
+    "conglomerate_u",
+)
 
 
 def test_common_random_numbers_across_a_policy_change(make_scenario):
-    """Two scenarios differing only in one centre's opening date see the same start-ups with the same
-    luck: same founding time, quality, sector, cash, burn per (region, serial); start-ups the change does
-    not touch (the other region, and the never supported) live exactly the same lives."""
+    """Two scenarios differing only in one centre's opening date see the same start-ups with the
+    same luck: same founding time, quality, sector, cash, burn per (region, serial); start-ups the
+    change does not touch (the other region, and the never supported) live exactly the same
+    lives."""
     early, late = two_centres(make_scenario, "2015-01"), two_centres(make_scenario, "2016-07")
     w_early, w_late = World(early, SEED, 4), World(late, SEED, 4)
     a, b = w_early.run(), w_late.run()
@@ -456,8 +562,8 @@ def test_common_random_numbers_across_a_policy_change(make_scenario):
 
 
 def test_regions_draw_from_their_own_streams(make_scenario):
-    """Adding a region or raising one region's founding rate leaves every other start-up's luck alone;
-    a higher rate keeps start-up i's row of luck and only adds start-ups."""
+    """Adding a region or raising one region's founding rate leaves every other start-up's luck
+    alone; a higher rate keeps start-up i's row of luck and only adds start-ups."""
     base = two_centres(make_scenario, "2015-01")
     wider = two_centres(make_scenario, "2015-01", East={"founding_rate_per_year": 100})
     for region in ("North", "South"):
@@ -472,6 +578,7 @@ def test_regions_draw_from_their_own_streams(make_scenario):
 
 
 def assert_same_records(a, b) -> None:
+    """Two replications' records are the same, column by column."""
     assert len(a) == len(b)
     assert a.startups.keys() == b.startups.keys()
     for col in a.startups:
@@ -480,7 +587,8 @@ def assert_same_records(a, b) -> None:
 
 
 def test_same_seed_same_records_different_seed_different_records(make_scenario):
-    """A run is a pure function of (scenario, seed, replication); a new seed or replication is a new world."""
+    """A run is a pure function of (scenario, seed, replication); a new seed or replication is a new
+    world."""
     sc = two_centres(make_scenario, "2015-01")
     first = simulate(sc, SEED, 0)
     assert_same_records(first, simulate(sc, SEED, 0))
@@ -491,7 +599,8 @@ def test_same_seed_same_records_different_seed_different_records(make_scenario):
 
 
 def test_without_crn_scenarios_see_different_startups(make_scenario):
-    """crn=False gives each scenario its own start-ups (still reproducible for a given scenario and seed)."""
+    """crn=False gives each scenario its own start-ups (still reproducible for a given scenario and
+    seed)."""
     early, late = two_centres(make_scenario, "2015-01"), two_centres(make_scenario, "2016-07")
     a, b = simulate(early, SEED, 0, crn=False), simulate(late, SEED, 0, crn=False)
     for region in (0, 1):
@@ -506,8 +615,9 @@ def test_without_crn_scenarios_see_different_startups(make_scenario):
 
 
 def test_public_cost_is_kept_apart_from_partners_investment_and_cohort_cost_is_the_cohorts_share():
-    """public_cost_krw = operating (and education) + grants; partners' money is not in it; the cohort
-    window's public cost is its grants plus the fixed costs in proportion to its share of the supported."""
+    """public_cost_krw = operating (and education) + grants; partners' money is not in it; the
+    cohort window's public cost is its grants plus the fixed costs in proportion to its share of the
+    supported."""
     import numpy as np
 
     from sim.analysis.metrics import replication_metrics
@@ -519,16 +629,22 @@ def test_public_cost_is_kept_apart_from_partners_investment_and_cohort_cost_is_t
     rec = simulate(sc, 7, 0)
     m = replication_metrics(rec, sc.calendar)
     assert m["public_cost_krw"] == pytest.approx(m["operating_cost_krw"] + m["grants_krw"])
-    assert m["programme_cost_krw"] == pytest.approx(m["public_cost_krw"] + m["partner_investment_krw"])
+    assert m["programme_cost_krw"] == pytest.approx(
+        m["public_cost_krw"] + m["partner_investment_krw"]
+    )
     s = rec.startups
     cal = sc.calendar
-    cohort = (s["cohort_year"] >= cal.cohort_first_year) & (s["cohort_year"] <= cal.cohort_last_year)
+    cohort = (s["cohort_year"] >= cal.cohort_first_year) & (
+        s["cohort_year"] <= cal.cohort_last_year
+    )
     share = (s["supported"] & cohort).sum() / s["supported"].sum()
     expected = s["grant_krw"][cohort].sum() + m["operating_cost_krw"] * share
     assert m["cohort_public_cost_krw"] == pytest.approx(expected)
     assert 0 < m["cohort_public_cost_krw"] < m["public_cost_krw"]
     w = s["weight"]
-    assert m["cohort_jobs_end"] == pytest.approx(float((w * s["jobs"])[(s["outcome"] == 0) & cohort].sum()))
+    assert m["cohort_jobs_end"] == pytest.approx(
+        float((w * s["jobs"])[(s["outcome"] == 0) & cohort].sum())
+    )
     assert np.isfinite(m["cohort_jobs_end"]) and m["cohort_jobs_end"] <= m["jobs_end"]
 
 
@@ -539,21 +655,29 @@ def _supported_world(overrides=(), seed=11):
     from sim.scenario import load_scenario
 
     # a small economy, everyone simulated, every willing start-up applying, constant capacity
-    base = ["regions.*.founding_rate_per_year=150", "sampling.full_below_apply=1", "sampling.others_weight=1",
-            "centre_defaults.apply_probability=0.8", "centre_defaults.seats=60", "centre_defaults.intake_size=30",
-            "timeline=null"]
+    base = [
+        "regions.*.founding_rate_per_year=150",
+        "sampling.full_below_apply=1",
+        "sampling.others_weight=1",
+        "centre_defaults.apply_probability=0.8",
+        "centre_defaults.seats=60",
+        "centre_defaults.intake_size=30",
+        "timeline=null",
+    ]
     sc = load_scenario(Path(__file__).resolve().parents[1] / "scenarios" / "ccei-announced.yaml",
                        [*base, *overrides])
     return sc, simulate(sc, seed, 0).startups
 
 
 def test_a_grant_raises_its_recipients_later_funding_odds_not_the_selection():
-    """grants.funding_odds_multiplier: the same firms are granted (selection is untouched) and they raise
-    more follow-on money (Howell, AER 2017: an SBIR award about doubles later venture funding)."""
+    """grants.funding_odds_multiplier: the same firms are granted (selection is untouched) and they
+    raise more follow-on money (Howell, AER 2017: an SBIR award about doubles later venture
+    funding)."""
     _, a = _supported_world(["centre_defaults.grants.funding_odds_multiplier=1"])
     _, b = _supported_world(["centre_defaults.grants.funding_odds_multiplier=2"])
     ga, gb = a["grant_krw"] > 0, b["grant_krw"] > 0
-    both = ga & gb  # the same firms granted in both worlds (later contests may differ as seats free up)
+    # the same firms granted in both worlds (later contests may differ as seats free up)
+    both = ga & gb
     assert ga.sum() > 50 and both.sum() > 0.8 * ga.sum()
     assert b["private_krw"][both].sum() > 1.1 * a["private_krw"][both].sum()
     never = ~(a["supported"] | b["supported"])  # nobody else's walk changes
@@ -561,16 +685,21 @@ def test_a_grant_raises_its_recipients_later_funding_odds_not_the_selection():
 
 
 def test_acceleration_resolves_faster_both_ways():
-    """training.resolution_multiplier: during the residency weak start-ups fail earlier and strong ones
-    reach their milestones earlier (Yu, 2020; Winston Smith and Hannigan, 2015)."""
-    neutral = ["centre_defaults.training.hazard_multiplier_during=1", "centre_defaults.training.speed_multiplier_during=1"]
+    """training.resolution_multiplier: during the residency weak start-ups fail earlier and strong
+    ones reach their milestones earlier (Yu, 2020; Winston Smith and Hannigan, 2015)."""
+    neutral = [
+        "centre_defaults.training.hazard_multiplier_during=1",
+        "centre_defaults.training.speed_multiplier_during=1",
+    ]
     _, a = _supported_world([*neutral, "centre_defaults.training.resolution_multiplier=1"])
     _, b = _supported_world([*neutral, "centre_defaults.training.resolution_multiplier=2.5"])
     sup = a["supported"] & b["supported"]
     assert sup.sum() > 200
 
     def died_within(s, months):
-        return float(((s["outcome"] == DIED) & (s["outcome_time"] - s["support_time"] <= months))[sup].mean())
+        return float(
+            ((s["outcome"] == DIED) & (s["outcome_time"] - s["support_time"] <= months))[sup].mean()
+        )
 
     def crossed_within(s, months):
         return float((s["crossed_time"] - s["support_time"] <= months)[sup].mean())
@@ -587,12 +716,16 @@ def test_a_network_boost_with_a_half_life_fades():
                                 "centre_defaults.training.funding_odds_half_life_months=6"])
     _, none = _supported_world(["centre_defaults.training.funding_odds_multiplier=1"])
     sup = life["supported"]
-    assert none["private_krw"][sup].sum() < fade["private_krw"][sup].sum() < life["private_krw"][sup].sum()
+    assert (
+        none["private_krw"][sup].sum()
+        < fade["private_krw"][sup].sum()
+        < life["private_krw"][sup].sum()
+    )
 
 
 def test_a_capacity_schedule_changes_admissions_only_from_its_year():
-    """timeline.2018-01.centres.*.seats: more seats from 2018 admit more start-ups from 2018 on; everything
-    before 2018 is exactly as without the change (common random numbers)."""
+    """timeline.2018-01.centres.*.seats: more seats from 2018 admit more start-ups from 2018 on;
+    everything before 2018 is exactly as without the change (common random numbers)."""
     sc, a = _supported_world(["centre_defaults.seats=10"])
     _, b = _supported_world(["centre_defaults.seats=10", "timeline.2018-01.centres.*.seats=80"])
     m2018 = sc.calendar.month("2018-01")
@@ -613,9 +746,9 @@ def test_a_capacity_schedule_changes_admissions_only_from_its_year():
 
 
 def test_draws_reused_across_scenarios_give_exactly_the_same_replication():
-    """A worker reuses a replication's cohorts and unsupported walk for the next scenario that shares them
-    (another programme, same economy); the result equals a run from scratch, to the bit, and a scenario
-    with another funding market reuses the cohorts but walks again."""
+    """A worker reuses a replication's cohorts and unsupported walk for the next scenario that
+    shares them (another programme, same economy); the result equals a run from scratch, to the bit,
+    and a scenario with another funding market reuses the cohorts but walks again."""
     from sim.model import reuse
     from sim.scenario import load_scenario
 
@@ -623,21 +756,30 @@ def test_draws_reused_across_scenarios_give_exactly_the_same_replication():
     small = ["regions.*.founding_rate_per_year=60"]
     base = load_scenario(ship / "ccei-announced.yaml", small)
     variant = load_scenario(ship / "double-grants.yaml", small)
-    market = load_scenario(ship / "ccei-announced.yaml", [*small, "funding.bridge_probability_multiplier=0.3"])
+    market = load_scenario(
+        ship / "ccei-announced.yaml", [*small, "funding.bridge_probability_multiplier=0.3"]
+    )
     n = len(base.regions)
     reuse.clear()
 
     def stats():
-        return tuple((reuse.STATS[k]["hits"], reuse.STATS[k]["misses"]) for k in ("cohorts", "walk", "economy"))
+        return tuple(
+            (reuse.STATS[k]["hits"], reuse.STATS[k]["misses"])
+            for k in ("cohorts", "walk", "economy")
+        )
 
     simulate(base, 5, 1)
-    assert stats() == ((0, n), (0, n), (0, 1))  # each region's cohort and walk, and the economy they make
+    # each region's cohort and walk, and the economy they make
+    assert stats() == ((0, n), (0, n), (0, 1))
     shared = simulate(variant, 5, 1)
     assert stats() == ((n, n), (n, n), (1, 1))
     simulate(market, 5, 1)
     assert stats() == ((2 * n, n), (n, 2 * n), (1, 2))  # cohorts reused, the walks made anew
     # founder education in one region: that region alone is drawn and walked again
-    edu = load_scenario(ship / "ccei-announced.yaml", [*small, "founder_education.samsung-software-daegu.founding_rate_multiplier=1.5"])
+    edu = load_scenario(
+        ship / "ccei-announced.yaml",
+        [*small, "founder_education.samsung-software-daegu.founding_rate_multiplier=1.5"],
+    )
     simulate(edu, 5, 1)
     assert stats() == ((3 * n - 1, n + 1), (n + n - 1, 2 * n + 1), (1, 3))
     # back to the first economy: still kept (three economies are)

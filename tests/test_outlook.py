@@ -41,7 +41,10 @@ def test_the_outlook_shares_one_calendar_and_economy():
     scs = {p.stem: load_scenario(p) for p in sorted(OUTLOOK.glob("*.yaml"))}
     assert set(scs) == {*OPTIONS, "no-programme-2035"}
     ref = scs["no-programme-2035"]
-    assert ref.calendar.horizon == "2035-12" and (ref.calendar.cohort_first_year, ref.calendar.cohort_last_year) == (2022, 2030)
+    assert ref.calendar.horizon == "2035-12" and (
+        ref.calendar.cohort_first_year,
+        ref.calendar.cohort_last_year,
+    ) == (2022, 2030)
     for name, sc in scs.items():
         assert sc.calendar == ref.calendar and sc.sampling == ref.sampling, name
         assert sc.regions == ref.regions, name
@@ -52,6 +55,7 @@ def test_the_outlook_shares_one_calendar_and_economy():
 
 
 def test_a_2035_horizon_runs_to_sane_metrics(runs):
+    """A run to a 2035 horizon ends with sane metrics."""
     for name, (sc, rec) in runs.items():
         m = replication_metrics(rec, sc.calendar)
         assert rec.horizon == sc.calendar.horizon_months == 288.0
@@ -65,7 +69,8 @@ def test_a_2035_horizon_runs_to_sane_metrics(runs):
 
 def test_each_option_changes_the_programme_from_2027_and_not_before(runs):
     """The supported firms before 2027 are the same in every option (same contests, same economy);
-    after it, twice the seats support more, closing the centres supports none and stops their cost."""
+    after it, twice the seats support more, closing the centres supports none and stops their
+    cost."""
     base_sc, base = runs["carry-on"]
     m2027 = base_sc.calendar.month("2027-01")
     sb = base.startups
@@ -81,7 +86,8 @@ def test_each_option_changes_the_programme_from_2027_and_not_before(runs):
         assert np.array_equal(before(s), before(sb)), name
         assert np.array_equal(s["support_time"][before(s)], sb["support_time"][before(sb)]), name
     assert after(runs["close-the-centres"][1].startups) == 0 < after(sb)
-    # twice the seats: twice Seoul's admissions (its contests fill the seats), twice the operating cost
+    # twice the seats: twice Seoul's admissions (its contests fill the seats), twice the operating
+    # cost
     twice = runs["twice-the-seats"][1]
     seoul = base.centre_names.index("Seoul")
 

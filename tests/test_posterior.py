@@ -23,7 +23,9 @@ from sim.studies.posterior import posterior
 # ----------------------------------------------------------------------------------------------
 def _toy(u: np.ndarray) -> np.ndarray:
     """Two outputs of the first two inputs; the third input matters to nothing."""
-    return np.column_stack([np.sin(2.0 * u[:, 0]) + 0.5 * u[:, 1], u[:, 0] * u[:, 1] + 0.3 * u[:, 1]])
+    return np.column_stack(
+        [np.sin(2.0 * u[:, 0]) + 0.5 * u[:, 1], u[:, 0] * u[:, 1] + 0.3 * u[:, 1]]
+    )
 
 
 @pytest.mark.slow
@@ -53,6 +55,7 @@ def test_posterior_intervals_cover_the_truth_at_their_nominal_rate():
 
 
 def test_weighted_quantiles_and_resampling_agree_with_a_known_distribution():
+    """Weighted quantiles and resampled draws agree with the known distribution they come from."""
     rng = np.random.default_rng(5)
     x = rng.random((20000, 1))
     w = np.exp(-0.5 * ((x[:, 0] - 0.5) / 0.1) ** 2)
@@ -61,8 +64,12 @@ def test_weighted_quantiles_and_resampling_agree_with_a_known_distribution():
     assert q == pytest.approx([0.5 - 1.645 * 0.1, 0.5, 0.5 + 1.645 * 0.1], abs=0.01)
     units, weights = hm.draws(sample, 1000, rng)
     assert weights.sum() == pytest.approx(1.0) and len(units) <= 1000
-    assert np.average(units[:, 0], weights=weights) == pytest.approx(0.5, abs=4 * 0.1 / np.sqrt(1000))
-    assert hm.verdict(0.3) == "pinned" and hm.verdict(0.6) == "narrowed" and hm.verdict(0.95) == "open"
+    assert np.average(units[:, 0], weights=weights) == pytest.approx(
+        0.5, abs=4 * 0.1 / np.sqrt(1000)
+    )
+    assert (
+        hm.verdict(0.3) == "pinned" and hm.verdict(0.6) == "narrowed" and hm.verdict(0.95) == "open"
+    )
 
 
 # ----------------------------------------------------------------------------------------------
@@ -76,8 +83,8 @@ PRIORS = ["startups.stages.prototype.failure_hazard_per_month=0.004:0.04",
 
 
 def _synthetic_targets(write_scenario, scenario_dict, truth: dict, rng, tol: float = 0.02) -> tuple:
-    """The small scenario and a targets file holding the model's own survival at ``truth`` (mean of 4
-    replications of another seed) plus observation noise of the size the method assumes."""
+    """The small scenario and a targets file holding the model's own survival at ``truth`` (mean of
+    4 replications of another seed) plus observation noise of the size the method assumes."""
     from sim.analysis.targets import target_values
     from sim.model import simulate
     from sim.scenario.keys import set_key
@@ -91,10 +98,18 @@ def _synthetic_targets(write_scenario, scenario_dict, truth: dict, rng, tol: flo
     sc = validate(at, "truth")
     wanted = (("survival", "1"), ("survival", "2"), ("survival", "3"))
     vals = [target_values(simulate(sc, 99, r), sc, wanted)["values"] for r in range(4)]
-    points = {int(k): round(float(np.mean([v[f"survival_{k}y"] for v in vals]) + rng.normal(0.0, hm.OBS_SD_Z * tol)), 4)
-              for _, k in wanted}
+    points = {
+        int(k): round(
+            float(
+                np.mean([v[f"survival_{k}y"] for v in vals]) + rng.normal(0.0, hm.OBS_SD_Z * tol)
+            ),
+            4,
+        )
+        for _, k in wanted
+    }
     targets = write_scenario("targets.yaml", {
-        "name": "synthetic", "survival": {"source": "the model at known parameters", "tolerance": tol,
+        "name": "synthetic", "survival": {"source": "the model at known "
+                                                    "parameters", "tolerance": tol,
                                           "points": points},
         "priors": {p.split("=")[0]: p.split("=")[1] for p in PRIORS}})
     return scenario, targets
@@ -106,7 +121,9 @@ def _unit(text: str, value: float) -> float:
 
 
 @pytest.mark.slow
-def test_the_model_posterior_covers_parameters_that_generated_the_targets(write_scenario, scenario_dict, tmp_path):
+def test_the_model_posterior_covers_parameters_that_generated_the_targets(
+    write_scenario, scenario_dict, tmp_path
+):
     """Over repeated seeds (truth from the prior each time) the hazards' 90 % intervals cover the
     values that made the targets at about the nominal rate, and the jobs multiplier, which no target
     depends on, stays about as wide as its prior."""
@@ -119,8 +136,9 @@ def test_the_model_posterior_covers_parameters_that_generated_the_targets(write_
                  "startups.mature_hazard_per_month": 0.001 + 0.011 * u[1]}
         folder = tmp_path / f"s{seed}"
         folder.mkdir()
-        scenario, targets = _synthetic_targets(lambda n, c, _f=folder: write_scenario(n, c, _f), scenario_dict,
-                                               truth, rng)
+        scenario, targets = _synthetic_targets(
+            lambda n, c, _f=folder: write_scenario(n, c, _f), scenario_dict, truth, rng
+        )
         result = posterior(scenario, targets, points=12, waves=2, seed=seed, out=folder / "out",
                            executor="serial").result
         params = {p["key"]: p for p in result["parameters"]}
@@ -135,19 +153,46 @@ def test_the_model_posterior_covers_parameters_that_generated_the_targets(write_
 
 @pytest.fixture
 def posterior_folder(write_scenario, scenario_dict, tmp_path):
+    """A finished history-matching calibration of a small scenario against synthetic targets."""
     rng = np.random.default_rng(11)
-    truth = {"startups.stages.prototype.failure_hazard_per_month": 0.02, "startups.mature_hazard_per_month": 0.006}
+    truth = {
+        "startups.stages.prototype.failure_hazard_per_month": 0.02,
+        "startups.mature_hazard_per_month": 0.006,
+    }
     scenario, targets = _synthetic_targets(write_scenario, scenario_dict, truth, rng)
     out = tmp_path / "post"
-    res = CliRunner().invoke(cli, ["calibrate", str(scenario), "--targets", str(targets), "--method",
-                                   "history-matching", "--points", "10", "--waves", "2", "--draws", "300",
-                                   "--workers", "2", "--out", str(out), "-q"])
+    res = CliRunner().invoke(
+        cli,
+        [
+            "calibrate",
+            str(scenario),
+            "--targets",
+            str(targets),
+            "--method",
+            "history-matching",
+            "--points",
+            "10",
+            "--waves",
+            "2",
+            "--draws",
+            "300",
+            "--workers",
+            "2",
+            "--out",
+            str(out),
+            "-q",
+        ],
+    )
     assert res.exit_code == 0, res.output
     return out, scenario, targets, res.output
 
 
 @pytest.mark.slow
-def test_calibrate_history_matching_writes_draws_a_report_and_resumes_identically(posterior_folder, tmp_path):
+def test_calibrate_history_matching_writes_draws_a_report_and_resumes_identically(
+    posterior_folder, tmp_path
+):
+    """calibrate --method history-matching writes draws and a report, and a resumed run ends
+    identical."""
     out, _, _, output = posterior_folder
     t = pq.read_table(out / "posterior.parquet").to_pydict()
     keys = [p.split("=")[0] for p in PRIORS]
@@ -181,44 +226,109 @@ def test_calibrate_history_matching_writes_draws_a_report_and_resumes_identicall
 
 
 def test_a_posterior_needs_priors_and_says_so(write_scenario, scenario_dict, tmp_path):
+    """A posterior with no priors (in the targets file or --params) is exit 2 saying so."""
     scenario = write_scenario("small.yaml", scenario_dict())
-    targets = write_scenario("targets.yaml", {"name": "t", "survival": {"source": "x", "tolerance": 0.02,
-                                                                         "points": {1: 0.8}}})
+    targets = write_scenario(
+        "targets.yaml",
+        {"name": "t", "survival": {"source": "x", "tolerance": 0.02, "points": {1: 0.8}}},
+    )
     out = tmp_path / "post"
-    res = CliRunner().invoke(cli, ["calibrate", str(scenario), "--targets", str(targets), "--method",
-                                   "history-matching", "--out", str(out)])
+    res = CliRunner().invoke(
+        cli,
+        [
+            "calibrate",
+            str(scenario),
+            "--targets",
+            str(targets),
+            "--method",
+            "history-matching",
+            "--out",
+            str(out),
+        ],
+    )
     assert res.exit_code == 2
     assert "no `priors` section" in res.output and "Traceback" not in res.output
     assert not out.exists()  # nothing partial
-    bad = write_scenario("bad.yaml", {"name": "t", "survival": {"source": "x", "tolerance": 0.02, "points": {1: 0.8}},
-                                      "priors": {"startups.mature_hazard_per_month": None}})
+    bad = write_scenario(
+        "bad.yaml",
+        {
+            "name": "t",
+            "survival": {"source": "x", "tolerance": 0.02, "points": {1: 0.8}},
+            "priors": {"startups.mature_hazard_per_month": None},
+        },
+    )
     res = CliRunner().invoke(cli, ["calibrate", str(scenario), "--targets", str(bad), "--method",
                                    "history-matching", "--out", str(out)])
-    assert res.exit_code == 2 and "priors: startups.mature_hazard_per_month: expected a range" in res.output
+    assert (
+        res.exit_code == 2
+        and "priors: startups.mature_hazard_per_month: expected a range" in res.output
+    )
 
 
 @pytest.mark.slow
 def test_a_posterior_on_dask_is_the_one_the_process_pool_gives(posterior_folder, tmp_path):
-    """The same design, the same simulations, the same emulator: Dask changes nothing but where it runs."""
+    """The same design, the same simulations, the same emulator: Dask changes nothing but where it
+    runs."""
     pytest.importorskip("distributed")
     out, scenario, targets, _ = posterior_folder
     again = tmp_path / "dask"
-    res = CliRunner().invoke(cli, ["calibrate", str(scenario), "--targets", str(targets), "--method",
-                                   "history-matching", "--points", "10", "--waves", "2", "--draws", "300",
-                                   "--executor", "dask", "--workers", "2", "--out", str(again), "-q"])
+    res = CliRunner().invoke(
+        cli,
+        [
+            "calibrate",
+            str(scenario),
+            "--targets",
+            str(targets),
+            "--method",
+            "history-matching",
+            "--points",
+            "10",
+            "--waves",
+            "2",
+            "--draws",
+            "300",
+            "--executor",
+            "dask",
+            "--workers",
+            "2",
+            "--out",
+            str(again),
+            "-q",
+        ],
+    )
     assert res.exit_code == 0, res.output
-    assert pq.read_table(again / "posterior.parquet").equals(pq.read_table(out / "posterior.parquet"))
+    assert pq.read_table(again / "posterior.parquet").equals(
+        pq.read_table(out / "posterior.parquet")
+    )
 
 
-def test_priors_that_allow_an_invalid_scenario_stop_before_anything_is_written(write_scenario, scenario_dict,
-                                                                              tmp_path):
+def test_priors_that_allow_an_invalid_scenario_stop_before_anything_is_written(
+    write_scenario, scenario_dict, tmp_path
+):
+    """Priors that allow an invalid scenario stop before anything is written."""
     scenario = write_scenario("small.yaml", scenario_dict())
-    targets = write_scenario("targets.yaml", {"name": "t", "survival": {"source": "x", "tolerance": 0.02,
-                                                                         "points": {1: 0.8}},
-                                              "priors": {"startups.quality_sigma": "-0.5:1.0"}})
+    targets = write_scenario(
+        "targets.yaml",
+        {
+            "name": "t",
+            "survival": {"source": "x", "tolerance": 0.02, "points": {1: 0.8}},
+            "priors": {"startups.quality_sigma": "-0.5:1.0"},
+        },
+    )
     out = tmp_path / "post"
-    res = CliRunner().invoke(cli, ["calibrate", str(scenario), "--targets", str(targets), "--method",
-                                   "history-matching", "--out", str(out)])
+    res = CliRunner().invoke(
+        cli,
+        [
+            "calibrate",
+            str(scenario),
+            "--targets",
+            str(targets),
+            "--method",
+            "history-matching",
+            "--out",
+            str(out),
+        ],
+    )
     assert res.exit_code == 2, res.output
     assert "the prior allows a parameter set that is not a valid scenario" in res.output
     assert "startups.quality_sigma=" in res.output and "Traceback" not in res.output

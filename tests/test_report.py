@@ -34,11 +34,27 @@ HERE = Path(__file__).resolve().parent
 GOLDEN = HERE / "golden"
 TINY = sorted((GOLDEN / "scenarios").glob("*.yaml"))
 LIBRARY = HERE.parent / "scenarios"
-COMPARE = [*map(str, TINY), "--baseline", "tiny-programme", "--counterfactual", "tiny-none", "-n", "3", "--fixed",
-           "--seed", "7", "--executor", "serial", "--set", "regions.Seoul.founding_rate_per_year=150", "-q"]
+COMPARE = [
+    *map(str, TINY),
+    "--baseline",
+    "tiny-programme",
+    "--counterfactual",
+    "tiny-none",
+    "-n",
+    "3",
+    "--fixed",
+    "--seed",
+    "7",
+    "--executor",
+    "serial",
+    "--set",
+    "regions.Seoul.founding_rate_per_year=150",
+    "-q",
+]
 
 
 def invoke(*args: str):
+    """Run the CLI in this process (exceptions propagate)."""
     return CliRunner().invoke(cli, list(args), catch_exceptions=False)
 
 
@@ -54,6 +70,7 @@ def tiny(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def report(tiny):
+    """The tiny comparison's report, as built from its folder."""
     return build_report(findings(tiny))
 
 
@@ -93,6 +110,7 @@ class _Tables(HTMLParser):
 
 
 def parse_html(path: Path) -> _Tables:
+    """The tables and images of an HTML page."""
     p = _Tables()
     p.feed(path.read_text(encoding="utf-8"))
     return p
@@ -103,48 +121,114 @@ def parse_html(path: Path) -> _Tables:
 # ----------------------------------------------------------------------------------------------
 def test_compare_writes_results_and_reports(tiny):
     """compare writes what run writes, plus both reports and the figures beside report.md."""
-    for name in ("manifest.json", "summary.json", "replications.parquet", "regions.parquet", "startups.parquet",
-                 "report.html", "report.md"):
+    for name in (
+        "manifest.json",
+        "summary.json",
+        "replications.parquet",
+        "regions.parquet",
+        "startups.parquet",
+        "report.html",
+        "report.md",
+    ):
         assert (tiny / name).is_file(), name
     manifest = json.loads((tiny / "manifest.json").read_text())
     assert manifest["status"] == "complete" and manifest["kind"] == "compare"
     assert manifest["study"]["counterfactual"] == "tiny-none"
     assert manifest["study"]["baseline"] == "tiny-programme"
-    assert manifest["scenarios"]["tiny-lottery"]["question"].startswith("tiny-lottery: the tests' variant")
+    assert manifest["scenarios"]["tiny-lottery"]["question"].startswith("tiny-lottery: the tests' "
+                                                                        "variant")
     assert list(manifest["scenarios"]) == ["tiny-none", "tiny-programme", "tiny-lottery"]
     summary = json.loads((tiny / "summary.json").read_text())
     pairs = {(c["scenario"], c["reference"]) for c in summary["comparisons"]}
     assert pairs == {("tiny-programme", "tiny-none"), ("tiny-lottery", "tiny-none"),
                      ("tiny-lottery", "tiny-programme")}
     row = next(c for c in summary["comparisons"] if c["metric"] == "survival_5y")
-    assert set(row) >= {"scenario", "reference", "metric", "diff", "ci_low", "ci_high", "p_value", "p_adjusted"}
+    assert set(row) >= {
+        "scenario",
+        "reference",
+        "metric",
+        "diff",
+        "ci_low",
+        "ci_high",
+        "p_value",
+        "p_adjusted",
+    }
     md = (tiny / "report.md").read_text()
     for f in re.findall(r"\]\((figures/[^)]+\.png)\)", md):
         assert (tiny / f).is_file(), f
 
 
 def test_report_has_every_section(report):
-    """The report carries its sections in reading order: verdict, headline, differences, value for money, detail."""
+    """The report carries its sections in reading order: verdict, headline, differences, value for
+    money, detail."""
     ids = [s.id for s in report.sections]
-    assert ids == ["summary", "headline", "differences", "value", "survival", "valley", "funnel", "regions", "gap",
-                   "precision", "assumptions", "provenance", "appendix"]
+    assert ids == [
+        "summary",
+        "headline",
+        "differences",
+        "value",
+        "survival",
+        "valley",
+        "funnel",
+        "regions",
+        "gap",
+        "precision",
+        "assumptions",
+        "provenance",
+        "appendix",
+    ]
     tables = report.tables()
-    for tid in ("headline", "diff_counterfactual", "diff_baseline", "comparisons", "value", "km", "hazard",
-                "funnel", "regions", "gap", "precision", "diff_tiny-lottery", "provenance"):
+    for tid in (
+        "headline",
+        "diff_counterfactual",
+        "diff_baseline",
+        "comparisons",
+        "value",
+        "km",
+        "hazard",
+        "funnel",
+        "regions",
+        "gap",
+        "precision",
+        "diff_tiny-lottery",
+        "provenance",
+    ):
         assert tid in tables, tid
     head = tables["headline"].header
-    for label in ("S(1y)", "S(3y)", "S(5y)", "5-year survivors", "acquisitions", "valley crossings",
-                  "jobs at horizon", "private investment", "partner investment", "grants", "public cost"):
+    for label in (
+        "S(1y)",
+        "S(3y)",
+        "S(5y)",
+        "5-year survivors",
+        "acquisitions",
+        "valley crossings",
+        "jobs at horizon",
+        "private investment",
+        "partner investment",
+        "grants",
+        "public cost",
+    ):
         assert label in head
     assert [r[0] for r in tables["regions"].rows] == ["Seoul", "Busan", "Daejeon"]
-    assert {f.name for f in report.figures()} >= {"effects", "survival", "valley", "funnel", "regions", "gap"}
+    assert {f.name for f in report.figures()} >= {
+        "effects",
+        "survival",
+        "valley",
+        "funnel",
+        "regions",
+        "gap",
+    }
     # the lottery variant's assumptions show exactly what it changes
     changed = {r[0] for r in tables["diff_tiny-lottery"].rows}
     assert changed == {"centres.Daejeon.selection_noise", "centres.Daejeon.focus_bonus",
                        "centres.Busan.selection_noise", "centres.Busan.focus_bonus"}
     prov = dict(tables["provenance"].rows)
     assert prov["seed"] == "7" and prov["kind"] == "compare" and prov["command"]
-    assert {r[0] for r in tables["scenario_hashes"].rows} == {"tiny-none", "tiny-programme", "tiny-lottery"}
+    assert {r[0] for r in tables["scenario_hashes"].rows} == {
+        "tiny-none",
+        "tiny-programme",
+        "tiny-lottery",
+    }
 
 
 def test_gap_is_explained_beside_the_causal_effect(report):
@@ -152,7 +236,9 @@ def test_gap_is_explained_beside_the_causal_effect(report):
     gap = report.tables()["gap"]
     row = next(r for r in gap.rows if r[0] == "tiny-programme")
     assert all(c != "n/a" for c in row), row
-    words = " ".join(b.text for s in report.sections if s.id == "gap" for b in s.blocks if hasattr(b, "text"))
+    words = " ".join(
+        b.text for s in report.sections if s.id == "gap" for b in s.blocks if hasattr(b, "text")
+    )
     assert "would have survived" in words and "Plan with the effect, not with the gap" in words
 
 
@@ -160,9 +246,12 @@ def test_gap_is_explained_beside_the_causal_effect(report):
 # HTML: self-contained, images decode, same tables as the Markdown
 # ----------------------------------------------------------------------------------------------
 def test_html_is_self_contained_and_images_decode(tiny, report):
+    """The HTML page fetches nothing and its images are valid PNGs."""
     html = (tiny / "report.html").read_text(encoding="utf-8")
     assert "<script" not in html.lower()
-    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:|//)""", html, re.I), "fetches something from outside"
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:|//)""", html, re.I), (
+        "fetches something from outside"
+    )
     assert "stylesheet" not in html.lower()
     parsed = parse_html(tiny / "report.html")
     assert len(parsed.images) == len(report.figures()) >= 6
@@ -175,6 +264,7 @@ def test_html_is_self_contained_and_images_decode(tiny, report):
 
 
 def test_markdown_and_html_carry_the_same_tables(tiny, report):
+    """The Markdown and the HTML report carry the same tables, cell for cell."""
     md = (tiny / "report.md").read_text(encoding="utf-8")
     parsed = parse_html(tiny / "report.html")
     for tid, table in report.tables().items():
@@ -184,7 +274,11 @@ def test_markdown_and_html_carry_the_same_tables(tiny, report):
 
 def test_report_command_rebuilds_identical_reports(tiny):
     """report DIR rebuilds both reports and the figures from stored results only, byte for byte."""
-    names = ["report.md", "report.html", *(f"figures/{p.name}" for p in (tiny / "figures").glob("*.png"))]
+    names = [
+        "report.md",
+        "report.html",
+        *(f"figures/{p.name}" for p in (tiny / "figures").glob("*.png")),
+    ]
     before = {n: (tiny / n).read_bytes() for n in names}
     for n in ("report.md", "report.html"):
         (tiny / n).unlink()
@@ -197,8 +291,8 @@ def test_report_command_rebuilds_identical_reports(tiny):
 
 def test_resume_writes_the_report_a_failed_or_killed_compare_did_not(tiny, tmp_path):
     """A compare whose task failed writes no report (it would describe incomplete data); resuming it
-    runs the missing task and writes the report. A compare killed after its data was final but before
-    its report is finished by resume too, without rerunning anything. Both reports match the
+    runs the missing task and writes the report. A compare killed after its data was final but
+    before its report is finished by resume too, without rerunning anything. Both reports match the
     uninterrupted run's."""
     out = tmp_path / "failed"
     r = CliRunner().invoke(cli, ["compare", *COMPARE, "--out", str(out)],
@@ -208,9 +302,13 @@ def test_resume_writes_the_report_a_failed_or_killed_compare_did_not(tiny, tmp_p
     r = invoke("resume", str(out), "--executor", "serial", "-q")
     assert r.exit_code == 0, r.output
     assert "report.html" in r.output
-    expected = {k: v for k, v in parse_html(tiny / "report.html").tables.items() if k != "provenance"}
+    expected = {
+        k: v for k, v in parse_html(tiny / "report.html").tables.items() if k != "provenance"
+    }
     assert expected["headline"]
-    assert {k: v for k, v in parse_html(out / "report.html").tables.items() if k != "provenance"} == expected
+    assert {
+        k: v for k, v in parse_html(out / "report.html").tables.items() if k != "provenance"
+    } == expected
 
     killed = tmp_path / "killed"
     shutil.copytree(tiny, killed)
@@ -219,9 +317,12 @@ def test_resume_writes_the_report_a_failed_or_killed_compare_did_not(tiny, tmp_p
     before = {p.name: p.stat().st_mtime_ns for p in killed.glob("*.parquet")}
     r = invoke("resume", str(killed), "-q")
     assert r.exit_code == 0, r.output
-    assert {k: v for k, v in parse_html(killed / "report.html").tables.items() if k != "provenance"} == expected
+    assert {
+        k: v for k, v in parse_html(killed / "report.html").tables.items() if k != "provenance"
+    } == expected
     assert (killed / "report.md").is_file()
-    assert {p.name: p.stat().st_mtime_ns for p in killed.glob("*.parquet")} == before  # nothing rerun
+    # nothing rerun
+    assert {p.name: p.stat().st_mtime_ns for p in killed.glob("*.parquet")} == before
     r = invoke("resume", str(killed), "-q")
     assert r.exit_code == 2 and "already complete" in r.output
 
@@ -237,19 +338,36 @@ def test_golden_headline_table(report):
     assert text == golden.read_text(encoding="utf-8")
 
 
-CHROMIUM = next((shutil.which(b) for b in ("chromium", "chromium-browser", "google-chrome") if shutil.which(b)), None)
+CHROMIUM = next(
+    (shutil.which(b) for b in ("chromium", "chromium-browser", "google-chrome") if shutil.which(b)),
+    None,
+)
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(CHROMIUM is None, reason="headless Chromium is not installed (.ci/run installs Debian's "
-                                               "chromium package); the HTML rendering check needs it")
+@pytest.mark.skipif(CHROMIUM is None, reason="headless Chromium is not installed (.ci/run installs "
+                                               "Debian's chromium package); the HTML rendering "
+                                               "check needs it")
 def test_html_renders_in_headless_chromium(tiny, tmp_path):
     """The page loads with no console error and paints a non-blank screenshot."""
     shot = tmp_path / "shot.png"
-    cmd = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-           "--disable-background-networking", "--disable-component-update", "--disable-sync",
-           f"--user-data-dir={tmp_path / 'profile'}", f"--screenshot={shot}", "--window-size=1280,2400",
-           "--enable-logging=stderr", "--v=0", (tiny / "report.html").as_uri()]
+    cmd = [
+        CHROMIUM,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        f"--screenshot={shot}",
+        "--window-size=1280,2400",
+        "--enable-logging=stderr",
+        "--v=0",
+        (tiny / "report.html").as_uri(),
+    ]
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     console = [line for line in r.stderr.splitlines() if ":CONSOLE" in line]
     assert not console, "\n".join(console)
@@ -266,9 +384,23 @@ def test_report_on_a_run_folder_with_one_replication_and_no_startups(tmp_path):
     """No counterfactual, no CI (one replication), no start-up table, survival never observable
     to 5 years (cohorts too close to the horizon): n/a with reasons, no crash."""
     out = tmp_path / "run"
-    r = invoke("run", str(GOLDEN / "scenarios" / "tiny-programme.yaml"), "-n", "1", "--startups", "none",
-               "--set", "calendar.cohort_first_year=2019", "--set", "calendar.cohort_last_year=2021",
-               "--executor", "serial", "--out", str(out), "-q")
+    r = invoke(
+        "run",
+        str(GOLDEN / "scenarios" / "tiny-programme.yaml"),
+        "-n",
+        "1",
+        "--startups",
+        "none",
+        "--set",
+        "calendar.cohort_first_year=2019",
+        "--set",
+        "calendar.cohort_last_year=2021",
+        "--executor",
+        "serial",
+        "--out",
+        str(out),
+        "-q",
+    )
     assert r.exit_code == 0, r.output
     r = invoke("report", str(out), "-q")
     assert r.exit_code == 0, r.output
@@ -280,6 +412,8 @@ def test_report_on_a_run_folder_with_one_replication_and_no_startups(tmp_path):
 
 
 def test_report_refuses_folders_it_cannot_read(tmp_path):
+    """report of a folder without a manifest, or without a summary yet, is exit 2 saying what to do.
+    """
     r = invoke("report", str(tmp_path))
     assert r.exit_code == 2 and "no manifest.json" in r.output
     (tmp_path / "manifest.json").write_text(json.dumps({"status": "interrupted", "scenarios": {}}))
@@ -288,30 +422,49 @@ def test_report_refuses_folders_it_cannot_read(tmp_path):
 
 
 def test_compare_names_an_unknown_baseline_clearly(tmp_path):
-    r = invoke("compare", *map(str, TINY), "--baseline", "tiny-nope", "--counterfactual", "tiny-none",
-               "--out", str(tmp_path / "x"))
+    """An unknown --baseline is exit 2 listing the scenarios."""
+    r = invoke(
+        "compare",
+        *map(str, TINY),
+        "--baseline",
+        "tiny-nope",
+        "--counterfactual",
+        "tiny-none",
+        "--out",
+        str(tmp_path / "x"),
+    )
     assert r.exit_code == 2 and "tiny-nope" in r.output and "--baseline" in r.output
     assert not (tmp_path / "x").exists()
 
 
 def test_cells_show_na_for_undefined_numbers():
+    """Undefined numbers show as n/a in every kind of cell."""
     assert mean_cell(None, "share") == "n/a"
     assert mean_cell({"mean": None}, "count") == "n/a"
     assert mean_cell({"mean": 0.5, "half_width": None}, "share") == "50.0%"
     assert mean_cell({"mean": 0.5, "half_width": 0.01}, "share") == "50.0% ± 1.0"
     assert diff_cell({"diff": float("nan")}, "share") == "n/a"
-    assert diff_cell({"diff": -0.0001, "ci_low": -0.3, "ci_high": 0.3, "p_adjusted": 0.9}, "count") \
+    assert (
+        diff_cell({"diff": -0.0001, "ci_low": -0.3, "ci_high": 0.3, "p_adjusted": 0.9}, "count")
         == "+0 [+0, +0] (n.s.)"
-    assert diff_cell({"diff": 0.0123, "ci_low": 0.01, "ci_high": 0.0146, "p_adjusted": 0.001}, "share") \
+    )
+    assert (
+        diff_cell({"diff": 0.0123, "ci_low": 0.01, "ci_high": 0.0146, "p_adjusted": 0.001}, "share")
         == "+1.23 pp [+1.00, +1.46]"
+    )
 
 
 def test_cost_per_survivor_cases():
+    """A cost per survivor cell: a ratio with its CI, dominant, dominated, a saving, or why it is
+    n/a."""
     base = {"n": 5, "defined": True, "ci_low": 1e8, "ci_high": 3e8, "ratio": 2e8}
-    assert ratio_cell({**base, "num_mean": 2e9, "den_mean": 10.0}, "survivor")[0] == "200 M [100, 300]"
+    assert ratio_cell({**base, "num_mean": 2e9, "den_mean": 10.0}, "survivor")[0] == ("200 M [100, "
+                                                                                      "300]")
     assert ratio_cell({**base, "num_mean": -1e9, "den_mean": 10.0}, "survivor")[0] == "dominant"
     assert ratio_cell({**base, "num_mean": 1e9, "den_mean": -10.0}, "survivor")[0] == "dominated"
-    assert ratio_cell({**base, "num_mean": -2e9, "den_mean": -10.0}, "survivor")[0].startswith("saves 200 M")
+    assert ratio_cell({**base, "num_mean": -2e9, "den_mean": -10.0}, "survivor")[0].startswith(
+        "saves 200 M"
+    )
     text, why = ratio_cell({**base, "defined": False, "num_mean": 1e9, "den_mean": 0.1}, "job")
     assert text == "n/a" and "not distinguishable from zero" in why
     text, why = ratio_cell({"n": 1, "defined": False, "num_mean": 1.0, "den_mean": 1.0}, "job")
@@ -319,15 +472,21 @@ def test_cost_per_survivor_cases():
 
 
 def test_flat_diff_lists_changed_leaves_only():
+    """flat_diff lists only the leaves that changed, with both values."""
     a = {"x": {"y": 1, "z": [1, 2]}, "c": {"A": {"k": 1}}}
     b = {"x": {"y": 2, "z": [1, 2]}, "c": {}, "new": 3}
-    assert flat_diff(a, b) == [("x.y", "1", "2"), ("c.A", "1 entries (k)", "(absent)"), ("new", "(absent)", "3")]
+    assert flat_diff(a, b) == [
+        ("x.y", "1", "2"),
+        ("c.A", "1 entries (k)", "(absent)"),
+        ("new", "(absent)", "3"),
+    ]
 
 
 # ----------------------------------------------------------------------------------------------
 # the policy library
 # ----------------------------------------------------------------------------------------------
 def test_policy_library_validates_and_states_its_questions():
+    """Every shipped scenario validates and opens with its policy question."""
     from sim.scenario import load_scenario
 
     files = sorted(LIBRARY.glob("*.yaml"))
@@ -337,11 +496,22 @@ def test_policy_library_validates_and_states_its_questions():
         assert sc.name == f.stem, f
         names.add(sc.name)
         text = f.read_text(encoding="utf-8")
-        assert text.startswith("#"), f"{f.name} must open with a comment stating its policy question"
+        assert text.startswith("#"), (f"{f.name} must open with a comment stating its policy "
+                                      f"question")
         head = text.split("\n\n")[0].lower()
         assert "question" in head or "counterfactual" in head, f.name
-    assert {"no-programme", "ccei-announced", "ccei-as-opened", "training-only", "grants-only", "no-conglomerate",
-            "double-grants", "capital-region-concentrated", "all-open-2014", "foreign-accelerators"} <= names
+    assert {
+        "no-programme",
+        "ccei-announced",
+        "ccei-as-opened",
+        "training-only",
+        "grants-only",
+        "no-conglomerate",
+        "double-grants",
+        "capital-region-concentrated",
+        "all-open-2014",
+        "foreign-accelerators",
+    } <= names
 
 
 def test_policy_variants_change_only_what_they_say_against_the_baseline():
@@ -356,24 +526,42 @@ def test_policy_variants_change_only_what_they_say_against_the_baseline():
     bc = base.active_centres
     capital = load("capital-region-concentrated")
     cc = capital.active_centres
-    assert set(cc) == set(bc) and {c.region for c in cc.values()} == {"Seoul", "Gyeonggi", "Incheon"}
-    for attr in ("seats", "intake_size", "intake_every_months", "operating_cost_krw_per_year", "partner", "opens"):
+    assert set(cc) == set(bc) and {c.region for c in cc.values()} == {
+        "Seoul",
+        "Gyeonggi",
+        "Incheon",
+    }
+    for attr in (
+        "seats",
+        "intake_size",
+        "intake_every_months",
+        "operating_cost_krw_per_year",
+        "partner",
+        "opens",
+    ):
         assert [getattr(cc[n], attr) for n in bc] == [getattr(bc[n], attr) for n in bc], attr
     assert [cc[n].grants for n in bc] == [bc[n].grants for n in bc]
     double = load("double-grants").active_centres
     for n, c in bc.items():
-        assert (double[n].grants.per_startup_krw, double[n].grants.annual_budget_krw, double[n].grants.per_round) \
-            == (2 * c.grants.per_startup_krw, 2 * c.grants.annual_budget_krw, c.grants.per_round), (
-            f"scenarios/double-grants.yaml must double ccei-announced's grants (centre {n}); update it after "
-            "recalibrating the baseline")
+        assert (
+            double[n].grants.per_startup_krw,
+            double[n].grants.annual_budget_krw,
+            double[n].grants.per_round,
+        ) == (2 * c.grants.per_startup_krw, 2 * c.grants.annual_budget_krw, c.grants.per_round), (
+            f"scenarios/double-grants.yaml must double ccei-announced's grants (centre {n}); "
+            "update it after recalibrating the baseline"
+        )
     grants_only = load("grants-only").active_centres
     for n, c in grants_only.items():
         assert c.partner is None and c.residency_months == 0
-        assert {v for v in c.training.model_dump().values() if v is not None} == {1.0}  # no training effect
+        # no training effect
+        assert {v for v in c.training.model_dump().values() if v is not None} == {1.0}
         assert c.intake_size == bc[n].grants.per_round and c.grants == bc[n].grants, n
     training = load("training-only").active_centres
-    assert all(c.partner is None and c.grants.annual_budget_krw == 0 and c.grants.per_startup_krw == 0
-               for c in training.values())
+    assert all(
+        c.partner is None and c.grants.annual_budget_krw == 0 and c.grants.per_startup_krw == 0
+        for c in training.values()
+    )
     assert all(c.partner is None for c in load("no-conglomerate").active_centres.values())
     funds = load("regional-funds").regions
     for r, reg in base.regions.items():
@@ -383,14 +571,17 @@ def test_policy_variants_change_only_what_they_say_against_the_baseline():
     assert all(c.opens <= "2014-12" for c in early.values())
     foreign = load("foreign-accelerators").active_centres
     assert set(foreign) - set(bc) == {"Google Campus Seoul", "SAP", "Yozma"}
-    assert all(foreign[n].partner is None and foreign[n].catchment == ["*"] for n in ("Google Campus Seoul", "SAP",
-                                                                                     "Yozma"))
+    assert all(
+        foreign[n].partner is None and foreign[n].catchment == ["*"]
+        for n in ("Google Campus Seoul", "SAP", "Yozma")
+    )
 
 
 # ----------------------------------------------------------------------------------------------
 # what a planner reads first, and what a shared report must not carry
 # ----------------------------------------------------------------------------------------------
 def test_the_report_opens_with_a_one_line_verdict_computed_from_the_data(report, tiny):
+    """The report opens with a one-line verdict whose every number comes from summary.json."""
     first = report.sections[0].blocks[0].text
     assert first.startswith("Verdict: tiny-programme changes 5-year survival by ")
     summary = json.loads((tiny / "summary.json").read_text())
@@ -402,14 +593,18 @@ def test_the_report_opens_with_a_one_line_verdict_computed_from_the_data(report,
     assert md.index("Verdict:") < md.index("Headline results per scenario\n")
 
 
-def test_small_but_certain_differences_are_marked_against_a_threshold_the_planner_sets(tiny, tmp_path):
-    """A significant survival difference below the practical threshold reads "(small)"; the threshold is
-    the comparison's (compare --practical) and report --practical changes it."""
+def test_small_but_certain_differences_are_marked_against_a_threshold_the_planner_sets(
+    tiny, tmp_path
+):
+    """A significant survival difference below the practical threshold reads "(small)"; the
+    threshold is the comparison's (compare --practical) and report --practical changes it."""
     row = {"diff": 0.0004, "ci_low": 0.0002, "ci_high": 0.0006, "p_adjusted": 0.001}
     assert diff_cell(row, "share", practical=0.002).endswith("(small)")
     assert "(small)" not in diff_cell(row, "share", practical=0.0001)
-    assert "(small)" not in diff_cell({**row, "p_adjusted": 0.2}, "share", practical=0.002)  # n.s. instead
-    assert "(small)" not in diff_cell({**row, "diff": 40.0}, "count", practical=0.002)  # shares only
+    # n.s. instead
+    assert "(small)" not in diff_cell({**row, "p_adjusted": 0.2}, "share", practical=0.002)
+    # shares only
+    assert "(small)" not in diff_cell({**row, "diff": 40.0}, "count", practical=0.002)
     copy = tmp_path / "c"
     shutil.copytree(tiny, copy)
     huge = build_report(findings(copy, practical_pp=50.0)).tables()["diff_counterfactual"]
@@ -421,16 +616,19 @@ def test_small_but_certain_differences_are_marked_against_a_threshold_the_planne
 
 
 def test_a_cost_ratio_whose_interval_crosses_zero_is_explained_not_negative_money():
+    """A cost ratio whose interval crosses zero is explained, never shown as negative money."""
     r = {"ratio": -97e6, "ci_low": -403e6, "ci_high": 55e6, "defined": True, "num_mean": -0.8e9,
          "den_mean": 9.0, "n": 10}
     text, why = ratio_cell(r, "survivor")
-    assert "-" not in text and "saving of 97 M" in text and "from a saving of 403 M to a cost of 55 M" in text
+    assert "-" not in text and "saving of 97 M" in text and ("from a saving of 403 M to a cost of "
+                                                             "55 M") in text
     assert "not distinguishable from zero" in why
     text, why = ratio_cell({**r, "ratio": 60e6, "num_mean": 2.7e9}, "survivor")
     assert text.startswith("60 M (") and "-" not in text
 
 
 def test_survival_differences_are_drawn_with_intervals_from_every_replication(report):
+    """The survival differences by age are drawn with intervals from every replication."""
     fig = next(f for f in report.figures() if f.name == "survival_diff")
     assert "95% confidence interval" in fig.caption and "all paired replications" in fig.caption
 
@@ -463,9 +661,12 @@ def test_a_shared_report_carries_no_absolute_local_path(tiny):
         assert str(tiny) not in text and str(HERE.parent) not in text, page
 
 
-def test_the_effect_on_the_supported_is_followed_in_every_replication_with_an_interval(tiny, report):
-    """The selection-or-effect split uses every replication's twins (probes.parquet), with a 95% CI, and its
-    replication 0 agrees exactly with the split computed from the kept start-up table of replication 0."""
+def test_the_effect_on_the_supported_is_followed_in_every_replication_with_an_interval(
+    tiny, report
+):
+    """The selection-or-effect split uses every replication's twins (probes.parquet), with a 95% CI,
+    and its replication 0 agrees exactly with the split computed from the kept start-up table of
+    replication 0."""
 
     from sim.analysis.effects import gap_by_replication
     from sim.analysis.findings import gap
@@ -478,8 +679,14 @@ def test_the_effect_on_the_supported_is_followed_in_every_replication_with_an_in
     assert g["effect"] + g["selection"] == pytest.approx(g["naive"])
     kept = gap(res.results, "tiny-programme", None)  # replication 0's start-up table
     by = probes_by_scenario(res.results.probes)
-    unsup = {int(r): float(v) for r, v in zip(res.reps["tiny-programme"]["replication"],
-                                               res.reps["tiny-programme"]["unsupported_survival_5y"], strict=True)}
+    unsup = {
+        int(r): float(v)
+        for r, v in zip(
+            res.reps["tiny-programme"]["replication"],
+            res.reps["tiny-programme"]["unsupported_survival_5y"],
+            strict=True,
+        )
+    }
     per_rep = gap_by_replication(by["tiny-programme"], by["tiny-none"], unsup)
     # the kept table holds one in STORED_APPLICANT_SHARE of the counterfactual's applicants, so its
     # split follows that share of the supported firms: the same quantity within sampling noise
@@ -493,9 +700,10 @@ def test_the_effect_on_the_supported_is_followed_in_every_replication_with_an_in
 
 
 def test_the_caution_cites_the_validation_run_only_for_the_shipped_baseline(tiny, report, shipped):
-    """The sentence on what a separate validation run found is about the shipped scenarios: the comparison
-    records, when it runs, whether its baseline is the shipped file as it is on disk then, and the report
-    prints the sentence exactly when that fact was recorded (not for a comparison of other scenarios)."""
+    """The sentence on what a separate validation run found is about the shipped scenarios: the
+    comparison records, when it runs, whether its baseline is the shipped file as it is on disk
+    then, and the report prints the sentence exactly when that fact was recorded (not for a
+    comparison of other scenarios)."""
     import dataclasses
 
     from sim.report.compare import build_report as build
@@ -506,7 +714,9 @@ def test_the_caution_cites_the_validation_run_only_for_the_shipped_baseline(tiny
         summary = rep.sections[[s.id for s in rep.sections].index("summary")]
         return next(b.text for b in summary.blocks if getattr(b, "text", "").startswith("Caution"))
 
-    assert "separate validation run" not in caution(report) and "simulation noise only" in caution(report)
+    assert "separate validation run" not in caution(report) and "simulation noise only" in caution(
+        report
+    )
     res = findings(tiny)
     assert res.info.shipped_baseline is False
     announced = load_scenario(shipped / "ccei-announced.yaml")
@@ -527,7 +737,8 @@ shipped = str(pathlib.Path(sys.argv[1]).resolve())
 real = io.open
 
 def guarded(file, *args, **kwargs):  # scenarios/ is gone: any read of it fails
-    if isinstance(file, (str, os.PathLike)) and os.path.abspath(os.fspath(file)).startswith(shipped):
+    path = os.path.abspath(os.fspath(file)) if isinstance(file, (str, os.PathLike)) else ""
+    if path.startswith(shipped):
         raise PermissionError(13, "scenarios/ is not readable in this test", os.fspath(file))
     return real(file, *args, **kwargs)
 
@@ -539,8 +750,8 @@ main(sys.argv[2:])
 
 
 def test_report_dir_gives_the_same_pages_whatever_the_state_of_scenarios(tiny, tmp_path):
-    """Everything a report needs is in its folder (recorded when the study ran): rebuilt with scenarios/
-    unreadable, the pages are the same, word for word."""
+    """Everything a report needs is in its folder (recorded when the study ran): rebuilt with
+    scenarios/ unreadable, the pages are the same, word for word."""
     import shutil
     import subprocess
     import sys
@@ -552,8 +763,14 @@ def test_report_dir_gives_the_same_pages_whatever_the_state_of_scenarios(tiny, t
     before = {p: (copy / p).read_text(encoding="utf-8") for p in ("report.md", "report.html")}
     for p in before:
         (copy / p).unlink()
-    r = subprocess.run([sys.executable, "-c", NO_SCENARIOS, LIBRARY, "report", str(copy), "-q"], capture_output=True,
-                       text=True, timeout=300, cwd=HERE.parent, env=env())
+    r = subprocess.run(
+        [sys.executable, "-c", NO_SCENARIOS, LIBRARY, "report", str(copy), "-q"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=HERE.parent,
+        env=env(),
+    )
     assert r.returncode == 0, r.stderr
     for p, text in before.items():
         assert (copy / p).read_text(encoding="utf-8") == text, p

@@ -26,12 +26,14 @@ def error_of(data: dict, origin: str = ORIGIN) -> str:
 
 
 def load_error(path, overrides=()) -> str:
+    """The ScenarioError message loading ``path`` (with ``overrides``) gives."""
     with pytest.raises(ScenarioError) as info:
         load_scenario(path, overrides)
     return info.value.message
 
 
 def assert_names_file(msg: str, origin: str = ORIGIN) -> None:
+    """The message names the file it is about."""
     assert msg.startswith(f"{origin}:"), msg
 
 
@@ -39,7 +41,8 @@ def assert_names_file(msg: str, origin: str = ORIGIN) -> None:
 # unknown keys
 # ---------------------------------------------------------------------------------------------
 def test_unknown_key_in_section_suggests_the_close_name(scenario_dict):
-    """A misspelt lever in a section is an error naming the file and key path, suggesting the right key."""
+    """A misspelt lever in a section is an error naming the file and key path, suggesting the right
+    key."""
     msg = error_of(scenario_dict({"startups": {"qualty_sigma": 0.5}}))
     assert_names_file(msg)
     assert "startups.qualty_sigma: unknown key (did you mean 'quality_sigma'?)" in msg
@@ -60,7 +63,9 @@ def test_unknown_key_in_centre_defaults_suggests_the_close_name(scenario_dict):
     assert "centre_defaults.seets: unknown key (did you mean 'seats'?)" in msg
     assert "'intake_size'" in msg  # the list of expected keys
 
-    msg = error_of(scenario_dict({"centre_defaults": {"training": {"hazard_multiplier_durin": 0.9}}}))
+    msg = error_of(
+        scenario_dict({"centre_defaults": {"training": {"hazard_multiplier_durin": 0.9}}})
+    )
     assert "centre_defaults.training.hazard_multiplier_durin: unknown key " \
            "(did you mean 'hazard_multiplier_during'?)" in msg
 
@@ -69,11 +74,13 @@ def test_unknown_key_in_conglomerate_defaults_suggests_the_close_name(scenario_d
     """conglomerate_defaults is checked against the conglomerate schema."""
     msg = error_of(scenario_dict({"conglomerate_defaults": {"invest_probabilty": 0.1}}))
     assert_names_file(msg)
-    assert "conglomerate_defaults.invest_probabilty: unknown key (did you mean 'invest_probability'?)" in msg
+    assert ("conglomerate_defaults.invest_probabilty: unknown key (did you mean "
+            "'invest_probability'?)") in msg
 
 
 def test_unknown_key_in_centre_entry_suggests_the_close_name(scenario_dict):
-    """An unknown key inside one centre (and inside its nested grants) names that centre's key path."""
+    """An unknown key inside one centre (and inside its nested grants) names that centre's key
+    path."""
     centre = {"region": "North", "opens": "2015-01"}
     msg = error_of(scenario_dict({"centres": {"Hub": {**centre, "residency_month": 10}}}))
     assert_names_file(msg)
@@ -97,7 +104,8 @@ HUB = {"region": "North", "opens": "2015-01"}
         ({"funding": {"rounds": {"product": {"probability": -0.1}}}},
          "funding.rounds.product.probability", "expected greater than or equal to 0", "found -0.1"),
         ({"centres": {"Hub": {**HUB, "grants": {"per_startup_krw": -5_000_000}}}},
-         "centres.Hub.grants.per_startup_krw", "expected greater than or equal to 0", "found -5000000"),
+         "centres.Hub.grants.per_startup_krw", "expected greater than or equal to "
+                                               "0", "found -5000000"),
         ({"startups": {"initial_cash_median_krw": -1}},
          "startups.initial_cash_median_krw", "expected greater than or equal to 0", "found -1"),
         ({"regions": {"North": {"founding_rate_per_year": -3}}},
@@ -105,10 +113,12 @@ HUB = {"region": "North", "opens": "2015-01"}
         ({"startups": {"stages": {"traction": {"months_to_milestone": 0}}}},
          "startups.stages.traction.months_to_milestone", "expected greater than 0", "found 0"),
     ],
-    ids=["probability>1", "probability<0", "negative-grant", "negative-cash", "negative-rate", "zero-months"],
+    ids=["probability>1", "probability<0", "negative-grant", "negative-cash", "negative-rate",
+         "zero-months"],
 )
 def test_out_of_range_values_are_rejected(scenario_dict, over, key, expected, found):
-    """Probabilities outside [0, 1], negative money and rates, zero durations: rejected with key, bound and value."""
+    """Probabilities outside [0, 1], negative money and rates, zero durations: rejected with key,
+    bound and value."""
     msg = error_of(scenario_dict(over))
     assert_names_file(msg)
     assert f"{key}: {expected}, {found}." in msg
@@ -128,7 +138,9 @@ def test_nan_and_inf_from_yaml_are_rejected(write_scenario, scenario_dict, yaml_
     assert_names_file(msg, str(path))
     assert f"regions.North.founding_rate_per_year: expected a finite number, found {found}." in msg
 
-    text = dump_centre_file(scenario_dict, HUB | {"apply_probability": "PLACEHOLDER"}).replace("PLACEHOLDER", yaml_value)
+    text = dump_centre_file(scenario_dict, HUB | {"apply_probability": "PLACEHOLDER"}).replace(
+        "PLACEHOLDER", yaml_value
+    )
     path = write_scenario("special-centre.yaml", text)
     msg = load_error(path)
     assert f"centres.Hub.apply_probability: expected a finite number, found {found}." in msg
@@ -154,14 +166,16 @@ def dump_centre_file(scenario_dict, centre: dict) -> str:
     ids=["text-for-rate", "text-for-seats", "fraction-for-seats", "text-for-list"],
 )
 def test_wrong_scalar_types_are_rejected(scenario_dict, over, key, expected, found):
-    """Text where a number or a list is expected: rejected with the key, the type expected and the value found."""
+    """Text where a number or a list is expected: rejected with the key, the type expected and the
+    value found."""
     msg = error_of(scenario_dict(over))
     assert_names_file(msg)
     assert f"{key}: {expected}" in msg and f"{found}." in msg
 
 
 def test_list_where_a_mapping_is_expected_is_rejected(scenario_dict):
-    """A list in place of a section, a centre entry or centre_defaults is rejected, saying what was found."""
+    """A list in place of a section, a centre entry or centre_defaults is rejected, saying what was
+    found."""
     data = scenario_dict()
     data["startups"] = [0.8, 1.0]
     msg = error_of(data)
@@ -169,7 +183,8 @@ def test_list_where_a_mapping_is_expected_is_rejected(scenario_dict):
     assert "startups: expected a valid dictionary or instance of Startups, found [0.8, 1.0]." in msg
 
     msg = error_of(scenario_dict({"centres": {"Hub": ["North", "2015-01"]}}))
-    assert "centres.Hub: expected a valid dictionary or instance of Centre, found ['North', '2015-01']." in msg
+    assert ("centres.Hub: expected a valid dictionary or instance of Centre, found ['North', "
+            "'2015-01'].") in msg
 
     data = scenario_dict()
     data["centre_defaults"] = ["seats", 10]
@@ -178,11 +193,15 @@ def test_list_where_a_mapping_is_expected_is_rejected(scenario_dict):
 
 
 def test_missing_required_value_is_named(scenario_dict):
-    """A required key left out (a region without a founding rate, a centre without a region) is named."""
+    """A required key left out (a region without a founding rate, a centre without a region) is
+    named."""
     data = scenario_dict()
     data["regions"]["North"] = {"funding_access": 0.5}
     msg = error_of(data)
-    assert "regions.North.founding_rate_per_year: a value is required here, but the key is missing." in msg
+    assert (
+        "regions.North.founding_rate_per_year: a value is required here, but the key is missing."
+        in msg
+    )
 
     msg = error_of(scenario_dict({"centres": {"Hub": {"opens": "2015-01"}}}))
     assert "centres.Hub.region: a value is required here" in msg
@@ -193,10 +212,12 @@ def test_missing_required_value_is_named(scenario_dict):
 # ---------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("opens", ["2013-12", "2010-06", "2019-01", "2030-01"])
 def test_centre_opening_outside_the_calendar_is_rejected(scenario_dict, opens):
-    """A centre opening before calendar.start or after the horizon is rejected, naming the calendar."""
+    """A centre opening before calendar.start or after the horizon is rejected, naming the
+    calendar."""
     msg = error_of(scenario_dict({"centres": {"Hub": {**HUB, "opens": opens}}}))
     assert_names_file(msg)
-    assert f"centres.Hub.opens: expected a date inside the calendar 2014-01 .. 2018-12, found {opens}." in msg
+    assert (f"centres.Hub.opens: expected a date inside the calendar 2014-01 .. 2018-12, found "
+            f"{opens}.") in msg
 
 
 def test_centre_opening_on_the_calendar_edges_is_accepted(make_scenario):
@@ -208,14 +229,19 @@ def test_centre_opening_on_the_calendar_edges_is_accepted(make_scenario):
 
 def test_centre_closing_before_it_opens_is_rejected(scenario_dict):
     """closes must come after opens."""
-    msg = error_of(scenario_dict({"centres": {"Hub": {**HUB, "opens": "2016-01", "closes": "2015-06"}}}))
+    msg = error_of(
+        scenario_dict({"centres": {"Hub": {**HUB, "opens": "2016-01", "closes": "2015-06"}}})
+    )
     assert "centres.Hub.closes: expected a date after opens (2016-01), found 2015-06." in msg
 
 
 def test_founder_education_outside_the_calendar_is_rejected(scenario_dict):
     """Founder education starting before the calendar is rejected like a centre."""
-    msg = error_of(scenario_dict({"founder_education": {"sw": {"region": "North", "starts": "2012-03"}}}))
-    assert "founder_education.sw.starts: expected a date inside the calendar 2014-01 .. 2018-12, found 2012-03." in msg
+    msg = error_of(
+        scenario_dict({"founder_education": {"sw": {"region": "North", "starts": "2012-03"}}})
+    )
+    assert ("founder_education.sw.starts: expected a date inside the calendar 2014-01 .. 2018-12, "
+            "found 2012-03.") in msg
 
 
 @pytest.mark.parametrize("bad", ["2015-13", "2015-00", "2015-3", "March 2015", "15-03", "2015/03"])
@@ -223,7 +249,8 @@ def test_malformed_dates_are_rejected(scenario_dict, bad):
     """Dates must be YYYY-MM; the message shows the form and the value found (once)."""
     msg = error_of(scenario_dict({"centres": {"Hub": {**HUB, "opens": bad}}}))
     assert_names_file(msg)
-    expected = f"centres.Hub.opens: expected a date as YYYY-MM (for example 2015-03), found {bad!r}."
+    expected = (f"centres.Hub.opens: expected a date as YYYY-MM (for example 2015-03), found "
+                f"{bad!r}.")
     assert expected in msg
     assert msg.count("found") == 1
 
@@ -257,18 +284,26 @@ def test_centre_in_unknown_region_suggests_the_close_name(scenario_dict):
 
 
 def test_partner_must_be_a_conglomerate(scenario_dict):
-    """A partner that is not a conglomerate (here: a region's name) is rejected; a near miss gets a hint."""
-    data = scenario_dict({"conglomerates": {"Samsung": {}}, "centres": {"Hub": {**HUB, "partner": "North"}}})
+    """A partner that is not a conglomerate (here: a region's name) is rejected; a near miss gets a
+    hint."""
+    data = scenario_dict(
+        {"conglomerates": {"Samsung": {}}, "centres": {"Hub": {**HUB, "partner": "North"}}}
+    )
     msg = error_of(data)
-    assert "centres.Hub.partner: expected the name of a conglomerate defined in this scenario, found 'North'." in msg
+    assert ("centres.Hub.partner: expected the name of a conglomerate defined in this scenario, "
+            "found 'North'.") in msg
 
-    data = scenario_dict({"conglomerates": {"Samsung": {}}, "centres": {"Hub": {**HUB, "partner": "Samsnug"}}})
+    data = scenario_dict(
+        {"conglomerates": {"Samsung": {}}, "centres": {"Hub": {**HUB, "partner": "Samsnug"}}}
+    )
     assert "found 'Samsnug' (did you mean 'Samsung'?)." in error_of(data)
 
 
 def test_unknown_sector_in_sector_focus_is_rejected(scenario_dict):
     """sector_focus names sectors of the scenario."""
-    msg = error_of(scenario_dict({"centres": {"Hub": {**HUB, "sector_focus": ["ict", "biohealth"]}}}))
+    msg = error_of(
+        scenario_dict({"centres": {"Hub": {**HUB, "sector_focus": ["ict", "biohealth"]}}})
+    )
     assert_names_file(msg)
     assert ("centres.Hub.sector_focus: expected the name of a sector defined in this scenario, "
             "found 'biohealth' (did you mean 'bio_health'?).") in msg
@@ -277,26 +312,40 @@ def test_unknown_sector_in_sector_focus_is_rejected(scenario_dict):
 
 def test_all_reference_problems_are_reported_together(scenario_dict):
     """Several broken references are each reported with their own key path in one message."""
-    centre = {"region": "Westt", "partner": "Nobody", "opens": "2015-01", "catchment": ["South", "Eastt"]}
+    centre = {
+        "region": "Westt",
+        "partner": "Nobody",
+        "opens": "2015-01",
+        "catchment": ["South", "Eastt"],
+    }
     msg = error_of(scenario_dict({"centres": {"Hub": centre}}))
     assert "centres.Hub.region: expected the name of a region" in msg
     assert "centres.Hub.partner: expected the name of a conglomerate" in msg
-    assert "centres.Hub.catchment: expected the name of a region defined in this scenario, found 'Eastt'" in msg
+    assert ("centres.Hub.catchment: expected the name of a region defined in this scenario, found "
+            "'Eastt'") in msg
 
 
 def test_conglomerate_probabilities_summing_above_one_are_rejected(scenario_dict):
-    """invest + acquire + subcontract is one draw split three ways: its parts may not sum above 1."""
+    """invest + acquire + subcontract is one draw split three ways: its parts may not sum above
+    1."""
     cong = {"invest_probability": 0.5, "acquire_probability": 0.3, "subcontract_probability": 0.3}
     msg = error_of(scenario_dict({"conglomerates": {"Samsung": cong}}))
     assert_names_file(msg)
-    assert ("conglomerates.Samsung: expected invest_probability + acquire_probability + subcontract_probability "
-            "at most 1, found 1.1.") in msg
+    assert ("conglomerates.Samsung: expected invest_probability + acquire_probability + "
+            "subcontract_probability at most 1, found 1.1.") in msg
 
 
 def test_conglomerate_defaults_count_towards_the_sum(scenario_dict):
     """Defaults are merged under each entry before the sum is checked."""
-    data = scenario_dict({"conglomerate_defaults": {"invest_probability": 0.6, "subcontract_probability": 0.3},
-                          "conglomerates": {"SK": {"acquire_probability": 0.2}, "LG": {"acquire_probability": 0.1}}})
+    data = scenario_dict(
+        {
+            "conglomerate_defaults": {"invest_probability": 0.6, "subcontract_probability": 0.3},
+            "conglomerates": {
+                "SK": {"acquire_probability": 0.2},
+                "LG": {"acquire_probability": 0.1},
+            },
+        }
+    )
     msg = error_of(data)
     assert "conglomerates.SK: expected" in msg and "found 1.1." in msg
     assert "conglomerates.LG" not in msg  # 0.6 + 0.1 + 0.3 = 1 is allowed
@@ -306,8 +355,11 @@ def test_conglomerate_defaults_count_towards_the_sum(scenario_dict):
 # extends
 # ---------------------------------------------------------------------------------------------
 def test_extends_by_name_deep_merges_the_variant_over_its_parent(write_scenario, scenario_dict):
-    """A variant holds only what differs; nested mappings merge key by key, the rest is inherited."""
-    parent = scenario_dict({"centres": {"Hub": {**HUB, "seats": 30, "grants": {"per_startup_krw": 10_000_000}}}})
+    """A variant holds only what differs; nested mappings merge key by key, the rest is
+    inherited."""
+    parent = scenario_dict(
+        {"centres": {"Hub": {**HUB, "seats": 30, "grants": {"per_startup_krw": 10_000_000}}}}
+    )
     parent["name"] = "parent"
     write_scenario("parent.yaml", parent)
     child = write_scenario("child.yaml", (
@@ -332,8 +384,8 @@ def test_extends_by_relative_path(write_scenario, scenario_dict, tmp_path):
     parent = scenario_dict()
     parent["name"] = "parent"
     write_scenario("parent.yaml", parent, folder=tmp_path / "base")
-    child = write_scenario("child.yaml", "extends: ../base/parent.yaml\nname: child\n"
-                                         "startups: {quality_sigma: 0.4}\n", folder=tmp_path / "variants")
+    child = write_scenario("child.yaml", "extends: ../base/parent.yaml\nname: child\nstartups: "
+                                         "{quality_sigma: 0.4}\n", folder=tmp_path / "variants")
     sc = load_scenario(child)
     assert sc.startups.quality_sigma == 0.4
     assert sc.startups.initial_cash_sigma == 0.7  # schema default kept beside the changed key
@@ -341,8 +393,10 @@ def test_extends_by_relative_path(write_scenario, scenario_dict, tmp_path):
 
 
 def test_extends_a_shipped_scenario_by_name_from_anywhere(write_scenario):
-    """A name not found beside the file is looked up among the shipped scenarios; grandparents resolve too."""
-    path = write_scenario("bigger-daejeon.yaml", "extends: ccei-as-opened\ncentres:\n  Daejeon: {seats: 40}\n")
+    """A name not found beside the file is looked up among the shipped scenarios; grandparents
+    resolve too."""
+    path = write_scenario("bigger-daejeon.yaml", "extends: ccei-as-opened\ncentres:\n  Daejeon: "
+                                                 "{seats: 40}\n")
     sc = load_scenario(path)
     assert sc.centres["Daejeon"].seats == 40
     assert sc.centres["Daejeon"].partner == "SK"  # from ccei-announced, the grandparent
@@ -356,17 +410,20 @@ def test_extends_cycle_is_detected(write_scenario):
     a = write_scenario("a.yaml", "extends: b\nname: a\n")
     write_scenario("b.yaml", "extends: a.yaml\nname: b\n")
     msg = load_error(a)
-    assert msg == f"{a}: extends forms a cycle (a.yaml -> b.yaml -> a.yaml); a scenario cannot extend itself."
+    assert msg == (f"{a}: extends forms a cycle (a.yaml -> b.yaml -> a.yaml); a scenario cannot "
+                   f"extend itself.")
 
     me = write_scenario("me.yaml", "extends: me\nname: me\n")
     assert "extends forms a cycle (me.yaml -> me.yaml)" in load_error(me)
 
 
 def test_extends_to_a_missing_file_is_rejected(write_scenario, tmp_path, shipped):
-    """A parent that does not exist: the message names the file, where it looked and what it found."""
+    """A parent that does not exist: the message names the file, where it looked and what it
+    found."""
     path = write_scenario("orphan.yaml", "extends: no-such-parent\nname: orphan\n")
     msg = load_error(path)
-    assert msg.startswith(f"{path}: extends: expected the name of a scenario in {tmp_path} or {shipped}")
+    assert msg.startswith(f"{path}: extends: expected the name of a scenario in {tmp_path} or "
+                          f"{shipped}")
     assert "found 'no-such-parent', which does not exist." in msg
 
     path = write_scenario("orphan2.yaml", "extends: ../nowhere/parent.yaml\nname: orphan\n")
@@ -376,7 +433,8 @@ def test_extends_to_a_missing_file_is_rejected(write_scenario, tmp_path, shipped
 def test_extends_must_be_a_name(write_scenario):
     """extends: [a, b] is not a scenario reference."""
     path = write_scenario("multi.yaml", "extends: [a, b]\nname: multi\n")
-    assert load_error(path) == f"{path}: extends: expected a scenario name or path, found ['a', 'b']."
+    assert load_error(path) == (f"{path}: extends: expected a scenario name or path, found ['a', "
+                                f"'b'].")
 
 
 def test_errors_in_a_parent_name_the_file_being_loaded(write_scenario, scenario_dict):
@@ -406,7 +464,8 @@ def test_errors_in_a_parent_name_the_file_being_loaded(write_scenario, scenario_
         ("centres.Seoul.opens=2015-03", ["centres", "Seoul", "opens"], "2015-03"),
         ("name='42'", ["name"], "42"),
         ("name=", ["name"], ""),
-        (" regions.Jeju.founding_rate_per_year = 25", ["regions", "Jeju", "founding_rate_per_year"], 25),
+        (" regions.Jeju.founding_rate_per_year = "
+         "25", ["regions", "Jeju", "founding_rate_per_year"], 25),
     ],
 )
 def test_override_values_are_read_as_yaml_scalars(text, keys, value):
@@ -419,9 +478,11 @@ def test_override_values_are_read_as_yaml_scalars(text, keys, value):
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("noequals", "--set 'noequals': expected dotted.key=value, for example centres.Daejeon.seats=40."),
+        ("noequals", "--set 'noequals': expected dotted.key=value, for example "
+                     "centres.Daejeon.seats=40."),
         ("=5", "--set '=5': expected dotted.key=value with a non-empty key."),
-        ("centres..seats=5", "--set 'centres..seats=5': expected dotted.key=value with a non-empty key."),
+        ("centres..seats=5", "--set 'centres..seats=5': expected dotted.key=value with a non-empty "
+                             "key."),
         ("name.first=5", "--set 'name.first=5': name is not a mapping, so it has no key 'first'."),
     ],
 )
@@ -437,10 +498,19 @@ def test_overrides_apply_after_extends_and_do_not_touch_the_input(write_scenario
     """--set wins over both the variant and its parent; the mapping passed in is left unchanged."""
     parent = scenario_dict({"centres": {"Hub": {**HUB, "seats": 30, "intake_size": 8}}})
     write_scenario("parent.yaml", parent)
-    child = write_scenario("child.yaml", "extends: parent\nname: child\ncentres:\n  Hub: {seats: 45}\n")
-    sc = load_scenario(child, overrides=["centres.Hub.seats=50", "centres.Hub.intake_size=12",
-                                         "centres.Hub.enabled=false", "startups.quality_sigma=0.25",
-                                         "centres.Annex.region=South", "centres.Annex.opens=2016-01"])
+    child = write_scenario("child.yaml", "extends: parent\nname: child\ncentres:\n  Hub: {seats: "
+                                         "45}\n")
+    sc = load_scenario(
+        child,
+        overrides=[
+            "centres.Hub.seats=50",
+            "centres.Hub.intake_size=12",
+            "centres.Hub.enabled=false",
+            "startups.quality_sigma=0.25",
+            "centres.Annex.region=South",
+            "centres.Annex.opens=2016-01",
+        ],
+    )
     hub = sc.centres["Hub"]
     assert (hub.seats, hub.intake_size, hub.enabled) == (50, 12, False)
     assert hub.opens == "2015-01"
@@ -454,13 +524,15 @@ def test_overrides_apply_after_extends_and_do_not_touch_the_input(write_scenario
 
 
 def test_misspelt_override_key_is_caught_by_validation(shipped):
-    """An override cannot smuggle in an unknown lever: the usual did-you-mean error, naming the file."""
+    """An override cannot smuggle in an unknown lever: the usual did-you-mean error, naming the
+    file."""
     path = shipped / "no-programme.yaml"
     msg = load_error(path, ["startups.qualty_sigma=0.5"])
     assert msg.startswith(f"{path}: invalid scenario: startups.qualty_sigma: unknown key "
                           "(did you mean 'quality_sigma'?)")
     msg = load_error(path, ["startups.quality_sigma=high"])
-    assert "startups.quality_sigma: expected a valid number, unable to parse string as a number, found 'high'." in msg
+    assert ("startups.quality_sigma: expected a valid number, unable to parse string as a number, "
+            "found 'high'.") in msg
 
 
 # ---------------------------------------------------------------------------------------------
@@ -470,19 +542,24 @@ def test_empty_file_is_rejected(write_scenario):
     """An empty file (or one with only comments) says it is empty and what it should hold."""
     for text in ("", "# just a comment\n"):
         path = write_scenario("empty.yaml", text)
-        assert load_error(path) == f"{path}: is empty; expected a mapping with at least a name (or extends)."
+        assert load_error(path) == (f"{path}: is empty; expected a mapping with at least a name "
+                                    f"(or "
+                                    f"extends).")
 
 
-@pytest.mark.parametrize(("text", "kind"), [("- a\n- b\n", "a list"), ("just text\n", "text"), ("42\n", "a whole number")])
+@pytest.mark.parametrize(("text", "kind"), [("- a\n- b\n", "a list"), ("just text\n", "text"),
+                                           ("42\n", "a whole number")])
 def test_top_level_must_be_a_mapping(write_scenario, text, kind):
     """A file whose top level is a list or a scalar is rejected, saying what was found."""
     path = write_scenario("flat.yaml", text)
-    assert load_error(path) == f"{path}: the top level must be a mapping of keys to values, found {kind}."
+    assert load_error(path) == (f"{path}: the top level must be a mapping of keys to values, found "
+                                f"{kind}.")
 
 
 def test_invalid_yaml_reports_the_line(write_scenario):
     """Broken YAML is reported with the line and column of the problem."""
-    path = write_scenario("broken.yaml", "name: broken\nsectors: {ict: 1\nregions:\n  North: {founding_rate_per_year: 1}\n")
+    path = write_scenario("broken.yaml", "name: broken\nsectors: {ict: 1\nregions:\n  North: "
+                                         "{founding_rate_per_year: 1}\n")
     msg = load_error(path)
     assert msg.startswith(f"{path}: is not valid YAML at line 3, column 8:")
 
@@ -491,9 +568,11 @@ def test_invalid_yaml_reports_the_line(write_scenario):
 
 
 def test_non_utf8_file_is_rejected(write_scenario):
-    """Bytes that are not UTF-8 (a Latin-1 or EUC-KR file) are rejected with the offset of the bad byte."""
+    """Bytes that are not UTF-8 (a Latin-1 or EUC-KR file) are rejected with the offset of the bad
+    byte."""
     path = write_scenario("latin1.yaml", "name: caf\u00e9\n".encode("latin-1"))
-    assert load_error(path) == f"{path}: is not UTF-8 text (bad byte at offset 9); save it as UTF-8."
+    assert load_error(path) == (f"{path}: is not UTF-8 text (bad byte at offset 9); save it as "
+                                f"UTF-8.")
     path = write_scenario("korean.yaml", "name: \ub300\uad6c\n".encode("euc-kr"))
     assert "is not UTF-8 text" in load_error(path)
 
@@ -516,10 +595,12 @@ def test_directory_or_missing_file_is_rejected(tmp_path):
 def test_non_text_keys_are_rejected(write_scenario):
     """A key YAML reads as a number is named with its place in the file."""
     path = write_scenario("numkey.yaml", "name: k\nregions:\n  2015: {founding_rate_per_year: 1}\n")
-    assert load_error(path) == f"{path}: key 2015 at regions must be a name (text), found a whole number."
+    assert load_error(path) == (f"{path}: key 2015 at regions must be a name (text), found a whole "
+                                f"number.")
 
 
 def billion_laughs(levels: int, width: int) -> str:
+    """A YAML alias bomb of ``levels`` levels, each ``width`` wide."""
     lines = ['a0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
     for i in range(1, levels + 1):
         lines.append(f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * width) + "]")
@@ -553,7 +634,8 @@ def test_shipped_scenarios_load(shipped, name):
 
 
 def test_ccei_announced_pairs_centres_with_partners(shipped):
-    """The announced programme: 17 centres, 15 conglomerates, and the pairings of the seed article."""
+    """The announced programme: 17 centres, 15 conglomerates, and the pairings of the seed
+    article."""
     sc = load_scenario(shipped / "ccei-announced.yaml")
     assert len(sc.centres) == 17 and len(sc.active_centres) == 17
     assert len(sc.conglomerates) == 15
@@ -574,10 +656,13 @@ def test_ccei_announced_pairs_centres_with_partners(shipped):
 
 
 def test_ccei_as_opened_changes_only_the_opening_dates(shipped):
-    """The as-opened variant extends the announced programme and differs in opening dates (and its texts)."""
+    """The as-opened variant extends the announced programme and differs in opening dates (and its
+    texts)."""
     announced = load_scenario(shipped / "ccei-announced.yaml").model_dump(mode="json")
     opened = load_scenario(shipped / "ccei-as-opened.yaml").model_dump(mode="json")
-    assert opened["centres"]["Seoul"]["opens"] == "2015-07" != announced["centres"]["Seoul"]["opens"]
+    assert (
+        opened["centres"]["Seoul"]["opens"] == "2015-07" != announced["centres"]["Seoul"]["opens"]
+    )
     for c in opened["centres"].values():
         c.pop("opens")
     for c in announced["centres"].values():
@@ -589,14 +674,16 @@ def test_ccei_as_opened_changes_only_the_opening_dates(shipped):
 
 
 def test_scenario_hash_is_stable_and_tracks_values(shipped):
-    """The hash depends only on the resolved values: same file, same hash; one value changed, new hash."""
+    """The hash depends only on the resolved values: same file, same hash; one value changed, new
+    hash."""
     path = shipped / "ccei-announced.yaml"
     h = scenario_hash(load_scenario(path))
     assert len(h) == 16 and int(h, 16) >= 0
     assert scenario_hash(load_scenario(path)) == h
     assert scenario_hash(load_scenario(path, ["centres.Daejeon.seats=21"])) != h
     assert scenario_hash(load_scenario(path, ["startups.quality_sigma=0.81"])) != h
-    assert scenario_hash(load_scenario(path, ["centres.Daejeon.seats=20"])) == h  # the value it already has
+    # the value it already has
+    assert scenario_hash(load_scenario(path, ["centres.Daejeon.seats=20"])) == h
     assert scenario_hash(load_scenario(shipped / "ccei-as-opened.yaml")) != h
 
 
@@ -612,7 +699,8 @@ def test_scenario_hash_ignores_key_order(scenario_dict):
 # the key reference and --set wildcards
 # ---------------------------------------------------------------------------------------------
 def test_the_key_reference_document_is_the_schema_s_own():
-    """docs/scenario-keys.md is exactly what `python run_sim.py keys` prints (regenerate it with that)."""
+    """docs/scenario-keys.md is exactly what `python run_sim.py keys` prints (regenerate it with
+    that)."""
     from sim.scenario.reference import reference_markdown
 
     doc = Path(__file__).resolve().parents[1] / "docs" / "scenario-keys.md"
@@ -620,14 +708,21 @@ def test_the_key_reference_document_is_the_schema_s_own():
 
 
 def test_the_key_reference_covers_every_leaf_with_a_meaning():
-    """Every key of the schema is in the reference with a type and a sentence saying what it does."""
+    """Every key of the schema is in the reference with a type and a sentence saying what it
+    does."""
     from sim.scenario.reference import reference_markdown
 
     rows = [r for r in reference_markdown().splitlines() if r.startswith("| `")]
     keys = {r.split("`")[1] for r in rows}
-    assert {"centres.<centre>.seats", "regions.<region>.founding_rate_per_year", "calendar.horizon",
-            "conglomerates.<conglomerate>.annual_budget_krw", "centres.<centre>.grants.per_startup_krw",
-            "startups.stages.<stage>.failure_hazard_per_month", "centre_defaults.*"} <= keys
+    assert {
+        "centres.<centre>.seats",
+        "regions.<region>.founding_rate_per_year",
+        "calendar.horizon",
+        "conglomerates.<conglomerate>.annual_budget_krw",
+        "centres.<centre>.grants.per_startup_krw",
+        "startups.stages.<stage>.failure_hazard_per_month",
+        "centre_defaults.*",
+    } <= keys
     for r in rows:
         cells = [c.strip() for c in r.strip("|").split("|")]
         assert cells[1] and len(cells[5]) > 10, r
@@ -635,14 +730,18 @@ def test_the_key_reference_covers_every_leaf_with_a_meaning():
 
 
 def test_set_wildcards_set_every_entry(shipped):
-    sc = load_scenario(shipped / "ccei-announced.yaml", ["centres.*.seats=41", "regions.*.hazard_multiplier=1.5"])
+    """A ``*`` in --set sets the key of every entry, and never creates an entry named ``*``."""
+    sc = load_scenario(
+        shipped / "ccei-announced.yaml", ["centres.*.seats=41", "regions.*.hazard_multiplier=1.5"]
+    )
     assert {c.seats for c in sc.centres.values()} == {41}
     assert {r.hazard_multiplier for r in sc.regions.values()} == {1.5}
     assert "*" not in sc.regions and "*" not in sc.centres
 
 
 def test_set_of_an_entry_only_variants_have_names_the_scenarios_that_lack_it(shipped):
-    """In a comparison --set reaches the counterfactual too: a centre key it lacks is an error naming it."""
+    """In a comparison --set reaches the counterfactual too: a centre key it lacks is an error
+    naming it."""
     from sim.studies.compare import plan_compare
 
     with pytest.raises(ScenarioError) as exc:
@@ -651,8 +750,12 @@ def test_set_of_an_entry_only_variants_have_names_the_scenarios_that_lack_it(shi
     assert "no-programme.yaml has no centre 'Daejeon'" in msg and "counterfactual" in msg
     assert exc.value.exit_code == 2
     # a * over centres sets every centre that exists, and nothing in the counterfactual
-    spec = plan_compare([shipped / "ccei-announced.yaml"], overrides=["centres.*.seats=41"], replications=1)
+    spec = plan_compare(
+        [shipped / "ccei-announced.yaml"], overrides=["centres.*.seats=41"], replications=1
+    )
     assert {c.seats for c in spec.scenarios["ccei-announced"].centres.values()} == {41}
     assert spec.scenarios["no-programme"].centres == {}
     with pytest.raises(ScenarioError, match="no scenario of the comparison has any centre"):
-        plan_compare([shipped / "no-programme.yaml"], baseline=None, overrides=["centres.*.seats=41"])
+        plan_compare(
+            [shipped / "no-programme.yaml"], baseline=None, overrides=["centres.*.seats=41"]
+        )

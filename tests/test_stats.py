@@ -23,6 +23,7 @@ from sim.analysis.survival import hazard_by_age, km_at, km_curve
 
 
 def test_summarize_textbook_example():
+    """summarize gives a textbook example's mean, SD and t interval."""
     # x = 2,4,4,4,5,5,7,9: mean 5, squared deviations 9+1+1+1+0+0+4+16 = 32, s^2 = 32/7;
     # t_{0.975, 7} = 2.3646 (t table), half-width = 2.3646 * sqrt(32/7) / sqrt(8) = 1.7875
     s = summarize(np.array([2, 4, 4, 4, 5, 5, 7, 9.0]))
@@ -38,6 +39,7 @@ def test_summarize_textbook_example():
 
 @pytest.mark.parametrize("confidence", [0.8, 0.9, 0.95, 0.99])
 def test_summarize_matches_scipy_t_interval(confidence):
+    """summarize's interval is scipy's t interval at every confidence level."""
     x = np.random.default_rng(7).gamma(2.0, 3.0, size=23)
     s = summarize(x, confidence)
     lo, hi = sps.t.interval(confidence, df=x.size - 1, loc=x.mean(), scale=sps.sem(x))
@@ -47,6 +49,7 @@ def test_summarize_matches_scipy_t_interval(confidence):
 
 
 def test_summarize_ignores_nan():
+    """summarize ignores NaN values."""
     x = np.array([1.0, np.nan, 2.0, 3.0, np.nan, 6.0])
     s = summarize(x)
     ref = summarize(x[np.isfinite(x)])
@@ -56,6 +59,7 @@ def test_summarize_ignores_nan():
 
 
 def test_summarize_degenerate_cases():
+    """summarize of no value or one value: n, and NaN where undefined."""
     empty = summarize(np.array([np.nan, np.nan]))
     assert empty["n"] == 0
     assert all(math.isnan(empty[k]) for k in ("mean", "ci_low", "ci_high", "sd", "half_width"))
@@ -72,12 +76,15 @@ def test_summarize_degenerate_cases():
 
 
 def test_summarize_rejects_bad_confidence():
+    """summarize refuses a confidence outside (0, 1)."""
     for bad in (0.0, 1.0, 95):
         with pytest.raises(ValueError, match="confidence"):
             summarize([1.0, 2.0], bad)
 
 
 def test_summarize_coverage_by_simulation():
+    """summarize's 95 % interval covers the true mean about 95 % of the time (within its standard
+    error)."""
     # 2000 normal samples of size 10: the 95% interval must cover the true mean in 95% of
     # cases, within 3 binomial standard errors
     rng = np.random.default_rng(20240611)
@@ -100,6 +107,7 @@ B = np.array([140.0, 134, 151, 144, 150, 131, 138, 135])
 
 
 def test_paired_difference_matches_ttest_rel():
+    """paired_difference agrees with scipy's paired t-test."""
     r = paired_difference(A, B)
     ref = sps.ttest_rel(A, B)
     ci = ref.confidence_interval(confidence_level=0.95)
@@ -122,12 +130,14 @@ def test_paired_difference_matches_ttest_rel():
 
 
 def test_paired_difference_drops_pairs_with_nan():
+    """paired_difference drops the pairs where either value is NaN."""
     a = np.append(A, [np.nan, 150.0, 3.0])
     b = np.append(B, [149.0, np.nan, np.nan])
     assert paired_difference(a, b) == paired_difference(A, B)
 
 
 def test_paired_is_narrower_than_unpaired_under_common_random_numbers():
+    """With common random numbers, the paired interval is narrower than the unpaired one."""
     rng = np.random.default_rng(3)
     shared = rng.normal(100.0, 15.0, size=40)  # the noise both scenarios share (CRN)
     ref = shared + rng.normal(0.0, 2.0, size=40)
@@ -141,6 +151,7 @@ def test_paired_is_narrower_than_unpaired_under_common_random_numbers():
 
 
 def test_paired_difference_constant_differences():
+    """Constant differences: an exact difference and a zero-width interval."""
     x = np.array([3.0, 5.0, 8.0, 1.0])
     same = paired_difference(x, x.copy())
     assert same["diff"] == 0.0 and same["p_value"] == 1.0
@@ -151,6 +162,7 @@ def test_paired_difference_constant_differences():
 
 
 def test_paired_difference_small_and_mismatched():
+    """One pair, no pair, and pairs of different lengths."""
     one = paired_difference([1.0, np.nan], [0.5, 2.0])
     assert one["n"] == 1 and one["diff"] == 0.5
     assert math.isnan(one["p_value"]) and math.isnan(one["ci_low"])
@@ -164,12 +176,14 @@ def test_paired_difference_small_and_mismatched():
 
 
 def test_holm_textbook_example():
+    """holm adjusts a textbook example's p-values."""
     # sorted: 0.005*4 = 0.02, 0.01*3 = 0.03, 0.03*2 = 0.06, 0.04*1 = 0.04 -> max(0.06, 0.04)
     adj = holm([0.01, 0.04, 0.03, 0.005])
     np.testing.assert_allclose(adj, [0.03, 0.06, 0.06, 0.02])
 
 
 def test_holm_caps_passes_nan_and_handles_edges():
+    """holm caps at 1, passes NaN through and handles empty and single inputs."""
     # m = 3 (NaN not counted): 0.1*3 = 0.3, 0.55*2 = 1.1 -> 1, 0.7*1 -> max(1.1, 0.7) -> 1
     adj = holm([0.1, np.nan, 0.7, 0.55])
     np.testing.assert_allclose(adj, [0.3, np.nan, 1.0, 1.0])
@@ -193,6 +207,7 @@ def _holm_step_down_rejections(p, alpha):
 
 
 def test_holm_agrees_with_the_step_down_procedure():
+    """holm equals the step-down procedure it implements, on random p-values."""
     rng = np.random.default_rng(11)
     for _ in range(200):
         m = rng.integers(1, 9)
@@ -209,6 +224,8 @@ def test_holm_agrees_with_the_step_down_procedure():
 
 
 def test_ratio_ci_fieller_endpoints_are_where_the_paired_test_turns():
+    """ratio_ci's Fieller endpoints are where the paired test of cost - ratio x gain turns
+    significant."""
     rng = np.random.default_rng(5)
     extra_surv = rng.normal(20.0, 5.0, size=30)
     extra_cost = 3.0 * extra_surv + rng.normal(10.0, 8.0, size=30)  # correlated, as in CRN
@@ -225,6 +242,7 @@ def test_ratio_ci_fieller_endpoints_are_where_the_paired_test_turns():
 
 
 def test_ratio_ci_close_to_delta_method_when_denominator_is_precise():
+    """ratio_ci is close to the delta method when the denominator is precise."""
     rng = np.random.default_rng(9)
     den = rng.normal(50.0, 1.0, size=200)
     num = rng.normal(1000.0, 30.0, size=200)
@@ -238,6 +256,7 @@ def test_ratio_ci_close_to_delta_method_when_denominator_is_precise():
 
 
 def test_ratio_ci_undefined_when_denominator_interval_contains_zero():
+    """ratio_ci is undefined when the denominator's interval contains zero."""
     rng = np.random.default_rng(2)
     den = rng.normal(0.0, 5.0, size=25)
     den -= den.mean() - 0.5  # mean 0.5, far inside its own interval
@@ -250,6 +269,7 @@ def test_ratio_ci_undefined_when_denominator_interval_contains_zero():
 
 
 def test_ratio_ci_degenerate_inputs():
+    """ratio_ci of exact, zero and single values."""
     exact = ratio_ci([30.0, 30.0, 30.0], [3.0, 3.0, 3.0])  # no noise: zero-width interval
     assert exact["defined"] and exact["ratio"] == exact["ci_low"] == exact["ci_high"] == 10.0
     zero_den = ratio_ci([1.0, 2.0, 3.0], [0.0, 0.0, 0.0])
@@ -266,6 +286,7 @@ def test_ratio_ci_degenerate_inputs():
 
 
 def test_ratio_ci_coverage_by_simulation():
+    """ratio_ci's interval covers the true ratio about 95 % of the time."""
     rng = np.random.default_rng(77)
     true_ratio, reps, covered = 4.0, 600, 0
     for _ in range(reps):
@@ -280,6 +301,7 @@ def test_ratio_ci_coverage_by_simulation():
 
 
 def test_replications_needed_is_the_smallest_sufficient_n():
+    """replications_needed is the smallest n whose half-width meets the target."""
     rng = np.random.default_rng(4)
     pilot = rng.normal(0.0, 2.0, size=10)
     sd = pilot.std(ddof=1)
@@ -300,6 +322,7 @@ def test_replications_needed_is_the_smallest_sufficient_n():
 
 
 def test_replications_needed_hand_example_and_edges():
+    """replications_needed on a hand example, with no spread and with NaN."""
     # sd = 1, h = 1: n = 7 is the first with t_{n-1} / sqrt(n) <= 1 (t_{0.975,6} = 2.447,
     # 2.447 / sqrt(7) = 0.925; t_{0.975,5} = 2.571, 2.571 / sqrt(6) = 1.050)
     pilot = np.array([-1.0, 1.0, -1.0, 1.0, 0.0, 0.0])  # sd = sqrt(4/5)
@@ -328,6 +351,7 @@ def _censored_sample(rng, n, rate=0.05, horizon=60.0, ties=True):
 
 
 def test_mean_curve_matches_summarize_per_point():
+    """mean_curve's band at each point is summarize's interval there."""
     rng = np.random.default_rng(8)
     curves = rng.normal(size=(12, 6))
     curves[::3, 1] = np.nan  # some replications undefined at one point
@@ -351,6 +375,7 @@ def test_mean_curve_matches_summarize_per_point():
 
 
 def test_mean_curve_coverage_by_simulation():
+    """mean_curve's bands cover the true curve about 95 % of the time."""
     # the same coverage check, vectorised: 2000 grid points, 10 replications each
     rng = np.random.default_rng(99)
     mean, lo, hi = mean_curve(rng.normal(-1.0, 0.5, size=(10, 2000)))
@@ -363,6 +388,7 @@ def test_mean_curve_coverage_by_simulation():
 
 @pytest.mark.parametrize("seed", [0, 1, 2, 3])
 def test_km_at_matches_scipy_ecdf_with_ties(seed):
+    """km_at equals scipy's ecdf survival with ties and censoring."""
     rng = np.random.default_rng(seed)
     d, e = _censored_sample(rng, 300)
     assert len(np.unique(d)) < d.size  # ties present
@@ -379,6 +405,7 @@ def test_km_at_matches_scipy_ecdf_with_ties(seed):
 
 
 def test_km_at_hand_example():
+    """km_at on a hand example."""
     # times 1(d) 2(d) 2(c) 3(d) 4(c): S = 4/5 at 1, 4/5*3/4 = 0.6 at 2, 0.6*1/2 = 0.3 at 3
     d = np.array([3.0, 1.0, 2.0, 2.0, 4.0])
     e = np.array([True, True, True, False, False])
@@ -389,6 +416,7 @@ def test_km_at_hand_example():
 
 
 def test_km_at_nan_beyond_the_last_duration():
+    """km_at is NaN beyond the last observed duration."""
     d = np.array([1.0, 2.0, 3.0, 5.0])
     e = np.array([True, False, True, False])  # last one censored: the curve stops there
     out = km_at(d, e, [5.0, 5.0001, 100.0])
@@ -397,6 +425,7 @@ def test_km_at_nan_beyond_the_last_duration():
 
 
 def test_km_at_stays_zero_after_everyone_died():
+    """km_at stays zero once everyone has died."""
     # all supported firms died by month 30: 5-year survival is 0, not undefined
     d = np.array([5.0, 12.0, 30.0])
     e = np.array([True, False, True])
@@ -411,6 +440,7 @@ def test_km_at_stays_zero_after_everyone_died():
 
 
 def test_km_curve_bands_contain_the_estimate():
+    """km_curve's bands contain its estimate."""
     rng = np.random.default_rng(21)
     d, e = _censored_sample(rng, 400)
     grid = np.linspace(0.0, 70.0, 71)
@@ -429,6 +459,7 @@ def test_km_curve_bands_contain_the_estimate():
 
 
 def test_km_curve_without_events():
+    """km_curve without events is flat at 1."""
     d = np.array([1.0, 2.0, 3.0])
     s, lo, hi = km_curve(d, np.zeros(3, dtype=bool), np.array([0.5, 3.0, 4.0]))
     np.testing.assert_array_equal(s[:2], [1.0, 1.0])
@@ -436,6 +467,7 @@ def test_km_curve_without_events():
 
 
 def test_hazard_by_age_recovers_exponential_rate():
+    """hazard_by_age recovers an exponential rate."""
     rng = np.random.default_rng(31)
     rate = 0.03  # deaths per firm-month
     life = rng.exponential(1.0 / rate, size=20000)
@@ -459,7 +491,8 @@ def test_hazard_by_age_recovers_exponential_rate():
 # the data dictionary
 # ---------------------------------------------------------------------------------------------
 def test_the_data_dictionary_document_is_generated():
-    """docs/data-dictionary.md is exactly the dictionary's own text (regenerate: python -m sim.analysis.dictionary)."""
+    """docs/data-dictionary.md is exactly the dictionary's own text (regenerate: python -m
+    sim.analysis.dictionary)."""
     from pathlib import Path
 
     from sim.analysis.dictionary import dictionary_markdown
@@ -469,6 +502,7 @@ def test_the_data_dictionary_document_is_generated():
 
 
 def test_every_metric_has_a_unit_a_window_and_a_definition():
+    """Every metric has a unit, a window and a definition in the data dictionary."""
     from sim.analysis.dictionary import columns, metric_unit, metric_window
     from sim.analysis.metrics import METRICS
 
@@ -476,4 +510,8 @@ def test_every_metric_has_a_unit_a_window_and_a_definition():
     for m in METRICS:
         assert cols[m][2] == "metric" and metric_unit(m) and metric_window(m) in cols[m][1]
     assert metric_unit("survival_5y") == "fraction (0-1)" and metric_unit("grants_krw") == "KRW"
-    assert {c for c, v in cols.items() if v[2] == "timing"} == {"events", "startups_simulated", "seconds"}
+    assert {c for c, v in cols.items() if v[2] == "timing"} == {
+        "events",
+        "startups_simulated",
+        "seconds",
+    }

@@ -1,4 +1,5 @@
-"""Sweeps and optimisation: designs, sensitivity indices, planned costs, sweep and optimize end to end.
+"""Sweeps and optimisation: designs, sensitivity indices, planned costs, sweep and optimize end to
+end.
 
 Simulations run a *tiny* world: the shipped ``ccei-announced`` (all 17 centres, 15 partners)
 extended by absolute path, with every region's founding rate cut 20-fold and a calendar that
@@ -43,7 +44,8 @@ TIMING = {"seconds"}
 # ---------------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory) -> dict[str, Path]:
-    """tiny.yaml (the announced programme, 20x fewer start-ups, short calendar) and tiny-none.yaml."""
+    """tiny.yaml (the announced programme, 20x fewer start-ups, short calendar) and
+    tiny-none.yaml."""
     folder = tmp_path_factory.mktemp("tiny")
     regions = {r: {"founding_rate_per_year": round(v["founding_rate_per_year"] * SCALE, 3)}
                for r, v in resolve_file(SHIPPED / "no-programme.yaml")["regions"].items()}
@@ -51,25 +53,45 @@ def tiny(tmp_path_factory) -> dict[str, Path]:
     out = {}
     for name, parent in (("tiny", "ccei-announced.yaml"), ("tiny-none", "no-programme.yaml")):
         path = folder / f"{name}.yaml"
-        path.write_text(yaml.safe_dump({"extends": str(SHIPPED / parent), "name": name, "regions": regions,
-                                        "calendar": calendar}, sort_keys=False))
+        path.write_text(
+            yaml.safe_dump(
+                {
+                    "extends": str(SHIPPED / parent),
+                    "name": name,
+                    "regions": regions,
+                    "calendar": calendar,
+                },
+                sort_keys=False,
+            )
+        )
         out[name] = path
     return out
 
 
 def invoke(*args, env=None):
+    """Run the CLI in this process (with ``env``)."""
     return CliRunner().invoke(cli, [str(a) for a in args], env=env, catch_exceptions=False)
 
 
 def design_rows(folder: Path) -> list[dict]:
+    """design.parquet's rows."""
     rows = pq.read_table(folder / "design.parquet").to_pylist()
-    return [{k: ("NaN" if isinstance(v, float) and v != v else v) for k, v in r.items()} for r in rows]
+    return [
+        {k: ("NaN" if isinstance(v, float) and v != v else v) for k, v in r.items()} for r in rows
+    ]
 
 
 def metric_rows(folder: Path) -> list[dict]:
+    """replications.parquet's rows."""
     rows = pq.read_table(folder / "replications.parquet").to_pylist()
-    rows = [{k: ("NaN" if isinstance(v, float) and v != v else v) for k, v in r.items() if k not in TIMING}
-            for r in rows]
+    rows = [
+        {
+            k: ("NaN" if isinstance(v, float) and v != v else v)
+            for k, v in r.items()
+            if k not in TIMING
+        }
+        for r in rows
+    ]
     return sorted(rows, key=lambda r: (r["scenario"], r["replication"]))
 
 
@@ -77,7 +99,8 @@ def metric_rows(folder: Path) -> list[dict]:
 # parameters and designs
 # ---------------------------------------------------------------------------------------------
 def test_param_types_wildcards_and_rounding(tiny):
-    """Integer keys round, '*' expands to every centre, relative ranges multiply each target's value."""
+    """Integer keys round, '*' expands to every centre, relative ranges multiply each target's
+    value."""
     data = base_data(tiny["tiny"])
     resolved = resolved_dict(validate(data))
     seats = ranges.make_param("centres.*.seats=10:60", data, resolved)
@@ -86,7 +109,9 @@ def test_param_types_wildcards_and_rounding(tiny):
     assert all(isinstance(v, int) for v in seats.assignments(seats.value(0.3)).values())
     fa = ranges.make_param("regions.*.funding_access=x0.5:x1.5", data, resolved)
     got = fa.assignments(2.0)
-    assert got["regions.Seoul.funding_access"] == 2.0 and got["regions.Busan.funding_access"] == pytest.approx(1.3)
+    assert got["regions.Seoul.funding_access"] == 2.0 and got[
+        "regions.Busan.funding_access"
+    ] == pytest.approx(1.3)
     noise = ranges.make_param("centre_defaults.selection_noise=0:2", data, resolved)
     assert noise.kind == "float" and noise.value(0.25) == 0.5
     log = ranges.make_param("centre_defaults.grants.per_startup_krw=1e6:1e8:log", data, resolved)
@@ -112,7 +137,10 @@ def test_bad_parameters_are_input_errors(tiny, text, fragment):
 
 
 def _params(k: int, kind: str = "float") -> list[ranges.Param]:
-    return [ranges.Param(key=f"p{i}", targets=(f"p{i}",), low=0.0, high=10.0, kind=kind) for i in range(k)]
+    return [
+        ranges.Param(key=f"p{i}", targets=(f"p{i}",), low=0.0, high=10.0, kind=kind)
+        for i in range(k)
+    ]
 
 
 def test_lhs_is_stratified():
@@ -125,7 +153,8 @@ def test_lhs_is_stratified():
 
 
 def test_sobol_design_is_balanced_saltelli():
-    """Saltelli design: A and B are balanced Sobol' nets, AB_i is A with column i from B, N(k+2) rows."""
+    """Saltelli design: A and B are balanced Sobol' nets, AB_i is A with column i from B, N(k+2)
+    rows."""
     k, n = 3, 16
     d = designs.make_design("sobol", _params(k), n, seed=5)
     assert d.units.shape == (n * (k + 2), k)
@@ -143,7 +172,8 @@ def test_sobol_design_is_balanced_saltelli():
 
 
 def test_grid_levels():
-    """Grid: N levels per parameter, every combination; whole-number levels that round alike merge."""
+    """Grid: N levels per parameter, every combination; whole-number levels that round alike
+    merge."""
     d = designs.make_design("grid", _params(2), 3, seed=0)
     assert d.values.shape == (9, 2)
     for j in range(2):
@@ -170,7 +200,8 @@ def test_saltelli_recovers_ishigami():
 
 
 def test_saltelli_matches_scipy():
-    """Our estimator is scipy.stats.sobol_indices' (Saltelli 2010 / Jansen) on the same evaluations."""
+    """Our estimator is scipy.stats.sobol_indices' (Saltelli 2010 / Jansen) on the same
+    evaluations."""
     from scipy.stats import sobol_indices
 
     k, n = 3, 256
@@ -184,7 +215,8 @@ def test_saltelli_matches_scipy():
 
 
 def test_surrogate_recovers_linear_weights():
-    """A noisy linear model y = 4x1 + 2x2 + x3 + 0x4: indices w_i² / sum w² within 4 SE, x4 near 0."""
+    """A noisy linear model y = 4x1 + 2x2 + x3 + 0x4: indices w_i² / sum w² within 4 SE, x4 near
+    0."""
     rng = np.random.default_rng(0)
     units = designs.lhs_units(4, 48, seed=9)
     w = np.array([4.0, 2.0, 1.0, 0.0])
@@ -215,7 +247,8 @@ def test_surrogate_interactions_are_exact():
 # planned cost
 # ---------------------------------------------------------------------------------------------
 def test_planned_cost_bounds_simulated_spending(tiny):
-    """Planned cost is never below what the simulation spends; operating cost is exactly the model's."""
+    """Planned cost is never below what the simulation spends; operating cost is exactly the
+    model's."""
     for name in ("tiny", "tiny-none"):
         sc = load_scenario(tiny[name])
         plan = planned_cost(sc)
@@ -225,12 +258,15 @@ def test_planned_cost_bounds_simulated_spending(tiny):
             assert m["programme_cost_krw"] <= plan["total_krw"] + 1e-3
             assert m["grants_krw"] <= plan["grants_krw"] + 1e-3
             assert m["partner_investment_krw"] <= plan["conglomerate_krw"] + 1e-3
-            assert m["operating_cost_krw"] == pytest.approx(plan["operating_krw"] + plan["education_krw"])
+            assert m["operating_cost_krw"] == pytest.approx(
+                plan["operating_krw"] + plan["education_krw"]
+            )
     assert planned_cost(load_scenario(tiny["tiny-none"]))["total_krw"] == 0.0
 
 
 def test_planned_cost_binds_when_budgets_are_tight(tiny):
-    """With a grant budget of one grant a year and many applicants (Seoul), the plan is the spend."""
+    """With a grant budget of one grant a year and many applicants (Seoul), the plan is the
+    spend."""
     sc = load_scenario(tiny["tiny"], ["centre_defaults.grants.annual_budget_krw=20000000"])
     plan = planned_cost(sc, by_centre=True)
     rec = simulate(sc, 7, 0)
@@ -238,29 +274,50 @@ def test_planned_cost_binds_when_budgets_are_tight(tiny):
     for name, years in (("Seoul", 6), ("Gyeonggi", 7)):
         assert plan["centres"][name]["grants_krw"] == 20_000_000 * years
         assert rec.centres[name]["grants_krw"] == pytest.approx(plan["centres"][name]["grants_krw"])
-    assert sum(c["grants_krw"] for c in plan["centres"].values()) == pytest.approx(plan["grants_krw"])
+    assert sum(c["grants_krw"] for c in plan["centres"].values()) == pytest.approx(
+        plan["grants_krw"]
+    )
 
 
 # ---------------------------------------------------------------------------------------------
 # sweep end to end
 # ---------------------------------------------------------------------------------------------
-SWEEP_ARGS = ["--param", "regions.*.funding_access=x0.4:x1.6", "--param", "centre_defaults.selection_noise=0:2",
-              "--param", "centres.Jeju.seats=5:60", "--set", "centres.Jeju.enabled=false",
-              "--samples", "10", "--design", "lhs", "-n", "2", "--seed", "5", "-q"]
+SWEEP_ARGS = [
+    "--param",
+    "regions.*.funding_access=x0.4:x1.6",
+    "--param",
+    "centre_defaults.selection_noise=0:2",
+    "--param",
+    "centres.Jeju.seats=5:60",
+    "--set",
+    "centres.Jeju.enabled=false",
+    "--samples",
+    "10",
+    "--design",
+    "lhs",
+    "-n",
+    "2",
+    "--seed",
+    "5",
+    "-q",
+]
 
 
 @pytest.fixture(scope="module")
 def sweep_run(tiny, tmp_path_factory):
     """One LHS sweep through the process pool: 10 points x 2 replications."""
     out = tmp_path_factory.mktemp("sweep") / "run"
-    res = invoke("sweep", tiny["tiny"], *SWEEP_ARGS, "--executor", "processes", "-j", "2", "--out", out)
+    res = invoke(
+        "sweep", tiny["tiny"], *SWEEP_ARGS, "--executor", "processes", "-j", "2", "--out", out
+    )
     assert res.exit_code == 0, res.output
     return out, res
 
 
 @pytest.mark.slow
 def test_sweep_outputs(sweep_run):
-    """design.parquet/.csv have one row per point with values and metric CIs; reports embed decodable PNGs."""
+    """design.parquet/.csv have one row per point with values and metric CIs; reports embed
+    decodable PNGs."""
     import matplotlib.image as mpimg
 
     out, res = sweep_run
@@ -270,8 +327,11 @@ def test_sweep_outputs(sweep_run):
                 "survivors_5y_mean", "survivors_5y_ci_low", "survivors_5y_ci_high", "replications"):
         assert key in rows[0]
     assert all(r["replications"] == 2 for r in rows)
-    assert all(isinstance(r["centres.Jeju.seats"], float) and r["centres.Jeju.seats"] == int(r["centres.Jeju.seats"])
-               for r in rows)
+    assert all(
+        isinstance(r["centres.Jeju.seats"], float)
+        and r["centres.Jeju.seats"] == int(r["centres.Jeju.seats"])
+        for r in rows
+    )
     assert all(0.4 <= r["regions.*.funding_access"] <= 1.6 for r in rows)
     csv = (out / "design.csv").read_text().splitlines()
     assert len(csv) == 11 and csv[0].startswith('"point"')
@@ -288,13 +348,16 @@ def test_sweep_outputs(sweep_run):
         assert img.ndim == 3 and img.shape[0] > 100 and img.shape[1] > 100
     md = (out / "sweep.md").read_text()
     for name in ("sweep-tornado", "sweep-scatter", "sweep-indices"):
-        assert f"figures/{name}.png" in md and (out / "figures" / f"{name}.png").stat().st_size > 1000
+        assert (
+            f"figures/{name}.png" in md and (out / "figures" / f"{name}.png").stat().st_size > 1000
+        )
     assert "Which parameters matter most" in md and "which parameters matter most" in res.output
 
 
 @pytest.mark.slow
 def test_sweep_ranks_a_strong_parameter_first_and_a_dead_one_near_zero(sweep_run):
-    """Funding access (a strong lever) ranks first; the seats of a closed centre get an index near zero."""
+    """Funding access (a strong lever) ranks first; the seats of a closed centre get an index near
+    zero."""
     out, _ = sweep_run
     a = json.loads((out / "sensitivity.json").read_text())
     assert a["ranking"][0] == "regions.*.funding_access"
@@ -305,11 +368,30 @@ def test_sweep_ranks_a_strong_parameter_first_and_a_dead_one_near_zero(sweep_run
 
 @pytest.mark.slow
 def test_sobol_sweep_gives_exact_zero_for_a_lever_without_effect(tiny, tmp_path):
-    """Saltelli design: AB rows that change only a closed centre's seats replay A exactly (CRN): S = ST = 0."""
+    """Saltelli design: AB rows that change only a closed centre's seats replay A exactly (CRN): S =
+    ST = 0."""
     out = tmp_path / "sobol"
-    res = invoke("sweep", tiny["tiny"], "--param", "regions.*.funding_access=x0.4:x1.6",
-                 "--param", "centres.Jeju.seats=5:60", "--set", "centres.Jeju.enabled=false",
-                 "--design", "sobol", "--samples", "4", "-n", "1", "--executor", "serial", "-q", "--out", out)
+    res = invoke(
+        "sweep",
+        tiny["tiny"],
+        "--param",
+        "regions.*.funding_access=x0.4:x1.6",
+        "--param",
+        "centres.Jeju.seats=5:60",
+        "--set",
+        "centres.Jeju.enabled=false",
+        "--design",
+        "sobol",
+        "--samples",
+        "4",
+        "-n",
+        "1",
+        "--executor",
+        "serial",
+        "-q",
+        "--out",
+        out,
+    )
     assert res.exit_code == 0, res.output
     rows = design_rows(out)
     assert len(rows) == 4 * (2 + 2)
@@ -326,7 +408,8 @@ def test_sobol_sweep_gives_exact_zero_for_a_lever_without_effect(tiny, tmp_path)
 
 @pytest.mark.slow
 def test_sweep_resume_reproduces_an_uninterrupted_run(tiny, sweep_run, tmp_path):
-    """A sweep with a failed task, resumed with `resume DIR`, ends identical to the uninterrupted one."""
+    """A sweep with a failed task, resumed with `resume DIR`, ends identical to the uninterrupted
+    one."""
     ref, _ = sweep_run
     out = tmp_path / "resumed"
     res = invoke("sweep", tiny["tiny"], *SWEEP_ARGS, "--executor", "serial", "--out", out,
@@ -344,17 +427,37 @@ def test_sweep_resume_reproduces_an_uninterrupted_run(tiny, sweep_run, tmp_path)
 
 
 def test_invalid_design_point_is_exit_2_before_anything_runs(tiny, tmp_path):
-    """A range whose corner breaks the schema (probabilities summing above 1) stops with exit 2, nothing written."""
+    """A range whose corner breaks the schema (probabilities summing above 1) stops with exit 2,
+    nothing written."""
     out = tmp_path / "never"
-    res = invoke("sweep", tiny["tiny"], "--param", "conglomerate_defaults.invest_probability=0.1:0.95",
-                 "--samples", "8", "--executor", "serial", "--out", out)
+    res = invoke(
+        "sweep",
+        tiny["tiny"],
+        "--param",
+        "conglomerate_defaults.invest_probability=0.1:0.95",
+        "--samples",
+        "8",
+        "--executor",
+        "serial",
+        "--out",
+        out,
+    )
     assert res.exit_code == 2
     assert "point-" in res.output and "invest_probability" in res.output
     assert not out.exists()
     res = invoke("sweep", tiny["tiny"], "--param", "centre_defaults.seats=1:9", "--design", "sobol",
                  "--samples", "6", "--out", out)
     assert res.exit_code == 2 and "power of two" in res.output
-    res = invoke("sweep", tiny["tiny"], "--param", "centre_defaults.seats=1:9", "--metric", "nope", "--out", out)
+    res = invoke(
+        "sweep",
+        tiny["tiny"],
+        "--param",
+        "centre_defaults.seats=1:9",
+        "--metric",
+        "nope",
+        "--out",
+        out,
+    )
     assert res.exit_code == 2 and "--metric" in res.output
     assert not out.exists()
 
@@ -363,23 +466,37 @@ def test_invalid_design_point_is_exit_2_before_anything_runs(tiny, tmp_path):
 # optimize
 # ---------------------------------------------------------------------------------------------
 def _spec(tiny, budget, levers=("grant_size", "centres=Seoul+Jeju+Sejong"), **kw) -> OptimizeInfo:
-    return plan_optimize(tiny["tiny"], budget=budget, levers=list(levers), objective="additional_survivors_5y",
-                              counterfactual=tiny["tiny-none"], baseline=tiny["tiny"], evaluations=10,
-                              finalists=2, final_replications=3, replications=1, seed=3, **kw)
+    return plan_optimize(
+        tiny["tiny"],
+        budget=budget,
+        levers=list(levers),
+        objective="additional_survivors_5y",
+        counterfactual=tiny["tiny-none"],
+        baseline=tiny["tiny"],
+        evaluations=10,
+        finalists=2,
+        final_replications=3,
+        replications=1,
+        seed=3,
+        **kw,
+    )
 
 
 def test_repair_fits_the_budget_closing_low_priority_centres_first(tiny):
-    """Over budget, the repair closes the lowest-priority centre first and lands within the budget."""
+    """Over budget, the repair closes the lowest-priority centre first and lands within the
+    budget."""
     full = planned_cost(load_scenario(tiny["tiny"]))["total_krw"]
     prob = BudgetProblem(_spec(tiny, full * 0.98))
-    u = np.array([1.0, 0.9, 0.6, 0.8])  # grant size at its top, priorities Seoul .9, Jeju .6, Sejong .8
+    # grant size at its top, priorities Seoul .9, Jeju .6, Sejong .8
+    u = np.array([1.0, 0.9, 0.6, 0.8])
     assert prob.cost(u) > prob.budget
     ur, ok = prob.repair(u)
     assert ok and prob.cost(ur) <= prob.budget
     alloc = prob.allocation(ur)
     assert alloc["centres.Jeju.enabled"] is False  # priority 0.6: the first to go
     assert alloc["centres.Seoul.enabled"] is True and alloc["centres.Sejong.enabled"] is True
-    assert prob.repair(np.array([0.2, 0.9, 0.3, 0.8]))[0].tolist() == [0.2, 0.9, 0.3, 0.8]  # fits: untouched
+    # fits: untouched
+    assert prob.repair(np.array([0.2, 0.9, 0.3, 0.8]))[0].tolist() == [0.2, 0.9, 0.3, 0.8]
     assert prob.cheap[1:].tolist() == [0.0, 0.0, 0.0] and prob.cheap[0] == 0.0
     with pytest.raises(UsageError, match="cheapest allocation"):
         from sim.studies.optimize import check_budget
@@ -389,18 +506,45 @@ def test_repair_fits_the_budget_closing_low_priority_centres_first(tiny):
 
 @pytest.fixture(scope="module")
 def optimize_run(tiny, tmp_path_factory):
+    """A finished optimisation of the tiny scenario against the baseline's budget."""
     out = tmp_path_factory.mktemp("optimize") / "run"
-    res = invoke("optimize", tiny["tiny"], "--budget-krw", "baseline", "--levers", "grant_size",
-                 "--levers", "centres=Seoul+Jeju+Sejong", "--counterfactual", tiny["tiny-none"],
-                 "--baseline", tiny["tiny"], "--evaluations", "10", "--finalists", "2", "--final-replications", "4",
-                 "-n", "1", "--seed", "3", "--executor", "serial", "-q", "--out", out)
+    res = invoke(
+        "optimize",
+        tiny["tiny"],
+        "--budget-krw",
+        "baseline",
+        "--levers",
+        "grant_size",
+        "--levers",
+        "centres=Seoul+Jeju+Sejong",
+        "--counterfactual",
+        tiny["tiny-none"],
+        "--baseline",
+        tiny["tiny"],
+        "--evaluations",
+        "10",
+        "--finalists",
+        "2",
+        "--final-replications",
+        "4",
+        "-n",
+        "1",
+        "--seed",
+        "3",
+        "--executor",
+        "serial",
+        "-q",
+        "--out",
+        out,
+    )
     assert res.exit_code == 0, res.output
     return out, res
 
 
 @pytest.mark.slow
 def test_optimize_stays_within_budget_and_beats_the_baseline(tiny, optimize_run):
-    """Every simulated candidate plans at most the budget; the best is no worse than the baseline (95% CI)."""
+    """Every simulated candidate plans at most the budget; the best is no worse than the baseline
+    (95% CI)."""
     out, res = optimize_run
     result = json.loads((out / "optimize.json").read_text())
     budget = result["budget_krw"]
@@ -412,14 +556,23 @@ def test_optimize_stays_within_budget_and_beats_the_baseline(tiny, optimize_run)
     assert best["simulated_cost_krw"]["ci_high"] <= budget
     assert best["vs_baseline"]["ci_high"] >= 0  # at least as good as the baseline, within the CI
     assert {f["name"] for f in result["finalists"]} >= {"finalist-1", "finalist-2", "tiny"}
-    for name in ("optimize.md", "optimize.html", "best.yaml", "evaluations.jsonl", "final/summary.json"):
+    for name in (
+        "optimize.md",
+        "optimize.html",
+        "best.yaml",
+        "evaluations.jsonl",
+        "final/summary.json",
+    ):
         assert (out / name).is_file(), name
     assert json.loads((out / "manifest.json").read_text())["status"] == "complete"
     if result["verdict"] in ("best", "beats-baseline"):
         assert "best allocation" in res.output
     else:  # never "best" when the baseline beat it or cannot be told apart from it
         assert "best allocation" not in res.output and "top finalist" in res.output
-    assert f"verdict: {result['verdict_text']}" in res.output and "simulated programme cost" in res.output
+    assert (
+        f"verdict: {result['verdict_text']}" in res.output
+        and "simulated programme cost" in res.output
+    )
 
 
 @pytest.mark.slow
@@ -436,7 +589,8 @@ def test_best_yaml_reproduces_the_best_allocation(tiny, optimize_run):
 
 @pytest.mark.slow
 def test_optimize_resume_recomputes_nothing(optimize_run, tmp_path):
-    """A restarted optimisation replays the search from its cache (no new simulation) to the same answer."""
+    """A restarted optimisation replays the search from its cache (no new simulation) to the same
+    answer."""
     import shutil
 
     out, _ = optimize_run
@@ -461,11 +615,25 @@ def test_optimize_resume_recomputes_nothing(optimize_run, tmp_path):
 
 
 def test_optimize_refuses_an_impossible_budget(tiny, tmp_path):
-    """A budget below the cheapest allocation is exit 2 with the cheapest cost, and nothing is written."""
+    """A budget below the cheapest allocation is exit 2 with the cheapest cost, and nothing is
+    written."""
     out = tmp_path / "never"
-    res = invoke("optimize", tiny["tiny"], "--budget-krw", "1e9", "--levers", "grant_size",
-                 "--counterfactual", tiny["tiny-none"], "--baseline", tiny["tiny"], "--executor", "serial",
-                 "--out", out)
+    res = invoke(
+        "optimize",
+        tiny["tiny"],
+        "--budget-krw",
+        "1e9",
+        "--levers",
+        "grant_size",
+        "--counterfactual",
+        tiny["tiny-none"],
+        "--baseline",
+        tiny["tiny"],
+        "--executor",
+        "serial",
+        "--out",
+        out,
+    )
     assert res.exit_code == 2 and "cheapest allocation" in res.output
     assert not out.exists()
     res = invoke("optimize", tiny["tiny"], "--budget-krw", "1e12", "--levers", "sparkle",
@@ -474,8 +642,9 @@ def test_optimize_refuses_an_impossible_budget(tiny, tmp_path):
 
 
 def test_an_allocation_is_called_best_only_when_it_beats_the_baseline():
-    """The top finalist is "best" only if its paired CI against the baseline lies above 0; a baseline that
-    did better on the same fresh replications is said to be better, and an overlap is "indistinguishable"."""
+    """The top finalist is "best" only if its paired CI against the baseline lies above 0; a
+    baseline that did better on the same fresh replications is said to be better, and an overlap is
+    "indistinguishable"."""
     from sim.studies.optimize import verdict
 
     assert verdict(None) == "best"

@@ -1,4 +1,5 @@
-"""Comparisons over posterior draws: both uncertainties, P(better), and the words the report prints."""
+"""Comparisons over posterior draws: both uncertainties, P(better), and the words the report
+prints."""
 
 from __future__ import annotations
 
@@ -34,7 +35,8 @@ def test_over_draws_separates_noise_from_the_parameters_spread():
     expected_mc = 1.96 * se / math.sqrt(k * r)
     # the pooled within-draw SD has k dof: relative SE about 1/sqrt(2k)
     assert out["mc_half_width"] == pytest.approx(expected_mc, rel=4 / math.sqrt(2 * k))
-    # quantiles of the draw means (SD sqrt(sp^2 + se^2 / r)); SE of a 5 % quantile ~ 2.1 SD / sqrt(k)
+    # quantiles of the draw means (SD sqrt(sp^2 + se^2 / r)); SE of a 5 % quantile ~ 2.1 SD /
+    # sqrt(k)
     sd_means = math.sqrt(sp ** 2 + se ** 2 / r)
     tol = 4 * 2.1 * sd_means / math.sqrt(k)
     assert out["param_low"] == pytest.approx(mu - 1.645 * sd_means, abs=tol)
@@ -52,6 +54,8 @@ def test_over_draws_separates_noise_from_the_parameters_spread():
 
 
 def test_prob_better_is_a_half_for_identical_and_one_for_better_by_construction():
+    """P(better) is a half for identical differences and one for a variant better by construction.
+    """
     reps = np.arange(20)
     same = over_draws(reps, np.zeros(20), 10)
     assert same["prob_better"] == 0.5 and same["param_low"] == same["param_high"] == 0.0
@@ -67,6 +71,8 @@ def test_prob_better_is_a_half_for_identical_and_one_for_better_by_construction(
 # the draws as scenarios
 # ----------------------------------------------------------------------------------------------
 def test_draws_apply_where_a_scenario_holds_the_calibrated_value_and_resume_rebuilds_them(shipped):
+    """A draw applies where a scenario holds the calibrated value, and resume rebuilds the same
+    draws."""
     spec = plan_compare([shipped / "ccei-announced.yaml", shipped / "stronger-selection.yaml"],
                         posterior=SHIPPED_POSTERIOR, draws=3, replications=6)
     draws = spec.draws
@@ -76,12 +82,17 @@ def test_draws_apply_where_a_scenario_holds_the_calibrated_value_and_resume_rebu
     for r in range(6):
         sc = spec.scenario_at("ccei-announced", r)
         k = r % 3
-        noise = dict(zip(draws.keys, draws.values[k], strict=True))["centre_defaults.selection_noise"]
+        noise = dict(zip(draws.keys, draws.values[k], strict=True))[
+            "centre_defaults.selection_noise"
+        ]
         assert sc.centres["Daejeon"].selection_noise == pytest.approx(noise)
         assert spec.scenario_at("stronger-selection", r).centres["Daejeon"].selection_noise == \
             spec.scenarios["stronger-selection"].centres["Daejeon"].selection_noise
-    # replication r and r + K run the same parameters; a resumed experiment rebuilds the same scenarios
-    assert scenario_hash(spec.scenario_at("ccei-announced", 0)) == scenario_hash(spec.scenario_at("ccei-announced", 3))
+    # replication r and r + K run the same parameters; a resumed experiment rebuilds the same
+    # scenarios
+    assert scenario_hash(spec.scenario_at("ccei-announced", 0)) == scenario_hash(
+        spec.scenario_at("ccei-announced", 3)
+    )
     again = spec_from_manifest(json.loads(json.dumps(new_manifest(spec, ["test"]))))
     for n in spec.scenarios:
         for r in range(6):
@@ -92,13 +103,31 @@ def test_draws_apply_where_a_scenario_holds_the_calibrated_value_and_resume_rebu
 
 
 def test_too_few_replications_for_the_draws_is_a_clear_error(shipped, tmp_path):
-    res = CliRunner().invoke(cli, ["compare", str(shipped / "ccei-announced.yaml"), "--draws", "5", "-n", "3",
-                                   "--out", str(tmp_path / "c")])
-    assert res.exit_code == 2 and "every posterior draw needs at least one replication" in res.output
+    """Fewer replications than draws is exit 2 saying how many are needed."""
+    res = CliRunner().invoke(
+        cli,
+        [
+            "compare",
+            str(shipped / "ccei-announced.yaml"),
+            "--draws",
+            "5",
+            "-n",
+            "3",
+            "--out",
+            str(tmp_path / "c"),
+        ],
+    )
+    assert (
+        res.exit_code == 2 and "every posterior draw needs at least one replication" in res.output
+    )
     assert not (tmp_path / "c").exists()
     res = CliRunner().invoke(cli, ["compare", str(shipped / "ccei-announced.yaml"), "--posterior",
                                    str(tmp_path / "none.parquet"), "--out", str(tmp_path / "c")])
-    assert res.exit_code == 2 and "expected a posterior.parquet" in res.output and "Traceback" not in res.output
+    assert (
+        res.exit_code == 2
+        and "expected a posterior.parquet" in res.output
+        and "Traceback" not in res.output
+    )
 
 
 # ----------------------------------------------------------------------------------------------
@@ -106,8 +135,9 @@ def test_too_few_replications_for_the_draws_is_a_clear_error(shipped, tmp_path):
 # ----------------------------------------------------------------------------------------------
 @pytest.mark.slow
 def test_compare_over_the_posterior_reports_both_uncertainties(tiny, tmp_path):
-    """A copy of the baseline (identical) and a variant better by construction (a lasting shelter after
-    the residency, in every draw): P(better) 0.5 and 1; the report's first lines carry the numbers."""
+    """A copy of the baseline (identical) and a variant better by construction (a lasting shelter
+    after the residency, in every draw): P(better) 0.5 and 1; the report's first lines carry the
+    numbers."""
     base = yaml.safe_load(tiny.read_text())
     for name, extra in (("copy", {}), ("lasting", {"hazard_multiplier_after": 0.5})):
         d = json.loads(json.dumps(base))
@@ -119,55 +149,134 @@ def test_compare_over_the_posterior_reports_both_uncertainties(tiny, tmp_path):
     nop = dict(base, name="none", centres={}, conglomerates={}, timeline={})
     (tmp_path / "none.yaml").write_text(yaml.safe_dump(nop, sort_keys=False))
     out = tmp_path / "cmp"
-    res = CliRunner().invoke(cli, ["compare", str(tiny), str(tmp_path / "copy.yaml"), str(tmp_path / "lasting.yaml"),
-                                   str(tmp_path / "none.yaml"), "--baseline", "tiny", "--counterfactual", "none",
-                                   "--draws", "4", "-n", "8", "--workers", "2", "--out", str(out), "-q"])
+    res = CliRunner().invoke(
+        cli,
+        [
+            "compare",
+            str(tiny),
+            str(tmp_path / "copy.yaml"),
+            str(tmp_path / "lasting.yaml"),
+            str(tmp_path / "none.yaml"),
+            "--baseline",
+            "tiny",
+            "--counterfactual",
+            "none",
+            "--draws",
+            "4",
+            "-n",
+            "8",
+            "--workers",
+            "2",
+            "--out",
+            str(out),
+            "-q",
+        ],
+    )
     assert res.exit_code == 0, res.output
     summary = json.loads((out / "summary.json").read_text())
 
     def row(sc, ref, metric="survival_5y"):
-        return next(c for c in summary["comparisons"] if (c["scenario"], c["reference"], c["metric"]) == (sc, ref, metric))
+        return next(
+            c
+            for c in summary["comparisons"]
+            if (c["scenario"], c["reference"], c["metric"]) == (sc, ref, metric)
+        )
 
     assert row("copy", "tiny")["prob_better"] == 0.5 and row("copy", "tiny")["diff"] == 0.0
     assert row("lasting", "tiny")["prob_better"] == 1.0
     base_row = row("tiny", "none")
     for key in ("mc_half_width", "param_low", "param_high", "prob_better"):
         assert base_row[key] is not None
-    assert base_row["param_low"] <= base_row["diff"] <= base_row["param_high"] and base_row["separated"]
+    assert (
+        base_row["param_low"] <= base_row["diff"] <= base_row["param_high"]
+        and base_row["separated"]
+    )
     md = (out / "report.md").read_text()
     first = md[md.index("How sure is this?"):].split("\n")[0]
-    assert f"{100 * base_row['param_low']:+.2f} pp and {100 * base_row['param_high']:+.2f} pp" in first
+    assert (
+        f"{100 * base_row['param_low']:+.2f} pp and {100 * base_row['param_high']:+.2f} pp" in first
+    )
     assert f"±{100 * base_row['mc_half_width']:.2f} pp" in first
     assert "| lasting | tiny | 5-year survival |" in md and "P(better)" in md
     # the fixed-parameter comparison keeps today's report: noise only, no parameter fields
     fixed = tmp_path / "fixed"
-    res = CliRunner().invoke(cli, ["compare", str(tiny), str(tmp_path / "none.yaml"), "--baseline", "none",
-                                   "--counterfactual", "none", "--fixed", "-n", "2", "--out", str(fixed), "-q"])
+    res = CliRunner().invoke(
+        cli,
+        [
+            "compare",
+            str(tiny),
+            str(tmp_path / "none.yaml"),
+            "--baseline",
+            "none",
+            "--counterfactual",
+            "none",
+            "--fixed",
+            "-n",
+            "2",
+            "--out",
+            str(fixed),
+            "-q",
+        ],
+    )
     assert res.exit_code == 0, res.output
     frow = next(c for c in json.loads((fixed / "summary.json").read_text())["comparisons"]
                 if c["metric"] == "survival_5y")
-    assert frow["param_low"] is None and frow["prob_better"] is None and frow["mc_half_width"] == frow["half_width"]
+    assert (
+        frow["param_low"] is None
+        and frow["prob_better"] is None
+        and frow["mc_half_width"] == frow["half_width"]
+    )
     assert "How sure is this?" not in (fixed / "report.md").read_text()
 
 
 @pytest.mark.slow
 def test_a_compare_over_draws_is_identical_on_dask_and_the_process_pool(tiny, tmp_path):
+    """A compare over draws is identical on Dask and on the process pool."""
     pytest.importorskip("distributed")
     import pandas.testing as pd_testing
     import pyarrow.parquet as pq
 
     base = yaml.safe_load(tiny.read_text())
-    (tmp_path / "none.yaml").write_text(yaml.safe_dump(dict(base, name="none", centres={}, conglomerates={}, timeline={}),
-                                                       sort_keys=False))
+    (tmp_path / "none.yaml").write_text(
+        yaml.safe_dump(
+            dict(base, name="none", centres={}, conglomerates={}, timeline={}), sort_keys=False
+        )
+    )
     outs = {}
     for executor in ("processes", "dask"):
         outs[executor] = tmp_path / executor
-        res = CliRunner().invoke(cli, ["compare", str(tiny), str(tmp_path / "none.yaml"), "--baseline", "tiny",
-                                       "--counterfactual", "none", "--draws", "3", "-n", "6", "--startups", "none",
-                                       "--executor", executor, "--workers", "2", "--out", str(outs[executor]), "-q"])
+        res = CliRunner().invoke(
+            cli,
+            [
+                "compare",
+                str(tiny),
+                str(tmp_path / "none.yaml"),
+                "--baseline",
+                "tiny",
+                "--counterfactual",
+                "none",
+                "--draws",
+                "3",
+                "-n",
+                "6",
+                "--startups",
+                "none",
+                "--executor",
+                executor,
+                "--workers",
+                "2",
+                "--out",
+                str(outs[executor]),
+                "-q",
+            ],
+        )
         assert res.exit_code == 0, res.output
-    tables = {k: pq.read_table(v / "replications.parquet").to_pandas().drop(columns="seconds") for k, v in outs.items()}
-    pd_testing.assert_frame_equal(tables["dask"], tables["processes"])  # NaN where undefined, in both
+    tables = {
+        k: pq.read_table(v / "replications.parquet").to_pandas().drop(columns="seconds")
+        for k, v in outs.items()
+    }
+    # NaN where undefined, in both
+    pd_testing.assert_frame_equal(tables["dask"], tables["processes"])
     a = json.loads((outs["dask"] / "summary.json").read_text())["comparisons"]
     b = json.loads((outs["processes"] / "summary.json").read_text())["comparisons"]
     assert a == b

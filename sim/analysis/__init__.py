@@ -1,0 +1,1 @@
+"""Statistics of results: pure functions of per-replication records and of results folders."""

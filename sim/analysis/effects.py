@@ -1,4 +1,5 @@
-"""The programme's effect on the start-ups it supported, and the published gap split into effect and selection.
+"""The programme's effect on the start-ups it supported, and the published gap split into effect and
+selection.
 
 With common random numbers, start-up ``serial`` of a region in replication ``r`` is the same firm,
 with the same luck, in every scenario: its *twin* in the no-programme world is the same firm left
@@ -21,7 +22,9 @@ from ..model.codes import DIED
 from .survival import km_at
 
 
-def firm_keys(replication, region_names, serial, codes: dict[str, int], region_codes=None) -> np.ndarray:
+def firm_keys(
+    replication, region_names, serial, codes: dict[str, int], region_codes=None
+) -> np.ndarray:
     """One integer per firm, equal for twins: (replication, region by name, serial). With
     ``region_codes`` (positions into ``region_names``, as ``np.unique(..., return_inverse=True)``
     gives them) the names are looked up once, not once per firm."""
@@ -33,9 +36,9 @@ def firm_keys(replication, region_names, serial, codes: dict[str, int], region_c
 
 
 def match_twins(key_a, founded_a, key_b, founded_b, order_b=None) -> tuple[np.ndarray, np.ndarray]:
-    """Positions ``(ia, ib)`` of the firms present in both worlds and founded at the same moment, in the
-    order of their keys (keys are unique within each world). ``order_b``, ``argsort(key_b)``, may be
-    given when the same world ``b`` is matched many times (a comparison's counterfactual)."""
+    """Positions ``(ia, ib)`` of the firms present in both worlds and founded at the same moment, in
+    the order of their keys (keys are unique within each world). ``order_b``, ``argsort(key_b)``,
+    may be given when the same world ``b`` is matched many times (a comparison's counterfactual)."""
     key_a, key_b = np.asarray(key_a), np.asarray(key_b)
     if order_b is None:
         order_b = np.argsort(key_b, kind="stable")
@@ -50,28 +53,41 @@ def match_twins(key_a, founded_a, key_b, founded_b, order_b=None) -> tuple[np.nd
     return ia[same], ib[same]
 
 
-def survival_since_support(age_end, died, support_age, twin_age_end, twin_died, ages) -> tuple[np.ndarray, np.ndarray]:
+def survival_since_support(
+    age_end, died, support_age, twin_age_end, twin_died, ages
+) -> tuple[np.ndarray, np.ndarray]:
     """Kaplan-Meier survival of supported firms from their support date, with the programme and
     (their twins, from the same date) without it. Ages in months; a twin that died before that
     date counts as dead at once."""
     support_age = np.asarray(support_age, float)
     treated = km_at(np.asarray(age_end, float) - support_age, np.asarray(died, bool), ages)
-    untreated = km_at(np.maximum(np.asarray(twin_age_end, float) - support_age, 0.0), np.asarray(twin_died, bool),
-                      ages)
+    untreated = km_at(
+        np.maximum(np.asarray(twin_age_end, float) - support_age, 0.0),
+        np.asarray(twin_died, bool),
+        ages,
+    )
     return treated, untreated
 
 
 def gap_decomposition(p: dict, c: dict, age_months: float = 60.0) -> dict:
     """Split the published-style gap at ``age_months`` into the programme's effect and selection.
 
-    ``p`` and ``c`` are the firms of the programme world and of the no-programme world, as
-    arrays: ``key`` (see :func:`firm_keys`), ``founded``, ``age_end`` (months from founding to
-    death, acquisition or the horizon), ``died``, ``supported``, ``support_age`` (months from
-    founding to selection), ``cohort`` (founded inside the cohort window) and, optionally, ``weight``
-    (how many start-ups each stands for; supported firms and their twins always stand for one).
+    ``p`` and ``c`` are the firms of the programme world and of the no-programme world, as arrays:
+    ``key`` (see :func:`firm_keys`), ``founded``, ``age_end`` (months from founding to death,
+    acquisition or the horizon), ``died``, ``supported``, ``support_age`` (months from founding to
+    selection), ``cohort`` (founded inside the cohort window) and, optionally, ``weight`` (how many
+    start-ups each stands for; supported firms and their twins always stand for one).
     """
-    out = {"supported": 0, "matched": 0, "s_sup": math.nan, "s_same_cf": math.nan, "s_unsup": math.nan,
-           "naive": math.nan, "effect": math.nan, "selection": math.nan}
+    out = {
+        "supported": 0,
+        "matched": 0,
+        "s_sup": math.nan,
+        "s_same_cf": math.nan,
+        "s_unsup": math.nan,
+        "naive": math.nan,
+        "effect": math.nan,
+        "selection": math.nan,
+    }
     sup = np.flatnonzero(p["supported"])
     out["supported"] = int(sup.size)
     unsup = p["cohort"] & ~p["supported"]
@@ -85,8 +101,14 @@ def gap_decomposition(p: dict, c: dict, age_months: float = 60.0) -> dict:
     out["matched"] = int(m.size)
     if m.size == 0:
         return out
-    s_sup, s_cf = survival_since_support(p["age_end"][m], p["died"][m], p["support_age"][m], c["age_end"][ic],
-                                         c["died"][ic], [age_months])
+    s_sup, s_cf = survival_since_support(
+        p["age_end"][m],
+        p["died"][m],
+        p["support_age"][m],
+        c["age_end"][ic],
+        c["died"][ic],
+        [age_months],
+    )
     out["s_sup"], out["s_same_cf"] = float(s_sup[0]), float(s_cf[0])
     out["naive"] = out["s_sup"] - out["s_unsup"]
     out["effect"] = out["s_sup"] - out["s_same_cf"]
@@ -95,21 +117,26 @@ def gap_decomposition(p: dict, c: dict, age_months: float = 60.0) -> dict:
 
 
 def twins(records, scenario, supported_only: bool = True, quality: bool = False) -> dict:
-    """Probe (see :func:`sim.experiment.task.run_task`): the firms needed to follow supported start-ups
-    into the counterfactual, as columns. A programme scenario keeps its supported firms; the
-    counterfactual keeps every firm that may apply (any of them may be some scenario's supported twin). With
-    ``quality``, their latent quality too (validation reports the supported firms' median)."""
+    """Probe (see :func:`sim.experiment.task.run_task`): the firms needed to follow supported
+    start-ups into the counterfactual, as columns. A programme scenario keeps its supported firms;
+    the counterfactual keeps every firm that may apply (any of them may be some scenario's supported
+    twin). With ``quality``, their latent quality too (validation reports the supported firms'
+    median)."""
     s = records.startups
     # a firm of the weighted sample never applies, so it is nobody's supported twin
     keep = s["supported"] if supported_only else s["weight"] == 1.0
-    # compact columns (a comparison keeps these for every replication): a twin's founding time is the
+    # compact columns (a comparison keeps these for every replication): a twin's founding time is
+    # the
     # same float in both worlds, so float32 keeps the equality test exact
-    return {"region": Categorical.of(s["region"][keep], records.region_names), "serial": s["serial"][keep].astype(np.int32),
-            "founded_month": s["founded"][keep].astype(np.float32),
-            "age_end": (s["outcome_time"] - s["founded"])[keep].astype(np.float32),
-            "died": (s["outcome"] == DIED)[keep],
-            "support_age": (s["support_time"] - s["founded"])[keep].astype(np.float32),
-            **({"quality": s["quality"][keep]} if quality else {})}
+    return {
+        "region": Categorical.of(s["region"][keep], records.region_names),
+        "serial": s["serial"][keep].astype(np.int32),
+        "founded_month": s["founded"][keep].astype(np.float32),
+        "age_end": (s["outcome_time"] - s["founded"])[keep].astype(np.float32),
+        "died": (s["outcome"] == DIED)[keep],
+        "support_age": (s["support_time"] - s["founded"])[keep].astype(np.float32),
+        **({"quality": s["quality"][keep]} if quality else {}),
+    }
 
 
 def twins_all(records, scenario) -> dict:
@@ -118,27 +145,36 @@ def twins_all(records, scenario) -> dict:
 
 
 PROBES = {"twins": twins, "twins-all": twins_all}
-"""Probes a study may ask the experiment layer to run with a task, by name (names go in manifests)."""
+"""Probes a study may ask the experiment layer to run with a task, by name (names go in
+manifests)."""
 
 
-def gap_by_replication(prog: dict, cf: dict, unsupported_5y: dict[int, float], age_months: float = 60.0) -> dict:
+def gap_by_replication(
+    prog: dict, cf: dict, unsupported_5y: dict[int, float], age_months: float = 60.0
+) -> dict:
     """Per replication, the supported firms' survival from support with and without the programme.
 
-    ``prog`` and ``cf`` are twins tables (columns of :func:`twins` with ``replication``, and each firm's
-    ``key`` from :func:`firm_keys` in place of its region) of a scenario and of the counterfactual;
-    ``unsupported_5y`` maps a replication to the scenario's
-    ``unsupported_survival_5y``. Returns arrays by replication: ``s_sup``, ``s_same_cf``,
-    ``effect`` (s_sup - s_same_cf: what the programme did for the firms it supported),
-    ``selection`` (s_same_cf - s_unsup: the rest of the published-style gap) and ``matched``.
+    ``prog`` and ``cf`` are twins tables (columns of :func:`twins` with ``replication``, and each
+    firm's ``key`` from :func:`firm_keys` in place of its region) of a scenario and of the
+    counterfactual; ``unsupported_5y`` maps a replication to the scenario's
+    ``unsupported_survival_5y``. Returns arrays by replication: ``s_sup``, ``s_same_cf``, ``effect``
+    (s_sup - s_same_cf: what the programme did for the firms it supported), ``selection`` (s_same_cf
+    - s_unsup: the rest of the published-style gap) and ``matched``.
     """
     reps = sorted(unsupported_5y)
-    out = {k: np.full(len(reps), np.nan) for k in ("s_sup", "s_same_cf", "s_unsup", "effect", "selection",
-                                                   "matched")}
-    # twins over all replications at once (the key holds the replication), then grouped by replication;
-    # the counterfactual's key order is kept in its table, since every scenario is matched against it
+    out = {
+        k: np.full(len(reps), np.nan)
+        for k in ("s_sup", "s_same_cf", "s_unsup", "effect", "selection", "matched")
+    }
+    # twins over all replications at once (the key holds the replication), then grouped by
+    # replication;
+    # the counterfactual's key order is kept in its table, since every scenario is matched against
+    # it
     if "key_order" not in cf:
         cf["key_order"] = np.argsort(np.asarray(cf["key"]), kind="stable")
-    ia_all, ib_all = match_twins(prog["key"], prog["founded_month"], cf["key"], cf["founded_month"], cf["key_order"])
+    ia_all, ib_all = match_twins(
+        prog["key"], prog["founded_month"], cf["key"], cf["founded_month"], cf["key_order"]
+    )
     rep_of = np.asarray(prog["replication"])[ia_all]
     for j, r in enumerate(reps):
         here = rep_of == r
@@ -147,9 +183,14 @@ def gap_by_replication(prog: dict, cf: dict, unsupported_5y: dict[int, float], a
         out["s_unsup"][j] = unsupported_5y[r]
         if ia.size == 0:
             continue
-        s_sup, s_cf = survival_since_support(np.asarray(prog["age_end"])[ia], np.asarray(prog["died"])[ia],
-                                             np.asarray(prog["support_age"])[ia], np.asarray(cf["age_end"])[ib],
-                                             np.asarray(cf["died"])[ib], [age_months])
+        s_sup, s_cf = survival_since_support(
+            np.asarray(prog["age_end"])[ia],
+            np.asarray(prog["died"])[ia],
+            np.asarray(prog["support_age"])[ia],
+            np.asarray(cf["age_end"])[ib],
+            np.asarray(cf["died"])[ib],
+            [age_months],
+        )
         out["s_sup"][j], out["s_same_cf"][j] = s_sup[0], s_cf[0]
     out["effect"] = out["s_sup"] - out["s_same_cf"]
     out["selection"] = out["s_same_cf"] - out["s_unsup"]

@@ -43,19 +43,24 @@ class Findings:
 
     results: Results
     practical: float
-    """The least difference in a survival share the planner would act on (a fraction: 0.002 = 0.2 pp)."""
+    """The least difference in a survival share the planner would act on (a fraction: 0.002 = 0.2
+    pp)."""
     ratios: dict = field(default_factory=dict)
-    """(scenario, reference, outcome) -> public cost per additional unit of the outcome (:func:`ratio`)."""
+    """(scenario, reference, outcome) -> public cost per additional unit of the outcome
+    (:func:`ratio`)."""
     gaps: dict = field(default_factory=dict)
-    """Scenario -> its published-style gap split into effect and selection (:func:`gap`), or None."""
+    """Scenario -> its published-style gap split into effect and selection (:func:`gap`), or
+    None."""
     precision: list = field(default_factory=list)
     """Each comparison's survival difference with its half-width, target and whether it is met."""
     changes: dict = field(default_factory=dict)
     """Scenario -> (key path, reference's value, its value) for each resolved value it changes."""
     curves: dict = field(default_factory=dict)
-    """Scenario -> Kaplan-Meier (survival, low, high) on :data:`SURVIVAL_GRID` (kept replications)."""
+    """Scenario -> Kaplan-Meier (survival, low, high) on :data:`SURVIVAL_GRID` (kept
+    replications)."""
     survival_diffs: dict = field(default_factory=dict)
-    """Scenario -> survival at 1..5 years minus the counterfactual's, paired over every replication."""
+    """Scenario -> survival at 1..5 years minus the counterfactual's, paired over every
+    replication."""
     hazards: dict = field(default_factory=dict)
     """Scenario -> yearly death rates by half-year and by year of age (kept replications)."""
     valley: dict | None = None
@@ -67,7 +72,8 @@ class Findings:
     applied: dict = field(default_factory=dict)
     """Scenario -> the posterior keys its draws set (a comparison over the posterior)."""
     cost_spread: dict | None = None
-    """The headline scenario's public cost per additional survivor over the posterior draws (:func:`cost_spread`)."""
+    """The headline scenario's public cost per additional survivor over the posterior draws
+    (:func:`cost_spread`)."""
     discovery: dict | None = None
     """discover.json, when ``discover`` ran on the folder."""
 
@@ -166,7 +172,8 @@ class Findings:
         return ((self.summary.get("scenarios", {}).get(sc) or {}).get("metrics") or {}).get(metric)
 
     def cost_effectiveness(self, sc: str, ref: str, outcome: str) -> dict:
-        """Public cost per additional unit of ``outcome`` of ``sc`` against ``ref`` (:func:`ratio`)."""
+        """Public cost per additional unit of ``outcome`` of ``sc`` against ``ref``
+        (:func:`ratio`)."""
         return self.ratios[(sc, ref, outcome)]
 
     def gap(self, sc: str) -> dict | None:
@@ -180,7 +187,8 @@ class Findings:
 def findings(root: Path, practical_pp: float | None = None) -> Findings:
     """Read a results folder (``run`` or ``compare``) and compute what its report shows.
 
-    ``practical_pp`` overrides the practical threshold the comparison was run with (percentage points).
+    ``practical_pp`` overrides the practical threshold the comparison was run with (percentage
+    points).
     """
     res = Results.read(root)
     info = res.info
@@ -200,16 +208,24 @@ def findings(root: Path, practical_pp: float | None = None) -> Findings:
     f.gaps = {n: gap(res, n, by) for n in res.names}
     f.precision = precision_check(res.summary, res.comparisons)
     ref = base or cf
-    f.changes = {n: scenario_changes(res, ref, n) for n in res.names if ref is not None and n != ref}
-    f.curves = {n: km_curve(k.age_end[k.cohort], k.died[k.cohort], SURVIVAL_GRID, weights=k.weight[k.cohort])
-                for n, k in kept.items()}
+    f.changes = {
+        n: scenario_changes(res, ref, n) for n in res.names if ref is not None and n != ref
+    }
+    f.curves = {
+        n: km_curve(
+            k.age_end[k.cohort], k.died[k.cohort], SURVIVAL_GRID, weights=k.weight[k.cohort]
+        )
+        for n, k in kept.items()
+    }
     if cf is not None:
         f.survival_diffs = {n: [paired_stat(res, n, cf, f"survival_{y}y") for y in YEARS]
                             for n in res.names if n != cf}
     for n, k in kept.items():
         sel = k.cohort
-        f.hazards[n] = (hazard_by_age(k.age_end[sel], k.died[sel], HALF_YEARS, k.weight[sel]) * 12.0,
-                        hazard_by_age(k.age_end[sel], k.died[sel], WHOLE_YEARS, k.weight[sel]) * 12.0)
+        f.hazards[n] = (
+            hazard_by_age(k.age_end[sel], k.died[sel], HALF_YEARS, k.weight[sel]) * 12.0,
+            hazard_by_age(k.age_end[sel], k.died[sel], WHOLE_YEARS, k.weight[sel]) * 12.0,
+        )
     if kept:
         who = cf if cf in kept else next(iter(kept))
         f.valley = valley(kept[who], who)
@@ -244,8 +260,11 @@ def paired_stat(res: Results, sc: str, ref: str, metric: str) -> dict:
     return {"diff": s["mean"], "ci_low": s["ci_low"], "ci_high": s["ci_high"]}
 
 
-def ratio(res: Results, sc: str, ref: str, outcome: str, cost: str = "cohort_public_cost_krw") -> dict:
-    """Public cost per additional unit of ``outcome`` (Fieller CI on paired per-replication differences).
+def ratio(
+    res: Results, sc: str, ref: str, outcome: str, cost: str = "cohort_public_cost_krw"
+) -> dict:
+    """Public cost per additional unit of ``outcome`` (Fieller CI on paired per-replication
+    differences).
 
     By default the cost is the cohort window's public cost, so numerator and denominator are the
     same firms (survivors_5y and cohort_jobs_end count the cohort window's start-ups).
@@ -255,8 +274,15 @@ def ratio(res: Results, sc: str, ref: str, outcome: str, cost: str = "cohort_pub
     cost = paired(res, sc, ref, cost)
     gain = paired(res, sc, ref, outcome)
     if cost.size == 0 or gain.size == 0:
-        return {"ratio": math.nan, "ci_low": math.nan, "ci_high": math.nan, "defined": False, "n": 0,
-                "num_mean": math.nan, "den_mean": math.nan}
+        return {
+            "ratio": math.nan,
+            "ci_low": math.nan,
+            "ci_high": math.nan,
+            "defined": False,
+            "n": 0,
+            "num_mean": math.nan,
+            "den_mean": math.nan,
+        }
     return ratio_ci(cost, gain)
 
 
@@ -273,8 +299,13 @@ def gap(res: Results, sc: str, by: dict | None) -> dict | None:
         return None
     if by is not None and sc in by and cf in by:
         reps = res.reps.get(sc) or {}
-        unsup = dict(zip(np.asarray(reps.get("replication", []), int).tolist(),
-                         np.asarray(reps.get("unsupported_survival_5y", []), float).tolist(), strict=True))
+        unsup = dict(
+            zip(
+                np.asarray(reps.get("replication", []), int).tolist(),
+                np.asarray(reps.get("unsupported_survival_5y", []), float).tolist(),
+                strict=True,
+            )
+        )
         g = gap_by_replication(by[sc], by[cf], unsup)
         out = {k: float(np.nanmean(g[k])) if np.isfinite(g[k]).any() else math.nan
                for k in ("s_sup", "s_same_cf", "s_unsup", "effect", "selection")}
@@ -283,7 +314,11 @@ def gap(res: Results, sc: str, by: dict | None) -> dict | None:
         out["replications"] = int(np.isfinite(g["effect"]).sum())
         for k in ("effect", "selection"):
             st = summarize(g[k])
-            out[f"{k}_stat"] = {"diff": st["mean"], "ci_low": st["ci_low"], "ci_high": st["ci_high"]}
+            out[f"{k}_stat"] = {
+                "diff": st["mean"],
+                "ci_low": st["ci_low"],
+                "ci_high": st["ci_high"],
+            }
         return out
     k, c = res.kept.get(sc), res.kept.get(cf)
     if k is None or c is None:
@@ -292,15 +327,23 @@ def gap(res: Results, sc: str, by: dict | None) -> dict | None:
 
 
 def scenario_changes(res: Results, ref: str, sc: str) -> list[tuple[str, str, str]]:
-    """What ``sc`` changes against ``ref`` (descriptions and names left out; disabled centres collapsed)."""
+    """What ``sc`` changes against ``ref`` (descriptions and names left out; disabled centres
+    collapsed)."""
     a, b = dict(res.resolved(ref)), dict(res.resolved(sc))
     for k in ("name", "description", "centre_defaults", "conglomerate_defaults"):
         a.pop(k, None)
         b.pop(k, None)
     rows = flat_diff(a, b)
-    off = {p.rsplit(".", 1)[0] for p, _, v in rows if p.startswith("centres.") and p.endswith(".enabled")
-           and v == "false"}
-    return [r for r in rows if not any(r[0].startswith(o + ".") and not r[0].endswith(".enabled") for o in off)]
+    off = {
+        p.rsplit(".", 1)[0]
+        for p, _, v in rows
+        if p.startswith("centres.") and p.endswith(".enabled") and v == "false"
+    }
+    return [
+        r
+        for r in rows
+        if not any(r[0].startswith(o + ".") and not r[0].endswith(".enabled") for o in off)
+    ]
 
 
 def flat_diff(a, b, path: str = "") -> list[tuple[str, str, str]]:
@@ -338,7 +381,8 @@ def flat_diff(a, b, path: str = "") -> list[tuple[str, str, str]]:
 
 def valley(k: Kept, name: str) -> dict:
     """The yearly death rate by age of ``name``'s cohort window (per 100 firm-years) and, of the
-    start-ups that died before crossing the valley, the weighted shares that ran out of cash or failed."""
+    start-ups that died before crossing the valley, the weighted shares that ran out of cash or
+    failed."""
     sel = k.cohort
     rate = hazard_by_age(k.age_end[sel], k.died[sel], WHOLE_YEARS, k.weight[sel]) * 100 * 12
     dead = k.died & ~k.crossed & sel
@@ -357,15 +401,22 @@ def funnel_counts(k: Kept) -> dict[str, float]:
     reps = max(len(np.unique(k.replication)), 1)
     w = k.weight
     alive = ~(k.died | k.acquired)
-    return {"founded": w.sum() / reps, "selected": w[k.supported].sum() / reps, "granted": w[k.granted].sum() / reps,
-            "funded": w[k.funded].sum() / reps, "crossed": w[k.crossed].sum() / reps,
-            "acquired": w[k.acquired].sum() / reps, "alive": w[alive].sum() / reps}
+    return {
+        "founded": w.sum() / reps,
+        "selected": w[k.supported].sum() / reps,
+        "granted": w[k.granted].sum() / reps,
+        "funded": w[k.funded].sum() / reps,
+        "crossed": w[k.crossed].sum() / reps,
+        "acquired": w[k.acquired].sum() / reps,
+        "alive": w[alive].sum() / reps,
+    }
 
 
 def regions(res: Results) -> dict | None:
     """The regions side by side: each region's start-ups per year and 5-year survival in the
     counterfactual (or the first scenario), every other scenario's change against the counterfactual
-    (or its level, without one), and supported start-ups by scenario. None without regions.parquet."""
+    (or its level, without one), and supported start-ups by scenario. None without
+    regions.parquet."""
     rg = res.region_columns
     if not rg or "region" not in rg:
         return None
@@ -374,7 +425,9 @@ def regions(res: Results) -> dict | None:
     region_order = list(dict.fromkeys(regs.tolist()))
     first = res.names[0] if res.names else None
     order = list((res.resolved(first).get("regions") or {}).keys()) if first else []
-    region_order = [r for r in order if r in region_order] + [r for r in region_order if r not in order]
+    region_order = [r for r in order if r in region_order] + [
+        r for r in region_order if r not in order
+    ]
 
     def series(sc, region, metric):
         mask = (names == sc) & (regs == region)
@@ -392,8 +445,12 @@ def regions(res: Results) -> dict | None:
     for region in region_order:
         _, st = series(level_ref, region, "startups")
         _, s5 = series(level_ref, region, "survival_5y")
-        row = {"region": region, "startups_per_year": float(np.nanmean(st) / years) if st.size else None,
-               "survival_5y": float(np.nanmean(s5)) if np.isfinite(s5).any() else None, "values": []}
+        row = {
+            "region": region,
+            "startups_per_year": float(np.nanmean(st) / years) if st.size else None,
+            "survival_5y": float(np.nanmean(s5)) if np.isfinite(s5).any() else None,
+            "values": [],
+        }
         for n in cols:
             ra, a = series(n, region, "survival_5y")
             if cf:
@@ -414,19 +471,26 @@ def regions(res: Results) -> dict | None:
 
 
 def cost_spread(ratios: np.ndarray) -> dict | None:
-    """The central 90 % of the public cost per additional survivor over the posterior draws (the draws
-    with a finite ratio; None with fewer than two), and how many draws added no survivor."""
+    """The central 90 % of the public cost per additional survivor over the posterior draws (the
+    draws with a finite ratio; None with fewer than two), and how many draws added no survivor."""
     ratios = ratios[~np.isnan(ratios)]  # draws no replication ran
     finite = ratios[np.isfinite(ratios)]
     if finite.size < 2:
         return None
     a, b = spread_interval(finite)
-    return {"low": a, "high": b, "infinite": int(np.sum(~np.isfinite(ratios))), "draws": len(ratios)}
+    return {
+        "low": a,
+        "high": b,
+        "infinite": int(np.sum(~np.isfinite(ratios))),
+        "draws": len(ratios),
+    }
 
 
 def discovery(res: Results) -> dict | None:
-    """discover.json, when ``discover`` ran on the folder (None if it did not, or the file is unreadable)."""
-    info = discover_info(res.manifest)  # what discover recorded; a folder of format 1 has only the file
+    """discover.json, when ``discover`` ran on the folder (None if it did not, or the file is
+    unreadable)."""
+    # what discover recorded; a folder of format 1 has only the file
+    info = discover_info(res.manifest)
     path = res.root / ((info.files.get("json") if info else None) or "discover.json")
     if not path.is_file():
         return None

@@ -30,14 +30,16 @@ TABLES = ("replications.parquet", "regions.parquet", "startups.parquet")
 def damaged(path: Path, what: str) -> UsageError:
     """The error for a results file that cannot be read: which file, what is wrong, what to do."""
     root = path.parent
-    return UsageError(f"{path}: is {what}, so nothing is read from it (a report never shows n/a for numbers "
-                      f"it failed to read). Rebuild the folder's data with: python run_sim.py resume {root} (it "
-                      f"runs the tasks again and gives the same numbers), then: python run_sim.py report {root}",
+    return UsageError(f"{path}: is {what}, so nothing is read from it (a report never shows n/a "
+                      "for numbers it failed to read). Rebuild the folder's data with: python "
+                      f"run_sim.py resume {root} (it runs the tasks again and gives the same "
+                      f"numbers), then: python run_sim.py report {root}",
                       path=path)
 
 
 def read_json(path: Path) -> dict:
-    """A JSON object from a results folder, or the :func:`damaged` error saying why it cannot be read."""
+    """A JSON object from a results folder, or the :func:`damaged` error saying why it cannot be
+    read."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -63,7 +65,8 @@ def read_manifest(root: Path) -> dict:
 
 
 def read_table(path: Path, **options):
-    """A Parquet file as a pyarrow table, or the :func:`damaged` error saying why it cannot be read."""
+    """A Parquet file as a pyarrow table, or the :func:`damaged` error saying why it cannot be
+    read."""
     import pyarrow.parquet as pq
 
     if not path.is_file():
@@ -71,26 +74,34 @@ def read_table(path: Path, **options):
     try:
         return pq.read_table(path, **options)
     except Exception as exc:  # noqa: BLE001 - any failure to read is damage
-        raise damaged(path, f"unreadable ({type(exc).__name__}: {str(exc).splitlines()[0][:160]})") from None
+        raise damaged(path, f"unreadable ({type(exc).__name__}: "
+                            f"{str(exc).splitlines()[0][:160]})") from None
 
 
 def check_finished(root: Path, manifest: dict, *, failed_ok: bool = False) -> None:
     """Raise unless the study in ``root`` finished: TasksFailed for failed tasks (unless
-    ``failed_ok``), a UsageError saying how to finish it when it is still running or was interrupted."""
+    ``failed_ok``), a UsageError saying how to finish it when it is still running or was
+    interrupted."""
     status = manifest.get("status")
     if status == "complete" or (status == "failed" and failed_ok):
         return
     if status == "failed" and manifest.get("failures"):
         summary = root / "summary.json"
-        rows = (read_json(summary).get("failures") if summary.is_file() else None) or \
-            [{"scenario": "?", "replication": "?", "error": manifest.get("error", "see failures.json")}]
+        rows = (read_json(summary).get("failures") if summary.is_file() else None) or [
+            {
+                "scenario": "?",
+                "replication": "?",
+                "error": manifest.get("error", "see failures.json"),
+            }
+        ]
         raise TasksFailed(root, rows)
     if status == "failed":
-        raise UsageError(f"{root}: this study failed ({manifest.get('error', 'see its manifest')}); nothing in it "
-                         "counts as done. Fix the cause and resume it (python run_sim.py resume DIR), or run it "
-                         "again.", path=root)
-    raise UsageError(f"{root}: is not complete (status {status!r}), so its results are not all there; finish it "
-                     f"first with: python run_sim.py resume {root}", path=root)
+        raise UsageError(f"{root}: this study failed "
+                         f"({manifest.get('error', 'see its manifest')}); nothing in it counts as "
+                         "done. Fix the cause and resume it (python run_sim.py resume DIR), or "
+                         "run it again.", path=root)
+    raise UsageError(f"{root}: is not complete (status {status!r}), so its results are not all "
+                     f"there; finish it first with: python run_sim.py resume {root}", path=root)
 
 
 MAX_KEPT = 3
@@ -102,7 +113,8 @@ class Kept:
     """One scenario's start-ups in the kept replications, as numpy columns."""
 
     replication: np.ndarray
-    key: np.ndarray  # one integer per firm, equal for twins across scenarios (analysis.effects.firm_keys)
+    # one integer per firm, equal for twins across scenarios (analysis.effects.firm_keys)
+    key: np.ndarray
     founded: np.ndarray  # months since calendar.start
     region: np.ndarray  # object (names)
     serial: np.ndarray
@@ -124,9 +136,16 @@ class Kept:
 
     def firms(self) -> dict:
         """The columns :func:`sim.analysis.effects.gap_decomposition` reads."""
-        return {"key": self.key, "founded": self.founded, "age_end": self.age_end, "died": self.died,
-                "supported": self.supported, "support_age": self.support_age, "cohort": self.cohort,
-                "weight": self.weight}
+        return {
+            "key": self.key,
+            "founded": self.founded,
+            "age_end": self.age_end,
+            "died": self.died,
+            "supported": self.supported,
+            "support_age": self.support_age,
+            "cohort": self.cohort,
+            "weight": self.weight,
+        }
 
 
 @dataclass
@@ -152,7 +171,8 @@ class Results:
         """The results of an earlier run, comparison or sweep (a folder the CLI or the API wrote).
 
         Raises :class:`~sim.errors.TasksFailed` when some of its tasks failed, and a
-        :class:`~sim.errors.UsageError` when it is not complete or a file of it is missing or damaged.
+        :class:`~sim.errors.UsageError` when it is not complete or a file of it is missing or
+        damaged.
         """
         root = Path(root)
         manifest = read_manifest(root)
@@ -175,12 +195,13 @@ class Results:
             status = manifest.get("status", "unknown")
             if status == "complete":
                 raise damaged(root / "summary.json", "missing")
-            raise UsageError(f"{root}: has no summary.json (status: {status}), so there is nothing to report yet. "
-                             f"Finish the experiment first (python run_sim.py resume {root}), then rebuild the "
-                             "report.")
+            raise UsageError(f"{root}: has no summary.json (status: {status}), so there is nothing "
+                             "to report yet. Finish the experiment first (python run_sim.py "
+                             f"resume {root}), then rebuild the report.")
         return cls(root, read_json(root / "summary.json"), manifest)
 
-    # -- the study ----------------------------------------------------------------------------------
+    # -- the study
+    # ----------------------------------------------------------------------------------
     @property
     def info(self):
         """What the study recorded about itself (:mod:`sim.metadata`), None for a run."""
@@ -188,13 +209,16 @@ class Results:
 
     @property
     def finished(self) -> bool:
-        """Whether the study ended (complete, or failed with some tasks): then every file must be there."""
+        """Whether the study ended (complete, or failed with some tasks): then every file must be
+        there."""
         return self.manifest.get("status") in ("complete", "failed")
 
     @cached_property
     def names(self) -> list[str]:
         """The scenarios, in the experiment's order (those summarised)."""
-        names = [n for n in self.manifest.get("scenarios", {}) if n in self.summary.get("scenarios", {})]
+        names = [
+            n for n in self.manifest.get("scenarios", {}) if n in self.summary.get("scenarios", {})
+        ]
         return names + [n for n in self.summary.get("scenarios", {}) if n not in names]
 
     @property
@@ -209,7 +233,8 @@ class Results:
 
     @cached_property
     def counterfactual(self) -> str | None:
-        """The world without the programme every scenario is compared with (None if there is none)."""
+        """The world without the programme every scenario is compared with (None if there is
+        none)."""
         info = self.info
         cf = info.counterfactual if isinstance(info, CompareInfo) else None
         if cf is None and self.comparisons:  # the reference every scenario is compared with
@@ -219,7 +244,8 @@ class Results:
 
     @cached_property
     def baseline(self) -> str | None:
-        """The programme as announced, every variant is also compared with (None if there is none)."""
+        """The programme as announced, every variant is also compared with (None if there is
+        none)."""
         info = self.info
         base = info.baseline if isinstance(info, CompareInfo) else None
         return base if base in self.names and base != self.counterfactual else None
@@ -234,7 +260,8 @@ class Results:
         legacy = (self.manifest.get("extra") or {}).get("questions") or {}  # folders of format 1
         return entry.get("question") or legacy.get(name) or ""
 
-    # -- pandas, for the Python API --------------------------------------------------------------------
+    # -- pandas, for the Python API
+    # --------------------------------------------------------------------
     def _frame(self, name: str):
         if name not in self._frames:
             path = self.root / name
@@ -261,7 +288,8 @@ class Results:
         """One row per start-up of the kept replications."""
         return self._frame("startups.parquet")
 
-    # -- numpy, for the report -----------------------------------------------------------------------
+    # -- numpy, for the report
+    # -----------------------------------------------------------------------
     @cached_property
     def reps(self) -> dict[str, dict[str, np.ndarray]]:
         """replications.parquet by scenario: each metric's values, in replication order."""
@@ -275,9 +303,13 @@ class Results:
 
     @cached_property
     def probes(self) -> dict | None:
-        """probes.parquet's columns (a comparison's twins), scenario and region as codes; None without."""
-        return columns(self.root / "probes.parquet", required=self.finished and bool(self.manifest.get("probes")),
-                       coded=("scenario", "region"))
+        """probes.parquet's columns (a comparison's twins), scenario and region as codes; None
+        without."""
+        return columns(
+            self.root / "probes.parquet",
+            required=self.finished and bool(self.manifest.get("probes")),
+            coded=("scenario", "region"),
+        )
 
     @cached_property
     def _kept_tables(self) -> tuple[list[int], dict[str, Kept]]:
@@ -295,12 +327,14 @@ class Results:
                 if k is not None:
                     out[n] = k
         except Exception as exc:  # noqa: BLE001 - any failure to read is damage
-            raise damaged(path, f"unreadable ({type(exc).__name__}: {str(exc).splitlines()[0][:160]})") from None
+            raise damaged(path, f"unreadable ({type(exc).__name__}: "
+                                f"{str(exc).splitlines()[0][:160]})") from None
         return reps, out
 
     @property
     def kept(self) -> dict[str, Kept]:
-        """Each scenario's start-ups in the first :data:`MAX_KEPT` kept replications (none if not kept)."""
+        """Each scenario's start-ups in the first :data:`MAX_KEPT` kept replications (none if not
+        kept)."""
         return self._kept_tables[1]
 
     @property
@@ -309,7 +343,9 @@ class Results:
         return self._kept_tables[0]
 
 
-def columns(path: Path, required: bool, coded: tuple[str, ...] = ()) -> dict[str, np.ndarray] | None:
+def columns(
+    path: Path, required: bool, coded: tuple[str, ...] = ()
+) -> dict[str, np.ndarray] | None:
     """A Parquet file's columns as numpy arrays; each text column named in ``coded`` comes as
     ``NAME`` (integer codes) and ``NAME_names`` (the names they index): millions of short strings
     as Python objects would cost gigabytes and seconds."""
@@ -321,9 +357,12 @@ def columns(path: Path, required: bool, coded: tuple[str, ...] = ()) -> dict[str
             raise damaged(path, "missing")
         return None
     try:
-        t = pq.read_table(path, read_dictionary=[c for c in coded if c in pq.read_schema(path).names])
+        t = pq.read_table(
+            path, read_dictionary=[c for c in coded if c in pq.read_schema(path).names]
+        )
     except Exception as exc:  # noqa: BLE001 - any failure to read is damage
-        raise damaged(path, f"unreadable ({type(exc).__name__}: {str(exc).splitlines()[0][:160]})") from None
+        raise damaged(path, f"unreadable ({type(exc).__name__}: "
+                            f"{str(exc).splitlines()[0][:160]})") from None
     out = {}
     for name in t.column_names:
         col = t.column(name)
@@ -356,17 +395,36 @@ def replications_in(path: Path) -> list[int]:
     return sorted(reps)
 
 
-KEPT_COLUMNS = ["replication", "region", "serial", "cohort_year", "founded_month", "supported", "support_month",
-                "grant_krw", "private_krw", "conglomerate_krw", "crossed_valley", "outcome", "outcome_month", "cause"]
+KEPT_COLUMNS = [
+    "replication",
+    "region",
+    "serial",
+    "cohort_year",
+    "founded_month",
+    "supported",
+    "support_month",
+    "grant_krw",
+    "private_krw",
+    "conglomerate_krw",
+    "crossed_valley",
+    "outcome",
+    "outcome_month",
+    "cause",
+]
 
 
-def read_kept(path: Path, scenario: str, reps: list[int], calendar: dict, codes: dict[str, int]) -> Kept | None:
-    """Scenario ``scenario``'s rows of startups.parquet in replications ``reps`` (None if it has none)."""
+def read_kept(
+    path: Path, scenario: str, reps: list[int], calendar: dict, codes: dict[str, int]
+) -> Kept | None:
+    """Scenario ``scenario``'s rows of startups.parquet in replications ``reps`` (None if it has
+    none)."""
     import pyarrow.parquet as pq
 
     present = set(pq.ParquetFile(path).schema_arrow.names)
     cols = KEPT_COLUMNS + [n for n in ("weight",) if n in present]
-    t = pq.read_table(path, columns=cols, filters=[("scenario", "==", scenario), ("replication", "in", reps)])
+    t = pq.read_table(
+        path, columns=cols, filters=[("scenario", "==", scenario), ("replication", "in", reps)]
+    )
     if t.num_rows == 0:
         return None
     c = {n: t.column(n).to_numpy(zero_copy_only=False) for n in cols}
@@ -376,24 +434,36 @@ def read_kept(path: Path, scenario: str, reps: list[int], calendar: dict, codes:
     region = c["region"].astype(object)
     replication = c["replication"].astype(np.int64)
     return Kept(
-        replication=replication, key=firm_keys(replication, region, c["serial"], codes), founded=founded,
+        replication=replication,
+        key=firm_keys(replication, region, c["serial"], codes),
+        founded=founded,
         region=region,
         serial=c["serial"].astype(np.int64),
         cohort=(c["cohort_year"] >= first) & (c["cohort_year"] <= last),
-        age_end=c["outcome_month"].astype(float) - founded, died=outcome == "died", acquired=outcome == "acquired",
-        supported=c["supported"].astype(bool), support_age=c["support_month"].astype(float) - founded,
+        age_end=c["outcome_month"].astype(float) - founded,
+        died=outcome == "died",
+        acquired=outcome == "acquired",
+        supported=c["supported"].astype(bool),
+        support_age=c["support_month"].astype(float) - founded,
         granted=c["grant_krw"].astype(float) > 0,
         funded=(c["private_krw"].astype(float) > 0) | (c["conglomerate_krw"].astype(float) > 0),
-        crossed=c["crossed_valley"].astype(bool), cause=c["cause"].astype(object),
-        weight=c["weight"].astype(float) if "weight" in c else np.ones(len(founded)))
+        crossed=c["crossed_valley"].astype(bool),
+        cause=c["cause"].astype(object),
+        weight=c["weight"].astype(float) if "weight" in c else np.ones(len(founded)),
+    )
 
 
 def probes_by_scenario(columns: dict) -> dict[str, dict]:
-    """probes.parquet's columns (scenario and region as codes, see :func:`columns`) split by scenario,
-    each firm with its twin key (see :func:`~sim.analysis.effects.firm_keys`)."""
+    """probes.parquet's columns (scenario and region as codes, see :func:`columns`) split by
+    scenario, each firm with its twin key (see :func:`~sim.analysis.effects.firm_keys`)."""
     regions = columns["region_names"]
-    key = firm_keys(np.asarray(columns["replication"], np.int64), regions, np.asarray(columns["serial"]),
-                    {r: i for i, r in enumerate(regions)}, region_codes=columns["region"])
+    key = firm_keys(
+        np.asarray(columns["replication"], np.int64),
+        regions,
+        np.asarray(columns["serial"]),
+        {r: i for i, r in enumerate(regions)},
+        region_codes=columns["region"],
+    )
     scen = columns["scenario"]
     order = np.argsort(scen, kind="stable")
     bounds = np.searchsorted(scen[order], np.arange(len(columns["scenario_names"]) + 1))
@@ -409,7 +479,8 @@ def probes_by_scenario(columns: dict) -> dict[str, dict]:
 
 
 def _footer(path: Path) -> None:
-    """Check a Parquet file is there and whole (its footer reads), else raise :func:`damaged`'s error."""
+    """Check a Parquet file is there and whole (its footer reads), else raise :func:`damaged`'s
+    error."""
     import pyarrow.parquet as pq
 
     if not path.is_file():
@@ -417,4 +488,5 @@ def _footer(path: Path) -> None:
     try:
         pq.read_metadata(path)
     except Exception as exc:  # noqa: BLE001 - any failure to read is damage
-        raise damaged(path, f"unreadable ({type(exc).__name__}: {str(exc).splitlines()[0][:160]})") from None
+        raise damaged(path, f"unreadable ({type(exc).__name__}: "
+                            f"{str(exc).splitlines()[0][:160]})") from None

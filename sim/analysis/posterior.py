@@ -7,13 +7,14 @@ predicts what the model would produce anywhere in the prior box, with its own un
 (Craig et al. 1997; Vernon, Goldstein and Bower 2010 for history matching of simulators). The
 posterior is then
 
-    p(theta | data) ∝ prior(theta) * prod_i N(target_i; m_i(theta), s_obs_i^2 + s_emu_i(theta)^2 + s_world_i^2)
+    p(theta | data) ∝ prior(theta) * prod_i N(target_i; m_i(theta), s_obs_i^2 + s_emu_i(theta)^2 +
+    s_world_i^2)
 
 where ``m_i`` and ``s_emu_i`` are the emulator's mean and standard deviation for target ``i``,
-``s_obs_i`` is the target's observation error (half its tolerance: a tolerance is read as a two-sigma
-band for measurement error and model discrepancy together), and ``s_world_i`` is the spread of one
-replication about the mean (the real economy is a single draw); the emulator learns it as its
-nugget. Everything is in z units, ``(simulated - target) / tolerance``.
+``s_obs_i`` is the target's observation error (half its tolerance: a tolerance is read as a
+two-sigma band for measurement error and model discrepancy together), and ``s_world_i`` is the
+spread of one replication about the mean (the real economy is a single draw); the emulator learns it
+as its nugget. Everything is in z units, ``(simulated - target) / tolerance``.
 
 *Implausibility* ``I_i = |m_i| / sqrt(total variance)`` rules parts of the prior out (max over
 targets above 3, Pukelsheim's three-sigma rule); the next wave of design points is drawn from the
@@ -53,11 +54,13 @@ class Emulator:
     gps: list
     centre: np.ndarray  # per output: the mean of the training outputs
     scale: np.ndarray  # per output: their standard deviation
-    nugget_var: np.ndarray  # per output: the learnt noise variance (spread of one replication), output units
+    # per output: the learnt noise variance (spread of one replication), output units
+    nugget_var: np.ndarray
     inputs: int
 
     def predict(self, units: np.ndarray, chunk: int = 8192) -> tuple[np.ndarray, np.ndarray]:
-        """Mean and standard deviation of the model's mean output (without the nugget): ``(M, k)`` each."""
+        """Mean and standard deviation of the model's mean output (without the nugget): ``(M, k)``
+        each."""
         units = np.atleast_2d(np.asarray(units, float))
         k = len(self.gps)
         mean = np.empty((len(units), k))
@@ -65,14 +68,16 @@ class Emulator:
         for j, gp in enumerate(self.gps):
             for a in range(0, len(units), chunk):
                 m, s = gp.predict(units[a:a + chunk], return_std=True)
-                # return_std includes the fitted white noise; the emulator's own uncertainty is without it
+                # return_std includes the fitted white noise; the emulator's own uncertainty is
+                # without it
                 var = np.maximum(s * s - _white(gp), 0.0)
                 mean[a:a + chunk, j] = self.centre[j] + self.scale[j] * m
                 sd[a:a + chunk, j] = self.scale[j] * np.sqrt(var)
         return mean, sd
 
     def length_scales(self) -> np.ndarray:
-        """``(k, d)``: each output's fitted correlation length per input (long = that input barely matters)."""
+        """``(k, d)``: each output's fitted correlation length per input (long = that input barely
+        matters)."""
         out = np.empty((len(self.gps), self.inputs))
         for j, gp in enumerate(self.gps):
             out[j] = np.broadcast_to(gp.kernel_.k1.k2.length_scale, (self.inputs,))
@@ -84,13 +89,16 @@ def _white(gp) -> float:
 
 
 def min_points(d: int) -> int:
-    """The fewest design points (with finite values) an emulator of ``d`` inputs is fitted on: one per
-    input and two more (a mean and a spread), and never fewer than 4."""
+    """The fewest design points (with finite values) an emulator of ``d`` inputs is fitted on: one
+    per input and two more (a mean and a spread), and never fewer than 4."""
     return max(4, d + 2)
 
 
-def fit_emulator(units: np.ndarray, outputs: np.ndarray, seed: int = 0, restarts: int = 3) -> Emulator:
-    """Fit one GP per column of ``outputs`` (``(n, k)``, NaN rows dropped per column) on ``units`` (``(n, d)``).
+def fit_emulator(
+    units: np.ndarray, outputs: np.ndarray, seed: int = 0, restarts: int = 3
+) -> Emulator:
+    """Fit one GP per column of ``outputs`` (``(n, k)``, NaN rows dropped per column) on ``units``
+    (``(n, d)``).
 
     Kernel: a constant times an anisotropic Matern 5/2 (one length scale per input: automatic
     relevance determination) plus white noise (the spread of a replication about its mean, and
@@ -110,8 +118,8 @@ def fit_emulator(units: np.ndarray, outputs: np.ndarray, seed: int = 0, restarts
         y = outputs[:, j]
         ok = np.isfinite(y)
         if ok.sum() < min_points(d):
-            raise ValueError(f"output {j}: only {int(ok.sum())} finite design values; the emulator needs at "
-                             f"least {min_points(d)}.")
+            raise ValueError(f"output {j}: only {int(ok.sum())} finite design values; the emulator "
+                             f"needs at least {min_points(d)}.")
         c, s = float(y[ok].mean()), float(y[ok].std()) or 1.0
         kernel = (ConstantKernel(1.0, (1e-3, 1e3)) * Matern(np.full(d, 0.5), (0.03, 30.0), nu=2.5)
                   + WhiteKernel(1e-2, (1e-8, 1.0)))
@@ -131,7 +139,8 @@ def fit_emulator(units: np.ndarray, outputs: np.ndarray, seed: int = 0, restarts
 # implausibility and the posterior
 # ----------------------------------------------------------------------------------------------
 def total_var(emu_sd: np.ndarray, nugget_var: np.ndarray, obs_sd: float = OBS_SD_Z) -> np.ndarray:
-    """Variance of (target - emulator mean) in z units: observation + emulator + one replication's spread."""
+    """Variance of (target - emulator mean) in z units: observation + emulator + one replication's
+    spread."""
     return obs_sd ** 2 + emu_sd ** 2 + nugget_var[None, :]
 
 
@@ -140,12 +149,17 @@ def implausibility(mean: np.ndarray, sd: np.ndarray, nugget_var: np.ndarray) -> 
     return np.abs(mean) / np.sqrt(total_var(sd, nugget_var))
 
 
-def log_likelihood(emu: Emulator, units: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
-    """Gaussian log-likelihood of the targets (outputs are z scores: 0 is the target) at each unit point."""
+def log_likelihood(
+    emu: Emulator, units: np.ndarray, weights: np.ndarray | None = None
+) -> np.ndarray:
+    """Gaussian log-likelihood of the targets (outputs are z scores: 0 is the target) at each unit
+    point."""
     return _log_likelihood(*emu.predict(units), emu.nugget_var, weights)
 
 
-def _log_likelihood(mean: np.ndarray, sd: np.ndarray, nugget_var: np.ndarray, weights=None) -> np.ndarray:
+def _log_likelihood(
+    mean: np.ndarray, sd: np.ndarray, nugget_var: np.ndarray, weights=None
+) -> np.ndarray:
     var = total_var(sd, nugget_var)
     w = np.ones(mean.shape[1]) if weights is None else np.asarray(weights, float)
     return -0.5 * ((mean * mean / var + np.log(var)) * w).sum(axis=1)
@@ -160,12 +174,15 @@ class WeightedSample:
 
     @property
     def ess(self) -> float:
+        """The effective sample size of the weights (Kish)."""
         return float(1.0 / np.sum(self.weights ** 2))
 
     def mean(self) -> np.ndarray:
+        """The weighted mean of the sample, by input."""
         return self.weights @ self.units
 
     def cov(self) -> np.ndarray:
+        """The weighted covariance of the sample."""
         c = self.units - self.mean()
         return (c * self.weights[:, None]).T @ c
 
@@ -177,13 +194,17 @@ class WeightedSample:
         return out
 
     def resample(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        """Indices of ``n`` draws by systematic resampling (low variance; repeats where weight is heavy)."""
+        """Indices of ``n`` draws by systematic resampling (low variance; repeats where weight is
+        heavy)."""
         c = np.cumsum(self.weights)
         c[-1] = 1.0
-        return np.searchsorted(c, (rng.random() + np.arange(n)) / n, side="left").clip(0, len(c) - 1)
+        return np.searchsorted(c, (rng.random() + np.arange(n)) / n, side="left").clip(
+            0, len(c) - 1
+        )
 
 
 def weighted_quantile(x: np.ndarray, w: np.ndarray, qs) -> np.ndarray:
+    """The weighted quantiles ``qs`` of ``x`` (weights ``w``)."""
     order = np.argsort(x)
     x, w = x[order], w[order]
     c = np.cumsum(w) - 0.5 * w
@@ -197,8 +218,15 @@ def _sobol(d: int, m: int, rng: np.random.Generator) -> np.ndarray:
     return qmc.Sobol(d, scramble=True, seed=rng).random_base2(m)
 
 
-def sample_posterior(emu: Emulator, d: int, rng: np.random.Generator, *, size_log2: int = 15, rounds: int = 3,
-                     weights: np.ndarray | None = None) -> tuple[WeightedSample, dict]:
+def sample_posterior(
+    emu: Emulator,
+    d: int,
+    rng: np.random.Generator,
+    *,
+    size_log2: int = 15,
+    rounds: int = 3,
+    weights: np.ndarray | None = None,
+) -> tuple[WeightedSample, dict]:
     """Importance-sample the posterior on the unit cube; returns the sample and diagnostics.
 
     Round 0 draws from the prior (a scrambled Sobol' set). Each later round draws from a defensive
@@ -221,7 +249,9 @@ def sample_posterior(emu: Emulator, d: int, rng: np.random.Generator, *, size_lo
         g = g[np.all((g >= 0.0) & (g <= 1.0), axis=1)][:n_gauss]
         draws = np.vstack([g, rng.random((m - len(g), d))])
         inside = _inside_mass(mu, cov, rng)
-        q = (len(g) / m) * multivariate_normal(mu, cov, allow_singular=True).pdf(draws) / inside + (1 - len(g) / m)
+        q = (len(g) / m) * multivariate_normal(mu, cov, allow_singular=True).pdf(draws) / inside + (
+            1 - len(g) / m
+        )
         logw = log_likelihood(emu, draws, weights) - np.log(q)
         candidate = _normalise(draws, logw)
         if candidate.ess >= sample.ess * 0.5 or candidate.ess > 1000:
@@ -257,27 +287,39 @@ def verdict(width_ratio: float) -> str:
 
 
 def unit_summary(sample: WeightedSample) -> list[dict]:
-    """Per coordinate: posterior mean, median, 5 % and 95 % quantiles, and the 90 % width over the prior's (0.9)."""
+    """Per coordinate: posterior mean, median, 5 % and 95 % quantiles, and the 90 % width over the
+    prior's (0.9)."""
     q = sample.quantiles([0.05, 0.5, 0.95])
     mean = sample.mean()
     out = []
     for i in range(sample.units.shape[1]):
         ratio = float((q[2, i] - q[0, i]) / 0.9)
-        out.append({"mean": float(mean[i]), "q05": float(q[0, i]), "median": float(q[1, i]), "q95": float(q[2, i]),
-                    "width_ratio": ratio, "verdict": verdict(ratio)})
+        out.append(
+            {
+                "mean": float(mean[i]),
+                "q05": float(q[0, i]),
+                "median": float(q[1, i]),
+                "q95": float(q[2, i]),
+                "width_ratio": ratio,
+                "verdict": verdict(ratio),
+            }
+        )
     return out
 
 
-def draws(sample: WeightedSample, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """``n`` posterior draws by systematic resampling, repeats merged: unit rows and weights (sum 1)."""
+def draws(
+    sample: WeightedSample, n: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` posterior draws by systematic resampling, repeats merged: unit rows and weights (sum
+    1)."""
     idx = sample.resample(n, rng)
     uniq, counts = np.unique(idx, return_counts=True)
     return sample.units[uniq], counts / counts.sum()
 
 
 def design_from_posterior(sample: WeightedSample, n: int, rng: np.random.Generator) -> np.ndarray:
-    """``n`` new design points spread over the posterior: resampled draws moved by a small Gaussian step
-    (a fifth of the posterior's spread) so that no two coincide, kept inside the cube."""
+    """``n`` new design points spread over the posterior: resampled draws moved by a small Gaussian
+    step (a fifth of the posterior's spread) so that no two coincide, kept inside the cube."""
     idx = sample.resample(n, rng)
     spread = np.sqrt(np.maximum(np.diag(sample.cov()), 1e-6))
     jitter = rng.normal(0.0, 0.2, size=(n, sample.units.shape[1])) * spread

@@ -24,7 +24,8 @@ class Group(click.Group):
     """The command group: valleysim's errors become one paragraph on stderr and their exit code."""
 
     def invoke(self, ctx):
-        """Run the command; a :class:`~sim.errors.ValleysimError` ends it with its message and code."""
+        """Run the command; a :class:`~sim.errors.ValleysimError` ends it with its message and
+        code."""
         try:
             return super().invoke(ctx)
         except ValleysimError as exc:
@@ -37,12 +38,25 @@ class Group(click.Group):
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="valleysim")
 def cli():
-    """valleysim: start-ups in the death valley, and what regional support programmes do about it."""
+    """valleysim: start-ups in the death valley, and what regional support programmes do about
+    it."""
 
 
-for command in (scenarios.validate, scenarios.show, scenarios.keys, runs.run, runs.compare, folders.report,
-                folders.resume, runs.replay, calibrate.calibrate, sweeps.sweep, sweeps.optimize, discover.discover,
-                runs.validation):
+for command in (
+    scenarios.validate,
+    scenarios.show,
+    scenarios.keys,
+    runs.run,
+    runs.compare,
+    folders.report,
+    folders.resume,
+    runs.replay,
+    calibrate.calibrate,
+    sweeps.sweep,
+    sweeps.optimize,
+    discover.discover,
+    runs.validation,
+):
     cli.add_command(command)
 
 

@@ -22,12 +22,13 @@ def resume(root, workers, executor, scheduler, quiet):
 
 @click.command()
 @click.argument("root", type=click.Path(path_type=Path))
-@click.option("--practical", "practical_pp", type=click.FloatRange(0, 100), default=None, metavar="PP",
-              help="A comparison's practical threshold in percentage points (default: the one it was run with).")
+@click.option("--practical", "practical_pp", type=click.FloatRange(0, 100), default=None,
+              metavar="PP", help="A comparison's practical threshold in percentage points "
+                   "(default: the one it was run with).")
 @quiet_option()
 def report(root, practical_pp, quiet):
-    """Rebuild a results folder's report (report.html and report.md, or the sweep's or optimisation's
-    pages) without rerunning anything."""
+    """Rebuild a results folder's report (report.html and report.md, or the sweep's or
+    optimisation's pages) without rerunning anything."""
     from ..studies.folders import report as report_study
     from ..studies.outcomes import OptimizeOutcome, PosteriorOutcome
 

@@ -1,4 +1,5 @@
-"""What every command shares: the run options, where its notes go, and how it shows a study's outcome.
+"""What every command shares: the run options, where its notes go, and how it shows a study's
+outcome.
 
 A command parses its options, calls one study function (:mod:`sim.studies`) and hands the record
 it returns to :func:`show`: the outcome's lines on stdout, then exit code 1 if some tasks failed.
@@ -20,28 +21,69 @@ EXECUTORS = ("processes", "serial", "dask")
 def run_options(f):
     """Options every command that runs replications accepts."""
     opts = [
-        click.option("--replications", "-n", type=click.IntRange(1, 100_000), default=None,
-                     help="Replications per scenario (default 10; with --precision, the first batch)."),
-        click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=DEFAULT_SEED, show_default=True,
-                     help="Root seed; replication r of every scenario shares its random streams."),
-        click.option("--out", type=click.Path(path_type=Path), default=None,
-                     help="Results folder (default results/<name>-<timestamp>/)."),
+        click.option(
+            "--replications",
+            "-n",
+            type=click.IntRange(1, 100_000),
+            default=None,
+            help="Replications per scenario (default 10; with --precision, the first batch).",
+        ),
+        click.option(
+            "--seed",
+            type=click.IntRange(0, 2**63 - 1),
+            default=DEFAULT_SEED,
+            show_default=True,
+            help="Root seed; replication r of every scenario shares its random streams.",
+        ),
+        click.option(
+            "--out",
+            type=click.Path(path_type=Path),
+            default=None,
+            help="Results folder (default results/<name>-<timestamp>/).",
+        ),
         click.option("--force", is_flag=True, help="Replace an existing results folder."),
-        click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
-                     help="Override a scenario value in every scenario run, the counterfactual and the baseline "
-                          "of a comparison included, e.g. --set centres.Daejeon.seats=40; * stands for every "
-                          "entry (--set 'centres.*.seats=40'). Repeatable. Keys: python run_sim.py keys."),
+        click.option(
+            "--set",
+            "overrides",
+            multiple=True,
+            metavar="KEY=VALUE",
+            help="Override a scenario value in every scenario run, the counterfactual and "
+            "the baseline of a comparison included, e.g. --set "
+            "centres.Daejeon.seats=40; * stands for every entry (--set "
+            "'centres.*.seats=40'). Repeatable. Keys: python run_sim.py keys.",
+        ),
         *executor_options(),
-        click.option("--startups", "keep_startups", type=click.Choice(["first", "all", "none"]), default="first",
-                     show_default=True, help="Which replications' start-up tables to keep in startups.parquet."),
-        click.option("--precision", "precision_pp", type=float, default=None, metavar="PP",
-                     help="Add replications until the 95% CI half-width of 5-year survival is at most PP "
-                          "percentage points, e.g. 0.1: of each paired difference in a comparison, of each "
-                          "scenario's level otherwise."),
-        click.option("--max-replications", type=click.IntRange(1, 100_000), default=200, show_default=True,
-                     help="Upper bound for --precision."),
-        click.option("--no-crn", is_flag=True, hidden=True,
-                     help="Independent random streams per scenario (for measuring what CRN buys)."),
+        click.option(
+            "--startups",
+            "keep_startups",
+            type=click.Choice(["first", "all", "none"]),
+            default="first",
+            show_default=True,
+            help="Which replications' start-up tables to keep in startups.parquet.",
+        ),
+        click.option(
+            "--precision",
+            "precision_pp",
+            type=float,
+            default=None,
+            metavar="PP",
+            help="Add replications until the 95% CI half-width of 5-year survival is at "
+            "most PP percentage points, e.g. 0.1: of each paired difference in a "
+            "comparison, of each scenario's level otherwise.",
+        ),
+        click.option(
+            "--max-replications",
+            type=click.IntRange(1, 100_000),
+            default=200,
+            show_default=True,
+            help="Upper bound for --precision.",
+        ),
+        click.option(
+            "--no-crn",
+            is_flag=True,
+            hidden=True,
+            help="Independent random streams per scenario (for measuring what CRN buys).",
+        ),
         quiet_option(),
     ]
     for o in reversed(opts):
@@ -52,12 +94,26 @@ def run_options(f):
 def executor_options() -> list:
     """--workers, --executor and --scheduler: where tasks run."""
     return [
-        click.option("--workers", "-j", type=click.IntRange(1, 1024), default=None,
-                     help="Worker processes (default: all cores)."),
-        click.option("--executor", type=click.Choice(EXECUTORS), default="processes", show_default=True,
-                     help="Where tasks run."),
-        click.option("--scheduler", default=None, metavar="tcp://HOST:PORT",
-                     help="Dask scheduler address (implies --executor dask)."),
+        click.option(
+            "--workers",
+            "-j",
+            type=click.IntRange(1, 1024),
+            default=None,
+            help="Worker processes (default: all cores).",
+        ),
+        click.option(
+            "--executor",
+            type=click.Choice(EXECUTORS),
+            default="processes",
+            show_default=True,
+            help="Where tasks run.",
+        ),
+        click.option(
+            "--scheduler",
+            default=None,
+            metavar="tcp://HOST:PORT",
+            help="Dask scheduler address (implies --executor dask).",
+        ),
     ]
 
 

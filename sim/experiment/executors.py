@@ -68,10 +68,12 @@ class SerialExecutor:
     workers = 1
 
     def run(self, fn: Callable, argsets: Iterable[tuple]) -> Iterator:
+        """Each task's result, in order."""
         for args in argsets:
             yield fn(*args)
 
     def close(self) -> None:
+        """Nothing to release."""
         pass
 
     abort = close
@@ -85,7 +87,8 @@ class ProcessExecutor:
     def __init__(self, workers: int | None = None, start_method: str | None = None):
         """``start_method`` "fork" forks the workers from the caller, so they never import its
         ``__main__`` (a script or notebook without an ``if __name__ == "__main__":`` guard works);
-        by default they fork from a server that has imported the model (fast, and safe with threads)."""
+        by default they fork from a server that has imported the model (fast, and safe with
+        threads)."""
         self.workers = max(1, workers or os.cpu_count() or 1)
         self.start_method = start_method
         self._pool: ProcessPoolExecutor | None = None
@@ -101,9 +104,12 @@ class ProcessExecutor:
             ctx.set_forkserver_preload(["sim.experiment.task"])
         else:
             ctx = mp.get_context("spawn")
-        return ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx, initializer=_ignore_sigint)
+        return ProcessPoolExecutor(
+            max_workers=self.workers, mp_context=ctx, initializer=_ignore_sigint
+        )
 
     def run(self, fn: Callable, argsets: Iterable[tuple]) -> Iterator:
+        """Each task's result as it finishes, a bounded window of tasks in flight."""
         if self._pool is None:
             self._pool = self._start()
         window = 4 * self.workers
@@ -111,7 +117,8 @@ class ProcessExecutor:
         it = iter(argsets)
         exhausted = False
         while True:
-            with interrupts.deferred():  # see sim.experiment.interrupts: never raise inside the pool's locks
+            # see sim.experiment.interrupts: never raise inside the pool's locks
+            with interrupts.deferred():
                 while not exhausted and len(pending) < window:
                     try:
                         args = next(it)
@@ -121,18 +128,22 @@ class ProcessExecutor:
                     pending.add(self._pool.submit(fn, *args))
                 if not pending:
                     return
-                done, pending = wait(pending, timeout=interrupts.POLL_SECONDS, return_when=FIRST_COMPLETED)
-            interrupts.check()  # before the results: a SIGTERM to the whole group also kills the workers
+                done, pending = wait(
+                    pending, timeout=interrupts.POLL_SECONDS, return_when=FIRST_COMPLETED
+                )
+            # before the results: a SIGTERM to the whole group also kills the workers
+            interrupts.check()
             for fut in done:
                 try:
                     result = fut.result()
                 except BrokenProcessPool:
                     raise ExecutorLost(
-                        "a worker process died abruptly (killed by the operating system, perhaps out of "
-                        "memory), which stops the process pool.") from None
+                        "a worker process died abruptly (killed by the operating system, perhaps "
+                        "out of memory), which stops the process pool.") from None
                 yield result
 
     def close(self) -> None:
+        """Wait for the workers to finish what they hold, then let them go."""
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
@@ -169,13 +180,15 @@ background sampling (every 10-100 ms by default) measurably slows them (about 12
 
 
 def _quiet_distributed_logs() -> None:
-    """Silence Dask's own log lines in this process (the client, its comms and batched sends each print a
-    traceback when the scheduler goes away): they are not for a planner, and what matters reaches them
-    as one paragraph through ExecutorLost and notify. Loggers Dask configured by name keep their own
-    level, so each existing one is set, and the parent for those made later."""
+    """Silence Dask's own log lines in this process (the client, its comms and batched sends each
+    print a traceback when the scheduler goes away): they are not for a planner, and what matters
+    reaches them as one paragraph through ExecutorLost and notify. Loggers Dask configured by name
+    keep their own level, so each existing one is set, and the parent for those made later."""
     import logging
 
-    names = [name for name in logging.root.manager.loggerDict if name.split(".")[0] == "distributed"]
+    names = [
+        name for name in logging.root.manager.loggerDict if name.split(".")[0] == "distributed"
+    ]
     for name in ["distributed", *names]:
         logging.getLogger(name).setLevel(logging.CRITICAL)
 
@@ -187,12 +200,15 @@ class DaskExecutor:
 
     def __init__(self, scheduler: str | None = None, workers: int | None = None,
                  connect_timeout: float = 5.0, workers_timeout: float = 60.0):
+        """Connect to ``scheduler`` (or start a LocalCluster of ``workers``) and import the model on
+        every worker."""
         try:
             import dask
             from distributed import Client, LocalCluster
         except ImportError:
-            raise UsageError("--executor dask needs the optional Dask extra: pip install -e '.[dask]' "
-                             "(or pip install 'dask[distributed]'), then run again.") from None
+            raise UsageError("--executor dask needs the optional Dask extra: pip install -e "
+                             "'.[dask]' (or pip install 'dask[distributed]'), then run "
+                             "again.") from None
         _quiet_distributed_logs()
         self._cluster = None
         self._client = None
@@ -204,35 +220,47 @@ class DaskExecutor:
                 self._client = Client(scheduler, timeout=connect_timeout)
             except (OSError, TimeoutError, ValueError, TypeError) as exc:
                 raise UsageError(
-                    f"--scheduler {scheduler}: cannot reach the Dask scheduler within {connect_timeout:g} s "
-                    f"({exc}). Start one with `dask scheduler` and workers with `dask worker ADDRESS`, "
-                    "give its address as tcp://HOST:PORT, or drop --scheduler to start a local cluster."
+                    f"--scheduler {scheduler}: cannot reach the Dask scheduler within "
+                    f"{connect_timeout:g} s ({exc}). Start one with `dask scheduler` and workers "
+                    "with `dask worker ADDRESS`, give its address as tcp://HOST:PORT, or drop "
+                    "--scheduler to start a local cluster."
                 ) from None
             try:
                 self._client.wait_for_workers(1, timeout=workers_timeout)
             except (OSError, TimeoutError) as exc:
                 self.close()
                 raise UsageError(
-                    f"--scheduler {scheduler}: the scheduler answers but no worker joined it within "
-                    f"{workers_timeout:g} s ({exc}). Start workers with `dask worker {scheduler}`."
+                    f"--scheduler {scheduler}: the scheduler answers but no worker joined it "
+                    f"within {workers_timeout:g} s ({exc}). Start workers with `dask worker "
+                    f"{scheduler}`."
                 ) from None
         else:
             n = max(1, workers or os.cpu_count() or 1)
             try:
-                # workers started while SIGINT is ignored inherit that: Ctrl-C is the parent's business
-                # Dask starts workers with MALLOC_TRIM_THRESHOLD_=65536 so that long-lived workers give
+                # workers started while SIGINT is ignored inherit that: Ctrl-C is the parent's
+                # business
+                # Dask starts workers with MALLOC_TRIM_THRESHOLD_=65536 so that long-lived workers
+                # give
                 # memory back; it makes every large numpy allocation a fresh mmap, and a replication
                 # 10-15 % slower. These workers live for one experiment, so glibc's default stays.
-                environ = {k: v for k, v in dask.config.get("distributed.nanny.pre-spawn-environ", {}).items()
-                           if k != "MALLOC_TRIM_THRESHOLD_"}
-                with (_sigint_ignored(),
-                      dask.config.set({**QUIET_WORKERS, "distributed.nanny.pre-spawn-environ": environ})):
+                environ = {
+                    k: v
+                    for k, v in dask.config.get("distributed.nanny.pre-spawn-environ", {}).items()
+                    if k != "MALLOC_TRIM_THRESHOLD_"
+                }
+                with (
+                    _sigint_ignored(),
+                    dask.config.set(
+                        {**QUIET_WORKERS, "distributed.nanny.pre-spawn-environ": environ}
+                    ),
+                ):
                     self._cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
                                                  dashboard_address=None, silence_logs=40)
                 self._client = Client(self._cluster)
             except (OSError, TimeoutError) as exc:
                 self.close()
-                raise UsageError(f"--executor dask: cannot start a local Dask cluster ({exc}).") from None
+                raise UsageError("--executor dask: cannot start a local Dask cluster "
+                                 f"({exc}).") from None
         # one task per worker thread (each thread of a `dask worker --nthreads N` runs one task)
         self.workers = max(1, sum(self._client.nthreads().values()) or (workers or 1))
         # import the model on every worker now, as the process pool's forkserver does: the first
@@ -241,10 +269,13 @@ class DaskExecutor:
             self._client.run(_preload)
         except ImportError as exc:
             self.close()
-            raise UsageError(f"--executor dask: a Dask worker cannot import valleysim ({exc}). Install it in "
-                             "the workers' environment (pip install -e .) and start them again.") from None
+            raise UsageError(f"--executor dask: a Dask worker cannot import valleysim ({exc}). "
+                             "Install it in the workers' environment (pip install -e .) and start "
+                             "them again.") from None
 
     def run(self, fn: Callable, argsets: Iterable[tuple]) -> Iterator:
+        """Each task's result as it finishes; a lost worker's tasks run elsewhere, and the watch
+        says when the cluster has no worker."""
         from distributed import as_completed
 
         window = 4 * self.workers
@@ -298,14 +329,16 @@ class DaskExecutor:
         while not ac.is_empty() or lost:
             for fut in finished():
                 if fut.status not in DONE:
-                    lost.append(fut)  # its worker died: wait for the rerun without blocking (and keep watching)
+                    # its worker died: wait for the rerun without blocking (and keep watching)
+                    lost.append(fut)
                     continue
                 args = task_of.pop(fut.key)
                 try:
                     result = result_of(fut)
                 except CancelledError:
-                    raise ExecutorLost(f"the connection to the Dask scheduler ({self.address}) was lost and "
-                                       "it cancelled the work in flight; was the scheduler stopped?") from None
+                    raise ExecutorLost(f"the connection to the Dask scheduler ({self.address}) was "
+                                       "lost and it cancelled the work in flight; was the "
+                                       "scheduler stopped?") from None
                 except Exception as exc:  # noqa: BLE001 - e.g. KilledWorker: the task's worker kept dying
                     result = _lost_task(args, exc)
                 fut.release()
@@ -315,6 +348,7 @@ class DaskExecutor:
                     submit(nxt)
 
     def close(self) -> None:
+        """Close the client and the cluster valleysim started."""
         if self._client is not None:
             with contextlib.suppress(Exception):
                 self._client.close()
@@ -339,7 +373,8 @@ class _ClusterWatch:
     With no worker left, it says so within seconds, then every :attr:`REPEAT` seconds, and keeps
     waiting: a worker that joins (``dask worker ADDRESS``) takes the work up, and Ctrl-C stops the
     run as interrupted, resumable. A scheduler that is gone (the connection closed, or not back
-    within :attr:`RECONNECT` seconds) raises :class:`ExecutorLost`: the run is interrupted, exit 130.
+    within :attr:`RECONNECT` seconds) raises :class:`ExecutorLost`: the run is interrupted, exit
+    130.
     """
 
     EVERY = 1.0
@@ -366,13 +401,13 @@ class _ClusterWatch:
         self.next_check = t + self.EVERY
         status = getattr(self.client, "status", "running")
         if status in ("closed", "closing", "failed"):
-            raise ExecutorLost(f"the connection to the Dask scheduler ({self.address}) was closed; was the "
-                               "scheduler stopped?")
+            raise ExecutorLost(f"the connection to the Dask scheduler ({self.address}) was closed; "
+                               "was the scheduler stopped?")
         if status != "running":
             self.since_disconnected = self.since_disconnected or t
             if t - self.since_disconnected > self.RECONNECT:
-                raise ExecutorLost(f"the Dask scheduler ({self.address}) stopped answering and did not come "
-                                   f"back within {self.RECONNECT:g} s; was it stopped?")
+                raise ExecutorLost(f"the Dask scheduler ({self.address}) stopped answering and did "
+                                   f"not come back within {self.RECONNECT:g} s; was it stopped?")
             return
         self.since_disconnected = None
         try:
@@ -385,10 +420,13 @@ class _ClusterWatch:
         self.since_empty = self.since_empty or t
         if self.said is None or t - self.said >= self.REPEAT:
             self.said = t
-            waited = f" (still none after {t - self.since_empty:.0f} s)" if t > self.since_empty else ""
-            self.notify(f"dask: no worker is connected to the scheduler ({self.address}){waited}; waiting for "
-                        f"one to join (start one with: dask worker {self.address}). Ctrl-C stops the run; "
-                        "finished tasks are safe and `python run_sim.py resume DIR` continues it.")
+            waited = (
+                f" (still none after {t - self.since_empty:.0f} s)" if t > self.since_empty else ""
+            )
+            self.notify(f"dask: no worker is connected to the scheduler ({self.address}){waited}; "
+                        f"waiting for one to join (start one with: dask worker {self.address}). "
+                        "Ctrl-C stops the run; finished tasks are safe and `python run_sim.py "
+                        "resume DIR` continues it.")
 
 
 def _probe_scheduler(address: str, timeout: float) -> None:
@@ -409,8 +447,10 @@ def _probe_scheduler(address: str, timeout: float) -> None:
 
     async def handshake() -> None:
         # a second more than connect's own bound, so its message wins when nothing listens
-        comm = await asyncio.wait_for(connect(address, timeout=timeout,
-                                              **Security().get_connection_args("client")), timeout + 1.0)
+        comm = await asyncio.wait_for(
+            connect(address, timeout=timeout, **Security().get_connection_args("client")),
+            timeout + 1.0,
+        )
         await comm.close()
 
     def probe() -> None:
@@ -425,8 +465,8 @@ def _probe_scheduler(address: str, timeout: float) -> None:
     thread.join(timeout + 5.0)
     error = outcome[0] if outcome else TimeoutError()
     if isinstance(error, (asyncio.TimeoutError, TimeoutError)) and not str(error):
-        raise TimeoutError("something listens there but did not answer as a Dask scheduler; is it the "
-                           "scheduler's address (port 8786 by default), not its dashboard's?")
+        raise TimeoutError("something listens there but did not answer as a Dask scheduler; is it "
+                           "the scheduler's address (port 8786 by default), not its dashboard's?")
     if error is not None:
         raise error
 
@@ -438,11 +478,13 @@ def _lost_task(args: tuple, exc: BaseException) -> dict | list[dict]:
         return [_lost_task(a, exc) for a in args[0]]
     task = next((a for a in args if hasattr(a, "replication") and hasattr(a, "scenario")), None)
     return {"task": task, "error": f"{type(exc).__name__}: {exc}",
-            "traceback": f"{type(exc).__name__}: {exc} (raised by the executor, not by the model)\n",
+            "traceback": f"{type(exc).__name__}: {exc} (raised by the executor, not by the "
+                         "model)\n",
             "seconds": 0.0}
 
 
 def make_executor(kind: str, workers: int | None = None, scheduler: str | None = None):
+    """The executor ``kind`` asks for (a ``scheduler`` address means Dask)."""
     if scheduler and kind != "dask":
         kind = "dask"
     if kind == "serial":

@@ -1,4 +1,5 @@
-"""Where results folders go, who may write one, what in it is valleysim's, and whether its data is whole.
+"""Where results folders go, who may write one, what in it is valleysim's, and whether its data is
+whole.
 
 - **Where.** A study given no ``--out`` writes ``results/<name>-<timestamp>/`` in the project
   (:data:`RESULTS`, :func:`default_out`): one rule for the command line and the Python API.
@@ -31,24 +32,56 @@ from ..files import now
 from ..metadata import FORMAT_VERSION
 
 RESULTS = Path(__file__).resolve().parents[2] / "results"
-"""The results root: where a study writes when it is given no folder (git-ignored but its README)."""
+"""The results root: where a study writes when it is given no folder (git-ignored but its
+README)."""
 MARKER = "valleysim-results"
-"""Written into every manifest as ``format`` and ``format_version``: the proof a folder is valleysim's."""
+"""Written into every manifest as ``format`` and ``format_version``: the proof a folder is
+valleysim's."""
 LOCK = ".valleysim.lock"
 PARTS_DIR = "parts"
-OWNED = frozenset({
-    "manifest.json", "parts", "failures.json", "replications.parquet", "regions.parquet", "startups.parquet",
-    "summary.json", "report.html", "report.md", "figures", LOCK, "probes.parquet",
-    "design.parquet", "design.csv", "sensitivity.json", "sweep.html", "sweep.md",
-    "optimize.json", "optimize.md", "optimize.html", "best.yaml", "evaluations.jsonl", "candidates.jsonl", "final",
-    "waves.jsonl", "posterior.parquet", "posterior.json", "posterior.md", "posterior.png",
-    "discover.json", "discover.md", "discover.png",
-})
-"""Names valleysim writes at the top of a results folder (and half-written ``.NAME.tmp-PID`` files)."""
+OWNED = frozenset(
+    {
+        "manifest.json",
+        "parts",
+        "failures.json",
+        "replications.parquet",
+        "regions.parquet",
+        "startups.parquet",
+        "summary.json",
+        "report.html",
+        "report.md",
+        "figures",
+        LOCK,
+        "probes.parquet",
+        "design.parquet",
+        "design.csv",
+        "sensitivity.json",
+        "sweep.html",
+        "sweep.md",
+        "optimize.json",
+        "optimize.md",
+        "optimize.html",
+        "best.yaml",
+        "evaluations.jsonl",
+        "candidates.jsonl",
+        "final",
+        "waves.jsonl",
+        "posterior.parquet",
+        "posterior.json",
+        "posterior.md",
+        "posterior.png",
+        "discover.json",
+        "discover.md",
+        "discover.png",
+    }
+)
+"""Names valleysim writes at the top of a results folder (and half-written ``.NAME.tmp-PID``
+files)."""
 
 
 def default_out(name: str) -> Path:
-    """``results/<name>-<timestamp>/``, never an existing folder (``name`` made safe for a file name)."""
+    """``results/<name>-<timestamp>/``, never an existing folder (``name`` made safe for a file
+    name)."""
     import datetime as dt
     import re
 
@@ -69,7 +102,12 @@ def marker() -> dict:
 
 def writer_info() -> dict:
     """Who is writing: this process, its host and its command."""
-    return {"pid": os.getpid(), "host": socket.gethostname(), "since": now(), "command": " ".join(sys.argv)}
+    return {
+        "pid": os.getpid(),
+        "host": socket.gethostname(),
+        "since": now(),
+        "command": " ".join(sys.argv),
+    }
 
 
 def _alive(pid: int) -> bool:
@@ -89,12 +127,14 @@ def _describe(w: dict) -> str:
 
 def _in_use(root: Path, holder: dict) -> UsageError:
     return UsageError(
-        f"{root}: is in use by {_describe(holder)}. A results folder belongs to the run writing it: wait "
-        f"for it to finish (or stop it, then continue it with: python run_sim.py resume {root}), or choose "
-        "another --out. --force never takes a folder from a live writer.", path=root)
+        f"{root}: is in use by {_describe(holder)}. A results folder belongs to the run writing "
+        "it: wait for it to finish (or stop it, then continue it with: python run_sim.py resume "
+        f"{root}), or choose another --out. --force never takes a folder from a live "
+        "writer.", path=root)
 
 
 def read_manifest_quietly(root: Path) -> dict | None:
+    """The folder's manifest, or None when it is missing or unreadable."""
     try:
         m = json.loads((Path(root) / "manifest.json").read_text())
     except (OSError, ValueError):
@@ -106,17 +146,20 @@ class FolderLock:
     """The exclusive right to write one results folder (see the module docstring)."""
 
     def __init__(self, root: Path):
+        """The lock of the folder ``root`` (not taken yet: :meth:`acquire`)."""
         self.root = Path(root)
         self._fd: int | None = None
 
     def acquire(self) -> FolderLock:
+        """Take the lock, or raise a UsageError naming the writer who holds it."""
         import fcntl
 
         path = self.root / LOCK
         try:
             fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError:
-            return self  # a folder we cannot even create a file in fails at its first write, with exit 3
+            # a folder we cannot even create a file in fails at its first write, with exit 3
+            return self
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
@@ -139,21 +182,25 @@ class FolderLock:
         return self
 
     def release(self) -> None:
+        """Give the lock up (closing the file drops it)."""
         fd, self._fd = self._fd, None
         if fd is not None:
             with contextlib.suppress(OSError):
                 os.close(fd)  # closing drops the flock
 
     def __enter__(self) -> FolderLock:
+        """Take the lock for the block."""
         return self.acquire()
 
     def __exit__(self, *exc) -> None:
+        """Give the lock up."""
         self.release()
 
 
 def provably_ours(root: Path) -> bool:
-    """Whether ``root`` is valleysim's: its manifest carries the marker, or it holds nothing but what a
-    run that stopped before writing its manifest leaves (the lock, and parts/ with task parts)."""
+    """Whether ``root`` is valleysim's: its manifest carries the marker, or it holds nothing but
+    what a run that stopped before writing its manifest leaves (the lock, and parts/ with task
+    parts)."""
     import re
 
     m = read_manifest_quietly(root)
@@ -175,15 +222,20 @@ def check_force(root: Path) -> None:
     """Refuse ``--force`` (deleting nothing) unless ``root`` is provably valleysim's and holds
     nothing but valleysim's files."""
     if not provably_ours(root):
-        raise UsageError(f"{root}: is not a valleysim results folder valleysim can prove is its own (no "
-                         f"manifest.json carrying valleysim's marker \"format\": \"{MARKER}\"); refusing to delete "
-                         "anything in it even with --force. Choose another --out, or empty the folder yourself.",
+        raise UsageError(f"{root}: is not a valleysim results folder valleysim can prove is its "
+                         "own (no manifest.json carrying valleysim's marker \"format\": "
+                         f"\"{MARKER}\"); refusing to delete anything in it even with --force. "
+                         "Choose another --out, or empty the folder yourself.",
                          path=root)
-    foreign = sorted(p.name for p in root.iterdir() if p.name not in OWNED and ".tmp-" not in p.name)
+    foreign = sorted(
+        p.name for p in root.iterdir() if p.name not in OWNED and ".tmp-" not in p.name
+    )
     if foreign:
-        shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
-        raise UsageError(f"{root}: holds files valleysim did not write ({shown}); --force deletes only valleysim's "
-                         "own files and will not touch yours. Move them out, or choose another --out.", path=root)
+        shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} "
+                                          "more" if len(foreign) > 5 else "")
+        raise UsageError(f"{root}: holds files valleysim did not write ({shown}); --force deletes "
+                         "only valleysim's own files and will not touch yours. Move them out, or "
+                         "choose another --out.", path=root)
 
 
 def clear_owned(root: Path) -> None:

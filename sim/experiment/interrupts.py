@@ -42,6 +42,7 @@ def deferred():
 
 
 def pending() -> bool:
+    """Whether a signal arrived during a deferred block."""
     return _state["pending"] is not None
 
 

@@ -39,4 +39,5 @@ def append_line(path: Path, obj: dict) -> None:
             fh.flush()
             os.fsync(fh.fileno())
     except OSError as exc:
-        raise ResultsError(f"{path}: cannot write the evaluation journal ({exc.strerror}).", path=path) from None
+        raise ResultsError(f"{path}: cannot write the evaluation journal "
+                           f"({exc.strerror}).", path=path) from None

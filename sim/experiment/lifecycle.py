@@ -67,13 +67,23 @@ class StudyFolder:
         self.echo = echo
         self._stack = contextlib.ExitStack()
         if executor is not None and hasattr(executor, "notify"):
-            executor.notify = echo  # the executor's own news (a cluster without workers) goes here too
+            # the executor's own news (a cluster without workers) goes here too
+            executor.notify = echo
 
     # -- opening ----------------------------------------------------------------------------------
     @classmethod
-    def create(cls, root: Path, manifest: dict, *, executor, force: bool = False, parts: bool = True,
-               kept: str = "Finished tasks are safe", progress: bool = True,
-               echo: Callable[[str], None] = print) -> StudyFolder:
+    def create(
+        cls,
+        root: Path,
+        manifest: dict,
+        *,
+        executor,
+        force: bool = False,
+        parts: bool = True,
+        kept: str = "Finished tasks are safe",
+        progress: bool = True,
+        echo: Callable[[str], None] = print,
+    ) -> StudyFolder:
         """A new results folder holding ``manifest`` (status ``running``), locked for this process.
 
         An existing folder is replaced only with ``force`` and only as
@@ -81,14 +91,17 @@ class StudyFolder:
         cannot be made, the executor is closed and nothing is left locked.
         """
         try:
-            store = ResultsStore.create(root, {**manifest, "status": "running"}, force=force, parts=parts)
+            store = ResultsStore.create(
+                root, {**manifest, "status": "running"}, force=force, parts=parts
+            )
         except BaseException:
             _close(executor)
             raise
         return cls(store, executor, mode="create", kept=kept, progress=progress, echo=echo)
 
     @classmethod
-    def reopen(cls, root: Path, *, executor, kept: str = "Finished tasks are safe", progress: bool = True,
+    def reopen(cls, root: Path, *, executor, kept: str = "Finished tasks are "
+                                                         "safe", progress: bool = True,
                echo: Callable[[str], None] = print) -> StudyFolder:
         """An existing folder, locked to be continued; :meth:`begin` sets it running again once the
         study has checked it can be continued (until then an error changes nothing in it)."""
@@ -116,10 +129,14 @@ class StudyFolder:
 
     def begin(self, **changes) -> None:
         """Set a reopened folder running again (``resumed`` now, this process its writer)."""
-        self.store.update_manifest(status="running", resumed=now(), ended=None, writer=writer_info(), **changes)
+        self.store.update_manifest(
+            status="running", resumed=now(), ended=None, writer=writer_info(), **changes
+        )
         self.live = True
 
-    def finish(self, status: str = "complete", *, cleanup: Callable[[], None] | None = None, **facts) -> None:
+    def finish(
+        self, status: str = "complete", *, cleanup: Callable[[], None] | None = None, **facts
+    ) -> None:
         """Record how the study ended (``complete``, or ``failed`` when some tasks failed): the last
         word on its data, written after every output is in place.
 
@@ -134,13 +151,16 @@ class StudyFolder:
             cleanup()
         self.status = status
 
-    # -- the one task loop --------------------------------------------------------------------------
-    def run_tasks(self, bundles: Iterable[list[tuple]], record: Callable[[dict], None], *, total: int) -> None:
+    # -- the one task loop
+    # --------------------------------------------------------------------------
+    def run_tasks(
+        self, bundles: Iterable[list[tuple]], record: Callable[[dict], None], *, total: int
+    ) -> None:
         """Run every bundle of task arguments (:func:`sim.experiment.task.run_task`'s, run one after
-        another in a worker by :func:`~sim.experiment.task.run_tasks`) through the executor, and hand
-        each task's result to ``record`` as soon as it arrives: ``record`` journals it (a part file, a
-        journal line, a failure) before the next one is taken, so an interruption loses nothing that
-        finished. ``total`` tasks are counted by the progress bar."""
+        another in a worker by :func:`~sim.experiment.task.run_tasks`) through the executor, and
+        hand each task's result to ``record`` as soon as it arrives: ``record`` journals it (a part
+        file, a journal line, a failure) before the next one is taken, so an interruption loses
+        nothing that finished. ``total`` tasks are counted by the progress bar."""
         with Progress(total, enabled=self.progress, echo=self.echo) as bar:
             for results in self.executor.run(run_tasks, ((b,) for b in bundles)):
                 for result in results:
@@ -152,12 +172,16 @@ class StudyFolder:
         """Let the workers go (the simulations are over; the study still writes its outputs)."""
         _close(self.executor)
 
-    # -- the block ------------------------------------------------------------------------------------
+    # -- the block
+    # ------------------------------------------------------------------------------------
     def __enter__(self) -> StudyFolder:
+        """Take SIGINT and SIGTERM as resumable interruptions for the block."""
         self._stack.enter_context(interrupts.signals_as_interrupt())
         return self
 
     def __exit__(self, kind, exc, tb) -> bool:
+        """Record how the block ended (see the module docstring), then release the lock and the
+        executor."""
         try:
             if exc is None:
                 return False
@@ -177,12 +201,17 @@ class StudyFolder:
 
     def _interrupted(self, exc: BaseException) -> Interrupted:
         resume = resume_command(self.root)
-        if self.status is not None:  # the data was final: only what came after it (the report) is missing
-            return Interrupted(f"Interrupted. The results in {self.root} are {self.status}; only the pages were "
-                               f"not written. Write them with: {resume}")
+        # the data was final: only what came after it (the report) is missing
+        if self.status is not None:
+            return Interrupted(f"Interrupted. The results in {self.root} are {self.status}; only "
+                               f"the pages were not written. Write them with: {resume}")
         if not self.live:
-            pages = ", but its pages may be half-written; write them again with: python run_sim.py report " \
-                f"{shlex.quote(str(self.root))}" if self.mode == "hold" else ""
+            pages = (
+                ", but its pages may be half-written; write them again with: python run_sim.py "
+                f"report {shlex.quote(str(self.root))}"
+                if self.mode == "hold"
+                else ""
+            )
             return Interrupted(f"Interrupted. Nothing changed in {self.root}{pages}.")
         with contextlib.suppress(ValleysimError, OSError):
             self.store.update_manifest(status="interrupted", ended=now())
@@ -203,8 +232,8 @@ class StudyFolder:
         with contextlib.suppress(ValleysimError, OSError):
             self.store.update_manifest(status="failed", ended=now(), error=message)
         if isinstance(exc, (ScenarioError, UsageError)):
-            return type(exc)(f"{message} {self.root} is marked failed (nothing in it counts as done): give "
-                             "another --out, or --force to replace it.", path=exc.path)
+            return type(exc)(f"{message} {self.root} is marked failed (nothing in it counts as "
+                             "done): give another --out, or --force to replace it.", path=exc.path)
         return None
 
 

@@ -23,7 +23,10 @@ def _interval(default: float) -> float:
 class Progress:
     """Counts finished tasks (and the start-ups they simulated)."""
 
-    def __init__(self, total: int, *, enabled: bool = True, echo=print, every_seconds: float | None = None):
+    def __init__(
+        self, total: int, *, enabled: bool = True, echo=print, every_seconds: float | None = None
+    ):
+        """A counter of ``total`` tasks, reporting through ``echo`` unless disabled."""
         self.total = total
         self.enabled = enabled and total > 0
         self.echo = echo
@@ -35,13 +38,17 @@ class Progress:
         self._last = self._t0
 
     def __enter__(self) -> Progress:
+        """Start the bar (on a terminal)."""
         if self.enabled and sys.stderr.isatty():
             from tqdm import tqdm
 
-            self._bar = tqdm(total=self.total, unit="task", dynamic_ncols=True, file=sys.stderr, smoothing=0.1)
+            self._bar = tqdm(
+                total=self.total, unit="task", dynamic_ncols=True, file=sys.stderr, smoothing=0.1
+            )
         return self
 
     def update(self, startups: int = 0) -> None:
+        """One more task finished, which simulated ``startups`` start-ups."""
         self.done += 1
         self.startups += startups
         elapsed = time.perf_counter() - self._t0
@@ -49,12 +56,15 @@ class Progress:
         if self._bar is not None:
             self._bar.set_postfix_str(f"{rate:,.0f} start-ups/s", refresh=False)
             self._bar.update(1)
-        elif self.enabled and (self.done in (1, self.total) or time.perf_counter() - self._last >= self.every):
+        elif self.enabled and (
+            self.done in (1, self.total) or time.perf_counter() - self._last >= self.every
+        ):
             self._last = time.perf_counter()
             left = (self.total - self.done) * elapsed / self.done
             self.echo(f"  {self.done}/{self.total} tasks, {elapsed:,.0f} s elapsed, "
                       f"{rate:,.0f} start-ups/s, ~{left:,.0f} s left")
 
     def __exit__(self, *exc) -> None:
+        """Close the bar."""
         if self._bar is not None:
             self._bar.close()

@@ -51,8 +51,8 @@ class ExperimentSpec:
     info: CompareInfo | SweepInfo | None = None
     """What the study records about itself for its report (:mod:`sim.metadata`); None for a run."""
     probes: dict[str, str] = field(default_factory=dict)
-    """Scenario name -> the name of a probe (:data:`sim.analysis.effects.PROBES`) run with each of its
-    tasks; what it returns is kept in ``probes.parquet``."""
+    """Scenario name -> the name of a probe (:data:`sim.analysis.effects.PROBES`) run with each of
+    its tasks; what it returns is kept in ``probes.parquet``."""
     draws: Draws | None = None
     """Posterior draws: replication ``r`` of every scenario runs with draw ``r mod K`` (see
     :mod:`sim.scenario.draws`); None runs every replication at the scenarios' own values."""
@@ -61,15 +61,20 @@ class ExperimentSpec:
     _at: dict = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self):
+        """Check the plan's numbers (a UsageError before anything runs)."""
         if not self.scenarios:
             raise UsageError("an experiment needs at least one scenario.")
         if self.replications < 1:
-            raise UsageError(f"--replications: expected a whole number >= 1, found {self.replications}.")
+            raise UsageError("--replications: expected a whole number >= 1, found "
+                             f"{self.replications}.")
         if self.keep_startups not in ("all", "first", "none"):
-            raise UsageError(f"--startups: expected all, first or none, found {self.keep_startups!r}.")
-        if self.precision is not None and not (self.precision > 0 and math.isfinite(self.precision)):
-            raise UsageError(f"precision: expected a positive half-width (a fraction, 0.001 = 0.1 pp), found "
-                             f"{self.precision}.")
+            raise UsageError("--startups: expected all, first or none, found "
+                             f"{self.keep_startups!r}.")
+        if self.precision is not None and not (
+            self.precision > 0 and math.isfinite(self.precision)
+        ):
+            raise UsageError("precision: expected a positive half-width (a fraction, 0.001 = 0.1 "
+                             f"pp), found {self.precision}.")
 
     def draw_of(self, replication: int) -> int | None:
         """The posterior draw replication ``replication`` runs with (None without draws)."""
@@ -80,11 +85,14 @@ class ExperimentSpec:
         if self.draws is None or scenario not in self.raw:
             return []
         if ("applied", scenario) not in self._at:
-            self._at[("applied", scenario)] = self.draws.applied(resolved_dict(self.scenarios[scenario]))
+            self._at[("applied", scenario)] = self.draws.applied(
+                resolved_dict(self.scenarios[scenario])
+            )
         return self._at[("applied", scenario)]
 
     def scenario_at(self, scenario: str, replication: int) -> Scenario:
-        """The scenario replication ``replication`` runs: with its draw's values where a draw applies."""
+        """The scenario replication ``replication`` runs: with its draw's values where a draw
+        applies."""
         k = self.draw_of(replication)
         keys = self.applied(scenario) if k is not None else []
         if not keys:
@@ -94,22 +102,29 @@ class ExperimentSpec:
             from ..scenario.loader import validate
 
             origin = f"{scenario} with posterior draw {k} of {self.draws.file}"
-            hit = self._at[(scenario, k)] = validate(self.draws.data_for(self.raw[scenario], k, keys), origin)
+            hit = self._at[(scenario, k)] = validate(
+                self.draws.data_for(self.raw[scenario], k, keys), origin
+            )
         return hit
 
     def probe(self, scenario: str):
+        """The probe function the scenario's tasks run (None without one)."""
         from ..analysis.effects import PROBES
 
         name = self.probes.get(scenario)
         return PROBES[name] if name else None
 
     def tasks(self, replications: range) -> list[Task]:
-        """Replication-major order, so an interrupted run holds whole replications of every scenario."""
+        """Replication-major order, so an interrupted run holds whole replications of every
+        scenario."""
         names = list(self.scenarios)
         return [Task(i, n, r) for r in replications for i, n in enumerate(names)]
 
     def keep(self, task: Task) -> bool:
-        return self.keep_startups == "all" or (self.keep_startups == "first" and task.replication == 0)
+        """Whether ``task`` keeps its start-up table (startups.parquet)."""
+        return self.keep_startups == "all" or (
+            self.keep_startups == "first" and task.replication == 0
+        )
 
 
 def _git_commit() -> str | None:
@@ -134,9 +149,15 @@ def new_manifest(spec: ExperimentSpec, command: list[str] | None) -> dict:
         "precision": spec.precision,
         "max_replications": spec.max_replications,
         "comparisons": [list(c) for c in spec.comparisons],
-        "scenarios": {n: {"hash": scenario_hash(s), "file": spec.sources.get(n), "resolved": resolved_dict(s),
-                          "question": header_comment(spec.sources.get(n)).strip()}
-                      for n, s in spec.scenarios.items()},
+        "scenarios": {
+            n: {
+                "hash": scenario_hash(s),
+                "file": spec.sources.get(n),
+                "resolved": resolved_dict(s),
+                "question": header_comment(spec.sources.get(n)).strip(),
+            }
+            for n, s in spec.scenarios.items()
+        },
         "versions": versions(),
         "git_commit": _git_commit(),
         "command": shlex.join(command or sys.argv),
@@ -155,9 +176,9 @@ def spec_from_manifest(m: dict, root: Path | str = "manifest.json") -> Experimen
     try:
         return _spec_from_manifest(m)
     except (KeyError, TypeError, ValidationError) as exc:
-        raise UsageError(f"{root}: its manifest.json does not describe an experiment this version of "
-                         f"valleysim can continue ({type(exc).__name__}: {str(exc).splitlines()[0]}). "
-                         "Start a new run instead.") from None
+        raise UsageError(f"{root}: its manifest.json does not describe an experiment this version "
+                         f"of valleysim can continue ({type(exc).__name__}: "
+                         f"{str(exc).splitlines()[0]}). Start a new run instead.") from None
 
 
 def _spec_from_manifest(m: dict) -> ExperimentSpec:
@@ -200,6 +221,7 @@ LIFECYCLES_PER_SECOND = 50_000.0
 
 @dataclass
 class Outcome:
+    """A finished experiment: its folder, summary, failed tasks, replications and run time."""
     root: Path
     summary: dict
     failures: list[dict]
@@ -208,9 +230,11 @@ class Outcome:
 
 
 class Runner:
-    """Runs an experiment's tasks in its :class:`~sim.experiment.lifecycle.StudyFolder` and finishes it."""
+    """Runs an experiment's tasks in its :class:`~sim.experiment.lifecycle.StudyFolder` and finishes
+    it."""
 
     def __init__(self, spec: ExperimentSpec, folder: StudyFolder):
+        """The runner of ``spec`` in ``folder`` (its store, executor and progress)."""
         self.spec = spec
         self.folder = folder
         self.store = folder.store
@@ -228,7 +252,15 @@ class Runner:
                 sc = self.spec.scenario_at(t.scenario, t.replication)
                 done[key] = (resolved_dict(sc), scenario_hash(sc))
             resolved, digest = done[key]
-            yield (resolved, digest, t, self.spec.seed, self.spec.crn, self.spec.keep(t), self.spec.probe(t.scenario))
+            yield (
+                resolved,
+                digest,
+                t,
+                self.spec.seed,
+                self.spec.crn,
+                self.spec.keep(t),
+                self.spec.probe(t.scenario),
+            )
 
     def _record(self, result: dict) -> None:
         """Journal one finished task: its parts, or its failure (the rest go on)."""
@@ -254,12 +286,14 @@ class Runner:
                       f"~{lifecycles:,.0f} start-up lifecycles, {self.executor.workers} worker(s) "
                       f"[{self.executor.name}], roughly {eta:,.0f} s")
         argsets = list(self._argsets(todo))
-        self.folder.run_tasks(bundled(todo, argsets, self.executor.workers), self._record, total=len(todo))
+        self.folder.run_tasks(
+            bundled(todo, argsets, self.executor.workers), self._record, total=len(todo)
+        )
 
     def _failure_rows(self) -> list[dict]:
         root = self.store.root
-        return [{**f, "replay": f"python run_sim.py replay {shlex.quote(str(root))} "
-                                f"--scenario {shlex.quote(f['scenario'])} --replication {f['replication']}"}
+        return [{**f, "replay": f"python run_sim.py replay {shlex.quote(str(root))} --scenario "
+                                f"{shlex.quote(f['scenario'])} --replication {f['replication']}"}
                 for f in self.failures]
 
     def _write_failures(self) -> None:
@@ -278,12 +312,14 @@ class Runner:
         worst = max(finite) if finite and len(finite) == len(hw) else math.inf
         self.half_width = worst
         if self.progress:
-            self.echo(f"precision: worst 95% CI half-width of 5-year survival after {n} replications = "
-                      f"{100 * worst:.3f} pp (target {100 * spec.precision:.3f} pp)")
+            self.echo(f"precision: worst 95% CI half-width of 5-year survival after {n} "
+                      f"replications = {100 * worst:.3f} pp (target {100 * spec.precision:.3f} pp)")
         if worst <= spec.precision:
             return True, n
         needed = replications_for(cols, list(spec.scenarios), spec.comparisons, spec.precision)
-        return False, min(spec.max_replications, max(n + 1, needed if needed is not None else 2 * n))
+        return False, min(
+            spec.max_replications, max(n + 1, needed if needed is not None else 2 * n)
+        )
 
     def run(self) -> Outcome:
         """Every missing task (in batches until a precision target is met), then :meth:`finish`."""
@@ -304,7 +340,9 @@ class Runner:
             if not met:
                 self.echo(f"precision: target {100 * spec.precision:.3f} pp not reached within "
                           f"--max-replications {spec.max_replications}; stopping there.")
-            self.store.update_manifest(precision_met=met, precision_half_width=finite_or_none(self.half_width))
+            self.store.update_manifest(
+                precision_met=met, precision_half_width=finite_or_none(self.half_width)
+            )
         interrupts.check()
         self.folder.close_executor()
         return self.finish(n, time.perf_counter() - t0)
@@ -330,7 +368,8 @@ class Runner:
         status = "failed" if self.failures else "complete"
         if not self.failures:
             with contextlib.suppress(OSError):
-                (root / "failures.json").unlink()  # left by an earlier attempt whose failures are now fixed
+                # left by an earlier attempt whose failures are now fixed
+                (root / "failures.json").unlink()
         self.folder.finish(status, seconds=round(seconds, 2), failures=len(self.failures),
                            cleanup=None if self.failures else self.store.drop_parts)
         return Outcome(root, summary, self.failures, n, seconds)
@@ -339,8 +378,14 @@ class Runner:
 def run_experiment(spec: ExperimentSpec, out: Path, executor, *, force: bool = False,
                    progress: bool = True, command: list[str] | None = None, echo=print) -> Outcome:
     """Run ``spec`` into a new results folder ``out`` and return its :class:`Outcome`."""
-    with StudyFolder.create(out, new_manifest(spec, command), executor=executor, force=force, progress=progress,
-                            echo=echo) as folder:
+    with StudyFolder.create(
+        out,
+        new_manifest(spec, command),
+        executor=executor,
+        force=force,
+        progress=progress,
+        echo=echo,
+    ) as folder:
         return Runner(spec, folder).run()
 
 
@@ -365,9 +410,9 @@ def reopened_spec(folder: StudyFolder) -> ExperimentSpec:
     if m.get("status") == "complete":
         damaged = damaged_outputs(Path(root), m)
         if not damaged:
-            raise UsageError(f"{root}: this experiment is already complete and its data files are whole; "
-                             "nothing to resume. Rebuild its report with: python run_sim.py report "
-                             f"{shlex.quote(str(root))}")
+            raise UsageError(f"{root}: this experiment is already complete and its data files are "
+                             "whole; nothing to resume. Rebuild its report with: python "
+                             f"run_sim.py report {shlex.quote(str(root))}")
         folder.echo("resume: the finished experiment's data is damaged ("
                     + "; ".join(f"{k} {v}" for k, v in damaged.items())
                     + "); running its tasks again to rebuild it (the numbers come out identical)")

@@ -2,13 +2,13 @@
 
 Layout of an experiment folder::
 
-    manifest.json          status (running / interrupted / failed / complete), scenarios, seed, versions
-    parts/                 one small Parquet file per finished task, written atomically
+    manifest.json          status (running / interrupted / failed / complete), scenarios, seed,
+    versions parts/                 one small Parquet file per finished task, written atomically
     failures.json          tasks that raised, with the command that replays each
     replications.parquet   one row per (scenario, replication), one column per metric
-    regions.parquet        one row per (scenario, replication, region)
-    startups.parquet       one row per start-up of the kept replications
-    summary.json           means and confidence intervals (and comparisons)
+    regions.parquet        one row per (scenario, replication, region) startups.parquet       one
+    row per start-up of the kept replications summary.json           means and confidence intervals
+    (and comparisons)
 
 Every file is written to a temporary name and renamed into place, so a crash leaves either
 the old file or the new one. A task counts as done when its metrics part exists (written last).
@@ -47,25 +47,33 @@ from .task import Task
 PARTS = "parts"
 KINDS = ("metrics", "regions", "startups", "probe")
 ROW_GROUP_BYTES = 64 * 2**20
-"""Parts are gathered into row groups of about this size when consolidated: a third smaller files than
-a row group per task (a comparison's probes: 63 MB against 93 MB) and a quarter faster, with memory
-still bounded."""
-OUTPUTS = {"metrics": "replications.parquet", "regions": "regions.parquet", "startups": "startups.parquet",
-           "probe": "probes.parquet"}
+"""Parts are gathered into row groups of about this size when consolidated: a third smaller files
+than a row group per task (a comparison's probes: 63 MB against 93 MB) and a quarter faster, with
+memory still bounded."""
+OUTPUTS = {
+    "metrics": "replications.parquet",
+    "regions": "regions.parquet",
+    "startups": "startups.parquet",
+    "probe": "probes.parquet",
+}
 
 
 class ResultsStore:
     """One experiment folder."""
 
     def __init__(self, root: Path):
+        """The results folder ``root`` (neither created nor locked: :meth:`create`, :meth:`open`).
+        """
         self.root = Path(root)
         self._lock: FolderLock | None = None
 
     # -- lifecycle ------------------------------------------------------------------------------
     @classmethod
-    def create(cls, root: Path, manifest: dict, force: bool = False, parts: bool = True) -> ResultsStore:
-        """A new results folder holding ``manifest`` (and a ``parts/`` folder unless ``parts`` is False),
-        locked for this process until :meth:`release`.
+    def create(
+        cls, root: Path, manifest: dict, force: bool = False, parts: bool = True
+    ) -> ResultsStore:
+        """A new results folder holding ``manifest`` (and a ``parts/`` folder unless ``parts`` is
+        False), locked for this process until :meth:`release`.
 
         An existing folder with results is replaced only with ``force``, only if valleysim can prove
         it is its own, only if nobody is writing it, and only if it holds nothing but valleysim's
@@ -73,13 +81,15 @@ class ResultsStore:
         """
         root = Path(root)
         if root.exists() and not root.is_dir():
-            raise UsageError(f"{root}: is a file, not a folder; choose another --out for the results.")
+            raise UsageError(f"{root}: is a file, not a folder; choose another --out for the "
+                             "results.")
         lock = FolderLock(root)
         if root.exists() and any(p.name != LOCK for p in root.iterdir()):
             if not force:
                 raise UsageError(
-                    f"{root}: already holds results. valleysim never overwrites results: choose another "
-                    f"--out, continue an interrupted run with --resume {root}, or pass --force to replace it.")
+                    f"{root}: already holds results. valleysim never overwrites results: choose "
+                    f"another --out, continue an interrupted run with --resume {root}, or pass "
+                    "--force to replace it.")
             check_force(root)  # refuses, touching nothing
             lock.acquire()
             try:
@@ -110,11 +120,12 @@ class ResultsStore:
 
     @classmethod
     def open(cls, root: Path, *, write: bool = False) -> ResultsStore:
-        """An existing results folder; with ``write``, locked for this process until :meth:`release`."""
+        """An existing results folder; with ``write``, locked for this process until
+        :meth:`release`."""
         root = Path(root)
         if not (root / "manifest.json").is_file():
-            raise UsageError(f"{root}: no manifest.json here, so there is nothing to resume or report. "
-                             "Give the folder a previous run wrote.")
+            raise UsageError(f"{root}: no manifest.json here, so there is nothing to resume or "
+                             "report. Give the folder a previous run wrote.")
         store = cls(root)
         if write:
             store._lock = FolderLock(root).acquire()
@@ -129,18 +140,22 @@ class ResultsStore:
     # -- manifest -------------------------------------------------------------------------------
     @property
     def manifest_path(self) -> Path:
+        """The manifest's path."""
         return self.root / "manifest.json"
 
     def read_manifest(self) -> dict:
+        """The manifest as it is on disk (a UsageError if it cannot be read)."""
         try:
             return json.loads(self.manifest_path.read_text())
         except (OSError, ValueError) as exc:
             raise UsageError(f"{self.manifest_path}: cannot be read ({exc}).") from None
 
     def write_manifest(self, manifest: dict) -> None:
+        """Replace the manifest (atomically)."""
         atomic_write_json(self.manifest_path, manifest)
 
     def update_manifest(self, **changes) -> dict:
+        """Record ``changes`` in the manifest; return it."""
         m = self.read_manifest()
         m.update(changes)
         self.write_manifest(m)
@@ -178,17 +193,27 @@ class ResultsStore:
         for kind, columns in (("startups", result.get("startups")), ("probe", result.get("probe"))):
             if columns:
                 n = len(next(iter(columns.values())))
-                cols = {"scenario": repeated(task.scenario, n), "replication": np.full(n, task.replication), **columns}
+                cols = {
+                    "scenario": repeated(task.scenario, n),
+                    "replication": np.full(n, task.replication),
+                    **columns,
+                }
                 atomic_write_table(self._part(task, kind), pa.table(arrow_columns(cols)))
         regions = [{**base, **row} for row in result["regions"]]
         if regions:
             atomic_write_table(self._part(task, "regions"), pa.Table.from_pylist(regions))
-        row = {**base, **result["metrics"], "events": result.get("events", 0),
-               "startups_simulated": result.get("startups_count", 0), "seconds": result.get("seconds", 0.0)}
+        row = {
+            **base,
+            **result["metrics"],
+            "events": result.get("events", 0),
+            "startups_simulated": result.get("startups_count", 0),
+            "seconds": result.get("seconds", 0.0),
+        }
         atomic_write_table(self._part(task, "metrics"), pa.Table.from_pylist([row]))
 
     def consolidate(self, order: Iterable[Task]) -> dict[str, Path]:
-        """Assemble the parts into the final Parquet files, in plan order, a row group of parts at a time."""
+        """Assemble the parts into the final Parquet files, in plan order, a row group of parts at a
+        time."""
         written = {}
         order = list(order)
         for kind in KINDS:
@@ -238,10 +263,12 @@ class ResultsStore:
         return written
 
     def drop_parts(self) -> None:
+        """Delete the task parts (once the final files are in place)."""
         shutil.rmtree(self.root / PARTS, ignore_errors=True)
 
     def remove_stale_temporaries(self) -> None:
-        """Delete half-written ``.NAME.tmp-PID`` files a killed run left behind (never counted as done)."""
+        """Delete half-written ``.NAME.tmp-PID`` files a killed run left behind (never counted as
+        done)."""
         for d in (self.root, self.root / PARTS):
             if d.is_dir():
                 for p in d.glob(".*.tmp-*"):
@@ -257,7 +284,9 @@ class ResultsStore:
         """
         parts = sorted((self.root / PARTS).glob("*.metrics.parquet"))
         if parts:
-            table = pa.concat_tables([pq.read_table(p) for p in parts], promote_options="permissive")
+            table = pa.concat_tables(
+                [pq.read_table(p) for p in parts], promote_options="permissive"
+            )
         else:
             final = self.root / OUTPUTS["metrics"]
             if not final.exists():
@@ -272,13 +301,18 @@ class ResultsStore:
 
 def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
     """``table`` with ``schema``'s columns in order (missing ones as nulls), cast to its types."""
-    cols = [table.column(f.name).cast(f.type) if f.name in table.schema.names else pa.nulls(table.num_rows, f.type)
-            for f in schema]
+    cols = [
+        table.column(f.name).cast(f.type)
+        if f.name in table.schema.names
+        else pa.nulls(table.num_rows, f.type)
+        for f in schema
+    ]
     return pa.Table.from_arrays(cols, schema=schema)
 
 
 def _documented(schema: pa.Schema, file: str) -> pa.Schema:
-    """``schema`` with each known column's unit, definition and kind as field metadata (the data dictionary)."""
+    """``schema`` with each known column's unit, definition and kind as field metadata (the data
+    dictionary)."""
     fields = []
     for f in schema:
         meta = field_metadata(file, f.name)

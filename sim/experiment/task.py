@@ -40,6 +40,7 @@ class Task:
 
     @property
     def key(self) -> str:
+        """The task's name in the parts folder, e.g. ``s003-r000007``."""
         return f"s{self.scenario_index:03d}-r{self.replication:06d}"
 
 
@@ -116,7 +117,9 @@ in pandas, still weighted to the whole economy."""
 def stored_rows(startups: dict) -> np.ndarray:
     """Which records go into startups.parquet (see :data:`STORED_APPLICANT_SHARE`). The choice is a
     hash of the firm's name (region, serial), so the same firms are kept in every scenario."""
-    key = startups["region"].astype(np.uint64) << np.uint64(40) ^ startups["serial"].astype(np.uint64)
+    key = startups["region"].astype(np.uint64) << np.uint64(40) ^ startups["serial"].astype(
+        np.uint64
+    )
     with np.errstate(over="ignore"):  # splitmix64: wrapping arithmetic is the point
         z = key + np.uint64(0x9E3779B97F4A7C15)
         z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
@@ -127,8 +130,9 @@ def stored_rows(startups: dict) -> np.ndarray:
 
 
 def startup_table(records) -> dict[str, np.ndarray | list]:
-    """The per-start-up columns of the stored rows (:func:`stored_rows`), for startups.parquet: text columns
-    as :class:`~sim.categorical.Categorical` codes; ``weight`` is how many start-ups of the economy each row stands for."""
+    """The per-start-up columns of the stored rows (:func:`stored_rows`), for startups.parquet: text
+    columns as :class:`~sim.categorical.Categorical` codes; ``weight`` is how many start-ups of the
+    economy each row stands for."""
     full = records.startups
     keep = stored_rows(full)
     s = {k: v[keep] for k, v in full.items()}

@@ -1,5 +1,5 @@
-"""Reports: pages laid out from plain data (findings, summaries, study outputs); nothing here reads a
-results folder, computes a statistic or runs a model.
+"""Reports: pages laid out from plain data (findings, summaries, study outputs); nothing here reads
+a results folder, computes a statistic or runs a model.
 
 ``write_reports(findings)`` takes what :func:`sim.analysis.findings.findings` computed from a
 results folder (``run`` or ``compare``), builds the comparison report's content once
@@ -17,8 +17,8 @@ from pathlib import Path
 __all__ = ["Report", "build_report", "write_reports"]
 
 _LAZY = {"Report": ".document", "build_report": ".compare"}
-"""Names imported on first use: a command that only prints a table (``sim.report.tables``) or plans a
-comparison must not pay for matplotlib and scipy.stats before its workers start (PEP 562)."""
+"""Names imported on first use: a command that only prints a table (``sim.report.tables``) or plans
+a comparison must not pay for matplotlib and scipy.stats before its workers start (PEP 562)."""
 
 
 def __getattr__(name: str):
@@ -31,7 +31,8 @@ def __getattr__(name: str):
 
 
 def write_reports(findings) -> dict[str, Path]:
-    """Build report.html, report.md and figures/*.png in the findings' folder; return their paths."""
+    """Build report.html, report.md and figures/*.png in the findings' folder; return their
+    paths."""
     from .compare import build_report
     from .pages import write_pages
 

@@ -29,23 +29,25 @@ def _fmt(v, kind: str, digits: int = 3) -> str:
 
 
 def markdown(report: dict) -> str:
+    """calibration.md: targets against the model before and after the fit, and how it was made."""
     lines = [f"# Calibration of {report['scenario']['name']}", "",
              f"- scenario file: `{shown_path(report['scenario']['file'])}`",
              f"- targets: `{shown_path(report['targets']['file'])}` ({report['targets']['name']})",
              f"- command: `{shown_command(report['command'])}`",
              f"- fitted: {report['finished']} ({report['seconds']:.0f} s), {report['method']}, "
-             f"{report['evaluations']} evaluations on replications 0..{report['replications'] - 1} of seed "
-             f"{report['seed']} (common random numbers)",
-             f"- loss (weighted mean of squared z = (simulated - target) / tolerance; below 1 = within tolerance "
-             f"on average): **{report['loss']['initial']:.4g} -> {report['loss']['fitted']:.4g}**",
+             f"{report['evaluations']} evaluations on replications 0..{report['replications'] - 1} "
+             f"of seed {report['seed']} (common random numbers)",
+             "- loss (weighted mean of squared z = (simulated - target) / tolerance; below 1 = "
+             f"within tolerance on average): **{report['loss']['initial']:.4g} -> "
+             f"{report['loss']['fitted']:.4g}**",
              f"- calibrated file: `{shown_path(report['output_file'])}`", "", "## Parameters", "",
              "| parameter | start | fitted | bounds |", "|---|---:|---:|---|"]
     for p in report["parameters"]:
         lines.append(f"| `{p['key']}` | {fmt_value(p['initial'])} | **{fmt_value(p['fitted'])}** | "
                      f"{fmt_value(p['low'])} .. {fmt_value(p['high'])} |")
     lines += ["", "## Targets against the model", "",
-              f"Mean over {report['replications']} replications with its 95% confidence interval (Student t over "
-              "replications). Check points are reported, not fitted.", "",
+              f"Mean over {report['replications']} replications with its 95% confidence interval "
+              "(Student t over replications). Check points are reported, not fitted.", "",
               "| target | published | tolerance | start | fitted [95% CI] | z | within | source |",
               "|---|---:|---:|---:|---|---:|:---:|---|"]
     for row, start in zip(report["targets"]["fitted"], report["targets"]["initial"], strict=True):
@@ -59,23 +61,33 @@ def markdown(report: dict) -> str:
                      f"[{_fmt(row['ci_low'], kind)}, {_fmt(row['ci_high'], kind)}] | {z} | "
                      f"{'yes' if row['within_tolerance'] else 'no'} | {row['source']} |")
     for group, curve in (report.get("curves") or {}).items():
-        title = "Survival by firm age" if group == "survival" else "Supported start-ups' survival since support"
+        title = "Survival by firm age" if group == "survival" else ("Supported start-ups' survival "
+                                                                    "since support")
         lines += ["", f"{title}, every whole year (the shape between the targets):", "",
                   "| " + " | ".join(f"{y} y" for y in curve) + " |", "|" + "---:|" * len(curve),
                   "| " + " | ".join(_fmt(v, "share") for v in curve.values()) + " |"]
     lines += ["", "![target points against the simulated curves](calibration.png)", "",
               "## Caveats", "",
-              "- The fit is in-sample: the same replications were used to choose the parameters. Check the "
-              "calibrated file on fresh replications (another seed) before relying on it:",
+              "- The fit is in-sample: the same replications were used to choose the parameters. "
+              "Check the calibrated file on fresh replications (another seed) before relying on "
+              "it:",
               f"  `python run_sim.py run {report['output_file']} --replications 20 --seed 1`.",
-              "- Fitted values are calibrated assumptions: several parameter sets may fit the same few points; "
-              "the report above says the targets are reproduced, not that the parameters are identified.",
+              "- Fitted values are calibrated assumptions: several parameter sets may fit the same "
+              "few points; the report above says the targets are reproduced, not that the "
+              "parameters are identified.",
               ""]
     return "\n".join(lines)
 
 
-def plot(points: list[TargetPoint], initial: dict | None, final: dict | None, *, start: str, scenario: str,
-         targets: str) -> bytes:
+def plot(
+    points: list[TargetPoint],
+    initial: dict | None,
+    final: dict | None,
+    *,
+    start: str,
+    scenario: str,
+    targets: str,
+) -> bytes:
     """Target points (with tolerance bars) against the simulated curves, before and after.
 
     ``initial`` and ``final`` map a target group to its curves, one row per replication; ``start``
@@ -93,13 +105,25 @@ def plot(points: list[TargetPoint], initial: dict | None, final: dict | None, *,
                 continue
             mean, lo, hi = mean_curve(curves[group])
             if group in MONTHLY:
-                x = np.array([dt.date(int(start[:4]) + (int(start[5:]) - 1 + m) // 12,
-                                      (int(start[5:]) - 1 + m) % 12 + 1, 1) for m in range(len(mean))])
+                x = np.array(
+                    [
+                        dt.date(
+                            int(start[:4]) + (int(start[5:]) - 1 + m) // 12,
+                            (int(start[5:]) - 1 + m) % 12 + 1,
+                            1,
+                        )
+                        for m in range(len(mean))
+                    ]
+                )
             else:
                 x = np.arange(len(mean)) / 12.0
-            ax.plot(x, mean, style, color="C0" if label == "fitted" else "0.5", label=f"model, {label}")
+            ax.plot(
+                x, mean, style, color="C0" if label == "fitted" else "0.5", label=f"model, {label}"
+            )
             if label == "fitted":
-                ax.fill_between(x, lo, hi, color="C0", alpha=0.2, linewidth=0, label="95% CI (replications)")
+                ax.fill_between(
+                    x, lo, hi, color="C0", alpha=0.2, linewidth=0, label="95% CI (replications)"
+                )
         for p in pts:
             if group in MONTHLY:
                 y, m = int(p.key[:4]), int(p.key[5:])

@@ -24,12 +24,18 @@ def build_report(res: Findings) -> Report:
     """The whole report content for a results folder."""
     m = res.manifest
     kind = m.get("kind", "run")
-    n_reps = {n: (res.summary["scenarios"].get(n) or {}).get("replications", 0) for n in res.scenarios}
-    title = "valleysim: policy comparison" if kind == "compare" else f"valleysim: {kind} of {', '.join(res.scenarios)}"
+    n_reps = {
+        n: (res.summary["scenarios"].get(n) or {}).get("replications", 0) for n in res.scenarios
+    }
+    title = "valleysim: policy comparison" if kind == "compare" else (f"valleysim: {kind} of "
+                                                                      f"{', '.join(res.scenarios)}")
     reps_text = ", ".join(sorted({str(v) for v in n_reps.values()})) or "0"
-    subtitle = (f"{len(res.scenarios)} scenario(s), {reps_text} replication(s) each, seed {m.get('seed')}, "
-                f"{'common random numbers' if m.get('crn', True) else 'independent random numbers'}; "
-                f"results folder {res.root.name}")
+    subtitle = (
+        f"{len(res.scenarios)} scenario(s), {reps_text} replication(s) each, seed "
+        f"{m.get('seed')}, "
+        f"{'common random numbers' if m.get('crn', True) else 'independent random numbers'}; "
+        f"results folder {res.root.name}"
+    )
     sections = [
         _summary(res),
         _headline(res),
@@ -59,21 +65,24 @@ def _cohort_text(res: Findings) -> str:
 
 
 def verdict(res: Findings) -> str:
-    """One line a ministry reader can quote, computed from the results: what the baseline does against
-    no programme, at what cost per additional survivor, and which variants do better or worse."""
+    """One line a ministry reader can quote, computed from the results: what the baseline does
+    against no programme, at what cost per additional survivor, and which variants do better or
+    worse."""
     cf, base = res.counterfactual, res.baseline
     if cf is None:
-        return "Verdict: none possible: this experiment has no counterfactual (no world without the programme)."
+        return ("Verdict: none possible: this experiment has no counterfactual (no world without "
+                "the programme).")
     ref = base or next((n for n in res.scenarios if n != cf), None)
     if ref is None:
         return "Verdict: none possible: only the counterfactual was run."
     d = res.comparison(ref, cf, "survival_5y")
     sv = res.comparison(ref, cf, "survivors_5y")
     per, why = ratio_cell(res.cost_effectiveness(ref, cf, "survivors_5y"), "survivor")
-    text = (f"Verdict: {ref} changes 5-year survival by {diff_cell(d, 'share', False)} against no programme "
-            f"({diff_cell(sv, 'count', False)} start-ups alive five years after founding)")
-    text += (f", at {per} KRW of public cost per additional survivor (the cohort window's public cost over its "
-             "extra 5-year survivors)" if not why else f" ({why})")
+    text = (f"Verdict: {ref} changes 5-year survival by {diff_cell(d, 'share', False)} against no "
+            f"programme ({diff_cell(sv, 'count', False)} start-ups alive five years after "
+            "founding)")
+    text += (f", at {per} KRW of public cost per additional survivor (the cohort window's public "
+             "cost over its extra 5-year survivors)" if not why else f" ({why})")
     if base:
         ranked = []
         for n in res.scenarios:
@@ -98,8 +107,8 @@ def verdict(res: Findings) -> str:
 
 
 def shipped_baseline(res: Findings) -> bool:
-    """Whether the baseline was a shipped scenario exactly as on disk when the comparison ran (the one
-    docs/validation.md's validation run measured), as the comparison recorded it."""
+    """Whether the baseline was a shipped scenario exactly as on disk when the comparison ran (the
+    one docs/validation.md's validation run measured), as the comparison recorded it."""
     return bool(res.info and res.info.shipped_baseline and res.baseline)
 
 
@@ -111,28 +120,32 @@ def _summary(res: Findings) -> Section:
     for line in lines:
         s.add(line)
     if res.counterfactual is not None and not lines:
-        s.add(Paragraph("Caution: the effects above follow from the scenarios' effect parameters (shelter during "
-                        "the residency, the network's funding odds, the partners' money), which are calibrated "
-                        "assumptions, not measurements; the intervals here are simulation noise only."
-                        + (" For the shipped scenarios, which this comparison's baseline is, a separate validation "
-                           "run (docs/validation.md, section 5) found that with every effect switched off the "
-                           "survival of all start-ups and the programme's throughput still fit the published "
-                           "figures, while the supported start-ups' first-year survival and the money they attract "
-                           "fall short of them: the data say the programme helps the firms it supports early on "
-                           "and with funding, but not how much each channel does."
+        s.add(Paragraph("Caution: the effects above follow from the scenarios' effect parameters "
+                        "(shelter during the residency, the network's funding odds, the partners' "
+                        "money), which are calibrated assumptions, not measurements; the intervals "
+                        "here are simulation noise only."
+                        + (" For the shipped scenarios, which this comparison's baseline is, a "
+                           "separate validation run (docs/validation.md, section 5) found that "
+                           "with every effect switched off the survival of all start-ups and the "
+                           "programme's throughput still fit the published figures, while the "
+                           "supported start-ups' first-year survival and the money they attract "
+                           "fall short of them: the data say the programme helps the firms it "
+                           "supports early on and with funding, but not how much each channel does."
                            if shipped_baseline(res) else "")))
     s.add(Paragraph(
         f"This report compares {len(res.scenarios)} scenario(s). Survival figures are for "
-        f"{_cohort_text(res)}, by firm age; money is in billions (bn) or millions (M) of Korean won. "
-        "Every number is an average over replications (independent runs of the simulated economy); "
-        "'± x' and '[low, high]' give 95% confidence intervals. "
-        + ("Replication r of every scenario sees the same start-ups with the same luck (common random "
-           "numbers), so the differences between scenarios are measured far more precisely than the levels."
+        f"{_cohort_text(res)}, by firm age; money is in billions (bn) or millions (M) of Korean "
+        "won. Every number is an average over replications (independent runs of the simulated "
+        "economy); '± x' and '[low, high]' give 95% confidence intervals. "
+        + ("Replication r of every scenario sees the same start-ups with the same luck (common "
+           "random numbers), so the differences between scenarios are measured far more precisely "
+           "than the levels."
            if res.manifest.get("crn", True) else "Scenarios used independent random numbers.")))
     if cf is None:
-        s.add(Paragraph("This experiment has no counterfactual (a world without the programme), so it shows levels "
-                        "only, not effects. To measure effects, run: python run_sim.py compare FILE (it adds the "
-                        "no-programme counterfactual and the announced programme as the baseline)."))
+        s.add(Paragraph("This experiment has no counterfactual (a world without the programme), so "
+                        "it shows levels only, not effects. To measure effects, run: python "
+                        "run_sim.py compare FILE (it adds the no-programme counterfactual and the "
+                        "announced programme as the baseline)."))
         return s
     variants = [n for n in res.scenarios if n != cf]
     if base:
@@ -142,11 +155,12 @@ def _summary(res: Findings) -> Section:
         cost = res.metric(base, "public_cost_krw") or res.metric(base, "programme_cost_krw")
         per, why = ratio_cell(res.cost_effectiveness(base, cf, "survivors_5y"), "survivor")
         s.add(Paragraph(
-            f"The baseline ({base}) changes 5-year survival by {diff_cell(d, 'share', False)} against no programme "
-            f"({cf}): {diff_cell(sv, 'count', False)} start-ups alive five years after founding and "
-            f"{diff_cell(jb, 'count', False)} jobs at the horizon, for a public cost of "
-            f"{fmt(cost.get('mean') if cost else None, 'krw')} KRW over the whole run (partners' investment apart); "
-            f"public cost per additional 5-year survivor of the cohort window: {per} KRW"
+            f"The baseline ({base}) changes 5-year survival by {diff_cell(d, 'share', False)} "
+            f"against no programme ({cf}): {diff_cell(sv, 'count', False)} start-ups alive five "
+            f"years after founding and {diff_cell(jb, 'count', False)} jobs at the horizon, for a "
+            f"public cost of {fmt(cost.get('mean') if cost else None, 'krw')} KRW over the whole "
+            "run (partners' investment apart); public cost per additional 5-year survivor of the "
+            f"cohort window: {per} KRW"
             + (f" ({why})." if why else ".")))
     items = []
     for n in variants:
@@ -156,7 +170,9 @@ def _summary(res: Findings) -> Section:
         text = f"{n}: 5-year survival {diff_cell(d, 'share', False)} against no programme"
         if base:
             db = res.comparison(n, base, "survival_5y")
-            dc = res.comparison(n, base, "public_cost_krw") or res.comparison(n, base, "programme_cost_krw")
+            dc = res.comparison(n, base, "public_cost_krw") or res.comparison(
+                n, base, "programme_cost_krw"
+            )
             text += (f"; {diff_cell(db, 'share', False)} against the baseline, at "
                      f"{diff_cell(dc, 'krw', False)} KRW of public cost against the baseline")
         items.append(text + ".")
@@ -166,15 +182,26 @@ def _summary(res: Findings) -> Section:
     rows = [(n, res.comparison(n, cf, "survival_5y")) for n in variants]
     rows = [(n, r) for n, r in rows if r]
     if rows:
-        s.add(Figure("effects", "Change in 5-year survival against the counterfactual, with 95% confidence "
-                     "intervals (percentage points). A point right of the dashed line means more start-ups alive "
-                     "five years after founding.",
-                     "Forest plot of each scenario's change in 5-year survival against no programme",
-                     plots.forest([res.label(n) for n, _ in rows], [r.get("diff") for _, r in rows],
-                                  [r.get("ci_low") if r.get("ci_low") is not None else math.nan for _, r in rows],
-                                  [r.get("ci_high") if r.get("ci_high") is not None else math.nan for _, r in rows],
-                                  title=f"5-year survival: each scenario minus {cf}",
-                                  xlabel="percentage points")))
+        s.add(
+            Figure(
+                "effects",
+                "Change in 5-year survival against the counterfactual, with 95% "
+                "confidence intervals (percentage points). A point right of the dashed line "
+                "means more start-ups alive five years after founding.",
+                "Forest plot of each scenario's change in 5-year survival against no programme",
+                plots.forest(
+                    [res.label(n) for n, _ in rows],
+                    [r.get("diff") for _, r in rows],
+                    [r.get("ci_low") if r.get("ci_low") is not None else math.nan for _, r in rows],
+                    [
+                        r.get("ci_high") if r.get("ci_high") is not None else math.nan
+                        for _, r in rows
+                    ],
+                    title=f"5-year survival: each scenario minus {cf}",
+                    xlabel="percentage points",
+                ),
+            )
+        )
     return s
 
 
@@ -190,47 +217,60 @@ def _headline(res: Findings) -> Section:
         na += [f"n/a for {n}, {label}: {why.get(k, 'undefined in every replication')}."
                for (k, label, _), c in zip(HEADLINE, cells, strict=True) if c == "n/a"]
         rows.append([res.label(n), str(sm.get("replications", 0))] + cells)
-    notes = ["S(t): share of start-ups founded in the cohort window still alive t years after founding "
-             "(Kaplan-Meier; an acquisition is not a death). Counts, money and jobs cover the whole run; "
-             "money in KRW billions. Public cost = centre operating and founder-education costs + grants "
-             "(central and local budgets); partner investment = the conglomerates' equity investments and "
-             "acquisition payments, investment rather than cost, shown apart.",
-             "± gives the 95% confidence interval (mean ± half-width) over replications; a value without ± "
-             "comes from a single replication or did not vary.", SUPPORTED_NOTE]
+    notes = ["S(t): share of start-ups founded in the cohort window still alive t years after "
+             "founding (Kaplan-Meier; an acquisition is not a death). Counts, money and jobs cover "
+             "the whole run; money in KRW billions. Public cost = centre operating and "
+             "founder-education costs + grants (central and local budgets); partner investment = "
+             "the conglomerates' equity investments and acquisition payments, investment rather "
+             "than cost, shown apart.",
+             "± gives the 95% confidence interval (mean ± half-width) over replications; a value "
+             "without ± comes from a single replication or did not vary.", SUPPORTED_NOTE]
     notes += na
-    s.add(Table("headline", "Means over replications with 95% confidence intervals", header, rows, notes))
+    s.add(Table("headline", "Means over replications with 95% confidence "
+                            "intervals", header, rows, notes))
     return s
 
 
 def _diff_table(res: Findings, ref: str, tid: str) -> Table | None:
-    names = [n for n in res.scenarios if n != ref and res.comparison(n, ref, "survival_5y") is not None]
+    names = [
+        n for n in res.scenarios if n != ref and res.comparison(n, ref, "survival_5y") is not None
+    ]
     if not names:
         return None
     header = ["scenario"] + [label for _, label, _ in HEADLINE]
-    rows = [[n] + [diff_cell(res.comparison(n, ref, k), kind, practical=res.practical) for k, _, kind in HEADLINE]
-            for n in names]
-    notes = [f"Each cell: scenario minus {ref}, averaged over paired replications, with the 95% confidence "
-             "interval in brackets. Survival in percentage points (pp), money in KRW billions.",
-             "(n.s.): not significant at 5% after Holm's adjustment for the number of comparisons made "
-             "(the appendix lists every p-value).",
-             f"(small): a survival difference that is statistically certain but smaller than "
-             f"{100 * res.practical:.2g} pp, the least difference this report treats as worth acting on (an "
-             "assumption of the planner: compare --practical PP, or report --practical PP)."]
+    rows = [
+        [n]
+        + [
+            diff_cell(res.comparison(n, ref, k), kind, practical=res.practical)
+            for k, _, kind in HEADLINE
+        ]
+        for n in names
+    ]
+    notes = [f"Each cell: scenario minus {ref}, averaged over paired replications, with the 95% "
+             "confidence interval in brackets. Survival in percentage points (pp), money in KRW "
+             "billions.",
+             "(n.s.): not significant at 5% after Holm's adjustment for the number of comparisons "
+             "made (the appendix lists every p-value).",
+             "(small): a survival difference that is statistically certain but smaller than "
+             f"{100 * res.practical:.2g} pp, the least difference this report treats as worth "
+             "acting on (an assumption of the planner: compare --practical PP, or report "
+             "--practical PP)."]
     if any("n/a" in c for r in rows for c in r):
-        notes.append("n/a: the difference is undefined (the metric is undefined in one of the scenarios).")
+        notes.append("n/a: the difference is undefined (the metric is undefined in one of the "
+                     "scenarios).")
     return Table(tid, f"Differences against {ref}", header, rows, notes)
 
 
 def _differences(res: Findings) -> Section:
     s = Section("differences", "Differences: what each scenario changes")
     if res.counterfactual is None:
-        s.add(Paragraph("n/a: this experiment has no counterfactual, so there are no differences to show. "
-                        "Run python run_sim.py compare to compare scenarios."))
+        s.add(Paragraph("n/a: this experiment has no counterfactual, so there are no differences "
+                        "to show. Run python run_sim.py compare to compare scenarios."))
         return s
-    s.add(Paragraph(f"Against the counterfactual ({res.counterfactual}), the differences are the effects of the "
-                    "programme as each scenario runs it. "
-                    + (f"Against the baseline ({res.baseline}), they show what a variant gains or loses compared "
-                       "with the programme as announced." if res.baseline else "")))
+    s.add(Paragraph(f"Against the counterfactual ({res.counterfactual}), the differences are the "
+                    "effects of the programme as each scenario runs it. "
+                    + (f"Against the baseline ({res.baseline}), they show what a variant gains or "
+                       "loses compared with the programme as announced." if res.baseline else "")))
     for ref, tid in ((res.counterfactual, "diff_counterfactual"), (res.baseline, "diff_baseline")):
         if ref:
             t = _diff_table(res, ref, tid)
@@ -252,10 +292,11 @@ def _all_comparisons(res: Findings) -> Section:
                      p_text(r.get("p_value")), p_text(r.get("p_adjusted")), str(r.get("n", ""))])
     if rows:
         s.add(Table("comparisons", "All comparisons with p-values",
-                    ["scenario", "reference", "metric", "difference [95% CI]", "p", "Holm-adjusted p", "pairs"],
-                    rows, ["p: paired t-test over replications of 'no difference'. Holm-adjusted p corrects for "
-                           "testing many scenarios at once (per metric, across all comparisons); below 0.05 "
-                           "the difference is unlikely to be chance.",
+                    ["scenario", "reference", "metric", "difference [95% "
+                                                        "CI]", "p", "Holm-adjusted p", "pairs"],
+                    rows, ["p: paired t-test over replications of 'no difference'. Holm-adjusted p "
+                           "corrects for testing many scenarios at once (per metric, across all "
+                           "comparisons); below 0.05 the difference is unlikely to be chance.",
                            "n/a: the test is undefined (fewer than two paired replications)."]))
     else:
         s.add(Paragraph("No comparison in this experiment."))
@@ -265,13 +306,18 @@ def _all_comparisons(res: Findings) -> Section:
 def _value_for_money(res: Findings) -> Section:
     s = Section("value", "Value for money")
     if res.counterfactual is None:
-        s.add(Paragraph("n/a: costs per additional survivor need a counterfactual; run python run_sim.py compare."))
+        s.add(Paragraph("n/a: costs per additional survivor need a counterfactual; run python "
+                        "run_sim.py compare."))
         return s
     rows, why = [], {}
     for sc, ref in res.comparisons:
         if sc not in res.reps or ref not in res.reps:
             continue
-        cost = "cohort_public_cost_krw" if res.comparison(sc, ref, "cohort_public_cost_krw") else "programme_cost_krw"
+        cost = (
+            "cohort_public_cost_krw"
+            if res.comparison(sc, ref, "cohort_public_cost_krw")
+            else "programme_cost_krw"
+        )
         cells = [sc, ref, diff_cell(res.comparison(sc, ref, cost), "krw", False),
                  diff_cell(res.comparison(sc, ref, "survivors_5y"), "count", False)]
         jobs = "cohort_jobs_end" if res.comparison(sc, ref, "cohort_jobs_end") else "jobs_end"
@@ -285,19 +331,23 @@ def _value_for_money(res: Findings) -> Section:
                 cells.append(diff_cell(res.comparison(sc, ref, jobs), "count", False))
         cells.append(diff_cell(res.comparison(sc, ref, "partner_investment_krw"), "krw", False))
         rows.append(cells)
-    notes = ["One window for cost and outcome: the start-ups founded in the cohort window. Extra public cost: "
-             "their grants, plus the centres' operating and founder-education cost in proportion to their share of "
-             "the start-ups the programme supported (central and local budgets), scenario minus reference. Extra "
-             "5-year survivors: the same start-ups, each followed five years from founding; extra jobs: the same "
-             "start-ups' jobs at the horizon. Partners' investment and acquisition payments are investment, not "
-             "public cost: shown apart in the last column.",
-             "The ratio is the mean extra cost over the mean extra outcome, with a Fieller 95% confidence interval "
-             "from the paired replications (in millions of KRW)."]
+    notes = ["One window for cost and outcome: the start-ups founded in the cohort window. Extra "
+             "public cost: their grants, plus the centres' operating and founder-education cost in "
+             "proportion to their share of the start-ups the programme supported (central and "
+             "local budgets), scenario minus reference. Extra 5-year survivors: the same "
+             "start-ups, each followed five years from founding; extra jobs: the same start-ups' "
+             "jobs at the horizon. Partners' investment and acquisition payments are investment, "
+             "not public cost: shown apart in the last column.",
+             "The ratio is the mean extra cost over the mean extra outcome, with a Fieller 95% "
+             "confidence interval from the paired replications (in millions of KRW)."]
     notes += [f"{mark} {reason}." for reason, mark in why.items()]
     if rows:
-        s.add(Table("value", "Public cost per additional 5-year survivor and per additional job (cohort window)",
-                    ["scenario", "reference", "extra public cost (bn KRW)", "extra 5-year survivors",
-                     "public cost per extra survivor (M KRW)", "extra jobs", "public cost per extra job (M KRW)",
+        s.add(Table("value", "Public cost per additional 5-year survivor and per additional job "
+                             "(cohort window)",
+                    ["scenario", "reference", "extra public cost (bn "
+                                              "KRW)", "extra 5-year survivors",
+                     "public cost per extra survivor (M "
+                     "KRW)", "extra jobs", "public cost per extra job (M KRW)",
                      "extra partner investment (bn KRW)"], rows, notes))
     return s
 
@@ -309,15 +359,24 @@ def _precision(res: Findings) -> Section:
         if c["met"] is None:
             rows.append([c["scenario"], c["reference"], pp(c["diff"], 2), "n/a", "n/a", "n/a"])
             continue
-        rows.append([c["scenario"], c["reference"], pp(c["diff"], 2), f"{100 * c['half_width']:.3f} pp",
-                     f"{100 * c['target']:.3f} pp", "yes" if c["met"] else "no"])
+        rows.append(
+            [
+                c["scenario"],
+                c["reference"],
+                pp(c["diff"], 2),
+                f"{100 * c['half_width']:.3f} pp",
+                f"{100 * c['target']:.3f} pp",
+                "yes" if c["met"] else "no",
+            ]
+        )
     if not rows:
-        s.add(Paragraph("No comparison in this experiment. Per-scenario half-widths are in the headline table."))
+        s.add(Paragraph("No comparison in this experiment. Per-scenario half-widths are in the "
+                        "headline table."))
         return s
-    s.add(Paragraph("How precisely each difference in 5-year survival is known: the half-width of its 95% "
-                    "confidence interval against the target of a tenth of the difference (or 0.1 percentage "
-                    "point when the difference is under 1 point). Where a target is missed, rerun with more "
-                    "replications (-n) or with --precision."))
+    s.add(Paragraph("How precisely each difference in 5-year survival is known: the half-width of "
+                    "its 95% confidence interval against the target of a tenth of the difference "
+                    "(or 0.1 percentage point when the difference is under 1 point). Where a "
+                    "target is missed, rerun with more replications (-n) or with --precision."))
     s.add(Table("precision", "95% CI half-widths of 5-year survival differences",
                 ["scenario", "reference", "difference", "half-width", "target", "met"], rows,
                 ["n/a: fewer than two paired replications, so no interval."]
@@ -328,15 +387,21 @@ def _precision(res: Findings) -> Section:
 def _assumptions(res: Findings) -> Section:
     s = Section("assumptions", "Assumptions: what each scenario changes")
     ref = res.baseline or res.counterfactual
-    s.add(Paragraph("Each scenario's policy question (the comment its file opens with) and every resolved "
-                    "parameter in which it differs from "
+    s.add(Paragraph("Each scenario's policy question (the comment its file opens with) and every "
+                    "resolved parameter in which it differs from "
                     + (f"the baseline ({ref})" if ref else "the other scenarios")
-                    + ". Values marked 'assumption' in the files are modelling choices, not published figures; "
-                    "sources are cited in the scenario files."))
+                    + ". Values marked 'assumption' in the files are modelling choices, not "
+                    "published figures; sources are cited in the scenario files."))
     for n in res.scenarios:
         src = (res.manifest.get("scenarios", {}).get(n) or {}).get("file")
         q = res.question(n)
-        s.add(Paragraph(f"{n}" + (f" (file {shown_path(src)})" if src else "") + (f": {_oneline(q)}" if q else "")))
+        s.add(
+            Paragraph(
+                f"{n}"
+                + (f" (file {shown_path(src)})" if src else "")
+                + (f": {_oneline(q)}" if q else "")
+            )
+        )
         if ref is None or n == ref:
             if n == ref:
                 s.add(Paragraph("This is the reference the others are compared with."))
@@ -344,8 +409,8 @@ def _assumptions(res: Findings) -> Section:
         diff = res.changes.get(n, [])
         limit = 60
         rows = [[p, a, b] for p, a, b in diff[:limit]]
-        notes = [f"... and {len(diff) - limit} more differences (python run_sim.py show FILE prints the whole "
-                 "resolved scenario)."] if len(diff) > limit else []
+        notes = [f"... and {len(diff) - limit} more differences (python run_sim.py show FILE "
+                 "prints the whole resolved scenario)."] if len(diff) > limit else []
         if not rows:
             rows = [["(no parameter differs)", "", ""]]
         s.add(Table(f"diff_{n}", f"{n} against {ref}", ["parameter", ref, n], rows, notes))
@@ -359,23 +424,37 @@ def _oneline(text: str) -> str:
 def _provenance(res: Findings) -> Section:
     s = Section("provenance", "Provenance")
     m = res.manifest
-    rows = [["kind", str(m.get("kind"))], ["status", str(m.get("status"))], ["seed", str(m.get("seed"))],
-            ["replications", str(m.get("replications"))], ["common random numbers", str(m.get("crn", True))],
-            ["start-up tables kept", str(m.get("keep_startups"))],
-            ["precision target (95% CI half-width of 5-year survival)",
-             f"{100 * m['precision']:.3f} pp" if m.get("precision") is not None else "none"],
-            ["counterfactual", str(res.counterfactual)], ["baseline", str(res.baseline)],
-            ["started", str(m.get("started"))], ["ended", str(m.get("ended"))],
-            ["run time (s)", str(m.get("seconds"))], ["failed tasks", str(m.get("failures", 0))],
-            ["git commit", str(m.get("git_commit"))], ["command", shown_command(str(m.get("command")))]]
+    rows = [
+        ["kind", str(m.get("kind"))],
+        ["status", str(m.get("status"))],
+        ["seed", str(m.get("seed"))],
+        ["replications", str(m.get("replications"))],
+        ["common random numbers", str(m.get("crn", True))],
+        ["start-up tables kept", str(m.get("keep_startups"))],
+        [
+            "precision target (95% CI half-width of 5-year survival)",
+            f"{100 * m['precision']:.3f} pp" if m.get("precision") is not None else "none",
+        ],
+        ["counterfactual", str(res.counterfactual)],
+        ["baseline", str(res.baseline)],
+        ["started", str(m.get("started"))],
+        ["ended", str(m.get("ended"))],
+        ["run time (s)", str(m.get("seconds"))],
+        ["failed tasks", str(m.get("failures", 0))],
+        ["git commit", str(m.get("git_commit"))],
+        ["command", shown_command(str(m.get("command")))],
+    ]
     rows += [[f"version: {k}", str(v)] for k, v in (m.get("versions") or {}).items()]
     s.add(Table("provenance", "How these results were made", ["item", "value"], rows,
-                ["Rerun with the same command, seed and scenario hashes to get the same numbers, whatever the "
-                 "number of workers."]))
-    srows = [[n, shown_path(v.get("file")), str(v.get("hash"))] for n, v in (m.get("scenarios") or {}).items()]
+                ["Rerun with the same command, seed and scenario hashes to get the same numbers, "
+                 "whatever the number of workers."]))
+    srows = [
+        [n, shown_path(v.get("file")), str(v.get("hash"))]
+        for n, v in (m.get("scenarios") or {}).items()
+    ]
     s.add(Table("scenario_hashes", "Scenarios (resolved parameters are in manifest.json)",
                 ["scenario", "file", "hash"], srows))
     if m.get("status") not in (None, "complete"):
-        s.add(Paragraph(f"Warning: this experiment's status is '{m.get('status')}'; the report shows what was "
-                        "finished."))
+        s.add(Paragraph(f"Warning: this experiment's status is '{m.get('status')}'; the report "
+                        "shows what was finished."))
     return s

@@ -16,16 +16,19 @@ FIGURES = "figures"
 
 @dataclass
 class Paragraph:
+    """A paragraph of text."""
     text: str
 
 
 @dataclass
 class Bullets:
+    """A bulleted list."""
     items: list[str]
 
 
 @dataclass
 class Table:
+    """A table with its caption and notes; ``id`` names it in the HTML and in tests."""
     id: str
     caption: str
     header: list[str]
@@ -33,18 +36,22 @@ class Table:
     notes: list[str] = field(default_factory=list)
 
     def markdown(self) -> str:
-        """The table as GitHub-flavoured Markdown (used by the Markdown report and the golden test)."""
+        """The table as GitHub-flavoured Markdown (used by the Markdown report and the golden
+        test)."""
         def esc(s: str) -> str:
             return str(s).replace("|", "\\|").replace("\n", " ")
 
-        lines = ["| " + " | ".join(esc(h) for h in self.header) + " |",
-                 "|" + "|".join(":---" if i == 0 else "---:" for i in range(len(self.header))) + "|"]
+        lines = [
+            "| " + " | ".join(esc(h) for h in self.header) + " |",
+            "|" + "|".join(":---" if i == 0 else "---:" for i in range(len(self.header))) + "|",
+        ]
         lines += ["| " + " | ".join(esc(c) for c in r) + " |" for r in self.rows]
         return "\n".join(lines)
 
 
 @dataclass
 class Figure:
+    """A figure: its PNG, caption and alternative text."""
     name: str
     caption: str
     alt: str
@@ -53,6 +60,7 @@ class Figure:
 
 @dataclass
 class Section:
+    """A titled section of blocks."""
     id: str
     title: str
     blocks: list = field(default_factory=list)
@@ -60,18 +68,22 @@ class Section:
     """Long reference material: folded away in the HTML (shown in full in the Markdown)."""
 
     def add(self, block):
+        """Add a block; return it."""
         self.blocks.append(block)
         return block
 
 
 @dataclass
 class Report:
+    """A whole page: title, subtitle and sections."""
     title: str
     subtitle: str
     sections: list[Section]
 
     def tables(self) -> dict[str, Table]:
+        """Every table of the page, by id."""
         return {b.id: b for s in self.sections for b in s.blocks if isinstance(b, Table)}
 
     def figures(self) -> list[Figure]:
+        """Every figure of the page, in order."""
         return [b for s in self.sections for b in s.blocks if isinstance(b, Figure)]

@@ -43,17 +43,32 @@ def cell(stat: dict | None, kind: str, with_ci: bool = True) -> str:
     lo, hi = stat.get("ci_low"), stat.get("ci_high")
     if with_ci and lo is not None and hi is not None and text != "n/a" and lo != hi:
         plain = {"pp": "share", "dkrw": "krw", "dcount": "count"}.get(kind, kind)
-        text += f" [{fmt(lo, plain)}, {fmt(hi, plain)}]" if kind == plain else f" [{fmt(lo, kind)}, {fmt(hi, kind)}]"
+        text += (
+            f" [{fmt(lo, plain)}, {fmt(hi, plain)}]"
+            if kind == plain
+            else f" [{fmt(lo, kind)}, {fmt(hi, kind)}]"
+        )
     return text
 
 
 def defined(x) -> bool:
     """A finite number (not a bool, not None)."""
-    return isinstance(x, (int, float, np.floating, np.integer)) and not isinstance(x, bool) and math.isfinite(x)
+    return (
+        isinstance(x, (int, float, np.floating, np.integer))
+        and not isinstance(x, bool)
+        and math.isfinite(x)
+    )
 
 
-_ROUND = {"pp": (100.0, 2), "dcount": (1.0, 0), "dkrw": (1e-9, 2), "share": (100.0, 1), "count": (1.0, 0),
-          "krw": (1e-9, 1), "mkrw": (1e-6, 0)}
+_ROUND = {
+    "pp": (100.0, 2),
+    "dcount": (1.0, 0),
+    "dkrw": (1e-9, 2),
+    "share": (100.0, 1),
+    "count": (1.0, 0),
+    "krw": (1e-9, 1),
+    "mkrw": (1e-6, 0),
+}
 
 
 def tidy(x: float, kind: str) -> float:
@@ -63,11 +78,13 @@ def tidy(x: float, kind: str) -> float:
 
 
 def bound(x: float, kind: str) -> str:
+    """A bound of an interval, rounded as shown."""
     return number(tidy(x, kind), kind)
 
 
 def mean_cell(stat: dict | None, kind: str) -> str:
-    """``mean ± half-width`` of the 95% CI (``mean`` alone with one replication, ``n/a`` if undefined)."""
+    """``mean ± half-width`` of the 95% CI (``mean`` alone with one replication, ``n/a`` if
+    undefined)."""
     if not stat or not defined(stat.get("mean")):
         return "n/a"
     text = fmt(stat["mean"], kind)
@@ -77,7 +94,9 @@ def mean_cell(stat: dict | None, kind: str) -> str:
     return text
 
 
-def diff_cell(row: dict | None, kind: str, mark: bool = True, practical: float | None = None) -> str:
+def diff_cell(
+    row: dict | None, kind: str, mark: bool = True, practical: float | None = None
+) -> str:
     """``+diff [low, high]``; marked ``(n.s.)`` when the Holm-adjusted p-value is at least 0.05, and
     ``(small)`` when a share's difference is significant but smaller than ``practical`` (a fraction:
     0.002 = 0.2 pp), the least difference the planner would act on."""
@@ -97,16 +116,19 @@ def diff_cell(row: dict | None, kind: str, mark: bool = True, practical: float |
 
 
 def p_text(x) -> str:
+    """A p-value as shown (``<0.0001`` for the smallest)."""
     if not defined(x):
         return "n/a"
     return "<0.0001" if x < 1e-4 else f"{x:.4f}"
 
 
 def pct(x, digits: int = 1) -> str:
+    """A share as a percentage (``n/a`` when undefined)."""
     return f"{100 * x:.{digits}f}%" if defined(x) else "n/a"
 
 
 def pp(x, digits: int = 1) -> str:
+    """A difference of shares in percentage points with its sign (``n/a`` when undefined)."""
     return f"{100 * x:+.{digits}f} pp" if defined(x) else "n/a"
 
 
@@ -116,17 +138,23 @@ def ratio_cell(r: dict, unit: str) -> tuple[str, str | None]:
     if r.get("n", 0) < 2 or not (defined(n) and defined(d)):
         return "n/a", "needs at least two replications of both scenarios"
     if not r.get("defined"):
-        return "n/a", (f"the change in {unit}s is not distinguishable from zero, so the cost per additional "
-                       f"{unit} has no upper bound")
+        return "n/a", (f"the change in {unit}s is not distinguishable from zero, so the cost per "
+                       f"additional {unit} has no upper bound")
     lo, hi = r.get("ci_low"), r.get("ci_high")
     crosses = defined(lo) and defined(hi) and lo < 0 < hi
     ci = f" [{bound(lo, 'mkrw')}, {bound(hi, 'mkrw')}]" if defined(lo) and defined(hi) else ""
     if d > 0 and crosses:
-        # the extra cost is not distinguishable from none: no negative money, say what the interval means
-        point = f"a saving of {-r['ratio'] / 1e6:,.0f} M" if r["ratio"] < 0 else f"{r['ratio'] / 1e6:,.0f} M"
-        return (f"{point} (from a saving of {bound(-lo, 'mkrw')} M to a cost of {bound(hi, 'mkrw')} M)",
-                f"the extra cost is not distinguishable from zero, so the interval of the cost per additional "
-                f"{unit} runs from a saving to a cost")
+        # the extra cost is not distinguishable from none: no negative money, say what the interval
+        # means
+        point = (
+            f"a saving of {-r['ratio'] / 1e6:,.0f} M"
+            if r["ratio"] < 0
+            else f"{r['ratio'] / 1e6:,.0f} M"
+        )
+        return (f"{point} (from a saving of {bound(-lo, 'mkrw')} M to a cost of "
+                f"{bound(hi, 'mkrw')} M)",
+                "the extra cost is not distinguishable from zero, so the interval of the cost per "
+                f"additional {unit} runs from a saving to a cost")
     if d > 0 and n > 0:
         return f"{r['ratio'] / 1e6:,.0f} M{ci}", None
     if d > 0:
@@ -134,7 +162,8 @@ def ratio_cell(r: dict, unit: str) -> tuple[str, str | None]:
     if n >= 0:
         return "dominated", f"fewer {unit}s for more (or the same) money"
     if crosses:
-        return (f"saves {r['ratio'] / 1e6:,.0f} M per {unit} lost", f"fewer {unit}s for less money; the saving per "
+        return (f"saves {r['ratio'] / 1e6:,.0f} M per {unit} "
+                "lost", f"fewer {unit}s for less money; the saving per "
                 f"{unit} lost is not bounded away from zero")
     return f"saves {r['ratio'] / 1e6:,.0f} M per {unit} lost{ci}", None
 

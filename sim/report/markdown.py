@@ -6,6 +6,7 @@ from .document import FIGURES, Bullets, Figure, Paragraph, Report, Table
 
 
 def render_markdown(report: Report, figures: str = FIGURES) -> str:
+    """The page as Markdown, figures linked from ``figures``."""
     out = [f"# {report.title}", "", f"_{report.subtitle}_", "", "## Contents", ""]
     out += [f"{i}. [{s.title}](#{s.id})" for i, s in enumerate(report.sections, 1)]
     out.append("")
@@ -19,7 +20,10 @@ def render_markdown(report: Report, figures: str = FIGURES) -> str:
             elif isinstance(b, Table):
                 out += [f"**{b.caption}**", "", b.markdown(), ""]
                 if b.notes:
-                    out += [f"> {n}" + ("  " if i < len(b.notes) - 1 else "") for i, n in enumerate(b.notes)]
+                    out += [
+                        f"> {n}" + ("  " if i < len(b.notes) - 1 else "")
+                        for i, n in enumerate(b.notes)
+                    ]
                     out.append("")
             elif isinstance(b, Figure):
                 out += [f"![{b.alt}]({figures}/{b.name}.png)", "", f"_{b.caption}_", ""]

@@ -1,4 +1,5 @@
-"""A page written into a results folder: its HTML (self-contained) and Markdown renderings and its figures."""
+"""A page written into a results folder: its HTML (self-contained) and Markdown renderings and its
+figures."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from .markdown import render_markdown
 
 
 def write_pages(root: Path, report: Report, stem: str) -> dict[str, Path]:
-    """``STEM.html`` (self-contained), ``STEM.md`` and its figures in ``root/figures``; their paths."""
+    """``STEM.html`` (self-contained), ``STEM.md`` and its figures in ``root/figures``; their
+    paths."""
     root = Path(root)
     figures = root / FIGURES
     figures.mkdir(exist_ok=True)

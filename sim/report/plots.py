@@ -40,7 +40,8 @@ def _register_fonts() -> None:
 
     from matplotlib import font_manager
 
-    with contextlib.suppress(Exception):  # without the font, Hangul shows as boxes; nothing else breaks
+    # without the font, Hangul shows as boxes; nothing else breaks
+    with contextlib.suppress(Exception):
         spec = importlib.util.find_spec("koreanize_matplotlib")
         fonts = Path(next(iter(spec.submodule_search_locations))) / "fonts"
         for name in ("NanumGothic.ttf", "NanumGothicBold.ttf"):
@@ -59,8 +60,10 @@ def colours(n: int) -> list:
 def styles(n: int) -> list[dict]:
     """``n`` distinguishable series styles: colour, marker and line style all vary."""
     cols = colours(n)
-    return [{"color": cols[i], "marker": MARKERS[i % len(MARKERS)], "ls": LINES[(i // 10) % len(LINES)]}
-            for i in range(n)]
+    return [
+        {"color": cols[i], "marker": MARKERS[i % len(MARKERS)], "ls": LINES[(i // 10) % len(LINES)]}
+        for i in range(n)
+    ]
 
 
 def to_png(fig: Figure) -> bytes:
@@ -82,7 +85,9 @@ def _empty(ax, text: str) -> None:
     ax.set_yticks([])
 
 
-def forest(labels: Sequence[str], diffs, lows, highs, *, title: str, xlabel: str, scale: float = 100.0) -> bytes:
+def forest(
+    labels: Sequence[str], diffs, lows, highs, *, title: str, xlabel: str, scale: float = 100.0
+) -> bytes:
     """Effects with confidence intervals, one row per label (top to bottom)."""
     n = max(len(labels), 1)
     fig = Figure(figsize=(8, 0.45 * n + 1.4), layout="constrained")
@@ -119,10 +124,17 @@ def km_panels(panels: Sequence[dict], *, xlabel: str = "firm age (years)", ncols
     nrows = math.ceil(n / ncols)
     width, height = 4.2 * ncols, 3.2 * nrows
     fig = Figure(figsize=(width, height))
-    # a fixed grid (margins in inches): the panels are alike, and constrained layout would double the
+    # a fixed grid (margins in inches): the panels are alike, and constrained layout would double
+    # the
     # time this figure takes to draw (it is the report's largest)
-    fig.subplots_adjust(left=0.7 / width, right=1 - 0.15 / width, bottom=0.55 / height, top=1 - 0.3 / height,
-                        wspace=0.08, hspace=0.28)
+    fig.subplots_adjust(
+        left=0.7 / width,
+        right=1 - 0.15 / width,
+        bottom=0.55 / height,
+        top=1 - 0.3 / height,
+        wspace=0.08,
+        hspace=0.28,
+    )
     axes = fig.subplots(nrows, ncols, squeeze=False, sharex=True, sharey=True)
     for k, ax in enumerate(axes.flat):
         if k >= len(panels):
@@ -139,8 +151,16 @@ def km_panels(panels: Sequence[dict], *, xlabel: str = "firm age (years)", ncols
             lo, hi = np.asarray(c["lo"], float), np.asarray(c["hi"], float)
             band = np.isfinite(lo) & np.isfinite(hi)
             if band.any():
-                ax.fill_between(x, lo * 100, hi * 100, where=band, step="post", color=c["colour"], alpha=0.2,
-                                lw=0)
+                ax.fill_between(
+                    x,
+                    lo * 100,
+                    hi * 100,
+                    where=band,
+                    step="post",
+                    color=c["colour"],
+                    alpha=0.2,
+                    lw=0,
+                )
             drawn = True
         if not drawn:
             _empty(ax, "no start-up table kept")
@@ -160,7 +180,8 @@ def km_panels(panels: Sequence[dict], *, xlabel: str = "firm age (years)", ncols
 
 
 def hazard(series: Sequence[dict], *, xlabel: str = "firm age (years)") -> bytes:
-    """Death rates by age band: ``[{"label", "edges" (years), "rate" (per firm-year), "colour", "bold"}]``."""
+    """Death rates by age band: ``[{"label", "edges" (years), "rate" (per firm-year), "colour",
+    "bold"}]``."""
     fig = Figure(figsize=(8, 4.2), layout="constrained")
     ax = fig.add_subplot()
     drawn = False
@@ -169,9 +190,16 @@ def hazard(series: Sequence[dict], *, xlabel: str = "firm age (years)") -> bytes
         if not np.isfinite(rate).any():
             continue
         edges = np.asarray(s["edges"], float)
-        ax.stairs(np.where(np.isfinite(rate), rate, np.nan), edges, baseline=None, color=s["colour"],
-                  ls=s.get("ls", "-"), lw=2.2 if s.get("bold") else 1.0, alpha=1.0 if s.get("bold") else 0.6,
-                  label=s["label"])
+        ax.stairs(
+            np.where(np.isfinite(rate), rate, np.nan),
+            edges,
+            baseline=None,
+            color=s["colour"],
+            ls=s.get("ls", "-"),
+            lw=2.2 if s.get("bold") else 1.0,
+            alpha=1.0 if s.get("bold") else 0.6,
+            label=s["label"],
+        )
         drawn = True
     if not drawn:
         _empty(ax, "no start-up table kept")
@@ -209,15 +237,30 @@ def funnel(stages: Sequence[str], series: Sequence[tuple[str, Sequence[float]]])
     ax.set_xlabel("start-ups")
     ax.legend(fontsize=8, loc="lower right")
     ax.grid(axis="x", alpha=0.25)
-    ax.set_title("From founding to exit: how many start-ups reach each step", fontsize=11, loc="left")
+    ax.set_title("From founding to exit: how many start-ups reach each "
+                 "step", fontsize=11, loc="left")
     return to_png(fig)
 
 
-def heatmap(rows: Sequence[str], cols: Sequence[str], values, *, title: str, unit: str, fmt: str = "{:+.1f}",
-            diverging: bool = True) -> bytes:
+def heatmap(
+    rows: Sequence[str],
+    cols: Sequence[str],
+    values,
+    *,
+    title: str,
+    unit: str,
+    fmt: str = "{:+.1f}",
+    diverging: bool = True,
+) -> bytes:
     """A labelled matrix (regions x scenarios); NaN cells are left blank and marked n/a."""
-    m = np.asarray(values, float).reshape(len(rows), len(cols)) if len(rows) and len(cols) else np.zeros((0, 0))
-    fig = Figure(figsize=(max(6.0, 0.75 * len(cols) + 3), 0.36 * len(rows) + 2.4), layout="constrained")
+    m = (
+        np.asarray(values, float).reshape(len(rows), len(cols))
+        if len(rows) and len(cols)
+        else np.zeros((0, 0))
+    )
+    fig = Figure(
+        figsize=(max(6.0, 0.75 * len(cols) + 3), 0.36 * len(rows) + 2.4), layout="constrained"
+    )
     ax = fig.add_subplot()
     if m.size == 0 or not np.isfinite(m).any():
         _empty(ax, "nothing to compare")
@@ -236,7 +279,14 @@ def heatmap(rows: Sequence[str], cols: Sequence[str], values, *, title: str, uni
     for i in range(m.shape[0]):
         for j in range(m.shape[1]):
             v = m[i, j]
-            ax.text(j, i, fmt.format(v) if np.isfinite(v) else "n/a", ha="center", va="center", fontsize=6.5)
+            ax.text(
+                j,
+                i,
+                fmt.format(v) if np.isfinite(v) else "n/a",
+                ha="center",
+                va="center",
+                fontsize=6.5,
+            )
     cb = fig.colorbar(im, ax=ax, shrink=0.8)
     cb.set_label(unit)
     ax.set_title(title, fontsize=11, loc="left")
@@ -244,7 +294,8 @@ def heatmap(rows: Sequence[str], cols: Sequence[str], values, *, title: str, uni
 
 
 def gap(labels: Sequence[str], effect, selection, population) -> bytes:
-    """The published-style gap split into the programme's effect and selection, beside the effect on all."""
+    """The published-style gap split into the programme's effect and selection, beside the effect on
+    all."""
     n = max(len(labels), 1)
     fig = Figure(figsize=(8, 0.5 * n + 1.8), layout="constrained")
     ax = fig.add_subplot()
@@ -256,22 +307,34 @@ def gap(labels: Sequence[str], effect, selection, population) -> bytes:
         _empty(ax, "no supported start-ups to compare")
     else:
         h = 0.38
-        ax.barh(y + h / 2, np.nan_to_num(e), height=h, color="#2ca02c", label="programme's effect on the supported firms")
-        ax.barh(y + h / 2, np.nan_to_num(s), left=np.where(np.nan_to_num(s) * np.nan_to_num(e) > 0, np.nan_to_num(e), 0),
-                height=h, color="#bbbbbb", label="selection and head start (not caused by the programme)")
-        ax.barh(y - h / 2, np.nan_to_num(p), height=h, color="#1f77b4", label="effect on all start-ups (causal)")
+        ax.barh(y + h / 2, np.nan_to_num(e), height=h, color="#2ca02c", label="programme's effect "
+                                                                              "on the supported "
+                                                                              "firms")
+        ax.barh(
+            y + h / 2,
+            np.nan_to_num(s),
+            left=np.where(np.nan_to_num(s) * np.nan_to_num(e) > 0, np.nan_to_num(e), 0),
+            height=h,
+            color="#bbbbbb",
+            label="selection and head start (not caused by the programme)",
+        )
+        ax.barh(y - h / 2, np.nan_to_num(p), height=h, color="#1f77b4", label="effect on all "
+                                                                              "start-ups (causal)")
         ax.axvline(0, color=GREY, lw=0.8)
         ax.set_yticks(y)
         ax.set_yticklabels(labels)
         ax.legend(fontsize=8, loc="lower right")
         ax.grid(axis="x", alpha=0.25)
     ax.set_xlabel("percentage points of 5-year survival")
-    ax.set_title("Why supported start-ups look better: effect versus selection", fontsize=11, loc="left")
+    ax.set_title("Why supported start-ups look better: effect versus "
+                 "selection", fontsize=11, loc="left")
     return to_png(fig)
 
 
-def curve_differences(series: Sequence[dict], *, title: str, xlabel: str = "firm age (years)") -> bytes:
-    """Differences in percentage points with their 95% CIs: ``[{"label", "x", "d", "lo", "hi"}]`` (shares)."""
+def curve_differences(series: Sequence[dict], *, title: str, xlabel: str = "firm age "
+                                                                           "(years)") -> bytes:
+    """Differences in percentage points with their 95% CIs: ``[{"label", "x", "d", "lo", "hi"}]``
+    (shares)."""
     fig = Figure(figsize=(9.5, 4.6), layout="constrained")
     ax = fig.add_subplot()
     drawn = False
@@ -280,11 +343,24 @@ def curve_differences(series: Sequence[dict], *, title: str, xlabel: str = "firm
         d = np.asarray(s["d"], float) * 100
         if not np.isfinite(d).any():
             continue
-        x = np.asarray(s["x"], float) + 0.35 * (i - (n - 1) / 2) / max(n, 1)  # a little apart, so bars show
+        # a little apart, so bars show
+        x = np.asarray(s["x"], float) + 0.35 * (i - (n - 1) / 2) / max(n, 1)
         lo, hi = np.asarray(s["lo"], float) * 100, np.asarray(s["hi"], float) * 100
-        err = np.vstack([np.where(np.isfinite(lo), d - lo, 0), np.where(np.isfinite(hi), hi - d, 0)])
-        ax.errorbar(x, d, yerr=err, color=st["color"], marker=st["marker"], ls=st["ls"], lw=1.2, ms=4,
-                    capsize=2, label=s["label"])
+        err = np.vstack(
+            [np.where(np.isfinite(lo), d - lo, 0), np.where(np.isfinite(hi), hi - d, 0)]
+        )
+        ax.errorbar(
+            x,
+            d,
+            yerr=err,
+            color=st["color"],
+            marker=st["marker"],
+            ls=st["ls"],
+            lw=1.2,
+            ms=4,
+            capsize=2,
+            label=s["label"],
+        )
         drawn = True
     if drawn:
         ax.axhline(0, color=GREY, lw=0.8, ls="--")

@@ -28,12 +28,20 @@ LOW_COLOUR = "#1f77b4"
 HIGH_COLOUR = "#d62728"
 
 
-KIND = {"survival_1y": "share", "survival_2y": "share", "survival_3y": "share", "survival_4y": "share",
-        "survival_5y": "share", "supported_survival_5y": "share", "unsupported_survival_5y": "share",
-        "naive_gap_5y": "share"}
+KIND = {
+    "survival_1y": "share",
+    "survival_2y": "share",
+    "survival_3y": "share",
+    "survival_4y": "share",
+    "survival_5y": "share",
+    "supported_survival_5y": "share",
+    "unsupported_survival_5y": "share",
+    "naive_gap_5y": "share",
+}
 
 
 def metric_kind(metric: str) -> str:
+    """How a metric is shown: ``share``, ``krw`` or ``count``."""
     if metric in KIND:
         return KIND[metric]
     return "krw" if metric.endswith("_krw") else "count"
@@ -63,13 +71,16 @@ def tornado_png(rows: list[dict], centre: float | None, metric: str) -> bytes:
     fig = MplFigure(figsize=(8.5, 0.5 * max(len(rows), 1) + 1.6), layout="constrained")
     ax = fig.add_subplot()
     if not rows or centre is None:
-        ax.text(0.5, 0.5, "no variation to show", ha="center", va="center", transform=ax.transAxes, color=GREY)
+        ax.text(0.5, 0.5, "no variation to "
+                          "show", ha="center", va="center", transform=ax.transAxes, color=GREY)
     else:
         y = np.arange(len(rows))
         lo = np.array([r["at_low"] for r in rows]) - centre
         hi = np.array([r["at_high"] for r in rows]) - centre
-        ax.barh(y, lo, left=centre, color=LOW_COLOUR, alpha=0.85, label="parameter at the low end of its range")
-        ax.barh(y, hi, left=centre, color=HIGH_COLOUR, alpha=0.85, label="parameter at the high end")
+        ax.barh(y, lo, left=centre, color=LOW_COLOUR, alpha=0.85, label="parameter at the low end "
+                                                                        "of its range")
+        ax.barh(y, hi, left=centre, color=HIGH_COLOUR, alpha=0.85, label="parameter at the high "
+                                                                         "end")
         ax.axvline(centre, color=GREY, lw=0.8)
         ax.set_yticks(y)
         ax.set_yticklabels([r["param"] for r in rows], fontsize=8)
@@ -99,7 +110,10 @@ def scatter_png(params: list[str], x: np.ndarray, y: np.ndarray, lo: np.ndarray,
                     ecolor="#9ecae1", elinewidth=0.8, alpha=0.85)
         ax.plot(x[ok & ~has_ci, j], y[ok & ~has_ci], "o", ms=3.5, color="#1f77b4")
         e = effects[j]
-        cv, c = np.asarray(e["curve_values"], float), np.array([np.nan if v is None else v for v in e["curve"]])
+        cv, c = (
+            np.asarray(e["curve_values"], float),
+            np.array([np.nan if v is None else v for v in e["curve"]]),
+        )
         if np.isfinite(c).any():
             ax.plot(cv, c, color=HIGH_COLOUR, lw=1.6, label="main effect (surrogate)")
         if log[j]:
@@ -114,7 +128,8 @@ def scatter_png(params: list[str], x: np.ndarray, y: np.ndarray, lo: np.ndarray,
             ax.legend(fontsize=7)
     for ax in axes[:, 0]:
         ax.set_ylabel(metric)
-    fig.suptitle(f"{metric} at each design point (mean and 95% CI over replications)", fontsize=11, x=0.01,
+    fig.suptitle(f"{metric} at each design point (mean and 95% CI over "
+                 "replications)", fontsize=11, x=0.01,
                  ha="left")
     return to_png(fig)
 
@@ -130,13 +145,25 @@ def indices_png(rows: list[dict], title: str) -> bytes:
     for off, key, label, col in ((h / 2, "total", "total (alone and with others)", cols[1]),
                                  (-h / 2, "first", "first order (alone)", cols[0])):
         v = np.array([np.nan if r[key] is None else r[key] for r in rows])
-        ci = np.array([[np.nan, np.nan] if not r[f"{key}_ci"] or None in r[f"{key}_ci"] else r[f"{key}_ci"]
-                       for r in rows], float).reshape(-1, 2)
+        ci = np.array(
+            [
+                [np.nan, np.nan] if not r[f"{key}_ci"] or None in r[f"{key}_ci"] else r[f"{key}_ci"]
+                for r in rows
+            ],
+            float,
+        ).reshape(-1, 2)
         ax.barh(y + off, np.nan_to_num(v), height=h, color=col, label=label)
         ok = np.isfinite(ci).all(axis=1) & np.isfinite(v)
         if ok.any():
-            ax.errorbar(v[ok], y[ok] + off, xerr=np.abs(np.vstack([v[ok] - ci[ok, 0], ci[ok, 1] - v[ok]])),
-                        fmt="none", ecolor="#333333", capsize=2, lw=0.8)
+            ax.errorbar(
+                v[ok],
+                y[ok] + off,
+                xerr=np.abs(np.vstack([v[ok] - ci[ok, 0], ci[ok, 1] - v[ok]])),
+                fmt="none",
+                ecolor="#333333",
+                capsize=2,
+                lw=0.8,
+            )
     ax.set_yticks(y)
     ax.set_yticklabels([r["param"] for r in rows], fontsize=8)
     ax.axvline(0, color=GREY, lw=0.8)
@@ -168,33 +195,38 @@ def build_sweep_report(sweep: dict, analysis: dict, design: dict) -> Report:
     method = ("estimated straight from the Saltelli design" if primary == "saltelli" else
               f"of a {analysis['surrogate']['degree']} surrogate fitted to the design points")
     s.add(Paragraph(
-        f"For {metric} in {info.base!r}, over the ranges below ({npts} design points x {reps} replications, "
-        f"{info.design} design, common random numbers), the parameters that matter most are, by total "
-        f"Sobol' index ({method}):"))
+        f"For {metric} in {info.base!r}, over the ranges below ({npts} design points x {reps} "
+        f"replications, {info.design} design, common random numbers), the parameters that matter "
+        f"most are, by total Sobol' index ({method}):"))
     items = []
     for r in top:
-        items.append(f"{ORDINAL.get(r['rank'], r['rank'])}: {r['param']}: total index {_idx(r['total'])}{_ci(r['total_ci'])}, first order "
-                     f"{_idx(r['first'])}{_ci(r['first_ci'])}; {metric} moves from {_num(r['at_low'], metric)} at the "
-                     f"low end to {_num(r['at_high'], metric)} at the high end of its range.")
+        items.append(f"{ORDINAL.get(r['rank'], r['rank'])}: {r['param']}: total index "
+                     f"{_idx(r['total'])}{_ci(r['total_ci'])}, first order "
+                     f"{_idx(r['first'])}{_ci(r['first_ci'])}; {metric} moves from "
+                     f"{_num(r['at_low'], metric)} at the low end to {_num(r['at_high'], metric)} "
+                     "at the high end of its range.")
     s.add(Bullets(items))
     negligible = [r["param"] for r in table_rows if r["total"] is not None and r["total_ci"]
                   and r["total_ci"][1] is not None and r["total_ci"][1] < 0.02]
     if negligible:
-        s.add(Paragraph("Negligible over these ranges (total index below 0.02 at the upper end of its 95% CI; "
-                        "they can be fixed anywhere in their range): " + ", ".join(negligible) + "."))
+        s.add(Paragraph("Negligible over these ranges (total index below 0.02 at the upper end of "
+                        "its 95% CI; they can be fixed anywhere in their "
+                        "range): " + ", ".join(negligible) + "."))
     sur = analysis["surrogate"]
-    fit = (f"The surrogate ({sur['degree']}, {sur['terms']} terms) explains R² = {_idx(sur['r2'])} of the "
-           f"variation between design points (leave-one-out Q² = {_idx(sur['q2'])}); the rest is simulation "
-           "noise and effects the polynomial cannot follow, and is not attributed to any parameter.")
+    fit = (f"The surrogate ({sur['degree']}, {sur['terms']} terms) explains R² = {_idx(sur['r2'])} "
+           f"of the variation between design points (leave-one-out Q² = {_idx(sur['q2'])}); the "
+           "rest is simulation noise and effects the polynomial cannot follow, and is not "
+           "attributed to any parameter.")
     if primary == "surrogate":
-        s.add(Paragraph("Method: the indices are those of a cheap polynomial metamodel fitted to the design "
-                        "points' means, computed exactly (a variance decomposition), with 95% CIs from a "
-                        "residual bootstrap of the fit. " + fit))
+        s.add(Paragraph("Method: the indices are those of a cheap polynomial metamodel fitted to "
+                        "the design points' means, computed exactly (a variance decomposition), "
+                        "with 95% CIs from a residual bootstrap of the fit. " + fit))
     else:
-        s.add(Paragraph("Method: Saltelli (2010) first-order and Jansen total estimators on the design's A, B "
-                        f"and AB matrices ({prim['n']} base samples), bootstrap 95% CIs over base samples; with "
-                        "few base samples they are noisy (and first-order estimates can fall below zero). "
-                        "The surrogate's indices are shown beside them as a check. " + fit))
+        s.add(Paragraph("Method: Saltelli (2010) first-order and Jansen total estimators on the "
+                        f"design's A, B and AB matrices ({prim['n']} base samples), bootstrap 95% "
+                        "CIs over base samples; with few base samples they are noisy (and "
+                        "first-order estimates can fall below zero). The surrogate's indices are "
+                        "shown beside them as a check. " + fit))
     sections.append(s)
 
     # -- indices table and plots
@@ -204,10 +236,11 @@ def build_sweep_report(sweep: dict, analysis: dict, design: dict) -> Report:
     rows = [[str(r["rank"]), r["param"], _idx(r["total"]) + _ci(r["total_ci"]),
              _idx(r["first"]) + _ci(r["first_ci"]), _idx(r["src"]), _num(r["at_low"], metric),
              _num(r["at_high"], metric)] for r in table_rows]
-    notes = [f"Indices: {'Saltelli design estimates' if primary == 'saltelli' else 'surrogate'}. SRC: standardised "
-             f"regression coefficient of a linear fit on the parameter values (R² = {_idx(analysis['src']['r2'])}). "
-             "Low/high end: the metric expected with the parameter at that end while the others vary over "
-             "their ranges (the surrogate's main effect)."]
+    notes = [f"Indices: {'Saltelli design estimates' if primary == 'saltelli' else 'surrogate'}. "
+             "SRC: standardised regression coefficient of a linear fit on the parameter values "
+             f"(R² = {_idx(analysis['src']['r2'])}). Low/high end: the metric expected with the "
+             "parameter at that end while the others vary over their ranges (the surrogate's main "
+             "effect)."]
     s.add(Table("indices", f"Sobol' indices for {metric}", header, rows, notes))
     if primary == "saltelli":
         sur_by = {p: i for i, p in enumerate(analysis["params"])}
@@ -218,20 +251,37 @@ def build_sweep_report(sweep: dict, analysis: dict, design: dict) -> Report:
                           _idx(sur["first"][i]) + _ci(sur["first_ci"][i])])
         s.add(Table("surrogate-indices", "The same indices from the surrogate (a check)",
                     ["parameter", "total index [95% CI]", "first order [95% CI]"], rows2))
-    s.add(Figure("sweep-indices", f"First-order and total Sobol' indices for {metric}, with 95% bootstrap CIs.",
-                 "bar chart of Sobol indices", indices_png(table_rows, f"Sobol' indices for {metric}")))
-    s.add(Figure("sweep-tornado", f"Tornado: {metric} expected at each parameter's low (blue) and high (red) end; "
-                 "the line is the mean over the design.", "tornado plot",
+    s.add(Figure("sweep-indices", f"First-order and total Sobol' indices for {metric}, with 95% "
+                                  "bootstrap CIs.",
+                 "bar chart of Sobol "
+                 "indices", indices_png(table_rows, f"Sobol' indices for {metric}")))
+    s.add(Figure("sweep-tornado", f"Tornado: {metric} expected at each parameter's low (blue) and "
+                 "high (red) end; the line is the mean over the design.", "tornado plot",
                  tornado_png(analysis["main_effects"], analysis["mean"], metric)))
     x = np.asarray(sweep["values"], float).reshape(-1, len(params))
     y = np.array(design[f"{metric}_mean"], float)
     lo = np.array(design[f"{metric}_ci_low"], float)
     hi = np.array(design[f"{metric}_ci_high"], float)
-    s.add(Figure("sweep-scatter", f"{metric} against each parameter: every design point (other parameters vary "
-                 "too), and the surrogate's main effect. The bars are each point's own 95% CI over replications; "
-                 "with common random numbers the differences between points are far more precise than that.", "scatter plots",
-                 scatter_png([p.key for p in params], x, y, lo, hi, analysis["main_effects"], metric,
-                             [p.scale == "log" for p in params])))
+    s.add(
+        Figure(
+            "sweep-scatter",
+            f"{metric} against each parameter: every design point (other "
+            "parameters vary too), and the surrogate's main effect. The bars are each "
+            "point's own 95% CI over replications; with common random numbers the "
+            "differences between points are far more precise than that.",
+            "scatter plots",
+            scatter_png(
+                [p.key for p in params],
+                x,
+                y,
+                lo,
+                hi,
+                analysis["main_effects"],
+                metric,
+                [p.scale == "log" for p in params],
+            ),
+        )
+    )
     sections.append(s)
 
     # -- the design
@@ -243,28 +293,43 @@ def build_sweep_report(sweep: dict, analysis: dict, design: dict) -> Report:
         tg = p.targets[0] if len(p.targets) == 1 else f"{len(p.targets)} keys ({p.targets[0]}, ...)"
         prow.append([p.key, rng, p.kind, p.scale, tg])
     s.add(Table("params", "Parameters", ["parameter", "range", "type", "scale", "sets"], prow,
-                ["Whole-number parameters are rounded; true/false parameters are true in the upper half of the range."]))
+                ["Whole-number parameters are rounded; true/false parameters are true in the upper "
+                 "half of the range."]))
     d = info.design
     what = {"lhs": f"Latin hypercube of {info.samples} points",
-            "sobol": f"Saltelli design: {info.samples} base samples of a scrambled Sobol' sequence, "
-                     f"{info.samples} x ({len(params)} + 2) = {npts} points",
+            "sobol": f"Saltelli design: {info.samples} base samples of a scrambled Sobol' "
+                     f"sequence, {info.samples} x ({len(params)} + 2) = {npts} points",
             "grid": f"full grid of up to {info.samples} levels per parameter, {npts} points"}[d]
-    s.add(Bullets([f"Base scenario: {shown_path(info.file)}" + (f" with --set {' '.join(info.overrides)}"
-                                                      if info.overrides else ""),
-                   f"Design: {what} (seed {info.seed}).",
-                   f"Replications: {reps} per point, common random numbers (replication r of every point "
-                   "draws the same start-ups with the same luck).",
-                   f"Metric: {metric}; design.csv holds every point's values and metric means with 95% CIs.",
-                   f"Run: {shown_command(sweep.get('command') or '')}" + (f" ({sweep['seconds']} s)" if sweep.get("seconds") else "")]))
+    s.add(
+        Bullets(
+            [
+                "Base scenario: "
+                f"{shown_path(info.file)}"
+                + (f" with --set {' '.join(info.overrides)}" if info.overrides else ""),
+                f"Design: {what} (seed {info.seed}).",
+                f"Replications: {reps} per point, common random numbers (replication r of every "
+                "point draws the same start-ups with the same luck).",
+                f"Metric: {metric}; design.csv holds every point's values and metric means with "
+                "95% CIs.",
+                f"Run: {shown_command(sweep.get('command') or '')}"
+                + (f" ({sweep['seconds']} s)" if sweep.get("seconds") else ""),
+            ]
+        )
+    )
     show = min(npts, 60)
     header = ["point"] + [p.key for p in params] + [f"{metric} [95% CI]"]
     rows = []
     for i in range(show):
-        mean, a, b = design[f"{metric}_mean"][i], design[f"{metric}_ci_low"][i], design[f"{metric}_ci_high"][i]
+        mean, a, b = (
+            design[f"{metric}_mean"][i],
+            design[f"{metric}_ci_low"][i],
+            design[f"{metric}_ci_high"][i],
+        )
         cell = _num(mean, metric) + (f" [{_num(a, metric)}, {_num(b, metric)}]"
                                      if a is not None and math.isfinite(a) and a != b else "")
         rows.append([design["point"][i]] + [_val(design[p.key][i], p) for p in params] + [cell])
-    s.add(Table("points", "Design points" + (f" (first {show} of {npts}; all in design.csv)" if show < npts else ""),
+    s.add(Table("points", "Design points" + (f" (first {show} of {npts}; all in "
+                                             "design.csv)" if show < npts else ""),
                 header, rows))
     sections.append(s)
     title = f"Sweep of {info.base}: which assumptions matter for {metric}"
@@ -282,5 +347,6 @@ def _val(v, p) -> str:
 
 
 def write_sweep_report(root: Path, sweep: dict, analysis: dict, design: dict) -> dict[str, Path]:
-    """sweep.html (self-contained), sweep.md and figures/sweep-*.png in the sweep's folder ``root``."""
+    """sweep.html (self-contained), sweep.md and figures/sweep-*.png in the sweep's folder
+    ``root``."""
     return write_pages(Path(root), build_sweep_report(sweep, analysis, design), "sweep")

@@ -1,4 +1,5 @@
-"""The headline table: the metrics every scenario is summarised by, in the terminal and in the report."""
+"""The headline table: the metrics every scenario is summarised by, in the terminal and in the
+report."""
 
 from __future__ import annotations
 
@@ -24,7 +25,10 @@ HEADLINE = (
 SUPPORTED_NOTE = "* supported S(5y) counts from the support date, as the ministry publishes it."
 
 
-def headline_rows(summary: dict, scenarios: list[str], with_ci: bool = True) -> tuple[list[str], list[list[str]]]:
+def headline_rows(
+    summary: dict, scenarios: list[str], with_ci: bool = True
+) -> tuple[list[str], list[list[str]]]:
+    """The headline table's header and rows (means, with CIs when ``with_ci``)."""
     header = ["scenario", "reps"] + [label for _, label, _ in HEADLINE]
     rows = []
     for sc in scenarios:
@@ -32,13 +36,28 @@ def headline_rows(summary: dict, scenarios: list[str], with_ci: bool = True) -> 
         if not s:
             continue
         m = s["metrics"]
-        rows.append([sc, str(s["replications"])] + [cell(m.get(k), kind, with_ci) for k, _, kind in HEADLINE])
+        rows.append(
+            [sc, str(s["replications"])]
+            + [cell(m.get(k), kind, with_ci) for k, _, kind in HEADLINE]
+        )
     return header, rows
 
 
-TERMINAL_ORDER = ("survival_5y", "survivors_5y", "supported", "jobs_end", "public_cost_krw", "survival_1y",
-                  "survival_3y", "supported_survival_5y", "acquired", "crossed_valley", "private_investment_krw",
-                  "partner_investment_krw", "grants_krw")
+TERMINAL_ORDER = (
+    "survival_5y",
+    "survivors_5y",
+    "supported",
+    "jobs_end",
+    "public_cost_krw",
+    "survival_1y",
+    "survival_3y",
+    "supported_survival_5y",
+    "acquired",
+    "crossed_valley",
+    "private_investment_krw",
+    "partner_investment_krw",
+    "grants_krw",
+)
 """Which headline columns a narrow terminal keeps first (the rest are left out, and named)."""
 
 
@@ -80,21 +99,27 @@ def headline_lines(summary: dict, scenarios: list[str], width: int) -> list[str]
             used += w
     keep = [k for k, _, _ in HEADLINE if k in keep]  # shown in the report's order
     table = Table()
-    table.add_column("scenario", justify="left", no_wrap=True, width=need([r[0] for r in rows], "scenario") - 3)
-    table.add_column("reps", justify="right", no_wrap=True, width=need([r[1] for r in rows], "reps") - 3)
+    table.add_column(
+        "scenario", justify="left", no_wrap=True, width=need([r[0] for r in rows], "scenario") - 3
+    )
+    table.add_column(
+        "reps", justify="right", no_wrap=True, width=need([r[1] for r in rows], "reps") - 3
+    )
     for k in keep:
         table.add_column(label_of(k), justify="right", width=need(cells(k), label_of(k)) - 3)
     for j, r in enumerate(rows):
         table.add_row(r[0], r[1], *(cells(k)[j] for k in keep))
     buf = io.StringIO()
-    Console(file=buf, width=width, force_terminal=False, color_system=None, legacy_windows=False).print(table)
-    title = ("valleysim: means over replications (95% CIs in summary.json and the report; money in KRW "
-             "billions)")
+    Console(
+        file=buf, width=width, force_terminal=False, color_system=None, legacy_windows=False
+    ).print(table)
+    title = ("valleysim: means over replications (95% CIs in summary.json and the report; money in "
+             "KRW billions)")
     lines = textwrap.wrap(title, width) + [line.rstrip() for line in buf.getvalue().splitlines()]
     left_out = [label_of(k) for k, _, _ in HEADLINE if k not in keep]
     if left_out:
-        lines += textwrap.wrap(f"Left out at this width ({width} columns): {', '.join(left_out)}; every column is in "
-                               "summary.json and the report.", width)
+        lines += textwrap.wrap(f"Left out at this width ({width} columns): {', '.join(left_out)}; "
+                               "every column is in summary.json and the report.", width)
     return lines
 
 
@@ -102,8 +127,13 @@ def undefined_notes(summary: dict, scenarios: list[str]) -> list[str]:
     """One line per headline column shown as n/a somewhere, saying why it is undefined."""
     notes = []
     for key, label, _ in HEADLINE:
-        where = [sc for sc in scenarios if sc in summary["scenarios"]
-                 and fmt((summary["scenarios"][sc]["metrics"].get(key) or {}).get("mean"), "count") == "n/a"]
+        where = [
+            sc
+            for sc in scenarios
+            if sc in summary["scenarios"]
+            and fmt((summary["scenarios"][sc]["metrics"].get(key) or {}).get("mean"), "count")
+            == "n/a"
+        ]
         if where:
             notes.append(f"n/a in {label} ({', '.join(where)}): undefined, {why_undefined(key)}.")
     return notes

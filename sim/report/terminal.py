@@ -1,7 +1,7 @@
 """What the terminal shows at the end of each study (stdout), as lines laid out for its width.
 
-The command line prints these lines and nothing else of its own; every number comes from the
-study's outcome (summary.json, sensitivity.json, optimize.json, posterior.json), never computed here.
+The command line prints these lines and nothing else of its own; every number comes from the study's
+outcome (summary.json, sensitivity.json, optimize.json, posterior.json), never computed here.
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ def precision_line(rows: list[dict]) -> str | None:
         return None
     worst = max(defined, key=lambda r: r["half_width"] / r["target"])
     missed = [r["scenario"] for r in defined if not r["met"]]
-    return (f"precision: 95% CI half-width of each 5-year survival difference against the counterfactual: "
-            f"worst {100 * worst['half_width']:.3f} pp ({worst['scenario']}, "
+    return ("precision: 95% CI half-width of each 5-year survival difference against the "
+            f"counterfactual: worst {100 * worst['half_width']:.3f} pp ({worst['scenario']}, "
             f"{worst['half_width'] / worst['target']:.2f} of its target); "
             + (f"target missed by {', '.join(missed)}: add replications (-n)." if missed
                else "every target met."))
@@ -60,13 +60,15 @@ def optimize_lines(result: dict, root: Path) -> list[str]:
     v = result.get("verdict", "best")
     out = [f"verdict: {result.get('verdict_text', 'the best allocation found')}"]
     name = "best allocation" if v in ("best", "beats-baseline") else "top finalist"
-    out.append(f"{name} ({result['objective']} = {o['mean']:,.1f} [{o['ci_low']:,.1f}, {o['ci_high']:,.1f}], "
-               f"planned cost {b['planned_cost_krw'] / 1e9:,.1f} bn of {result['budget_krw'] / 1e9:,.1f} bn KRW; "
-               f"simulated programme cost {(b['simulated_cost_krw'] or {}).get('mean', 0) / 1e9:,.1f} bn):")
+    out.append(f"{name} ({result['objective']} = {o['mean']:,.1f} [{o['ci_low']:,.1f}, "
+               f"{o['ci_high']:,.1f}], planned cost {b['planned_cost_krw'] / 1e9:,.1f} bn of "
+               f"{result['budget_krw'] / 1e9:,.1f} bn KRW; simulated programme cost "
+               f"{(b['simulated_cost_krw'] or {}).get('mean', 0) / 1e9:,.1f} bn):")
     out += [f"  {k} = {val}" for k, val in b["allocation"].items()]
     vs = b.get("vs_baseline")
     if vs and vs.get("diff") is not None:
-        out.append(f"vs {result['baseline']['name']}: {vs['diff']:+,.1f} [{vs['ci_low']:+,.1f}, {vs['ci_high']:+,.1f}]")
+        out.append(f"vs {result['baseline']['name']}: {vs['diff']:+,.1f} [{vs['ci_low']:+,.1f}, "
+                   f"{vs['ci_high']:+,.1f}]")
     return out + [f"results:  {root}", f"report:   {result['files']['markdown']}",
                   f"scenario: {result['files']['scenario']}"]
 
@@ -78,5 +80,6 @@ def posterior_lines(result: dict, root: Path) -> list[str]:
     for p in result["parameters"]:
         lo, hi = p["posterior_90"]
         plo, phi = p["prior_90"]
-        out.append(f"  {p['key']}: {p['verdict']}, 90 % {lo:.4g} .. {hi:.4g} (prior {plo:.4g} .. {phi:.4g})")
+        out.append(f"  {p['key']}: {p['verdict']}, 90 % {lo:.4g} .. {hi:.4g} (prior {plo:.4g} .. "
+                   f"{phi:.4g})")
     return out + [f"results: {root}", f"report:  {result['files']['markdown']}"]

@@ -36,7 +36,8 @@ def _range(lo, hi, kind: str) -> str:
 
 
 def first_lines(res: Findings) -> list[Paragraph]:
-    """The report's first lines on uncertainty: data against assumptions, in words, from the numbers."""
+    """The report's first lines on uncertainty: data against assumptions, in words, from the
+    numbers."""
     d = draws(res)
     cf, base = res.counterfactual, res.baseline
     if not d or cf is None:
@@ -52,32 +53,45 @@ def first_lines(res: Findings) -> list[Paragraph]:
     open_keys = [key for key, v in verdicts.items() if v == "open"]
     narrowed = [key for key, v in verdicts.items() if v in ("pinned", "narrowed")]
     noise = f"±{100 * mc:.{2 if 100 * mc >= 0.01 else 3}f} pp" if defined(mc) else "n/a"
-    text = (f"How sure is this? {ref} changes 5-year survival by {pp(row['diff'], 2)} on average over {k} parameter "
-            f"sets that the published figures allow (drawn from the posterior of {d.get('source', 'the calibration')}). "
-            f"Across those sets the change lies between {pp(lo, 2)} and {pp(hi, 2)} (90 %), while "
+    text = (f"How sure is this? {ref} changes 5-year survival by {pp(row['diff'], 2)} on average "
+            f"over {k} parameter sets that the published figures allow (drawn from the posterior "
+            f"of {d.get('source', 'the calibration')}). Across those sets the change lies between "
+            f"{pp(lo, 2)} and {pp(hi, 2)} (90 %), while "
             + (f"simulation noise is {noise} (95 %). " if row.get("separated") else
-               f"the mean itself is estimated to {noise} (95 %, noise and the choice of sets together). "))
+               f"the mean itself is estimated to {noise} (95 %, noise and the choice of sets "
+               "together). "))
     if not row.get("separated"):
-        text += ("With one replication per parameter set, simulation noise cannot be told apart from the "
-                 "parameters' spread here (run two or more per set: -n at least twice --draws). ")
+        text += ("With one replication per parameter set, simulation noise cannot be told apart "
+                 "from the parameters' spread here (run two or more per set: -n at least twice "
+                 "--draws). ")
     elif defined(mc) and mc > 0 and half >= 2 * mc:
-        text += (f"The spread between the parameter sets (simulation noise taken out) is {half / mc:.0f} times the "
-                 "simulation noise: the uncertainty comes from what the data leave open, so more runs would not "
-                 "narrow it; better evidence on the programme's effects would. ")
+        text += ("The spread between the parameter sets (simulation noise taken out) is "
+                 f"{half / mc:.0f} times the simulation noise: the uncertainty comes from what the "
+                 "data leave open, so more runs would not narrow it; better evidence on the "
+                 "programme's effects would. ")
     elif defined(mc) and mc > 0 and half >= 0.5 * mc:
-        text += ("The spread between the parameter sets (simulation noise taken out) is about as large as the "
-                 "simulation noise: more runs would narrow part of the uncertainty, better evidence on the "
-                 "programme's effects the rest. ")
+        text += ("The spread between the parameter sets (simulation noise taken out) is about as "
+                 "large as the simulation noise: more runs would narrow part of the uncertainty, "
+                 "better evidence on the programme's effects the rest. ")
     elif defined(mc):
-        text += ("The spread between the parameter sets is not distinguishable from simulation noise: for this "
-                 "difference the parameters the data leave open hardly matter, and more replications (-n) would "
-                 "narrow it. ")
+        text += ("The spread between the parameter sets is not distinguishable from simulation "
+                 "noise: for this difference the parameters the data leave open hardly matter, and "
+                 "more replications (-n) would narrow it. ")
     if verdicts:
-        text += (f"The published figures narrowed {len(narrowed)} of the {len(verdicts)} uncertain parameters and "
-                 f"left {len(open_keys)} about as wide as assumed"
-                 + (f" ({', '.join('.'.join(k_.split('.')[-2:]) for k_ in open_keys)})" if open_keys else "")
-                 + (f": their ranges are assumptions, written in {shown_path(d['targets_file'])}. "
-                    if d.get("targets_file") else ". "))
+        text += (
+            f"The published figures narrowed {len(narrowed)} of the {len(verdicts)} uncertain "
+            f"parameters and left {len(open_keys)} about as wide as assumed"
+            + (
+                f" ({', '.join('.'.join(k_.split('.')[-2:]) for k_ in open_keys)})"
+                if open_keys
+                else ""
+            )
+            + (
+                f": their ranges are assumptions, written in {shown_path(d['targets_file'])}. "
+                if d.get("targets_file")
+                else ". "
+            )
+        )
     p = row.get("prob_better")
     if defined(p):
         share = "all" if p == 1 else ("none" if p == 0 else f"{p:.0%}")
@@ -87,15 +101,16 @@ def first_lines(res: Findings) -> list[Paragraph]:
     if spread is not None:
         a, b, inf = spread["low"], spread["high"], spread["infinite"]
         out.append(Paragraph(
-            f"Public cost per additional 5-year survivor (cohort window) over the same parameter sets: "
-            f"{max(a, 0) / 1e6:,.0f} M to {b / 1e6:,.0f} M KRW (90 %)"
-            + (f"; in {inf} of {spread['draws']} sets the programme added no survivors, so it had no finite cost per "
-               "survivor." if inf else ".")))
+            "Public cost per additional 5-year survivor (cohort window) over the same parameter "
+            f"sets: {max(a, 0) / 1e6:,.0f} M to {b / 1e6:,.0f} M KRW (90 %)"
+            + (f"; in {inf} of {spread['draws']} sets the programme added no survivors, so it had "
+               "no finite cost per survivor." if inf else ".")))
     return out
 
 
 def section(res: Findings) -> Section | None:
-    """Every comparison's mean, Monte Carlo half-width, 90 % interval over parameters and P(better)."""
+    """Every comparison's mean, Monte Carlo half-width, 90 % interval over parameters and
+    P(better)."""
     d = draws(res)
     if not d:
         return None
@@ -103,14 +118,20 @@ def section(res: Findings) -> Section | None:
     k = len(d["values"])
     applied = res.applied
     s.add(Paragraph(
-        f"Replication r of every scenario ran with parameter set r mod {k}, drawn from the posterior in "
-        f"{shown_path(d['file'])} ({d.get('source', '')}): the values of {', '.join(d['keys'])} that the published "
-        "targets allow. Within a parameter set every scenario sees the same start-ups (common random numbers). A "
-        "scenario that sets one of these keys itself keeps its own value: that key is its lever."))
-    kept = [f"{n}: keeps its own {', '.join('.'.join(k_.split('.')[-2:]) for k_ in sorted(set(d['keys']) - set(keys)))}"
-            for n, keys in applied.items() if set(d["keys"]) - set(keys) and n != res.counterfactual]
+        f"Replication r of every scenario ran with parameter set r mod {k}, drawn from the "
+        f"posterior in {shown_path(d['file'])} ({d.get('source', '')}): the values of "
+        f"{', '.join(d['keys'])} that the published targets allow. Within a parameter set every "
+        "scenario sees the same start-ups (common random numbers). A scenario that sets one of "
+        "these keys itself keeps its own value: that key is its lever."))
+    kept = [
+        f"{n}: keeps its own "
+        f"{', '.join('.'.join(k_.split('.')[-2:]) for k_ in sorted(set(d['keys']) - set(keys)))}"
+        for n, keys in applied.items()
+        if set(d["keys"]) - set(keys) and n != res.counterfactual
+    ]
     if kept:
-        s.add(Paragraph("Scenarios with their own values for some posterior keys: " + "; ".join(kept) + "."))
+        s.add(Paragraph("Scenarios with their own values for some posterior "
+                        "keys: " + "; ".join(kept) + "."))
     rows = []
     for sc, ref in res.comparisons:
         for metric, label, kind in SHOWN:
@@ -118,20 +139,31 @@ def section(res: Findings) -> Section | None:
             if not r or not defined(r.get("diff")):
                 continue
             mc = r.get("mc_half_width")
-            rows.append([sc, ref, label, _diff(r["diff"], kind),
-                         ("±" + (f"{100 * mc:.2f} pp" if kind == "share" else fmt(mc, kind))) if defined(mc) else "n/a",
-                         _range(r.get("param_low"), r.get("param_high"), kind),
-                         f"{r['prob_better']:.0%}" if defined(r.get("prob_better")) else "n/a"])
+            rows.append(
+                [
+                    sc,
+                    ref,
+                    label,
+                    _diff(r["diff"], kind),
+                    ("±" + (f"{100 * mc:.2f} pp" if kind == "share" else fmt(mc, kind)))
+                    if defined(mc)
+                    else "n/a",
+                    _range(r.get("param_low"), r.get("param_high"), kind),
+                    f"{r['prob_better']:.0%}" if defined(r.get("prob_better")) else "n/a",
+                ]
+            )
     if rows:
         s.add(Table("uncertainty", "Each difference with both of its uncertainties",
                     ["scenario", "reference", "metric", "mean", "simulation noise (95 %)",
                      "over parameters (90 %)", "P(better)"], rows,
-                    ["mean: over every replication, hence over the parameter sets. Simulation noise: 95 % half-width "
-                     "of that mean from the spread of replications within a parameter set (what more replications "
-                     "shrink; with one replication per set, the spread over all of them). Over parameters: the central 90 % of the "
-                     "parameter sets' own differences (from 20 sets on, their quantiles; with fewer, a normal "
-                     "spread); each set's difference carries its replications' noise, so the range is a little "
-                     "wide, never narrow.",
-                     "P(better): the share of parameter sets in which the scenario does better than the reference "
-                     "(more survival, survivors and jobs; less public cost); a tie counts half."]))
+                    ["mean: over every replication, hence over the parameter sets. Simulation "
+                     "noise: 95 % half-width of that mean from the spread of replications within a "
+                     "parameter set (what more replications shrink; with one replication per set, "
+                     "the spread over all of them). Over parameters: the central 90 % of the "
+                     "parameter sets' own differences (from 20 sets on, their quantiles; with "
+                     "fewer, a normal spread); each set's difference carries its replications' "
+                     "noise, so the range is a little wide, never narrow.",
+                     "P(better): the share of parameter sets in which the scenario does better "
+                     "than the reference (more survival, survivors and jobs; less public cost); a "
+                     "tie counts half."]))
     return s

@@ -25,7 +25,8 @@ class SafeLoader(yaml.SafeLoader):
         if self.check_event(yaml.AliasEvent):
             self._aliases += 1
             if self._aliases > 100:
-                raise yaml.YAMLError("too many aliases (more than 100): refusing a possible alias bomb")
+                raise yaml.YAMLError("too many aliases (more than 100): refusing a possible alias "
+                                     "bomb")
         depth = getattr(self, "_depth", 0)
         if depth > MAX_DEPTH:
             raise yaml.YAMLError(f"nesting deeper than {MAX_DEPTH} levels")
@@ -36,7 +37,8 @@ class SafeLoader(yaml.SafeLoader):
             self._depth = depth
 
     def construct_object(self, node, deep=False):
-        """Build a value; a scalar PyYAML recognises but cannot build is a YAML error at its position."""
+        """Build a value; a scalar PyYAML recognises but cannot build is a YAML error at its
+        position."""
         # PyYAML's own constructors raise plain ValueError & co. for scalars they recognise but
         # cannot build (2015-13-45 as a date, !!float abc, an int of 5,000 digits): make them
         # YAML errors with the position of the value.
@@ -45,9 +47,12 @@ class SafeLoader(yaml.SafeLoader):
         except yaml.YAMLError:
             raise
         except (ValueError, TypeError, ArithmeticError) as exc:
-            what = f"the value {short(node.value)}" if isinstance(node, yaml.ScalarNode) else "a value"
+            what = (
+                f"the value {short(node.value)}" if isinstance(node, yaml.ScalarNode) else "a value"
+            )
             raise yaml.constructor.ConstructorError(
-                None, None, f"cannot read {what} ({short(str(exc), 120, quote=False)})", node.start_mark) from None
+                None, None, f"cannot read {what} "
+                            f"({short(str(exc), 120, quote=False)})", node.start_mark) from None
 
 
 def short(value, limit: int = 80, quote: bool = True) -> str:

@@ -30,8 +30,18 @@ from .run import run as _run_study
 from .sweep import sweep
 from .validation import validation
 
-__all__ = ["Results", "calibrate", "compare", "discover", "optimize", "report", "resume", "run", "sweep",
-           "validation"]
+__all__ = [
+    "Results",
+    "calibrate",
+    "compare",
+    "discover",
+    "optimize",
+    "report",
+    "resume",
+    "run",
+    "sweep",
+    "validation",
+]
 
 
 def run(scenario, **options) -> Results:
@@ -49,7 +59,7 @@ def compare(scenarios=(), **options) -> Results:
 
     With no ``scenarios``, the whole policy library, over the shipped posterior unless ``fixed``.
     The options are :func:`sim.studies.compare.compare`'s; ``report=False`` skips report.html and
-    report.md. Returns the folder as :class:`Results`; raises :class:`~sim.errors.TasksFailed` if some
-    tasks failed (the report is then not written).
+    report.md. Returns the folder as :class:`Results`; raises :class:`~sim.errors.TasksFailed` if
+    some tasks failed (the report is then not written).
     """
     return Results.open(_compare_study(scenarios, **options).root)

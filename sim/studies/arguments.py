@@ -1,4 +1,5 @@
-"""Plain arguments, checked the same way for the command line and the Python API, before anything runs.
+"""Plain arguments, checked the same way for the command line and the Python API, before anything
+runs.
 
 Every study function takes plain values (numbers, texts, paths) and checks them here first, so that
 ``sim.compare(replications=1.5)`` is the same one-paragraph :class:`~sim.errors.UsageError` as a
@@ -21,15 +22,20 @@ from ..scenario.loader import SHIPPED
 MAX_SEED = 2**63 - 1
 
 
-def whole(value, name: str, low: int = 1, high: int = 100_000, *, optional: bool = False) -> int | None:
-    """``value`` as a whole number in ``[low, high]`` (None allowed when ``optional``), else a UsageError."""
+def whole(
+    value, name: str, low: int = 1, high: int = 100_000, *, optional: bool = False
+) -> int | None:
+    """``value`` as a whole number in ``[low, high]`` (None allowed when ``optional``), else a
+    UsageError."""
     if value is None and optional:
         return None
     if isinstance(value, bool) or not isinstance(value, int) and not (
             isinstance(value, float) and value.is_integer()):
-        raise UsageError(f"{name}: expected a whole number from {low:,} to {high:,}, found {value!r}.")
+        raise UsageError(f"{name}: expected a whole number from {low:,} to {high:,}, found "
+                         f"{value!r}.")
     if not low <= value <= high:
-        raise UsageError(f"{name}: expected a whole number from {low:,} to {high:,}, found {value!r}.")
+        raise UsageError(f"{name}: expected a whole number from {low:,} to {high:,}, found "
+                         f"{value!r}.")
     return int(value)
 
 
@@ -40,7 +46,8 @@ def seed_of(value) -> int:
 
 def number(value, name: str, low: float = 0.0, high: float = math.inf, *, optional: bool = False,
            low_open: bool = False) -> float | None:
-    """``value`` as a finite number in its range (None allowed when ``optional``), else a UsageError."""
+    """``value`` as a finite number in its range (None allowed when ``optional``), else a
+    UsageError."""
     if value is None and optional:
         return None
     ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
@@ -52,11 +59,13 @@ def number(value, name: str, low: float = 0.0, high: float = math.inf, *, option
 
 
 def precision_of(pp) -> float | None:
-    """``precision_pp`` (percentage points, as ``--precision``) as the fraction the experiment works in."""
+    """``precision_pp`` (percentage points, as ``--precision``) as the fraction the experiment works
+    in."""
     if pp is None:
         return None
     if not (isinstance(pp, (int, float)) and not isinstance(pp, bool) and 0 < pp < math.inf):
-        raise UsageError(f"--precision: expected a positive number of percentage points such as 0.1, found {pp}.")
+        raise UsageError("--precision: expected a positive number of percentage points such as "
+                         f"0.1, found {pp}.")
     return pp / 100.0
 
 
@@ -76,7 +85,8 @@ def scenario_file(scenario) -> Path:
     if named and (SHIPPED / f"{scenario}.yaml").is_file():
         return SHIPPED / f"{scenario}.yaml"
     if named:
-        raise UsageError(f"{scenario!r}: no such scenario file, and no shipped scenario of that name (they are: "
+        raise UsageError(f"{scenario!r}: no such scenario file, and no shipped scenario of that "
+                         "name (they are: "
                          f"{', '.join(sorted(q.stem for q in SHIPPED.glob('*.yaml')))}).")
     return p  # the loader says what is wrong with it, with its path
 
@@ -97,11 +107,12 @@ EXECUTORS = ("processes", "serial", "dask")
 
 def open_executor(kind: str = "processes", workers: int | None = None, scheduler: str | None = None,
                   start_method: str | None = "fork"):
-    """The executor ``kind`` (``processes``, ``serial`` or ``dask``; a ``scheduler`` address means Dask).
+    """The executor ``kind`` (``processes``, ``serial`` or ``dask``; a ``scheduler`` address means
+    Dask).
 
     ``start_method`` "fork" forks a process pool's workers from the caller, so that a script or a
-    notebook without an ``if __name__ == "__main__":`` guard works; None lets them fork from a server
-    that has imported the model (faster, and safe with threads: the command line's choice).
+    notebook without an ``if __name__ == "__main__":`` guard works; None lets them fork from a
+    server that has imported the model (faster, and safe with threads: the command line's choice).
     """
     from ..experiment.executors import ProcessExecutor, make_executor
 
@@ -114,8 +125,8 @@ def open_executor(kind: str = "processes", workers: int | None = None, scheduler
 
 
 def echo_for(progress: bool, echo: Callable[[str], None] | None) -> Callable[[str], None]:
-    """Where a study's plan, progress and notes go: ``echo`` if given (the command line's stderr), else
-    stderr when ``progress`` is asked for, else nowhere (a quiet call from Python)."""
+    """Where a study's plan, progress and notes go: ``echo`` if given (the command line's stderr),
+    else stderr when ``progress`` is asked for, else nowhere (a quiet call from Python)."""
     if echo is not None:
         return echo
     if progress:

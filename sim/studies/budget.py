@@ -1,12 +1,13 @@
-"""The budget problem of an optimisation: candidates in the unit cube -> repaired, validated scenarios and their cost.
+"""The budget problem of an optimisation: candidates in the unit cube -> repaired, validated
+scenarios and their cost.
 
-**Cost and budget.** A candidate's cost is its *planned* cost (:func:`sim.analysis.costs.planned_cost`),
-known from the levers before simulating, and never below what the simulation spends. A candidate
-over budget is *repaired* before it runs: every cost-relevant variable moves along a straight
-line towards its cheapest value (closed centres, later openings, smaller grants and budgets) by
-the smallest step that fits the budget (bisection). A centre's variable is a priority (open at
-0.5 or more), so on that line the lowest-priority centres close first. Every simulated candidate
-therefore costs at most the budget.
+**Cost and budget.** A candidate's cost is its *planned* cost
+(:func:`sim.analysis.costs.planned_cost`), known from the levers before simulating, and never below
+what the simulation spends. A candidate over budget is *repaired* before it runs: every
+cost-relevant variable moves along a straight line towards its cheapest value (closed centres, later
+openings, smaller grants and budgets) by the smallest step that fits the budget (bisection). A
+centre's variable is a priority (open at 0.5 or more), so on that line the lowest-priority centres
+close first. Every simulated candidate therefore costs at most the budget.
 """
 
 from __future__ import annotations
@@ -38,7 +39,8 @@ def _resolve_path(p, what: str) -> Path:
     for c in (path, ROOT / path, SHIPPED / path.name, SHIPPED / f"{path}.yaml"):
         if c.is_file():
             return c
-    raise UsageError(f"{what} {p}: no such scenario file (looked in the current folder and {SHIPPED}).")
+    raise UsageError(f"{what} {p}: no such scenario file (looked in the current folder and "
+                     f"{SHIPPED}).")
 
 
 def _load(path: Path, overrides) -> tuple[dict, Scenario]:
@@ -46,9 +48,24 @@ def _load(path: Path, overrides) -> tuple[dict, Scenario]:
     return data, validate(copy.deepcopy(data), origin=str(path))
 
 
-def plan_optimize(file, *, budget, levers, objective, counterfactual, baseline, evaluations, finalists,
-                  final_replications, replications, seed, overrides=(), crn=True) -> OptimizeInfo:
-    """Everything an optimisation needs, checked and resolved (the scenarios, the levers, the budget)."""
+def plan_optimize(
+    file,
+    *,
+    budget,
+    levers,
+    objective,
+    counterfactual,
+    baseline,
+    evaluations,
+    finalists,
+    final_replications,
+    replications,
+    seed,
+    overrides=(),
+    crn=True,
+) -> OptimizeInfo:
+    """Everything an optimisation needs, checked and resolved (the scenarios, the levers, the
+    budget)."""
     if objective not in OBJECTIVES:
         raise UsageError(f"--objective: expected one of {sorted(OBJECTIVES)}, found {objective!r}.")
     file = Path(file)
@@ -65,14 +82,29 @@ def plan_optimize(file, *, budget, levers, objective, counterfactual, baseline, 
     else:
         b = float(budget)
     if bl is not None and bl.name == cf.name:
-        raise UsageError(f"--baseline and --counterfactual are both named {cf.name!r}; give different scenarios.")
-    return OptimizeInfo(file=str(file), base_name=base.name, data=data, levers=tuple(asdict(x) for x in lv),
-                        budget_krw=b, budget_given=str(budget), objective=objective,
-                        counterfactual=resolved_dict(cf), counterfactual_file=str(cf_path),
-                        baseline=resolved_dict(bl) if bl else None, baseline_file=str(bl_path) if bl_path else None,
-                        lever_texts=tuple(split_levers(levers)), evaluations=evaluations, finalists=finalists,
-                        final_replications=final_replications, replications=replications, seed=seed,
-                        overrides=tuple(overrides), crn=crn)
+        raise UsageError(f"--baseline and --counterfactual are both named {cf.name!r}; give "
+                         "different scenarios.")
+    return OptimizeInfo(
+        file=str(file),
+        base_name=base.name,
+        data=data,
+        levers=tuple(asdict(x) for x in lv),
+        budget_krw=b,
+        budget_given=str(budget),
+        objective=objective,
+        counterfactual=resolved_dict(cf),
+        counterfactual_file=str(cf_path),
+        baseline=resolved_dict(bl) if bl else None,
+        baseline_file=str(bl_path) if bl_path else None,
+        lever_texts=tuple(split_levers(levers)),
+        evaluations=evaluations,
+        finalists=finalists,
+        final_replications=final_replications,
+        replications=replications,
+        seed=seed,
+        overrides=tuple(overrides),
+        crn=crn,
+    )
 
 
 def metric_of(info: OptimizeInfo) -> str:
@@ -89,6 +121,7 @@ class BudgetProblem:
     """Candidates (unit vectors) -> repaired, validated scenarios with their planned costs."""
 
     def __init__(self, spec: OptimizeInfo):
+        """The problem of ``spec``: its levers, budget, base allocation and cheaper directions."""
         self.spec = spec
         self.levers = levers_of(spec)
         self.k = len(self.levers)
@@ -99,12 +132,14 @@ class BudgetProblem:
 
     # -- mapping ---------------------------------------------------------------------------------
     def allocation(self, u) -> dict:
+        """The scenario keys and values the candidate ``u`` sets."""
         out = {}
         for lv, x in zip(self.levers, u, strict=True):
             out.update(lv.assignments(x))
         return out
 
     def shown(self, u) -> dict:
+        """Each lever's value at ``u``, as a planner reads it."""
         return {lv.label: lv.shown(x) for lv, x in zip(self.levers, u, strict=True)}
 
     def _quantise(self, u) -> tuple:
@@ -133,6 +168,7 @@ class BudgetProblem:
         return out
 
     def cost(self, u) -> float:
+        """The candidate's planned cost (KRW; infinite when it is not a valid scenario)."""
         return self.scenario(u)[1]
 
     # -- base allocation and repair --------------------------------------------------------------
@@ -140,8 +176,12 @@ class BudgetProblem:
         """The base scenario's own allocation in unit coordinates (clipped to the ranges)."""
         base = validate(copy.deepcopy(self.spec.data), origin=self.spec.file)
         resolved = resolved_dict(base)
-        rates = {c: base.regions[cfg.region].founding_rate_per_year for c, cfg in base.centres.items()}
-        opened = sorted((c for c, cfg in base.centres.items() if cfg.enabled), key=lambda c: (rates[c], c))
+        rates = {
+            c: base.regions[cfg.region].founding_rate_per_year for c, cfg in base.centres.items()
+        }
+        opened = sorted(
+            (c for c, cfg in base.centres.items() if cfg.enabled), key=lambda c: (rates[c], c)
+        )
         u = np.zeros(self.k)
         for i, lv in enumerate(self.levers):
             if lv.kind == "param":
@@ -158,7 +198,11 @@ class BudgetProblem:
             elif lv.kind == "open":
                 # open centres get priorities above 0.5, larger regions higher: the baseline,
                 # repaired to a smaller budget, closes centres in the smallest regions first
-                u[i] = (0.55 + 0.45 * (opened.index(lv.centre) + 1) / len(opened)) if lv.centre in opened else 0.0
+                u[i] = (
+                    (0.55 + 0.45 * (opened.index(lv.centre) + 1) / len(opened))
+                    if lv.centre in opened
+                    else 0.0
+                )
             else:
                 u[i] = 0.0
         return u
@@ -172,12 +216,17 @@ class BudgetProblem:
                 lo, hi = r.copy(), r.copy()
                 lo[i], hi[i] = 0.0, 1.0
                 c0, c1 = self.cost(lo), self.cost(hi)
-                if math.isfinite(c0) and math.isfinite(c1) and abs(c0 - c1) > 1e-6 * max(1.0, abs(c0)):
+                if (
+                    math.isfinite(c0)
+                    and math.isfinite(c1)
+                    and abs(c0 - c1) > 1e-6 * max(1.0, abs(c0))
+                ):
                     out[i] = 0.0 if c0 < c1 else 1.0
                     break
         return out
 
     def cheapest(self, u=None) -> np.ndarray:
+        """``u`` with every cost-relevant variable at its cheaper end."""
         u = self.base_u if u is None else np.asarray(u, float)
         return np.where(np.isfinite(self.cheap), self.cheap, u)
 

@@ -47,9 +47,9 @@ at the current model speed. Use --precision or -n for other trade-offs."""
 
 
 def check_overrides(files, overrides) -> None:
-    """``--set`` changes every scenario of a comparison, the counterfactual and the baseline included: a
-    named entry (a centre, a region, ...) that some scenarios have and others lack is an error naming
-    those that lack it, and a ``*`` that matches nothing anywhere is a typo."""
+    """``--set`` changes every scenario of a comparison, the counterfactual and the baseline
+    included: a named entry (a centre, a region, ...) that some scenarios have and others lack is an
+    error naming those that lack it, and a ``*`` that matches nothing anywhere is a typo."""
     if not overrides:
         return
     datas = {str(f): base_data(f) for f in files}
@@ -64,12 +64,13 @@ def check_overrides(files, overrides) -> None:
         what = f"any {ENTRY_NAMES[section]}" if name == "*" else f"{ENTRY_NAMES[section]} {name!r}"
         who = ", ".join(Path(f).name for f in lacking)
         if len(lacking) == len(datas):
-            raise ScenarioError(f"--set {text!r}: no scenario of the comparison has {what}; check the key (python "
-                                "run_sim.py keys lists them).")
-        raise ScenarioError(f"--set {text!r}: {who} {'has' if len(lacking) == 1 else 'have'} no {what}, which only "
-                            "some scenarios of the comparison have. --set changes every scenario of a comparison, "
-                            "the counterfactual and the baseline included; to change only some scenarios, write a "
-                            "variant file that extends them (see scenarios/*.yaml).")
+            raise ScenarioError(f"--set {text!r}: no scenario of the comparison has {what}; check "
+                                "the key (python run_sim.py keys lists them).")
+        raise ScenarioError(f"--set {text!r}: {who} {'has' if len(lacking) == 1 else 'have'} no "
+                            f"{what}, which only some scenarios of the comparison have. --set "
+                            "changes every scenario of a comparison, the counterfactual and the "
+                            "baseline included; to change only some scenarios, write a variant "
+                            "file that extends them (see scenarios/*.yaml).")
 
 
 def _library_file(name: str) -> Path | None:
@@ -77,12 +78,24 @@ def _library_file(name: str) -> Path | None:
     return f if f.is_file() else None
 
 
-def plan_compare(files, *, baseline: str | None = "ccei-announced", counterfactual: str = "no-programme",
-                 overrides=(), replications: int | None = None, seed: int = DEFAULT_SEED, crn: bool = True,
-                 keep_startups: str = "first", precision: float | None = None,
-                 max_replications: int = 200, practical_pp: float = PRACTICAL_PP,
-                 posterior: Path | str | None = None, draws: int | None = None) -> ExperimentSpec:
-    """The comparison as an experiment. With no ``files``, the whole library (every scenarios/*.yaml).
+def plan_compare(
+    files,
+    *,
+    baseline: str | None = "ccei-announced",
+    counterfactual: str = "no-programme",
+    overrides=(),
+    replications: int | None = None,
+    seed: int = DEFAULT_SEED,
+    crn: bool = True,
+    keep_startups: str = "first",
+    precision: float | None = None,
+    max_replications: int = 200,
+    practical_pp: float = PRACTICAL_PP,
+    posterior: Path | str | None = None,
+    draws: int | None = None,
+) -> ExperimentSpec:
+    """The comparison as an experiment. With no ``files``, the whole library (every
+    scenarios/*.yaml).
 
     The counterfactual and the baseline come from the library when they are not among ``files``;
     the order is counterfactual, baseline, then the variants as given. With ``posterior`` (a
@@ -99,8 +112,8 @@ def plan_compare(files, *, baseline: str | None = "ccei-announced", counterfactu
             continue
         lib = _library_file(name)
         if lib is None:
-            raise UsageError(f"compare {role}: expected the name of a scenario among {sorted(map(str, names))} or "
-                             f"in {SHIPPED}, found {name!r}.")
+            raise UsageError(f"compare {role}: expected the name of a scenario among "
+                             f"{sorted(map(str, names))} or in {SHIPPED}, found {name!r}.")
         files.append(lib)
         names.append(name)
     check_overrides(files, overrides)
@@ -113,14 +126,17 @@ def plan_compare(files, *, baseline: str | None = "ccei-announced", counterfactu
     comparisons = [(n, counterfactual) for n in order if n != counterfactual]
     if baseline:
         comparisons += [(n, baseline) for n in order if n not in (counterfactual, baseline)]
-    # every scenario's supported firms, and all of the counterfactual's, so the report can follow the
-    # supported firms into the world without the programme in every replication (effect vs selection)
+    # every scenario's supported firms, and all of the counterfactual's, so the report can follow
+    # the
+    # supported firms into the world without the programme in every replication (effect vs
+    # selection)
     probes = {n: ("twins-all" if n == counterfactual else "twins") for n in order}
     picked, raw = None, {}
     if posterior is not None:
         if draws is not None and replications is not None and replications < draws:
-            raise UsageError(f"-n {replications} with --draws {draws}: every posterior draw needs at least one "
-                             f"replication; give -n {draws} or more, or fewer --draws.")
+            raise UsageError(f"-n {replications} with --draws {draws}: every posterior draw needs "
+                             f"at least one replication; give -n {draws} or more, or fewer "
+                             "--draws.")
         if draws is None:
             draws = min(DEFAULT_DRAWS, replications) if replications else DEFAULT_DRAWS
         replications = replications or max(2 * draws, COMPARE_REPLICATIONS)
@@ -130,19 +146,33 @@ def plan_compare(files, *, baseline: str | None = "ccei-announced", counterfactu
                        posterior=({"file": str(posterior), "draws": draws, "source": picked.source}
                                   if picked is not None else None),
                        shipped_baseline=shipped_baseline(baseline, scenarios.get(baseline)))
-    spec = ExperimentSpec(scenarios=scenarios, replications=replications or COMPARE_REPLICATIONS, seed=seed,
-                          crn=crn, keep_startups=keep_startups, comparisons=comparisons, precision=precision,
-                          max_replications=max_replications, kind="compare", sources=sources, info=info,
-                          probes=probes, draws=picked, raw=raw)
-    for k in range(len(picked) if picked is not None else 0):  # every draw's scenarios valid, before any folder
+    spec = ExperimentSpec(
+        scenarios=scenarios,
+        replications=replications or COMPARE_REPLICATIONS,
+        seed=seed,
+        crn=crn,
+        keep_startups=keep_startups,
+        comparisons=comparisons,
+        precision=precision,
+        max_replications=max_replications,
+        kind="compare",
+        sources=sources,
+        info=info,
+        probes=probes,
+        draws=picked,
+        raw=raw,
+    )
+    # every draw's scenarios valid, before any folder
+    for k in range(len(picked) if picked is not None else 0):
         for n in order:
             spec.scenario_at(n, k)
     return spec
 
 
 def shipped_baseline(name: str | None, scenario: Scenario | None) -> bool:
-    """Whether the baseline is a shipped scenario exactly as it is on disk now (what docs/validation.md
-    measured): recorded when the comparison runs, so its report says the same whatever scenarios/ holds later."""
+    """Whether the baseline is a shipped scenario exactly as it is on disk now (what
+    docs/validation.md measured): recorded when the comparison runs, so its report says the same
+    whatever scenarios/ holds later."""
     path = SHIPPED / f"{name}.yaml"
     if not name or scenario is None or not path.is_file():
         return False
@@ -165,13 +195,33 @@ def write_compare_report(root: Path, echo=None, practical_pp: float | None = Non
     return write_reports(findings(Path(root), practical_pp))
 
 
-def compare(scenarios=(), *, baseline: str | None = "ccei-announced", counterfactual: str = "no-programme",
-            practical_pp: float = PRACTICAL_PP, posterior=None, draws: int | None = None, fixed: bool = False,
-            replications: int | None = None, seed: int = DEFAULT_SEED, overrides=None, out=None,
-            force: bool = False, startups: str = "first", precision_pp: float | None = None,
-            max_replications: int = 200, crn: bool = True, report: bool = True, workers: int | None = None,
-            executor: str = "processes", scheduler: str | None = None, start_method: str | None = "fork",
-            progress: bool = False, echo=None, command=None) -> CompareOutcome:
+def compare(
+    scenarios=(),
+    *,
+    baseline: str | None = "ccei-announced",
+    counterfactual: str = "no-programme",
+    practical_pp: float = PRACTICAL_PP,
+    posterior=None,
+    draws: int | None = None,
+    fixed: bool = False,
+    replications: int | None = None,
+    seed: int = DEFAULT_SEED,
+    overrides=None,
+    out=None,
+    force: bool = False,
+    startups: str = "first",
+    precision_pp: float | None = None,
+    max_replications: int = 200,
+    crn: bool = True,
+    report: bool = True,
+    workers: int | None = None,
+    executor: str = "processes",
+    scheduler: str | None = None,
+    start_method: str | None = "fork",
+    progress: bool = False,
+    echo=None,
+    command=None,
+) -> CompareOutcome:
     """Compare scenarios against the counterfactual and the baseline, and write the report.
 
     With no ``scenarios`` (files, or shipped scenarios' names), the whole policy library. By default
@@ -180,8 +230,8 @@ def compare(scenarios=(), *, baseline: str | None = "ccei-announced", counterfac
     simulation noise; ``fixed`` runs at the files' own values only. ``baseline`` None (or "none")
     compares with the counterfactual alone. Differences under ``practical_pp`` percentage points of
     5-year survival are reported as small. The report (report.html, report.md) is written only when
-    every task succeeded, and while the folder is still locked: nobody else can replace it meanwhile.
-    The other arguments are :func:`sim.studies.run.run`'s.
+    every task succeeded, and while the folder is still locked: nobody else can replace it
+    meanwhile. The other arguments are :func:`sim.studies.run.run`'s.
     """
     replications = whole(replications, "replications", optional=True)
     draws = whole(draws, "draws", optional=True)
@@ -192,19 +242,33 @@ def compare(scenarios=(), *, baseline: str | None = "ccei-announced", counterfac
     if startups not in STARTUPS:
         raise UsageError(f"startups: expected one of {', '.join(STARTUPS)}, found {startups!r}.")
     if fixed and posterior is not None:
-        raise UsageError("compare: --fixed runs without a posterior; give --fixed or --posterior, not both.")
-    baseline = None if baseline is None or str(baseline).strip().lower() in ("", "none") else baseline
-    spec = plan_compare([scenario_file(s) for s in scenarios], baseline=baseline, counterfactual=counterfactual,
-                        overrides=override_texts(overrides), replications=replications, seed=seed, crn=crn,
-                        keep_startups=startups, precision=precision, max_replications=max_replications,
-                        practical_pp=practical_pp, posterior=None if fixed else (posterior or SHIPPED_POSTERIOR),
-                        draws=draws)
+        raise UsageError("compare: --fixed runs without a posterior; give --fixed or --posterior, "
+                         "not both.")
+    baseline = (
+        None if baseline is None or str(baseline).strip().lower() in ("", "none") else baseline
+    )
+    spec = plan_compare(
+        [scenario_file(s) for s in scenarios],
+        baseline=baseline,
+        counterfactual=counterfactual,
+        overrides=override_texts(overrides),
+        replications=replications,
+        seed=seed,
+        crn=crn,
+        keep_startups=startups,
+        precision=precision,
+        max_replications=max_replications,
+        practical_pp=practical_pp,
+        posterior=None if fixed else (posterior or SHIPPED_POSTERIOR),
+        draws=draws,
+    )
     if report:
         warm_report_imports()
 
     def then(folder: StudyFolder, done) -> CompareOutcome:
         paths = None
-        if report and not done.failures:  # a report of incomplete data would mislead; resume writes it
+        # a report of incomplete data would mislead; resume writes it
+        if report and not done.failures:
             paths = write_compare_report(folder.root, echo=folder.echo if folder.progress else None)
         return compared(spec, done, paths)
 
@@ -217,10 +281,16 @@ def compared(spec: ExperimentSpec, done, report: dict | None) -> CompareOutcome:
     """A finished comparison's record (``report``: its pages' paths, if written)."""
     base = outcome_of(done, spec)
     cf = spec.info.counterfactual
-    return CompareOutcome(**{f: getattr(base, f) for f in ("root", "failures", "scenarios", "summary",
-                                                           "replications", "seconds")},
-                          counterfactual=cf, baseline=spec.info.baseline, report=report,
-                          precision=tuple(precision_check(done.summary, [c for c in spec.comparisons if c[1] == cf])))
+    return CompareOutcome(
+        **{
+            f: getattr(base, f)
+            for f in ("root", "failures", "scenarios", "summary", "replications", "seconds")
+        },
+        counterfactual=cf,
+        baseline=spec.info.baseline,
+        report=report,
+        precision=tuple(precision_check(done.summary, [c for c in spec.comparisons if c[1] == cf])),
+    )
 
 
 def warm_report_imports() -> None:
@@ -231,7 +301,8 @@ def warm_report_imports() -> None:
     def warm():
         import contextlib
 
-        with contextlib.suppress(Exception):  # only a head start: the report imports what it needs anyway
+        # only a head start: the report imports what it needs anyway
+        with contextlib.suppress(Exception):
             from ..report import compare, html, plots  # noqa: F401
 
     threading.Thread(target=warm, name="valleysim-warm-report", daemon=True).start()

@@ -1,8 +1,9 @@
 """Experimental designs: which scenarios a sweep runs.
 
 A sweep parameter is a :class:`~sim.scenario.ranges.Param`, a dotted scenario key with a range
-written ``KEY=LOW:HIGH`` (see :mod:`sim.scenario.ranges`). A design places points in the unit cube (one coordinate per parameter) and each point becomes
-one scenario: the base file with the parameters' values set, validated before anything runs.
+written ``KEY=LOW:HIGH`` (see :mod:`sim.scenario.ranges`). A design places points in the unit cube
+(one coordinate per parameter) and each point becomes one scenario: the base file with the
+parameters' values set, validated before anything runs.
 
 - ``lhs``: Latin hypercube (scipy.stats.qmc.LatinHypercube): ``N`` points, each parameter's
   range cut into ``N`` equal strata holding exactly one point each.
@@ -45,14 +46,17 @@ class Design:
     blocks: list[str]  # lhs | grid | A | B | AB:<i>
 
     def __len__(self) -> int:
+        """The number of design points."""
         return len(self.blocks)
 
 
 def is_power_of_two(n: int) -> bool:
+    """Whether ``n`` is a power of two (a Sobol' sequence's balance needs it)."""
     return n >= 1 and n & (n - 1) == 0
 
 
 def design_size(kind: str, k: int, n: int, params: list[Param] | None = None) -> int:
+    """The number of points a design of ``kind`` over ``k`` parameters with ``n`` samples has."""
     if kind == "lhs":
         return n
     if kind == "sobol":
@@ -71,22 +75,25 @@ def check_design(kind: str, n: int, params: list[Param]) -> None:
         raise UsageError(f"--design: expected one of {', '.join(DESIGNS)}, found {kind!r}.")
     if kind == "sobol" and not is_power_of_two(n):
         lo = 1 << max(0, n.bit_length() - 1)
-        raise UsageError(f"--samples {n}: the sobol design needs a power of two (a Sobol' sequence is balanced "
-                         f"only then), for example {lo} or {lo * 2}; it runs N x (parameters + 2) points.")
+        raise UsageError(f"--samples {n}: the sobol design needs a power of two (a Sobol' sequence "
+                         f"is balanced only then), for example {lo} or {lo * 2}; it runs N x "
+                         "(parameters + 2) points.")
     if kind == "sobol" and n < 2:
-        raise UsageError("--samples: the sobol design needs at least 2 base samples (4 or more for indices "
-                         "worth reading).")
+        raise UsageError("--samples: the sobol design needs at least 2 base samples (4 or more for "
+                         "indices worth reading).")
     if kind == "grid" and n < 2:
         raise UsageError("--samples: the grid design needs at least 2 levels per parameter.")
     if kind == "lhs" and n < 2:
         raise UsageError("--samples: the lhs design needs at least 2 points.")
     m = design_size(kind, k, n, params)
     if m > MAX_POINTS:
-        raise UsageError(f"--samples {n} with {k} parameters and the {kind} design makes {m:,} design points; "
-                         f"at most {MAX_POINTS:,} are allowed. Use fewer samples or parameters.")
+        raise UsageError(f"--samples {n} with {k} parameters and the {kind} design makes {m:,} "
+                         f"design points; at most {MAX_POINTS:,} are allowed. Use fewer samples or "
+                         "parameters.")
 
 
 def lhs_units(k: int, n: int, seed: int) -> np.ndarray:
+    """A Latin hypercube of ``n`` points in ``k`` unit dimensions, from ``seed``."""
     from scipy.stats import qmc
 
     return qmc.LatinHypercube(d=k, rng=np.random.default_rng(seed)).random(n)
@@ -115,17 +122,22 @@ def make_design(kind: str, params: list[Param], n: int, seed: int) -> Design:
     if kind == "grid":
         levels = [p.levels(n) for p in params]
         values = np.array(list(itertools.product(*levels)), dtype=float).reshape(-1, k)
-        units = np.array([[p.unit(v) for p, v in zip(params, row, strict=True)] for row in values]).reshape(-1, k)
+        units = np.array(
+            [[p.unit(v) for p, v in zip(params, row, strict=True)] for row in values]
+        ).reshape(-1, k)
         return Design(kind, n, units, values, ["grid"] * len(values))
     if kind == "lhs":
         units, blocks = lhs_units(k, n, seed), ["lhs"] * n
     else:
         units, blocks = saltelli_units(k, n, seed)
-    values = np.array([[p.value(u) for p, u in zip(params, row, strict=True)] for row in units]).reshape(-1, k)
+    values = np.array(
+        [[p.value(u) for p, u in zip(params, row, strict=True)] for row in units]
+    ).reshape(-1, k)
     return Design(kind, n, units, values, blocks)
 
 
 def point_name(i: int, total: int) -> str:
+    """The name of design point ``i`` of ``total`` (``point-0007``)."""
     return f"point-{i:0{max(4, len(str(total - 1)))}d}"
 
 

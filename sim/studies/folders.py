@@ -35,7 +35,9 @@ def _kind(root) -> str:
     return ResultsStore.open(root).read_manifest().get("kind") or "run"
 
 
-def report(root, *, practical_pp: float | None = None, progress: bool = False, echo=None) -> Outcome:
+def report(
+    root, *, practical_pp: float | None = None, progress: bool = False, echo=None
+) -> Outcome:
     """Rebuild a results folder's pages from what it holds, without rerunning anything.
 
     A run's or comparison's report.html and report.md (``practical_pp`` overrides the threshold it
@@ -54,12 +56,22 @@ def report(root, *, practical_pp: float | None = None, progress: bool = False, e
             return OptimizeOutcome(root=root, result=rewrite_optimize_report(root))
         if kind == "posterior":
             return PosteriorOutcome(root=root, result=rewrite_posterior_report(root))
-        paths = write_compare_report(root, echo=echo if progress else None, practical_pp=practical_pp)
+        paths = write_compare_report(
+            root, echo=echo if progress else None, practical_pp=practical_pp
+        )
         return ReportOutcome(root=root, report=paths)
 
 
-def resume(root, *, workers: int | None = None, executor: str = "processes", scheduler: str | None = None,
-           start_method: str | None = "fork", progress: bool = False, echo=None) -> Outcome:
+def resume(
+    root,
+    *,
+    workers: int | None = None,
+    executor: str = "processes",
+    scheduler: str | None = None,
+    start_method: str | None = "fork",
+    progress: bool = False,
+    echo=None,
+) -> Outcome:
     """Continue an interrupted study in ``root`` (whatever its kind): run only what is missing, then
     finish it as an uninterrupted run would (the same numbers). A complete folder whose data files
     are damaged is rebuilt; a comparison killed between its data and its report gets its report.
@@ -71,13 +83,20 @@ def resume(root, *, workers: int | None = None, executor: str = "processes", sch
     if kind == "compare" and manifest.get("status") == "complete" and not reports_written(root):
         # killed between the data and the report: the data is final, only the report is missing
         with StudyFolder.hold(root):
-            return ReportOutcome(root=root, report=write_compare_report(root, echo=echo if progress else None),
-                                 label="report: ")
+            return ReportOutcome(
+                root=root,
+                report=write_compare_report(root, echo=echo if progress else None),
+                label="report: ",
+            )
     ex = open_executor(executor, workers, scheduler, start_method)
     if kind == "optimize":
-        return OptimizeOutcome(root=root, result=resume_optimize(root, ex, progress=progress, echo=echo))
+        return OptimizeOutcome(
+            root=root, result=resume_optimize(root, ex, progress=progress, echo=echo)
+        )
     if kind == "posterior":
-        return PosteriorOutcome(root=root, result=resume_posterior(root, ex, progress=progress, echo=echo))
+        return PosteriorOutcome(
+            root=root, result=resume_posterior(root, ex, progress=progress, echo=echo)
+        )
     with StudyFolder.reopen(root, executor=ex, progress=progress, echo=echo) as folder:
         spec = reopened_spec(folder)
         done = Runner(spec, folder).run()
@@ -92,32 +111,45 @@ def resume(root, *, workers: int | None = None, executor: str = "processes", sch
 
 
 def replay(root, *, scenario: str, replication: int) -> ReplayOutcome:
-    """Run one task of an experiment again in this process, exactly as it ran (same resolved scenario,
-    posterior draw, seed and code path); nothing in the folder changes. A failure comes back with its
-    full traceback."""
+    """Run one task of an experiment again in this process, exactly as it ran (same resolved
+    scenario, posterior draw, seed and code path); nothing in the folder changes. A failure comes
+    back with its full traceback."""
     from ..experiment.task import Task, run_task
     from ..scenario.loader import resolved_dict, scenario_hash
 
     root = Path(root)
     spec = spec_from_manifest(ResultsStore.open(root).read_manifest(), root)
     if scenario not in spec.scenarios:
-        raise UsageError(f"--scenario: expected one of {sorted(spec.scenarios)}, found {scenario!r}.")
+        raise UsageError(f"--scenario: expected one of {sorted(spec.scenarios)}, found "
+                         f"{scenario!r}.")
     if not isinstance(replication, int) or isinstance(replication, bool) or replication < 0:
         raise UsageError(f"--replication: expected a whole number >= 0, found {replication}.")
     whole(replication, "--replication", 0, 10**9)
-    sc = spec.scenario_at(scenario, replication)  # with its posterior draw, if the experiment has draws
+    # with its posterior draw, if the experiment has draws
+    sc = spec.scenario_at(scenario, replication)
     task = Task(list(spec.scenarios).index(scenario), scenario, replication)
     result = run_task(resolved_dict(sc), scenario_hash(sc), task, spec.seed, spec.crn, False)
     if "error" in result:
-        return ReplayOutcome(root=root, scenario=scenario, replication=replication, error=result["error"],
-                             traceback=result["traceback"])
+        return ReplayOutcome(
+            root=root,
+            scenario=scenario,
+            replication=replication,
+            error=result["error"],
+            traceback=result["traceback"],
+        )
     m = result["metrics"]
-    return ReplayOutcome(root=root, scenario=scenario, replication=replication, startups=result["startups_count"],
-                         events=result["events"], seconds=result["seconds"],
-                         survival_5y=m.get("survival_5y", float("nan")))
+    return ReplayOutcome(
+        root=root,
+        scenario=scenario,
+        replication=replication,
+        startups=result["startups_count"],
+        events=result["events"],
+        seconds=result["seconds"],
+        survival_5y=m.get("survival_5y", float("nan")),
+    )
 
 
 def replay_failed(outcome: ReplayOutcome) -> ValleysimError:
     """The error a failed replay ends with (exit code 1)."""
-    return ValleysimError(f"replay of {outcome.scenario} replication {outcome.replication} failed again: "
-                          f"{outcome.error}")
+    return ValleysimError(f"replay of {outcome.scenario} replication {outcome.replication} failed "
+                          f"again: {outcome.error}")

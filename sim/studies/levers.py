@@ -61,6 +61,7 @@ class Lever:
         return Param.from_json(self.param)
 
     def assignments(self, u: float) -> dict:
+        """The scenario keys and values the lever sets at ``u``."""
         u = min(max(float(u), 0.0), 1.0)
         if self.kind == "param":
             p = self.range_param()
@@ -71,6 +72,7 @@ class Lever:
         return {f"centres.{self.centre}.opens": _add_months(self.base_opens, months)}
 
     def shown(self, u: float) -> str:
+        """The lever's value at ``u``, as a planner reads it."""
         u = min(max(float(u), 0.0), 1.0)
         if self.kind == "param":
             p = self.range_param()
@@ -89,6 +91,7 @@ class Lever:
 
     @property
     def range(self) -> str:
+        """The lever's range, as a planner reads it."""
         if self.kind == "param":
             p = self.range_param()
             return f"{p.low:,.6g} .. {p.high:,.6g}"
@@ -104,6 +107,7 @@ def _add_months(date: str, months: int) -> str:
 
 
 def split_levers(texts) -> list[str]:
+    """``--levers`` texts, comma-separated or repeated, as one list."""
     out = []
     for t in texts:
         for part in str(t).split(","):
@@ -131,20 +135,22 @@ def make_levers(texts, data: dict, base: Scenario) -> list[Lever]:
             lo, hi = PER_CENTRE[name]
             if eq and ":" in rest:
                 if name == "centres":
-                    raise UsageError("--levers centres: takes a list of centres (centres=Seoul+Busan), not a range.")
+                    raise UsageError("--levers centres: takes a list of centres "
+                                     "(centres=Seoul+Busan), not a range.")
                 lo_s, _, hi_s = rest.partition(":")
                 try:
                     lo, hi = float(lo_s), float(hi_s)
                 except ValueError:
-                    raise UsageError(f"--levers {text!r}: expected {name}=LOW:HIGH with numbers.") from None
+                    raise UsageError(f"--levers {text!r}: expected {name}=LOW:HIGH with "
+                                     "numbers.") from None
                 if not lo < hi:
                     raise UsageError(f"--levers {text!r}: expected LOW < HIGH.")
             elif eq:
                 wanted = [c.strip() for c in rest.split("+") if c.strip()]
                 unknown = [c for c in wanted if c not in base.centres]
                 if unknown:
-                    raise UsageError(f"--levers {name}: {unknown} are not centres of the scenario; expected some of "
-                                     f"{centres}.")
+                    raise UsageError(f"--levers {name}: {unknown} are not centres of the scenario; "
+                                     f"expected some of {centres}.")
                 centres = wanted
             if not centres:
                 raise UsageError(f"--levers {name}: the scenario has no centres.")
@@ -155,25 +161,40 @@ def make_levers(texts, data: dict, base: Scenario) -> list[Lever]:
                     cal = base.calendar
                     room = int(cal.horizon_months - 1 - cal.month(base.centres[c].opens))
                     if room < 1:
-                        raise UsageError(f"--levers opening: centre {c} opens in the calendar's last month; "
-                                         "it cannot open later.")
-                    levers.append(Lever(label=f"opening.{c}", kind="delay", centre=c, low=min(lo, room),
-                                        high=min(hi, room), base_opens=base.centres[c].opens))
+                        raise UsageError(f"--levers opening: centre {c} opens in the calendar's "
+                                         "last month; it cannot open later.")
+                    levers.append(
+                        Lever(
+                            label=f"opening.{c}",
+                            kind="delay",
+                            centre=c,
+                            low=min(lo, room),
+                            high=min(hi, room),
+                            base_opens=base.centres[c].opens,
+                        )
+                    )
                 else:
-                    p = make_param(f"centres.{c}.seats={lo:g}:{hi:g}", data, resolved, option="--levers regional_seats")
+                    p = make_param(
+                        f"centres.{c}.seats={lo:g}:{hi:g}",
+                        data,
+                        resolved,
+                        option="--levers regional_seats",
+                    )
                     levers.append(Lever(label=f"seats.{c}", kind="param", param=p.to_json()))
         elif eq:
             p = _money_step(make_param(text, data, resolved, option="--levers"))
             levers.append(Lever(label=p.key, kind="param", param=p.to_json()))
         else:
-            raise UsageError(f"--levers {text!r}: expected one of {', '.join([*CATALOGUE, *PER_CENTRE])}, "
-                             "NAME=LOW:HIGH, or a scenario KEY=LOW:HIGH.")
+            raise UsageError(f"--levers {text!r}: expected one of "
+                             f"{', '.join([*CATALOGUE, *PER_CENTRE])}, NAME=LOW:HIGH, or a "
+                             "scenario KEY=LOW:HIGH.")
     seen = {}
     for lv in levers:
         keys = lv.assignments(0.5).keys()
         for k in keys:
             if k in seen:
-                raise UsageError(f"--levers: {k} is set by both {seen[k]} and {lv.label}; give each once.")
+                raise UsageError(f"--levers: {k} is set by both {seen[k]} and {lv.label}; give "
+                                 "each once.")
             seen[k] = lv.label
     if not levers:
         raise UsageError("--levers: give at least one lever.")

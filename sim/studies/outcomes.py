@@ -22,7 +22,8 @@ class Outcome:
 
     root: Path
     failures: tuple[dict, ...] = ()
-    """Failed tasks, each with ``scenario``, ``replication``, ``error`` and ``replay`` (a command)."""
+    """Failed tasks, each with ``scenario``, ``replication``, ``error`` and ``replay`` (a
+    command)."""
 
     def failed(self) -> TasksFailed | None:
         """The error a caller raises when some tasks failed (exit code 1), else None."""
@@ -61,7 +62,8 @@ class CompareOutcome(RunOutcome):
     """Each difference against the counterfactual with its half-width and target
     (:func:`sim.analysis.summary.precision_check`)."""
     report: dict | None = None
-    """Paths of report.html and report.md (None when some tasks failed or no report was asked for)."""
+    """Paths of report.html and report.md (None when some tasks failed or no report was asked
+    for)."""
 
     def lines(self, width: int = 100) -> list[str]:
         """The headline table, how precisely the differences are known, and where everything is."""
@@ -76,7 +78,8 @@ class CompareOutcome(RunOutcome):
 
 @dataclass(frozen=True)
 class ReportOutcome(Outcome):
-    """``report`` of a run or comparison folder (or ``resume`` of one whose report alone was missing)."""
+    """``report`` of a run or comparison folder (or ``resume`` of one whose report alone was
+    missing)."""
 
     report: dict = field(default_factory=dict)
     """Paths of the pages written (``html``, ``markdown``)."""
@@ -145,13 +148,16 @@ class CalibrationOutcome(Outcome):
     fitted: dict = field(default_factory=dict)
     """Each fitted dotted key's value."""
     files: dict = field(default_factory=dict)
-    """Paths of the calibrated file (``yaml``) and the fit report (``json``, ``markdown``, ``png``)."""
+    """Paths of the calibrated file (``yaml``) and the fit report (``json``, ``markdown``,
+    ``png``)."""
 
     def lines(self, width: int = 100) -> list[str]:
         """The loss before and after, the fitted values, and the files."""
-        out = [f"loss {self.loss[0]:.4g} -> {self.loss[1]:.4g} after {self.evaluations} evaluations"]
+        out = [f"loss {self.loss[0]:.4g} -> {self.loss[1]:.4g} after {self.evaluations} "
+               "evaluations"]
         out += [f"  {key}: {value}" for key, value in self.fitted.items()]
-        return out + [f"calibrated file: {self.files['yaml']}", f"fit report:      {self.files['markdown']}"]
+        return out + ["calibrated file: "
+                      f"{self.files['yaml']}", f"fit report:      {self.files['markdown']}"]
 
 
 @dataclass(frozen=True)
@@ -198,5 +204,6 @@ class ReplayOutcome(Outcome):
 
     def lines(self, width: int = 100) -> list[str]:
         """One line on the replayed task (when it succeeded)."""
-        return [f"replayed {self.scenario} replication {self.replication}: {self.startups} start-ups, "
-                f"{self.events} events, {self.seconds:.1f} s, ok (survival_5y {self.survival_5y:.4f})"]
+        return [f"replayed {self.scenario} replication {self.replication}: {self.startups} "
+                f"start-ups, {self.events} events, {self.seconds:.1f} s, ok (survival_5y "
+                f"{self.survival_5y:.4f})"]

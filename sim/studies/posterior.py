@@ -1,6 +1,7 @@
 """Calibration to a posterior: history matching in waves, run through the experiment layer.
 
-``python run_sim.py calibrate FILE --targets TARGETS --method history-matching [--points N] [--waves W]``
+``python run_sim.py calibrate FILE --targets TARGETS --method history-matching [--points N] [--waves
+W]``
 
 The priors are the targets file's ``priors`` (or ``--params``): each a uniform range, so that
 every effect can be absent. Wave 1 simulates a Latin hypercube over the priors; each later wave
@@ -71,6 +72,8 @@ class PosteriorProblem:
     """The calibration resolved: base scenario, targets, priors as parameters on the unit cube."""
 
     def __init__(self, spec: PosteriorInfo):
+        """Resolve ``spec``: the base scenario, the targets, the priors and the points per wave
+        (checked)."""
         self.spec = spec
         self.data = base_data(Path(spec.file), spec.overrides)
         self.base = validate(self.data, origin=spec.file)
@@ -78,40 +81,49 @@ class PosteriorProblem:
         check_targets(self.targets, self.base)
         texts = list(spec.priors) or list(self.targets.priors)
         if not texts:
-            raise UsageError(f"{spec.targets_file}: has no `priors` section and no --params were given: a "
-                             "posterior needs a range for every parameter, e.g. priors: "
-                             "{centre_defaults.training.hazard_multiplier_during: 0.1:1.0}.")
+            raise UsageError(f"{spec.targets_file}: has no `priors` section and no --params were "
+                             "given: a posterior needs a range for every parameter, e.g. priors: "
+                             f"{{centre_defaults.training.hazard_multiplier_during: 0.1:1.0}}.")
         self.params = make_params(texts, self.data, resolved_dict(self.base), "priors")
         self.fitted = [p for p in self.targets.points if p.weight > 0]
         self.wanted = tuple((p.group, p.key) for p in self.targets.points)
         self.points = spec.points or POINTS_PER_PARAMETER * len(self.params)
         least = hm.min_points(len(self.params))
         if self.points < least:
-            raise UsageError(f"--points {self.points}: the emulator of {len(self.params)} parameter(s) needs at least "
-                             f"{least} design points per wave (the number of parameters + 2, and 4); give --points "
-                             f"{least} or more, or leave it out (default {POINTS_PER_PARAMETER} per parameter).")
+            raise UsageError(f"--points {self.points}: the emulator of {len(self.params)} "
+                             f"parameter(s) needs at least {least} design points per wave (the "
+                             f"number of parameters + 2, and 4); give --points {least} or more, or "
+                             f"leave it out (default {POINTS_PER_PARAMETER} per parameter).")
 
     def values(self, units) -> list[float]:
+        """The parameters' values at unit coordinates ``units``."""
         return [p.value(float(u)) for p, u in zip(self.params, units, strict=True)]
 
     def scenario(self, units, name: str) -> Scenario:
+        """The design point at ``units`` as a validated scenario named ``name``."""
         values = self.values(units)
         try:
             return validate(point_data(self.data, self.params, values, name), origin=self.spec.file)
         except ScenarioError as exc:
             where = ", ".join(f"{p.key}={v:g}" for p, v in zip(self.params, values, strict=True))
-            raise ScenarioError(f"the prior allows a parameter set that is not a valid scenario ({where}): "
-                                f"{exc.message} Narrow the priors so that every value in them is valid.") from None
+            raise ScenarioError("the prior allows a parameter set that is not a valid scenario "
+                                f"({where}): {exc.message} Narrow the priors so that every value "
+                                "in them is valid.") from None
 
     def z(self, means: dict[str, float]) -> np.ndarray:
         """Each fitted target's distance in units of its tolerance."""
-        return np.array([(means.get(p.metric, np.nan) - p.value) / p.tolerance for p in self.fitted])
+        return np.array(
+            [(means.get(p.metric, np.nan) - p.value) / p.tolerance for p in self.fitted]
+        )
 
 
 class HistoryMatching:
     """Runs the waves; everything simulated is journalled in the results folder."""
 
-    def __init__(self, spec: PosteriorInfo, folder: StudyFolder, problem: PosteriorProblem | None = None):
+    def __init__(
+        self, spec: PosteriorInfo, folder: StudyFolder, problem: PosteriorProblem | None = None
+    ):
+        """The waves of ``spec`` in ``folder``, reading back what its journals hold."""
         self.spec = spec
         self.problem = problem or PosteriorProblem(spec)
         self.folder = folder
@@ -127,10 +139,14 @@ class HistoryMatching:
         self.simulated = 0
 
     def rng(self, purpose: int, wave: int) -> np.random.Generator:
-        return np.random.default_rng(np.random.SeedSequence(self.spec.seed, spawn_key=(0x504F, purpose, wave)))
+        """The random stream of one purpose and wave (from the calibration's seed)."""
+        return np.random.default_rng(
+            np.random.SeedSequence(self.spec.seed, spawn_key=(0x504F, purpose, wave))
+        )
 
     # -- one wave -----------------------------------------------------------------------------
     def design(self, wave: int, sample: hm.WeightedSample | None) -> np.ndarray:
+        """Wave ``wave``'s design points (unit coordinates), journalled before they run."""
         if wave in self.designs:  # written before the wave ran: a resumed run uses the same points
             return self.designs[wave]
         d = len(self.problem.params)
@@ -145,6 +161,7 @@ class HistoryMatching:
         return units
 
     def simulate(self, wave: int, units: np.ndarray) -> None:
+        """Simulate the wave's points not yet journalled, journalling each result."""
         reps = range(self.spec.replications)
         probe = functools.partial(target_values, wanted=self.problem.wanted)
         argsets = []
@@ -155,8 +172,10 @@ class HistoryMatching:
                 continue
             sc = self.problem.scenario(u, key)
             resolved, digest = resolved_dict(sc), scenario_hash(sc)
-            argsets += [(resolved, digest, Task(i, key, r), self.spec.seed, self.spec.crn, False, probe)
-                        for r in todo]
+            argsets += [
+                (resolved, digest, Task(i, key, r), self.spec.seed, self.spec.crn, False, probe)
+                for r in todo
+            ]
         if not argsets:
             return
 
@@ -164,9 +183,10 @@ class HistoryMatching:
             t = result["task"]
             if "error" in result:
                 raise ValleysimError(
-                    f"design point {t.scenario}, replication {t.replication} failed ({result['error']}); the "
-                    f"simulations so far are kept in {self.root}. Fix the cause, then continue with: "
-                    f"python run_sim.py resume {shlex.quote(str(self.root))}\n{result['traceback']}")
+                    f"design point {t.scenario}, replication {t.replication} failed "
+                    f"({result['error']}); the simulations so far are kept in {self.root}. Fix the "
+                    "cause, then continue with: python run_sim.py resume "
+                    f"{shlex.quote(str(self.root))}\n{result['traceback']}")
             values = result["probe"]["values"]
             self.values[(t.scenario, t.replication)] = values
             append_line(self.root / "evaluations.jsonl",
@@ -176,24 +196,42 @@ class HistoryMatching:
         self.folder.run_tasks([[a] for a in argsets], record, total=len(argsets))
 
     def outputs(self) -> tuple[np.ndarray, np.ndarray, list[dict]]:
-        """Unit coordinates, z scores (points x fitted targets) and a row per point for design.parquet."""
+        """Unit coordinates, z scores (points x fitted targets) and a row per point for
+        design.parquet."""
         units, zs, rows = [], [], []
         metrics = [p.metric for p in self.problem.targets.points]
         for wave in sorted(self.designs):
             for i, u in enumerate(self.designs[wave]):
                 key = point_key(wave, i)
-                per = [self.values[(key, r)] for r in range(self.spec.replications) if (key, r) in self.values]
+                per = [
+                    self.values[(key, r)]
+                    for r in range(self.spec.replications)
+                    if (key, r) in self.values
+                ]
                 if not per:
                     continue
                 means = {m: float(np.nanmean([v.get(m, np.nan) for v in per])) for m in metrics}
                 units.append(u)
                 zs.append(self.problem.z(means))
-                rows.append({"wave": wave, "point": key, "replications": len(per),
-                             **dict(zip([p.key for p in self.problem.params], self.problem.values(u), strict=True)),
-                             **means})
+                rows.append(
+                    {
+                        "wave": wave,
+                        "point": key,
+                        "replications": len(per),
+                        **dict(
+                            zip(
+                                [p.key for p in self.problem.params],
+                                self.problem.values(u),
+                                strict=True,
+                            )
+                        ),
+                        **means,
+                    }
+                )
         return np.asarray(units, float), np.asarray(zs, float), rows
 
     def run(self) -> dict:
+        """Every wave: design, simulate, fit the emulator, sample the posterior."""
         t0 = time.perf_counter()
         sample = None
         emu = None
@@ -201,23 +239,34 @@ class HistoryMatching:
         for wave in range(1, self.spec.waves + 1):
             units = self.design(wave, sample)
             if self.progress:
-                self.echo(f"wave {wave} of {self.spec.waves}: {len(units)} points x {self.spec.replications} "
-                          f"replication(s)" + (" drawn from the posterior so far" if sample is not None else
+                self.echo(f"wave {wave} of {self.spec.waves}: {len(units)} points x "
+                          f"{self.spec.replications} "
+                          "replication(s)" + (" drawn from the posterior so "
+                                               "far" if sample is not None else
                                                " over the priors (Latin hypercube)"))
             self.simulate(wave, units)
             all_units, z, _ = self.outputs()
             if emu is not None:
-                self.checks.append(emulator_check(emu, all_units[-len(units):], z[-len(units):], wave))
+                self.checks.append(
+                    emulator_check(emu, all_units[-len(units) :], z[-len(units) :], wave)
+                )
             emu = hm.fit_emulator(all_units, z, seed=self.spec.seed % 2**31)
             sample, info = hm.sample_posterior(emu, len(self.problem.params), self.rng(2, wave))
             waves.append({"wave": wave, "points": len(units), **info})
             if self.progress:
-                self.echo(f"  the data rule out {1 - info['non_implausible_share']:.0%} of the prior box "
-                          f"(implausibility > {hm.CUTOFF:g}); effective sample size {info['ess']:,.0f}")
-        return {"emulator": emu, "sample": sample, "waves": waves, "seconds": time.perf_counter() - t0}
+                self.echo(f"  the data rule out {1 - info['non_implausible_share']:.0%} of the "
+                          f"prior box (implausibility > {hm.CUTOFF:g}); effective sample size "
+                          f"{info['ess']:,.0f}")
+        return {
+            "emulator": emu,
+            "sample": sample,
+            "waves": waves,
+            "seconds": time.perf_counter() - t0,
+        }
 
 
 def point_key(wave: int, i: int) -> str:
+    """The name of design point ``i`` of wave ``wave`` (``w2-p0007``)."""
     return f"w{wave}-p{i:04d}"
 
 
@@ -227,9 +276,13 @@ def emulator_check(emu: hm.Emulator, units: np.ndarray, z: np.ndarray, wave: int
     mean, sd = emu.predict(units)
     err = (z - mean) / np.sqrt(sd ** 2 + emu.nugget_var[None, :])
     ok = np.isfinite(err)
-    return {"wave": wave, "points": len(units), "within_2sd": float(np.mean(np.abs(err[ok]) <= 2.0)),
-            "within_3sd": float(np.mean(np.abs(err[ok]) <= 3.0)),
-            "rms_standardised_error": float(np.sqrt(np.mean(err[ok] ** 2)))}
+    return {
+        "wave": wave,
+        "points": len(units),
+        "within_2sd": float(np.mean(np.abs(err[ok]) <= 2.0)),
+        "within_3sd": float(np.mean(np.abs(err[ok]) <= 3.0)),
+        "rms_standardised_error": float(np.sqrt(np.mean(err[ok] ** 2))),
+    }
 
 
 # ----------------------------------------------------------------------------------------------
@@ -267,18 +320,32 @@ def summarise(hmr: HistoryMatching, out: dict) -> dict:
                         "posterior_median": float(hm.weighted_quantile(post, weights, [0.5])[0]),
                         "prior_90": np.quantile(prior, [0.05, 0.95]).tolist()})
     _, _, rows = hmr.outputs()
-    result = {"kind": KIND, "spec": hmr.spec.to_json(), "scenario": prob.base.name,
-              "targets_name": prob.targets.name, "method": "history matching with a Gaussian-process emulator",
-              "observation_sd_in_tolerances": hm.OBS_SD_Z, "implausibility_cutoff": hm.CUTOFF,
-              "parameters": params, "targets": targets, "waves": out["waves"], "emulator_checks": hmr.checks,
-              "emulator_length_scales": {t.metric: dict(zip([p.key for p in prob.params], ls.tolist(), strict=True))
-                                         for t, ls in zip(prob.fitted, emu.length_scales(), strict=True)},
-              "simulated_points": len(rows), "draws": len(units), "ess": out["waves"][-1]["ess"],
-              "seconds": round(out["seconds"], 2)}
+    result = {
+        "kind": KIND,
+        "spec": hmr.spec.to_json(),
+        "scenario": prob.base.name,
+        "targets_name": prob.targets.name,
+        "method": "history matching with a Gaussian-process emulator",
+        "observation_sd_in_tolerances": hm.OBS_SD_Z,
+        "implausibility_cutoff": hm.CUTOFF,
+        "parameters": params,
+        "targets": targets,
+        "waves": out["waves"],
+        "emulator_checks": hmr.checks,
+        "emulator_length_scales": {
+            t.metric: dict(zip([p.key for p in prob.params], ls.tolist(), strict=True))
+            for t, ls in zip(prob.fitted, emu.length_scales(), strict=True)
+        },
+        "simulated_points": len(rows),
+        "draws": len(units),
+        "ess": out["waves"][-1]["ess"],
+        "seconds": round(out["seconds"], 2),
+    }
     return {"result": json_clean(result), "draws": draws, "rows": rows}
 
 
 def write_outputs(root: Path, summary: dict) -> dict[str, Path]:
+    """posterior.parquet, design.parquet, posterior.json and the page in ``root``; their paths."""
     import pyarrow as pa
 
     root = Path(root)
@@ -296,27 +363,53 @@ KEPT = "Simulated design points are kept"
 """What an interrupted calibration keeps (for the message saying how to continue it)."""
 
 
-def posterior(file, targets, *, priors=(), points: int | None = None, waves: int = 2, replications: int = 1,
-              seed: int = DEFAULT_SEED, draws: int = 1000, overrides=None, out=None, force: bool = False,
-              workers: int | None = None, executor: str = "processes", scheduler: str | None = None,
-              start_method: str | None = "fork", progress: bool = False, echo=None, command=None) -> PosteriorOutcome:
+def posterior(
+    file,
+    targets,
+    *,
+    priors=(),
+    points: int | None = None,
+    waves: int = 2,
+    replications: int = 1,
+    seed: int = DEFAULT_SEED,
+    draws: int = 1000,
+    overrides=None,
+    out=None,
+    force: bool = False,
+    workers: int | None = None,
+    executor: str = "processes",
+    scheduler: str | None = None,
+    start_method: str | None = "fork",
+    progress: bool = False,
+    echo=None,
+    command=None,
+) -> PosteriorOutcome:
     """Which parameter sets the targets allow: history matching over the priors, in waves.
 
-    ``priors`` as ``--params`` gives them (``"KEY=LOW:HIGH"``; default: the targets file's ``priors``);
-    ``points`` design points per wave (default 8 per parameter; at least as many as the emulator
-    needs, :func:`sim.analysis.posterior.min_points`), each run on ``replications`` replications;
-    ``draws`` rows in posterior.parquet. Everything is checked before the folder exists (the files,
-    the priors, the first wave's points); every simulation is journalled, so ``resume`` continues.
+    ``priors`` as ``--params`` gives them (``"KEY=LOW:HIGH"``; default: the targets file's
+    ``priors``); ``points`` design points per wave (default 8 per parameter; at least as many as the
+    emulator needs, :func:`sim.analysis.posterior.min_points`), each run on ``replications``
+    replications; ``draws`` rows in posterior.parquet. Everything is checked before the folder
+    exists (the files, the priors, the first wave's points); every simulation is journalled, so
+    ``resume`` continues.
     """
     priors = [priors] if isinstance(priors, str) else list(priors or ())
     priors = [item.strip() for text in priors for item in str(text).split(",") if item.strip()]
-    spec = PosteriorInfo(file=str(scenario_file(file)), targets_file=str(targets), priors=tuple(priors),
-                         overrides=tuple(override_texts(overrides)),
-                         points=whole(points, "points", 4, 100_000, optional=True) or 0,
-                         waves=whole(waves, "waves", 1, 20), replications=whole(replications, "replications", 1, 10_000),
-                         seed=seed_of(seed), draws=whole(draws, "draws", 10, 1_000_000))
-    prob = PosteriorProblem(spec)  # bad input stops here, before a folder exists: the files, the priors,
-    for i, u in enumerate(lhs_units(len(prob.params), prob.points, spec.seed)):  # and the first wave's points
+    spec = PosteriorInfo(
+        file=str(scenario_file(file)),
+        targets_file=str(targets),
+        priors=tuple(priors),
+        overrides=tuple(override_texts(overrides)),
+        points=whole(points, "points", 4, 100_000, optional=True) or 0,
+        waves=whole(waves, "waves", 1, 20),
+        replications=whole(replications, "replications", 1, 10_000),
+        seed=seed_of(seed),
+        draws=whole(draws, "draws", 10, 1_000_000),
+    )
+    # bad input stops here, before a folder exists: the files, the priors,
+    prob = PosteriorProblem(spec)
+    # and the first wave's points
+    for i, u in enumerate(lhs_units(len(prob.params), prob.points, spec.seed)):
         prob.scenario(u, point_key(1, i))
     command = command_of(command, ["sim.calibrate", str(file), "--method", "history-matching"])
     manifest = {"kind": KIND, "study": spec.to_json(), "command": shlex.join(command),
@@ -331,19 +424,25 @@ def posterior(file, targets, *, priors=(), points: int | None = None, waves: int
 
 def resume_posterior(root: Path, executor, *, progress: bool = True, echo=print) -> dict:
     """Continue an interrupted posterior calibration (nothing already simulated reruns)."""
-    with StudyFolder.reopen(root, executor=executor, kept=KEPT, progress=progress, echo=echo) as folder:
+    with StudyFolder.reopen(
+        root, executor=executor, kept=KEPT, progress=progress, echo=echo
+    ) as folder:
         m = folder.manifest()
         if m.get("kind") != KIND:
-            raise UsageError(f"{root}: is not a posterior calibration folder (no {KIND} manifest.json).")
+            raise UsageError(f"{root}: is not a posterior calibration folder (no {KIND} "
+                             "manifest.json).")
         if m.get("status") == "complete":
-            raise UsageError(f"{root}: this calibration is already complete; nothing to resume. Rebuild its "
-                             f"report with: python run_sim.py report {shlex.quote(str(root))}")
+            raise UsageError(f"{root}: this calibration is already complete; nothing to resume. "
+                             "Rebuild its report with: python run_sim.py report "
+                             f"{shlex.quote(str(root))}")
         spec = study_info(m)
         folder.begin()
         return _run(spec, folder)
 
 
-def _run(spec: PosteriorInfo, folder: StudyFolder, *, problem: PosteriorProblem | None = None) -> dict:
+def _run(
+    spec: PosteriorInfo, folder: StudyFolder, *, problem: PosteriorProblem | None = None
+) -> dict:
     hmr = HistoryMatching(spec, folder, problem=problem)
     out = hmr.run()
     folder.close_executor()
@@ -355,14 +454,15 @@ def _run(spec: PosteriorInfo, folder: StudyFolder, *, problem: PosteriorProblem 
 
 
 def rewrite_report(root: Path) -> dict:
-    """``report`` of a posterior folder: the page and plot again from posterior.json and posterior.parquet."""
+    """``report`` of a posterior folder: the page and plot again from posterior.json and
+    posterior.parquet."""
     import pyarrow.parquet as pq
 
     root = Path(root)
     result = read_json(root / "posterior.json")
     if result is None or not (root / "posterior.parquet").is_file():
-        raise UsageError(f"{root}: has no posterior.json and posterior.parquet yet; finish it first with: "
-                         f"python run_sim.py resume {shlex.quote(str(root))}")
+        raise UsageError(f"{root}: has no posterior.json and posterior.parquet yet; finish it "
+                         f"first with: python run_sim.py resume {shlex.quote(str(root))}")
     t = pq.read_table(root / "posterior.parquet")
     draws = {n: t.column(n).to_numpy() for n in t.column_names}
     paths = write_posterior_report(root, result, draws)

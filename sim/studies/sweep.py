@@ -1,4 +1,5 @@
-"""The ``sweep`` study: a design over scenario parameters, run through the experiment layer, then analysed.
+"""The ``sweep`` study: a design over scenario parameters, run through the experiment layer, then
+analysed.
 
 ``python run_sim.py sweep FILE --param ...`` and ``sim.sweep(FILE, [...])`` both call :func:`sweep`.
 
@@ -59,17 +60,25 @@ from .designs import DESIGNS, Design, make_design, point_data, point_name
 from .outcomes import SweepOutcome
 from .run import STARTUPS, run_spec
 
-DESIGN_METRICS = ("survivors_5y", "survival_5y", "jobs_end", "supported", "crossed_valley", "acquired",
-                  "programme_cost_krw")
+DESIGN_METRICS = (
+    "survivors_5y",
+    "survival_5y",
+    "jobs_end",
+    "supported",
+    "crossed_valley",
+    "acquired",
+    "programme_cost_krw",
+)
 """Metrics summarised in the design table besides the sweep's own metric."""
 
 DEFAULT_SAMPLES = {"lhs": 32, "sobol": 8, "grid": 3}
 
 
 def check_metric(metric: str) -> str:
+    """``metric`` if it is a per-replication metric, else a UsageError."""
     if metric not in METRICS:
-        raise UsageError(f"--metric: expected one of the per-replication metrics ({', '.join(METRICS)}), "
-                         f"found {metric!r}.")
+        raise UsageError("--metric: expected one of the per-replication metrics "
+                         f"({', '.join(METRICS)}), found {metric!r}.")
     return metric
 
 
@@ -91,14 +100,33 @@ def plan_sweep(file: Path, param_texts, *, design: str, samples: int | None, met
         except ScenarioError as exc:
             where = ", ".join(f"{p.key}={_show(v, p)}" for p, v in zip(params, row, strict=True))
             raise ScenarioError(f"sweep design point {name} ({where}) is not a valid scenario: "
-                                f"{exc.message} Narrow the --param ranges so every point is valid; nothing "
-                                "was run.") from None
-    info = SweepInfo(file=str(file), base=base.name, overrides=tuple(overrides), design=design, samples=n, seed=seed,
-                     metric=metric, params=tuple(p.to_json() for p in params), units=tuple(d.units.tolist()),
-                     values=tuple(d.values.tolist()), blocks=tuple(d.blocks))
-    return ExperimentSpec(scenarios=scenarios, replications=replications, seed=seed, crn=crn,
-                          keep_startups=keep_startups, precision=precision, max_replications=max_replications,
-                          kind="sweep", sources={n_: str(file) for n_ in scenarios}, info=info)
+                                f"{exc.message} Narrow the --param ranges so every point is valid; "
+                                "nothing was run.") from None
+    info = SweepInfo(
+        file=str(file),
+        base=base.name,
+        overrides=tuple(overrides),
+        design=design,
+        samples=n,
+        seed=seed,
+        metric=metric,
+        params=tuple(p.to_json() for p in params),
+        units=tuple(d.units.tolist()),
+        values=tuple(d.values.tolist()),
+        blocks=tuple(d.blocks),
+    )
+    return ExperimentSpec(
+        scenarios=scenarios,
+        replications=replications,
+        seed=seed,
+        crn=crn,
+        keep_startups=keep_startups,
+        precision=precision,
+        max_replications=max_replications,
+        kind="sweep",
+        sources={n_: str(file) for n_ in scenarios},
+        info=info,
+    )
 
 
 def _show(v: float, p: Param) -> str:
@@ -116,6 +144,7 @@ class SweepResults:
     """A finished sweep folder: its definition and per-point, per-replication metrics."""
 
     def __init__(self, root: Path):
+        """Read the sweep folder ``root`` (a UsageError if it is not a finished sweep)."""
         import pyarrow.parquet as pq
 
         self.root = Path(root)
@@ -132,8 +161,8 @@ class SweepResults:
         self.points = list(self.manifest["scenarios"])
         path = self.root / "replications.parquet"
         if not path.is_file():
-            raise UsageError(f"{self.root}: has no replications.parquet yet; finish the sweep first with: "
-                             f"python run_sim.py resume {self.root}")
+            raise UsageError(f"{self.root}: has no replications.parquet yet; finish the sweep "
+                             f"first with: python run_sim.py resume {self.root}")
         t = pq.read_table(path)
         self.columns = {n: t.column(n).to_numpy(zero_copy_only=False) for n in t.column_names}
 
@@ -144,7 +173,11 @@ class SweepResults:
         nrep = int(reps.max()) + 1 if reps.size else 0
         out = np.full((len(self.points), nrep), np.nan)
         index = {p: i for i, p in enumerate(self.points)}
-        vals = np.asarray(self.columns[metric], float) if metric in self.columns else np.full(len(reps), np.nan)
+        vals = (
+            np.asarray(self.columns[metric], float)
+            if metric in self.columns
+            else np.full(len(reps), np.nan)
+        )
         for name, r, v in zip(names, reps, vals, strict=True):
             i = index.get(name)
             if i is not None:
@@ -179,11 +212,17 @@ def analyse(res: SweepResults, n_boot: int = 300) -> dict:
     units = np.array([[p.unit(v) for p, v in zip(res.params, row, strict=True)]
                       for row in res.design.values]).reshape(-1, k)
     marg = [sa.marginal_for(p.kind, p.low, p.high, p.unit) for p in res.params]
-    out: dict = {"metric": res.metric, "design": res.design.kind, "points": len(res.points),
-                 "replications": int(np.max(np.sum(np.isfinite(res.per_point(res.metric)), axis=1)))
-                 if len(res.points) else 0,
-                 "params": [p.key for p in res.params], "mean": finite_or_none(np.nanmean(y)) if y.size else None,
-                 "sd_between_points": finite_or_none(np.nanstd(y, ddof=1)) if y.size > 1 else None}
+    out: dict = {
+        "metric": res.metric,
+        "design": res.design.kind,
+        "points": len(res.points),
+        "replications": int(np.max(np.sum(np.isfinite(res.per_point(res.metric)), axis=1)))
+        if len(res.points)
+        else 0,
+        "params": [p.key for p in res.params],
+        "mean": finite_or_none(np.nanmean(y)) if y.size else None,
+        "sd_between_points": finite_or_none(np.nanstd(y, ddof=1)) if y.size > 1 else None,
+    }
     sur = sa.surrogate_indices(units, y, marg, n_boot=n_boot, seed=seed)
     model = sur.pop("surrogate")
     out["surrogate"] = {**json_clean(sur), "terms": len(model.terms)}
@@ -209,15 +248,25 @@ def analyse(res: SweepResults, n_boot: int = 300) -> dict:
     prim = methods[primary]
     order = sa.ranking(prim["total"], prim["first"])
     out["ranking"] = [res.params[i].key for i in order]
-    out["table"] = [{"param": res.params[i].key, "rank": r + 1,
-                     "first": finite_or_none(prim["first"][i]), "first_se": finite_or_none(prim["first_se"][i]),
-                     "first_ci": [finite_or_none(v) for v in prim["first_ci"][i]],
-                     "total": finite_or_none(prim["total"][i]), "total_se": finite_or_none(prim["total_se"][i]),
-                     "total_ci": [finite_or_none(v) for v in prim["total_ci"][i]],
-                     "src": finite_or_none(out["src"]["src"][i]),
-                     "at_low": effects[i]["at_low"], "at_high": effects[i]["at_high"],
-                     "swing": finite_or_none(abs((effects[i]["at_high"] or 0.0) - (effects[i]["at_low"] or 0.0)))}
-                    for r, i in enumerate(order)]
+    out["table"] = [
+        {
+            "param": res.params[i].key,
+            "rank": r + 1,
+            "first": finite_or_none(prim["first"][i]),
+            "first_se": finite_or_none(prim["first_se"][i]),
+            "first_ci": [finite_or_none(v) for v in prim["first_ci"][i]],
+            "total": finite_or_none(prim["total"][i]),
+            "total_se": finite_or_none(prim["total_se"][i]),
+            "total_ci": [finite_or_none(v) for v in prim["total_ci"][i]],
+            "src": finite_or_none(out["src"]["src"][i]),
+            "at_low": effects[i]["at_low"],
+            "at_high": effects[i]["at_high"],
+            "swing": finite_or_none(
+                abs((effects[i]["at_high"] or 0.0) - (effects[i]["at_low"] or 0.0))
+            ),
+        }
+        for r, i in enumerate(order)
+    ]
     return out
 
 
@@ -234,49 +283,96 @@ def finish_sweep(root: Path, echo=None) -> dict:
     atomic_write_bytes(res.root / "design.csv", buf.getvalue())
     analysis = analyse(res)
     atomic_write_json(res.root / "sensitivity.json", analysis)
-    sweep = {"info": res.info, "params": res.params, "values": res.design.values,
-             "command": res.manifest.get("command"), "seconds": res.manifest.get("seconds"), "folder": res.root.name}
+    sweep = {
+        "info": res.info,
+        "params": res.params,
+        "values": res.design.values,
+        "command": res.manifest.get("command"),
+        "seconds": res.manifest.get("seconds"),
+        "folder": res.root.name,
+    }
     paths = write_sweep_report(res.root, sweep, analysis, table.to_pydict())
     if echo:
-        echo(f"sweep: wrote design.parquet, design.csv, sensitivity.json, {paths['markdown'].name}, "
-             f"{paths['html'].name}")
+        echo("sweep: wrote design.parquet, design.csv, sensitivity.json, "
+             f"{paths['markdown'].name}, {paths['html'].name}")
     return {"analysis": analysis, "paths": paths}
 
 
-def sweep(file, params, *, design: str = "lhs", samples: int | None = None, metric: str = "survivors_5y",
-          replications: int = 3, seed: int = DEFAULT_SEED, overrides=None, out=None, force: bool = False,
-          startups: str = "none", precision_pp: float | None = None, max_replications: int = 200, crn: bool = True,
-          workers: int | None = None, executor: str = "processes", scheduler: str | None = None,
-          start_method: str | None = "fork", progress: bool = False, echo=None, command=None) -> SweepOutcome:
+def sweep(
+    file,
+    params,
+    *,
+    design: str = "lhs",
+    samples: int | None = None,
+    metric: str = "survivors_5y",
+    replications: int = 3,
+    seed: int = DEFAULT_SEED,
+    overrides=None,
+    out=None,
+    force: bool = False,
+    startups: str = "none",
+    precision_pp: float | None = None,
+    max_replications: int = 200,
+    crn: bool = True,
+    workers: int | None = None,
+    executor: str = "processes",
+    scheduler: str | None = None,
+    start_method: str | None = "fork",
+    progress: bool = False,
+    echo=None,
+    command=None,
+) -> SweepOutcome:
     """Sweep scenario parameters over a design and find which ones matter.
 
-    ``params`` are ranges as ``--param`` takes them (``"centres.*.seats=10:80"``, ``"KEY=x0.5:x1.5"``,
-    ``"KEY=LOW:HIGH:log"``); each design point is ``file`` with the parameters' values set (named
-    point-0000, ...), every one validated before anything runs, and replication r of every point
-    shares its random streams. Writes design.parquet/.csv, sensitivity.json, sweep.md and sweep.html
-    once every task succeeded (the outcome's ``failures`` say which did not). The other arguments
-    are :func:`sim.studies.run.run`'s.
+    ``params`` are ranges as ``--param`` takes them (``"centres.*.seats=10:80"``,
+    ``"KEY=x0.5:x1.5"``, ``"KEY=LOW:HIGH:log"``); each design point is ``file`` with the parameters'
+    values set (named point-0000, ...), every one validated before anything runs, and replication r
+    of every point shares its random streams. Writes design.parquet/.csv, sensitivity.json, sweep.md
+    and sweep.html once every task succeeded (the outcome's ``failures`` say which did not). The
+    other arguments are :func:`sim.studies.run.run`'s.
     """
     if isinstance(params, str):
         params = [params]
     if not params:
-        raise UsageError("sweep: give at least one --param KEY=LOW:HIGH, e.g. --param centre_defaults.seats=20:80.")
+        raise UsageError("sweep: give at least one --param KEY=LOW:HIGH, e.g. --param "
+                         "centre_defaults.seats=20:80.")
     choice(design, "--design", DESIGNS)
     choice(startups, "--startups", STARTUPS)
-    spec = plan_sweep(scenario_file(file), list(params), design=design,
-                      samples=whole(samples, "samples", 1, 1_000_000, optional=True), metric=metric,
-                      seed=seed_of(seed), replications=whole(replications, "replications"),
-                      overrides=override_texts(overrides), keep_startups=startups, crn=crn,
-                      precision=precision_of(precision_pp), max_replications=whole(max_replications, "max_replications"))
+    spec = plan_sweep(
+        scenario_file(file),
+        list(params),
+        design=design,
+        samples=whole(samples, "samples", 1, 1_000_000, optional=True),
+        metric=metric,
+        seed=seed_of(seed),
+        replications=whole(replications, "replications"),
+        overrides=override_texts(overrides),
+        keep_startups=startups,
+        crn=crn,
+        precision=precision_of(precision_pp),
+        max_replications=whole(max_replications, "max_replications"),
+    )
     echo = echo_for(progress, echo)
     info = spec.info
     if progress:
-        echo(f"sweep: {len(info.params)} parameter(s), {design} design, {len(spec.scenarios)} points x "
-             f"{spec.replications} replications = {len(spec.scenarios) * spec.replications} tasks "
-             "(common random numbers across points)")
-    return run_spec(spec, out, default=f"sweep-{info.base}", force=force, workers=workers, executor=executor,
-                    scheduler=scheduler, start_method=start_method, progress=progress, echo=echo,
-                    command=command_of(command, ["sim.sweep", str(file)]), then=finished_sweep)
+        echo(f"sweep: {len(info.params)} parameter(s), {design} design, {len(spec.scenarios)} "
+             f"points x {spec.replications} replications = "
+             f"{len(spec.scenarios) * spec.replications} tasks (common random numbers across "
+             "points)")
+    return run_spec(
+        spec,
+        out,
+        default=f"sweep-{info.base}",
+        force=force,
+        workers=workers,
+        executor=executor,
+        scheduler=scheduler,
+        start_method=start_method,
+        progress=progress,
+        echo=echo,
+        command=command_of(command, ["sim.sweep", str(file)]),
+        then=finished_sweep,
+    )
 
 
 def finished_sweep(folder, done) -> SweepOutcome:

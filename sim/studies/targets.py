@@ -17,6 +17,6 @@ def check_targets(targets: TargetSet, sc: Scenario) -> None:
                                 f"scenario's calendar {cal.start} .. {cal.horizon}.")
         observable = cal.horizon_months - cal.year_start(cal.cohort_first_year)
         if p.group == "survival" and 12.0 * int(p.key) > observable:
-            raise ScenarioError(f"{targets.path}: survival.{p.key}: no founding cohort of the scenario "
-                                f"({cal.cohort_first_year}-{cal.cohort_last_year}) reaches {p.key} years "
-                                f"before the horizon {cal.horizon}.")
+            raise ScenarioError(f"{targets.path}: survival.{p.key}: no founding cohort of the "
+                                f"scenario ({cal.cohort_first_year}-{cal.cohort_last_year}) "
+                                f"reaches {p.key} years before the horizon {cal.horizon}.")

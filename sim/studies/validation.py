@@ -46,14 +46,24 @@ def effect_row(prog: dict, cf: dict) -> dict:
     r = prog["task"].replication
     out = {"replication": float(r), **{f"p_{k}": float(v) for k, v in prog["metrics"].items()}}
     out.update({f"c_{k}": float(v) for k, v in cf["metrics"].items()})
-    a, b = prog["probe"], cf["probe"]  # the supported start-ups, and every firm without the programme
+    # the supported start-ups, and every firm without the programme
+    a, b = prog["probe"], cf["probe"]
     codes = {n: i for i, n in enumerate(sorted(set(a["region"]) | set(b["region"])))}
-    ia, ib = match_twins(firm_keys(np.full(len(a["serial"]), r), a["region"], a["serial"], codes),
-                         a["founded_month"], firm_keys(np.full(len(b["serial"]), r), b["region"], b["serial"], codes),
-                         b["founded_month"])
+    ia, ib = match_twins(
+        firm_keys(np.full(len(a["serial"]), r), a["region"], a["serial"], codes),
+        a["founded_month"],
+        firm_keys(np.full(len(b["serial"]), r), b["region"], b["serial"], codes),
+        b["founded_month"],
+    )
     t0 = a["support_age"][ia]
-    s_p, s_c = survival_since_support(a["age_end"][ia], a["died"][ia], t0, b["age_end"][ib], b["died"][ib],
-                                      [12.0 * y for y in AGES])
+    s_p, s_c = survival_since_support(
+        a["age_end"][ia],
+        a["died"][ia],
+        t0,
+        b["age_end"][ib],
+        b["died"][ib],
+        [12.0 * y for y in AGES],
+    )
     for y, vp, vc in zip(AGES, s_p, s_c, strict=True):
         out[f"treated_{y}y"] = float(vp)
         out[f"untreated_{y}y"] = float(vc)
@@ -64,7 +74,9 @@ def effect_row(prog: dict, cf: dict) -> dict:
     return out
 
 
-def measure(programme, counterfactual, *, replications: int = 10, seed: int = DEFAULT_SEED, executor=None) -> dict:
+def measure(
+    programme, counterfactual, *, replications: int = 10, seed: int = DEFAULT_SEED, executor=None
+) -> dict:
     """Run both scenarios on replications 0..N-1 and return {name: per-replication array}."""
     from ..experiment.executors import ProcessExecutor
 
@@ -74,7 +86,10 @@ def measure(programme, counterfactual, *, replications: int = 10, seed: int = DE
     for i, (sc, supported_only) in enumerate(((programme, True), (counterfactual, False))):
         resolved, digest = resolved_dict(sc), scenario_hash(sc)
         probe = functools.partial(twins, supported_only=supported_only, quality=True)
-        args += [(resolved, digest, Task(i, sc.name, r), seed, True, False, probe) for r in range(replications)]
+        args += [
+            (resolved, digest, Task(i, sc.name, r), seed, True, False, probe)
+            for r in range(replications)
+        ]
     try:
         results = list(ex.run(run_task, args))
     finally:
@@ -83,8 +98,8 @@ def measure(programme, counterfactual, *, replications: int = 10, seed: int = DE
     bad = [r for r in results if "error" in r]
     if bad:
         t = bad[0]["task"]
-        raise ValleysimError(f"validation: {t.scenario} replication {t.replication} failed: {bad[0]['error']}\n"
-                             f"{bad[0]['traceback']}".rstrip())
+        raise ValleysimError(f"validation: {t.scenario} replication {t.replication} failed: "
+                             f"{bad[0]['error']}\n{bad[0]['traceback']}".rstrip())
     by = {(r["task"].scenario_index, r["task"].replication): r for r in results}
     rows = [effect_row(by[(0, r)], by[(1, r)]) for r in range(replications)]
     return {k: np.array([row[k] for row in rows], dtype=float) for k in rows[0]}
@@ -94,7 +109,9 @@ def _ci(x) -> dict:
     return summarize(x)
 
 
-def report(data: dict, targets_survival, targets_programme, *, replications: int, seed: int, command: str) -> str:
+def report(
+    data: dict, targets_survival, targets_programme, *, replications: int, seed: int, command: str
+) -> str:
     """The validation tables as Markdown (the numbers of docs/validation.md)."""
     def share(s, d=3):
         return "n/a" if s is None or not math.isfinite(s) else f"{s:.{d}f}"
@@ -111,10 +128,11 @@ def report(data: dict, targets_survival, targets_programme, *, replications: int
             return f"{s['diff']:+,.0f} [{s['ci_low']:+,.0f}, {s['ci_high']:+,.0f}]"
         return f"{s['diff']:+.{d}f} [{s['ci_low']:+.{d}f}, {s['ci_high']:+.{d}f}]"
 
-    lines = [f"Replications 0..{replications - 1} of seed {seed}, common random numbers; mean [95% CI over "
-             f"replications]. Command: `{command}`", ""]
+    lines = [f"Replications 0..{replications - 1} of seed {seed}, common random numbers; mean [95% "
+             f"CI over replications]. Command: `{command}`", ""]
     # 1. no-programme survival
-    lines += ["**No-programme survival by firm age** (target: KOSTAT manufacturing 2015 basis, +-2 points)", "",
+    lines += ["**No-programme survival by firm age** (target: KOSTAT manufacturing 2015 basis, +-2 "
+              "points)", "",
               "| age | target | model | within |", "|---|---:|---|:---:|"]
     tgt = {int(p.key): p for p in targets_survival.points}
     means = {}
@@ -142,41 +160,57 @@ def report(data: dict, targets_survival, targets_programme, *, replications: int
         lines.append(f"| {p.label}{'' if p.weight > 0 else ' (check point)'} | {tval} ({tol}) | "
                      f"{cell(x, count=count)} | {within} |")
     for y in (2, 3, 4):
-        lines.append(f"| supported S({y}y) (shape) | | {cell(data[f'p_supported_survival_{y}y'])} | |")
-    lines += ["", f"Supported start-ups over the run: {cell(data['p_supported'], count=True)}; median age at support "
-              f"{np.nanmean(data['supported_median_age_months']):.1f} months; median latent quality "
-              f"{np.nanmean(data['supported_median_quality']):.2f} (all start-ups: 1.00).", ""]
+        lines.append(f"| supported S({y}y) (shape) | | {cell(data[f'p_supported_survival_{y}y'])} "
+                     "| |")
+    lines += ["", f"Supported start-ups over the run: {cell(data['p_supported'], count=True)}; "
+              f"median age at support {np.nanmean(data['supported_median_age_months']):.1f} "
+              f"months; median latent quality {np.nanmean(data['supported_median_quality']):.2f} "
+              "(all start-ups: 1.00).", ""]
     # 3. causal effect vs naive gap
-    lines += ["**Causal effect against the naive gap** (programme minus no-programme, paired by replication)", "",
+    lines += ["**Causal effect against the naive gap** (programme minus no-programme, paired by "
+              "replication)", "",
               "| quantity | value |", "|---|---|"]
     lines.append(f"| population survival_5y, programme | {cell(data['p_survival_5y'])} |")
     lines.append(f"| population survival_5y, no programme | {cell(data['c_survival_5y'])} |")
-    lines.append(f"| causal effect on population survival_5y | {pdiff(data['p_survival_5y'], data['c_survival_5y'], 4)} |")
+    lines.append("| causal effect on population survival_5y | "
+                 f"{pdiff(data['p_survival_5y'], data['c_survival_5y'], 4)} |")
     lines.append(f"| causal effect on survivors_5y (start-ups) | "
                  f"{pdiff(data['p_survivors_5y'], data['c_survivors_5y'], count=True)} |")
     for y in (1, 5):
-        lines.append(f"| supported start-ups' S({y}y) from support, with the programme | {cell(data[f'treated_{y}y'])} |")
+        lines.append(f"| supported start-ups' S({y}y) from support, with the programme | "
+                     f"{cell(data[f'treated_{y}y'])} |")
         lines.append(f"| the same start-ups' S({y}y) from the same date, no programme | "
                      f"{cell(data[f'untreated_{y}y'])} |")
-        lines.append(f"| **effect on the supported, {y} y** | {pdiff(data[f'treated_{y}y'], data[f'untreated_{y}y'])} |")
+        lines.append(f"| **effect on the supported, {y} y** | "
+                     f"{pdiff(data[f'treated_{y}y'], data[f'untreated_{y}y'])} |")
     lines.append(f"| naive gap: supported S(5y) from support - unsupported S(5y) from founding | "
                  f"{cell(data['p_naive_gap_5y'])} |")
     gap = data["p_naive_gap_5y"]
     eff = data["treated_5y"] - data["untreated_5y"]
     lines.append(f"| share of the naive gap that is treatment (effect on supported / gap) | "
                  f"{cell(eff / gap, 2)} |")
-    lines.append(f"| supported S(5y) from support vs the ministry's all-start-up 5-year survival | "
-                 f"{share(float(np.nanmean(data['p_supported_survival_5y'])))} vs 0.285 (ministry) |")
-    lines.append(f"| supported start-ups left out of the matching (founder education changes their arrival) | "
-                 f"{np.nanmean(data['supported_unmatched']):.0f} of {np.nanmean(data['p_supported']):,.0f} |")
+    lines.append("| supported S(5y) from support vs the ministry's all-start-up 5-year survival | "
+                 f"{share(float(np.nanmean(data['p_supported_survival_5y'])))} vs 0.285 (ministry) "
+                 "|")
+    lines.append("| supported start-ups left out of the matching (founder education changes their "
+                 f"arrival) | {np.nanmean(data['supported_unmatched']):.0f} of "
+                 f"{np.nanmean(data['p_supported']):,.0f} |")
     return "\n".join(lines) + "\n"
 
 
-def validation(programme=None, counterfactual=None, *, replications: int = 10, seed: int = DEFAULT_SEED,
-               overrides=None, workers: int | None = None, command=None) -> ValidationOutcome:
-    """Run ``programme`` (default ccei-as-opened) and ``counterfactual`` (default no-programme) on the
-    same ``replications`` and return the tables of docs/validation.md as Markdown. ``overrides`` change
-    the programme scenario only (e.g. to switch a channel off)."""
+def validation(
+    programme=None,
+    counterfactual=None,
+    *,
+    replications: int = 10,
+    seed: int = DEFAULT_SEED,
+    overrides=None,
+    workers: int | None = None,
+    command=None,
+) -> ValidationOutcome:
+    """Run ``programme`` (default ccei-as-opened) and ``counterfactual`` (default no-programme) on
+    the same ``replications`` and return the tables of docs/validation.md as Markdown. ``overrides``
+    change the programme scenario only (e.g. to switch a channel off)."""
     from ..experiment.executors import ProcessExecutor
     from ..scenario import load_scenario
 
@@ -184,7 +218,9 @@ def validation(programme=None, counterfactual=None, *, replications: int = 10, s
     replications = whole(replications, "replications")
     seed = seed_of(seed)
     overrides = override_texts(overrides)
-    p = load_scenario(scenario_file(programme or ROOT / "scenarios" / "ccei-as-opened.yaml"), overrides)
+    p = load_scenario(
+        scenario_file(programme or ROOT / "scenarios" / "ccei-as-opened.yaml"), overrides
+    )
     c = load_scenario(scenario_file(counterfactual or ROOT / "scenarios" / "no-programme.yaml"))
     ex = ProcessExecutor(whole(workers, "workers", 1, 1024, optional=True))
     try:
@@ -192,8 +228,10 @@ def validation(programme=None, counterfactual=None, *, replications: int = 10, s
     finally:
         ex.close()
     if command is None:
-        command = f"python run_sim.py validation --replications {replications} --seed {seed}" + "".join(
-            f" --set {o}" for o in overrides)
+        command = (
+            f"python run_sim.py validation --replications {replications} --seed {seed}"
+            + "".join(f" --set {o}" for o in overrides)
+        )
     text = report(data, load_targets(ROOT / "scenarios/targets/survival.yaml"),
                   load_targets(ROOT / "scenarios/targets/programme.yaml"),
                   replications=replications, seed=seed, command=command)

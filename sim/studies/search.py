@@ -1,0 +1,362 @@
+"""The search of an optimisation: differential evolution over the levers, every simulation
+journalled, then ranking and selection of the best few on fresh replications (see
+:mod:`sim.studies.optimize`)."""
+
+from __future__ import annotations
+
+import shlex
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+from ..analysis.costs import planned_cost
+from ..analysis.stats import paired_difference, summarize
+from ..analysis.summary import by_scenario
+from ..errors import ValleysimError
+from ..experiment.journal import append_line, read_lines
+from ..experiment.lifecycle import StudyFolder
+from ..experiment.runner import ExperimentSpec, resume_experiment, run_experiment
+from ..experiment.task import Task
+from ..files import json_clean, read_json
+from ..metadata import CompareInfo, OptimizeInfo
+from ..scenario.loader import resolved_dict, scenario_hash
+from ..scenario.schema import Scenario
+from .budget import BudgetProblem, allocation_hash, metric_of
+
+KEPT_METRICS = (
+    "survivors_5y",
+    "jobs_end",
+    "survival_5y",
+    "supported",
+    "programme_cost_krw",
+    "grants_krw",
+    "partner_investment_krw",
+    "operating_cost_krw",
+)
+
+
+# ----------------------------------------------------------------------------------------------
+# the evaluation cache
+# ----------------------------------------------------------------------------------------------
+class Cache:
+    """Append-only JSON-lines files: one line per simulated (candidate, replication)."""
+
+    def __init__(self, root: Path):
+        """The journals in ``root``, read back."""
+        self.root = Path(root)
+        self.path = self.root / "evaluations.jsonl"
+        self.cand_path = self.root / "candidates.jsonl"
+        self.values: dict[tuple[str, int, int], dict] = {}
+        self.candidates: dict[str, dict] = {}
+        for line in read_lines(self.path):
+            self.values[(line["key"], int(line["seed"]), int(line["replication"]))] = line[
+                "metrics"
+            ]
+        for line in read_lines(self.cand_path):
+            self.candidates[line["key"]] = line
+
+    def get(self, key: str, seed: int, r: int) -> dict | None:
+        """The metrics of (candidate, seed, replication), if simulated."""
+        return self.values.get((key, seed, r))
+
+    def put(self, key: str, seed: int, r: int, metrics: dict) -> None:
+        """Journal the metrics of (candidate, seed, replication)."""
+        m = {k: metrics.get(k) for k in KEPT_METRICS}
+        self.values[(key, seed, r)] = m
+        append_line(self.path, {"key": key, "seed": seed, "replication": r, "metrics": m})
+
+    def put_candidate(self, key: str, record: dict) -> None:
+        """Journal a candidate's allocation (once)."""
+        if key not in self.candidates:
+            self.candidates[key] = record
+            append_line(self.cand_path, record)
+
+
+class Optimizer:
+    """The search and the ranking of its finalists, simulated through the optimisation's folder."""
+
+    def __init__(
+        self, spec: OptimizeInfo, folder: StudyFolder, problem: BudgetProblem | None = None
+    ):
+        """The optimiser of ``spec`` in ``folder`` (``problem``: the budget problem, built if not
+        given)."""
+        self.spec = spec
+        self.folder = folder
+        self.root = folder.root
+        self.executor = folder.executor
+        self.progress = folder.progress
+        self.echo = folder.echo
+        self.problem = problem or BudgetProblem(spec)
+        self.cache = Cache(self.root)
+        self.cf = Scenario.model_validate(spec.counterfactual)
+        self.cf_key = allocation_hash(self.cf)
+        self.records: dict[str, dict] = {}  # key -> candidate record with objective
+        self.history: list[dict] = []
+        self.simulated = 0
+        self.hits = 0
+        self.generation = 0
+
+    # -- simulation through the executor ---------------------------------------------------------
+    def _simulate(self, jobs: list[tuple[str, Scenario]], reps, seed: int) -> None:
+        """Run every (scenario, replication) not yet cached, in parallel; cache the metrics."""
+        todo = []
+        names = {}
+        for key, sc in jobs:
+            for r in reps:
+                if self.cache.get(key, seed, r) is None and (key, r) not in names:
+                    names[(key, r)] = sc
+                    todo.append((key, sc, r))
+        if not todo:
+            return
+        digests = {}
+        argsets = []
+        for i, (key, sc, r) in enumerate(todo):
+            if key not in digests:
+                digests[key] = (resolved_dict(sc), scenario_hash(sc))
+            resolved, digest = digests[key]
+            argsets.append((resolved, digest, Task(i, key, r), seed, self.spec.crn, False))
+
+        def record(result: dict) -> None:
+            t = result["task"]
+            if "error" in result:
+                raise ValleysimError(
+                    f"a candidate's simulation failed ({result['error']}); the evaluations so far "
+                    f"are cached in {self.root}. Fix the cause, then continue with: python "
+                    f"run_sim.py resume {shlex.quote(str(self.root))}\n{result['traceback']}")
+            self.cache.put(t.scenario, seed, t.replication, result["metrics"])
+            self.simulated += 1
+
+        self.folder.run_tasks([[a] for a in argsets], record, total=len(argsets))
+
+    def _objective(self, key: str, reps, seed: int) -> tuple[float, np.ndarray]:
+        m = metric_of(self.spec)
+        d = np.array(
+            [
+                self.cache.get(key, seed, r)[m] - self.cache.get(self.cf_key, seed, r)[m]
+                for r in reps
+            ],
+            float,
+        )
+        return float(np.mean(d)), d
+
+    # -- the vectorised objective ---------------------------------------------------------------
+    def evaluate(self, x: np.ndarray) -> np.ndarray:
+        """DE's population (k, S) -> minus the objective of each (repaired) candidate."""
+        pop = np.atleast_2d(x).T  # DE hands over (variables, candidates)
+        reps = range(self.spec.replications)
+        seed = self.spec.seed
+        cands = []
+        for u in pop:
+            ur, ok = self.problem.repair(u)
+            sc, cost = self.problem.scenario(ur)
+            if not ok or sc is None or cost > self.spec.budget_krw:
+                cands.append(None)
+                continue
+            key = allocation_hash(sc)
+            cands.append((key, sc, ur, cost))
+        jobs = [(self.cf_key, self.cf)] + [(c[0], c[1]) for c in cands if c is not None]
+        requested = len({j[0] for j in jobs}) * len(reps)
+        before = self.simulated
+        self._simulate(jobs, reps, seed)
+        out = np.empty(len(pop))
+        values = []
+        for j, c in enumerate(cands):
+            if c is None:
+                out[j] = 1e18  # never chosen; nothing simulated
+                continue
+            key, sc, ur, cost = c
+            val, _ = self._objective(key, reps, seed)
+            if key not in self.records:
+                rec = {
+                    "key": key,
+                    "units": [float(v) for v in ur],
+                    "allocation": plain(self.problem.allocation(ur)),
+                    "shown": self.problem.shown(ur),
+                    "planned_cost_krw": cost,
+                    "planned": planned_cost(sc),
+                    "objective": val,
+                }
+                self.records[key] = rec
+                self.cache.put_candidate(
+                    key, {k: rec[k] for k in ("key", "units", "allocation", "planned_cost_krw")}
+                )
+            out[j] = -val
+            values.append(val)
+        new = self.simulated - before
+        self.hits += requested - new
+        best = max((r["objective"] for r in self.records.values()), default=float("nan"))
+        self.history.append(
+            {
+                "generation": self.generation,
+                "candidates": len(pop),
+                "simulated": new,
+                "best": best,
+                "median": float(np.median(values)) if values else float("nan"),
+            }
+        )
+        if self.progress:
+            total = self.spec.evaluations // self.popsize() - 1
+            self.echo(f"generation {self.generation}/{total}: {len(pop)} candidates, {new} "
+                      f"replications simulated, best {self.spec.objective} so far {best:,.1f}")
+        self.generation += 1
+        return out
+
+    def popsize(self) -> int:
+        """Differential evolution's population size."""
+        k = self.problem.k
+        return int(max(5, min(15 * k, self.spec.evaluations // 4, 40)))
+
+    def search(self) -> None:
+        """Search: differential evolution over the unit cube, every candidate repaired to the
+        budget."""
+        from scipy.optimize import differential_evolution
+        from scipy.stats import qmc
+
+        k = self.problem.k
+        pop = self.popsize()
+        gens = max(0, self.spec.evaluations // pop - 1)
+        init = qmc.LatinHypercube(d=k, rng=np.random.default_rng(self.spec.seed)).random(pop)
+        init[0] = self.problem.repair(self.problem.base_u)[0]
+        self.echo(f"optimize: {k} decision variable(s), population {pop}, {gens} generation(s), "
+                  f"{self.spec.replications} replication(s) per candidate (common random numbers), "
+                  f"budget {self.spec.budget_krw / 1e9:,.1f} bn KRW")
+        if gens == 0:
+            self.evaluate(init.T)
+            return
+        differential_evolution(
+            self.evaluate,
+            bounds=[(0.0, 1.0)] * k,
+            init=init,
+            maxiter=gens,
+            popsize=pop,
+            rng=np.random.default_rng(self.spec.seed),
+            polish=False,
+            tol=0.0,
+            atol=0.0,
+            updating="deferred",
+            vectorized=True,
+            mutation=(0.5, 1.0),
+            recombination=0.7,
+        )
+
+    # -- ranking and selection --------------------------------------------------------------------
+    def final(self, command) -> dict:
+        """Ranking and selection: the best few candidates, the baseline and the counterfactual on
+        fresh replications."""
+        spec = self.spec
+        ranked = sorted(self.records.values(), key=lambda r: (-r["objective"], r["key"]))
+        finalists = ranked[:spec.finalists]
+        if not finalists:
+            raise ValleysimError("optimize: no candidate within the budget could be evaluated.")
+        scenarios = {}
+        cf = self.cf
+        scenarios[cf.name] = cf
+        bl = None
+        if spec.baseline:
+            bl = Scenario.model_validate(spec.baseline)
+            scenarios[bl.name] = bl
+        names = {}
+        for i, rec in enumerate(finalists, 1):
+            sc, _ = self.problem.scenario(rec["units"])
+            name = f"finalist-{i}"
+            names[name] = rec
+            scenarios[name] = sc.model_copy(update={"name": name})
+        comparisons = [(n, cf.name) for n in scenarios if n != cf.name]
+        if bl is not None:
+            comparisons += [(n, bl.name) for n in names]
+        fseed = spec.seed + 1
+        fspec = ExperimentSpec(
+            scenarios=scenarios,
+            replications=spec.final_replications,
+            seed=fseed,
+            crn=spec.crn,
+            keep_startups="none",
+            comparisons=comparisons,
+            kind="compare",
+            sources={n: spec.file for n in names},
+            info=CompareInfo(
+                counterfactual=cf.name, baseline=bl.name if bl else None, ranks=str(self.root)
+            ),
+        )
+        froot = self.root / "final"
+        self.echo(f"ranking and selection: {len(names)} "
+                  f"finalist(s){' + the baseline' if bl else ''} + the counterfactual, "
+                  f"{spec.final_replications} fresh replications (root seed {fseed})")
+        m = read_json(froot / "manifest.json")
+        if m is None:
+            if froot.exists():
+                shutil.rmtree(froot)
+            outcome = run_experiment(
+                fspec, froot, self.executor, progress=self.progress, command=command, echo=self.echo
+            )
+        elif m.get("status") != "complete":
+            outcome = resume_experiment(
+                froot, self.executor, progress=self.progress, echo=self.echo
+            )
+        else:
+            outcome = None
+        if outcome is not None and outcome.failures:
+            raise ValleysimError(f"ranking and selection: {len(outcome.failures)} task(s) failed "
+                                 f"in {froot}; see {froot / 'failures.json'}, then: python "
+                                 f"run_sim.py resume {shlex.quote(str(self.root))}")
+        return self._final_table(froot, names, cf.name, bl, fseed)
+
+    def _final_table(
+        self, froot: Path, names: dict, cf: str, bl: Scenario | None, fseed: int
+    ) -> dict:
+        import pyarrow.parquet as pq
+
+        t = pq.read_table(froot / "replications.parquet")
+        cols = {n: t.column(n).to_numpy(zero_copy_only=False) for n in t.column_names}
+        order = list(names) + ([bl.name] if bl else [])
+        data = by_scenario(cols, [cf, *order])
+        m = metric_of(self.spec)
+
+        def diff(a, b):
+            return paired_difference(np.asarray(data[a][m], float), np.asarray(data[b][m], float))
+
+        rows = {}
+        for n in order:
+            rec = names.get(n)
+            sc_cost = summarize(np.asarray(data[n]["programme_cost_krw"], float))
+            planned = rec["planned_cost_krw"] if rec else planned_cost(bl)["total_krw"]
+            rows[n] = {
+                "name": n,
+                "objective": ci_of(diff(n, cf)),
+                "planned_cost_krw": planned,
+                "simulated_cost_krw": ci_of(sc_cost),
+                "metric": ci_of(summarize(np.asarray(data[n][m], float))),
+                "search_objective": rec["objective"] if rec else None,
+                "allocation": rec["shown"] if rec else {},
+                "key": rec["key"] if rec else None,
+            }
+        best = max(names, key=lambda n: (rows[n]["objective"]["mean"], -list(names).index(n)))
+        for n in order:
+            if n != best:
+                d = diff(n, best)
+                rows[n]["vs_best"] = ci_of(d)
+                rows[n]["indistinguishable"] = bool(d["ci_high"] is not None and d["ci_high"] >= 0)
+        if bl is not None:
+            rows[best]["vs_baseline"] = ci_of(diff(best, bl.name))
+        return {"best": best, "rows": rows, "order": order, "seed": fseed}
+
+
+def ci_of(d: dict) -> dict:
+    """A paired difference's or summary's mean, CI, half-width and n, as plain JSON data."""
+    out = json_clean(
+        {k: d[k] for k in ("mean", "diff", "ci_low", "ci_high", "half_width", "n") if k in d}
+    )
+    if "diff" in out and "mean" not in out:
+        out["mean"] = out["diff"]
+    return out
+
+
+def plain(d: dict) -> dict:
+    """``d`` with numpy scalars as Python ones."""
+    return {k: (v.item() if isinstance(v, np.generic) else v) for k, v in d.items()}
+
+
+# ----------------------------------------------------------------------------------------------
+# outputs
+# ----------------------------------------------------------------------------------------------
