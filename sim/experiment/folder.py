@@ -39,20 +39,29 @@ MARKER = "valleysim-results"
 valleysim's."""
 LOCK = ".valleysim.lock"
 PARTS_DIR = "parts"
+TABLES = {
+    "metrics": "replications.parquet",
+    "regions": "regions.parquet",
+    "startups": "startups.parquet",
+    "probe": "probes.parquet",
+}
+"""Each kind of task part -> the table its parts are consolidated into. A new per-task table is one
+entry here: the task puts its columns in its result under the kind (:mod:`sim.experiment.task`),
+the store writes and consolidates it, ``--force`` knows it as valleysim's, and
+:func:`damaged_outputs` checks it; its columns' units go into :mod:`sim.analysis.dictionary`."""
+REQUIRED = ("replications.parquet", "regions.parquet")
+"""Tables every finished run has (the others only when their kind was kept)."""
 OWNED = frozenset(
     {
         "manifest.json",
         "parts",
         "failures.json",
-        "replications.parquet",
-        "regions.parquet",
-        "startups.parquet",
+        *TABLES.values(),
         "summary.json",
         "report.html",
         "report.md",
         "figures",
         LOCK,
-        "probes.parquet",
         "design.parquet",
         "design.csv",
         "sensitivity.json",
@@ -296,16 +305,17 @@ def damaged_outputs(root: Path, manifest: dict) -> dict[str, str]:
     out = {}
     if (r := _readable_json(root / "summary.json")) is not None:
         out["summary.json"] = r
-    for name in ("replications.parquet", "regions.parquet"):
+    for name in REQUIRED:
         if (r := _readable_parquet(root / name)) is not None:
             out[name] = r
-    st = root / "startups.parquet"
-    wanted = manifest.get("keep_startups", "first") != "none" or st.exists()
-    if wanted and (r := _readable_parquet(st)) is not None:
-        out["startups.parquet"] = r
-    pr = root / "probes.parquet"
-    if (manifest.get("probes") or pr.exists()) and (r := _readable_parquet(pr)) is not None:
-        out["probes.parquet"] = r
+    wanted = {"startups.parquet": manifest.get("keep_startups", "first") != "none",
+              "probes.parquet": bool(manifest.get("probes"))}
+    for name in TABLES.values():
+        path = root / name
+        if name in REQUIRED or not (wanted.get(name) or path.exists()):
+            continue
+        if (r := _readable_parquet(path)) is not None:
+            out[name] = r
     return out
 
 

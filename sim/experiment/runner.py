@@ -347,6 +347,17 @@ class Runner:
         self.folder.close_executor()
         return self.finish(n, time.perf_counter() - t0)
 
+    def summary(self, cols: dict) -> dict:
+        """summary.json's statistics of the replications table ``cols``
+        (:func:`sim.analysis.summary.build_summary`). A block a study adds to it (a comparison's
+        decision) is computed by a pure function of ``cols`` in :mod:`sim.analysis`, called here
+        when ``self.spec.info`` says it is that study."""
+        spec = self.spec
+        if not cols:
+            return {"scenarios": {}}
+        return build_summary(cols, list(spec.scenarios), spec.comparisons,
+                             draws=len(spec.draws) if spec.draws is not None else None)
+
     def finish(self, n: int, seconds: float) -> Outcome:
         """Consolidate the parts, write summary.json, then (last) the final status.
 
@@ -358,9 +369,7 @@ class Runner:
         self.store.update_manifest(replications=n)
         self.store.consolidate(spec.tasks(range(n)))
         cols = self.store.read_metrics(below=n).to_pydict()
-        summary = (build_summary(cols, list(spec.scenarios), spec.comparisons,
-                                 draws=len(spec.draws) if spec.draws is not None else None)
-                   if cols else {"scenarios": {}})
+        summary = self.summary(cols)
         summary["seed"] = spec.seed
         summary["failures"] = [{k: f[k] for k in ("scenario", "replication", "error", "replay")}
                                for f in self._failure_rows()]

@@ -35,6 +35,8 @@ from ..errors import UsageError
 from ..files import atomic_write_json, atomic_write_table, write_error
 from .folder import (
     LOCK,
+    PARTS_DIR,
+    TABLES,
     FolderLock,
     check_force,
     clear_owned,
@@ -44,18 +46,13 @@ from .folder import (
 )
 from .task import Task
 
-PARTS = "parts"
-KINDS = ("metrics", "regions", "startups", "probe")
+PARTS = PARTS_DIR
+KINDS = tuple(TABLES)
 ROW_GROUP_BYTES = 64 * 2**20
 """Parts are gathered into row groups of about this size when consolidated: a third smaller files
 than a row group per task (a comparison's probes: 63 MB against 93 MB) and a quarter faster, with
 memory still bounded."""
-OUTPUTS = {
-    "metrics": "replications.parquet",
-    "regions": "regions.parquet",
-    "startups": "startups.parquet",
-    "probe": "probes.parquet",
-}
+OUTPUTS = TABLES
 
 
 class ResultsStore:
@@ -190,7 +187,8 @@ class ResultsStore:
         """Write one finished task: start-ups and regions first, the metrics part last."""
         task: Task = result["task"]
         base = {"scenario": task.scenario, "replication": task.replication}
-        for kind, columns in (("startups", result.get("startups")), ("probe", result.get("probe"))):
+        for kind in KINDS:  # every table of columns first (start-ups, twins, ...), the metrics last
+            columns = result.get(kind) if kind not in ("metrics", "regions") else None
             if columns:
                 n = len(next(iter(columns.values())))
                 cols = {
