@@ -15,52 +15,13 @@ import typing
 import yaml
 
 from ..errors import ScenarioError
+from .paths import dated_key, get_key, lookup  # noqa: F401 - get_key and lookup stay part of keys
 from .safe_yaml import SafeLoader
 
 
 # ----------------------------------------------------------------------------------------------
 # reading and writing nested mappings
 # ----------------------------------------------------------------------------------------------
-def lookup(data, parts) -> tuple[bool, object, int]:
-    """Follow ``parts`` (mapping keys, or list positions) into ``data``: (found, the node reached,
-    how many parts were followed)."""
-    node = data
-    for i, p in enumerate(parts):
-        in_dict = isinstance(node, dict) and p in node
-        in_list = isinstance(node, list) and isinstance(p, int) and not isinstance(p, bool) and 0 <= p < len(node)
-        if not (in_dict or in_list):
-            return False, node, i
-        node = node[p]
-    return True, node, len(parts)
-
-
-def _dated(key: str) -> tuple[str, str] | None:
-    """(month, key) of a dated key ``timeline.MONTH.KEY`` (None for any other key)."""
-    parts = key.split(".", 2)
-    return (parts[1], parts[2]) if len(parts) == 3 and parts[0] == "timeline" else None
-
-
-def get_key(data, key: str):
-    """The value at dotted ``key`` in ``data``, or None if it is not there. A dated key
-    ``timeline.MONTH.KEY`` is KEY's value from that month on: the change written for that month, or
-    else the value in force then (the last earlier change of KEY, or KEY's own value)."""
-    dated = _dated(key)
-    if dated is None:
-        found, node, _ = lookup(data, key.split("."))
-        return node if found else None
-    month, rest = dated
-    line = data.get("timeline") if isinstance(data, dict) else None
-    line = line if isinstance(line, dict) else {}
-    for m in sorted((m for m in line if isinstance(m, str) and m <= month), reverse=True):
-        entry = line[m]
-        if isinstance(entry, dict) and rest in entry:
-            return entry[rest]
-        found, node, _ = lookup(entry, rest.split("."))
-        if found:
-            return node
-    return get_key(data, rest)
-
-
 def set_dotted(data: dict, parts: list[str], value, label: str) -> None:
     """Set ``value`` at the key path ``parts``, creating mappings on the way; ``label`` names
     the override in errors."""
@@ -78,7 +39,7 @@ def set_dotted(data: dict, parts: list[str], value, label: str) -> None:
 def set_key(data: dict, key: str, value) -> None:
     """Set a dotted key in a nested mapping, creating mappings on the way (like ``--set``); a dated key
     ``timeline.MONTH.KEY`` becomes the change ``KEY: value`` in that month."""
-    dated = _dated(key)
+    dated = dated_key(key)
     if dated is not None:
         line = data.get("timeline")
         if not isinstance(line, dict):
@@ -94,7 +55,7 @@ def set_key(data: dict, key: str, value) -> None:
 def expand_key(data: dict, key: str, option: str = "--param") -> tuple[str, ...]:
     """Concrete dotted keys for ``key``: each ``*`` is every entry of that mapping in ``data`` (in a dated
     key ``timeline.MONTH.KEY``, of the scenario's own mappings)."""
-    dated = _dated(key)
+    dated = dated_key(key)
     if dated is not None:
         return tuple(f"timeline.{dated[0]}.{k}" for k in expand_key(data, dated[1], option))
     parts = key.split(".")
@@ -195,7 +156,7 @@ def field_at(key: str):
 
     from .schema import Centre, Conglomerate, Scenario
 
-    dated = _dated(key)
+    dated = dated_key(key)
     if dated is not None:
         return field_at(dated[1])
     ann: object = Scenario

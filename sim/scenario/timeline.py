@@ -32,6 +32,8 @@ import math
 import re
 from collections.abc import Iterable
 
+from .paths import get_key
+
 PREFIX = "timeline"
 _MONTH = re.compile(r"^\d{4}-\d{2}$")
 
@@ -290,8 +292,6 @@ def dated_changes(resolved: dict) -> list[dict]:
     it, or a mapping of entry to value. ``centre_defaults`` and ``conglomerate_defaults`` rows are left
     out: the entries' own rows say what changed.
     """
-    from .keys import get_key
-
     state = copy.deepcopy({k: v for k, v in resolved.items() if k != PREFIX})
     rows: list[dict] = []
     for month, items in (resolved.get(PREFIX) or {}).items():
