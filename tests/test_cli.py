@@ -126,6 +126,9 @@ def test_run_writes_results_and_exits_0(tmp_path):
     )
     assert r.exit_code == 0, r.output
     assert f"results: {out}" in r.stdout
+    # the headline table's notes follow it, as before the CLI printed outcomes
+    assert "* supported S(5y) counts from the support date" in r.stdout
+    assert "n/a in supported S(5y)* (no-programme): undefined" in r.stdout
     for name in (
         "manifest.json",
         "summary.json",

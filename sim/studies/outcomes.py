@@ -47,9 +47,9 @@ class RunOutcome(Outcome):
 
     def lines(self, width: int = 100) -> list[str]:
         """The headline table, then where the results are."""
-        from ..report.terminal import headline_lines
+        from ..report.terminal import headline
 
-        return [*headline_lines(self.summary, list(self.scenarios), width), f"results: {self.root}"]
+        return [*headline(self.summary, list(self.scenarios), width), f"results: {self.root}"]
 
 
 @dataclass(frozen=True)
@@ -67,9 +67,9 @@ class CompareOutcome(RunOutcome):
 
     def lines(self, width: int = 100) -> list[str]:
         """The headline table, how precisely the differences are known, and where everything is."""
-        from ..report.terminal import headline_lines, precision_line, report_lines
+        from ..report.terminal import headline, precision_line, report_lines
 
-        out = headline_lines(self.summary, list(self.scenarios), width)
+        out = headline(self.summary, list(self.scenarios), width)
         line = precision_line(list(self.precision))
         out += [line] if line else []
         out.append(f"results: {self.root}")
