@@ -12,9 +12,9 @@ From Python (a notebook or a script)::
     res.replications.groupby("scenario").survival_5y.mean()
 
 Every study is here (``sim.run``, ``sim.compare``, ``sim.sweep``, ``sim.optimize``,
-``sim.calibrate``, ``sim.discover``, ``sim.validation``, ``sim.report``, ``sim.resume``), the very
-functions the command line calls, with ``sim.Results`` to read a folder back. They load on first use
-(:mod:`sim.studies.api`), so importing :mod:`sim` stays cheap for worker processes.
+``sim.calibrate``, ``sim.discover``, ``sim.validation``, ``sim.write_report``, ``sim.resume``), the
+very functions the command line calls, with ``sim.Results`` to read a folder back. They load on
+first use (:mod:`sim.studies.api`), so importing :mod:`sim` stays cheap for worker processes.
 """
 
 from __future__ import annotations
@@ -28,11 +28,11 @@ __all__ = [
     "compare",
     "discover",
     "optimize",
-    "report",
     "resume",
     "run",
     "sweep",
     "validation",
+    "write_report",
 ]
 
 

@@ -102,3 +102,18 @@ def test_bad_input_is_the_same_clear_error(tmp_path):
     with pytest.raises(sim.errors.UsageError, match="no shipped scenario of that name"):
         sim.run("no-such-scenario", out=tmp_path / "x")
     assert not (tmp_path / "x").exists()
+
+
+def test_every_study_is_a_function_of_sim_even_after_the_layers_are_imported():
+    """``sim.<study>`` is the study function the command line calls (not a subpackage of the same
+    name), whatever has been imported before: each of ``sim.__all__`` but Results is callable and is
+    the function in sim.studies."""
+    import importlib
+
+    import sim.report.sweep  # noqa: F401 - the layers loaded, as after any study has run
+    from sim.studies import folders, sweep
+
+    for name in sim.__all__:
+        value = getattr(sim, name)
+        assert callable(value) and not isinstance(value, type(importlib)), name
+    assert sim.write_report is folders.report and sim.sweep is sweep.sweep

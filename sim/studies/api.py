@@ -13,7 +13,8 @@ folder and report), returning the folder they wrote as :class:`Results`, whose t
 DataFrames; a folder whose tasks failed, or that is incomplete or damaged, raises valleysim's own
 error instead (:class:`~sim.errors.TasksFailed`, :class:`~sim.errors.UsageError`). The other
 studies (:func:`sweep`, :func:`optimize`, :func:`calibrate`, :func:`discover`, :func:`validation`,
-:func:`report`, :func:`resume`) are the study functions themselves and return their records
+:func:`write_report` (``report DIR``; ``sim.report`` is the report layer), :func:`resume`) are the
+study functions themselves and return their records
 (:mod:`sim.studies.outcomes`). They work from a plain script or a notebook without an
 ``if __name__ == "__main__":`` guard: the worker processes are forked from the caller.
 """
@@ -24,7 +25,8 @@ from ..analysis.folder import Results
 from .calibrate import calibrate
 from .compare import compare as _compare_study
 from .discover import discover
-from .folders import report, resume
+from .folders import report as write_report
+from .folders import resume
 from .optimize import optimize
 from .run import run as _run_study
 from .sweep import sweep
@@ -36,11 +38,11 @@ __all__ = [
     "compare",
     "discover",
     "optimize",
-    "report",
     "resume",
     "run",
     "sweep",
     "validation",
+    "write_report",
 ]
 
 
