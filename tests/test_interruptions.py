@@ -110,22 +110,28 @@ def test_kill_at_random_moments_never_looks_complete_and_resume_is_identical(
         ("parts", rng.randrange(0, N_REF - 1), "serial"),
         ("parts", rng.randrange(1, N_REF), "processes"),
     ]
-    runs = []
-    for i, (kind, when, executor) in enumerate(moments):
+    def start(i, executor):
         out = tmp_path / f"out{i}"
-        proc = start_cli(
+        return out, start_cli(
             "run", tiny, "-n", N_REF, "-j", 2, "--executor", executor, "--out", out, "-q"
         )
-        runs.append((kind, when, out, proc, rng.choice([signal.SIGKILL, signal.SIGTERM])))
+
+    # the runs killed after a delay overlap (one run's start-up, not two); a run killed after a
+    # number of finished tasks starts only when it is watched, so it cannot finish unwatched
+    started = {i: start(i, ex) for i, (kind, _, ex) in enumerate(moments) if kind == "delay"}
     t0 = time.monotonic()
-    # the runs overlap: this costs one run's start-up, not four
-    for kind, when, out, proc, sig in runs:
+    runs = []
+    for i, (kind, when, executor) in enumerate(moments):
+        sig = rng.choice([signal.SIGKILL, signal.SIGTERM])
         if kind == "delay":
+            out, proc = started[i]
             time.sleep(max(0.0, t0 + when - time.monotonic()))
         else:
+            out, proc = start(i, executor)
             wait_until(proc, lambda out=out, when=when: len(parts(out)) > when)
         _, err = stop(proc, sig)
         assert "Traceback" not in err, (kind, when, sig, err)
+        runs.append((kind, when, out, proc, sig))
     for _kind, _when, out, _proc, _sig in runs:
         finish_after_kill(out, tiny, reference)
 
