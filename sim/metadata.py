@@ -79,6 +79,13 @@ class CompareInfo(_Json):
     a separate validation run measured (docs/validation.md), which the report then cites."""
     ranks: str | None = None
     """The optimisation folder whose finalists this comparison ranks (``optimize``'s ``final/``)."""
+    wtp_krw: float | None = None
+    """The planner's willingness to pay per additional unit of the decision's effect (KRW,
+    ``--wtp``): the value the decision is read at. None: what the baseline pays per additional
+    unit (:func:`sim.analysis.choice.planner_wtp`)."""
+    outcome: str = "survivors"
+    """The decision's effect measure (``--outcome``): ``survivors`` (additional 5-year survivors of
+    the cohort window) or ``jobs`` (additional jobs at the horizon in the same start-ups)."""
 
 
 @dataclass(frozen=True)

@@ -159,10 +159,11 @@ def test_compare_writes_results_and_reports(tiny):
 
 
 def test_report_has_every_section(report):
-    """The report carries its sections in reading order: verdict, headline, differences, value for
-    money, detail."""
+    """The report carries its sections in reading order: the decision, the summary, headline,
+    differences, value for money, detail."""
     ids = [s.id for s in report.sections]
     assert ids == [
+        "decision",
         "summary",
         "headline",
         "differences",
@@ -179,6 +180,7 @@ def test_report_has_every_section(report):
     ]
     tables = report.tables()
     for tid in (
+        "decision",
         "headline",
         "diff_counterfactual",
         "diff_baseline",
@@ -211,7 +213,8 @@ def test_report_has_every_section(report):
         assert label in head
     assert [r[0] for r in tables["regions"].rows] == ["Seoul", "Busan", "Daejeon"]
     assert {f.name for f in report.figures()} >= {
-        "effects",
+        "decision_plane",
+        "decision_acceptability",
         "survival",
         "valley",
         "funnel",
@@ -375,6 +378,66 @@ def test_html_renders_in_headless_chromium(tiny, tmp_path):
     pixels = np.asarray(Image.open(shot).convert("L"), float)
     assert pixels.shape == (2400, 1280)
     assert pixels.std() > 10 and (pixels < 128).mean() > 0.01, "the screenshot is blank"
+
+
+LAYOUT = """<script>
+window.addEventListener("load", () => {
+  const vw = document.documentElement.clientWidth, vh = window.innerHeight, out = [];
+  document.querySelectorAll("table").forEach((t) => {
+    const box = t.parentElement, r = box.getBoundingClientRect(), cs = getComputedStyle(box);
+    out.push({id: t.id, table: t.getBoundingClientRect().width, box: box.clientWidth,
+              right: r.right, height: r.height, overflow: cs.overflowX, max: cs.maxHeight});
+  });
+  const pre = document.createElement("pre");
+  pre.id = "layout";
+  pre.textContent = JSON.stringify({vw: vw, vh: vh, page: document.scrollingElement.scrollWidth,
+                                    tables: out});
+  document.body.appendChild(pre);
+});
+</script>"""
+
+
+def cut_off(layout: dict) -> list[str]:
+    """The tables a reader at this width sees cut off: a table wider than its box whose box does
+    not scroll, reaches past the window, or can grow taller than the window (its horizontal
+    scrollbar then lies below the screen, out of sight while the table is read)."""
+    bad = []
+    for t in layout["tables"]:
+        if t["right"] > layout["vw"] + 0.5:
+            bad.append(f"{t['id']}: its box ends at {t['right']:.0f} px, past the window")
+        elif t["table"] > t["box"] + 0.5 and not (
+            t["overflow"] in ("auto", "scroll") and t["max"] != "none"
+            and t["height"] <= layout["vh"]
+        ):
+            bad.append(f"{t['id']}: {t['table']:.0f} px wide in a {t['box']} px box that does "
+                       "not scroll within the screen")
+    return bad
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(CHROMIUM is None, reason="headless Chromium is not installed")
+def test_no_table_is_cut_off_at_1280_pixels(tiny, tmp_path):
+    """At 1,280 pixels every table fits the page or scrolls inside a box that fits the screen (a
+    wide table in a box as tall as itself scrolls by a bar far below the screen: cut off, for a
+    reader), and the page itself never scrolls sideways. The layout is measured in Chromium by a
+    script added to a copy of the page (the report itself carries none)."""
+    page = tmp_path / "report.html"
+    page.write_text((tiny / "report.html").read_text(encoding="utf-8").replace(
+        "</body>", LAYOUT + "</body>"), encoding="utf-8")
+    cmd = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+           "--disable-background-networking", "--disable-component-update", "--disable-sync",
+           f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1280,900", "--dump-dom",
+           page.as_uri()]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    found = re.search(r'<pre id="layout">(.*?)</pre>', r.stdout, re.S)
+    assert found, r.stderr[-2000:]
+    import html as html_text
+
+    layout = json.loads(html_text.unescape(found.group(1)))
+    assert 1200 <= layout["vw"] <= 1280 and len(layout["tables"]) >= 10
+    assert layout["page"] <= layout["vw"], "the page scrolls sideways"
+    assert any(t["table"] > t["box"] for t in layout["tables"])  # some do need to scroll
+    assert cut_off(layout) == []
 
 
 # ----------------------------------------------------------------------------------------------
@@ -580,17 +643,22 @@ def test_policy_variants_change_only_what_they_say_against_the_baseline():
 # ----------------------------------------------------------------------------------------------
 # what a planner reads first, and what a shared report must not carry
 # ----------------------------------------------------------------------------------------------
-def test_the_report_opens_with_a_one_line_verdict_computed_from_the_data(report, tiny):
-    """The report opens with a one-line verdict whose every number comes from summary.json."""
+def test_the_report_opens_with_a_verdict_computed_from_the_data(report, tiny):
+    """The report opens with the decision's verdict, and the summary with a line on the baseline,
+    whose every number comes from summary.json."""
     first = report.sections[0].blocks[0].text
-    assert first.startswith("Verdict: tiny-programme changes 5-year survival by ")
     summary = json.loads((tiny / "summary.json").read_text())
+    d = summary["decision"]
+    assert first.startswith("Verdict: at ") and d["best_at_wtp"] in first
+    line = report.sections[1].blocks[0].text
+    assert line.startswith("In short: tiny-programme changes 5-year survival by ")
     row = next(c for c in summary["comparisons"] if c["scenario"] == "tiny-programme"
                and c["reference"] == "tiny-none" and c["metric"] == "survival_5y")
-    assert diff_cell(row, "share", False) in first  # the same number the tables show
-    assert "of 1 variant(s) differ from tiny-programme" in first or "tiny-lottery does" in first
+    assert diff_cell(row, "share", False) in line  # the same number the tables show
+    assert "of 1 variant(s) differ from tiny-programme" in line or "tiny-lottery" in line
     md = (tiny / "report.md").read_text()
-    assert md.index("Verdict:") < md.index("Headline results per scenario\n")
+    assert md.index("Verdict:") < md.index("In short:") < md.index(
+        "Headline results per scenario\n")
 
 
 def test_small_but_certain_differences_are_marked_against_a_threshold_the_planner_sets(
@@ -774,3 +842,40 @@ def test_report_dir_gives_the_same_pages_whatever_the_state_of_scenarios(tiny, t
     assert r.returncode == 0, r.stderr
     for p, text in before.items():
         assert (copy / p).read_text(encoding="utf-8") == text, p
+
+
+def test_a_difference_is_printed_with_the_precision_that_shows_it(tiny):
+    """A small difference gets the decimals that show it (never "+0.00 pp" beside a non-zero
+    interval), in the cells and in the pages."""
+    assert diff_cell({"diff": 0.0011, "ci_low": 0.0008, "ci_high": 0.0013}, "share", False) == (
+        "+0.11 pp [+0.08, +0.13]")
+    assert diff_cell({"diff": 3e-5, "ci_low": 1e-5, "ci_high": 8e-5}, "share", False) == (
+        "+0.0030 pp [+0.0010, +0.0080]")
+    assert diff_cell({"diff": 1.2e7, "ci_low": -1e7, "ci_high": 3e7}, "krw", False) == (
+        "+0.012 bn [-0.010, +0.030]")
+    assert diff_cell({"diff": 0.0}, "share", False) == "+0.00 pp"
+    for page in ("report.md", "report.html"):
+        text = (tiny / page).read_text(encoding="utf-8")
+        assert not re.search(r"[+-]0\.00 (pp|bn) \[", text), page
+
+
+def test_survival_curves_follow_the_supported_firms_and_their_twins(tiny, report):
+    """The survival figure draws each scenario's supported start-ups from their support date beside
+    the same firms without the programme (their twins, every replication), where the two curves
+    differ visibly; scenarios where they do not are named in words instead."""
+    res = findings(tiny)
+    c = res.twins["tiny-programme"]
+    assert 0 < c["matched"] <= c["supported"]
+    assert c["treated"][0][0] == pytest.approx(1.0) and c["twins"][0][0] == pytest.approx(1.0)
+    gap = np.nanmax(np.abs(c["treated"][0] - c["twins"][0]))
+    assert c["largest_gap"] == pytest.approx(gap) and c["visible"] == (gap >= 0.02)
+    section = report.sections[[s.id for s in report.sections].index("survival")]
+    words = " ".join(b.text for b in section.blocks if hasattr(b, "text"))
+    shown = [n for n in ("tiny-programme", "tiny-lottery") if res.twins[n]["visible"]]
+    fig = [b for b in section.blocks if getattr(b, "name", None) == "survival"]
+    assert bool(fig) == bool(shown)
+    if fig:
+        assert "twins" in fig[0].caption
+    for n in ("tiny-programme", "tiny-lottery"):
+        if not res.twins[n]["visible"]:
+            assert f"{n} (largest gap" in words

@@ -142,7 +142,50 @@ SUMMARY = [
     ("comparisons[].p_adjusted", "probability", "Holm-adjusted over all comparisons of the experiment"),
     ("comparisons[].n", "replications", "pairs used"),
     ("failures[]", "", "tasks that failed: scenario, replication, error, and the command that replays it"),
-]
+] + [(f"decision.{k}", u, d) for k, u, d in (
+    ("outcome", "", "the effect measure: survivors_5y (additional 5-year survivors of the cohort window, the "
+     "default) or cohort_jobs_end (additional jobs at the horizon in the same start-ups; compare --outcome jobs)"),
+    ("cost", "", "the cost measure: cohort_public_cost_krw (extra public cost of the cohort window; "
+     "programme_cost_krw in folders from before public costs were kept apart)"),
+    ("counterfactual", "", "the option at the origin of the cost-effect plane (cost 0, effect 0)"),
+    ("draws", "", "posterior draws the analysis averages over (1 for a --fixed comparison)"),
+    ("replications_per_draw", "replications", "replications each draw's means are over"),
+    ("options[]", "", "one entry per scenario, the counterfactual first"),
+    ("options[].scenario", "", "the scenario's name"),
+    ("options[].cost_krw", KRW, "expected extra public cost against the counterfactual (mean over draws)"),
+    ("options[].effect", "survivors or jobs", "expected extra effect against the counterfactual (mean over draws)"),
+    ("options[].icer_krw", "KRW per unit of effect", "extra cost per extra unit of effect against the previous "
+     "frontier option; null for the first frontier option and for dominated options"),
+    ("options[].dominated", "", "null on the frontier; strongly (another option costs no more and does no less) or "
+     "extendedly (a mix of two frontier options does more for the same cost)"),
+    ("frontier", "", "the frontier's scenarios from the cheapest to the most effective"),
+    ("wtp_krw", "KRW per unit of effect", "the planner's willingness to pay (compare --wtp; the report's headline)"),
+    ("wtp_source", "", "given (--wtp), else what the baseline pays per additional unit of effect (an assumption a "
+     "planner should replace)"),
+    ("wtp_grid_krw", "KRW per unit of effect", "the willingness-to-pay grid, wtp_krw among its values"),
+    ("ceac.SCENARIO", "probability", "at each grid value, the share of posterior draws in which the scenario has the "
+     "highest net benefit (wtp x effect - cost; ties shared): the acceptability curve"),
+    ("best", "", "at each grid value, the scenario with the highest expected net benefit (the acceptability "
+     "frontier)"),
+    ("best_at_wtp", "", "the scenario with the highest expected net benefit at wtp_krw"),
+    ("evpi_krw", "KRW per decision", "expected value of perfect information at each grid value, simulation noise "
+     "removed (evpi_method)"),
+    ("evpi_raw_krw", "KRW per decision", "the plain EVPI of the draws' means (biased upwards by simulation noise)"),
+    ("evpi_method", "", "regression (EVPPI of every applied parameter jointly, 20 draws or more), moments (the draws "
+     "shrunk to their signal covariance) or none (every draw ran once)"),
+    ("noise_share", "share", "at each grid value, the share of the draws' spread of incremental net benefit that "
+     "is simulation noise; null without two replications in a draw"),
+    ("evppi_parameters", "", "the posterior parameters the draws set in some option (the only ones EVPPI ranks)"),
+    ("evppi_krw.PARAMETER", "KRW per decision", "EVPPI of the parameter at each grid value (and of 'all "
+     "parameters' jointly), by a smoothing-spline or Gaussian-process regression of net benefit on it; null with "
+     "fewer than 20 draws"),
+    ("evppi_null_krw", "KRW per decision", "the floor: the EVPPI a parameter without influence gets from these "
+     "draws (a parameter near it says nothing)"),
+    ("evppi_why_not", "", "why there is no EVPPI, with the command that gives it"),
+    ("robust", KRW, "at wtp_krw: options[] with each scenario's expected net benefit, expected_regret, max_regret, "
+     "10th percentile and prob_best; choice: the scenario each objective (expected, minimax-regret, percentile) "
+     "picks"),
+)] + [("decision_why_not", "", "why a comparison has no decision block (decision is null)")]
 
 
 def columns(file: str) -> dict[str, tuple[str, str, str]]:

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from ..metadata import PRACTICAL_PP, CompareInfo, discover_info
-from .effects import gap_by_replication, gap_decomposition
+from .effects import gap_by_replication, gap_decomposition, twin_curves
 from .folder import Kept, Results, probes_by_scenario
 from .stats import ratio_ci, summarize
 from .summary import cost_per_survivor_by_draw, precision_check, spread_interval
@@ -35,6 +35,9 @@ SURVIVAL_GRID = np.arange(0, 8 * 12 + 1, dtype=float)
 """Months of firm age at which the survival curves are drawn (eight years)."""
 HALF_YEARS = np.arange(0, 8 * 12 + 1, 6, dtype=float)
 WHOLE_YEARS = np.arange(0, 8 * 12 + 1, 12, dtype=float)
+SINCE_SUPPORT = np.arange(0, 5 * 12 + 1, dtype=float)
+"""Months since support at which the supported firms' and their twins' curves are drawn (five
+years, the horizon of the published survival rates)."""
 
 
 @dataclass
@@ -76,6 +79,16 @@ class Findings:
     (:func:`cost_spread`)."""
     discovery: dict | None = None
     """discover.json, when ``discover`` ran on the folder."""
+    twins: dict = field(default_factory=dict)
+    """Scenario -> its supported firms' survival from support beside their twins' without the
+    programme (:func:`sim.analysis.effects.twin_curves` on :data:`SINCE_SUPPORT`), when the
+    comparison kept its twins."""
+    decision: dict | None = None
+    """The choice among the comparison's options (:func:`sim.analysis.choice.decision_view`): the
+    frontier, acceptability, the value of information, at the planner's willingness to pay; None
+    without a counterfactual."""
+    decision_why_not: str | None = None
+    """Why there is no decision (None when there is one, or no counterfactual)."""
 
     # -- what the folder says ---------------------------------------------------------------------
     @property
@@ -184,11 +197,13 @@ class Findings:
 # ------------------------------------------------------------------------------------------------
 # the reader
 # ------------------------------------------------------------------------------------------------
-def findings(root: Path, practical_pp: float | None = None) -> Findings:
+def findings(
+    root: Path, practical_pp: float | None = None, wtp_krw: float | None = None
+) -> Findings:
     """Read a results folder (``run`` or ``compare``) and compute what its report shows.
 
     ``practical_pp`` overrides the practical threshold the comparison was run with (percentage
-    points).
+    points); ``wtp_krw`` the willingness to pay its decision is read at (KRW per additional unit).
     """
     res = Results.read(root)
     info = res.info
@@ -206,6 +221,9 @@ def findings(root: Path, practical_pp: float | None = None) -> Findings:
         for outcome in RATIO_OUTCOMES:
             f.ratios[(sc, ref, outcome)] = ratio(res, sc, ref, outcome)
     f.gaps = {n: gap(res, n, by) for n in res.names}
+    if by is not None and cf in by:
+        f.twins = {n: c for n in res.names if n != cf and n in by
+                   and (c := twin_curves(by[n], by[cf], SINCE_SUPPORT)) is not None}
     f.precision = precision_check(res.summary, res.comparisons)
     ref = base or cf
     f.changes = {
@@ -242,7 +260,30 @@ def findings(root: Path, practical_pp: float | None = None) -> Findings:
             f.cost_spread = cost_spread(cost_per_survivor_by_draw(a, b, len(draws["values"]))
                                         if "survivors_5y" in a and b else np.empty(0))
     f.discovery = discovery(res)
+    if cf is not None:
+        f.decision, f.decision_why_not = decision(res, f.applied, wtp_krw)
     return f
+
+
+def decision(
+    res: Results, applied: dict, wtp_krw: float | None
+) -> tuple[dict | None, str | None]:
+    """The comparison's decision (:func:`sim.analysis.choice.decision_view`) and, when there is
+    none, why."""
+    from .choice import decision_view
+
+    info = res.info if isinstance(res.info, CompareInfo) else None
+    block = res.summary.get("decision")
+    if block is None and res.summary.get("decision_why_not"):
+        return None, res.summary["decision_why_not"]
+    try:
+        view = decision_view(
+            block, res.rep_columns, res.names, res.counterfactual, wtp_krw=wtp_krw,
+            baseline=res.baseline, draws=res.manifest.get("draws") or None, applied=applied,
+            outcome=info.outcome if info else "survivors")
+    except ValueError as exc:
+        return None, str(exc)
+    return view, None
 
 
 def paired(res: Results, sc: str, ref: str, metric: str) -> np.ndarray:

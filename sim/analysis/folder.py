@@ -291,9 +291,14 @@ class Results:
     # -- numpy, for the report
     # -----------------------------------------------------------------------
     @cached_property
+    def rep_columns(self) -> dict[str, np.ndarray]:
+        """replications.parquet's columns, every scenario's rows together."""
+        return columns(self.root / "replications.parquet", required=True) or {}
+
+    @cached_property
     def reps(self) -> dict[str, dict[str, np.ndarray]]:
         """replications.parquet by scenario: each metric's values, in replication order."""
-        cols = columns(self.root / "replications.parquet", required=True)
+        cols = self.rep_columns
         return by_scenario(cols, self.names) if cols else {n: {} for n in self.names}
 
     @cached_property

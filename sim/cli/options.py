@@ -18,6 +18,16 @@ from ..files import DEFAULT_SEED
 EXECUTORS = ("processes", "serial", "dask")
 
 
+def wtp_option(default: str = "what the baseline pays per additional survivor"):
+    """``--wtp KRW``: the planner's willingness to pay per additional survivor (or job)."""
+    return click.option(
+        "--wtp", default=None, metavar="KRW",
+        help="The planner's willingness to pay in KRW of public money per additional 5-year "
+             "survivor (per additional job with --outcome jobs), e.g. 150M or 150e6: the value the "
+             f"decision (summary.json's decision, the report's first screen) is read at. Default: "
+             f"{default}.")
+
+
 def run_options(f):
     """Options every command that runs replications accepts."""
     opts = [

@@ -10,7 +10,7 @@ import click
 from ..errors import UsageError
 from ..files import DEFAULT_SEED
 from ..scenario.draws import DEFAULT_DRAWS
-from .options import echo, run_options, show, where
+from .options import echo, run_options, show, where, wtp_option
 
 
 @click.command()
@@ -69,6 +69,10 @@ def run(file, resume_dir, replications, seed, out, force, overrides, workers, ex
 @click.option("--fixed", is_flag=True,
               help="Every replication at the scenarios' own values (no parameter uncertainty: "
                    "Monte Carlo noise only).")
+@wtp_option()
+@click.option("--outcome", type=click.Choice(["survivors", "jobs"]), default="survivors",
+              show_default=True, help="The decision's effect: additional 5-year survivors, or "
+                                      "additional jobs at the horizon (same start-ups).")
 @run_options
 def compare(
     files,
@@ -78,6 +82,8 @@ def compare(
     posterior,
     draws,
     fixed,
+    wtp,
+    outcome,
     replications,
     seed,
     out,
@@ -109,6 +115,8 @@ def compare(
             posterior=posterior,
             draws=draws,
             fixed=fixed,
+            wtp=wtp,
+            outcome=outcome,
             replications=replications,
             seed=seed,
             overrides=overrides,

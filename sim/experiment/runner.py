@@ -17,9 +17,11 @@ import math
 import shlex
 import subprocess
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..analysis.choice import compare_decision
 from ..analysis.summary import build_summary, half_widths, replications_for
 from ..errors import UsageError
 from ..files import DEFAULT_SEED, atomic_write_json, finite_or_none, now, versions
@@ -243,6 +245,8 @@ class Runner:
         self.echo = folder.echo
         self.failures: list[dict] = []
         self.half_width: float | None = None
+        self.decision_seconds: float | None = None
+        """Seconds the comparison's decision analysis took (written to the manifest)."""
 
     def _argsets(self, tasks: list[Task]):
         done: dict[tuple[str, int | None], tuple[dict, str]] = {}
@@ -323,8 +327,6 @@ class Runner:
 
     def run(self) -> Outcome:
         """Every missing task (in batches until a precision target is met), then :meth:`finish`."""
-        import time
-
         spec = self.spec
         t0 = time.perf_counter()
         n = spec.replications
@@ -355,8 +357,22 @@ class Runner:
         spec = self.spec
         if not cols:
             return {"scenarios": {}}
-        return build_summary(cols, list(spec.scenarios), spec.comparisons,
-                             draws=len(spec.draws) if spec.draws is not None else None)
+        out = build_summary(cols, list(spec.scenarios), spec.comparisons,
+                            draws=len(spec.draws) if spec.draws is not None else None)
+        info = spec.info
+        if isinstance(info, CompareInfo) and info.counterfactual in spec.scenarios:
+            t0 = time.perf_counter()
+            try:
+                out["decision"] = compare_decision(
+                    cols, list(spec.scenarios), info.counterfactual, baseline=info.baseline,
+                    draws=spec.draws.to_json() if spec.draws is not None else None,
+                    applied={n: spec.applied(n) for n in spec.scenarios},
+                    wtp_krw=info.wtp_krw, outcome=info.outcome)
+            except ValueError as exc:  # e.g. no replication every option finished
+                out["decision"] = None
+                out["decision_why_not"] = str(exc)
+            self.decision_seconds = round(time.perf_counter() - t0, 3)
+        return out
 
     def finish(self, n: int, seconds: float) -> Outcome:
         """Consolidate the parts, write summary.json, then (last) the final status.
@@ -379,8 +395,10 @@ class Runner:
             with contextlib.suppress(OSError):
                 # left by an earlier attempt whose failures are now fixed
                 (root / "failures.json").unlink()
+        timing = {} if self.decision_seconds is None else {
+            "decision_seconds": self.decision_seconds}
         self.folder.finish(status, seconds=round(seconds, 2), failures=len(self.failures),
-                           cleanup=None if self.failures else self.store.drop_parts)
+                           cleanup=None if self.failures else self.store.drop_parts, **timing)
         return Outcome(root, summary, self.failures, n, seconds)
 
 

@@ -11,12 +11,10 @@ as "n/a" with a note saying why; nothing here raises on odd but valid results.
 
 from __future__ import annotations
 
-import math
-
 from ..analysis.findings import Findings
-from . import discovery, plots, population, uncertainty
-from .document import Bullets, Figure, Paragraph, Report, Section, Table
-from .format import diff_cell, fmt, mean_cell, p_text, pp, ratio_cell, shown_command, shown_path
+from . import choice, discovery, population, uncertainty
+from .document import Bullets, Paragraph, Report, Section, Table
+from .format import diff_cell, fmt, mean_cell, p_text, ratio_cell, shown_command, shown_path
 from .tables import HEADLINE, SUPPORTED_NOTE
 
 
@@ -37,6 +35,7 @@ def build_report(res: Findings) -> Report:
         f"results folder {res.root.name}"
     )
     sections = [
+        choice.section(res),
         _summary(res),
         _headline(res),
         _differences(res),
@@ -67,18 +66,18 @@ def _cohort_text(res: Findings) -> str:
 def verdict(res: Findings) -> str:
     """One line a ministry reader can quote, computed from the results: what the baseline does
     against no programme, at what cost per additional survivor, and which variants do better or
-    worse."""
+    worse in 5-year survival (the choice among them is the decision section's verdict)."""
     cf, base = res.counterfactual, res.baseline
     if cf is None:
-        return ("Verdict: none possible: this experiment has no counterfactual (no world without "
-                "the programme).")
+        return ("In short: no verdict is possible: this experiment has no counterfactual (no "
+                "world without the programme).")
     ref = base or next((n for n in res.scenarios if n != cf), None)
     if ref is None:
-        return "Verdict: none possible: only the counterfactual was run."
+        return "In short: no verdict is possible: only the counterfactual was run."
     d = res.comparison(ref, cf, "survival_5y")
     sv = res.comparison(ref, cf, "survivors_5y")
     per, why = ratio_cell(res.cost_effectiveness(ref, cf, "survivors_5y"), "survivor")
-    text = (f"Verdict: {ref} changes 5-year survival by {diff_cell(d, 'share', False)} against no "
+    text = (f"In short: {ref} changes 5-year survival by {diff_cell(d, 'share', False)} against no "
             f"programme ({diff_cell(sv, 'count', False)} start-ups alive five years after "
             "founding)")
     text += (f", at {per} KRW of public cost per additional survivor (the cohort window's public "
@@ -97,13 +96,18 @@ def verdict(res: Findings) -> str:
         same = len(ranked) - len(better) - len(worse)
         parts = []
         if better:
-            parts.append(f"{better[0][1]} does best ({pp(better[0][0], 2)} more than {base})")
+            parts.append(f"{better[0][1]} raises it most ({_pp(better[0][0])} more than {base})")
         if worse:
-            parts.append(f"{worse[0][1]} does worst ({pp(worse[0][0], 2)})")
+            parts.append(f"{worse[0][1]} lowers it most ({_pp(worse[0][0])})")
         parts.append(f"{same} of {len(ranked)} variant(s) differ from {base} by less than "
                      f"{100 * res.practical:.2g} pp or not significantly")
         text += "; " + "; ".join(parts)
     return text + "."
+
+
+def _pp(x: float) -> str:
+    """A difference of shares in percentage points with the decimals that show it."""
+    return diff_cell({"diff": x}, "share", False)
 
 
 def shipped_baseline(res: Findings) -> bool:
@@ -167,41 +171,20 @@ def _summary(res: Findings) -> Section:
         if n == base:
             continue
         d = res.comparison(n, cf, "survival_5y")
-        text = f"{n}: 5-year survival {diff_cell(d, 'share', False)} against no programme"
+        sv = res.comparison(n, cf, "survivors_5y")
+        text = (f"{n}: 5-year survival {diff_cell(d, 'share', False)} against no programme "
+                f"({diff_cell(sv, 'count', False)} survivors)")
         if base:
-            db = res.comparison(n, base, "survival_5y")
+            db = res.comparison(n, base, "survivors_5y")
             dc = res.comparison(n, base, "public_cost_krw") or res.comparison(
                 n, base, "programme_cost_krw"
             )
-            text += (f"; {diff_cell(db, 'share', False)} against the baseline, at "
-                     f"{diff_cell(dc, 'krw', False)} KRW of public cost against the baseline")
+            text += (f"; {diff_cell(db, 'count', False)} 5-year survivors against the baseline, "
+                     f"at {diff_cell(dc, 'krw', False)} KRW of public cost against it")
         items.append(text + ".")
     if items:
         s.add(Paragraph("Each variant (differences with 95% confidence intervals):"))
         s.add(Bullets(items))
-    rows = [(n, res.comparison(n, cf, "survival_5y")) for n in variants]
-    rows = [(n, r) for n, r in rows if r]
-    if rows:
-        s.add(
-            Figure(
-                "effects",
-                "Change in 5-year survival against the counterfactual, with 95% "
-                "confidence intervals (percentage points). A point right of the dashed line "
-                "means more start-ups alive five years after founding.",
-                "Forest plot of each scenario's change in 5-year survival against no programme",
-                plots.forest(
-                    [res.label(n) for n, _ in rows],
-                    [r.get("diff") for _, r in rows],
-                    [r.get("ci_low") if r.get("ci_low") is not None else math.nan for _, r in rows],
-                    [
-                        r.get("ci_high") if r.get("ci_high") is not None else math.nan
-                        for _, r in rows
-                    ],
-                    title=f"5-year survival: each scenario minus {cf}",
-                    xlabel="percentage points",
-                ),
-            )
-        )
     return s
 
 
@@ -357,13 +340,13 @@ def _precision(res: Findings) -> Section:
     rows = []
     for c in res.precision:
         if c["met"] is None:
-            rows.append([c["scenario"], c["reference"], pp(c["diff"], 2), "n/a", "n/a", "n/a"])
+            rows.append([c["scenario"], c["reference"], _pp(c["diff"]), "n/a", "n/a", "n/a"])
             continue
         rows.append(
             [
                 c["scenario"],
                 c["reference"],
-                pp(c["diff"], 2),
+                _pp(c["diff"]),
                 f"{100 * c['half_width']:.3f} pp",
                 f"{100 * c['target']:.3f} pp",
                 "yes" if c["met"] else "no",

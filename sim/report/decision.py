@@ -11,6 +11,7 @@ extendedly dominated and a faded cross strongly dominated, and the legend says w
 from __future__ import annotations
 
 import math
+import textwrap
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -68,7 +69,7 @@ def ce_plane(
     marked. ``draws_effect`` / ``draws_cost_krw`` (K x J): each posterior draw's point, faint, to
     show the spread; ``wtp_krw``: the planner's willingness to pay per unit of effect, drawn through
     the origin (options below that line are worth their cost at it)."""
-    fig = Figure(figsize=(9.5, 5.6), layout="constrained")
+    fig = Figure(figsize=(7.2, 6.4), layout="constrained")
     ax = fig.add_subplot()
     e, c = np.asarray(effects, float), np.asarray(costs_krw, float) / 1e9
     ok = np.isfinite(e) & np.isfinite(c)
@@ -107,24 +108,32 @@ def ce_plane(
             **kw,
         )
     if wtp_krw is not None and math.isfinite(wtp_krw) and wtp_krw > 0:
-        lo, hi = min(0.0, float(np.min(e[ok]))), max(0.0, float(np.max(e[ok])))
-        xs = np.array([lo, hi])
+        # the line of what is worth paying, within the options' own extent (a steep line would
+        # otherwise set the scale and squash the options into a corner)
+        ax.autoscale_view()
+        (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+        xs = np.linspace(min(x0, 0.0), max(x1, 0.0), 200)
+        ys = xs * wtp_krw / 1e9
+        inside = (ys >= y0) & (ys <= y1)
         unit = effect_label.split()[-1].rstrip("s")  # "survivor", "job"
         ax.plot(
-            xs,
-            xs * wtp_krw / 1e9,
+            np.where(inside, xs, np.nan),
+            np.where(inside, ys, np.nan),
             color=GREY,
             lw=1.0,
             ls="--",
             zorder=1,
             label=f"worth paying at {wtp_krw / 1e6:,.0f} M KRW per {unit}",
         )
+        ax.set_xlim(x0, x1)
+        ax.set_ylim(y0, y1)
     ax.axhline(0, color=GREY, lw=0.6)
     ax.axvline(0, color=GREY, lw=0.6)
     ax.set_xlabel(f"{effect_label} against no programme (expected over the posterior)")
     ax.set_ylabel("extra public cost (bn KRW, cohort window)")
     ax.grid(alpha=0.25)
-    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    fig.legend(*ax.get_legend_handles_labels(), fontsize=7, loc="outside lower center", ncol=2,
+               frameon=False)
     ax.set_title(
         title or "Cost and effect of each option, and the efficient frontier",
         fontsize=11,
@@ -148,7 +157,7 @@ def acceptability(
     ``floor`` are named in the corner instead of drawn; ``best`` (one name per willingness to pay,
     the option with the highest expected net benefit) is drawn as the thick acceptability
     frontier."""
-    fig = Figure(figsize=(9.5, 4.8), layout="constrained")
+    fig = Figure(figsize=(7.2, 6.4), layout="constrained")
     ax = fig.add_subplot()
     x = np.asarray(wtp_krw, float) / 1e6
     names = list(probabilities)
@@ -195,27 +204,20 @@ def acceptability(
             ha="right",
             va="center",
         )
-    if hidden:
-        ax.text(
-            1.01,
-            0.0,
-            f"never above {floor:.0%}:\n" + "\n".join(hidden),
-            transform=ax.transAxes,
-            ha="left",
-            va="bottom",
-            fontsize=7,
-            color=GREY,
-        )
+    if hidden:  # a text-only legend entry
+        ax.plot([], [], ls="none",
+                label=textwrap.fill(f"never above {floor:.0%}: " + ", ".join(hidden), 60))
     ax.set_ylim(0, 105)
     ax.set_xlim(float(x.min()), float(x.max()))
     ax.set_xlabel(f"willingness to pay (M KRW of public money per {effect_label})")
     ax.set_ylabel("probability of the highest net benefit (%)")
     ax.grid(alpha=0.25)
-    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
-    title = "Which option is best, and how sure: the acceptability curve"
+    fig.legend(*ax.get_legend_handles_labels(), fontsize=7, loc="outside lower center",
+               ncol=2, frameon=False)
+    title = "Which option is best, and how sure"
     ax.set_title(
         title + (" (thick: the choice by expected net benefit)" if best is not None else ""),
-        fontsize=11,
+        fontsize=10,
         loc="left",
     )
     return to_png(fig)

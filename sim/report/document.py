@@ -59,6 +59,12 @@ class Figure:
 
 
 @dataclass
+class Row:
+    """Figures side by side (one after the other in the Markdown)."""
+    figures: list[Figure]
+
+
+@dataclass
 class Section:
     """A titled section of blocks."""
     id: str
@@ -86,4 +92,8 @@ class Report:
 
     def figures(self) -> list[Figure]:
         """Every figure of the page, in order."""
-        return [b for s in self.sections for b in s.blocks if isinstance(b, Figure)]
+        out = []
+        for s in self.sections:
+            for b in s.blocks:
+                out += b.figures if isinstance(b, Row) else [b] if isinstance(b, Figure) else []
+        return out

@@ -77,6 +77,47 @@ def tidy(x: float, kind: str) -> float:
     return (round(x * scale, digits) + 0.0) / scale
 
 
+MAX_DIGITS = 4
+"""Decimals a difference of shares (pp) or of money (bn KRW) may get so that it does not read as
+zero: +0.003 pp, never +0.00 pp."""
+
+
+def digits_for(values, kind: str) -> int:
+    """The decimals that show every non-zero value of ``values`` (a difference and its bounds) with
+    two significant figures at its largest: the kind's usual decimals (2 for pp and bn), more (up
+    to :data:`MAX_DIGITS`) when the values are smaller than that shows."""
+    scale, usual = _ROUND.get(kind, (1.0, 0))
+    if kind not in ("pp", "dkrw"):
+        return usual
+    top = max((abs(v) * scale for v in values if defined(v)), default=0.0)
+    if top == 0.0:
+        return usual
+    return int(min(max(usual, 1 - math.floor(math.log10(top))), MAX_DIGITS))
+
+
+def fine(x: float, kind: str, digits: int) -> str:
+    """``x`` as :func:`number` shows it, with ``digits`` decimals (no negative zero)."""
+    scale, _ = _ROUND.get(kind, (1.0, 0))
+    v = round(x * scale, digits) + 0.0
+    sign = "+" if kind in ("pp", "dkrw", "dcount") else ""
+    return f"{v:{sign},.{digits}f}"
+
+
+def krw_text(krw, signed: bool = False) -> str:
+    """An amount of won as a planner reads it: M KRW below 1 bn, bn KRW below 1 tn, else tn KRW,
+    with three significant figures (``n/a`` when undefined)."""
+    if not defined(krw):
+        return "n/a"
+    if abs(krw) < 5e3:  # shows as 0.00 M: nothing, not "-0.00"
+        return "0 KRW"
+    for div, unit in ((1e12, "tn"), (1e9, "bn"), (1e6, "M")):
+        if abs(krw) >= div or div == 1e6:
+            v = krw / div
+            d = 0 if abs(v) >= 100 else 1 if abs(v) >= 10 else 2
+            return f"{v + 0.0:{'+' if signed else ''},.{d}f} {unit} KRW"
+    raise AssertionError("unreachable")
+
+
 def bound(x: float, kind: str) -> str:
     """A bound of an interval, rounded as shown."""
     return number(tidy(x, kind), kind)
@@ -103,10 +144,12 @@ def diff_cell(
     if not row or not defined(row.get("diff")):
         return "n/a"
     dk = DIFF_KIND.get(kind, kind)
-    text = fmt(tidy(row["diff"], dk), dk)
     lo, hi = row.get("ci_low"), row.get("ci_high")
-    if defined(lo) and defined(hi) and lo != hi:
-        text += f" [{bound(lo, dk)}, {bound(hi, dk)}]"
+    interval = defined(lo) and defined(hi) and lo != hi
+    d = digits_for([row["diff"], *((lo, hi) if interval else ())], dk)
+    text = fine(row["diff"], dk, d) + _UNIT.get(dk, "")
+    if interval:
+        text += f" [{fine(lo, dk, d)}, {fine(hi, dk, d)}]"
     p = row.get("p_adjusted")
     if mark and defined(p) and p >= ALPHA:
         text += " (n.s.)"

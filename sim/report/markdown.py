@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .document import FIGURES, Bullets, Figure, Paragraph, Report, Table
+from .document import FIGURES, Bullets, Figure, Paragraph, Report, Row, Table
 
 
 def render_markdown(report: Report, figures: str = FIGURES) -> str:
@@ -25,7 +25,7 @@ def render_markdown(report: Report, figures: str = FIGURES) -> str:
                         for i, n in enumerate(b.notes)
                     ]
                     out.append("")
-            elif isinstance(b, Figure):
-                out += [f"![{b.alt}]({figures}/{b.name}.png)", "", f"_{b.caption}_", ""]
+            for f in b.figures if isinstance(b, Row) else [b] if isinstance(b, Figure) else []:
+                out += [f"![{f.alt}]({figures}/{f.name}.png)", "", f"_{f.caption}_", ""]
     out += ["---", "", "Made by valleysim; rebuild with `python run_sim.py report DIR`.", ""]
     return "\n".join(out)

@@ -8,7 +8,8 @@ import math
 
 import numpy as np
 
-from ..analysis.findings import FUNNEL, HALF_YEARS, SURVIVAL_GRID, YEARS, Findings
+from ..analysis.effects import VISIBLE_PP
+from ..analysis.findings import FUNNEL, HALF_YEARS, SINCE_SUPPORT, SURVIVAL_GRID, YEARS, Findings
 from . import plots
 from .document import Figure, Paragraph, Section, Table
 from .format import defined, diff_cell, pct, pp
@@ -37,45 +38,61 @@ def _kept_note(res: Findings) -> str:
 
 
 def survival_section(res: Findings) -> Section:
-    """Survival curves by firm age, each scenario beside the counterfactual, and their differences.
-    """
+    """Survival from support of each scenario's supported start-ups beside the same firms without
+    the programme (their twins), where the two curves differ visibly; the differences of all
+    start-ups' survival against the counterfactual by age; Kaplan-Meier levels by age."""
     s = Section("survival", "Survival curves")
-    if not res.kept:
+    if not res.kept and not res.twins:
         s.add(Paragraph("n/a: no start-up table was kept (--startups none), so no survival curve "
                         "can be drawn. The headline table still has S(1y), S(3y) and S(5y) from "
                         "every replication."))
         return s
-    grid = SURVIVAL_GRID
-    colour = colour_map(res)
-    curves = res.curves
     cf = res.counterfactual
-    panels = []
-    for n in res.scenarios:
-        if n not in curves or (n == cf and len(curves) > 1):
-            continue
-        cs = []
-        if cf in curves and n != cf:
-            cs.append(
-                dict(
-                    label=cf,
-                    x=grid / 12,
-                    s=curves[cf][0],
-                    lo=curves[cf][1],
-                    hi=curves[cf][2],
-                    colour=plots.CF_COLOUR,
-                )
-            )
-        cs.append(dict(label=n, x=grid / 12, s=curves[n][0], lo=curves[n][1], hi=curves[n][2],
-                       colour=colour[n] if n != cf else plots.CF_COLOUR))
-        panels.append({"title": res.label(n), "curves": cs})
-    s.add(Paragraph("Share of start-ups still alive by firm age (Kaplan-Meier, with 95% confidence "
-                    "bands), each scenario beside the counterfactual. Dotted lines mark 1, 3 and 5 "
-                    "years. "
-                    + _kept_note(res)))
-    s.add(Figure("survival", "Kaplan-Meier survival by firm age with 95% confidence bands "
-                             "(Greenwood, log-log)",
-                 "Survival curves by firm age for each scenario against the "
-                 "counterfactual", plots.km_panels(panels)))
+    colour = colour_map(res)
+    if res.twins:
+        shown = [n for n in res.scenarios if n in res.twins and res.twins[n]["visible"]]
+        faint = [n for n in res.scenarios if n in res.twins and not res.twins[n]["visible"]]
+        x = SINCE_SUPPORT / 12
+        panels = []
+        for n in shown:
+            c = res.twins[n]
+            panels.append({"title": f"{res.label(n)}: {c['matched']:,} supported firms",
+                           "curves": [
+                               dict(label="without the programme (twins)", x=x, s=c["twins"][0],
+                                    lo=c["twins"][1], hi=c["twins"][2], colour=plots.CF_COLOUR),
+                               dict(label="supported", x=x, s=c["treated"][0], lo=c["treated"][1],
+                                    hi=c["treated"][2], colour=colour[n])]})
+        text = ("The programme touches a small share of all start-ups, so the survival curves of "
+                "all start-ups with and without it cannot be told apart at this scale (their "
+                "differences are drawn below). What it does shows in the firms it supports: each "
+                "panel follows a scenario's supported start-ups from their support date, beside "
+                f"the very same firms in {cf} (their twins: same start-ups, same luck, no "
+                "programme), pooled over every replication, with 95 % bands.")
+        if faint:
+            text += (" Not drawn, because the two curves never differ by "
+                     f"{100 * VISIBLE_PP:.0f} percentage points or more: "
+                     + "; ".join(f"{n} (largest gap {100 * res.twins[n]['largest_gap']:.1f} pp)"
+                                 for n in faint) + ".")
+        s.add(Paragraph(text))
+        if panels:
+            s.add(Figure("survival", "Supported start-ups' survival from their support date, "
+                         f"with the programme and (their twins) without it in {cf}: Kaplan-Meier "
+                         "with 95% confidence bands (Greenwood, log-log), every replication",
+                         "Survival curves of the supported start-ups against their counterfactual "
+                         "twins", plots.km_panels(panels, xlabel="years since support")))
+    grid = SURVIVAL_GRID
+    curves = res.curves
+    if not res.twins and curves:  # a run, or a folder without its twins: the levels
+        panels = [{"title": res.label(n), "curves": [
+            dict(label=n, x=grid / 12, s=curves[n][0], lo=curves[n][1], hi=curves[n][2],
+                 colour=plots.CF_COLOUR if n == cf else colour[n])]}
+            for n in res.scenarios if n in curves]
+        s.add(Paragraph("Share of start-ups still alive by firm age (Kaplan-Meier, with 95% "
+                        "confidence bands). Dotted lines mark 1, 3 and 5 years. "
+                        + _kept_note(res)))
+        s.add(Figure("survival", "Kaplan-Meier survival by firm age with 95% confidence bands "
+                                 "(Greenwood, log-log)",
+                     "Survival curves by firm age for each scenario", plots.km_panels(panels)))
     if cf is not None:
         diffs = []
         for n in res.scenarios:
@@ -87,7 +104,7 @@ def survival_section(res: Findings) -> Section:
         if diffs:
             s.add(Figure("survival_diff", f"Survival of each scenario minus {cf} at ages 1 to 5 "
                          "years: the mean over all paired replications with its 95% confidence "
-                         "interval (percentage points; the survival curves above differ by too "
+                         "interval (percentage points; the curves of all start-ups differ by too "
                          "little to see)",
                          "Differences in survival against the counterfactual by firm age, with "
                          "confidence intervals",

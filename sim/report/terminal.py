@@ -9,6 +9,7 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
+from .format import krw_text
 from .tables import SUPPORTED_NOTE, headline_lines, undefined_notes
 
 
@@ -18,6 +19,58 @@ def headline(summary: dict, scenarios: list[str], width: int) -> list[str]:
     for note in [SUPPORTED_NOTE, *undefined_notes(summary, scenarios)]:
         lines += textwrap.wrap(note, max(40, width))
     return lines
+
+
+def unit_of(decision: dict) -> str:
+    """What one unit of a decision's effect is: ``survivor`` or ``job``."""
+    return "job" if "jobs" in str(decision.get("outcome")) else "survivor"
+
+
+def wtp_words(decision: dict) -> str:
+    """Where the planner's willingness to pay comes from, in a few words."""
+    source = str(decision.get("wtp_source") or "")
+    if source == "given":
+        return "the --wtp given"
+    if source.startswith("the public cost per additional unit of "):
+        return f"what {source.removeprefix('the public cost per additional unit of ')} pays"
+    return source or "assumed"
+
+
+def frontier_text(decision: dict) -> str:
+    """The frontier from the cheapest option, each step with its cost per additional unit."""
+    unit = unit_of(decision)
+    icer = {o["scenario"]: o.get("icer_krw") for o in decision["options"]}
+    steps = []
+    for n in decision["frontier"]:
+        r = icer.get(n)
+        steps.append(n if r is None else f"{n} ({krw_text(r)} per additional {unit})")
+    return " -> ".join(steps)
+
+
+def decision_lines(decision: dict | None, width: int) -> list[str]:
+    """The choice in two sentences: the efficient frontier, and the option with the highest
+    expected net benefit at the planner's willingness to pay with how often it is the best."""
+    if not decision:
+        return []
+    unit = unit_of(decision)
+    wtp = decision["wtp_krw"]
+    best = decision.get("best_at_wtp")
+    grid = decision["wtp_grid_krw"]
+    at = min(range(len(grid)), key=lambda i: abs(grid[i] - wtp))
+    rows = {r["option"]: r for r in (decision.get("robust") or {}).get("options", [])}
+    prob = decision["ceac"].get(best, [None] * len(grid))[at]
+    nb = (rows.get(best) or {}).get("expected")
+    text = [f"frontier (cheapest first): {frontier_text(decision)}."]
+    choice = (f"highest expected net benefit at {krw_text(wtp)} per additional {unit} "
+              f"({wtp_words(decision)}): {best} ({krw_text(nb, signed=True)} against "
+              f"{decision.get('counterfactual')}")
+    if prob is not None and decision.get("draws", 1) > 1:
+        choice += f"; the best in {100 * prob:.0f} % of the {decision['draws']} parameter sets"
+    text.append(choice + ").")
+    out = []
+    for t in text:
+        out += textwrap.wrap(t, max(40, width), subsequent_indent="  ")
+    return out
 
 
 def precision_line(rows: list[dict]) -> str | None:

@@ -10,6 +10,7 @@ study's plain ``executor``/``workers``/``scheduler`` arguments ask for.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import sys
@@ -56,6 +57,30 @@ def number(value, name: str, low: float = 0.0, high: float = math.inf, *, option
         upper = "" if high == math.inf else f" to {high:g}"
         raise UsageError(f"{name}: expected a number {bound}{upper}, found {value!r}.")
     return float(value)
+
+
+SCALES = {"": 1.0, "k": 1e3, "m": 1e6, "bn": 1e9, "b": 1e9, "tn": 1e12, "t": 1e12}
+"""Suffixes an amount of won may carry: ``150M`` = 150,000,000 KRW, ``1.2tn``."""
+
+
+def amount_krw(value, name: str, *, optional: bool = False) -> float | None:
+    """An amount of won: a number, or text such as ``1.2e12``, ``1,200,000,000,000``, ``150M``,
+    ``1.2bn`` (suffixes k, M, bn, tn; ``KRW`` may follow), positive and finite, else a
+    UsageError."""
+    if value is None and optional:
+        return None
+    v = None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        v = float(value)
+    elif isinstance(value, str):
+        t = value.strip().lower().replace("_", "").replace(",", "").removesuffix("krw").strip()
+        unit = next((u for u in ("bn", "tn", "k", "m", "b", "t") if t.endswith(u)), "")
+        with contextlib.suppress(ValueError):
+            v = float(t[: len(t) - len(unit)].strip()) * SCALES[unit]
+    if v is None or not (v > 0 and math.isfinite(v)):
+        raise UsageError(f"{name}: expected a positive amount in KRW (e.g. 150e6, 150,000,000 or "
+                         f"150M), found {value!r}.")
+    return v
 
 
 def precision_of(pp) -> float | None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..analysis.decision import OUTCOMES
 from ..analysis.findings import findings
 from ..analysis.summary import precision_check
 from ..errors import ScenarioError, UsageError
@@ -26,6 +27,8 @@ from ..scenario.keys import ENTRY_NAMES, missing_entry, parse_override
 from ..scenario.loader import SHIPPED, base_data, load_scenario, scenario_hash
 from ..scenario.schema import Scenario
 from .arguments import (
+    amount_krw,
+    choice,
     command_of,
     number,
     override_texts,
@@ -93,6 +96,8 @@ def plan_compare(
     practical_pp: float = PRACTICAL_PP,
     posterior: Path | str | None = None,
     draws: int | None = None,
+    wtp_krw: float | None = None,
+    outcome: str = "survivors",
 ) -> ExperimentSpec:
     """The comparison as an experiment. With no ``files``, the whole library (every
     scenarios/*.yaml).
@@ -145,7 +150,8 @@ def plan_compare(
     info = CompareInfo(counterfactual=counterfactual, baseline=baseline, practical_pp=practical_pp,
                        posterior=({"file": str(posterior), "draws": draws, "source": picked.source}
                                   if picked is not None else None),
-                       shipped_baseline=shipped_baseline(baseline, scenarios.get(baseline)))
+                       shipped_baseline=shipped_baseline(baseline, scenarios.get(baseline)),
+                       wtp_krw=wtp_krw, outcome=outcome)
     spec = ExperimentSpec(
         scenarios=scenarios,
         replications=replications or COMPARE_REPLICATIONS,
@@ -187,12 +193,15 @@ def reports_written(root) -> bool:
     return all((Path(root) / f).is_file() for f in ("report.html", "report.md"))
 
 
-def write_compare_report(root: Path, echo=None, practical_pp: float | None = None) -> dict:
+def write_compare_report(
+    root: Path, echo=None, practical_pp: float | None = None, wtp_krw: float | None = None
+) -> dict:
     """report.html, report.md and figures of a finished comparison (or run) in ``root``: what
-    :func:`sim.analysis.findings.findings` reads from the folder, laid out by :mod:`sim.report`."""
+    :func:`sim.analysis.findings.findings` reads from the folder (the decision read at ``wtp_krw``
+    when given), laid out by :mod:`sim.report`."""
     if echo:
         echo(f"report: reading {root}")
-    return write_reports(findings(Path(root), practical_pp))
+    return write_reports(findings(Path(root), practical_pp, wtp_krw=wtp_krw))
 
 
 def compare(
@@ -204,6 +213,8 @@ def compare(
     posterior=None,
     draws: int | None = None,
     fixed: bool = False,
+    wtp=None,
+    outcome: str = "survivors",
     replications: int | None = None,
     seed: int = DEFAULT_SEED,
     overrides=None,
@@ -229,7 +240,11 @@ def compare(
     so each difference carries its spread over the parameter sets the targets allow besides
     simulation noise; ``fixed`` runs at the files' own values only. ``baseline`` None (or "none")
     compares with the counterfactual alone. Differences under ``practical_pp`` percentage points of
-    5-year survival are reported as small. The report (report.html, report.md) is written only when
+    5-year survival are reported as small. ``wtp`` is the planner's willingness to pay per
+    additional unit of ``outcome`` (KRW: a number, or text such as "150M"; ``survivors``: additional
+    5-year survivors, ``jobs``: additional jobs), the value summary.json's ``decision`` and the
+    report's first screen are read at; by default what the baseline pays per additional unit. The
+    report (report.html, report.md) is written only when
     every task succeeded, and while the folder is still locked: nobody else can replace it
     meanwhile. The other arguments are :func:`sim.studies.run.run`'s.
     """
@@ -239,6 +254,8 @@ def compare(
     practical_pp = number(practical_pp, "practical", 0.0, 100.0)
     precision = precision_of(precision_pp)
     max_replications = whole(max_replications, "max_replications")
+    wtp = amount_krw(wtp, "wtp", optional=True)
+    outcome = choice(outcome, "outcome", OUTCOMES)
     if startups not in STARTUPS:
         raise UsageError(f"startups: expected one of {', '.join(STARTUPS)}, found {startups!r}.")
     if fixed and posterior is not None:
@@ -261,6 +278,8 @@ def compare(
         practical_pp=practical_pp,
         posterior=None if fixed else (posterior or SHIPPED_POSTERIOR),
         draws=draws,
+        wtp_krw=wtp,
+        outcome=outcome,
     )
     if report:
         warm_report_imports()

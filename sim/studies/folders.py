@@ -7,13 +7,15 @@ as long as they write: a folder being written belongs to its writer.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from ..errors import UsageError, ValleysimError
 from ..experiment.lifecycle import StudyFolder
 from ..experiment.runner import Runner, reopened_spec, spec_from_manifest
 from ..experiment.store import ResultsStore
-from .arguments import echo_for, number, open_executor, whole
+from ..metadata import CompareInfo
+from .arguments import amount_krw, echo_for, number, open_executor, whole
 from .compare import compared, reports_written, write_compare_report
 from .optimize import resume_optimize
 from .optimize import rewrite_report as rewrite_optimize_report
@@ -36,17 +38,25 @@ def _kind(root) -> str:
 
 
 def report(
-    root, *, practical_pp: float | None = None, progress: bool = False, echo=None
+    root,
+    *,
+    practical_pp: float | None = None,
+    wtp=None,
+    progress: bool = False,
+    echo=None,
 ) -> Outcome:
     """Rebuild a results folder's pages from what it holds, without rerunning anything.
 
     A run's or comparison's report.html and report.md (``practical_pp`` overrides the threshold it
-    was run with), a sweep's analysis and pages, an optimisation's or a posterior's pages. The
-    folder is locked while they are written.
+    was run with, ``wtp`` the willingness to pay its decision is read at: KRW per additional unit),
+    a sweep's analysis and pages, an optimisation's or a posterior's pages. The folder is locked
+    while they are written.
     """
     root = Path(root)
     practical_pp = number(practical_pp, "practical", 0.0, 100.0, optional=True)
+    wtp = amount_krw(wtp, "wtp", optional=True)
     kind = _kind(root)
+    _wtp_applies(kind, wtp)
     echo = echo_for(progress, echo)
     with StudyFolder.hold(root):
         if kind == "sweep":
@@ -57,9 +67,17 @@ def report(
         if kind == "posterior":
             return PosteriorOutcome(root=root, result=rewrite_posterior_report(root))
         paths = write_compare_report(
-            root, echo=echo if progress else None, practical_pp=practical_pp
+            root, echo=echo if progress else None, practical_pp=practical_pp, wtp_krw=wtp
         )
         return ReportOutcome(root=root, report=paths)
+
+
+def _wtp_applies(kind: str, wtp: float | None) -> None:
+    """``--wtp`` reads a comparison's decision; any other folder refuses it (an optimisation keeps
+    the willingness to pay it searched with)."""
+    if wtp is not None and kind != "compare":
+        raise UsageError(f"--wtp: reads a comparison's decision; this folder holds a {kind} "
+                         "(an optimisation keeps the --wtp it was started with).")
 
 
 def resume(
@@ -69,15 +87,19 @@ def resume(
     executor: str = "processes",
     scheduler: str | None = None,
     start_method: str | None = "fork",
+    wtp=None,
     progress: bool = False,
     echo=None,
 ) -> Outcome:
     """Continue an interrupted study in ``root`` (whatever its kind): run only what is missing, then
     finish it as an uninterrupted run would (the same numbers). A complete folder whose data files
     are damaged is rebuilt; a comparison killed between its data and its report gets its report.
-    The record returned is the study's own (a comparison's, a sweep's, ...)."""
+    ``wtp`` (a comparison's): the willingness to pay its decision is read at from now on (recorded
+    in its manifest). The record returned is the study's own (a comparison's, a sweep's, ...)."""
     root = Path(root)
+    wtp = amount_krw(wtp, "wtp", optional=True)
     kind = _kind(root)
+    _wtp_applies(kind, wtp)
     echo = echo_for(progress, echo)
     manifest = ResultsStore.open(root).read_manifest()
     if kind == "compare" and manifest.get("status") == "complete" and not reports_written(root):
@@ -85,7 +107,8 @@ def resume(
         with StudyFolder.hold(root):
             return ReportOutcome(
                 root=root,
-                report=write_compare_report(root, echo=echo if progress else None),
+                report=write_compare_report(root, echo=echo if progress else None,
+                                            wtp_krw=wtp),
                 label="report: ",
             )
     ex = open_executor(executor, workers, scheduler, start_method)
@@ -99,6 +122,9 @@ def resume(
         )
     with StudyFolder.reopen(root, executor=ex, progress=progress, echo=echo) as folder:
         spec = reopened_spec(folder)
+        if wtp is not None and isinstance(spec.info, CompareInfo):
+            spec.info = dataclasses.replace(spec.info, wtp_krw=wtp)
+            folder.update(study=spec.info.to_json())
         done = Runner(spec, folder).run()
         if kind == "sweep":
             return finished_sweep(folder, done)

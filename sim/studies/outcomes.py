@@ -67,9 +67,10 @@ class CompareOutcome(RunOutcome):
 
     def lines(self, width: int = 100) -> list[str]:
         """The headline table, how precisely the differences are known, and where everything is."""
-        from ..report.terminal import headline, precision_line, report_lines
+        from ..report.terminal import decision_lines, headline, precision_line, report_lines
 
         out = headline(self.summary, list(self.scenarios), width)
+        out += decision_lines(self.summary.get("decision"), width)
         line = precision_line(list(self.precision))
         out += [line] if line else []
         out.append(f"results: {self.root}")
