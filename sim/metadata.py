@@ -137,6 +137,29 @@ class OptimizeInfo(_Json):
     seed: int = DEFAULT_SEED
     overrides: tuple[str, ...] = ()
     crn: bool = True
+    robust: bool = False
+    """Search over posterior draws (``optimize --robust``): replication ``r`` of every candidate
+    runs with draw ``r mod K`` (common random numbers within a draw), the objective is a robust
+    score of each candidate's net benefit per draw (:attr:`robust_objective`)."""
+    robust_objective: str = "expected"
+    """``expected`` net benefit, ``minimax-regret`` or a ``percentile`` of net benefit over the
+    draws."""
+    percentile: float = 10.0
+    """The percentile of net benefit the ``percentile`` objective maximises."""
+    wtp_krw: float | None = None
+    """The willingness to pay per additional unit of the objective's effect (KRW) the net benefit is
+    valued at; set from the baseline's cost per additional unit when the search starts, if not
+    given."""
+    wtp_source: str = "given"
+    posterior: dict | None = None
+    """The posterior the draws come from: ``file``, ``draws`` (K), ``source``."""
+    draws: dict | None = None
+    """The K draws picked (:meth:`sim.scenario.draws.Draws.to_json`), so ``resume`` uses the
+    same."""
+    counterfactual_data: dict | None = None
+    """The counterfactual before validation (what a draw's values are set into)."""
+    baseline_data: dict | None = None
+    """The baseline before validation."""
 
 
 @dataclass(frozen=True)

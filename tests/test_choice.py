@@ -222,12 +222,28 @@ def test_the_report_opens_with_the_decision(decided):
         key=lambda n: -next(o["expected"] for o in block(folder)["robust"]["options"]
                             if o["option"] == n))
     bars = [b for b in first.blocks if isinstance(b, Figure) and b.name == "decision_information"]
-    assert len(bars) == 1
+    d = block(folder)
+    at = d["wtp_grid_krw"].index(d["wtp_krw"])
+    floor = d["evppi_null_krw"][at]
+    # the bars are drawn when some parameter's EVPPI stands above the floor, else said in words
+    assert len(bars) == int(any(d["evppi_krw"][k][at] > floor + 1e6 for k in APPLIED))
     words = " ".join(b.text for b in first.blocks if hasattr(b, "text"))
     assert "efficient frontier runs tiny-none" in words and "EVPI" in words
+    if d["frontier"][:2] == ["tiny-none", "tiny-programme"]:
+        # the default price is what the baseline pays: it ties with no programme, and says so
+        assert "tiny-none and tiny-programme tie for the highest expected net benefit" in words
     html = (folder / "report.html").read_text(encoding="utf-8")
     assert html.index('id="f-decision_plane"') < html.index('id="t-decision"') < html.index(
-        'id="f-decision_information"') < html.index('<section id="summary">')
+        '<section id="summary">')
+    if bars:
+        assert html.index('id="t-decision"') < html.index('id="f-decision_information"') < (
+            html.index('<section id="summary">'))
+    # at a price where one parameter carries the choice, its bar is drawn
+    rep = build_report(findings(folder, wtp_krw=float(np.max(d["wtp_grid_krw"]))))
+    names = [b.name for b in rep.sections[0].blocks if isinstance(b, Figure)]
+    top = d["wtp_grid_krw"].index(max(d["wtp_grid_krw"]))
+    if any(d["evppi_krw"][k][top] > d["evppi_null_krw"][top] + 1e6 for k in APPLIED):
+        assert "decision_information" in names
 
 
 def test_the_terminal_shows_the_frontier_and_the_choice_after_the_table(decided):

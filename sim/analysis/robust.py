@@ -78,3 +78,43 @@ def robust_table(nb, names: Sequence[str], percentile: float = 10.0) -> dict:
         "options": rows,
         "choice": {o: names[choose(nb, o, percentile)] for o in OBJECTIVES},
     }
+
+
+def score(per_draw, objective: str = "expected", percentile: float = 10.0, best=None) -> float:
+    """One candidate's robust score from its net benefit in each draw (K, KRW), higher is better:
+    the mean, the ``percentile``-th percentile, or minus its largest regret against ``best`` (K:
+    the best net benefit known in each draw; the candidate's own counts too)."""
+    v = np.asarray(per_draw, float)
+    if objective == "expected":
+        return float(v.mean())
+    if objective == "percentile":
+        return float(np.percentile(v, percentile))
+    if objective == "minimax-regret":
+        top = v if best is None else np.maximum(np.asarray(best, float), v)
+        return -float(np.max(top - v))
+    raise ValueError(f"objective: expected one of {OBJECTIVES}, found {objective!r}")
+
+
+def choose_among(
+    nb, names: Sequence[str], eligible: Sequence[int], objective: str = "expected",
+    percentile: float = 10.0,
+) -> dict:
+    """The robust choice among the ``eligible`` columns of ``nb`` (K x J: every option's net
+    benefit per draw, e.g. an optimisation's finalists beside the baseline and the counterfactual),
+    each option scored against all of them (regret: against the best of every option in the draw).
+    Returns the choice's name and index, its scores, and every option's (:func:`robust_table`)."""
+    s = scores(nb, percentile)
+    key = {"expected": s["expected"], "minimax-regret": -s["max_regret"],
+           "percentile": s["percentile"]}[objective]
+    j = max(eligible, key=lambda i: (key[i], -i))
+    return {
+        "objective": objective,
+        "choice": names[j],
+        "index": int(j),
+        "expected": float(s["expected"][j]),
+        "expected_regret": float(s["expected_regret"][j]),
+        "max_regret": float(s["max_regret"][j]),
+        "percentile_value": float(s["percentile"][j]),
+        "prob_best": float(s["prob_best"][j]),
+        "table": robust_table(nb, names, percentile),
+    }

@@ -9,7 +9,7 @@ import click
 
 from ..errors import UsageError
 from ..studies.designs import DESIGNS
-from .options import keep_startups_or_none, run_options, show, where
+from .options import keep_startups_or_none, run_options, show, where, wtp_option
 
 
 # ----------------------------------------------------------------------------------------------
@@ -116,8 +116,26 @@ def sweep(
               help="Most candidate allocations the search simulates.")
 @click.option("--finalists", type=click.IntRange(1, 50), default=3, show_default=True,
               help="Best distinct candidates re-evaluated with more replications.")
-@click.option("--final-replications", type=click.IntRange(2, 100_000), default=8, show_default=True,
-              help="Fresh replications for the finalists, the baseline and the counterfactual.")
+@click.option("--final-replications", type=click.IntRange(2, 100_000), default=None,
+              help="Fresh replications for the finalists, the baseline and the counterfactual "
+                   "(default 8; with --robust two per draw).")
+@click.option("--robust", is_flag=True,
+              help="Search over posterior draws (replication r with draw r mod DRAWS, common "
+                   "random numbers within a draw) for the best robust objective of net benefit "
+                   "(--wtp x additional effect - additional public cost); -n defaults to one "
+                   "replication per draw.")
+@click.option("--robust-objective", type=click.Choice(["expected", "minimax-regret", "percentile"]),
+              default="expected", show_default=True,
+              help="With --robust: expected net benefit over the draws, minimax regret, or the "
+                   "--percentile of net benefit.")
+@click.option("--percentile", type=click.FloatRange(0, 100), default=10.0, show_default=True,
+              help="With --robust-objective percentile: the percentile of net benefit maximised.")
+@click.option("--posterior", type=click.Path(path_type=Path), default=None, metavar="PARQUET",
+              help="With --robust: the posterior to draw from (default the shipped one).")
+@click.option("--draws", type=click.IntRange(2, 10_000), default=None,
+              help="With --robust: posterior draws (default 5).")
+@wtp_option("with --robust, what the baseline pays per additional unit on the search's "
+            "replications")
 @click.option("--resume", "resume_dir", type=click.Path(path_type=Path), default=None,
               help="Continue an interrupted optimisation (same as: python run_sim.py resume DIR).")
 @run_options
@@ -131,6 +149,12 @@ def optimize(
     evaluations,
     finalists,
     final_replications,
+    robust,
+    robust_objective,
+    percentile,
+    posterior,
+    draws,
+    wtp,
     resume_dir,
     replications,
     seed,
@@ -170,6 +194,10 @@ def optimize(
                          "grant_size,conglomerate_budget,centres.")
     if precision_pp is not None:
         raise UsageError("optimize: --precision is not used; set --final-replications instead.")
+    if not robust and (posterior is not None or draws is not None or wtp is not None
+                       or robust_objective != "expected"):
+        raise UsageError("optimize: --posterior, --draws, --wtp and --robust-objective belong to "
+                         "a search over posterior draws; add --robust.")
     show(
         optimize_study(
             file,
@@ -181,7 +209,13 @@ def optimize(
             evaluations=evaluations,
             finalists=finalists,
             final_replications=final_replications,
-            replications=replications or 2,
+            replications=replications,
+            robust=robust,
+            robust_objective=robust_objective,
+            percentile=percentile,
+            posterior=posterior,
+            draws=draws,
+            wtp=wtp,
             seed=seed,
             overrides=overrides,
             out=out,

@@ -22,6 +22,10 @@ RANKED_ROWS = 8
 are in the value-for-money table."""
 TOP_PARAMETERS = 3
 """Parameters the verdict names by the value of learning them."""
+TIE = 1e-9
+"""Expected net benefits closer than this share of the largest public cost are a tie (rounding):
+at the default price, what the baseline pays per additional survivor, the baseline and no
+programme tie by construction."""
 NEGLIGIBLE_KRW = 1e6
 """A value of information below this (1 M KRW per decision) is called practically nothing: less
 than a small evaluation study costs."""
@@ -83,11 +87,21 @@ def verdict(res: Findings) -> list[Paragraph]:
     k = d["draws"]
     text = (f"Verdict: at {krw_text(d['wtp_krw'])} of public money per additional {unit} "
             f"({_source(d)}), ")
-    if best == cf:
-        first = next((o for o in d["options"] if o.get("icer_krw") is not None), None)
+    scale = max([abs(o["cost_krw"]) for o in d["options"]] + [1.0])
+    top = max(r["expected"] for r in rows.values())
+    tied = sorted((n for n, r in rows.items() if top - r["expected"] <= TIE * scale),
+                  key=lambda n: opts[n]["cost_krw"])
+    if len(tied) > 1:
+        cheap, dear = tied[0], tied[-1]
+        text += (f"{_list(tied)} tie for the highest expected net benefit "
+                 f"({krw_text(top, signed=True)} against {cf}): this price is what {dear} pays "
+                 f"per additional {unit} over {cheap}, so above it {dear} is the choice and "
+                 f"below it {cheap}")
+    elif best == cf:
         text += (f"no option's additional {unit}s are worth their public cost: {cf} (no programme) "
                  "has the highest expected net benefit")
-        if first is not None:
+        if len(d["frontier"]) > 1:
+            first = opts[d["frontier"][1]]
             text += (f"; the cheapest step along the frontier, {first['scenario']}, costs "
                      f"{krw_text(first['icer_krw'])} per additional {unit}")
     else:
@@ -96,7 +110,10 @@ def verdict(res: Findings) -> list[Paragraph]:
                  f"{krw_text(rows[best]['expected'], signed=True)} against {cf} "
                  f"({o['effect']:+,.0f} {unit}s for {krw_text(o['cost_krw'])} of extra public "
                  "cost)")
-    if k > 1:
+    if k > 1 and len(tied) > 1:
+        text += f"; over the {k} parameter sets " + _list(
+            [f"{n} is the best in {100 * d['ceac'][n][at]:.0f} %" for n in tied])
+    elif k > 1:
         text += f"; it is the best option in {100 * prob:.0f} % of the {k} parameter sets"
     out = [Paragraph(text + ".")]
     strongly = [o["scenario"] for o in d["options"] if o["dominated"] == "strongly"]
@@ -111,11 +128,11 @@ def verdict(res: Findings) -> list[Paragraph]:
     words += " " + _switches(d) + "."
     out.append(Paragraph(words))
     extra = []
-    top = max(d["ceac"], key=lambda n: d["ceac"][n][at])
-    if k > 1 and top != best and d["ceac"][top][at] > prob:
-        extra.append(f"The option most often best at this price is {top} "
-                     f"({100 * d['ceac'][top][at]:.0f} % of the parameter sets), not {best}: "
-                     f"{best} wins by less where it loses and by more where it wins, and it is the "
+    often = max(d["ceac"], key=lambda n: d["ceac"][n][at])  # the option most often best
+    if k > 1 and len(tied) == 1 and often != best and d["ceac"][often][at] > prob:
+        extra.append(f"The option most often best at this price is {often} "
+                     f"({100 * d['ceac'][often][at]:.0f} % of the parameter sets), not {best}: "
+                     f"{best} is the best less often but by more when it is, and it is the "
                      "expected net benefit that a planner maximises")
     choice = d["robust"]["choice"]
     other = {c: n for c, n in choice.items() if n != best and c != "expected"}
@@ -154,11 +171,13 @@ def _information_words(d: dict) -> str:
         return text + f"What each parameter is worth is not estimated: {d['evppi_why_not']}."
     named = sorted(((v[at], k) for k, v in ev.items() if k != "all parameters"), reverse=True)
     floor = (d.get("evppi_null_krw") or [0.0] * len(d["wtp_grid_krw"]))[at]
-    above = [(v, k) for v, k in named if v > floor]
+    above = [(v, k) for v, k in named if v > floor + NEGLIGIBLE_KRW]
     if not above:
-        return text + (f"No single parameter's value of information stands above the floor "
+        return text + (f"No single parameter's value of information stands out above the floor "
                        f"({krw_text(floor)}, what a parameter without influence gets from these "
-                       "draws): the choice does not hinge on any one of them.")
+                       "draws): what perfect information is worth here comes from the parameters "
+                       f"together, or these {d['draws']} parameter sets cannot attribute it to one "
+                       "of them.")
     best = "; ".join(f"{k} {krw_text(v)}" for v, k in above[:TOP_PARAMETERS])
     return text + (f"The evidence worth the most (EVPPI: learning that parameter exactly before "
                    f"choosing): {best}; a parameter near {krw_text(floor)} (the floor a parameter "
@@ -261,13 +280,14 @@ def section(res: Findings) -> Section | None:
     ]))
     s.add(ranked_table(res))
     ev = d.get("evppi_krw")
-    if ev:
-        keys = [k for k in ev if k != "all parameters"]
+    floor = (d.get("evppi_null_krw") or [0.0] * (at + 1))[at]
+    keys = [k for k in ev or {} if k != "all parameters"]
+    if any(ev[k][at] > floor + NEGLIGIBLE_KRW for k in keys):  # else the verdict says why not
         s.add(Figure(
             "decision_information", "What learning each uncertain parameter exactly before "
             f"choosing would be worth at {krw_text(d['wtp_krw'])} per additional {unit} (EVPPI, "
             "KRW per decision); dashed: every parameter at once (EVPI). A bar near "
-            f"{krw_text((d.get('evppi_null_krw') or [0.0] * (at + 1))[at])}, the floor a "
+            f"{krw_text(floor)}, the floor a "
             "parameter without influence gets from these draws, says nothing.",
             "Bars of the expected value of partial perfect information per parameter",
             figures.information_value(keys, [ev[k][at] for k in keys], wtp_krw=d["wtp_krw"],

@@ -13,7 +13,7 @@ from matplotlib.figure import Figure as MplFigure
 from matplotlib.ticker import MaxNLocator
 
 from .document import Bullets, Figure, Paragraph, Report, Section, Table
-from .format import fmt, shown_path
+from .format import fmt, krw_text, shown_path
 from .pages import write_pages
 from .plots import GREY, to_png
 
@@ -74,7 +74,12 @@ def progress_png(history: list[dict], finalists: list[dict], objective: str) -> 
 
 def build_optimize_report(result: dict) -> Report:
     """The optimisation's page: the verdict, the best allocation, the finalists and the search."""
-    obj = result["objective"]
+    money = bool(result.get("robust"))  # a robust search ranks by net benefit, in KRW
+    obj = "net benefit" if money else result["objective"]
+
+    def cnt(v, sign: bool = False) -> str:
+        return krw_text(v, signed=sign) if money else _cnt(v, sign)
+
     b = result["budget_krw"]
     best = result["best"]
     sections = []
@@ -87,7 +92,7 @@ def build_optimize_report(result: dict) -> Report:
     who = "the best allocation found" if v in ("best", "beats-baseline") else "the top finalist"
     s.add(Paragraph(
         f"Within a budget of {fmt(b, 'krw')} KRW (planned cost), {who} gives {obj} = "
-        f"{_cnt(o['mean'])} [{_cnt(o['ci_low'])}, {_cnt(o['ci_high'])}] (95% CI, "
+        f"{cnt(o['mean'])} [{cnt(o['ci_low'])}, {cnt(o['ci_high'])}] (95% CI, "
         f"{result['final']['replications']} fresh replications, paired with the counterfactual "
         f"{result['counterfactual']!r}), at a planned cost of "
         f"{fmt(best['planned_cost_krw'], 'krw')} (simulated spending "
@@ -98,14 +103,15 @@ def build_optimize_report(result: dict) -> Report:
         s.add(Paragraph(
             f"The baseline {base['name']!r} (planned cost {fmt(base['planned_cost_krw'], 'krw')}"
             f"{', over the budget' if base['planned_cost_krw'] > b + 1 else ''}) gives {obj} = "
-            f"{_cnt(base['objective']['mean'])} "
-            f"[{_cnt(base['objective']['ci_low'])}, {_cnt(base['objective']['ci_high'])}]. Top "
+            f"{cnt(base['objective']['mean'])} "
+            f"[{cnt(base['objective']['ci_low'])}, {cnt(base['objective']['ci_high'])}]. Top "
             f"finalist minus baseline: "
-            f"{_cnt(vs.get('diff'), sign=True)} [{_cnt(vs.get('ci_low'), sign=True)}, "
-            f"{_cnt(vs.get('ci_high'), sign=True)}]"
-            f" (paired, same replications); per bn KRW of planned cost: best "
-            f"{_per_bn(o['mean'], best['planned_cost_krw'])},"
-            f" baseline {_per_bn(base['objective']['mean'], base['planned_cost_krw'])}."))
+            f"{cnt(vs.get('diff'), sign=True)} [{cnt(vs.get('ci_low'), sign=True)}, "
+            f"{cnt(vs.get('ci_high'), sign=True)}]"
+            " (paired, same replications)"
+            + ("." if money else f"; per bn KRW of planned cost: best "
+               f"{_per_bn(o['mean'], best['planned_cost_krw'])}, baseline "
+               f"{_per_bn(base['objective']['mean'], base['planned_cost_krw'])}.")))
     if result.get("costs_explained"):
         s.add(Paragraph(result["costs_explained"]))
     if best["planned_cost_krw"] < b * 0.99:
@@ -118,6 +124,8 @@ def build_optimize_report(result: dict) -> Report:
                     f"{shown_path(result['file'])}); run it with python run_sim.py compare "
                     f"{shown_path(result['files']['scenario'])}"))
     sections.append(s)
+    if result.get("robust"):
+        sections.append(robust_section(result))
 
     s = Section("finalists", "Ranking and selection")
     header = ["candidate", f"{obj} [95% "
@@ -128,11 +136,11 @@ def build_optimize_report(result: dict) -> Report:
         rows.append(
             [
                 f["name"],
-                f"{_cnt(fo['mean'])} [{_cnt(fo['ci_low'])}, {_cnt(fo['ci_high'])}]",
+                f"{cnt(fo['mean'])} [{cnt(fo['ci_low'])}, {cnt(fo['ci_high'])}]",
                 "-"
                 if f["name"] == best["name"]
-                else f"{_cnt(d.get('diff'), sign=True)} [{_cnt(d.get('ci_low'), sign=True)}, "
-                f"{_cnt(d.get('ci_high'), sign=True)}]",
+                else f"{cnt(d.get('diff'), sign=True)} [{cnt(d.get('ci_low'), sign=True)}, "
+                f"{cnt(d.get('ci_high'), sign=True)}]",
                 fmt(f["planned_cost_krw"], "krw"),
                 fmt(f["simulated_cost_krw"]["mean"], "krw"),
             ]
@@ -156,7 +164,8 @@ def build_optimize_report(result: dict) -> Report:
             "optimize-progress",
             "Search progress and the finalists' objective with 95% CIs.",
             "search progress",
-            progress_png(result["search"]["history"], result["finalists"], obj),
+            progress_png(result["search"]["history"], result["finalists"],
+                         f"{obj} (KRW)" if money else obj),
         )
     )
     sections.append(s)
@@ -188,6 +197,60 @@ def build_optimize_report(result: dict) -> Report:
                   f"base {shown_path(result['file'])}, counterfactual {result['counterfactual']}, "
                   f"seed {result['seed']}",
                   sections)
+
+
+OBJECTIVE_WORDS = {
+    "expected": "the highest expected net benefit over the posterior draws",
+    "minimax-regret": "the smallest largest regret over the posterior draws (never far from the "
+                      "best)",
+    "percentile": "the highest {q:.0f}th percentile of net benefit over the posterior draws (good "
+                  "in {good:.0f} draws of ten)",
+}
+
+
+def robust_section(result: dict) -> Section:
+    """The robust choice: which finalist, by which objective, its regret, how often it is the best,
+    and where it sits against the efficient frontier of the options re-checked."""
+    r = result["robust"]
+    s = Section("robust", "The robust choice over the posterior draws")
+    unit = "job" if result["objective"] == "additional_jobs" else "5-year survivor"
+    q = r["percentile"]
+    words = OBJECTIVE_WORDS[r["objective"]].format(q=q, good=10 - q / 10)
+    place = ("on the efficient frontier" if r["dominated"] is None
+             else f"{r['dominated']} dominated (off the efficient frontier)")
+    if r["dominated"] is None and r.get("icer_krw") is not None:
+        place += (f", {krw_text(r['icer_krw'])} per additional {unit} more than "
+                  f"{r['previous']}")
+    text = (f"Valued at {krw_text(r['wtp_krw'])} per additional {unit} "
+            f"({'the --wtp given' if r['wtp_source'] == 'given' else r['wtp_source']}), "
+            f"{r['choice']} has {words}: expected net benefit "
+            f"{krw_text(r['expected'], signed=True)} against {result['counterfactual']}, expected "
+            f"regret {krw_text(r['expected_regret'])}, largest regret {krw_text(r['max_regret'])}; "
+            f"it is the best option in {100 * r['prob_best']:.0f} % of the {r['draws']} draws, and "
+            f"{place}. On the same draws the highest expected net benefit is "
+            f"{r['best_expected']}'s.")
+    s.add(Paragraph(text))
+    dom = {o["scenario"]: o for o in r["options"]}
+    rows = []
+    for o in r["table"]["options"]:
+        n = o["option"]
+        d = dom[n]
+        rows.append([n, krw_text(o["expected"], signed=True), krw_text(o["expected_regret"]),
+                     krw_text(o["max_regret"]), krw_text(o["percentile"], signed=True),
+                     f"{100 * o['prob_best']:.0f} %", f"{d['effect']:+,.1f}",
+                     krw_text(d["cost_krw"], signed=True),
+                     "frontier" if d["dominated"] is None else f"{d['dominated']} dominated"])
+    s.add(Table("robust", "Every option re-checked, over the same posterior draws (fresh "
+                          "replications)",
+                ["option", "expected net benefit", "expected regret", "largest regret",
+                 f"{r['percentile']:.0f}th percentile", "P(best)", f"additional {unit}s",
+                 "extra public cost", "frontier"], rows,
+                [f"Net benefit: {krw_text(r['wtp_krw'])} x additional {unit}s - extra public cost "
+                 f"(cohort window), against {result['counterfactual']}, per posterior draw (each "
+                 f"the mean of its {', '.join(map(str, sorted(set(r['replications_per_draw']))))} "
+                 "fresh replications). Regret in a draw: the best option's net benefit less this "
+                 "one's, the counterfactual and the baseline among the options."]))
+    return s
 
 
 def _cnt(v, sign: bool = False) -> str:

@@ -113,13 +113,30 @@ def optimize_lines(result: dict, root: Path) -> list[str]:
     v = result.get("verdict", "best")
     out = [f"verdict: {result.get('verdict_text', 'the best allocation found')}"]
     name = "best allocation" if v in ("best", "beats-baseline") else "top finalist"
-    out.append(f"{name} ({result['objective']} = {o['mean']:,.1f} [{o['ci_low']:,.1f}, "
-               f"{o['ci_high']:,.1f}], planned cost {b['planned_cost_krw'] / 1e9:,.1f} bn of "
+    if result.get("robust"):
+        value = (f"net benefit {krw_text(o['mean'], signed=True)} [{krw_text(o['ci_low'])}, "
+                 f"{krw_text(o['ci_high'])}]")
+    else:
+        value = (f"{result['objective']} = {o['mean']:,.1f} [{o['ci_low']:,.1f}, "
+                 f"{o['ci_high']:,.1f}]")
+    out.append(f"{name} ({value}, planned cost {b['planned_cost_krw'] / 1e9:,.1f} bn of "
                f"{result['budget_krw'] / 1e9:,.1f} bn KRW; simulated programme cost "
                f"{(b['simulated_cost_krw'] or {}).get('mean', 0) / 1e9:,.1f} bn):")
     out += [f"  {k} = {val}" for k, val in b["allocation"].items()]
+    r = result.get("robust")
+    if r:
+        place = "on the frontier" if r["dominated"] is None else f"{r['dominated']} dominated"
+        out.append(f"robust choice ({r['objective']}, {r['draws']} posterior draws, at "
+                   f"{krw_text(r['wtp_krw'])} per additional unit): {r['choice']}; expected net "
+                   f"benefit {krw_text(r['expected'], signed=True)}, largest regret "
+                   f"{krw_text(r['max_regret'])}, best in {100 * r['prob_best']:.0f} % of the "
+                   f"draws, {place}")
     vs = b.get("vs_baseline")
-    if vs and vs.get("diff") is not None:
+    if vs and vs.get("diff") is not None and r:
+        lo, hi = (krw_text(vs[k], signed=True) for k in ("ci_low", "ci_high"))
+        out.append(f"vs {result['baseline']['name']}: {krw_text(vs['diff'], signed=True)} "
+                   f"[{lo}, {hi}]")
+    elif vs and vs.get("diff") is not None:
         out.append(f"vs {result['baseline']['name']}: {vs['diff']:+,.1f} [{vs['ci_low']:+,.1f}, "
                    f"{vs['ci_high']:+,.1f}]")
     return out + [f"results:  {root}", f"report:   {result['files']['markdown']}",

@@ -30,6 +30,9 @@ from .levers import Lever, make_levers, split_levers
 
 ROOT = Path(__file__).resolve().parents[2]
 OBJECTIVES = {"additional_survivors_5y": "survivors_5y", "additional_jobs": "jobs_end"}
+OUTCOME = {"additional_survivors_5y": "survivors", "additional_jobs": "jobs"}
+"""The decision outcome (:data:`sim.analysis.decision.OUTCOMES`) a robust search values: the net
+benefit of additional 5-year survivors or of additional jobs of the cohort window."""
 CANDIDATE = "candidate"
 
 
@@ -63,9 +66,12 @@ def plan_optimize(
     seed,
     overrides=(),
     crn=True,
+    robust: dict | None = None,
 ) -> OptimizeInfo:
     """Everything an optimisation needs, checked and resolved (the scenarios, the levers, the
-    budget)."""
+    budget). ``robust``: ``objective``, ``percentile``, ``wtp_krw``, ``posterior`` (a
+    posterior.parquet) and ``draws`` (K) of a search over posterior draws (``optimize --robust``),
+    or None."""
     if objective not in OBJECTIVES:
         raise UsageError(f"--objective: expected one of {sorted(OBJECTIVES)}, found {objective!r}.")
     file = Path(file)
@@ -84,6 +90,13 @@ def plan_optimize(
     if bl is not None and bl.name == cf.name:
         raise UsageError(f"--baseline and --counterfactual are both named {cf.name!r}; give "
                          "different scenarios.")
+    extra = {}
+    if robust is not None:
+        extra = _robust_plan(robust, replications, final_replications, seed, bl is not None)
+        extra["counterfactual_data"] = base_data(cf_path, overrides)
+        extra["baseline_data"] = base_data(bl_path, overrides) if bl_path else None
+        replications = extra.pop("replications")
+        final_replications = extra.pop("final_replications")
     return OptimizeInfo(
         file=str(file),
         base_name=base.name,
@@ -104,7 +117,46 @@ def plan_optimize(
         seed=seed,
         overrides=tuple(overrides),
         crn=crn,
+        **extra,
     )
+
+
+def _robust_plan(robust: dict, replications, final_replications, seed, has_baseline) -> dict:
+    """The robust search's facts: its objective, the draws picked (the study's seed), and how many
+    replications the search and the final check run (at least one, respectively two, per draw;
+    defaults one and two per draw)."""
+    from ..analysis.robust import OBJECTIVES as ROBUST
+    from ..scenario.draws import DEFAULT_DRAWS, SHIPPED_POSTERIOR, load_draws
+
+    objective = robust.get("objective") or "expected"
+    if objective not in ROBUST:
+        raise UsageError(f"--robust-objective: expected one of {', '.join(ROBUST)}, found "
+                         f"{objective!r}.")
+    k = robust.get("draws") or DEFAULT_DRAWS
+    n = replications if replications is not None else k
+    final = final_replications if final_replications is not None else 2 * k
+    if n < k or final < k:
+        raise UsageError(f"optimize --robust over {k} posterior draws: every draw needs at least "
+                         f"one replication in the search (-n {n}) and in the final check "
+                         f"(--final-replications {final}); give -n {k} and --final-replications "
+                         f"{2 * k} or more, or fewer --draws.")
+    if robust.get("wtp_krw") is None and not has_baseline:
+        raise UsageError("optimize --robust: give --wtp KRW (the value of one more 5-year survivor "
+                         "or job), or a --baseline whose public cost per additional unit sets "
+                         "it.")
+    path = robust.get("posterior") or SHIPPED_POSTERIOR
+    draws = load_draws(path, k, seed)
+    return {
+        "robust": True,
+        "robust_objective": objective,
+        "percentile": float(robust.get("percentile", 10.0)),
+        "wtp_krw": robust.get("wtp_krw"),
+        "wtp_source": "given" if robust.get("wtp_krw") is not None else "baseline",
+        "posterior": {"file": str(path), "draws": k, "source": draws.source},
+        "draws": draws.to_json(),
+        "replications": n,
+        "final_replications": final,
+    }
 
 
 def metric_of(info: OptimizeInfo) -> str:
@@ -146,17 +198,23 @@ class BudgetProblem:
         """Candidates mapping to the same scenario share a cache entry."""
         return tuple(json.dumps(v, sort_keys=True) for v in self.allocation(u).items())
 
+    def data_of(self, u) -> dict:
+        """The candidate's scenario data before validation (the base file's data with the
+        allocation set; named ``candidate``)."""
+        data = copy.deepcopy(self.spec.data)
+        for key, val in self.allocation(u).items():
+            set_key(data, key, val)
+        data["name"] = CANDIDATE
+        data["description"] = ""
+        return data
+
     def scenario(self, u) -> tuple[Scenario, float]:
         """The candidate's scenario (named ``candidate``) and its planned cost."""
         q = self._quantise(u)
         hit = self._scen_cache.get(q)
         if hit is not None:
             return hit
-        data = copy.deepcopy(self.spec.data)
-        for key, val in self.allocation(u).items():
-            set_key(data, key, val)
-        data["name"] = CANDIDATE
-        data["description"] = ""
+        data = self.data_of(u)
         try:
             sc = validate(data, origin=f"{self.spec.file} (candidate)")
         except ScenarioError:

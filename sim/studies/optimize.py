@@ -30,6 +30,7 @@ import os
 import shlex
 from pathlib import Path
 
+from ..analysis.robust import OBJECTIVES as ROBUST
 from ..errors import UsageError
 from ..experiment.folder import default_out
 from ..experiment.lifecycle import StudyFolder
@@ -47,8 +48,11 @@ from ..scenario.keys import parse_override, set_key
 from ..scenario.loader import SHIPPED, dump_yaml
 from ..scenario.schema import Scenario
 from .arguments import (
+    amount_krw,
+    choice,
     command_of,
     echo_for,
+    number,
     open_executor,
     override_texts,
     scenario_file,
@@ -100,8 +104,14 @@ def optimize(
     baseline="scenarios/ccei-announced.yaml",
     evaluations: int = 40,
     finalists: int = 3,
-    final_replications: int = 8,
-    replications: int = 2,
+    final_replications: int | None = None,
+    replications: int | None = None,
+    robust: bool = False,
+    robust_objective: str = "expected",
+    percentile: float = 10.0,
+    wtp=None,
+    posterior=None,
+    draws: int | None = None,
     seed: int = DEFAULT_SEED,
     overrides=None,
     out=None,
@@ -122,8 +132,17 @@ def optimize(
     levers with ``replications`` shared by every candidate and the counterfactual (common random
     numbers); candidates over budget are repaired to fit it; every simulation is journalled in the
     folder, so ``resume`` recomputes nothing. The best ``finalists`` are re-run on
-    ``final_replications`` fresh replications and compared with the baseline. Writes optimize.json,
-    optimize.md and best.yaml.
+    ``final_replications`` fresh replications (default 8) and compared with the baseline.
+
+    ``robust``: search over ``draws`` posterior draws of ``posterior`` (default: the shipped one),
+    replication r of every candidate with draw r mod K (``replications`` default K, one per draw),
+    for the best ``robust_objective`` of each candidate's net benefit per draw (``wtp`` KRW per
+    additional unit of the objective's effect minus the additional public cost): ``expected``,
+    ``minimax-regret`` or the ``percentile``-th percentile; the finalists, the baseline and the
+    counterfactual are re-checked over the same draws on ``final_replications`` fresh replications
+    (default 2 K), and optimize.json's ``robust`` states the choice, its regret, how often it is
+    the best and where it sits against their efficient frontier. Without ``wtp``, what the baseline
+    pays per additional unit. Writes optimize.json, optimize.md, optimize.html and best.yaml.
     """
     if not levers:
         raise UsageError("optimize: give --levers, e.g. --levers "
@@ -139,11 +158,16 @@ def optimize(
         else baseline,
         evaluations=whole(evaluations, "evaluations", 5),
         finalists=whole(finalists, "finalists", 1, 50),
-        final_replications=whole(final_replications, "final_replications", 2),
-        replications=whole(replications, "replications"),
+        final_replications=whole(final_replications, "final_replications", 2, optional=True)
+        or (None if robust else 8),
+        replications=whole(replications, "replications", optional=True) or (None if robust else 2),
         seed=seed_of(seed),
         overrides=override_texts(overrides),
         crn=crn,
+        robust={"objective": choice(robust_objective, "robust_objective", ROBUST),
+                "percentile": number(percentile, "percentile", 0.0, 100.0),
+                "wtp_krw": amount_krw(wtp, "wtp", optional=True), "posterior": posterior,
+                "draws": whole(draws, "draws", optional=True)} if robust else None,
     )
     problem = check_budget(info)
     echo = echo_for(progress, echo)
@@ -238,6 +262,30 @@ VERDICTS = {
 }
 
 
+ROBUST_VERDICTS = {
+    "best": "the robust choice over the posterior draws (no baseline to compare it with)",
+    "beats-baseline": "the robust choice: on fresh replications over the same posterior draws it "
+                      "beats the baseline on the robust objective",
+    "indistinguishable": "the robust choice is not distinguishable from the baseline in expected "
+                         "net benefit on fresh replications over the same posterior draws",
+    "baseline-better": "the baseline does at least as well as the robust choice on the robust "
+                       "objective over the same posterior draws: keep the baseline",
+}
+
+
+def robust_verdict(choice: dict, baseline: str) -> str:
+    """``beats-baseline`` when the robust choice scores better than the baseline on its objective
+    (minimax regret: a smaller largest regret; a percentile: a higher one), on the final
+    replications over the same draws; else ``baseline-better``."""
+    rows = {r["option"]: r for r in choice["table"]["options"]}
+    mine, theirs = rows[choice["choice"]], rows[baseline]
+    if choice["objective"] == "minimax-regret":
+        better = mine["max_regret"] < theirs["max_regret"]
+    else:
+        better = mine["percentile"] > theirs["percentile"]
+    return "beats-baseline" if better else "baseline-better"
+
+
 def verdict(vs_baseline: dict | None) -> str:
     """Whether the top finalist may be called best: ``best`` (no baseline), ``beats-baseline`` (its
     paired 95% CI against the baseline lies above 0), ``indistinguishable`` or ``baseline-better``
@@ -295,6 +343,9 @@ def _result(spec: OptimizeInfo, root: Path, opt: Optimizer, final: dict) -> dict
         ),
     }
     v = verdict(best.get("vs_baseline") if baseline else None)
+    choice_ = final.get("robust")
+    if choice_ is not None and baseline and spec.robust_objective != "expected":
+        v = robust_verdict(choice_, baseline["name"])
     sim_cost = (best.get("simulated_cost_krw") or {}).get("mean")
     costs = ("Budget and cost are two figures: the budget binds the planned cost "
              f"({best['planned_cost_krw'] / 1e9:,.1f} bn KRW for this allocation: what the rules "
@@ -303,7 +354,9 @@ def _result(spec: OptimizeInfo, root: Path, opt: Optimizer, final: dict) -> dict
              "on average); the planned figure is never below the simulated one.")
     return {
         "verdict": v,
-        "verdict_text": VERDICTS[v],
+        "verdict_text": VERDICTS[v] if choice_ is None else ROBUST_VERDICTS[v],
+        "robust": None if choice_ is None else {
+            **choice_, "posterior": spec.posterior, "search_replications": spec.replications},
         "costs_explained": costs,
         "objective": spec.objective,
         "metric": metric_of(spec),

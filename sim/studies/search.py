@@ -4,13 +4,16 @@ journalled, then ranking and selection of the best few on fresh replications (se
 
 from __future__ import annotations
 
+import dataclasses
 import shlex
 import shutil
 from pathlib import Path
 
 import numpy as np
 
+from ..analysis import robust
 from ..analysis.costs import planned_cost
+from ..analysis.decision import draw_table, frontier
 from ..analysis.stats import paired_difference, summarize
 from ..analysis.summary import by_scenario
 from ..errors import ValleysimError
@@ -20,9 +23,10 @@ from ..experiment.runner import ExperimentSpec, resume_experiment, run_experimen
 from ..experiment.task import Task
 from ..files import json_clean, read_json
 from ..metadata import CompareInfo, OptimizeInfo
-from ..scenario.loader import resolved_dict, scenario_hash
+from ..scenario.draws import Draws
+from ..scenario.loader import resolved_dict, scenario_hash, validate
 from ..scenario.schema import Scenario
-from .budget import BudgetProblem, allocation_hash, metric_of
+from .budget import OUTCOME, BudgetProblem, allocation_hash, metric_of
 
 KEPT_METRICS = (
     "survivors_5y",
@@ -33,7 +37,13 @@ KEPT_METRICS = (
     "grants_krw",
     "partner_investment_krw",
     "operating_cost_krw",
+    "cohort_public_cost_krw",
+    "cohort_jobs_end",
 )
+EFFECT = {"survivors": "survivors_5y", "jobs": "cohort_jobs_end"}
+"""The replications-table column of a robust search's effect (the decision's, see
+:data:`sim.analysis.decision.OUTCOMES`); its cost is the cohort window's public cost."""
+COST = "cohort_public_cost_krw"
 
 
 # ----------------------------------------------------------------------------------------------
@@ -96,6 +106,11 @@ class Optimizer:
         self.simulated = 0
         self.hits = 0
         self.generation = 0
+        # a robust search: each replication r with posterior draw r mod K (common random numbers
+        # within a draw), the draws set into each candidate's data before validation
+        self.draws = Draws.from_json(spec.draws) if spec.robust else None
+        self.raw: dict[str, dict] = {self.cf_key: spec.counterfactual_data} if spec.robust else {}
+        self._at: dict[tuple[str, int | None], tuple[dict, str]] = {}
 
     # -- simulation through the executor ---------------------------------------------------------
     def _simulate(self, jobs: list[tuple[str, Scenario]], reps, seed: int) -> None:
@@ -109,12 +124,9 @@ class Optimizer:
                     todo.append((key, sc, r))
         if not todo:
             return
-        digests = {}
         argsets = []
         for i, (key, sc, r) in enumerate(todo):
-            if key not in digests:
-                digests[key] = (resolved_dict(sc), scenario_hash(sc))
-            resolved, digest = digests[key]
+            resolved, digest = self._task_scenario(key, sc, r)
             argsets.append((resolved, digest, Task(i, key, r), seed, self.spec.crn, False))
 
         def record(result: dict) -> None:
@@ -128,6 +140,65 @@ class Optimizer:
             self.simulated += 1
 
         self.folder.run_tasks([[a] for a in argsets], record, total=len(argsets))
+
+    def _task_scenario(self, key: str, sc: Scenario, r: int) -> tuple[dict, str]:
+        """The resolved scenario (and its hash) replication ``r`` of candidate ``key`` runs: with
+        its posterior draw's values where the draw applies, in a robust search."""
+        k = None if self.draws is None else r % len(self.draws)
+        hit = self._at.get((key, k))
+        if hit is None:
+            keys = self.draws.applied(resolved_dict(sc)) if k is not None else []
+            drawn = sc
+            if keys:
+                drawn = validate(self.draws.data_for(self.raw[key], k, keys),
+                                 origin=f"{key} with posterior draw {k} of {self.draws.file}")
+            hit = self._at[(key, k)] = (resolved_dict(drawn), scenario_hash(drawn))
+        return hit
+
+    def _paired(self, key: str, reps, seed: int) -> tuple[np.ndarray, np.ndarray]:
+        """Candidate ``key``'s additional effect and additional public cost against the
+        counterfactual in each replication of ``reps``."""
+        e = EFFECT[OUTCOME[self.spec.objective]]
+        a = [self.cache.get(key, seed, r) for r in reps]
+        b = [self.cache.get(self.cf_key, seed, r) for r in reps]
+        return (np.array([x[e] - y[e] for x, y in zip(a, b, strict=True)], float),
+                np.array([x[COST] - y[COST] for x, y in zip(a, b, strict=True)], float))
+
+    def per_draw(self, key: str, reps, seed: int) -> np.ndarray:
+        """A robust search's net benefit of candidate ``key`` against the counterfactual in each
+        posterior draw (K, KRW): willingness to pay x additional effect - additional public cost,
+        per replication, averaged over each draw's replications."""
+        de, dc = self._paired(key, reps, seed)
+        nb = self.spec.wtp_krw * de - dc
+        group = np.asarray(list(reps)) % len(self.draws)
+        return np.array([nb[group == i].mean() for i in range(len(self.draws))])
+
+    def best_per_draw(self, extra=()) -> np.ndarray:
+        """The best net benefit known in each draw: of every candidate evaluated, of ``extra``
+        vectors, and of the counterfactual (0)."""
+        vectors = [r["per_draw"] for r in self.records.values()] + list(extra)
+        return np.max(np.vstack([np.zeros(len(self.draws)), *vectors]), axis=0)
+
+    def _wtp_from_baseline(self) -> None:
+        """A robust search without ``--wtp`` values net benefit at what the baseline pays per
+        additional unit of effect on the search's replications (recorded in the manifest, so
+        ``resume`` continues with the same)."""
+        spec = self.spec
+        bl = Scenario.model_validate(spec.baseline)
+        key = allocation_hash(bl)
+        self.raw[key] = spec.baseline_data
+        reps = range(spec.replications)
+        self._simulate([(self.cf_key, self.cf), (key, bl)], reps, spec.seed)
+        de, dc = (float(np.mean(x)) for x in self._paired(key, reps, spec.seed))
+        if not (de > 0 and dc > 0):
+            raise ValleysimError(f"optimize --robust: the baseline {bl.name} adds {de:,.1f} units "
+                                 f"of effect for {dc:,.0f} KRW on the search's replications, so it "
+                                 "sets no willingness to pay; give --wtp KRW.")
+        self.spec = dataclasses.replace(spec, wtp_krw=float(dc / de),
+                                        wtp_source=f"what {bl.name} pays per additional unit")
+        self.folder.update(study=self.spec.to_json())
+        self.echo(f"optimize --robust: net benefit valued at {dc / de / 1e6:,.1f} M KRW per "
+                  f"additional unit (what {bl.name} pays on the search's replications)")
 
     def _objective(self, key: str, reps, seed: int) -> tuple[float, np.ndarray]:
         m = metric_of(self.spec)
@@ -154,6 +225,8 @@ class Optimizer:
                 cands.append(None)
                 continue
             key = allocation_hash(sc)
+            if self.spec.robust and key not in self.raw:
+                self.raw[key] = self.problem.data_of(ur)
             cands.append((key, sc, ur, cost))
         jobs = [(self.cf_key, self.cf)] + [(c[0], c[1]) for c in cands if c is not None]
         requested = len({j[0] for j in jobs}) * len(reps)
@@ -161,12 +234,19 @@ class Optimizer:
         self._simulate(jobs, reps, seed)
         out = np.empty(len(pop))
         values = []
+        spec = self.spec
+        vectors = {c[0]: self.per_draw(c[0], reps, seed) for c in cands
+                   if c is not None and spec.robust}
+        best = self.best_per_draw(vectors.values()) if spec.robust else None
         for j, c in enumerate(cands):
             if c is None:
                 out[j] = 1e18  # never chosen; nothing simulated
                 continue
             key, sc, ur, cost = c
-            val, _ = self._objective(key, reps, seed)
+            if spec.robust:
+                val = robust.score(vectors[key], spec.robust_objective, spec.percentile, best)
+            else:
+                val, _ = self._objective(key, reps, seed)
             if key not in self.records:
                 rec = {
                     "key": key,
@@ -177,6 +257,8 @@ class Optimizer:
                     "planned": planned_cost(sc),
                     "objective": val,
                 }
+                if spec.robust:
+                    rec["per_draw"] = vectors[key].tolist()
                 self.records[key] = rec
                 self.cache.put_candidate(
                     key, {k: rec[k] for k in ("key", "units", "allocation", "planned_cost_krw")}
@@ -213,6 +295,8 @@ class Optimizer:
         from scipy.optimize import differential_evolution
         from scipy.stats import qmc
 
+        if self.spec.robust and self.spec.wtp_krw is None:
+            self._wtp_from_baseline()
         k = self.problem.k
         pop = self.popsize()
         gens = max(0, self.spec.evaluations // pop - 1)
@@ -245,6 +329,12 @@ class Optimizer:
         """Ranking and selection: the best few candidates, the baseline and the counterfactual on
         fresh replications."""
         spec = self.spec
+        if spec.robust and spec.robust_objective == "minimax-regret":
+            # regret against every candidate evaluated (a score taken during the search saw only
+            # the candidates found by then)
+            best = self.best_per_draw()
+            for r in self.records.values():
+                r["objective"] = robust.score(r["per_draw"], "minimax-regret", best=best)
         ranked = sorted(self.records.values(), key=lambda r: (-r["objective"], r["key"]))
         finalists = ranked[:spec.finalists]
         if not finalists:
@@ -257,11 +347,13 @@ class Optimizer:
             bl = Scenario.model_validate(spec.baseline)
             scenarios[bl.name] = bl
         names = {}
+        raw = {cf.name: spec.counterfactual_data, **({bl.name: spec.baseline_data} if bl else {})}
         for i, rec in enumerate(finalists, 1):
             sc, _ = self.problem.scenario(rec["units"])
             name = f"finalist-{i}"
             names[name] = rec
             scenarios[name] = sc.model_copy(update={"name": name})
+            raw[name] = {**self.problem.data_of(rec["units"]), "name": name}
         comparisons = [(n, cf.name) for n in scenarios if n != cf.name]
         if bl is not None:
             comparisons += [(n, bl.name) for n in names]
@@ -276,9 +368,15 @@ class Optimizer:
             kind="compare",
             sources={n: spec.file for n in names},
             info=CompareInfo(
-                counterfactual=cf.name, baseline=bl.name if bl else None, ranks=str(self.root)
+                counterfactual=cf.name, baseline=bl.name if bl else None, ranks=str(self.root),
+                wtp_krw=spec.wtp_krw, outcome=OUTCOME[spec.objective],
             ),
+            draws=self.draws,
+            raw=raw if spec.robust else {},
         )
+        for k in range(len(self.draws) if self.draws is not None else 0):
+            for n in scenarios:  # every draw's scenarios valid, before anything runs
+                fspec.scenario_at(n, k)
         froot = self.root / "final"
         self.echo(f"ranking and selection: {len(names)} "
                   f"finalist(s){' + the baseline' if bl else ''} + the counterfactual, "
@@ -311,10 +409,17 @@ class Optimizer:
         cols = {n: t.column(n).to_numpy(zero_copy_only=False) for n in t.column_names}
         order = list(names) + ([bl.name] if bl else [])
         data = by_scenario(cols, [cf, *order])
-        m = metric_of(self.spec)
+        spec = self.spec
+        m = metric_of(spec)
+        if spec.robust:  # net benefit per replication, KRW
+            e = EFFECT[OUTCOME[spec.objective]]
+            value = {n: spec.wtp_krw * np.asarray(data[n][e], float)
+                     - np.asarray(data[n][COST], float) for n in [cf, *order]}
+        else:
+            value = {n: np.asarray(data[n][m], float) for n in [cf, *order]}
 
         def diff(a, b):
-            return paired_difference(np.asarray(data[a][m], float), np.asarray(data[b][m], float))
+            return paired_difference(value[a], value[b])
 
         rows = {}
         for n in order:
@@ -332,6 +437,10 @@ class Optimizer:
                 "key": rec["key"] if rec else None,
             }
         best = max(names, key=lambda n: (rows[n]["objective"]["mean"], -list(names).index(n)))
+        choice = None
+        if spec.robust:
+            choice = self._robust_choice(cols, cf, order, names)
+            best = choice["choice"]
         for n in order:
             if n != best:
                 d = diff(n, best)
@@ -339,7 +448,41 @@ class Optimizer:
                 rows[n]["indistinguishable"] = bool(d["ci_high"] is not None and d["ci_high"] >= 0)
         if bl is not None:
             rows[best]["vs_baseline"] = ci_of(diff(best, bl.name))
-        return {"best": best, "rows": rows, "order": order, "seed": fseed}
+        return {"best": best, "rows": rows, "order": order, "seed": fseed, "robust": choice}
+
+    def _robust_choice(self, cols: dict, cf: str, order: list[str], names: dict) -> dict:
+        """The robust choice among the finalists on the final replications: every option's net
+        benefit per posterior draw (the counterfactual's 0, the baseline's among them), the
+        objective's choice, its regret and how often it is the best, and where it sits against
+        the final options' efficient frontier."""
+        spec = self.spec
+        t = draw_table(cols, order, cf, len(self.draws), OUTCOME[spec.objective])
+        nb = t.net_benefit([spec.wtp_krw])[0]
+        eligible = [t.options.index(n) for n in names]
+        out = robust.choose_among(nb, list(t.options), eligible, spec.robust_objective,
+                                  spec.percentile)
+        effect, cost = t.expected()
+        fr = frontier(cost, effect)
+        j = out["index"]
+        by_nb = int(np.argmax(nb.mean(axis=0)))
+        out.update({
+            "draws": len(self.draws),
+            "replications_per_draw": t.replications.tolist(),
+            "wtp_krw": spec.wtp_krw,
+            "wtp_source": spec.wtp_source,
+            "percentile": spec.percentile,
+            "frontier": [t.options[i] for i in fr.order],
+            "dominated": fr.dominated[j],
+            "icer_krw": fr.icer[j],
+            "previous": None if fr.previous[j] is None else t.options[fr.previous[j]],
+            "best_expected": t.options[by_nb],
+            "effect": float(effect[j]),
+            "cost_krw": float(cost[j]),
+            "options": [{"scenario": n, "effect": float(effect[i]), "cost_krw": float(cost[i]),
+                         "dominated": fr.dominated[i], "icer_krw": fr.icer[i]}
+                        for i, n in enumerate(t.options)],
+        })
+        return json_clean(out)
 
 
 def ci_of(d: dict) -> dict:
