@@ -715,8 +715,10 @@ def test_hangul_names_render_in_figures(recwarn):
     """Scenario, centre and region names in Hangul render (no missing-glyph boxes)."""
     from sim.report import plots
 
-    png = plots.forest(["대전 창조경제혁신센터", "서울"], [0.01, 0.02], [0.0, 0.01], [0.02, 0.03],
-                       title="5년 생존율", xlabel="percentage points")
+    x = np.array([1.0, 2.0, 3.0])
+    png = plots.curve_differences(
+        [{"label": n, "x": x, "d": [0.01, 0.02, 0.01], "lo": [0.0, 0.01, 0.0],
+          "hi": [0.02, 0.03, 0.02]} for n in ("대전 창조경제혁신센터", "서울")], title="5년 생존율")
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
     missing = [str(w.message) for w in recwarn if "missing from font" in str(w.message)]
     assert missing == []

@@ -85,34 +85,6 @@ def _empty(ax, text: str) -> None:
     ax.set_yticks([])
 
 
-def forest(
-    labels: Sequence[str], diffs, lows, highs, *, title: str, xlabel: str, scale: float = 100.0
-) -> bytes:
-    """Effects with confidence intervals, one row per label (top to bottom)."""
-    n = max(len(labels), 1)
-    fig = Figure(figsize=(8, 0.45 * n + 1.4), layout="constrained")
-    ax = fig.add_subplot()
-    d = np.asarray(diffs, float) * scale
-    lo = np.asarray(lows, float) * scale
-    hi = np.asarray(highs, float) * scale
-    y = np.arange(len(labels))[::-1]
-    if len(labels) == 0 or not np.isfinite(d).any():
-        _empty(ax, "no comparison to show")
-    else:
-        ok = np.isfinite(lo) & np.isfinite(hi)
-        ax.errorbar(d[ok], y[ok], xerr=[d[ok] - lo[ok], hi[ok] - d[ok]], fmt="o", color="#1f77b4",
-                    ecolor="#1f77b4", capsize=3)
-        ax.plot(d[~ok], y[~ok], "o", color="#1f77b4", mfc="white")
-        ax.axvline(0.0, color=GREY, lw=0.8, ls="--")
-        ax.set_yticks(y)
-        ax.set_yticklabels(labels)
-        ax.set_ylim(-0.7, len(labels) - 0.3)
-        ax.grid(axis="x", alpha=0.3)
-    ax.set_xlabel(xlabel)
-    ax.set_title(title, fontsize=11, loc="left")
-    return to_png(fig)
-
-
 def km_panels(panels: Sequence[dict], *, xlabel: str = "firm age (years)", ncols: int = 3) -> bytes:
     """Small multiples of survival curves with confidence bands.
 
