@@ -436,7 +436,7 @@ def test_a_prior_past_the_data_joins_the_posterior_and_reaches_only_calendars_th
     region."""
     import pyarrow.parquet as pq
 
-    from sim.scenario.draws import extend_posterior, load_draws
+    from sim.scenario.draws import bind, extend_posterior, load_draws
     from sim.scenario.loader import base_data
 
     key = "timeline.2025-01.regions.*.founding_trend_per_year"
@@ -454,15 +454,20 @@ def test_a_prior_past_the_data_joins_the_posterior_and_reaches_only_calendars_th
     assert (a == b).all() and a.min() >= 0 and a.max() <= 0.1
     # stratified: even over the prior
     assert np.histogram(a, bins=10, range=(0, 0.1))[0].tolist() == [100] * 10
-    draws = load_draws(made[0], 3, seed=5)
     outlook = shipped / "outlook" / "carry-on.yaml"
-    assert key in draws.applied(resolved_dict(load_scenario(outlook)))
-    # ends in 2024
-    assert key not in draws.applied(resolved_dict(load_scenario(shipped / "ccei-as-run.yaml")))
+    files = {"carry-on": outlook, "ccei-as-run": shipped / "ccei-as-run.yaml"}
+    resolved = {n: resolved_dict(load_scenario(f)) for n, f in files.items()}
+    raw = {n: base_data(f) for n, f in files.items()}
+    unbound = load_draws(made[0], 3, seed=5)
+    draws = bind(unbound, resolved, raw)  # as a comparison of the two plans it
+    for d in (unbound, draws):  # a manifest from before the record keeps the rule it ran with
+        assert key in d.applied("carry-on", resolved["carry-on"])
+        # ends in 2024
+        assert key not in d.applied("ccei-as-run", resolved["ccei-as-run"])
+    written = ["timeline", "2025-01", "regions.*.founding_trend_per_year"]  # the month's change
+    assert draws.targets["carry-on"][key] == [written]
     k = 1
-    sc = validate(
-        draws.data_for(base_data(outlook), k, draws.applied(resolved_dict(load_scenario(outlook))))
-    )
+    sc = validate(draws.data_for(raw["carry-on"], k, draws.paths("carry-on", resolved["carry-on"])))
     trend = dict(zip(draws.keys, draws.values[k], strict=True))[key]
     assert {
         v for key_, v in sc.timeline["2025-01"].items() if key_.endswith("founding_trend_per_year")

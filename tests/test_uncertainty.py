@@ -280,3 +280,223 @@ def test_a_compare_over_draws_is_identical_on_dask_and_the_process_pool(tiny, tm
     a = json.loads((outs["dask"] / "summary.json").read_text())["comparisons"]
     b = json.loads((outs["processes"] / "summary.json").read_text())["comparisons"]
     assert a == b
+
+
+# ----------------------------------------------------------------------------------------------
+# a posterior must not claim uncertainty it never applied
+# ----------------------------------------------------------------------------------------------
+def _posterior_copy(tmp_path, *, parameters=None, rename: dict | None = None):
+    """The shipped posterior in ``tmp_path/post``, its parameter list replaced or keys renamed."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    folder = tmp_path / "post"
+    folder.mkdir()
+    meta = json.loads(SHIPPED_POSTERIOR.with_name("posterior.json").read_text())
+    table = pq.read_table(SHIPPED_POSTERIOR)
+    if parameters is not None:
+        meta["parameters"] = parameters
+    for old, new in (rename or {}).items():
+        next(p for p in meta["parameters"] if p["key"] == old)["key"] = new
+        table = table.rename_columns([new if c == old else c for c in table.column_names])
+    (folder / "posterior.json").write_text(json.dumps(meta))
+    pq.write_table(pa.table(table.to_pydict()), folder / "posterior.parquet")
+    return folder / "posterior.parquet"
+
+
+def test_a_posterior_that_changes_nothing_or_names_an_unknown_key_is_refused(
+    shipped, write_scenario, tmp_path
+):
+    """Three ways a posterior used to run every replication at the files' own values while the
+    report claimed a spread over parameter sets: each is now exit 2, one paragraph, nothing written.
+    """
+    posterior = SHIPPED_POSTERIOR.with_name("posterior.json")
+    keys = [p["key"] for p in json.loads(posterior.read_text())["parameters"]]
+    # 1. scenarios that hold other values than those the posterior was calibrated from, at every key
+    other = write_scenario(
+        "other.yaml",
+        {
+            "extends": "ccei-announced",
+            "name": "other-values",
+            "centre_defaults": {
+                "selection_noise": 0.9,
+                "training": {
+                    "hazard_multiplier_during": 0.5,
+                    "hazard_multiplier_after": 0.9,
+                    "speed_multiplier_during": 1.1,
+                    "resolution_multiplier": 1.2,
+                    "funding_odds_multiplier": 1.2,
+                },
+                "grants": {"funding_odds_multiplier": 1.4},
+            },
+        },
+    )
+    cases = {
+        "values": (
+            [other],
+            SHIPPED_POSTERIOR,
+            [
+                "change nothing in any scenario",
+                *keys[:3],
+                "calibrated at 0.25, other-values holds 0.5",
+            ],
+        ),
+        "empty": (
+            [shipped / "ccei-announced.yaml"],
+            _posterior_copy(tmp_path, parameters=[]),
+            ["lists no parameters"],
+        ),
+    }
+    unknown = tmp_path / "unknown"
+    unknown.mkdir()
+    cases["unknown key"] = (
+        [shipped / "ccei-announced.yaml"],
+        _posterior_copy(unknown, rename={keys[0]: "centre_defaults.training.no_such_effect"}),
+        ["centre_defaults.training.no_such_effect", "not a setting of the scenario schema"],
+    )
+    for case, (files, post, says) in cases.items():
+        out = tmp_path / f"out-{case.replace(' ', '-')}"
+        res = CliRunner().invoke(
+            cli,
+            [
+                "compare",
+                *map(str, files),
+                "--baseline",
+                "none",
+                "--posterior",
+                str(post),
+                "--draws",
+                "2",
+                "-n",
+                "2",
+                "--out",
+                str(out),
+                "-q",
+            ],
+        )
+        assert res.exit_code == 2, (case, res.output)
+        assert "Traceback" not in res.output and str(post) in res.output, (case, res.output)
+        for text in says:
+            assert text in res.output, (case, text, res.output)
+        assert not out.exists(), case
+
+
+def test_draws_reach_the_centres_of_a_resolved_file_and_the_manifest_records_what_each_scenario_applied(  # noqa: E501
+    shipped, tiny, tmp_path
+):
+    """A fully resolved file (as `show` prints it) sets every value at every centre: a draw of a
+    centre_defaults key must reach those centres (it used to change only centre_defaults, which no
+    centre read). The manifest records, per scenario, the keys applied and where."""
+    spec = plan_compare(
+        [tiny],
+        baseline=None,
+        counterfactual="no-programme",
+        posterior=SHIPPED_POSTERIOR,
+        draws=3,
+        replications=3,
+    )
+    key = "centre_defaults.training.hazard_multiplier_during"
+    seen = {
+        spec.scenario_at("tiny", r).centres["Daejeon"].training.hazard_multiplier_during
+        for r in range(3)
+    }
+    expected = {v[spec.draws.keys.index(key)] for v in spec.draws.values}
+    assert sorted(seen) == pytest.approx(sorted(expected)) and len(seen) == 3
+    targets = spec.draws.targets
+    assert set(targets["tiny"]) == set(spec.draws.keys) and targets["no-programme"] == {}
+    assert ["centres", "Daejeon", "training", "hazard_multiplier_during"] in targets["tiny"][key]
+    manifest = json.loads(json.dumps(new_manifest(spec, ["test"])))
+    assert manifest["draws"]["targets"] == targets
+    again = spec_from_manifest(manifest)
+    assert [scenario_hash(again.scenario_at("tiny", r)) for r in range(3)] == [
+        scenario_hash(spec.scenario_at("tiny", r)) for r in range(3)
+    ]
+    # the shipped files inherit from centre_defaults: the draw is set there, as before
+    shipped_spec = plan_compare(
+        [shipped / "ccei-announced.yaml", shipped / "stronger-selection.yaml"],
+        posterior=SHIPPED_POSTERIOR,
+        draws=2,
+        replications=2,
+    )
+    assert shipped_spec.draws.targets["ccei-announced"][key] == [key.split(".")]
+    assert (
+        "centre_defaults.selection_noise" not in shipped_spec.draws.targets["stronger-selection"]
+    )  # its lever
+
+
+def test_a_comparison_the_draws_never_changed_gets_no_parameter_uncertainty():
+    """Two scenarios the draws left alone ran at the same parameters in every replication: their
+    spread over draws is noise, and the summary says nothing about parameters for them."""
+    from sim.analysis.summary import build_summary
+
+    rng = np.random.default_rng(5)
+    reps = np.tile(np.arange(8), 3)
+    cols = {
+        "scenario": np.repeat(["cf", "a", "b"], 8),
+        "replication": reps,
+        "survival_5y": rng.normal(0.5, 0.01, 24),
+    }
+    summary = build_summary(
+        cols, ["cf", "a", "b"], [("a", "cf"), ("b", "cf"), ("b", "a")], draws=4, varied=["a"]
+    )
+    rows = {(r["scenario"], r["reference"]): r for r in summary["comparisons"]}
+    assert rows[("a", "cf")]["param_low"] is not None and rows[("b", "a")]["param_low"] is not None
+    assert rows[("b", "cf")]["param_low"] is None and rows[("b", "cf")]["prob_better"] is None
+    assert rows[("b", "cf")]["mc_half_width"] == rows[("b", "cf")]["half_width"]
+
+
+@pytest.mark.slow
+def test_the_report_claims_uncertainty_only_over_the_parameters_the_draws_applied(tiny, tmp_path):
+    """A variant holding its own values for six of the posterior's seven keys: the draws vary only
+    the jury's noise there, and the report's first lines and its uncertainty section say so (they
+    used to claim all seven, and on a resolved file the draws reached no centre at all)."""
+    base = yaml.safe_load(tiny.read_text())
+    own = json.loads(json.dumps(base))
+    own["name"] = "own"
+    mine = {
+        "hazard_multiplier_during": 0.5,
+        "hazard_multiplier_after": 0.9,
+        "speed_multiplier_during": 1.1,
+        "resolution_multiplier": 1.2,
+        "funding_odds_multiplier": 1.2,
+    }
+    for entry in [own["centre_defaults"], *own["centres"].values()]:
+        entry["training"].update(mine)
+        entry["grants"]["funding_odds_multiplier"] = 1.4
+    (tmp_path / "own.yaml").write_text(yaml.safe_dump(own, sort_keys=False))
+    none = dict(
+        base, name="none", centres={}, conglomerates={}, timeline={}
+    )  # its centres' dates go too
+    (tmp_path / "none.yaml").write_text(yaml.safe_dump(none, sort_keys=False))
+    out = tmp_path / "cmp"
+    res = CliRunner().invoke(
+        cli,
+        [
+            "compare",
+            str(tmp_path / "own.yaml"),
+            str(tmp_path / "none.yaml"),
+            "--baseline",
+            "none",
+            "--counterfactual",
+            "none",
+            "--draws",
+            "2",
+            "-n",
+            "4",
+            "--workers",
+            "2",
+            "--startups",
+            "none",
+            "--out",
+            str(out),
+            "-q",
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    targets = json.loads((out / "manifest.json").read_text())["draws"]["targets"]
+    assert list(targets["own"]) == ["centre_defaults.selection_noise"] and targets["none"] == {}
+    md = (out / "report.md").read_text()
+    first = md[md.index("How sure is this?") :].split("\n")[0]
+    assert "vary 1 of the posterior's 7 parameters here (centre_defaults.selection_noise)" in first
+    assert "of the 1 uncertain parameters" in first and "of the 7 uncertain" not in first
+    assert "the values of centre_defaults.selection_noise that the published targets allow" in md

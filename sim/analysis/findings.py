@@ -73,7 +73,8 @@ class Findings:
     regions: dict | None = None
     """The regions side by side (levels, changes against the counterfactual, supported firms)."""
     applied: dict = field(default_factory=dict)
-    """Scenario -> the posterior keys its draws set (a comparison over the posterior)."""
+    """Scenario -> the posterior keys its draws changed (a comparison over the posterior), as
+    recorded when it was planned (the manifest's ``draws.targets``)."""
     cost_spread: dict | None = None
     """The headline scenario's public cost per additional survivor over the posterior draws
     (:func:`cost_spread`)."""
@@ -156,6 +157,12 @@ class Findings:
     def draws(self) -> dict | None:
         """The experiment's posterior draws (manifest), or None for a fixed-parameter run."""
         return self.manifest.get("draws") or None
+
+    def applied_in(self, names) -> list[str]:
+        """The posterior keys the draws changed in any of the scenarios ``names``, in the
+        posterior's order (none without draws)."""
+        hit = {key for n in names for key in self.applied.get(n, ())}
+        return [key for key in (self.draws or {}).get("keys", ()) if key in hit]
 
     def resolved(self, name: str) -> dict:
         """Scenario ``name``'s resolved values, as it ran."""
@@ -254,7 +261,7 @@ def findings(
         from ..scenario.draws import Draws
 
         dr = Draws.from_json(draws)
-        f.applied = {n: dr.applied(res.resolved(n)) for n in res.names}
+        f.applied = {n: dr.applied(n, res.resolved(n)) for n in res.names}
         if cf is not None and headline is not None:
             a, b = reps.get(headline) or {}, reps.get(cf) or {}
             f.cost_spread = cost_spread(cost_per_survivor_by_draw(a, b, len(draws["values"]))

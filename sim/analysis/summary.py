@@ -132,9 +132,14 @@ def over_draws(reps: np.ndarray, diffs: np.ndarray, draws: int, lower_is_better:
 
 
 def build_summary(columns: dict[str, Sequence], scenarios: Sequence[str],
-                  comparisons: Sequence[tuple[str, str]] = (), draws: int | None = None) -> dict:
+                  comparisons: Sequence[tuple[str, str]] = (), draws: int | None = None,
+                  varied: Iterable[str] | None = None) -> dict:
     """summary.json's content. ``draws``: the replications ran over that many posterior draws, and each
-    comparison also gets its parameter uncertainty (:func:`over_draws`)."""
+    comparison also gets its parameter uncertainty (:func:`over_draws`). ``varied``: the scenarios the
+    draws changed (default all); a comparison of two scenarios neither of which they changed ran at the
+    same parameters in every replication, so it gets no parameter uncertainty (its spread over draws
+    would be simulation noise)."""
+    varied = set(scenarios if varied is None else varied)
     data = by_scenario(columns, scenarios)
     summary: dict = {"scenarios": {}, "comparisons": []}
     for sc in scenarios:
@@ -157,7 +162,7 @@ def build_summary(columns: dict[str, Sequence], scenarios: Sequence[str],
             res = _paired(data[sc], data[ref], m)
             row = {"scenario": sc, "reference": ref, "metric": m, **res,
                    "mc_half_width": res.get("half_width"), "param_low": None, "param_high": None, "prob_better": None}
-            if draws:
+            if draws and (sc in varied or ref in varied):
                 row.update(over_draws(*paired_series(data[sc], data[ref], m), draws, m in BETTER_LOWER))
             rows.append(row)
     for m in {r["metric"] for r in rows}:

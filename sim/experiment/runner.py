@@ -82,22 +82,25 @@ class ExperimentSpec:
         """The posterior draw replication ``replication`` runs with (None without draws)."""
         return None if self.draws is None else replication % len(self.draws)
 
-    def applied(self, scenario: str) -> list[str]:
-        """The posterior keys a draw sets in ``scenario`` (none without draws)."""
+    def _paths(self, scenario: str) -> dict[str, list[list[str]]]:
         if self.draws is None or scenario not in self.raw:
-            return []
-        if ("applied", scenario) not in self._at:
-            self._at[("applied", scenario)] = self.draws.applied(
-                resolved_dict(self.scenarios[scenario])
+            return {}
+        if ("paths", scenario) not in self._at:
+            self._at[("paths", scenario)] = self.draws.paths(
+                scenario, resolved_dict(self.scenarios[scenario])
             )
-        return self._at[("applied", scenario)]
+        return self._at[("paths", scenario)]
+
+    def applied(self, scenario: str) -> list[str]:
+        """The posterior keys a draw changes in ``scenario`` (none without draws)."""
+        return list(self._paths(scenario))
 
     def scenario_at(self, scenario: str, replication: int) -> Scenario:
         """The scenario replication ``replication`` runs: with its draw's values where a draw
         applies."""
         k = self.draw_of(replication)
-        keys = self.applied(scenario) if k is not None else []
-        if not keys:
+        paths = self._paths(scenario) if k is not None else {}
+        if not paths:
             return self.scenarios[scenario]
         hit = self._at.get((scenario, k))
         if hit is None:
@@ -105,7 +108,7 @@ class ExperimentSpec:
 
             origin = f"{scenario} with posterior draw {k} of {self.draws.file}"
             hit = self._at[(scenario, k)] = validate(
-                self.draws.data_for(self.raw[scenario], k, keys), origin
+                self.draws.data_for(self.raw[scenario], k, paths), origin
             )
         return hit
 
@@ -358,7 +361,8 @@ class Runner:
         if not cols:
             return {"scenarios": {}}
         out = build_summary(cols, list(spec.scenarios), spec.comparisons,
-                            draws=len(spec.draws) if spec.draws is not None else None)
+                            draws=len(spec.draws) if spec.draws is not None else None,
+                            varied=[n for n in spec.scenarios if spec.applied(n)])
         info = spec.info
         if isinstance(info, CompareInfo) and info.counterfactual in spec.scenarios:
             t0 = time.perf_counter()

@@ -47,9 +47,12 @@ def first_lines(res: Findings) -> list[Paragraph]:
     if not row or not defined(row.get("param_low")):
         return []
     k = len(d["values"])
+    used = res.applied_in([ref, cf])  # only what the draws changed in these two scenarios
+    if not used:
+        return []
     lo, hi, mc = row["param_low"], row["param_high"], row.get("mc_half_width")
     half = 1.6449 * row["param_sd"] if defined(row.get("param_sd")) else (hi - lo) / 2.0
-    verdicts = dict(d.get("verdicts") or [])
+    verdicts = {key: v for key, v in (d.get("verdicts") or []) if key in used}
     open_keys = [key for key, v in verdicts.items() if v == "open"]
     narrowed = [key for key, v in verdicts.items() if v in ("pinned", "narrowed")]
     noise = f"±{100 * mc:.{2 if 100 * mc >= 0.01 else 3}f} pp" if defined(mc) else "n/a"
@@ -77,15 +80,15 @@ def first_lines(res: Findings) -> list[Paragraph]:
         text += ("The spread between the parameter sets is not distinguishable from simulation "
                  "noise: for this difference the parameters the data leave open hardly matter, and "
                  "more replications (-n) would narrow it. ")
+    if len(used) < len(d["keys"]):
+        text += (f"The parameter sets vary {len(used)} of the posterior's {len(d['keys'])} "
+                 f"parameters here ({_short_keys(used)}); {ref} and {cf} hold their own values "
+                 "for the others. ")
     if verdicts:
         text += (
             f"The published figures narrowed {len(narrowed)} of the {len(verdicts)} uncertain "
             f"parameters and left {len(open_keys)} about as wide as assumed"
-            + (
-                f" ({', '.join('.'.join(k_.split('.')[-2:]) for k_ in open_keys)})"
-                if open_keys
-                else ""
-            )
+            + (f" ({_short_keys(open_keys)})" if open_keys else "")
             + (
                 f": their ranges are assumptions, written in {shown_path(d['targets_file'])}. "
                 if d.get("targets_file")
@@ -117,21 +120,26 @@ def section(res: Findings) -> Section | None:
     s = Section("uncertainty", "Uncertainty: simulation noise and what the data leave open")
     k = len(d["values"])
     applied = res.applied
+    used = res.applied_in(res.scenarios)
     s.add(Paragraph(
         f"Replication r of every scenario ran with parameter set r mod {k}, drawn from the "
         f"posterior in {shown_path(d['file'])} ({d.get('source', '')}): the values of "
-        f"{', '.join(d['keys'])} that the published targets allow. Within a parameter set every "
-        "scenario sees the same start-ups (common random numbers). A scenario that sets one of "
-        "these keys itself keeps its own value: that key is its lever."))
-    kept = [
-        f"{n}: keeps its own "
-        f"{', '.join('.'.join(k_.split('.')[-2:]) for k_ in sorted(set(d['keys']) - set(keys)))}"
-        for n, keys in applied.items()
-        if set(d["keys"]) - set(keys) and n != res.counterfactual
-    ]
+        f"{', '.join(used) or 'none of its keys'} that the published targets allow"
+        + (f" (of its {len(d['keys'])} parameters, the draws changed only these in this "
+           "comparison)" if len(used) < len(d["keys"]) else "")
+        + ". Within a parameter set every scenario sees the same start-ups (common random "
+        "numbers). A scenario that sets one of these keys itself keeps its own value: that key "
+        "is its lever."))
+    kept = [f"{n}: keeps its own {_short_keys(sorted(set(used) - set(keys)))}"
+            for n, keys in applied.items() if set(used) - set(keys) and n != res.counterfactual]
     if kept:
         s.add(Paragraph("Scenarios with their own values for some posterior "
                         "keys: " + "; ".join(kept) + "."))
+    still = [n for n, keys in applied.items() if not keys and n != res.counterfactual]
+    if still:
+        s.add(Paragraph("The draws changed nothing in " + ", ".join(still) + ": "
+                        + ("its" if len(still) == 1 else "their")
+                        + " differences carry simulation noise only (n/a over parameters)."))
     rows = []
     for sc, ref in res.comparisons:
         for metric, label, kind in SHOWN:
@@ -167,3 +175,8 @@ def section(res: Findings) -> Section | None:
                      "than the reference (more survival, survivors and jobs; less public cost); a "
                      "tie counts half."]))
     return s
+
+
+def _short_keys(keys) -> str:
+    """Dotted keys by their last two parts (``training.hazard_multiplier_after``)."""
+    return ", ".join(".".join(k.split(".")[-2:]) for k in keys)

@@ -9,7 +9,23 @@ policy's doing under that parameter set, and the spread over draws is what the d
 
 A draw sets a key in a scenario only where the scenario holds the value the posterior was
 calibrated from: a variant that sets a key to something else (``stronger-selection``'s jury, the
-effects ``grants-only`` switches off) keeps its own value, because that key is its lever.
+effects ``grants-only`` switches off) keeps its own value, because that key is its lever. The rule
+is applied where the model reads the value (:func:`key_paths`):
+
+- a key of ``centre_defaults`` (``conglomerate_defaults``) reaches every centre (partner) that
+  holds the calibrated value, whether it inherits it or sets it itself (a fully resolved file, as
+  ``show`` prints it, sets every value at every centre), and no centre that holds another;
+- a key with ``*`` (``centres.*.seats``) reaches every entry that holds the calibrated value, and
+  no entry that holds another;
+- a dated key ``timeline.MONTH.KEY`` concerns a scenario only when its calendar reaches MONTH, and
+  is set as written (the month's change, ``*`` included) when the value in force then at every
+  entry it names is the calibrated one.
+
+:func:`bind` records, when the experiment is planned, which keys each scenario's draws change and
+where (``Draws.targets``, kept in the manifest), so a resumed run applies exactly what the first
+one applied and the report claims uncertainty only over the parameters that were applied. A
+posterior that names a key the schema lacks, or whose draws change nothing in any scenario of the
+experiment, is refused (exit 2) before anything runs.
 """
 
 from __future__ import annotations
@@ -17,14 +33,15 @@ from __future__ import annotations
 import copy
 import json
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import ScenarioError, UsageError
-from .keys import expand_key, get_key, set_key
+from .keys import expand_key, key_kind, set_dotted
 from .loader import SHIPPED
+from .paths import dated_key, get_key, lookup
 
 SHIPPED_POSTERIOR = SHIPPED / "posteriors" / "programme" / "posterior.parquet"
 """The posterior the main job uses by default (ccei-as-opened given scenarios/targets/programme.yaml)."""
@@ -45,6 +62,10 @@ class Draws:
     source: str  # what the posterior is of ("ccei-as-opened given programme")
     verdicts: tuple[tuple[str, str], ...] = ()  # (key, pinned | narrowed | open) from the calibration
     targets_file: str = ""
+    targets: dict[str, dict[str, list[list[str]]]] | None = None
+    """Recorded by :func:`bind`: scenario -> posterior key -> the key paths a draw sets in its data
+    (only keys that change the scenario). None for draws not bound to an experiment's scenarios (and
+    in manifests written before it was recorded)."""
 
     def __len__(self) -> int:
         return len(self.values)
@@ -55,34 +76,80 @@ class Draws:
     @classmethod
     def from_json(cls, d: dict) -> Draws:
         return cls(d["file"], tuple(d["keys"]), tuple(tuple(v) for v in d["values"]), tuple(d["reference"]),
-                   d.get("source", ""), tuple(tuple(v) for v in d.get("verdicts", ())), d.get("targets_file", ""))
+                   d.get("source", ""), tuple(tuple(v) for v in d.get("verdicts", ())), d.get("targets_file", ""),
+                   d.get("targets"))
 
-    def applied(self, resolved: dict) -> list[str]:
-        """The keys a draw sets in a scenario (given resolved): those holding the calibrated value (a dated
-        key with ``*``, such as a prior on ``timeline.2025-01.regions.*.founding_trend_per_year``: in every
-        entry, from that month on)."""
-        out = []
+    def applied(self, scenario: str, resolved: dict) -> list[str]:
+        """The posterior keys a draw changes in ``scenario`` (recorded by :func:`bind`)."""
+        return list(self.paths(scenario, resolved))
+
+    def applied_in(self, scenarios) -> list[str]:
+        """The posterior keys a draw changes in any of ``scenarios``, in the posterior's order (only
+        for bound draws; unbound ones claim every key, as before the record existed)."""
+        if self.targets is None:
+            return list(self.keys)
+        hit = {k for n in scenarios for k in (self.targets.get(n) or {})}
+        return [k for k in self.keys if k in hit]
+
+    def paths(self, scenario: str, resolved: dict) -> dict[str, list[list[str]]]:
+        """Posterior key -> the key paths a draw sets in ``scenario``'s data (given its resolved form).
+
+        Bound draws answer from the record; draws from a manifest without one keep the rule such a
+        run was started with (the key as written, where the resolved scenario holds the calibrated
+        value at every entry it names; a dated key only inside the scenario's calendar).
+        """
+        if self.targets is not None:
+            return self.targets.get(scenario) or {}
+        out = {}
         for key, ref in zip(self.keys, self.reference, strict=True):
-            if key.startswith("timeline.") and not _in_calendar(resolved, key.split(".")[1]):
-                continue  # a dated key past a scenario's calendar does not concern it
-            try:
-                concrete = expand_key(resolved, key) if "*" in key else (key,)
-            except ScenarioError:
+            dated = dated_key(key)
+            if dated is not None and not _in_calendar(resolved, dated[0]):
                 continue
-            values = [get_key(resolved, k) for k in concrete]
-            if ref is not None and values and all(
-                    isinstance(v, (int, float)) and not isinstance(v, bool)
-                    and math.isclose(float(v), float(ref), rel_tol=1e-9, abs_tol=1e-12) for v in values):
-                out.append(key)
+            if ref is not None and _all_hold(resolved, key, ref):
+                out[key] = [["timeline", *dated] if dated is not None else key.split(".")]
         return out
 
-    def data_for(self, raw: dict, k: int, keys: list[str]) -> dict:
-        """The scenario's raw data (before validation) with draw ``k``'s values at ``keys``."""
+    def data_for(self, raw: dict, k: int, paths: dict[str, list[list[str]]]) -> dict:
+        """The scenario's raw data (before validation) with draw ``k``'s values at ``paths``."""
         data = copy.deepcopy(raw)
         row = dict(zip(self.keys, self.values[k], strict=True))
-        for key in keys:
-            set_key(data, key, row[key])
+        for key, where in paths.items():
+            for parts in where:
+                set_dotted(data, list(parts), row[key], key)
         return data
+
+
+DEFAULTS = {"centre_defaults": "centres", "conglomerate_defaults": "conglomerates"}
+"""Sections of defaults, and the entries that inherit them."""
+
+
+def _is_ref(v, ref) -> bool:
+    """Whether ``v`` is the number ``ref``."""
+    return (ref is not None and isinstance(v, (int, float)) and not isinstance(v, bool)
+            and math.isclose(float(v), float(ref), rel_tol=1e-9, abs_tol=1e-12))
+
+
+def _holds(data, parts: list[str], ref) -> bool:
+    """Whether ``data`` holds the number ``ref`` at ``parts``."""
+    found, v, _ = lookup(data, parts)
+    return found and _is_ref(v, ref)
+
+
+def _concrete(resolved: dict, key: str) -> tuple[str, ...]:
+    """The concrete keys ``key`` names in ``resolved`` (``*`` expanded; none when it has no entries)."""
+    if "*" not in key.split("."):
+        return (key,)
+    try:
+        return expand_key(resolved, key)
+    except ScenarioError:
+        return ()
+
+
+def _all_hold(resolved: dict, key: str, ref) -> bool:
+    """Whether every entry ``key`` names holds ``ref`` in ``resolved`` (a dated key: the value in force
+    from its month on)."""
+    concrete = _concrete(resolved, key)
+    return bool(concrete) and all(_is_ref(get_key(resolved, k), ref) for k in concrete)
 
 
 def _in_calendar(resolved: dict, month: str) -> bool:
@@ -93,6 +160,107 @@ def _in_calendar(resolved: dict, month: str) -> bool:
         return 0 <= cal.month(month) < cal.horizon_months
     except (ValueError, TypeError):
         return False
+
+
+def key_paths(key: str, ref, raw: dict, resolved: dict) -> list[list[str]]:
+    """Where a draw of ``key`` is set in a scenario's ``raw`` data (before validation) so that it reaches
+    every place that holds the calibrated value ``ref`` in the ``resolved`` scenario; empty when none does.
+
+    A plain key is set where it is. A key with ``*`` is set at each entry that holds ``ref``. A key of
+    ``centre_defaults`` reaches the centres: it is set in the defaults when some centre inheriting them
+    holds ``ref``, and at each centre that sets ``ref`` itself; a centre holding another value keeps it.
+    Without centres it reaches nothing. A dated key ``timeline.MONTH.KEY`` is set as written (the
+    month's change) when the scenario's calendar reaches MONTH and every entry it names holds ``ref``
+    from then on.
+    """
+    dated = dated_key(key)
+    if dated is not None:
+        ok = _in_calendar(resolved, dated[0]) and _all_hold(resolved, key, ref)
+        return [["timeline", *dated]] if ok else []
+    parts = key.split(".")
+    section = DEFAULTS.get(parts[0])
+    if section is None:
+        return [k.split(".") for k in _concrete(resolved, key) if _holds(resolved, k.split("."), ref)]
+    rest = parts[1:]
+    out: list[list[str]] = []
+    inherited = False
+    own = raw.get(section) if isinstance(raw.get(section), dict) else {}
+    for name, entry in (resolved.get(section) or {}).items():
+        if not _holds(entry, rest, ref):
+            continue
+        if lookup(own.get(name) or {}, rest)[0]:
+            out.append([section, name, *rest])
+        else:
+            inherited = True
+    return ([parts] if inherited else []) + out
+
+
+def bind(draws: Draws, resolved: dict[str, dict], raw: dict[str, dict]) -> Draws:
+    """The draws with, for every scenario of an experiment, the keys they change and where
+    (:func:`key_paths`); ``resolved`` and ``raw`` map each scenario's name to its resolved form and its
+    data before validation.
+
+    Refuses (:class:`ScenarioError`, exit 2) a posterior without parameters, one naming a key the
+    scenario schema lacks, and one whose draws change nothing in any scenario (every scenario holds
+    other values than those it was calibrated from, or its draws all equal them): its "uncertainty"
+    would be simulation noise presented as parameter uncertainty.
+    """
+    shipped = Path(draws.file).resolve() == SHIPPED_POSTERIOR.resolve()
+    where = f"--posterior {draws.file}" + (" (the shipped posterior, compare's default)" if shipped else "")
+    if not draws.keys:
+        raise ScenarioError(f"{where}: its posterior.json lists no parameters, so its draws would change nothing; "
+                            "expected the parameters the calibration varied (calibrate --method history-matching "
+                            "writes them), or run compare with --fixed.")
+    unknown = [k for k in draws.keys if key_kind(k) is None]
+    if unknown:
+        raise ScenarioError(f"{where}: names {', '.join(unknown)}, which {'is' if len(unknown) == 1 else 'are'} not "
+                            "a setting of the scenario schema, so a draw could not be applied there; expected "
+                            "scenario keys such as centre_defaults.selection_noise (python run_sim.py keys lists "
+                            "them). Was the posterior written by another version of valleysim?")
+    missing = [k for k, ref in zip(draws.keys, draws.reference, strict=True) if ref is None]
+    if missing:
+        raise ScenarioError(f"{where}: gives no scenario_value (the value it was calibrated from) for "
+                            f"{', '.join(missing)}; expected one for every parameter, to know where a draw applies.")
+    targets: dict[str, dict[str, list[list[str]]]] = {}
+    for name, res in resolved.items():
+        found = {}
+        for j, (key, ref) in enumerate(zip(draws.keys, draws.reference, strict=True)):
+            moves = any(not _is_ref(row[j], ref) for row in draws.values)
+            paths = key_paths(key, ref, raw.get(name) or {}, res) if moves else []
+            if paths:
+                found[key] = paths
+        targets[name] = found
+    if not any(targets.values()):
+        raise ScenarioError(f"{where}: its draws change nothing in any scenario of this comparison, so it would "
+                            "report simulation noise as parameter uncertainty. A draw sets a key only where a "
+                            f"scenario holds the value the posterior was calibrated from ({draws.source}): "
+                            f"{_expected(draws, resolved)}. Expected scenarios built on the calibrated one (or a "
+                            "posterior calibrated from these scenarios: calibrate --method history-matching), or "
+                            "run compare with --fixed.")
+    return replace(draws, targets=targets)
+
+
+def _expected(draws: Draws, resolved: dict[str, dict]) -> str:
+    """Up to three keys: the calibrated value, and what the first scenario with centres holds there."""
+    name, res = next(((n, r) for n, r in resolved.items() if r.get("centres")), next(iter(resolved.items())))
+    out = []
+    for key, ref in list(zip(draws.keys, draws.reference, strict=True))[:3]:
+        parts = key.split(".")
+        section = DEFAULTS.get(parts[0])
+        if section and not res.get(section):
+            found = f"{name} has no {section}"
+        else:
+            if section:
+                parts = [section, next(iter(res[section])), *parts[1:]]
+            concrete = _concrete(res, ".".join(parts))
+            if not concrete:
+                found = f"{name} has no entries for {'.'.join(parts)}"
+            else:
+                v = get_key(res, concrete[0])
+                found = f"{name} holds {v!r} at {concrete[0]}" if v is not None else f"{name} has no {concrete[0]}"
+        out.append(f"{key} was calibrated at {ref:g}, {found}")
+    more = len(draws.keys) - len(out)
+    return "; ".join(out) + (f"; and {more} more" if more > 0 else "")
 
 
 def load_draws(path: Path | str, k: int, seed: int) -> Draws:

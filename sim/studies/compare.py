@@ -22,9 +22,9 @@ from ..experiment.runner import ExperimentSpec
 from ..files import DEFAULT_SEED
 from ..metadata import PRACTICAL_PP, CompareInfo
 from ..report import write_reports
-from ..scenario.draws import DEFAULT_DRAWS, SHIPPED_POSTERIOR, load_draws
+from ..scenario.draws import DEFAULT_DRAWS, SHIPPED_POSTERIOR, bind, load_draws
 from ..scenario.keys import ENTRY_NAMES, missing_entry, parse_override
-from ..scenario.loader import SHIPPED, base_data, load_scenario, scenario_hash
+from ..scenario.loader import SHIPPED, base_data, load_scenario, resolved_dict, scenario_hash
 from ..scenario.schema import Scenario
 from .arguments import (
     amount_krw,
@@ -145,8 +145,9 @@ def plan_compare(
         if draws is None:
             draws = min(DEFAULT_DRAWS, replications) if replications else DEFAULT_DRAWS
         replications = replications or max(2 * draws, COMPARE_REPLICATIONS)
-        picked = load_draws(posterior, draws, seed)
         raw = {n: base_data(Path(sources[n]), overrides, empty_ok=True) for n in order}
+        picked = bind(load_draws(posterior, draws, seed),
+                      {n: resolved_dict(scenarios[n]) for n in order}, raw)
     info = CompareInfo(counterfactual=counterfactual, baseline=baseline, practical_pp=practical_pp,
                        posterior=({"file": str(posterior), "draws": draws, "source": picked.source}
                                   if picked is not None else None),

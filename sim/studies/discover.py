@@ -35,6 +35,7 @@ from ..experiment.store import ResultsStore
 from ..files import atomic_write_json, json_clean
 from ..metadata import DiscoverInfo, study_info
 from ..report.discovery import write_discovery_report
+from ..scenario.draws import Draws
 from .arguments import number
 from .compare import write_compare_report
 from .outcomes import DiscoverOutcome
@@ -135,7 +136,12 @@ def compare_cases(root: Path, manifest: dict, condition: str, scenario: str | No
         words = (f"{who} changes {arg} against {cf} by {'more' if op == '>' else 'less'} than "
                  f"{value:g}")
     values = np.asarray(draws["values"], float)
-    columns = {key: values[:, j] for j, key in enumerate(draws["keys"])}
+    used = Draws.from_json(draws).applied_in([who, cf] if kind != "beats" else [arg, base])
+    if not used:
+        raise UsageError(f"{root}: the posterior draws changed nothing in the scenarios this "
+                         "condition is about, so there are no parameter conditions to discover "
+                         "(its differences are simulation noise).")
+    columns = {key: values[:, j] for j, key in enumerate(draws["keys"]) if key in used}
     cases = Cases(columns, np.asarray(y, bool), words, "posterior draw")
     return _defined(cases, d, arg) if kind == "metric" else cases
 
