@@ -87,13 +87,18 @@ def write_scenario(tmp_path) -> Callable[..., Path]:
 @pytest.fixture(scope="session")
 def tiny(tmp_path_factory) -> Path:
     """ccei-announced (all its centres and partners) with founding rates cut 20-fold, fully resolved
-    into one self-contained file (so edits to the shipped files during a session change nothing)."""
+    into one self-contained file (so edits to the shipped files during a session change nothing).
+    Beside it, ``no-programme.yaml``: the same economy without the programme, the counterfactual a
+    compare of tiny finds before the shipped (real-scale) one."""
     from sim.scenario.loader import resolved_dict
 
     data = resolved_dict(load_scenario(BASE, scaled(BASE, 0.05)))
     data["name"] = NAME
     path = tmp_path_factory.mktemp("tiny") / "tiny.yaml"
     path.write_text(dump_yaml(data), encoding="utf-8")
+    none = dict(data, name="no-programme", centre_defaults={}, centres={}, conglomerate_defaults={},
+                conglomerates={}, founder_education={}, timeline={})  # the programme's dates go too
+    (path.parent / "no-programme.yaml").write_text(dump_yaml(none), encoding="utf-8")
     return path
 
 

@@ -4,13 +4,14 @@ shipped scenarios."""
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
 import pytest
 import yaml
 
-from sim.errors import ScenarioError
+from sim.errors import ScenarioError, UsageError
 from sim.scenario import dump_yaml, load_scenario, scenario_hash
 from sim.scenario.loader import apply_overrides, parse_override, validate
 
@@ -759,3 +760,81 @@ def test_set_of_an_entry_only_variants_have_names_the_scenarios_that_lack_it(shi
         plan_compare(
             [shipped / "no-programme.yaml"], baseline=None, overrides=["centres.*.seats=41"]
         )
+
+
+# ---------------------------------------------------------------------------------------------
+# one economy per comparison
+# ---------------------------------------------------------------------------------------------
+def test_economy_differences_name_each_section_and_leave_policy_alone(shipped):
+    """The economy is calendar, sectors, start-ups, funding, sampling and each region's founding; a
+    policy's sections (centres, partners, founder education, a region's funding access) are not."""
+    from sim.scenario.economy import economy_differences, is_economy_key
+    from sim.scenario.loader import resolved_dict
+
+    cf = resolved_dict(load_scenario(shipped / "no-programme.yaml"))
+    for f in sorted(shipped.glob("*.yaml")):  # every shipped variant: its economy
+        assert economy_differences(cf, resolved_dict(load_scenario(f))) == [], f.name
+    small = resolved_dict(load_scenario(shipped / "ccei-announced.yaml", [
+        "regions.Seoul.founding_rate_per_year=300", "sampling.others_weight=2",
+        "calendar.horizon=2022-12"]))
+    keys = [k for k, _, _ in economy_differences(cf, small)]
+    assert keys == ["calendar.horizon", "sampling.others_weight",
+                    "regions.Seoul.founding_rate_per_year"]
+    dated = resolved_dict(load_scenario(shipped / "ccei-announced.yaml", [
+        "timeline.2018-01.regions.Busan.founding_rate_per_year=9000"]))  # from a month on
+    assert [k for k, _, _ in economy_differences(cf, dated)] == [
+        "timeline.2018-01.regions.Busan.founding_rate_per_year"]
+    extra = json.loads(json.dumps(cf))
+    extra["regions"]["Atlantis"] = dict(extra["regions"]["Seoul"])
+    del extra["regions"]["Jeju"]
+    assert {(k, mine) for k, mine, _ in economy_differences(cf, extra)} == {
+        ("regions.Jeju", "no such region"), ("regions.Atlantis", "a region")}
+    assert is_economy_key("regions.Busan.founding_rate_per_year")
+    assert is_economy_key("startups.quality_sigma")
+    assert not is_economy_key("regions.Busan.funding_access")
+    assert not is_economy_key("centres.Daejeon.seats")
+
+
+def test_a_compare_of_another_economy_is_refused_and_a_counterfactual_beside_the_files_is_used(
+        shipped, tiny, write_scenario, tmp_path):
+    """Variants at a twentieth of the economy used to be compared with the real-scale shipped
+    counterfactual without a word ("-412,887 start-ups alive"); an 18th region likewise."""
+    from click.testing import CliRunner
+
+    from sim.cli import cli
+    from sim.studies.compare import plan_compare
+
+    folder = tmp_path / "elsewhere"
+    folder.mkdir()
+    small = folder / "tiny.yaml"
+    small.write_text(tiny.read_text(encoding="utf-8"), encoding="utf-8")
+    out = tmp_path / "out"
+    r = CliRunner().invoke(cli, ["compare", str(small), "--baseline", "none", "--fixed", "-n", "1",
+                                 "--out", str(out)])
+    assert r.exit_code == 2, r.output
+    assert "Traceback" not in r.output and not out.exists()
+    msg = " ".join(r.output.split())
+    assert "counterfactual's economy" in msg and f"tiny ({small})" in msg
+    assert "regions.Seoul.founding_rate_per_year is" in msg and "in no-programme" in msg
+    assert str(shipped / "no-programme.yaml") in msg
+    # an 18th region
+    with pytest.raises(ScenarioError, match=r"regions\.Atlantis is a region there and no such"):
+        plan_compare([write_scenario("atlantis.yaml", {
+            "extends": "ccei-announced", "name": "atlantis",
+            "regions": {"Atlantis": {"founding_rate_per_year": 100}}})],
+            baseline=None, posterior=None)
+    # the counterfactual beside the files is used before the shipped one, and the baseline too
+    base = yaml.safe_load(tiny.read_text(encoding="utf-8"))
+    # without the programme: no centres, partners, nor their dated changes
+    none = dict(base, name="no-programme", centres={}, conglomerates={}, timeline={})
+    write_scenario("no-programme.yaml", none, folder=folder)
+    write_scenario("ccei-announced.yaml", dict(base, name="ccei-announced"), folder=folder)
+    variant = write_scenario("more-seats.yaml", {"extends": "tiny.yaml", "name": "more-seats",
+                                                 "centre_defaults": {"seats": 99}}, folder=folder)
+    spec = plan_compare([small, variant], posterior=None)
+    assert spec.sources["no-programme"] == str(folder / "no-programme.yaml")
+    assert spec.sources["ccei-announced"] == str(folder / "ccei-announced.yaml")
+    # a file of that name that holds another scenario is said, not used
+    write_scenario("no-programme.yaml", dict(none, name="something-else"), folder=folder)
+    with pytest.raises(UsageError, match="is named 'something-else', not 'no-programme'"):
+        plan_compare([small], baseline=None, posterior=None)

@@ -653,3 +653,21 @@ def test_an_allocation_is_called_best_only_when_it_beats_the_baseline():
     assert verdict({"diff": -4.0, "ci_low": -9.0, "ci_high": 1.0}) == "baseline-better"
     assert verdict({"diff": 0.0, "ci_low": 0.0, "ci_high": 0.0}) == "baseline-better"
 
+
+
+def test_optimize_refuses_another_economy_and_a_lever_that_moves_the_economy(tiny, tmp_path):
+    """The default counterfactual is the shipped real-scale one: against a twentieth of the economy
+    every candidate used to "lose" hundreds of thousands of start-ups. A lever on who is founded
+    likewise."""
+    out = tmp_path / "never"
+    res = invoke("optimize", tiny["tiny"], "--budget-krw", "1e12", "--levers", "grant_size",
+                 "--baseline", "none", "--executor", "serial", "--out", out)
+    assert res.exit_code == 2 and not out.exists()
+    msg = " ".join(res.output.split())
+    assert "optimize: every scenario must simulate the counterfactual's economy" in msg
+    assert "regions.Seoul.founding_rate_per_year is" in msg
+    assert "calendar.horizon is '2020-12' there" in msg
+    res = invoke("optimize", tiny["tiny"], "--budget-krw", "1e12", "--levers",
+                 "regions.*.founding_rate_per_year=1:9", "--counterfactual", tiny["tiny-none"],
+                 "--baseline", "none", "--out", out)
+    assert res.exit_code == 2 and "belongs to the economy" in res.output and not out.exists()

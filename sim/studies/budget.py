@@ -23,6 +23,7 @@ import numpy as np
 from ..analysis.costs import planned_cost
 from ..errors import ScenarioError, UsageError
 from ..metadata import OptimizeInfo
+from ..scenario.economy import check_same_economy
 from ..scenario.keys import get_key, set_key
 from ..scenario.loader import SHIPPED, base_data, resolved_dict, scenario_hash, validate
 from ..scenario.schema import Scenario
@@ -90,6 +91,9 @@ def plan_optimize(
     if bl is not None and bl.name == cf.name:
         raise UsageError(f"--baseline and --counterfactual are both named {cf.name!r}; give "
                          "different scenarios.")
+    check_same_economy((cf.name, cf, cf_path),
+                       [(base.name, base, file), *([(bl.name, bl, bl_path)] if bl else [])],
+                       study="optimize")
     extra = {}
     if robust is not None:
         extra = _robust_plan(robust, replications, final_replications, seed, bl is not None)

@@ -23,6 +23,7 @@ from ..files import DEFAULT_SEED
 from ..metadata import PRACTICAL_PP, CompareInfo
 from ..report import write_reports
 from ..scenario.draws import DEFAULT_DRAWS, SHIPPED_POSTERIOR, bind, load_draws
+from ..scenario.economy import check_same_economy, find_named
 from ..scenario.keys import ENTRY_NAMES, missing_entry, parse_override
 from ..scenario.loader import SHIPPED, base_data, load_scenario, resolved_dict, scenario_hash
 from ..scenario.schema import Scenario
@@ -76,11 +77,6 @@ def check_overrides(files, overrides) -> None:
                             "file that extends them (see scenarios/*.yaml).")
 
 
-def _library_file(name: str) -> Path | None:
-    f = SHIPPED / f"{name}.yaml"
-    return f if f.is_file() else None
-
-
 def plan_compare(
     files,
     *,
@@ -102,27 +98,37 @@ def plan_compare(
     """The comparison as an experiment. With no ``files``, the whole library (every
     scenarios/*.yaml).
 
-    The counterfactual and the baseline come from the library when they are not among ``files``;
-    the order is counterfactual, baseline, then the variants as given. With ``posterior`` (a
-    posterior.parquet), replication ``r`` of every scenario runs with posterior draw ``r mod draws``
-    (see :mod:`sim.scenario.draws`); there must be at least one replication per draw. ``draws``
-    defaults to :data:`DEFAULT_DRAWS`, or to ``replications`` when fewer are asked for.
+    The counterfactual and the baseline, when not among ``files``, are ``NAME.yaml`` beside them or
+    in the library; every scenario must simulate the counterfactual's economy
+    (:mod:`sim.scenario.economy`). The order is counterfactual, baseline, then the variants as
+    given. With ``posterior`` (a posterior.parquet), replication ``r`` of every scenario runs with
+    posterior draw ``r mod draws`` (see :mod:`sim.scenario.draws`); there must be at least one
+    replication per draw. ``draws`` defaults to :data:`DEFAULT_DRAWS`, or to ``replications`` when
+    fewer are asked for.
     """
     files = list(files) or sorted(SHIPPED.glob("*.yaml"))
     if not files:
         raise UsageError(f"compare: no scenario files given and none found in {SHIPPED}.")
     names = [base_data(f).get("name") for f in files]
+    given = list(files)
     for role, name in (("--counterfactual", counterfactual), ("--baseline", baseline)):
         if name is None or name in names:
             continue
-        lib = _library_file(name)
-        if lib is None:
+        found = find_named(name, given, SHIPPED)
+        if found is None:
             raise UsageError(f"compare {role}: expected the name of a scenario among "
-                             f"{sorted(map(str, names))} or in {SHIPPED}, found {name!r}.")
-        files.append(lib)
+                             f"{sorted(map(str, names))}, beside them or in {SHIPPED}, found "
+                             f"{name!r}.")
+        if base_data(found).get("name") != name:
+            raise UsageError(f"compare {role} {name}: {found} is named "
+                             f"{base_data(found).get('name')!r}, not {name!r}; give the scenario "
+                             f"among the files, or name it {name}.")
+        files.append(found)
         names.append(name)
     check_overrides(files, overrides)
     scenarios, sources = load_all(files, overrides, empty_ok=True)
+    check_same_economy((counterfactual, scenarios[counterfactual], sources[counterfactual]),
+                       [(n, sc, sources[n]) for n, sc in scenarios.items()])
     if baseline == counterfactual:
         baseline = None
     order = [counterfactual] + ([baseline] if baseline else [])

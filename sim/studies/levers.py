@@ -26,6 +26,7 @@ import math
 from dataclasses import dataclass, replace
 
 from ..errors import UsageError
+from ..scenario.economy import is_economy_key
 from ..scenario.keys import get_key
 from ..scenario.loader import resolved_dict
 from ..scenario.ranges import Param, make_param
@@ -183,6 +184,12 @@ def make_levers(texts, data: dict, base: Scenario) -> list[Lever]:
                     levers.append(Lever(label=f"seats.{c}", kind="param", param=p.to_json()))
         elif eq:
             p = _money_step(make_param(text, data, resolved, option="--levers"))
+            if any(is_economy_key(t) for t in p.targets):
+                raise UsageError(f"--levers {text!r}: {p.key} belongs to the economy (who is "
+                                 "founded, the start-ups, the market, the calendar), not to a "
+                                 "policy: every candidate is measured against the counterfactual's "
+                                 "economy. Use a policy's key, or ask how it matters with: python "
+                                 "run_sim.py sweep FILE --param KEY=LOW:HIGH")
             levers.append(Lever(label=p.key, kind="param", param=p.to_json()))
         else:
             raise UsageError(f"--levers {text!r}: expected one of "
