@@ -76,6 +76,25 @@ def test_discover_on_a_sweep_restricts_the_parameter_that_matters(
     md = (out / "discover.md").read_text()
     assert "coverage" in md and f"{result['chosen']['density']:.0%}" in md
     assert (out / "discover.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    _truncated_replications_are_a_clear_exit_2(out, tmp_path, f"survival_3y<{median}", report=True)
+
+
+def _truncated_replications_are_a_clear_exit_2(out, tmp_path, condition, report=False):
+    """A finished folder whose replications.parquet was cut short: discover (and report) name the
+    file and say how to rebuild it, exit 2, no pyarrow traceback."""
+    import shutil
+
+    cut = tmp_path / f"cut-{out.name}"
+    shutil.copytree(out, cut)
+    data = (cut / "replications.parquet").read_bytes()
+    (cut / "replications.parquet").write_bytes(data[: len(data) // 2])
+    reporting = [["report", str(cut)]] if report else []
+    for args in (["discover", str(cut), "--condition", condition], *reporting):
+        res = CliRunner().invoke(cli, args)
+        assert res.exit_code == 2, (args, res.output)
+        assert "Traceback" not in res.output, res.output
+        assert "replications.parquet: is unreadable" in res.output, res.output
+        assert f"python run_sim.py resume {cut}" in res.output
 
 
 @pytest.mark.slow
@@ -127,6 +146,7 @@ def test_discover_on_a_compare_over_the_posterior_and_in_its_report(tiny, tmp_pa
         "Scenario discovery: when does it happen?" in md
         and (f"It holds in {result['of_interest']} of 24") in md
     )
+    _truncated_replications_are_a_clear_exit_2(out, tmp_path, f"cost-per-survivor>{threshold:.6g}")
     # too few cases, or no posterior: a clear error, nothing written
     fixed = tmp_path / "fixed"
     res = CliRunner().invoke(

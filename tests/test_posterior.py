@@ -355,3 +355,23 @@ def test_a_calibration_resumes_across_a_torn_journal_identically(posterior_folde
     assert len(records) == 20 and all(json.loads(r)["point"] for r in records)
     assert pq.read_table(torn / "posterior.parquet").equals(
         pq.read_table(out / "posterior.parquet"))
+
+
+@pytest.mark.slow
+def test_a_damaged_calibration_journal_is_a_clear_exit_2(posterior_folder, tmp_path):
+    """Non-UTF-8 bytes, a line of the wrong shape or a wave of the wrong width in a journal make
+    resume exit 2 with one paragraph naming the file and line (they were tracebacks)."""
+    out = posterior_folder[0]
+    for name, journal, damage, says in (
+            ("bytes", "evaluations.jsonl", lambda b: b.replace(b'"point"', b'"po\xffint"', 3),
+             "is not UTF-8 text"),
+            ("shape", "evaluations.jsonl", lambda b: b.replace(b'"values":', b'"valuez":', 1),
+             "has no values"),
+            ("width", "waves.jsonl", lambda b: b.replace(b"]]", b",0.5]]", 1), "holds"),
+    ):
+        bad = _interrupted_copy(out, tmp_path, name)
+        (bad / journal).write_bytes(damage((bad / journal).read_bytes()))
+        res = CliRunner().invoke(cli, ["resume", str(bad), "--executor", "serial", "-q"])
+        assert res.exit_code == 2, (name, res.output)
+        assert "Traceback" not in res.output and says in res.output, res.output
+        assert str(bad / journal) in res.output, res.output

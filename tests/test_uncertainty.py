@@ -500,3 +500,61 @@ def test_the_report_claims_uncertainty_only_over_the_parameters_the_draws_applie
     assert "vary 1 of the posterior's 7 parameters here (centre_defaults.selection_noise)" in first
     assert "of the 1 uncertain parameters" in first and "of the 7 uncertain" not in first
     assert "the values of centre_defaults.selection_noise that the published targets allow" in md
+
+
+def _damaged_posterior(tmp_path, case: str):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    folder = tmp_path / case
+    folder.mkdir()
+    meta = json.loads(SHIPPED_POSTERIOR.with_name("posterior.json").read_text())
+    table = pq.read_table(SHIPPED_POSTERIOR).to_pydict()
+    first = meta["parameters"][0]["key"]
+    text = None
+    if case == "all-nan column":
+        table[first] = [float("nan")] * len(table[first])
+    elif case == "empty column":
+        table[first] = [None] * len(table[first])
+    elif case == "text column":
+        table["weight"] = ["heavy"] * len(table["weight"])
+    elif case == "parameters not a list":
+        meta["parameters"] = "all of them"
+    elif case == "parameter not a mapping":
+        meta["parameters"][0] = 7
+    elif case == "key not text":
+        meta["parameters"][0]["key"] = 7
+    elif case == "scenario_value not a number":
+        meta["parameters"][0]["scenario_value"] = "0.25"
+    elif case == "a list":
+        text = "[1, 2]"
+    elif case == "not UTF-8":
+        (folder / "posterior.json").write_bytes(b'{"parameters": "\xff"}')
+    if case != "not UTF-8":
+        (folder / "posterior.json").write_text(text or json.dumps(meta))
+    pq.write_table(pa.table(table), folder / "posterior.parquet")
+    return folder / "posterior.parquet"
+
+
+@pytest.mark.parametrize("case, says", [
+    ("all-nan column", "expected a finite number in every row"),
+    ("empty column", "found empty or nan"),
+    ("text column", "column weight: expected numbers, found 'heavy'"),
+    ("parameters not a list", "found parameters text"),
+    ("parameter not a mapping", "parameters[0]: expected a mapping"),
+    ("key not text", "parameters[0].key: expected a dotted scenario key, found 7"),
+    ("scenario_value not a number",
+     "expected the finite number the posterior was calibrated from, found '0.25'"),
+    ("a list", "expected a JSON object"), ("not UTF-8", "cannot be read as a posterior"),
+])
+def test_a_damaged_posterior_file_is_a_clear_exit_2(shipped, tmp_path, case, says):
+    """posterior.parquet and posterior.json are read by planners' hands too: every damage is one
+    paragraph naming the file and what was expected (these raised TypeError, ValueError and the
+    like)."""
+    from sim.errors import ValleysimError
+
+    post = _damaged_posterior(tmp_path, case)
+    with pytest.raises(ValleysimError) as exc:
+        plan_compare([shipped / "ccei-announced.yaml"], posterior=post, draws=2, replications=2)
+    msg = exc.value.message
+    assert exc.value.exit_code == 2 and str(post) in msg and says in msg, msg

@@ -27,14 +27,15 @@ TABLES = ("replications.parquet", "regions.parquet", "startups.parquet")
 """The tables every run keeps (startups.parquet only for the kept replications)."""
 
 
-def damaged(path: Path, what: str) -> UsageError:
-    """The error for a results file that cannot be read: which file, what is wrong, what to do."""
+def damaged(path: Path, what: str, remedy: str | None = None) -> UsageError:
+    """The error for a results file that cannot be read: which file, what is wrong, what to do
+    (``remedy``; by default, rebuild the folder's data with ``resume``)."""
     root = path.parent
+    remedy = remedy or (f"Rebuild the folder's data with: python run_sim.py resume {root} (it runs "
+                        "the tasks again and gives the same numbers), then: python run_sim.py "
+                        f"report {root}")
     return UsageError(f"{path}: is {what}, so nothing is read from it (a report never shows n/a "
-                      "for numbers it failed to read). Rebuild the folder's data with: python "
-                      f"run_sim.py resume {root} (it runs the tasks again and gives the same "
-                      f"numbers), then: python run_sim.py report {root}",
-                      path=path)
+                      f"for numbers it failed to read). {remedy}", path=path)
 
 
 def read_json(path: Path) -> dict:
@@ -349,17 +350,18 @@ class Results:
 
 
 def columns(
-    path: Path, required: bool, coded: tuple[str, ...] = ()
+    path: Path, required: bool, coded: tuple[str, ...] = (), remedy: str | None = None
 ) -> dict[str, np.ndarray] | None:
     """A Parquet file's columns as numpy arrays; each text column named in ``coded`` comes as
     ``NAME`` (integer codes) and ``NAME_names`` (the names they index): millions of short strings
-    as Python objects would cost gigabytes and seconds."""
+    as Python objects would cost gigabytes and seconds. A missing (when ``required``), empty,
+    truncated or corrupt file is :func:`damaged`'s error, with ``remedy`` as what to do."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     if not path.is_file():
         if required:
-            raise damaged(path, "missing")
+            raise damaged(path, "missing", remedy)
         return None
     try:
         t = pq.read_table(
@@ -367,7 +369,7 @@ def columns(
         )
     except Exception as exc:  # noqa: BLE001 - any failure to read is damage
         raise damaged(path, f"unreadable ({type(exc).__name__}: "
-                            f"{str(exc).splitlines()[0][:160]})") from None
+                            f"{str(exc).splitlines()[0][:160]})", remedy) from None
     out = {}
     for name in t.column_names:
         col = t.column(name)

@@ -277,9 +277,10 @@ def load_draws(path: Path | str, k: int, seed: int) -> Draws:
     try:
         table = pq.read_table(path).to_pydict()
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        params = meta["parameters"]
-    except (OSError, ValueError, KeyError) as exc:
-        raise UsageError(f"--posterior {path}: cannot be read as a posterior ({type(exc).__name__}: {exc}).") from None
+    except (OSError, ValueError) as exc:  # pyarrow's errors and UnicodeDecodeError are ValueErrors
+        raise UsageError(f"--posterior {path}: cannot be read as a posterior ({type(exc).__name__}: "
+                         f"{str(exc).splitlines()[0][:200]}).") from None
+    params = _parameters(meta, f"--posterior {path}: {meta_path.name}")
     keys = [p["key"] for p in params]
     missing = [k_ for k_ in [*keys, "weight"] if k_ not in table]
     if missing:
@@ -288,19 +289,69 @@ def load_draws(path: Path | str, k: int, seed: int) -> Draws:
     if any("*" in key and not key.startswith("timeline.") for key in keys):
         raise ScenarioError(f"--posterior {path}: a parameter with '*' ({keys}) cannot be applied as one key "
                             "(only a dated key, timeline.MONTH.KEY, may hold a '*': the month's change takes it as written).")
-    w = np.asarray(table["weight"], float)
-    if not (len(w) and np.all(np.isfinite(w)) and np.all(w >= 0) and w.sum() > 0):
+    w = _column(table, "weight", path)
+    if not (len(w) and np.all(w >= 0) and w.sum() > 0):
         raise ScenarioError(f"--posterior {path}: weight: expected non-negative numbers with a positive sum.")
+    columns = {key: _column(table, key, path) for key in keys}
     rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(0x4452_4157,)))
     c = np.cumsum(w / w.sum())
     c[-1] = 1.0
     rows = np.searchsorted(c, (rng.random() + np.arange(k)) / k, side="left").clip(0, len(w) - 1)
-    values = tuple(tuple(float(table[key][i]) for key in keys) for i in rows)
+    values = tuple(tuple(float(columns[key][i]) for key in keys) for i in rows)
     reference = tuple(p.get("scenario_value") for p in params)
     source = f"{meta.get('scenario', '?')} given {meta.get('targets_name', '?')}"
     verdicts = tuple((p["key"], str(p.get("verdict", "open"))) for p in params)
-    return Draws(str(path), tuple(keys), values, reference, source, verdicts,
-                 str((meta.get("spec") or {}).get("targets_file", "")))
+    spec = meta.get("spec") if isinstance(meta.get("spec"), dict) else {}
+    return Draws(str(path), tuple(keys), values, reference, source, verdicts, str(spec.get("targets_file", "")))
+
+
+def _parameters(meta, where: str) -> list[dict]:
+    """posterior.json's parameters, each a mapping with a dotted ``key`` and the number it was calibrated
+    from (``scenario_value``); anything else is a :class:`ScenarioError` saying what was found."""
+    expected = ("expected a JSON object whose parameters are a list of mappings, each with a key (a dotted "
+                "scenario key) and a scenario_value (the number the posterior was calibrated from)")
+    params = meta.get("parameters") if isinstance(meta, dict) else None
+    if not isinstance(params, list):
+        found = f"parameters {_kind(params)}" if isinstance(meta, dict) else _kind(meta)
+        raise ScenarioError(f"{where}: {expected}; found {found}.")
+    seen = set()
+    for i, p in enumerate(params):
+        if not isinstance(p, dict):
+            raise ScenarioError(f"{where}: parameters[{i}]: expected a mapping with a key and a scenario_value, "
+                                f"found {_kind(p)}.")
+        key, ref = p.get("key"), p.get("scenario_value")
+        if not isinstance(key, str) or not key.strip():
+            raise ScenarioError(f"{where}: parameters[{i}].key: expected a dotted scenario key, found {key!r}.")
+        if key in seen:
+            raise ScenarioError(f"{where}: parameters[{i}].key: {key} is listed twice; expected each key once.")
+        seen.add(key)
+        if ref is not None and not (isinstance(ref, (int, float)) and not isinstance(ref, bool)
+                                    and math.isfinite(ref)):
+            raise ScenarioError(f"{where}: parameters[{i}].scenario_value ({key}): expected the finite number the "
+                                f"posterior was calibrated from, found {ref!r}.")
+    return params
+
+
+def _kind(v) -> str:
+    return {dict: "a mapping", list: "a list", str: "text", type(None): "nothing"}.get(type(v), type(v).__name__)
+
+
+def _column(table: dict, key: str, path: Path) -> np.ndarray:
+    """A posterior.parquet column as finite floats, or a :class:`ScenarioError` naming the first bad row."""
+    values = table[key]
+    try:
+        x = np.asarray([np.nan if v is None else v for v in values], dtype=float)
+    except (TypeError, ValueError):
+        bad = next(i for i, v in enumerate(values) if not isinstance(v, (int, float)) or isinstance(v, bool))
+        raise ScenarioError(f"--posterior {path}: column {key}: expected numbers, found {values[bad]!r} in row "
+                            f"{bad}.") from None
+    if x.size and not np.all(np.isfinite(x)):
+        bad = np.flatnonzero(~np.isfinite(x))
+        raise ScenarioError(f"--posterior {path}: column {key}: expected a finite number in every row (a parameter "
+                            f"set the calibration allows), found {'empty or ' if any(v is None for v in values) else ''}"
+                            f"{x[bad[0]]:g} in {len(bad)} of {len(x)} rows (the first: row {bad[0]}).")
+    return x
+
 
 
 def extend_posterior(source: Path | str, out: Path | str, priors: dict[str, tuple[float, float, float]],

@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from ..analysis import discovery
+from ..analysis.folder import columns
 from ..analysis.metrics import METRICS
 from ..analysis.summary import by_scenario, cost_per_survivor_by_draw, draw_means, paired_series
 from ..errors import UsageError
@@ -83,14 +84,11 @@ def parse(condition: str) -> tuple[str, str | None, str | None, float | None]:
 
 
 def _replications(root: Path) -> dict[str, dict[str, np.ndarray]]:
-    import pyarrow.parquet as pq
-
     path = root / "replications.parquet"
     if not path.is_file():
         raise UsageError(f"{root}: has no replications.parquet; finish it first with: python "
                          f"run_sim.py resume {root}")
-    t = pq.read_table(path)
-    cols = {n: t.column(n).to_numpy(zero_copy_only=False) for n in t.column_names}
+    cols = columns(path, required=True)
     return by_scenario(cols, dict.fromkeys(cols["scenario"].astype(object).tolist()))
 
 

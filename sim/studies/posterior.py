@@ -28,10 +28,11 @@ from pathlib import Path
 import numpy as np
 
 from ..analysis import posterior as hm
+from ..analysis.folder import columns
 from ..analysis.targets import load_targets, target_values
 from ..errors import ScenarioError, UsageError, ValleysimError
 from ..experiment.folder import default_out
-from ..experiment.journal import append_line, read_lines
+from ..experiment.journal import append_line, number_rows, numbers, read_lines
 from ..experiment.lifecycle import StudyFolder
 from ..experiment.task import Task
 from ..files import (
@@ -131,10 +132,13 @@ class HistoryMatching:
         self.progress = folder.progress
         self.echo = folder.echo
         self.values: dict[tuple[str, int], dict] = {}
-        for line in read_lines(self.root / "evaluations.jsonl"):
+        evaluation = {"point": str, "replication": int, "values": numbers()}
+        for line in read_lines(self.root / "evaluations.jsonl", evaluation):
             self.values[(line["point"], int(line["replication"]))] = line["values"]
-        self.designs: dict[int, np.ndarray] = {int(line["wave"]): np.asarray(line["units"], float)
-                                               for line in read_lines(self.root / "waves.jsonl")}
+        wave = {"wave": int, "units": number_rows(len(self.problem.params))}
+        self.designs: dict[int, np.ndarray] = {
+            int(line["wave"]): np.asarray(line["units"], float)
+            for line in read_lines(self.root / "waves.jsonl", wave)}
         self.checks: list[dict] = []
         self.simulated = 0
 
@@ -456,14 +460,13 @@ def _run(
 def rewrite_report(root: Path) -> dict:
     """``report`` of a posterior folder: the page and plot again from posterior.json and
     posterior.parquet."""
-    import pyarrow.parquet as pq
-
     root = Path(root)
     result = read_json(root / "posterior.json")
     if result is None or not (root / "posterior.parquet").is_file():
         raise UsageError(f"{root}: has no posterior.json and posterior.parquet yet; finish it "
                          f"first with: python run_sim.py resume {shlex.quote(str(root))}")
-    t = pq.read_table(root / "posterior.parquet")
-    draws = {n: t.column(n).to_numpy() for n in t.column_names}
+    draws = columns(root / "posterior.parquet", required=True,
+                    remedy="It is rebuilt only by calibrating again (python run_sim.py calibrate "
+                           "... --method history-matching with a new --out).")
     paths = write_posterior_report(root, result, draws)
     return {**result, "files": {k: str(v) for k, v in paths.items()}}

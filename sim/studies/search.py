@@ -14,10 +14,11 @@ import numpy as np
 from ..analysis import robust
 from ..analysis.costs import planned_cost
 from ..analysis.decision import draw_table, frontier
+from ..analysis.folder import columns
 from ..analysis.stats import paired_difference, summarize
 from ..analysis.summary import by_scenario
 from ..errors import ValleysimError
-from ..experiment.journal import append_line, read_lines
+from ..experiment.journal import append_line, numbers, read_lines
 from ..experiment.lifecycle import StudyFolder
 from ..experiment.runner import ExperimentSpec, resume_experiment, run_experiment
 from ..experiment.task import Task
@@ -44,6 +45,8 @@ EFFECT = {"survivors": "survivors_5y", "jobs": "cohort_jobs_end"}
 """The replications-table column of a robust search's effect (the decision's, see
 :data:`sim.analysis.decision.OUTCOMES`); its cost is the cohort window's public cost."""
 COST = "cohort_public_cost_krw"
+EVALUATION = {"key": str, "seed": int, "replication": int, "metrics": numbers(KEPT_METRICS)}
+"""A line of evaluations.jsonl (checked when a resumed optimisation reads it back)."""
 
 
 # ----------------------------------------------------------------------------------------------
@@ -59,11 +62,11 @@ class Cache:
         self.cand_path = self.root / "candidates.jsonl"
         self.values: dict[tuple[str, int, int], dict] = {}
         self.candidates: dict[str, dict] = {}
-        for line in read_lines(self.path):
+        for line in read_lines(self.path, EVALUATION):
             self.values[(line["key"], int(line["seed"]), int(line["replication"]))] = line[
                 "metrics"
             ]
-        for line in read_lines(self.cand_path):
+        for line in read_lines(self.cand_path, {"key": str}):
             self.candidates[line["key"]] = line
 
     def get(self, key: str, seed: int, r: int) -> dict | None:
@@ -403,10 +406,9 @@ class Optimizer:
     def _final_table(
         self, froot: Path, names: dict, cf: str, bl: Scenario | None, fseed: int
     ) -> dict:
-        import pyarrow.parquet as pq
-
-        t = pq.read_table(froot / "replications.parquet")
-        cols = {n: t.column(n).to_numpy(zero_copy_only=False) for n in t.column_names}
+        cols = columns(froot / "replications.parquet", required=True,
+                       remedy="Run the finalists again with: python run_sim.py resume "
+                              f"{shlex.quote(str(self.root))}")
         order = list(names) + ([bl.name] if bl else [])
         data = by_scenario(cols, [cf, *order])
         spec = self.spec

@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from ..analysis import sensitivity as sa
+from ..analysis.folder import columns
 from ..analysis.metrics import METRICS
 from ..analysis.stats import summarize
 from ..errors import ScenarioError, UsageError
@@ -145,8 +146,6 @@ class SweepResults:
 
     def __init__(self, root: Path):
         """Read the sweep folder ``root`` (a UsageError if it is not a finished sweep)."""
-        import pyarrow.parquet as pq
-
         self.root = Path(root)
         self.manifest = ResultsStore.open(self.root).read_manifest()
         info = study_info(self.manifest)
@@ -163,8 +162,7 @@ class SweepResults:
         if not path.is_file():
             raise UsageError(f"{self.root}: has no replications.parquet yet; finish the sweep "
                              f"first with: python run_sim.py resume {self.root}")
-        t = pq.read_table(path)
-        self.columns = {n: t.column(n).to_numpy(zero_copy_only=False) for n in t.column_names}
+        self.columns = columns(path, required=True)
 
     def per_point(self, metric: str) -> np.ndarray:
         """(points, replications) array of ``metric`` (NaN where missing), replications in order."""
