@@ -838,3 +838,40 @@ def test_a_compare_of_another_economy_is_refused_and_a_counterfactual_beside_the
     write_scenario("no-programme.yaml", dict(none, name="something-else"), folder=folder)
     with pytest.raises(UsageError, match="is named 'something-else', not 'no-programme'"):
         plan_compare([small], baseline=None, posterior=None)
+
+
+# ---------------------------------------------------------------------------------------------
+# YAML numbers as YAML 1.2 reads them: no base-60, no octal
+# ---------------------------------------------------------------------------------------------
+def test_an_unquoted_range_is_read_as_text_not_as_a_base_60_number(shipped, write_scenario):
+    """YAML 1.1 reads 3:1 as 181 and 1:2.5 as 62.5: a prior range written unquoted got "found
+    '181'" (or a range nobody wrote). Ranges are read as text, so 3:1 gets the range parser's own
+    message."""
+    from sim.analysis.targets import load_targets
+
+    def targets(prior: str):
+        text = ("name: t\nsurvival: {source: x, tolerance: 0.02, points: {1: 0.8}}\n"
+                f"priors:\n  centre_defaults.selection_noise: {prior}\n"
+                f"parameters:\n  centre_defaults.seats: {prior}\n")
+        return write_scenario("t.yaml", text)
+
+    with pytest.raises(ScenarioError) as exc:
+        load_targets(targets("3:1"))
+    assert "expected LOW < HIGH, found 3 and 1 (the bounds are reversed" in exc.value.message
+    assert "181" not in exc.value.message
+    t = load_targets(targets("1:2.5"))
+    assert t.priors == ["centre_defaults.selection_noise=1:2.5"]
+    assert t.parameters["centre_defaults.seats"] == (1.0, 2.5)
+    # the same in a scenario file and in --set: 1:30 is not 90 seats, 010 is not 8
+    bad = write_scenario("seats.yaml", "extends: ccei-announced\nname: seats\ncentres:\n  "
+                                       "Daejeon: {seats: 1:30}\n")
+    with pytest.raises(ScenarioError, match=r"centres\.Daejeon\.seats: .*found '1:30'"):
+        load_scenario(bad)
+    sc = load_scenario(shipped / "ccei-announced.yaml", ["centres.Daejeon.seats=010",
+                                                          "centres.Busan.seats=1_000"])
+    assert sc.centres["Daejeon"].seats == 10 and sc.centres["Busan"].seats == 1000
+    # a history file (the published yearly series) is read the same way
+    from sim.scenario.safe_yaml import load_yaml_text
+
+    assert load_yaml_text("a: 3:1\nb: 010\nc: 0x10\nd: 1_000\ne: 1.5e+3") == {
+        "a": "3:1", "b": "010", "c": 16, "d": 1000, "e": 1500.0}

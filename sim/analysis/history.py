@@ -19,6 +19,7 @@ from pathlib import Path
 import yaml
 
 from ..errors import ScenarioError
+from ..scenario.safe_yaml import load_yaml_text
 
 SERIES_KEYS = ("column", "cumulative", "source", "copied_from", "note", "relative_tolerance", "points",
                "check_points")
@@ -42,8 +43,8 @@ def load_history(path: str | Path) -> list[YearPoint]:
     """The published points of a history file, series by series in the file's order, years in order."""
     path = Path(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        data = load_yaml_text(path.read_text(encoding="utf-8"))  # as scenario files are read
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, RecursionError) as exc:
         raise ScenarioError(f"{path}: cannot be read as a history file ({exc}).") from None
     if not isinstance(data, dict):
         raise ScenarioError(f"{path}: expected a mapping of series, found {type(data).__name__}.")

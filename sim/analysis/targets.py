@@ -25,6 +25,7 @@ import yaml
 from ..errors import ScenarioError
 from ..model.codes import DIED
 from ..scenario.ranges import parse_range
+from ..scenario.safe_yaml import load_yaml_text
 from ..scenario.schema import parse_month
 from .metrics import cumulative, replication_metrics
 from .stats import summarize
@@ -143,10 +144,12 @@ def _read_targets_yaml(path: Path) -> dict:
         raise ScenarioError(f"{path}: cannot be read ({exc.strerror or exc}).", path=path) from None
     if len(raw) > 1_000_000:
         raise ScenarioError(f"{path}: is {len(raw):,} bytes; a targets file is far smaller.", path=path)
-    try:
-        data = yaml.safe_load(raw.decode("utf-8"))
+    try:  # the scenario files' reader: alias and depth limits, and 3:1 stays text (not base-60 181)
+        data = load_yaml_text(raw.decode("utf-8"))
     except UnicodeDecodeError:
         raise ScenarioError(f"{path}: is not UTF-8 text.", path=path) from None
+    except RecursionError:
+        raise ScenarioError(f"{path}: nesting is too deep to read.", path=path) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

@@ -1,10 +1,15 @@
-"""Reading YAML safely: PyYAML's safe loader with limits against alias bombs and absurd nesting.
+"""Reading YAML safely: PyYAML's safe loader with limits against alias bombs and absurd nesting,
+reading numbers as YAML 1.2 does.
 
-Both scenario files (:mod:`sim.scenario.loader`) and ``--set`` values (:mod:`sim.scenario.keys`)
-are read with :class:`SafeLoader`, so a hostile text costs no more memory or time than a sane one.
+Scenario files (:mod:`sim.scenario.loader`), ``--set`` values (:mod:`sim.scenario.keys`), targets
+files and history files (:func:`load_yaml_text`) are all read with :class:`SafeLoader`, so a hostile
+text costs no more memory or time than a sane one, and an unquoted range ``3:1`` is the text
+"3:1", not YAML 1.1's base-60 number 181.
 """
 
 from __future__ import annotations
+
+import re
 
 import yaml
 
@@ -12,8 +17,32 @@ MAX_DEPTH = 40
 """Deepest nesting of mappings and lists a scenario file may have."""
 
 
+NUMBERS = {
+    "tag:yaml.org,2002:int": re.compile(r"""^(?:[-+]?0b[0-1_]+
+                                        |[-+]?(?:0|[1-9][0-9_]*)
+                                        |[-+]?0x[0-9a-fA-F_]+)$""", re.X),
+    "tag:yaml.org,2002:float": re.compile(r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?
+                                          |\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?
+                                          |[-+]?\.(?:inf|Inf|INF)
+                                          |\.(?:nan|NaN|NAN))$""", re.X),
+}
+"""YAML 1.1's number patterns without its base-60 numbers and leading-zero octals (as YAML 1.2
+reads them): unquoted ``3:1`` stays the text "3:1" (a range to parse, with its own message)
+instead of the number 181, ``1:30`` is not 90, and ``010`` is text that validation reads as 10,
+not octal 8."""
+
+
+def _yaml12_numbers(resolvers: dict) -> dict:
+    return {first: [(tag, NUMBERS.get(tag, rx)) for tag, rx in items]
+            for first, items in resolvers.items()}
+
+
 class SafeLoader(yaml.SafeLoader):
-    """Safe loader that refuses alias bombs and absurd nesting before they cost memory."""
+    """Safe loader that refuses alias bombs and absurd nesting before they cost memory, and reads
+    numbers as YAML 1.2 does (no base-60 ``3:1`` = 181, no octal ``010`` = 8; see
+    :data:`NUMBERS`)."""
+
+    yaml_implicit_resolvers = _yaml12_numbers(yaml.SafeLoader.yaml_implicit_resolvers)
 
     def __init__(self, stream):
         """A loader of ``stream`` that counts its aliases."""
@@ -53,6 +82,13 @@ class SafeLoader(yaml.SafeLoader):
             raise yaml.constructor.ConstructorError(
                 None, None, f"cannot read {what} "
                             f"({short(str(exc), 120, quote=False)})", node.start_mark) from None
+
+
+def load_yaml_text(text: str):
+    """YAML text as plain data, read the way scenario files are (:class:`SafeLoader`: alias and
+    depth limits, YAML 1.2 numbers); raises ``yaml.YAMLError`` (or RecursionError) for text it
+    cannot read."""
+    return yaml.load(text, Loader=SafeLoader)  # noqa: S506 - a yaml.SafeLoader with limits
 
 
 def short(value, limit: int = 80, quote: bool = True) -> str:
