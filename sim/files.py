@@ -105,6 +105,17 @@ def read_json(path: Path):
         return None
 
 
+def process_alive(pid: int) -> bool:
+    """Whether process ``pid`` exists on this host (one we may not signal counts as alive)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def now() -> str:
     """The current UTC time, to the second, as ISO 8601 (for manifests)."""
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")

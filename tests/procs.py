@@ -90,3 +90,24 @@ def dask_cluster(workers: int) -> Iterator[tuple[str, list[subprocess.Popen]]]:
             except subprocess.TimeoutExpired:
                 kill_group(p)
                 p.wait(timeout=15)
+
+
+def session_processes(sid: int) -> dict[int, str]:
+    """Every live process of session ``sid`` but its leader (pid -> command line), from /proc: a
+    process stays in its session when its parent dies, so orphans are found too."""
+    out = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == sid:
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as fh:
+                stat = fh.read()
+            fields = stat[stat.rindex(")") + 2:].split()
+            # a zombie has ended; field 6 is the session
+            if fields[0] == "Z" or int(fields[3]) != sid:
+                continue
+            with open(f"/proc/{entry}/cmdline", "rb") as fh:
+                out[int(entry)] = fh.read().replace(b"\0", b" ").decode(errors="replace").strip()
+        except (OSError, ValueError, IndexError):
+            continue
+    return out

@@ -327,3 +327,66 @@ def test_a_lost_dask_scheduler_is_an_interruption_exit_130(tiny, reference, tmp_
     r = invoke("resume", out, "--executor", "serial", "-q")
     assert r.exit_code == 0, r.output
     same_as_reference(out, reference)
+
+
+# ---------------------------------------------------------------------------------------------
+# kill -9 of the main process: no orphans
+# ---------------------------------------------------------------------------------------------
+ORPHAN_CASES = {
+    "compare": ["compare", "scenarios/ccei-announced.yaml", "--baseline", "none", "--fixed",
+                "-n", "4"],
+    "sweep": ["sweep", "scenarios/ccei-announced.yaml", "--param", "centre_defaults.seats=10:40",
+              "--samples", "4", "-n", "1"],
+    "calibrate": ["calibrate", "scenarios/ccei-as-opened.yaml", "--targets",
+                  "scenarios/targets/programme.yaml", "--method", "history-matching",
+                  "--waves", "1"],
+    "optimize": ["optimize", "scenarios/ccei-announced.yaml", "--budget-krw", "baseline",
+                 "--levers", "grant_size", "--evaluations", "5", "-n", "1"],
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("command", [*ORPHAN_CASES, "python api"])
+def test_kill_9_of_the_main_process_ends_its_workers_forkserver_and_resource_tracker(
+        command, tmp_path):
+    """kill -9 of the main process alone (not its group): the pool's workers, the forkserver and the
+    resource tracker used to live on, holding memory. Within seconds none of them is alive. The
+    Python API forks its workers from the caller (no forkserver): they end too."""
+    import sys
+
+    from procs import session_processes
+
+    if command == "python api":
+        out = str(tmp_path / "out")
+        script = f"import sim; sim.run('ccei-announced', replications=8, workers=2, out={out!r})"
+        run = subprocess.Popen([sys.executable, "-c", script], env=env(), stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, start_new_session=True)
+    else:
+        run = start_cli(*ORPHAN_CASES[command], "--workers", "2", "--out", tmp_path / "out", "-q")
+    try:
+        def pool_busy():
+            procs = session_processes(run.pid)
+            if command == "python api":
+                return len(procs) >= 2
+            workers = [c for c in procs.values() if "forkserver" in c]
+            # the forkserver and two workers, and the resource tracker
+            return len(workers) >= 3 and any("resource_tracker" in c for c in procs.values())
+
+        wait_until(run, pool_busy, timeout=180)
+        children = session_processes(run.pid)
+        assert run.poll() is None, "the run ended before it could be killed"
+        os.kill(run.pid, signal.SIGKILL)
+        run.wait(timeout=10)
+        deadline = time.monotonic() + 10
+        while session_processes(run.pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        left = session_processes(run.pid)
+        assert not left, (f"still alive after the main process was killed: {left} (children were "
+                          f"{children})")
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(run.pid, signal.SIGKILL)
+        for pid in session_processes(run.pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        run.communicate(timeout=30)

@@ -22,7 +22,7 @@ from concurrent.futures import FIRST_COMPLETED, CancelledError, ProcessPoolExecu
 from concurrent.futures.process import BrokenProcessPool
 
 from ..errors import Interrupted, UsageError
-from . import interrupts
+from . import interrupts, lifeline
 
 
 class ExecutorLost(Interrupted):
@@ -52,13 +52,15 @@ def _preload() -> None:
     import sim.experiment.task  # noqa: F401
 
 
-def _ignore_sigint() -> None:
-    """Pool initializer: Ctrl-C (SIGINT to the whole process group) is the parent's business.
+def _start_worker(main_pid: int) -> None:
+    """Pool initializer: Ctrl-C (SIGINT to the whole process group) is the parent's business, and
+    the worker ends when the run's main process dies (:mod:`sim.experiment.lifeline`).
 
-    The parent catches it, records the experiment as interrupted and terminates the workers;
-    without this, every worker would also print a KeyboardInterrupt traceback.
+    The parent catches Ctrl-C, records the experiment as interrupted and terminates the workers;
+    without ignoring it, every worker would also print a KeyboardInterrupt traceback.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    lifeline.watch(main_pid)
 
 
 class SerialExecutor:
@@ -104,9 +106,8 @@ class ProcessExecutor:
             ctx.set_forkserver_preload(["sim.experiment.task"])
         else:
             ctx = mp.get_context("spawn")
-        return ProcessPoolExecutor(
-            max_workers=self.workers, mp_context=ctx, initializer=_ignore_sigint
-        )
+        return ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx,
+                                   initializer=_start_worker, initargs=(os.getpid(),))
 
     def run(self, fn: Callable, argsets: Iterable[tuple]) -> Iterator:
         """Each task's result as it finishes, a bounded window of tasks in flight."""

@@ -28,7 +28,7 @@ import sys
 from pathlib import Path
 
 from ..errors import UsageError
-from ..files import now
+from ..files import now, process_alive
 from ..metadata import FORMAT_VERSION
 
 RESULTS = Path(__file__).resolve().parents[2] / "results"
@@ -119,16 +119,6 @@ def writer_info() -> dict:
     }
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _describe(w: dict) -> str:
     return (f"valleysim process {w.get('pid')} on {w.get('host')} (writing since {w.get('since')}: "
             f"{w.get('command') or 'unknown command'})")
@@ -181,7 +171,8 @@ class FolderLock:
         m = read_manifest_quietly(self.root) or {}
         w = m.get("writer") or {}
         if (m.get("status") == "running" and w.get("host") == socket.gethostname()
-                and isinstance(w.get("pid"), int) and w["pid"] != os.getpid() and _alive(w["pid"])):
+                and isinstance(w.get("pid"), int) and w["pid"] != os.getpid()
+                and process_alive(w["pid"])):
             os.close(fd)  # a writer that took no lock (an older valleysim) is still alive
             raise _in_use(self.root, w)
         with contextlib.suppress(OSError):
