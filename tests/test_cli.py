@@ -250,3 +250,18 @@ def test_precision_is_given_and_reported_in_percentage_points(tmp_path):
     assert line.endswith("(target 50.000 pp)") and " pp " in line
     help_text = " ".join(invoke("run", "--help").output.split())
     assert "PP" in help_text and "percentage points" in help_text
+
+
+def test_ctrl_c_outside_an_experiment_is_exit_130_not_aborted(monkeypatch, tmp_path):
+    """Ctrl-C while a command plans (or writes a report) reached click, which printed "Aborted!" and
+    exited 1; it is an interruption like any other: exit 130 and what to do."""
+    import sim.studies.compare
+
+    def interrupted(*_a, **_k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(sim.studies.compare, "plan_compare", interrupted)
+    r = CliRunner().invoke(cli, ["compare", "--out", str(tmp_path / "c")])
+    assert r.exit_code == 130, r.output
+    assert "Aborted!" not in r.output and "error: Interrupted." in r.output
+    assert "resume DIR" in r.output

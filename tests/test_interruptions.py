@@ -390,3 +390,68 @@ def test_kill_9_of_the_main_process_ends_its_workers_forkserver_and_resource_tra
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
         run.communicate(timeout=30)
+
+
+@pytest.mark.slow
+def test_a_scheduler_without_workers_is_said_within_seconds_waits_and_ctrl_c_is_exit_130(
+        tiny, tmp_path):
+    """With --scheduler and no worker: nothing was said for 60 s, then exit 2, and Ctrl-C meanwhile
+    printed "Aborted!" with exit 1. Now the run says within seconds that it waits for a worker (and
+    how to start one), Ctrl-C is exit 130 with one paragraph, and a worker that joins starts the
+    run."""
+    if shutil.which("dask") is None:
+        pytest.skip("the `dask` command is not installed")
+    from distributed import Client
+
+    port = free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    scheduler = _dask_proc("scheduler", "--host", "127.0.0.1", "--port", str(port))
+    procs = [scheduler]
+    try:
+        deadline = time.monotonic() + 60
+        while True:  # the scheduler answers
+            with contextlib.suppress(OSError, TimeoutError), Client(address, timeout=2):
+                break
+            assert time.monotonic() < deadline, "the Dask scheduler did not start"
+            time.sleep(0.2)
+
+        def waiting(run, stderr):
+            def said_so():
+                line = run.stderr.readline()
+                stderr.append(line)
+                return "no worker is connected to the scheduler" in line
+            return said_so
+
+        for interrupt in (True, False):
+            out = tmp_path / f"out-{interrupt}"
+            run = start_cli("run", tiny, "-n", "2", "--scheduler", address, "--out", out, "-q")
+            try:
+                stderr: list[str] = []
+                started = time.monotonic()
+                wait_until(run, waiting(run, stderr), timeout=60)
+                assert time.monotonic() - started < 15, "said too late"
+                assert f"dask worker {address}" in stderr[-1]
+                time.sleep(1)
+                assert run.poll() is None, "it must keep waiting"
+                if interrupt:
+                    os.kill(run.pid, signal.SIGINT)
+                else:
+                    procs.append(_dask_proc("worker", address, "--nthreads", "1"))
+                _, err = run.communicate(timeout=180)
+            finally:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(run.pid, signal.SIGKILL)
+            err = "".join(stderr) + err
+            assert "Traceback" not in err and "Aborted!" not in err, err
+            if interrupt:
+                assert run.returncode == 130, err
+                assert "error: Interrupted while waiting for a Dask worker to join" in err
+                assert not out.exists()
+            else:
+                assert run.returncode == 0, err
+                assert "a worker joined; starting" in err and manifest(out)["status"] == "complete"
+    finally:
+        for p in procs:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(p.pid, signal.SIGKILL)
+            p.wait(timeout=15)

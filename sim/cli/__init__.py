@@ -16,7 +16,7 @@ import sys
 
 import click
 
-from ..errors import ValleysimError
+from ..errors import Interrupted, ValleysimError
 from . import calibrate, discover, folders, runs, scenarios, sweeps
 
 
@@ -33,6 +33,16 @@ class Group(click.Group):
                 raise
             click.echo(f"error: {exc.message}", err=True)
             ctx.exit(exc.exit_code)
+        except KeyboardInterrupt:  # outside a study's own handling (planning): not "Aborted!"
+            if os.environ.get("VALLEYSIM_DEBUG"):
+                raise
+            click.echo(f"error: {INTERRUPTED}", err=True)
+            ctx.exit(Interrupted.exit_code)
+
+
+INTERRUPTED = ("Interrupted. What was finished is kept: python run_sim.py resume DIR continues a "
+               "results folder (and writes a comparison's report if only that is missing).")
+"""What Ctrl-C outside a study's own handling says (exit 130)."""
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})

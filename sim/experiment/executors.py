@@ -200,9 +200,11 @@ class DaskExecutor:
     name = "dask"
 
     def __init__(self, scheduler: str | None = None, workers: int | None = None,
-                 connect_timeout: float = 5.0, workers_timeout: float = 60.0):
+                 connect_timeout: float = 5.0, say_after: float = 2.0):
         """Connect to ``scheduler`` (or start a LocalCluster of ``workers``) and import the model on
-        every worker."""
+        every worker. With ``scheduler``, wait for a worker to join it: after ``say_after`` seconds
+        without one, say so (then every :attr:`_ClusterWatch.REPEAT` s) and keep waiting; Ctrl-C
+        stops it (:class:`Interrupted`, exit 130)."""
         try:
             import dask
             from distributed import Client, LocalCluster
@@ -227,14 +229,15 @@ class DaskExecutor:
                     "--scheduler to start a local cluster."
                 ) from None
             try:
-                self._client.wait_for_workers(1, timeout=workers_timeout)
-            except (OSError, TimeoutError) as exc:
+                _wait_for_a_worker(self._client, scheduler, self.notify, say_after)
+            except KeyboardInterrupt:
                 self.close()
-                raise UsageError(
-                    f"--scheduler {scheduler}: the scheduler answers but no worker joined it "
-                    f"within {workers_timeout:g} s ({exc}). Start workers with `dask worker "
-                    f"{scheduler}`."
-                ) from None
+                raise Interrupted(f"Interrupted while waiting for a Dask worker to join the "
+                                  f"scheduler ({scheduler}); nothing ran and nothing was "
+                                  "written.") from None
+            except BaseException:
+                self.close()
+                raise
         else:
             n = max(1, workers or os.cpu_count() or 1)
             try:
@@ -428,6 +431,36 @@ class _ClusterWatch:
                         f"waiting for one to join (start one with: dask worker {self.address}). "
                         "Ctrl-C stops the run; finished tasks are safe and `python run_sim.py "
                         "resume DIR` continues it.")
+
+
+def _wait_for_a_worker(
+    client, address: str, notify: Callable[[str], None], say_after: float
+) -> None:
+    """Return once a worker has joined the scheduler at ``address``. Without one after
+    ``say_after`` seconds, say so and how to start one, again every :attr:`_ClusterWatch.REPEAT`
+    seconds, and keep waiting (the run starts when a worker joins); a scheduler that goes away is
+    :class:`ExecutorLost`."""
+    started = time.monotonic()
+    said: float | None = None
+    while True:
+        try:
+            client.wait_for_workers(1, timeout=0.5)
+        except (OSError, TimeoutError):
+            pass
+        else:
+            if said is not None:
+                notify("dask: a worker joined; starting.")
+            return
+        if getattr(client, "status", "running") in ("closed", "closing", "failed"):
+            raise ExecutorLost(f"the connection to the Dask scheduler ({address}) was closed while "
+                               "waiting for a worker; was the scheduler stopped? Nothing ran and "
+                               "nothing was written.")
+        t = time.monotonic()
+        if t - started >= say_after and (said is None or t - said >= _ClusterWatch.REPEAT):
+            said = t
+            notify(f"dask: no worker is connected to the scheduler ({address}) after "
+                   f"{t - started:.0f} s; waiting for one to join (start one with: dask worker "
+                   f"{address}). Ctrl-C stops; nothing has run yet.")
 
 
 def _probe_scheduler(address: str, timeout: float) -> None:
