@@ -246,7 +246,8 @@ def test_precision_is_given_and_reported_in_percentage_points(tmp_path):
         ],
     )
     assert r.exit_code == 0, r.output
-    line = next(x for x in r.stderr.splitlines() if x.startswith("precision: worst"))
+    joined = r.stderr.replace("\n  ", " ").splitlines()  # a wrapped line, joined
+    line = next(x for x in joined if x.startswith("precision: worst"))
     assert line.endswith("(target 50.000 pp)") and " pp " in line
     help_text = " ".join(invoke("run", "--help").output.split())
     assert "PP" in help_text and "percentage points" in help_text
@@ -265,3 +266,50 @@ def test_ctrl_c_outside_an_experiment_is_exit_130_not_aborted(monkeypatch, tmp_p
     assert r.exit_code == 130, r.output
     assert "Aborted!" not in r.output and "error: Interrupted." in r.output
     assert "resume DIR" in r.output
+
+
+def test_the_units_of_the_data_dictionary_follow_what_each_metric_measures():
+    """Money, hires and jobs columns were given the unit "start-ups" (docs/data-dictionary.md and
+    the Parquet files' metadata); the sweep's pages showed supported investment as a count and
+    supported survival at 1-4 years as counts too."""
+    from sim.analysis.dictionary import KRW, SHARE, metric_unit
+    from sim.analysis.metrics import METRICS
+    from sim.report.sweep import metric_kind
+
+    for name, definition in METRICS.items():
+        unit, words = metric_unit(name), definition.lower()
+        if "(krw)" in words or name.endswith("_krw") or words.startswith("money"):
+            assert unit == KRW, (name, unit)
+        elif words.startswith("jobs"):
+            assert unit == "jobs", (name, unit)
+        elif (words.startswith("share") or "survival" in name.split("_")
+              or "survival_5y - " in words):
+            assert unit in (SHARE, metric_unit("naive_gap_5y")), (name, unit)
+        else:
+            assert unit == "start-ups" and "start-ups" in words, (name, unit)
+        kind = {KRW: "krw", "jobs": "count", "start-ups": "count"}.get(unit, "share")
+        assert metric_kind(name) == kind, name
+    assert metric_unit("supported_investment_by_2018_09") == KRW
+    assert metric_unit("supported_hires_by_2023_12") == "jobs"
+    assert metric_unit("cohort_jobs_end") == "jobs" and metric_unit("supported_jobs_end") == "jobs"
+
+
+@pytest.mark.parametrize("width", [100, 80])
+def test_the_plan_line_fits_the_terminal(width, tmp_path):
+    """At COLUMNS=100 the main job's plan line was 101 characters wide (and its time estimate
+    counted every start-up of the economy, not the ones simulated): no line of a run, on either
+    stream, is wider now."""
+    r = CliRunner().invoke(cli, ["run", str(SHIPPED / "no-programme.yaml"), "-n", "1",
+                                 "--executor", "serial", "--set",
+                                 "regions.*.founding_rate_per_year=30", "--precision", "50",
+                                 "--out", str(tmp_path / "o")], env={"COLUMNS": str(width)})
+    assert r.exit_code == 0, r.output
+    assert r.stderr.startswith("plan: 1 tasks (0 already done), ~")
+    assert max(len(line) for line in [*r.stdout.splitlines(), *r.stderr.splitlines()]) <= width
+    from sim.experiment.progress import plan_line
+
+    for args in ((140, 0, 32_993_920, 2, "processes", 330),
+                 (100_000, 99_999, 9.9e12, 1024, "dask", 9.9e9)):
+        lines = plan_line(*args, width=width).splitlines()
+        assert lines[0].startswith(f"plan: {args[0]} tasks"), lines
+        assert max(map(len, lines)) <= width, lines

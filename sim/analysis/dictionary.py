@@ -20,15 +20,20 @@ KRW = "KRW"
 MONTHS = "months since calendar.start"
 
 
+GAP = "fraction difference (x100 = percentage points)"
+
+
 def metric_unit(name: str) -> str:
-    """The unit of a per-replication metric."""
+    """The unit of a per-replication metric, from the words of its name: survival is a share, money
+    (``_krw``, ``investment``) is KRW, jobs and hires are jobs, every other metric counts start-ups."""
+    words = name.split("_")
     if name == "naive_gap_5y":
-        return "fraction difference (x100 = percentage points)"
-    if "survival" in name:
+        return GAP
+    if "survival" in words:
         return SHARE
-    if name.endswith("_krw"):
+    if "krw" in words or "investment" in words:
         return KRW
-    if name.startswith("jobs"):
+    if "jobs" in words or "hires" in words:
         return "jobs"
     return "start-ups"
 

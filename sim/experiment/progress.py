@@ -13,6 +13,16 @@ import time
 PROGRESS_ENV = "VALLEYSIM_PROGRESS_SECONDS"
 
 
+def plan_line(tasks: int, done: int, startups: float, workers: int, executor: str, seconds: float,
+              width: int | None = None) -> str:
+    """The line that opens a batch: what will run, where, and roughly how long it takes; wrapped to
+    the terminal's width (``width``), so it never runs past its edge."""
+    from ..terminal import count, fit
+
+    return fit(f"plan: {tasks} tasks ({done} already done), ~{count(startups)} start-ups to "
+               f"simulate, {workers} worker(s) [{executor}], ~{seconds:,.0f} s", width)
+
+
 def _interval(default: float) -> float:
     try:
         return max(0.0, float(os.environ[PROGRESS_ENV]))

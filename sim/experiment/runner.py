@@ -29,9 +29,11 @@ from ..metadata import CompareInfo, SweepInfo, study_info
 from ..scenario.draws import Draws
 from ..scenario.loader import header_comment, resolved_dict, scenario_hash
 from ..scenario.schema import Scenario
+from ..terminal import fit
 from . import interrupts
 from .folder import damaged_outputs
 from .lifecycle import StudyFolder
+from .progress import plan_line
 from .store import PARTS
 from .task import Task
 
@@ -220,8 +222,10 @@ def bundled(tasks: list[Task], argsets: list[tuple], workers: int) -> list[list[
     return out
 
 
-LIFECYCLES_PER_SECOND = 50_000.0
-"""Rough simulation speed of one worker (start-up lifecycles a second), for the plan's estimate."""
+LIFECYCLES_PER_SECOND = 100_000.0
+"""Rough simulation speed of one worker (simulated start-up lifecycles a second), for the plan's
+estimate: the benchmark measures about 125,000 on one core of the development machine
+(docs/performance.md); the margin is for starting workers, consolidation and the summary."""
 
 
 @dataclass
@@ -285,13 +289,13 @@ class Runner:
         todo = [t for t in tasks if t.key not in done]
         if not todo:
             return
-        per_task = {n: s.expected_startups() for n, s in self.spec.scenarios.items()}
+        per_task = {n: s.expected_startups() * s.sampling.simulated_share()
+                    for n, s in self.spec.scenarios.items()}
         lifecycles = sum(per_task[t.scenario] for t in todo)
         eta = lifecycles / (LIFECYCLES_PER_SECOND * self.executor.workers)
         if self.progress:  # --quiet silences the plan and the progress, not warnings
-            self.echo(f"plan: {len(todo)} tasks ({len(tasks) - len(todo)} already done), "
-                      f"~{lifecycles:,.0f} start-up lifecycles, {self.executor.workers} worker(s) "
-                      f"[{self.executor.name}], roughly {eta:,.0f} s")
+            self.echo(plan_line(len(todo), len(tasks) - len(todo), lifecycles,
+                                self.executor.workers, self.executor.name, eta))
         argsets = list(self._argsets(todo))
         self.folder.run_tasks(
             bundled(todo, argsets, self.executor.workers), self._record, total=len(todo)
@@ -319,8 +323,9 @@ class Runner:
         worst = max(finite) if finite and len(finite) == len(hw) else math.inf
         self.half_width = worst
         if self.progress:
-            self.echo(f"precision: worst 95% CI half-width of 5-year survival after {n} "
-                      f"replications = {100 * worst:.3f} pp (target {100 * spec.precision:.3f} pp)")
+            self.echo(fit(f"precision: worst 95% CI half-width of 5-year survival after {n} "
+                          f"replications = {100 * worst:.3f} pp (target "
+                          f"{100 * spec.precision:.3f} pp)"))
         if worst <= spec.precision:
             return True, n
         needed = replications_for(cols, list(spec.scenarios), spec.comparisons, spec.precision)
@@ -343,8 +348,9 @@ class Runner:
                 self.store.update_manifest(replications=n)
                 met, target = self._precision_met(n)
             if not met:
-                self.echo(f"precision: target {100 * spec.precision:.3f} pp not reached within "
-                          f"--max-replications {spec.max_replications}; stopping there.")
+                self.echo(fit(f"precision: target {100 * spec.precision:.3f} pp not reached "
+                              f"within --max-replications {spec.max_replications}; stopping "
+                              "there."))
             self.store.update_manifest(
                 precision_met=met, precision_half_width=finite_or_none(self.half_width)
             )

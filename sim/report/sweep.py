@@ -14,6 +14,7 @@ import numpy as np
 from matplotlib.figure import Figure as MplFigure
 from matplotlib.ticker import FuncFormatter
 
+from ..analysis.dictionary import GAP, KRW, SHARE, metric_unit
 from .document import Bullets, Figure, Paragraph, Report, Section, Table
 from .format import fmt, shown_command, shown_path
 from .pages import write_pages
@@ -28,23 +29,11 @@ LOW_COLOUR = "#1f77b4"
 HIGH_COLOUR = "#d62728"
 
 
-KIND = {
-    "survival_1y": "share",
-    "survival_2y": "share",
-    "survival_3y": "share",
-    "survival_4y": "share",
-    "survival_5y": "share",
-    "supported_survival_5y": "share",
-    "unsupported_survival_5y": "share",
-    "naive_gap_5y": "share",
-}
-
-
 def metric_kind(metric: str) -> str:
-    """How a metric is shown: ``share``, ``krw`` or ``count``."""
-    if metric in KIND:
-        return KIND[metric]
-    return "krw" if metric.endswith("_krw") else "count"
+    """How a metric's numbers are shown (share, krw or count), from its unit in the data
+    dictionary."""
+    unit = metric_unit(metric)
+    return "share" if unit in (SHARE, GAP) else "krw" if unit == KRW else "count"
 
 
 def _num(v, metric: str) -> str:

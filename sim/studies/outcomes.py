@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import TasksFailed
+from ..terminal import fit
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,7 @@ class CompareOutcome(RunOutcome):
         out = headline(self.summary, list(self.scenarios), width)
         out += decision_lines(self.summary.get("decision"), width)
         line = precision_line(list(self.precision))
-        out += [line] if line else []
+        out += fit(line, width).splitlines() if line else []
         out.append(f"results: {self.root}")
         return out + (report_lines(self.report) if self.report else [])
 
