@@ -375,3 +375,18 @@ def test_a_damaged_calibration_journal_is_a_clear_exit_2(posterior_folder, tmp_p
         assert res.exit_code == 2, (name, res.output)
         assert "Traceback" not in res.output and says in res.output, res.output
         assert str(bad / journal) in res.output, res.output
+
+
+def test_a_prior_of_factors_is_refused_before_anything_is_written(
+        write_scenario, scenario_dict, tmp_path):
+    """A prior written as factors (x0.5:x1.5) made a posterior whose draws are factors, which
+    compare then set as the key's values (South's funding access 0.6 became about 1)."""
+    scenario = write_scenario("small.yaml", scenario_dict())
+    targets = write_scenario("t.yaml", {"name": "t", "survival": {"source": "x", "tolerance": 0.05,
+                                                                  "points": {1: 0.8, 3: 0.5}},
+                                        "priors": {"regions.South.funding_access": "x0.5:x1.5"}})
+    out = tmp_path / "post"
+    res = CliRunner().invoke(cli, ["calibrate", str(scenario), "--targets", str(targets),
+                                   "--method", "history-matching", "--out", str(out)])
+    assert res.exit_code == 2 and "a range of factors (x0.5:x1.5) cannot be a prior" in res.output
+    assert not out.exists()

@@ -215,8 +215,16 @@ def make_param(text: str, data: dict, resolved: dict, option: str = "--param") -
                  base=tuple(base))
 
 
-def make_params(texts, data: dict, resolved: dict, option: str = "--param") -> list[Param]:
+def make_params(texts, data: dict, resolved: dict, option: str = "--param", *, relative: bool = True) -> list[Param]:
+    """Parse several ranges against a scenario; each concrete key may be set by one of them only.
+    Without ``relative``, a range of factors (xLOW:xHIGH) is refused: where values are recorded as
+    the key's own (a posterior's draws), a factor would be read as a value."""
     params = [make_param(t, data, resolved, option) for t in texts]
+    for p in params:
+        if p.relative and not relative:
+            raise ScenarioError(f"{option} {p.key}: a range of factors (x{p.low:g}:x{p.high:g}) cannot be a prior: the "
+                                "posterior's draws are values of the key itself, and a compare sets them as such. "
+                                "Give the range in the key's own values (LOW:HIGH).")
     seen: dict[str, str] = {}
     for p in params:
         for t in p.targets:

@@ -85,7 +85,8 @@ class PosteriorProblem:
             raise UsageError(f"{spec.targets_file}: has no `priors` section and no --params were "
                              "given: a posterior needs a range for every parameter, e.g. priors: "
                              f"{{centre_defaults.training.hazard_multiplier_during: 0.1:1.0}}.")
-        self.params = make_params(texts, self.data, resolved_dict(self.base), "priors")
+        self.params = make_params(texts, self.data, resolved_dict(self.base), "priors",
+                                  relative=False)
         self.fitted = [p for p in self.targets.points if p.weight > 0]
         self.wanted = tuple((p.group, p.key) for p in self.targets.points)
         self.points = spec.points or POINTS_PER_PARAMETER * len(self.params)
