@@ -390,3 +390,22 @@ def test_a_prior_of_factors_is_refused_before_anything_is_written(
                                    "--method", "history-matching", "--out", str(out)])
     assert res.exit_code == 2 and "a range of factors (x0.5:x1.5) cannot be a prior" in res.output
     assert not out.exists()
+
+
+def test_a_star_prior_over_entries_of_different_values_is_refused_up_front(
+        write_scenario, scenario_dict, tmp_path):
+    """A prior with '*' sets every entry to one value; when the entries hold different values, its
+    posterior would have no one value it was calibrated from, and a compare could not tell where
+    its draws apply: exit 2 before the folder. Entries of one value pass (to the next check: a
+    prior that allows an invalid scenario)."""
+    scenario = write_scenario("small.yaml", scenario_dict())  # funding access 1.0 and 0.6
+    out = tmp_path / "post"
+    for prior, says in (("regions.*.funding_access", "hold different values"),
+                        ("regions.*.founding_trend_per_year", "not a valid scenario")):
+        targets = write_scenario("t.yaml", {
+            "name": "t", "survival": {"source": "x", "tolerance": 0.05, "points": {1: 0.8}},
+            "priors": {prior: "0.0:2.0"}})  # a trend of 2.0 is outside the schema (at most 1)
+        res = CliRunner().invoke(cli, ["calibrate", str(scenario), "--targets", str(targets),
+                                       "--method", "history-matching", "--out", str(out)])
+        assert res.exit_code == 2 and says in " ".join(res.output.split()), res.output
+        assert not out.exists()

@@ -558,3 +558,59 @@ def test_a_damaged_posterior_file_is_a_clear_exit_2(shipped, tmp_path, case, say
         plan_compare([shipped / "ccei-announced.yaml"], posterior=post, draws=2, replications=2)
     msg = exc.value.message
     assert exc.value.exit_code == 2 and str(post) in msg and says in msg, msg
+
+
+# ----------------------------------------------------------------------------------------------
+# keys with '*': what calibrate accepts, compare applies, entry by entry
+# ----------------------------------------------------------------------------------------------
+def test_a_posterior_key_with_a_star_reaches_every_entry_that_holds_the_calibrated_value(
+        shipped, write_scenario, tmp_path):
+    """A prior on centres.*.selection_noise calibrates (every centre takes one value); compare used
+    to refuse the posterior ("cannot be applied as one key"). It applies it where the calibrated
+    value is held: at every centre of the baseline, at every centre but the one a variant
+    changed."""
+    key = "centres.*.selection_noise"
+    post = _posterior_copy(tmp_path, rename={"centre_defaults.selection_noise": key})
+    variant = write_scenario("daejeon.yaml", {"extends": "ccei-announced", "name": "daejeon-jury",
+                                              "centres": {"Daejeon": {"selection_noise": 0.7}}})
+    spec = plan_compare([shipped / "ccei-announced.yaml", variant], posterior=post, draws=2,
+                        replications=2)
+    targets = spec.draws.targets
+    centres = list(spec.scenarios["ccei-announced"].centres)
+    assert targets["ccei-announced"][key] == [["centres", c, "selection_noise"] for c in centres]
+    assert targets["daejeon-jury"][key] == [["centres", c, "selection_noise"] for c in centres
+                                            if c != "Daejeon"]
+    assert key not in targets["no-programme"]
+    drawn = [v[spec.draws.keys.index(key)] for v in spec.draws.values]
+    for r in range(2):
+        base = spec.scenario_at("ccei-announced", r).centres
+        mine = spec.scenario_at("daejeon-jury", r).centres
+        noise = [c.selection_noise for c in base.values()]
+        assert noise == pytest.approx([drawn[r]] * len(base))
+        assert mine["Daejeon"].selection_noise == 0.7  # its lever
+        assert mine["Busan"].selection_noise == pytest.approx(drawn[r])
+
+
+def test_a_dated_star_key_reaches_the_entries_that_hold_its_value_from_that_month(shipped):
+    """A dated key with '*' (the outlook's trend after 2024) is set as written where every region
+    holds the calibrated trend, and region by region where one holds its own: that region keeps
+    it, the others follow the draws."""
+    from sim.scenario.draws import bind, load_draws
+    from sim.scenario.loader import base_data, resolved_dict, validate
+
+    key = "timeline.2025-01.regions.*.founding_trend_per_year"
+    outlook = shipped / "outlook" / "carry-on.yaml"
+    own = "timeline.2025-01.regions.Seoul.founding_trend_per_year=0.08"
+    raw = {"carry-on": base_data(outlook), "seoul": base_data(outlook, [own])}
+    resolved = {n: resolved_dict(validate(d, n)) for n, d in raw.items()}
+    draws = bind(load_draws(shipped / "posteriors" / "outlook", 3, seed=5), resolved, raw)
+    assert draws.targets["carry-on"][key] == [["timeline", "2025-01", key.split(".", 2)[2]]]
+    regions = [r for r in resolved["seoul"]["regions"] if r != "Seoul"]
+    assert draws.targets["seoul"][key] == [
+        ["timeline", "2025-01", f"regions.{r}.founding_trend_per_year"] for r in regions]
+    trend = draws.values[1][draws.keys.index(key)]
+    sc = validate(draws.data_for(raw["seoul"], 1, draws.paths("seoul", resolved["seoul"])))
+    month = int(sc.calendar.month("2026-01"))
+    for region, growth in (("Seoul", 0.08), ("Busan", trend)):
+        lam = sc.founding_intensity(region)
+        assert lam[month] == pytest.approx(lam[month - 12] * (1 + growth)), region

@@ -18,8 +18,8 @@ is applied where the model reads the value (:func:`key_paths`):
 - a key with ``*`` (``centres.*.seats``) reaches every entry that holds the calibrated value, and
   no entry that holds another;
 - a dated key ``timeline.MONTH.KEY`` concerns a scenario only when its calendar reaches MONTH, and
-  is set as written (the month's change, ``*`` included) when the value in force then at every
-  entry it names is the calibrated one.
+  then reaches, from that month on, every entry it names whose value in force then is the
+  calibrated one (set as written, ``*`` included, when every entry holds it).
 
 :func:`bind` records, when the experiment is planned, which keys each scenario's draws change and
 where (``Draws.targets``, kept in the manifest), so a resumed run applies exactly what the first
@@ -110,11 +110,16 @@ class Draws:
         return out
 
     def data_for(self, raw: dict, k: int, paths: dict[str, list[list[str]]]) -> dict:
-        """The scenario's raw data (before validation) with draw ``k``'s values at ``paths``."""
+        """The scenario's raw data (before validation) with draw ``k``'s values at ``paths``. A
+        month's change (``["timeline", MONTH, KEY]``) becomes that month's last, so it wins over the
+        changes written before it (``*`` included)."""
         data = copy.deepcopy(raw)
         row = dict(zip(self.keys, self.values[k], strict=True))
         for key, where in paths.items():
             for parts in where:
+                line = data.get("timeline") if len(parts) == 3 and parts[0] == "timeline" else None
+                if isinstance(line, dict) and isinstance(line.get(parts[1]), dict):
+                    line[parts[1]].pop(parts[2], None)
                 set_dotted(data, list(parts), row[key], key)
         return data
 
@@ -169,14 +174,20 @@ def key_paths(key: str, ref, raw: dict, resolved: dict) -> list[list[str]]:
     A plain key is set where it is. A key with ``*`` is set at each entry that holds ``ref``. A key of
     ``centre_defaults`` reaches the centres: it is set in the defaults when some centre inheriting them
     holds ``ref``, and at each centre that sets ``ref`` itself; a centre holding another value keeps it.
-    Without centres it reaches nothing. A dated key ``timeline.MONTH.KEY`` is set as written (the
-    month's change) when the scenario's calendar reaches MONTH and every entry it names holds ``ref``
-    from then on.
+    Without centres it reaches nothing. A dated key ``timeline.MONTH.KEY`` concerns a scenario only
+    when its calendar reaches MONTH: it is set as written (the month's change, ``*`` included) when
+    every entry it names holds ``ref`` in force from then on, and as the month's change of each entry
+    that does when only some do (a later change of the same month, so it wins over the written one).
     """
     dated = dated_key(key)
     if dated is not None:
-        ok = _in_calendar(resolved, dated[0]) and _all_hold(resolved, key, ref)
-        return [["timeline", *dated]] if ok else []
+        if not _in_calendar(resolved, dated[0]):
+            return []
+        concrete = _concrete(resolved, key)
+        holding = [k for k in concrete if _is_ref(get_key(resolved, k), ref)]
+        if holding and len(holding) == len(concrete):
+            return [["timeline", *dated]]
+        return [["timeline", dated[0], dated_key(k)[1]] for k in holding]
     parts = key.split(".")
     section = DEFAULTS.get(parts[0])
     if section is None:
@@ -286,9 +297,6 @@ def load_draws(path: Path | str, k: int, seed: int) -> Draws:
     if missing:
         raise ScenarioError(f"--posterior {path}: expected a column for every parameter of {meta_path.name} and a "
                             f"weight; missing {missing}.")
-    if any("*" in key and not key.startswith("timeline.") for key in keys):
-        raise ScenarioError(f"--posterior {path}: a parameter with '*' ({keys}) cannot be applied as one key "
-                            "(only a dated key, timeline.MONTH.KEY, may hold a '*': the month's change takes it as written).")
     w = _column(table, "weight", path)
     if not (len(w) and np.all(w >= 0) and w.sum() > 0):
         raise ScenarioError(f"--posterior {path}: weight: expected non-negative numbers with a positive sum.")

@@ -69,6 +69,25 @@ POINTS_PER_PARAMETER = 8
 per input for a first emulator; the later waves concentrate where the posterior is)."""
 
 
+def one_value(p, resolved: dict, file: str) -> None:
+    """Refuse (exit 2) a prior with ``*`` whose entries hold different values in the calibrated
+    scenario: its posterior would have no one value it was calibrated from (``scenario_value``), the
+    value a compare looks for to know where a draw applies (:mod:`sim.scenario.draws`)."""
+    if len(p.targets) < 2:
+        return
+    held = {t: get_key(resolved, t) for t in p.targets}
+    numbers = {float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else repr(v)
+               for v in held.values()}
+    if len(numbers) > 1:
+        shown = ", ".join(f"{t} = {v!r}" for t, v in list(held.items())[:4])
+        more = f" and {len(held) - 4} more" if len(held) > 4 else ""
+        raise ScenarioError(f"priors {p.key}: the entries '*' stands for hold different values in "
+                            f"{file} ({shown}{more}), so the posterior would have no one value it "
+                            "was calibrated from, and a compare could not tell where its draws "
+                            "apply; give a prior per entry, or the same value to every entry "
+                            "first.")
+
+
 class PosteriorProblem:
     """The calibration resolved: base scenario, targets, priors as parameters on the unit cube."""
 
@@ -85,8 +104,10 @@ class PosteriorProblem:
             raise UsageError(f"{spec.targets_file}: has no `priors` section and no --params were "
                              "given: a posterior needs a range for every parameter, e.g. priors: "
                              f"{{centre_defaults.training.hazard_multiplier_during: 0.1:1.0}}.")
-        self.params = make_params(texts, self.data, resolved_dict(self.base), "priors",
-                                  relative=False)
+        resolved = resolved_dict(self.base)
+        self.params = make_params(texts, self.data, resolved, "priors", relative=False)
+        for p in self.params:
+            one_value(p, resolved, spec.file)
         self.fitted = [p for p in self.targets.points if p.weight > 0]
         self.wanted = tuple((p.group, p.key) for p in self.targets.points)
         self.points = spec.points or POINTS_PER_PARAMETER * len(self.params)
