@@ -119,6 +119,25 @@ def test_a_resolved_timeline_rebuilds_the_same_scenario(shipped):
     assert {c.partner for c in sc.at(74).centres.values()} == {None}
 
 
+def test_a_resolved_timeline_is_in_the_same_order_in_every_process(shipped):
+    """A month's changes came in the order of a set of section names, which Python's string hashing
+    shuffles from process to process: the manifest's resolved timeline, and the report's table of
+    what a scenario changes (which shows its first rows), differed between two identical runs."""
+    import os
+    import subprocess
+    import sys
+
+    script = ("import json, sys; from sim.scenario import load_scenario, resolved_dict; "
+              "print(json.dumps(resolved_dict(load_scenario(sys.argv[1]))['timeline']))")
+    seen = set()
+    for seed in ("0", "1", "2", "3"):
+        r = subprocess.run([sys.executable, "-c", script, str(shipped / "ccei-as-run.yaml")],
+                           capture_output=True, text=True, check=True, timeout=120,
+                           env={**os.environ, "PYTHONHASHSEED": seed})
+        seen.add(r.stdout)
+    assert len(seen) == 1
+
+
 def test_the_folded_capacity_schedules_keep_the_shipped_growth(shipped):
     """seats_by_year and intake_size_by_year became the timeline: the same seats and intakes each
     year (Daejeon 10 a contest, 17 from 2016, 128 from 2019; the foreign branches the centres'

@@ -449,6 +449,7 @@ def _resolve_timeline(data: dict, raw_line: dict, base: Scenario, origin: str) -
             continue
         after = resolved_dict(_validate_plain(_plain_copy(state), origin, f"timeline.{month}: invalid from that "
                                               "month on"))
+        touched = [k for k in after if k in touched]  # in the schema's order, not a set's (hash seed)
         items = dict(timeline.changes({k: before[k] for k in touched}, {k: after[k] for k in touched}))
         for key in items:
             why = timeline.refusal(key.split("."))
