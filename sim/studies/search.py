@@ -150,10 +150,12 @@ class Optimizer:
         k = None if self.draws is None else r % len(self.draws)
         hit = self._at.get((key, k))
         if hit is None:
-            keys = self.draws.applied(resolved_dict(sc)) if k is not None else []
+            # a search's draws are not bound to named scenarios: the rule of an unbound draw
+            # (the key where the candidate holds the calibrated value) finds their paths
+            paths = self.draws.paths(key, resolved_dict(sc)) if k is not None else {}
             drawn = sc
-            if keys:
-                drawn = validate(self.draws.data_for(self.raw[key], k, keys),
+            if paths:
+                drawn = validate(self.draws.data_for(self.raw[key], k, paths),
                                  origin=f"{key} with posterior draw {k} of {self.draws.file}")
             hit = self._at[(key, k)] = (resolved_dict(drawn), scenario_hash(drawn))
         return hit
