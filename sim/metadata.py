@@ -29,9 +29,12 @@ from typing import Any, ClassVar
 
 from .files import DEFAULT_SEED
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 """The manifest's layout: 2 keeps a study's facts under ``study`` (1, before, under ``extra`` or
-``spec``; :func:`study_info` still reads those)."""
+``spec``; :func:`study_info` still reads those); 3 says every finished run has its yearly ledger,
+years.parquet."""
+YEARS_SINCE = 3
+"""The first format whose finished runs all have years.parquet (older folders may lack it)."""
 
 PRACTICAL_PP = 0.2
 """Default least difference in 5-year survival (percentage points) a planner would act on: smaller

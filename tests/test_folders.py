@@ -104,7 +104,7 @@ def test_a_new_manifest_carries_the_marker_and_its_writer(tiny, tmp_path):
     out = tmp_path / "out"
     assert _run(tiny, out, "-n", "1").exit_code == 0
     m = manifest(out)
-    assert m["format"] == "valleysim-results" and m["format_version"] == 2
+    assert m["format"] == "valleysim-results" and m["format_version"] == 3
     assert {"pid", "host", "since", "command"} <= set(m["writer"])
 
 

@@ -386,7 +386,7 @@ OVERRIDE_KEYS = st.one_of(
             "centre_defaults",
             "conglomerates.SK.invest_probability",
             "startups.stages.product",
-            "funding.rounds",
+            "funding.equity.rounds",
             "founder_education",
             "extends",
             "description.x",

@@ -35,8 +35,9 @@ NO_EFFECT = {
 
 
 def no_funding() -> dict:
-    """No rounds at milestones and no bridges when cash runs out."""
-    return {"max_bridges": 0, "rounds": {s: {"probability": 0.0} for s in STAGES}}
+    """No venture rounds or loans at milestones and no bridges when cash runs out."""
+    none = {"rounds": {s: {"probability": 0.0} for s in STAGES}}
+    return {"max_bridges": 0, "equity": none, "debt": none}
 
 
 def no_milestones(hazard: float) -> dict:
@@ -471,16 +472,23 @@ def test_bulk_walk_and_a_startups_own_walk_agree_to_the_bit(make_scenario):
         cause.append(s.cause)
         times.append(s.outcome_time)
         crossed.append(s.crossed_time)
-        private.append(s.private_krw)
+        private.append((s.equity_krw, s.debt_krw, s.bridges_won))
+    private = np.array(private)
     np.testing.assert_array_equal(paths.stage[sids], stage)
     np.testing.assert_array_equal(paths.outcome[sids], outcome)
     np.testing.assert_array_equal(paths.cause[sids], cause)
     np.testing.assert_array_equal(paths.outcome_time[sids], times)
     np.testing.assert_array_equal(paths.crossed_time[sids], crossed)
-    np.testing.assert_array_equal(paths.private_krw[sids], private)
-    # the check has teeth: every ending, bridges and crossings occur
+    np.testing.assert_array_equal(paths.equity_krw[sids], private[:, 0])
+    np.testing.assert_array_equal(paths.debt_krw[sids], private[:, 1])
+    np.testing.assert_array_equal(paths.bridges[sids], private[:, 2])
+    # the check has teeth: every ending, bridges and crossings occur, and both channels pay out
     assert {ALIVE, DIED, ACQUIRED} <= set(outcome) and {CASH, FAILURE, MATURE} <= set(cause)
-    assert (paths.stage[sids] == 3).any() and (paths.private_krw[sids] > 0).any()
+    assert (
+        (paths.stage[sids] == 3).any()
+        and (paths.equity_krw[sids] > 0).any()
+        and (paths.bridges[sids] > 0).any()
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -522,6 +530,8 @@ ATTRIBUTES = (
     "budgets",
     "raise_u",
     "raise_z",
+    "debt_u",
+    "debt_z",
     "bridge_u",
     "bridge_z",
     "conglomerate_u",
@@ -615,9 +625,10 @@ def test_without_crn_scenarios_see_different_startups(make_scenario):
 
 
 def test_public_cost_is_kept_apart_from_partners_investment_and_cohort_cost_is_the_cohorts_share():
-    """public_cost_krw = operating (and education) + grants; partners' money is not in it; the
-    cohort window's public cost is its grants plus the fixed costs in proportion to its share of the
-    supported."""
+    """public_cost_krw = operating (fixed, per supported start-up, education) + grants + the public
+    money in the partners' linked funds (net of what comes back); partners' own money is not in it;
+    the cohort window's public cost is its grants plus the other costs in proportion to its share of
+    the supported."""
     import numpy as np
 
     from sim.analysis.metrics import replication_metrics
@@ -628,7 +639,13 @@ def test_public_cost_is_kept_apart_from_partners_investment_and_cohort_cost_is_t
                        ["regions.*.founding_rate_per_year=40"])
     rec = simulate(sc, 7, 0)
     m = replication_metrics(rec, sc.calendar)
-    assert m["public_cost_krw"] == pytest.approx(m["operating_cost_krw"] + m["grants_krw"])
+    assert m["public_cost_krw"] == pytest.approx(
+        m["operating_cost_krw"]
+        + m["grants_krw"]
+        + m["partners_public_cost_krw"]
+        + m["funds_public_cost_krw"]
+    )
+    assert m["partners_public_cost_krw"] > 0 and m["funds_public_cost_krw"] == 0
     assert m["programme_cost_krw"] == pytest.approx(
         m["public_cost_krw"] + m["partner_investment_krw"]
     )
@@ -638,7 +655,10 @@ def test_public_cost_is_kept_apart_from_partners_investment_and_cohort_cost_is_t
         s["cohort_year"] <= cal.cohort_last_year
     )
     share = (s["supported"] & cohort).sum() / s["supported"].sum()
-    expected = s["grant_krw"][cohort].sum() + m["operating_cost_krw"] * share
+    expected = (
+        s["grant_krw"][cohort].sum()
+        + (m["operating_cost_krw"] + m["partners_public_cost_krw"]) * share
+    )
     assert m["cohort_public_cost_krw"] == pytest.approx(expected)
     assert 0 < m["cohort_public_cost_krw"] < m["public_cost_krw"]
     w = s["weight"]
@@ -671,16 +691,20 @@ def _supported_world(overrides=(), seed=11):
 
 def test_a_grant_raises_its_recipients_later_funding_odds_not_the_selection():
     """grants.funding_odds_multiplier: the same firms are granted (selection is untouched) and they
-    raise more follow-on money (Howell, AER 2017: an SBIR award about doubles later venture
-    funding)."""
-    _, a = _supported_world(["centre_defaults.grants.funding_odds_multiplier=1"])
-    _, b = _supported_world(["centre_defaults.grants.funding_odds_multiplier=2"])
+    raise more venture money (Howell, AER 2017: an SBIR award about doubles later venture funding).
+    With no coupling to the market (investors bring the extra money) nobody else's walk changes."""
+    _, a = _supported_world(
+        ["centre_defaults.grants.funding_odds_multiplier=1", "market.coupling=0"]
+    )
+    _, b = _supported_world(
+        ["centre_defaults.grants.funding_odds_multiplier=2", "market.coupling=0"]
+    )
     ga, gb = a["grant_krw"] > 0, b["grant_krw"] > 0
     # the same firms granted in both worlds (later contests may differ as seats free up)
     both = ga & gb
     assert ga.sum() > 50 and both.sum() > 0.8 * ga.sum()
-    assert b["private_krw"][both].sum() > 1.1 * a["private_krw"][both].sum()
-    never = ~(a["supported"] | b["supported"])  # nobody else's walk changes
+    assert b["equity_krw"][both].sum() > 1.1 * a["equity_krw"][both].sum()
+    never = ~(a["supported"] | b["supported"])
     assert (a["private_krw"][never] == b["private_krw"][never]).all()
 
 
@@ -717,9 +741,9 @@ def test_a_network_boost_with_a_half_life_fades():
     _, none = _supported_world(["centre_defaults.training.funding_odds_multiplier=1"])
     sup = life["supported"]
     assert (
-        none["private_krw"][sup].sum()
-        < fade["private_krw"][sup].sum()
-        < life["private_krw"][sup].sum()
+        none["equity_krw"][sup].sum()
+        < fade["equity_krw"][sup].sum()
+        < life["equity_krw"][sup].sum()
     )
 
 

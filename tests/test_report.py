@@ -594,14 +594,8 @@ def test_policy_variants_change_only_what_they_say_against_the_baseline():
         "Gyeonggi",
         "Incheon",
     }
-    for attr in (
-        "seats",
-        "intake_size",
-        "intake_every_months",
-        "operating_cost_krw_per_year",
-        "partner",
-        "opens",
-    ):
+    for attr in ("seats", "intake_size", "intake_every_months", "operating_cost_krw_per_year",
+                 "operating_cost_krw_per_supported", "partner", "opens"):
         assert [getattr(cc[n], attr) for n in bc] == [getattr(bc[n], attr) for n in bc], attr
     assert [cc[n].grants for n in bc] == [bc[n].grants for n in bc]
     double = load("double-grants").active_centres
@@ -626,10 +620,13 @@ def test_policy_variants_change_only_what_they_say_against_the_baseline():
         for c in training.values()
     )
     assert all(c.partner is None for c in load("no-conglomerate").active_centres.values())
-    funds = load("regional-funds").regions
-    for r, reg in base.regions.items():
-        assert funds[r].funding_access >= reg.funding_access, r
-        assert funds[r].funding_access >= 0.85 or r == "Seoul", r
+    funds = load("regional-funds")
+    assert (
+        funds.regions == base.regions and funds.market == base.market
+    )  # money through a priced fund only
+    (fund,) = funds.funds.values()
+    assert fund.size_krw == 470_000_000_000 and 0 < fund.public_share < 1
+    assert set(fund.regions) == set(base.regions) - {"Seoul", "Gyeonggi"}
     early = load("all-open-2014").active_centres
     assert all(c.opens <= "2014-12" for c in early.values())
     foreign = load("foreign-accelerators").active_centres

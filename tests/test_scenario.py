@@ -102,8 +102,9 @@ HUB = {"region": "North", "opens": "2015-01"}
     [
         ({"centres": {"Hub": {**HUB, "apply_probability": 1.5}}},
          "centres.Hub.apply_probability", "expected less than or equal to 1", "found 1.5"),
-        ({"funding": {"rounds": {"product": {"probability": -0.1}}}},
-         "funding.rounds.product.probability", "expected greater than or equal to 0", "found -0.1"),
+        ({"funding": {"equity": {"rounds": {"product": {"probability": -0.1}}}}},
+         "funding.equity.rounds.product.probability", "expected greater than or equal to 0",
+         "found -0.1"),
         ({"centres": {"Hub": {**HUB, "grants": {"per_startup_krw": -5_000_000}}}},
          "centres.Hub.grants.per_startup_krw", "expected greater than or equal to "
                                                "0", "found -5000000"),

@@ -258,9 +258,12 @@ def test_planned_cost_bounds_simulated_spending(tiny):
             assert m["programme_cost_krw"] <= plan["total_krw"] + 1e-3
             assert m["grants_krw"] <= plan["grants_krw"] + 1e-3
             assert m["partner_investment_krw"] <= plan["conglomerate_krw"] + 1e-3
-            assert m["operating_cost_krw"] == pytest.approx(
-                plan["operating_krw"] + plan["education_krw"]
-            )
+            # the fixed part and education exactly; the part per supported start-up at most the
+            # plan's
+            assert rec.costs["operating_krw"] + rec.costs["education_krw"] == pytest.approx(
+                plan["operating_krw"] + plan["education_krw"])
+            assert rec.costs["per_supported_krw"] <= plan["per_supported_krw"] + 1e-3
+            assert m["public_cost_krw"] <= plan["total_krw"] - plan["conglomerate_krw"] + 1e-3
     assert planned_cost(load_scenario(tiny["tiny-none"]))["total_krw"] == 0.0
 
 

@@ -359,7 +359,8 @@ def test_a_dated_change_takes_effect_at_its_month_and_not_before():
     assert per_year_total(
         dated, "centres.Daegu.operating_cost_krw_per_year", cal.month("2014-09"), wb.horizon
     ) == pytest.approx(
-        (month - cal.month("2014-09")) * 2.6e9 / 12 + (wb.horizon - month) * 1e9 / 12
+        (month - cal.month("2014-09")) * dated.centres["Daegu"].operating_cost_krw_per_year / 12
+        + (wb.horizon - month) * 1e9 / 12
     )
     wa.close()
     wb.close()

@@ -13,6 +13,7 @@ whole run (``calendar.start`` .. ``calendar.horizon``).
 
 from __future__ import annotations
 
+from .ledger import YEAR_COLUMNS
 from .metrics import METRICS
 
 SHARE = "fraction (0-1)"
@@ -29,6 +30,8 @@ def metric_unit(name: str) -> str:
     words = name.split("_")
     if name == "naive_gap_5y":
         return GAP
+    if name == "bridge_rounds":
+        return "rounds"
     if "survival" in words:
         return SHARE
     if "krw" in words or "investment" in words:
@@ -41,7 +44,8 @@ def metric_unit(name: str) -> str:
 def metric_window(name: str) -> str:
     """The window a metric covers."""
     if (name in ("startups", "survivors_5y", "unsupported_survival_5y") or name.startswith("survival_")
-            or name.startswith("cohort_")):
+            or name.startswith("cohort_") or name.endswith(("_survivors_5y", "_survivors_5y_alone"))
+            or name == "education_startups"):
         return "cohort window"
     if name.startswith("supported_survival") or name == "naive_gap_5y":
         return "supported over the whole run, followed from support; the unsupported: cohort window"
@@ -74,8 +78,15 @@ REGIONS = {
     "grants_krw": (KRW, "grants paid to the region's start-ups (whole run)", "metric"),
     "partner_investment_krw": (KRW, "conglomerate investment and acquisition payments to the region's "
                                     "start-ups (whole run)", "metric"),
-    "private_investment_krw": (KRW, "follow-on money the region's start-ups raised (whole run)", "metric"),
+    "private_investment_krw": (KRW, "money the region's start-ups raised from the market: venture rounds and "
+                                    "loans (whole run)", "metric"),
+    "equity_raised_krw": (KRW, "venture money the region's start-ups raised (whole run)", "metric"),
 }
+
+YEARS = {
+    **{k: (unit, definition, "key" if k == "year" else "metric") for k, (unit, definition) in YEAR_COLUMNS.items()},
+}
+"""years.parquet: the yearly ledger (sim.analysis.ledger)."""
 
 STARTUPS = {
     "region": ("", "region where the start-up was founded", "attribute"),
@@ -94,7 +105,10 @@ STARTUPS = {
     "centre": ("", "the centre that selected it (null if none)", "outcome"),
     "support_month": (MONTHS, "selection time (NaN if never selected)", "outcome"),
     "grant_krw": (KRW, "programme grant received", "outcome"),
-    "private_krw": (KRW, "follow-on money raised from the market", "outcome"),
+    "private_krw": (KRW, "money raised from the market: venture rounds and loans", "outcome"),
+    "equity_krw": (KRW, "venture (equity) money raised", "outcome"),
+    "debt_krw": (KRW, "loans raised (at milestones and as bridges)", "outcome"),
+    "bridge_rounds": ("rounds", "bridge loans raised when cash ran out (distress rounds)", "outcome"),
     "conglomerate_krw": (KRW, "conglomerate investment or acquisition price received", "outcome"),
     "subcontract": ("true/false", "taken on as the partner's subcontractor", "outcome"),
     "stage_reached": ("", "prototype, product, traction, or crossed (past the valley)", "outcome"),
@@ -143,6 +157,14 @@ SUMMARY = [
      "than the reference (more of a metric, less of a cost; a tie counts half); null at fixed parameters"),
     ("comparisons[].draws / separated", "", "posterior draws used; whether noise could be told apart from "
      "the draws' spread (two or more replications in some draw)"),
+    ("comparisons[].metric = never_supported_effect_survivors_5y / never_supported_effect_equity_krw", "start-ups / KRW",
+     "the programme's effect on the start-ups it never supported, against a reference where nobody is supported: "
+     "their survivors (venture money) with the programme minus the same firms' without it (everyone's in the "
+     "reference less what the supported firms would have had alone); negative = displacement, positive = spillover; "
+     "exact when the programme leaves the economy's walks as they are (centres, grants, partners), with founder "
+     "education or public funds the supported firms' 'alone' is taken in the scenario's own economy"),
+    ("comparisons[].prob_better (inputs)", "", "null for money raised (equity, loans, bridge rounds): an input, "
+     "not a benefit"),
     ("comparisons[].p_value", "probability", "paired t-test of no difference"),
     ("comparisons[].p_adjusted", "probability", "Holm-adjusted over all comparisons of the experiment"),
     ("comparisons[].n", "replications", "pairs used"),
@@ -200,6 +222,8 @@ def columns(file: str) -> dict[str, tuple[str, str, str]]:
         return {**KEYS, **metrics, **BOOKKEEPING}
     if file == "regions.parquet":
         return {**KEYS, **REGIONS}
+    if file == "years.parquet":
+        return {**KEYS, **YEARS}
     if file == "startups.parquet":
         return {**KEYS, **STARTUPS}
     if file == "probes.parquet":
@@ -232,6 +256,8 @@ def dictionary_markdown() -> str:
            "is what happened.", ""]
     for file, title in (("replications.parquet", "one row per (scenario, replication)"),
                         ("regions.parquet", "one row per (scenario, replication, region)"),
+                        ("years.parquet", "one row per (scenario, replication, calendar year): the yearly ledger "
+                                          "(money raised is an input, not a benefit)"),
                         ("startups.parquet", "the kept replications' start-ups: every supported one, the weighted "
                                              "sample of those who never apply, one in ten of the other applicants "
                                              "(weight every row by `weight`)"),

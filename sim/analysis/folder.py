@@ -19,12 +19,13 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import TasksFailed, UsageError
-from ..metadata import CompareInfo, study_info
+from ..metadata import YEARS_SINCE, CompareInfo, study_info
 from .effects import firm_keys
 from .summary import by_scenario
 
-TABLES = ("replications.parquet", "regions.parquet", "startups.parquet")
-"""The tables every run keeps (startups.parquet only for the kept replications)."""
+TABLES = ("replications.parquet", "regions.parquet", "startups.parquet", "years.parquet")
+"""The tables every run keeps (startups.parquet only for the kept replications; years.parquet in
+folders of format :data:`~sim.metadata.YEARS_SINCE` on)."""
 
 
 def damaged(path: Path, what: str, remedy: str | None = None) -> UsageError:
@@ -154,8 +155,9 @@ class Results:
     """A results folder, as Python objects: the one reader of what a study wrote.
 
     ``summary`` is summary.json (means with 95 % CIs per scenario, paired comparisons);
-    ``replications``, ``regions`` and ``startups`` are its Parquet files as pandas DataFrames, read
-    on first use (``startups`` holds the kept replications' start-ups only). Units and definitions:
+    ``replications``, ``regions``, ``years`` and ``startups`` are its Parquet files as pandas
+    DataFrames, read on first use (``startups`` holds the kept replications' start-ups only). Units
+    and definitions:
     docs/data-dictionary.md. The report's reader (:mod:`sim.analysis.findings`) takes the same
     files as numpy columns (:attr:`reps`, :attr:`region_columns`, :attr:`kept`, :attr:`probes`).
     """
@@ -183,6 +185,8 @@ class Results:
             _footer(root / name)
         if manifest.get("keep_startups", "first") != "none" or (root / TABLES[2]).exists():
             _footer(root / TABLES[2])
+        if manifest.get("format_version", 1) >= YEARS_SINCE or (root / TABLES[3]).exists():
+            _footer(root / TABLES[3])
         report = {"html": root / "report.html", "markdown": root / "report.md"}
         return cls(root, summary, manifest, report if report["html"].is_file() else None)
 
@@ -266,10 +270,11 @@ class Results:
     def _frame(self, name: str):
         if name not in self._frames:
             path = self.root / name
-            if not path.is_file() and name == TABLES[2]:
+            if not path.is_file() and name in TABLES[2:]:
                 import pandas as pd
 
-                self._frames[name] = pd.DataFrame()  # --startups none: no start-up table was kept
+                # --startups none kept no start-up table; a folder from before the yearly ledger
+                self._frames[name] = pd.DataFrame()
             else:
                 self._frames[name] = read_table(path).to_pandas()
         return self._frames[name]
@@ -283,6 +288,12 @@ class Results:
     def regions(self):
         """One row per (scenario, replication, region)."""
         return self._frame("regions.parquet")
+
+    @property
+    def years(self):
+        """One row per (scenario, replication, calendar year): the yearly ledger of money raised and
+        spent and of start-ups first supported (empty for a folder from before the ledger)."""
+        return self._frame("years.parquet")
 
     @property
     def startups(self):

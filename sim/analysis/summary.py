@@ -23,10 +23,37 @@ from .metrics import METRICS, why_undefined
 from .stats import holm, paired_difference, replications_needed, summarize
 
 COMPARED = ("survival_1y", "survival_3y", "survival_5y", "survivors_5y", "supported", "acquired",
-            "crossed_valley", "alive_end", "jobs_end", "private_investment_krw",
-            "partner_investment_krw", "grants_krw", "programme_cost_krw", "public_cost_krw",
-            "cohort_public_cost_krw", "cohort_jobs_end")
+            "crossed_valley", "alive_end", "jobs_end", "private_investment_krw", "equity_raised_krw",
+            "debt_raised_krw", "bridge_rounds", "partner_investment_krw", "grants_krw", "programme_cost_krw",
+            "public_cost_krw", "funds_public_cost_krw", "cohort_public_cost_krw", "cohort_jobs_end",
+            "never_supported_survivors_5y", "never_supported_equity_krw", "displacement_survivors_5y",
+            "displacement_equity_krw", "education_startups", "education_survivors_5y")
 """Metrics compared between scenarios (the others are descriptive)."""
+
+INPUTS = frozenset({"private_investment_krw", "equity_raised_krw", "debt_raised_krw", "bridge_rounds"})
+"""Compared metrics that are inputs, not benefits (money investors and lenders put in; distress rounds):
+no direction is better, so their comparisons carry no ``prob_better``."""
+
+NEVER_SUPPORTED = {"never_supported_effect_survivors_5y": ("never_supported_survivors_5y", "supported_survivors_5y_alone"),
+                   "never_supported_effect_equity_krw": ("never_supported_equity_krw", "supported_equity_krw_alone")}
+"""The programme's effect on the start-ups it never supported, against a world without any programme:
+the never-supported firms' survivors (venture money) with the programme, minus the same firms' without it,
+which is everyone's in the reference less what the supported firms would have had alone. Compared only
+against references where nobody is supported; negative means displacement, positive spillover."""
+
+
+def _never_supported(data: dict, sc: str, ref: str) -> dict | None:
+    """Paired series for the effect on the never-supported of ``sc`` against ``ref`` (see NEVER_SUPPORTED),
+    as two scenario-like dicts whose difference is the effect; None when ``ref`` supports anyone."""
+    a, b = data[sc], data[ref]
+    if "supported" not in b or np.any(np.asarray(b["supported"], float) != 0):
+        return None
+    if any(k not in a or k not in b for pair in NEVER_SUPPORTED.values() for k in pair):
+        return None
+    left = {"replication": a["replication"], **{m: np.asarray(a[ns], float) + np.asarray(a[alone], float)
+                                               for m, (ns, alone) in NEVER_SUPPORTED.items()}}
+    right = {"replication": b["replication"], **{m: np.asarray(b[ns], float) for m, (ns, _) in NEVER_SUPPORTED.items()}}
+    return {"a": left, "b": right}
 
 
 def by_scenario(columns: dict[str, Sequence], scenarios: Iterable[str]) -> dict[str, dict[str, np.ndarray]]:
@@ -81,7 +108,8 @@ def cost_per_survivor_by_draw(a: dict[str, np.ndarray], b: dict[str, np.ndarray]
     return np.where(np.isnan(den), np.nan, ratio)
 
 
-BETTER_LOWER = frozenset({"programme_cost_krw", "public_cost_krw", "cohort_public_cost_krw", "grants_krw"})
+BETTER_LOWER = frozenset({"programme_cost_krw", "public_cost_krw", "cohort_public_cost_krw", "grants_krw",
+                          "funds_public_cost_krw"})
 """Compared metrics where less is better (costs); for every other one more is better."""
 
 
@@ -164,6 +192,18 @@ def build_summary(columns: dict[str, Sequence], scenarios: Sequence[str],
                    "mc_half_width": res.get("half_width"), "param_low": None, "param_high": None, "prob_better": None}
             if draws and (sc in varied or ref in varied):
                 row.update(over_draws(*paired_series(data[sc], data[ref], m), draws, m in BETTER_LOWER))
+            if m in INPUTS:
+                row["prob_better"] = None
+            rows.append(row)
+        pair = _never_supported(data, sc, ref)
+        for m in NEVER_SUPPORTED if pair else ():
+            res = _paired(pair["a"], pair["b"], m)
+            row = {"scenario": sc, "reference": ref, "metric": m, **res,
+                   "mc_half_width": res.get("half_width"), "param_low": None, "param_high": None, "prob_better": None}
+            if draws:
+                row.update(over_draws(*paired_series(pair["a"], pair["b"], m), draws))
+            if m.endswith("_krw"):  # money raised is an input: no direction is better
+                row["prob_better"] = None
             rows.append(row)
     for m in {r["metric"] for r in rows}:
         idx = [i for i, r in enumerate(rows) if r["metric"] == m]

@@ -27,6 +27,7 @@ from ..model.codes import DIED
 from ..scenario.ranges import parse_range
 from ..scenario.safe_yaml import load_yaml_text
 from ..scenario.schema import parse_month
+from .ledger import year_rows
 from .metrics import cumulative, replication_metrics
 from .stats import summarize
 from .survival import km_at
@@ -38,13 +39,26 @@ GROUPS = {
     "supported_investment_by": "money supported start-ups attracted after their support (market rounds and "
                                "partners' equity, KRW) by the end of a month (YYYY-MM)",
     "supported_hires_by": "jobs supported start-ups added after their support by the end of a month (YYYY-MM)",
+    "equity_by_year": "venture money the economy's start-ups raised in a calendar year (KRW): the published "
+                      "national figure times modelled_share, the share going to firms of the model's ages",
+    "equity_firms_by_year": "start-ups that raised venture money in a calendar year: the published count times "
+                            "modelled_share",
+    "financing_shares": "share of the start-ups alive at the end of ``year`` that have raised money from a "
+                        "channel (equity, debt) by then",
 }
 MONTHLY = ("supported_by", "supported_investment_by", "supported_hires_by")
 """Groups whose points are cumulative totals by the end of a month (the others are shares by age)."""
+YEARLY = ("equity_by_year", "equity_firms_by_year")
+"""Groups whose points are totals of a calendar year, published for all ages (scaled by ``modelled_share``)."""
+CHANNELS = ("equity", "debt")
+"""Keys of ``financing_shares``."""
 LABELS = {"supported_by": "supported by", "supported_investment_by": "investment in supported by",
-          "supported_hires_by": "hires by supported, by"}
+          "supported_hires_by": "hires by supported, by", "equity_by_year": "venture money raised in",
+          "equity_firms_by_year": "start-ups raising venture money in",
+          "financing_shares": "share of start-ups that raised"}
 TOP_KEYS = ("name", "description", *GROUPS, "parameters", "priors")
-GROUP_KEYS = ("source", "copied_from", "note", "tolerance", "relative_tolerance", "weight", "points", "check_points")
+GROUP_KEYS = ("source", "copied_from", "note", "tolerance", "relative_tolerance", "weight", "points", "check_points",
+              "modelled_share", "year")
 MAX_AGE_YEARS = 20
 CURVE_MONTHS = 72
 """Survival curves in the plot and the report run from age 0 to this many months."""
@@ -63,19 +77,22 @@ class TargetPoint:
 
     @property
     def metric(self) -> str:
-        if self.group in MONTHLY:
+        if self.group in MONTHLY or self.group in YEARLY or self.group == "financing_shares":
             return f"{self.group}_" + self.key.replace("-", "_")
         return f"{self.group}_{self.key}y"
 
     @property
     def label(self) -> str:
-        if self.group in MONTHLY:
+        if self.group == "financing_shares":
+            channel, year = self.key.split("-")
+            return f"{LABELS[self.group]} {channel} by {year}"
+        if self.group in LABELS:
             return f"{LABELS[self.group]} {self.key}"
         return f"{'supported ' if self.group == 'supported_survival' else ''}S({self.key}y)"
 
     @property
     def kind(self) -> str:
-        return "count" if self.group in MONTHLY else "share"
+        return "count" if self.group in MONTHLY or self.group in YEARLY else "share"
 
 
 @dataclass
@@ -117,6 +134,16 @@ def _number(value, where: str, origin, *, positive=False, share=False) -> float:
 
 
 def _point_key(group: str, key, where: str, origin) -> str:
+    if group in YEARLY:
+        if isinstance(key, str) and key.strip().isdigit():
+            key = int(key)
+        if isinstance(key, bool) or not isinstance(key, int) or not 1900 <= key <= 2200:
+            raise ScenarioError(f"{origin}: {where}: expected a calendar year (e.g. 2017), found {key!r}.")
+        return str(key)
+    if group == "financing_shares":
+        if key not in CHANNELS:
+            raise ScenarioError(f"{origin}: {where}: expected one of {list(CHANNELS)}, found {key!r}.")
+        return str(key)
     if group in MONTHLY:
         if hasattr(key, "year") and hasattr(key, "month"):  # YAML reads 2015-12-31 as a date
             key = f"{key.year:04d}-{key.month:02d}"
@@ -196,17 +223,19 @@ def load_targets(path: str | Path) -> TargetSet:
         for pkey, w in (("points", weight), ("check_points", 0.0)):
             pts = spec.get(pkey)
             if pts is None:
-                if pkey == "points":
+                if pkey == "points" and not spec.get("check_points"):  # a group may hold check points only
                     raise ScenarioError(f"{path}: {group}.points: expected a mapping of "
                                         f"{'months' if group in MONTHLY else 'ages'} to values.")
                 continue
-            if not isinstance(pts, dict) or (pkey == "points" and not pts):
+            if not isinstance(pts, dict) or (pkey == "points" and not pts and not spec.get("check_points")):
                 raise ScenarioError(f"{path}: {group}.{pkey}: expected a mapping of "
                                     f"{'months' if group in MONTHLY else 'ages'} to values, found {pts!r}.")
             for raw_key, raw_val in pts.items():
                 where = f"{group}.{pkey}.{raw_key}"
                 key = _point_key(group, raw_key, where, path)
-                value = _number(raw_val, where, path, share=group not in MONTHLY, positive=True)
+                value = _number(raw_val, where, path, share=group not in MONTHLY and group not in YEARLY,
+                                positive=True)
+                value, key = _scaled(spec, group, key, value, where, path)
                 abs_tol = tol if has_abs else tol * value
                 points.append(TargetPoint(group, key, value, abs_tol, w, source.strip()))
     metrics = [p.metric for p in points]
@@ -235,6 +264,23 @@ def load_targets(path: str | Path) -> TargetSet:
         priors.append(f"{parse_range(f'{k}={v}', f'{path}: priors:').key}={v}")
     name = str(data.get("name") or path.stem)
     return TargetSet(path, name, str(data.get("description") or ""), points, params, priors)
+
+
+def _scaled(spec: dict, group: str, key: str, value: float, where: str, path) -> tuple[float, str]:
+    """A yearly figure times its ``modelled_share``; a financing share's key with its ``year``."""
+    if group in YEARLY:
+        shares = spec.get("modelled_share")
+        if not isinstance(shares, dict) or int(key) not in shares:
+            raise ScenarioError(f"{path}: {group}.modelled_share.{key}: expected the share of {where} that goes "
+                                "to firms of the model's ages (a number between 0 and 1).")
+        return value * _number(shares[int(key)], f"{group}.modelled_share.{key}", path, share=True), key
+    if group == "financing_shares":
+        year = spec.get("year")
+        if isinstance(year, bool) or not isinstance(year, int) or not 1900 <= year <= 2200:
+            raise ScenarioError(f"{path}: {group}.year: expected the calendar year the shares describe, found "
+                                f"{year!r}.")
+        return value, f"{key}-{year}"
+    return value, key
 
 
 PENALTY_Z = 10.0
@@ -271,6 +317,7 @@ def target_values(records, scenario, wanted: tuple, curves: bool = False) -> dic
     since = (s["outcome_time"] - s["support_time"])[sup]
     w = s["weight"]
     values = {}
+    years: dict = {}
     for group, key in wanted:
         p = TargetPoint(group, key, 1.0, 1.0, 1.0, "")
         if p.metric in m:
@@ -281,6 +328,14 @@ def target_values(records, scenario, wanted: tuple, curves: bool = False) -> dic
             values[p.metric] = float(km_at(since, died[sup], [12.0 * int(key)], w[sup])[0])
         elif group == "supported_by":
             values[p.metric] = float(w[sup][s["support_time"][sup] < cal.month(key) + 1.0].sum())
+        elif group in YEARLY:
+            years = years or {r["year"]: r for r in year_rows(records, cal)}
+            row = years.get(int(key), {})
+            values[p.metric] = float(row.get("equity_raised_krw" if group == "equity_by_year" else "equity_firms",
+                                             math.nan))
+        elif group == "financing_shares":
+            channel, year = key.split("-")
+            values[p.metric] = financed_share(records, cal, CHANNELS.index(channel), int(year))
         else:  # a month the metrics do not report: from the ledgers of money and hires
             ledger = records.raised if group == "supported_investment_by" else records.hired
             values[p.metric] = float(cumulative(ledger, [cal.month(key) + 1.0])[0])
@@ -296,6 +351,20 @@ def target_values(records, scenario, wanted: tuple, curves: bool = False) -> dic
                                                                         ("supported_hires_by", records.hired))},
         }
     return out
+
+
+def financed_share(records, calendar, channel: int, year: int) -> float:
+    """Share of the start-ups alive at the end of ``year`` (and founded in the seven years before, as the
+    survey's start-ups are) that raised money from ``channel`` (codes.EQUITY, DEBT) by then."""
+    s, rd = records.startups, records.rounds
+    end = calendar.year_start(year + 1)
+    alive = (s["founded"] < end) & (s["founded"] >= end - 84.0) & (s["outcome_time"] >= end)
+    got = np.zeros(len(s["founded"]), bool)
+    if rd:
+        got[rd["sid"][(rd["channel"] == channel) & (rd["month"] < end)]] = True
+    w = s["weight"]
+    total = float(w[alive].sum())
+    return float(w[alive & got].sum()) / total if total else math.nan
 
 
 def target_rows(targets: TargetSet, per_replication: dict) -> list[dict]:
@@ -320,7 +389,7 @@ def yearly_curves(targets: TargetSet, curves: dict | None) -> dict:
     if curves is None:
         return out
     for group in targets.groups:
-        if group in MONTHLY:  # cumulative totals by month, not curves by age
+        if group not in ("survival", "supported_survival"):  # totals by month or year, not curves by age
             continue
         c = curves[group]
         years = range(1, CURVE_MONTHS // 12 + 1)

@@ -29,7 +29,7 @@ from pathlib import Path
 
 from ..errors import UsageError
 from ..files import now, process_alive
-from ..metadata import FORMAT_VERSION
+from ..metadata import FORMAT_VERSION, YEARS_SINCE
 
 RESULTS = Path(__file__).resolve().parents[2] / "results"
 """The results root: where a study writes when it is given no folder (git-ignored but its
@@ -42,6 +42,7 @@ PARTS_DIR = "parts"
 TABLES = {
     "metrics": "replications.parquet",
     "regions": "regions.parquet",
+    "years": "years.parquet",
     "startups": "startups.parquet",
     "probe": "probes.parquet",
 }
@@ -300,7 +301,8 @@ def damaged_outputs(root: Path, manifest: dict) -> dict[str, str]:
         if (r := _readable_parquet(root / name)) is not None:
             out[name] = r
     wanted = {"startups.parquet": manifest.get("keep_startups", "first") != "none",
-              "probes.parquet": bool(manifest.get("probes"))}
+              "probes.parquet": bool(manifest.get("probes")),
+              "years.parquet": manifest.get("format_version", 1) >= YEARS_SINCE}
     for name in TABLES.values():
         path = root / name
         if name in REQUIRED or not (wanted.get(name) or path.exists()):

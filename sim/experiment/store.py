@@ -3,12 +3,14 @@
 Layout of an experiment folder::
 
     manifest.json          status (running / interrupted / failed / complete), scenarios, seed,
-    versions parts/                 one small Parquet file per finished task, written atomically
+                           versions
+    parts/                 one small Parquet file per finished task, written atomically
     failures.json          tasks that raised, with the command that replays each
     replications.parquet   one row per (scenario, replication), one column per metric
-    regions.parquet        one row per (scenario, replication, region) startups.parquet       one
-    row per start-up of the kept replications summary.json           means and confidence intervals
-    (and comparisons)
+    regions.parquet        one row per (scenario, replication, region)
+    years.parquet          one row per (scenario, replication, calendar year): the yearly ledger
+    startups.parquet       one row per start-up of the kept replications
+    summary.json           means and confidence intervals (and comparisons)
 
 Every file is written to a temporary name and renamed into place, so a crash leaves either
 the old file or the new one. A task counts as done when its metrics part exists (written last).

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..analysis.ledger import year_columns
 from ..analysis.metrics import region_metrics, replication_metrics
 from ..categorical import Categorical
 from ..model import simulate
@@ -85,7 +86,8 @@ def run_task(resolved: dict, digest: str, task: Task, seed: int, crn: bool = Tru
         records = simulate(scenario, seed, task.replication, crn=crn)
         metrics = replication_metrics(records, scenario.calendar)
         regions = region_metrics(records, scenario.calendar)
-        out = {"task": task, "metrics": metrics, "regions": regions, "events": records.events,
+        out = {"task": task, "metrics": metrics, "regions": regions,
+               "years": year_columns(records, scenario.calendar), "events": records.events,
                "startups_count": len(records), "centres": records.centres}
         if keep_startups:
             out["startups"] = startup_table(records)
@@ -152,6 +154,9 @@ def startup_table(records) -> dict[str, np.ndarray | list]:
         "support_month": s["support_time"],
         "grant_krw": s["grant_krw"],
         "private_krw": s["private_krw"],
+        "equity_krw": s["equity_krw"],
+        "debt_krw": s["debt_krw"],
+        "bridge_rounds": s["bridge_rounds"],
         "conglomerate_krw": s["conglomerate_krw"],
         "subcontract": s["subcontract"],
         "stage_reached": Categorical.of(s["stage_reached"], (*STAGES, "crossed")),

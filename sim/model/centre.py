@@ -124,14 +124,9 @@ class Centre:
         """The partner (a :class:`conglomerate.Conglomerate`) in force at month ``t``, or None."""
         return self._partners[self._at(t)]
 
-    def operating_cost(self, horizon: float) -> float:
-        """Operating cost over the months the centre is open before the horizon, at the rate in force."""
-        lo, hi = self.opens, min(self.closes, horizon)
-        if len(self._cfgs) == 1:
-            return self.cfg.operating_cost_krw_per_year * max(0.0, hi - lo) / 12.0
-        ends = [*self._since[1:], math.inf]
-        return sum(c.operating_cost_krw_per_year * max(0.0, min(hi, end) - max(lo, since)) / 12.0
-                   for since, end, c in zip(self._since, ends, self._cfgs, strict=True))
+    def configurations(self) -> list[tuple[float, object]]:
+        """(month it takes effect, configuration) of each configuration the centre has over the run."""
+        return list(zip(self._since, self._cfgs, strict=True))
 
     # -- processes -----------------------------------------------------------------------------------
     def _budget_years(self):

@@ -12,7 +12,7 @@ import bisect
 
 import simpy
 
-from .codes import ACQUIRED, NO_CAUSE
+from .codes import ACQUIRED, NO_CAUSE, PARTNER
 
 
 class Conglomerate:
@@ -53,11 +53,13 @@ class Conglomerate:
                 yield self.budget.put(annual)
             yield env.timeout(12.0)
 
-    def _spend(self, amount: float) -> bool:
+    def _spend(self, amount: float, public: float = 0.0) -> bool:
+        """Pay ``amount`` from this year's budget if it holds that much (``public`` of it is public money)."""
         if amount <= 0 or self.budget is None or self.budget.level < amount:
             return amount == 0
         self.budget.get(amount)
         self.invested += amount
+        self.world.partner_paid.append((self.world.env.now, amount, public))
         return True
 
     def consider(self, s) -> bool:
@@ -77,10 +79,10 @@ class Conglomerate:
                 s.exit(ACQUIRED, NO_CAUSE, self.world.env.now)
                 return True
         elif u < pa + pi:
-            if self._spend(cfg.invest_krw):
+            if self._spend(cfg.invest_krw, cfg.public_share * cfg.invest_krw):
                 s.cash += cfg.invest_krw
                 s.conglomerate_krw += cfg.invest_krw
-                self.world.raised.append((self.world.env.now, cfg.invest_krw))
+                self.world.raised.append((self.world.env.now, cfg.invest_krw, PARTNER))
                 self.investments += 1
         elif u < pa + pi + ps:
             s.revenue += cfg.subcontract_revenue_krw_per_month

@@ -24,12 +24,13 @@ from ..scenario.schema import STAGES, Scenario
 from .region import Cohort
 from .streams import MAX_BRIDGE_DRAWS
 
-SCALARS = ("founded", "sector", "cash", "burn", "team", "conglomerate_u", "fail_budget", "acq_budget", "mature_budget",
-           "hq", "speed_q", "fund_q", "acq_rate")
+SCALARS = ("founded", "sector", "region", "cash", "burn", "team", "conglomerate_u", "fail_budget", "acq_budget",
+           "mature_budget", "hq", "speed_q", "eq_q", "debt_q", "acq_rate")
 """One-number columns of the population table (attributes of :class:`Population`): what a selected
 start-up needs, in the order :meth:`startup.Startup.__init__` unpacks them (the bit-for-bit walk test
 fails if the two disagree)."""
-VECTORS = {"work": len(STAGES), "raise_u": len(STAGES), "raise_amount": len(STAGES), "bridge_u": MAX_BRIDGE_DRAWS}
+VECTORS = {"work": len(STAGES), "raise_u": len(STAGES), "raise_amount": len(STAGES), "debt_u": len(STAGES),
+           "debt_amount": len(STAGES), "bridge_u": MAX_BRIDGE_DRAWS}
 """Several-number columns (per stage, per bridge draw), as (n, width) attributes of :class:`Population`."""
 
 
@@ -55,8 +56,8 @@ class Population:
     """The replication's start-ups. Columns are numpy arrays indexed by ``sid``."""
 
     def __init__(self, scenario: Scenario, cohorts: list[Cohort]):
-        sp, fu = scenario.startups, scenario.funding
-        beta, alpha, gamma = sp.quality_hazard_exponent, sp.quality_speed_exponent, fu.quality_exponent
+        sp, eq, de = scenario.startups, scenario.funding.equity, scenario.funding.debt
+        beta, alpha = sp.quality_hazard_exponent, sp.quality_speed_exponent
         self.n = n = sum(len(c) for c in cohorts)
 
         def col(parts) -> np.ndarray:
@@ -79,16 +80,22 @@ class Population:
         self.fail_budget, self.acq_budget, self.mature_budget = budgets[:, 0], budgets[:, 1], budgets[:, 2]
         self.work = col([c.work for c in cohorts]).reshape(n, 3)
         self.raise_u = col([c.raise_u for c in cohorts]).reshape(n, 3)
+        self.debt_u = col([c.debt_u for c in cohorts]).reshape(n, 3)
         self.bridge_u = col([c.bridge_u for c in cohorts]).reshape(n, MAX_BRIDGE_DRAWS)
         self.bridge_z = col([c.bridge_z for c in cohorts]).reshape(n, MAX_BRIDGE_DRAWS)
         self.hq = col([reg.hazard_multiplier * c.quality ** -beta for reg, c in zip(regions, cohorts, strict=True)])
         self.speed_q = q ** alpha
-        self.fund_q = col([reg.funding_access * c.quality ** gamma for reg, c in zip(regions, cohorts, strict=True)])
+        # venture odds follow the region's access to investors and quality; loan odds follow quality alone
+        self.eq_q = col([reg.funding_access * c.quality ** eq.quality_exponent
+                         for reg, c in zip(regions, cohorts, strict=True)])
+        self.debt_q = q ** de.quality_exponent
         self.acq_rate = sp.acquisition_hazard_per_month * q ** beta
-        self.round_size = np.array([fu.rounds[s].size_median_krw for s in STAGES])
-        self.round_sigma = np.array([fu.rounds[s].size_sigma for s in STAGES])
-        raise_z = col([c.raise_z for c in cohorts]).reshape(n, 3)
-        self.raise_amount = self.round_size * np.exp(self.round_sigma * raise_z)
+        eq_size = np.array([eq.rounds[s].size_median_krw for s in STAGES])
+        eq_sigma = np.array([eq.rounds[s].size_sigma for s in STAGES])
+        self.raise_amount = eq_size * np.exp(eq_sigma * col([c.raise_z for c in cohorts]).reshape(n, 3))
+        self.debt_size = np.array([de.rounds[s].size_median_krw for s in STAGES])
+        self.debt_sigma = np.array([de.rounds[s].size_sigma for s in STAGES])
+        self.debt_amount = self.debt_size * np.exp(self.debt_sigma * col([c.debt_z for c in cohorts]).reshape(n, 3))
         self.log_quality = np.log(q)
         # set by the unsupported walk: when each start-up leaves the valley (exit or crossing)
         self.leaves = np.full(n, np.inf)
@@ -146,10 +153,10 @@ class Population:
         return np.column_stack([getattr(self, name)[sids] for name in _COLUMNS]).tolist()
 
     def bridge_amounts(self, sids: np.ndarray) -> list[list[float]]:
-        """Per sid, the size of bridge round ``b`` raised in stage ``s`` at position ``s * MAX_BRIDGE_DRAWS + b``.
+        """Per sid, the size of bridge loan ``b`` raised in stage ``s`` at position ``s * MAX_BRIDGE_DRAWS + b``.
 
         Computed with the same numpy expression as the unsupported walk, so both paths agree to the bit.
         """
         z = self.bridge_z[sids]
-        amounts = self.round_size[None, :, None] * np.exp(self.round_sigma[None, :, None] * z[:, None, :])
+        amounts = self.debt_size[None, :, None] * np.exp(self.debt_sigma[None, :, None] * z[:, None, :])
         return amounts.reshape(len(sids), -1).tolist()

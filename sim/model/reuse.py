@@ -41,30 +41,40 @@ COHORT_SECTIONS = ("calendar", "sectors", "startups", "sampling")
 """What every region's cohort (arrivals and every random attribute) depends on, besides its seed
 address, its own entry of ``regions`` and the founder education in it."""
 WALK_SECTIONS = (*COHORT_SECTIONS, "funding")
-"""What a region's unsupported walk depends on: its cohort, and the funding market."""
+"""What a region's unsupported walk depends on: its cohort, the funding terms, and its venture money
+(the supply row given to :func:`key`)."""
 
 
-def key(kind: str, scenario, seed: int, replication: int, salt: int, region: str) -> tuple:
-    """The cache key of ``region``'s cohort (``kind`` "cohorts") or unsupported walk ("walk")."""
+def key(kind: str, scenario, seed: int, replication: int, salt: int, region: str,
+        supply: np.ndarray | None = None) -> tuple:
+    """The cache key of ``region``'s cohort (``kind`` "cohorts") or unsupported walk ("walk", with the
+    region's venture money by period, ``supply``: None when not limited)."""
     sections = COHORT_SECTIONS if kind == "cohorts" else WALK_SECTIONS
     data = {s: scenario.model_dump(mode="json", include={s})[s] for s in sections}
     data["region"] = scenario.regions[region].model_dump(mode="json")
     data["education"] = {n: e.model_dump(mode="json") for n, e in scenario.founder_education.items()
                          if e.region == region}
-    # and the dated changes of those (a region's founding rate, its education's multipliers from a month on)
-    mine = (f"regions.{region}.", *(f"founder_education.{n}." for n in data["education"]))
+    # and the dated changes of those (a region's founding rate and its funding access, its education's
+    # multipliers, the walk's round odds and hazards, from a month on)
+    mine = (f"regions.{region}.", *(f"founder_education.{n}." for n in data["education"]),
+            *(f"{s}." for s in sections))
     dated = {m: {k: v for k, v in items.items() if k.startswith(mine)} for m, items in scenario.timeline.items()}
     if any(dated.values()):
         data["dated"] = {m: items for m, items in dated.items() if items}
-    digest = hashlib.sha1(json.dumps(data, sort_keys=True).encode()).hexdigest()
-    return (seed, replication, salt, region, digest)
+    h = hashlib.sha1(json.dumps(data, sort_keys=True).encode())
+    if kind == "walk":
+        h.update(b"unlimited" if supply is None else np.ascontiguousarray(supply, dtype=float).tobytes())
+    return (seed, replication, salt, region, h.hexdigest())
 
 
 def freeze(value):
-    """Make every numpy array attribute of ``value`` read-only; return ``value``."""
+    """Make every numpy array attribute of ``value`` read-only, and those of the objects it holds
+    directly (a walk's paths, the market's demand); return ``value``."""
     for v in vars(value).values():
         if isinstance(v, np.ndarray):
             v.setflags(write=False)
+        elif hasattr(v, "__dict__") and not isinstance(v, type) and type(v).__module__.startswith("sim."):
+            freeze(v)
     return value
 
 

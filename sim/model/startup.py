@@ -27,7 +27,9 @@ from .codes import (
     BROKE,
     CASH,
     CROSSED,
+    DEBT,
     DIED,
+    EQUITY,
     FAIL,
     FAILURE,
     LIMIT,
@@ -37,6 +39,7 @@ from .codes import (
     RESIDENCY_END,
     TRACTION,
 )
+from .market import PERIOD_MONTHS
 from .population import ROW, SCALARS
 from .streams import MAX_BRIDGE_DRAWS
 
@@ -46,6 +49,7 @@ INF = math.inf
 # order of population.SCALARS
 _SCALARS = len(SCALARS)
 _WORK, _RAISE_U, _RAISE_AMOUNT, _BRIDGE_U = ROW.work, ROW.raise_u, ROW.raise_amount, ROW.bridge_u
+_DEBT_U, _DEBT_AMOUNT = ROW.debt_u, ROW.debt_amount
 
 
 class Startup:
@@ -54,11 +58,12 @@ class Startup:
     __slots__ = (
         "id", "world", "sector", "founded", "cash", "burn",
         "revenue", "team", "fail_budget", "acq_budget", "mature_budget", "conglomerate_u",
-        "hq", "speed_q", "fund_q", "acq_rate", "work", "raise_u", "raise_amount", "bridge_u", "bridge_amount",
-        "stage", "work_left", "fail_used", "acq_used", "bridges",
+        "hq", "speed_q", "eq_q", "debt_q", "acq_rate", "work", "raise_u", "raise_amount", "debt_u", "debt_amount",
+        "bridge_u", "bridge_amount", "cell0", "m_row",
+        "stage", "work_left", "fail_used", "acq_used", "bridges", "bridges_won",
         "hazard_mult", "speed_mult", "fund_mult", "fund_boost", "boost_half_life", "res_end", "has_seat", "centre",
         "centre_index", "support_time",
-        "grant_krw", "private_krw", "conglomerate_krw", "subcontract",
+        "grant_krw", "equity_krw", "debt_krw", "conglomerate_krw", "subcontract",
         "outcome", "cause", "outcome_time", "crossed_time", "pending",
     )
 
@@ -67,12 +72,17 @@ class Startup:
         ``bridge_amount`` its bridge round sizes."""
         self.id = sid
         self.world = world
-        (self.founded, sector, self.cash, self.burn, self.team, self.conglomerate_u, self.fail_budget,
-         self.acq_budget, self.mature_budget, self.hq, self.speed_q, self.fund_q, self.acq_rate) = row[:_SCALARS]
+        (self.founded, sector, region, self.cash, self.burn, self.team, self.conglomerate_u, self.fail_budget,
+         self.acq_budget, self.mature_budget, self.hq, self.speed_q, self.eq_q, self.debt_q,
+         self.acq_rate) = row[:_SCALARS]
         self.sector = int(sector)
+        self.cell0 = int(region) * world.periods  # its region's first market cell
+        self.m_row = world.market_m[int(region)]  # its region's market multipliers, by period
         self.work = row[_WORK]
         self.raise_u = row[_RAISE_U]
         self.raise_amount = row[_RAISE_AMOUNT]
+        self.debt_u = row[_DEBT_U]
+        self.debt_amount = row[_DEBT_AMOUNT]
         self.bridge_u = row[_BRIDGE_U]
         self.bridge_amount = bridge_amount
         self.revenue = 0.0
@@ -81,6 +91,7 @@ class Startup:
         self.fail_used = 0.0
         self.acq_used = 0.0
         self.bridges = 0
+        self.bridges_won = 0
         self.hazard_mult = 1.0
         self.speed_mult = 1.0
         self.fund_mult = 1.0
@@ -92,7 +103,8 @@ class Startup:
         self.centre_index = -1
         self.support_time = math.nan
         self.grant_krw = 0.0
-        self.private_krw = 0.0
+        self.equity_krw = 0.0
+        self.debt_krw = 0.0
         self.conglomerate_krw = 0.0
         self.subcontract = False
         self.outcome = ALIVE
@@ -219,12 +231,44 @@ class Startup:
 
     # ------------------------------------------------------------------------------------------
     def _milestone(self, t: float) -> bool:
-        """Finish the current stage at time ``t``. Returns True when the walk is over (crossed)."""
+        """Finish the current stage at time ``t``: its venture round, its loan, then the next stage.
+        Returns True when the walk is over (crossed)."""
         stage = self.stage
         w = self.world
-        self._raise(w.round_prob[stage], self.raise_amount[stage], self.raise_u[stage], t)
+        q = int(t / PERIOD_MONTHS)  # the market period (walk.walk: the same expression)
+        if q > w.last_period:
+            q = w.last_period
+        cap = w.max_funding_probability
+        supported = self.centre is not None
+        # the venture round: the programme's multipliers, rationed by the market (its region's m)
+        mult = self.fund_mult
+        if self.fund_boost:  # a network boost that fades: the extra odds halve every half-life
+            mult *= 1.0 + self.fund_boost * 0.5 ** ((t - self.support_time) / self.boost_half_life)
+        p = w.equity_prob[stage][q] * self.eq_q * mult * self.m_row[q]
+        if p > cap:
+            p = cap
+        amount = self.raise_amount[stage]
+        if supported:  # the venture money it seeks after its support, for the market's books
+            w.sought.append((self.cell0 + q, amount * p))
+        if self.raise_u[stage] < p:
+            self.cash += amount
+            self.equity_krw += amount
+            if supported:  # money the supported firm attracted after its support
+                w.rounds.append((self.id, t, amount, EQUITY, False))
+                w.raised.append((t, amount, EQUITY))
+        # the loan
+        p = w.debt_prob[stage][q] * self.debt_q
+        if p > cap:
+            p = cap
+        if self.debt_u[stage] < p:
+            amount = self.debt_amount[stage]
+            self.cash += amount
+            self.debt_krw += amount
+            if supported:
+                w.rounds.append((self.id, t, amount, DEBT, False))
+                w.raised.append((t, amount, DEBT))
         self.stage = stage = stage + 1
-        if self.centre is not None:  # the jobs a supported firm adds after its support (hires: gains only)
+        if supported:  # the jobs a supported firm adds after its support (hires: gains only)
             gain = self.team * (w.job_mult[stage] - w.job_mult[stage - 1])
             if gain > 0.0:
                 w.hired.append((t, gain))
@@ -232,25 +276,10 @@ class Startup:
             self._cross(t)
             return True
         self.work_left = self.work[stage]
-        if stage == TRACTION and self.centre is not None:
+        if stage == TRACTION and supported:
             partner = self.centre.partner_at(t)
             if partner is not None:
                 return partner.consider(self)
-        return False
-
-    def _raise(self, prob: float, amount: float, u: float, t: float) -> bool:
-        mult = self.fund_mult
-        if self.fund_boost:  # a network boost that fades: the extra odds halve every half-life
-            mult *= 1.0 + self.fund_boost * 0.5 ** ((t - self.support_time) / self.boost_half_life)
-        p = prob * self.fund_q * mult
-        if p > self.world.max_funding_probability:
-            p = self.world.max_funding_probability
-        if u < p:
-            self.cash += amount
-            self.private_krw += amount
-            if self.centre is not None:  # money the supported firm attracted after its support
-                self.world.raised.append((t, amount))
-            return True
         return False
 
     def _bridge(self, t: float) -> bool:
@@ -260,8 +289,22 @@ class Startup:
             return False
         self.bridges = b + 1
         stage = self.stage
-        return self._raise(w.round_prob[stage] * w.bridge_mult, self.bridge_amount[stage * MAX_BRIDGE_DRAWS + b],
-                           self.bridge_u[b], t)
+        q = int(t / PERIOD_MONTHS)
+        if q > w.last_period:
+            q = w.last_period
+        p = w.bridge_prob[stage][q] * self.debt_q
+        if p > w.max_funding_probability:
+            p = w.max_funding_probability
+        won = self.bridge_u[b] < p
+        if won:
+            amount = self.bridge_amount[stage * MAX_BRIDGE_DRAWS + b]
+            self.cash += amount
+            self.debt_krw += amount
+            self.bridges_won += 1
+            if self.centre is not None:
+                w.rounds.append((self.id, t, amount, DEBT, True))
+                w.raised.append((t, amount, DEBT))
+        return won
 
     def _cross(self, now: float) -> None:
         w = self.world

@@ -22,6 +22,10 @@ STARTUPS = 2
 SAMPLE_ARRIVALS = 3
 """Arrivals of the weighted sample of never-applicants (see :mod:`region`)."""
 SAMPLE_STARTUPS = 4
+SAMPLE_QUALITY = 5
+"""The sampled never-applicants' quality draws (drawn first: their sampling tier depends on it)."""
+SAMPLE_KEEP = 6
+"""The draw that keeps or drops a candidate of the sample (by its quality tier)."""
 
 
 class Col:
@@ -38,15 +42,17 @@ class Col:
     FAIL = 10  # one Exp(1) budget for non-cash failure, across stages
     ACQUIRE = 11
     MATURE = 12
-    RAISE = 13  # 13, 14, 15: milestone rounds after prototype, product, traction
+    RAISE = 13  # 13, 14, 15: venture (equity) rounds after prototype, product, traction
     RAISE_SIZE = 16  # 16, 17, 18
-    BRIDGE = 19  # 19 .. 19 + MAX_BRIDGE_DRAWS - 1
+    BRIDGE = 19  # 19 .. 19 + MAX_BRIDGE_DRAWS - 1: bridge loans when cash runs out (debt)
     BRIDGE_SIZE = 27  # 27 .. 27 + MAX_BRIDGE_DRAWS - 1
     CONGLOMERATE = 35
+    DEBT = 36  # 36, 37, 38: loans at the milestones (debt)
+    DEBT_SIZE = 39  # 39, 40, 41
 
 
 MAX_BRIDGE_DRAWS = 8
-N_UNIFORMS = 36
+N_UNIFORMS = 42
 
 
 def name_key(name: str) -> int:

@@ -11,20 +11,20 @@ import gc
 import itertools
 import operator
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 
 import numpy as np
 import simpy
 
 from ..scenario.schema import STAGES, Scenario
-from ..scenario.timeline import per_year_total
-from . import reuse
+from . import books, market, reuse
 from .centre import Centre
 from .codes import ALIVE, CROSSED
 from .conglomerate import Conglomerate
 from .population import Population
-from .region import draw_cohort
+from .region import draw_cohort, education_created
 from .startup import Startup
-from .walk import Paths, walk
+from .walk import Paths
 
 
 class Environment(simpy.Environment):
@@ -53,12 +53,30 @@ class Records:
     costs: dict[str, float]
     centres: dict[str, dict[str, float]] = field(default_factory=dict)
     events: int = 0
-    raised: np.ndarray = field(default_factory=lambda: np.empty((0, 2)))
-    """Money supported start-ups attracted after their support (market rounds and partners' equity):
-    one row (month, KRW) per round, in the order they happened."""
+    raised: np.ndarray = field(default_factory=lambda: np.empty((0, 3)))
+    """Money supported start-ups attracted after their support (venture rounds, loans and partners' equity):
+    one row (month, KRW, channel: codes.EQUITY, DEBT, PARTNER) per round, in the order they happened."""
     hired: np.ndarray = field(default_factory=lambda: np.empty((0, 2)))
     """Jobs supported start-ups added after their support (one row (month, jobs) per milestone passed;
     jobs lost when a firm dies are not subtracted: these are hires, as the ministry counts them)."""
+    rounds: dict[str, np.ndarray] = field(default_factory=dict)
+    """Every round any start-up won: ``sid`` (row of ``startups``), ``month``, ``krw``, ``channel``
+    (codes.EQUITY, DEBT) and ``bridge`` (a bridge loan when cash ran out); weight them by the row's weight."""
+    spending: np.ndarray = field(default_factory=lambda: np.empty((0, 3)))
+    """Public spending, one row (month, KRW, item: books.ITEMS) per booking."""
+    partner_paid: np.ndarray = field(default_factory=lambda: np.empty((0, 3)))
+    """Partners' payments (investments and acquisition prices): (month, KRW, of it public money)."""
+    market: dict[str, np.ndarray] = field(default_factory=dict)
+    """The venture market by (region, period of ``period_months``): ``supply`` (KRW available), ``m`` (the
+    economy's odds multiplier), ``m_others`` (the never-supported's, after the supported firms' extra
+    demand), ``extra`` (the supported firms' extra expected venture money), ``induced`` (the part of it
+    investors brought, 1 - coupling), ``paid`` (the venture money investors expect to hand out: at most
+    supply + induced), ``fund_supply`` and ``fund_cost`` (public funds); empty when venture money is not
+    limited."""
+    alone: dict[str, np.ndarray] = field(default_factory=dict)
+    """The start-ups whose path differs from their walk alone in this economy (the supported, and the
+    never-supported the market moved): ``sid``, and that walk's ``outcome``, ``outcome_time``,
+    ``equity_krw`` and ``debt_krw``."""
 
     def __len__(self) -> int:
         return len(self.startups["founded"])
@@ -82,12 +100,27 @@ class World:
         sp, fu = scenario.startups, scenario.funding
         self.fail_hazard = [sp.stages[s].failure_hazard_per_month for s in STAGES]
         self.mature_hazard = sp.mature_hazard_per_month
-        self.round_prob = [fu.rounds[s].probability for s in STAGES]
-        self.bridge_mult = fu.bridge_probability_multiplier
         self.max_bridges = fu.max_bridges
         self.max_funding_probability = fu.max_probability
+        # round odds by (stage, market period): the walk reads the arrays, a supported start-up the lists
+        self.periods = market.periods(cal)
+        self.last_period = self.periods - 1
+        every = np.ones(self.periods)
+        odds = {c: np.outer([getattr(fu, c).rounds[s].probability for s in STAGES], every) for c in ("equity", "debt")}
+        self.rules = SimpleNamespace(
+            fail_hazard=np.array(self.fail_hazard), mature_hazard=self.mature_hazard, horizon=self.horizon,
+            max_bridges=self.max_bridges, max_funding_probability=self.max_funding_probability,
+            period_months=market.PERIOD_MONTHS, equity_prob=odds["equity"], debt_prob=odds["debt"],
+            bridge_prob=odds["debt"] * fu.bridge_probability_multiplier)
+        self.equity_prob = self.rules.equity_prob.tolist()
+        self.debt_prob = self.rules.debt_prob.tolist()
+        self.bridge_prob = self.rules.bridge_prob.tolist()
+        self.supply = market.supply(scenario)  # venture money by (region, period); None: not limited
         self.supported: list[Startup] = []
-        self.raised: list[tuple[float, float]] = []  # (month, KRW) of money supported start-ups attract
+        self.raised: list[tuple[float, float, int]] = []  # (month, KRW, channel) of money supported start-ups attract
+        self.rounds: list[tuple] = []  # (sid, month, KRW, channel, bridge) of every round a supported start-up wins
+        self.sought: list[tuple[int, float]] = []  # (market cell, KRW) venture money supported start-ups seek
+        self.partner_paid: list[tuple[float, float, float]] = []  # (month, KRW, of it public) partners pay
         self.hired: list[tuple[float, float]] = []  # (month, jobs) supported start-ups add at their milestones
         # jobs per founder in each stage, then once past the valley (a stage index of CROSSED)
         self.job_mult = [*(sp.stages[s].jobs_multiplier for s in STAGES), sp.crossed_jobs_multiplier]
@@ -100,12 +133,16 @@ class World:
         self.cohorts = [reuse.cached("cohorts", reuse.key("cohorts", scenario, seed, replication, salt, r),
                                      lambda r=r: draw_cohort(scenario, r, seed, replication, salt))
                         for r in self.region_names]
-        walk_keys = [reuse.key("walk", scenario, seed, replication, salt, r) for r in self.region_names]
-        walks = [reuse.cached("walk", k, lambda c=c: walk(Population(scenario, [c]), self))
-                 for k, c in zip(walk_keys, self.cohorts, strict=True)]
+        rows = [None if self.supply is None else self.supply[i:i + 1] for i in range(len(self.region_names))]
+        walk_keys = [reuse.key("walk", scenario, seed, replication, salt, r, rows[i])
+                     for i, r in enumerate(self.region_names)]
+        walks = [reuse.cached("walk", k, lambda c=c, row=row: market.settle(Population(scenario, [c]), self.rules, row))
+                 for k, c, row in zip(walk_keys, self.cohorts, rows, strict=True)]
         economy = reuse.cached("economy", reuse.economy_key(seed, replication, salt, walk_keys),
-                               lambda: _economy(scenario, self.cohorts, walks))
+                               lambda: _economy(scenario, self.cohorts, walks, self.rules))
+        self.economy = economy
         self.paths = economy.paths
+        self.market_m = economy.m.tolist()  # by region, period: what a supported start-up's rounds face
         # only start-ups that would apply to the keenest open centre are ever applicants
         self.population = economy.population.fresh(max((c.max_apply_probability for c in self.centres), default=0.0))
 
@@ -130,23 +167,24 @@ class World:
 
     # ------------------------------------------------------------------------------------------
     def _records(self) -> Records:
-        pop, paths = self.population, self.paths
-        n = len(pop)
-        horizon = self.horizon
+        pop, n, horizon = self.population, len(self.population), self.horizon
+        fields = ("id", "centre_index", "support_time", "grant_krw", "equity_krw", "debt_krw", "bridges_won",
+                  "conglomerate_krw", "subcontract", "stage", "crossed_time", "outcome", "cause", "outcome_time")
+        t = _flat(map(operator.attrgetter(*fields), self.supported), len(self.supported), len(fields))
+        order = np.argsort(t[:, 0], kind="stable")
+        sup, since = t[order, 0].astype(np.int64), t[order, 2]
+        moved = self._displace(sup, since)
+        paths = self.paths if moved is None else moved.paths
         centre = np.full(n, -1, dtype=np.int16)
         support_time = np.full(n, np.nan)
         grant, conglomerate, subcontract = np.zeros(n), np.zeros(n), np.zeros(n, dtype=bool)
-        stage, private, crossed_time = paths.stage.copy(), paths.private_krw.copy(), paths.crossed_time.copy()
+        stage, crossed_time = paths.stage.copy(), paths.crossed_time.copy()
+        equity, debt, bridges = paths.equity_krw.copy(), paths.debt_krw.copy(), paths.bridges.copy()
         outcome, cause, outcome_time = paths.outcome.copy(), paths.cause.copy(), paths.outcome_time.copy()
         if self.supported:
-            fields = ("id", "centre_index", "support_time", "grant_krw", "private_krw", "conglomerate_krw",
-                      "subcontract", "stage", "crossed_time", "outcome", "cause", "outcome_time")
-            get = operator.attrgetter(*fields)
-            t = _flat(map(get, self.supported), len(self.supported), len(fields))
             sid = t[:, 0].astype(np.int64)
-            for target, j in ((centre, 1), (support_time, 2), (grant, 3), (private, 4), (conglomerate, 5),
-                              (subcontract, 6), (stage, 7), (crossed_time, 8), (outcome, 9), (cause, 10),
-                              (outcome_time, 11)):
+            for j, target in enumerate((centre, support_time, grant, equity, debt, bridges, conglomerate, subcontract,
+                                        stage, crossed_time, outcome, cause, outcome_time), start=1):
                 target[sid] = t[:, j]
         outcome_time[outcome == ALIVE] = horizon
         start_year = int(self.scenario.calendar.start[:4])
@@ -166,7 +204,10 @@ class World:
             "centre": centre,
             "support_time": support_time,
             "grant_krw": grant,
-            "private_krw": private,
+            "private_krw": equity + debt,
+            "equity_krw": equity,
+            "debt_krw": debt,
+            "bridge_rounds": bridges.astype(np.int16),
             "conglomerate_krw": conglomerate,
             "subcontract": subcontract,
             "stage_reached": stage,
@@ -176,22 +217,65 @@ class World:
             "cause": cause,
             "outcome_time": outcome_time,
             "jobs": pop.team * job_mult[stage],
+            "education_created": education_created(self.scenario, self.region_names, pop.region, founded),
         }
-        operating = sum(c.operating_cost(horizon) for c in self.centres)
-        education = sum(per_year_total(self.scenario, f"founder_education.{n}.cost_krw_per_year",
-                                       self.scenario.calendar.month(e.starts), horizon)
-                        for n, e in self.scenario.founder_education.items())
-        costs = {"operating_krw": operating, "education_krw": education,
-                 "grants_krw": float(sum(c.grants_paid for c in self.centres)),
-                 "conglomerate_krw": float(sum(g.invested for g in self.conglomerates.values()))}
+        spending = books.spending(self, t[:, 2], t[:, 1], t[:, 3])
+        partner = _flat(self.partner_paid, len(self.partner_paid), 3)
+        costs = {**books.totals(spending), "conglomerate_krw": float(partner[:, 1].sum())}
         centres = {c.name: {"rounds": c.rounds, "applicants": c.applicants, "selected": c.selected,
                             "grants_krw": c.grants_paid} for c in self.centres}
         return Records(
             scenario=self.scenario.name, replication=self.replication, horizon=horizon,
             region_names=self.region_names, sector_names=self.sector_names,
             centre_names=[c.name for c in self.centres], startups=startups, costs=costs, centres=centres,
-            events=self.env.scheduled, raised=_flat(self.raised, len(self.raised), 2),
-            hired=_flat(self.hired, len(self.hired), 2))
+            events=self.env.scheduled, raised=_flat(self.raised, len(self.raised), 3),
+            hired=_flat(self.hired, len(self.hired), 2), rounds=self._rounds(paths, sup, since), spending=spending,
+            partner_paid=partner, market=self._market_books(moved), alone=self._alone(sup, moved))
+
+    def _displace(self, sup: np.ndarray, since: np.ndarray):
+        """The never-supported start-ups' paths once the supported firms' extra venture money is cleared
+        (market.displace); None when venture money is not limited."""
+        if self.supply is None:
+            return None
+        seek = _flat(self.sought, len(self.sought), 2)
+        sought = np.bincount(seek[:, 0].astype(np.int64), seek[:, 1], minlength=self.supply.size)
+        return market.displace(self.population, self.rules, self.economy.market, self.supply, sup, since, sought,
+                               self.scenario.market.coupling)
+
+    def _rounds(self, paths: Paths, sup: np.ndarray, since: np.ndarray) -> dict[str, np.ndarray]:
+        """Every round won: the economy's walks' (a supported firm's up to its support: its replay is that
+        walk), and the supported firms' own after their support."""
+        pos = np.searchsorted(sup, paths.round_sid)
+        hit = pos < sup.size
+        hit[hit] = sup[pos[hit]] == paths.round_sid[hit]
+        keep = ~hit
+        keep[hit] = paths.round_month[hit] <= since[pos[hit]]
+        own = self.rounds
+        extra = {name: np.array([r[j] for r in own], dtype=dtype) for j, (name, dtype) in
+                 enumerate((("sid", np.int64), ("month", float), ("krw", float), ("channel", np.int8),
+                            ("bridge", bool)))}
+        base = {"sid": paths.round_sid, "month": paths.round_month, "krw": paths.round_krw,
+                "channel": paths.round_channel, "bridge": paths.round_bridge}
+        return {k: np.concatenate([base[k][keep], extra[k]]) for k in base}
+
+    def _market_books(self, moved) -> dict[str, np.ndarray]:
+        if self.supply is None:
+            return {}
+        book = market.funds(self.scenario)
+        # a fund's public cost per (region, period): its cost that period, split like the money it invests there
+        added = book.supply.sum(axis=0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            fund_cost = np.where(added > 0, book.supply * (book.cost / np.where(added > 0, added, 1.0)), 0.0)
+        return {"supply": self.supply, "m": self.economy.m, "m_others": moved.m, "extra": moved.extra,
+                "induced": moved.induced, "paid": moved.paid, "fund_supply": book.supply, "fund_cost": fund_cost,
+                "period_months": np.array([market.PERIOD_MONTHS])}
+
+    def _alone(self, sup: np.ndarray, moved) -> dict[str, np.ndarray]:
+        sids = sup if moved is None else np.union1d(sup, moved.moved)
+        p = self.paths
+        out_t = np.where(p.outcome[sids] == ALIVE, self.horizon, p.outcome_time[sids])
+        return {"sid": sids, "outcome": p.outcome[sids], "outcome_time": out_t, "equity_krw": p.equity_krw[sids],
+                "debt_krw": p.debt_krw[sids]}
 
 
 def _flat(rows, n: int, width: int) -> np.ndarray:
@@ -201,19 +285,32 @@ def _flat(rows, n: int, width: int) -> np.ndarray:
 
 @dataclass
 class _Economy:
-    """A replication's whole population and its unsupported walks, laid end to end across regions."""
+    """A replication's whole population and its unsupported walks at the market's fixed point, laid end to
+    end across regions (market.Settled: the paths, the multipliers by region and period, the venture money
+    sought at them)."""
 
     population: Population
-    paths: Paths
+    market: market.Settled
+
+    @property
+    def paths(self) -> Paths:
+        return self.market.paths
+
+    @property
+    def m(self) -> np.ndarray:
+        return self.market.m
 
 
-def _economy(scenario: Scenario, cohorts, walks: list[Paths]) -> _Economy:
-    paths = Paths.joined(walks)
+def _economy(scenario: Scenario, cohorts, walks: list[market.Settled], rules) -> _Economy:
+    settled = market.joined(walks, [len(c) for c in cohorts], rules.max_funding_probability)
     population = Population(scenario, cohorts)
-    population.leaves = paths.leaves
-    for part in (population, paths):
+    population.leaves = settled.paths.leaves
+    economy = _Economy(population, settled)
+    for part in (population, settled.paths, settled, economy):
         reuse.freeze(part)
-    return _Economy(population, paths)
+    if settled.demand is not None:
+        reuse.freeze(settled.demand)
+    return economy
 
 
 def simulate(scenario: Scenario, seed: int, replication: int, *, crn: bool = True) -> Records:

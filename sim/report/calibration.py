@@ -51,8 +51,8 @@ def markdown(report: dict) -> str:
               "| target | published | tolerance | start | fitted [95% CI] | z | within | source |",
               "|---|---:|---:|---:|---|---:|:---:|---|"]
     for row, start in zip(report["targets"]["fitted"], report["targets"]["initial"], strict=True):
-        kind = "count" if row["group"] in MONTHLY else "share"
         label = TargetPoint(row["group"], row["key"], 0, 1, 1, "").label
+        kind = TargetPoint(row["group"], row["key"], 0, 1, 1, "").kind
         if not row["fitted_point"]:
             label += " (check)"
         z = "n/a" if row["z"] is None else f"{row['z']:+.2f}"
@@ -95,7 +95,8 @@ def plot(
     """
     from matplotlib.figure import Figure
 
-    groups = list(dict.fromkeys(p.group for p in points))
+    drawn = final if final is not None else (initial or {})
+    groups = [g for g in dict.fromkeys(p.group for p in points) if g in drawn]  # groups with curves
     fig = Figure(figsize=(5.2 * len(groups), 4.2))
     axes = fig.subplots(1, len(groups), squeeze=False)[0]
     for ax, group in zip(axes, groups, strict=True):

@@ -46,6 +46,9 @@ MAX_EXTENDS = 20
 """Longest chain of ``extends`` (a file extending a file extending ...)."""
 MAX_PROBLEMS = 25
 """Validation problems listed in one message (the rest are counted)."""
+YEAR_KEYED = ("_by_year",)
+"""Mappings whose keys are calendar years (whole numbers: the market's yearly series, any key ending in
+``_by_year``); every other key is a name (text), except a timeline's months."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -148,9 +151,10 @@ def _check_tree(data, origin: str) -> None:
             for k, v in node.items():
                 # a timeline's months may be read by YAML as dates or numbers: timeline.month_key says
                 month = where == timeline.PREFIX and isinstance(k, (datetime.date, int)) and not isinstance(k, bool)
-                if not isinstance(k, str) and not month:
+                year = isinstance(k, int) and not isinstance(k, bool) and where.endswith(YEAR_KEYED)
+                if not isinstance(k, str) and not (month or year):
                     raise ScenarioError(f"{origin}: key {_short(k)} at {at} must be a name (text), found {_kind(k)}.")
-                if not month:
+                if not (month or year):
                     text_ok(k, f"key {_short(k)} at {at}")
                 walk(v, f"{where}.{k}" if where else k, depth + 1)
         else:

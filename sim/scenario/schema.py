@@ -12,24 +12,26 @@ rate per month, ``*_per_year`` per year; dates are ``YYYY-MM`` strings.
 from __future__ import annotations
 
 import bisect
-import re
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+import numpy as np
+from pydantic import Field, PrivateAttr, field_validator, model_validator
 
+from .fields import (  # noqa: F401 - re-exported: the schema's types are read from here
+    STAGES,
+    Count,
+    Money,
+    Month,
+    Multiplier,
+    NonNegative,
+    Positive,
+    Probability,
+    Strict,
+    parse_month,
+)
+from .fields import coerce_date as _coerce_date
+from .funding import Channel, Fund, Funding, Market, Round  # noqa: F401 - re-exported
 from .timeline import timeline_problems
-
-STAGES = ("prototype", "product", "traction")
-"""The stages of the valley, in order. Reaching the end of ``traction`` is crossing the valley."""
-
-_DATE = re.compile(r"^(\d{4})-(\d{2})$")
-
-Probability = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
-NonNegative = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
-Positive = Annotated[float, Field(gt=0.0, allow_inf_nan=False)]
-Multiplier = Annotated[float, Field(ge=0.0, le=1000.0, allow_inf_nan=False)]
-Money = Annotated[float, Field(ge=0.0, le=1e16, allow_inf_nan=False)]
-Count = Annotated[int, Field(ge=0, le=10_000_000)]
 
 MAX_CALENDAR_YEARS = 100
 """Longest calendar (start to horizon) a scenario may span."""
@@ -38,36 +40,6 @@ MAX_STARTUPS = 2_000_000
 microseconds each): ten times what the shipped scenarios simulate of the real economy. Founding
 rates that are valid one by one but add up to more (1e7 a year in every region) are refused
 before they allocate gigabytes."""
-
-
-def parse_month(value: str) -> tuple[int, int]:
-    """Parse ``YYYY-MM`` into (year, month); raise ValueError with a readable message."""
-    m = _DATE.match(str(value))
-    if not m or not 1 <= int(m.group(2)) <= 12:
-        raise ValueError(f"a date as YYYY-MM (for example 2015-03), found {value!r}")
-    return int(m.group(1)), int(m.group(2))
-
-
-def _coerce_date(value: object) -> str:
-    # YAML reads 2015-03 as a string but 2015-03-16 as a date: accept both, keep the month.
-    if hasattr(value, "year") and hasattr(value, "month"):
-        return f"{value.year:04d}-{value.month:02d}"
-    if not isinstance(value, str):
-        raise ValueError(f"a date as YYYY-MM (for example 2015-03), found {value!r}")
-    if re.match(r"^\d{4}-\d{2}-\d{2}$", value):
-        value = value[:7]
-    parse_month(value)
-    return value
-
-
-Month = str
-"""A month as YYYY-MM (a YAML date is accepted and cut to its month)."""
-
-
-class Strict(BaseModel):
-    """Base for every section: unknown keys are errors, the result is immutable."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True, use_attribute_docstrings=True)
 
 
 class Calendar(Strict):
@@ -122,7 +94,7 @@ class Region(Strict):
     founding_trend_per_year: float = Field(0.0, ge=-0.5, le=1.0, allow_inf_nan=False)
     """Relative yearly growth of the founding rate (0.03 = +3 % a year)."""
     funding_access: Multiplier = 1.0
-    """Odds of raising follow-on money relative to Seoul (Seoul = 1)."""
+    """Odds of raising venture (equity) money relative to Seoul (Seoul = 1), before the market's rationing."""
     hazard_multiplier: Multiplier = 1.0
     """Failure hazard relative to the national stage hazards."""
     sector_mix: dict[str, NonNegative] | None = None
@@ -188,43 +160,6 @@ class Startups(Strict):
         return {s: v[s] for s in STAGES}
 
 
-class Round(Strict):
-    probability: Probability
-    """Chance of raising this round at the milestone for a median start-up in Seoul."""
-    size_median_krw: Money
-    """Median size of the round."""
-    size_sigma: NonNegative = Field(0.6, le=5)
-    """Log-sd of the round size (lognormal)."""
-
-
-class Funding(Strict):
-    """The follow-on funding market: rounds at milestones and bridges when cash runs out."""
-
-    rounds: dict[str, Round] = Field(
-        default_factory=lambda: {
-            "prototype": Round(probability=0.15, size_median_krw=100_000_000),
-            "product": Round(probability=0.20, size_median_krw=300_000_000),
-            "traction": Round(probability=0.25, size_median_krw=1_000_000_000),
-        }
-    )
-    """Round raised on finishing each stage (keyed by the stage just finished)."""
-    bridge_probability_multiplier: Multiplier = 0.6
-    """A bridge when cash runs out has this multiple of the stage's milestone odds."""
-    max_bridges: Count = Field(2, le=8)
-    """Bridges tried when cash runs out, at most 8 in a start-up's life."""
-    quality_exponent: NonNegative = Field(1.0, le=10)
-    """Odds scale with quality ** exponent."""
-    max_probability: Probability = 0.95
-    """Cap on any one round's or bridge's odds, whatever the multipliers."""
-
-    @field_validator("rounds")
-    @classmethod
-    def _all_stages(cls, v: dict[str, Round]) -> dict[str, Round]:
-        if set(v) != set(STAGES):
-            raise ValueError(f"exactly the stages {list(STAGES)}, found {sorted(v)}")
-        return {s: v[s] for s in STAGES}
-
-
 class Training(Strict):
     """What a residency does. Multipliers of 1 mean no effect."""
 
@@ -237,7 +172,8 @@ class Training(Strict):
     speed_multiplier_after: Multiplier = 1.05
     """Milestone speed after graduating."""
     funding_odds_multiplier: Multiplier = 1.3
-    """Follow-on funding odds through the centre's network, from selection on."""
+    """Venture (equity) round odds through the centre's network, from selection on (loans are not
+    affected: the evidence is about investors)."""
     funding_odds_half_life_months: float | None = Field(None, gt=0, le=1200, allow_inf_nan=False)
     """Half-life of the network's funding boost: the extra odds halve every this many months after
     selection (null: the boost lasts for life). Mentoring and investor ties matter most soon after
@@ -252,9 +188,9 @@ class Training(Strict):
 
 class Grants(Strict):
     funding_odds_multiplier: Multiplier = 1.0
-    """A grant's own effect on its recipient's later private-funding odds (the grant, not the selection:
-    only granted start-ups get it, for life). A US SBIR Phase I award about doubles the probability of
-    later venture funding (Howell, American Economic Review, 2017); 1 = no effect."""
+    """A grant's own effect on its recipient's later venture (equity) round odds (the grant, not the
+    selection: only granted start-ups get it, for life). A US SBIR Phase I award about doubles the
+    probability of later venture funding (Howell, American Economic Review, 2017); 1 = no effect."""
     per_startup_krw: Money = 20_000_000
     """Grant paid to each granted start-up at selection."""
     per_round: Count = 10
@@ -305,7 +241,10 @@ class Centre(Strict):
     training: Training = Field(default_factory=Training)
     grants: Grants = Field(default_factory=Grants)
     operating_cost_krw_per_year: Money = 1_500_000_000
-    """Public operating cost of the centre while open."""
+    """Public operating cost of the centre a year while open (its fixed part: staff, building)."""
+    operating_cost_krw_per_supported: Money = 0.0
+    """Public operating cost per start-up the centre selects (selection, mentoring, programmes: the part
+    that grows with the firms served), paid when it is selected."""
 
     _v_dates = field_validator("opens", "closes", mode="before")(
         lambda v: None if v is None else _coerce_date(v)
@@ -338,6 +277,9 @@ class Conglomerate(Strict):
     """Monthly revenue a subcontract brings (it lengthens the runway)."""
     focus_multiplier: Multiplier = 1.5
     """Appetite multiplier for alumni in the centre's sector focus."""
+    public_share: Probability = 0.0
+    """Share of the partner's investments paid with public money (policy lenders or the fund of funds in
+    its linked fund): counted as public cost, net of what it earns back (``market`` fund terms)."""
 
     @model_validator(mode="after")
     def _sum(self) -> Conglomerate:
@@ -379,10 +321,23 @@ class Sampling(Strict):
     """Start-ups whose application draw is below this are all simulated; at least every centre's apply_probability."""
     others_weight: float = Field(1.0, ge=1.0, le=1e6, allow_inf_nan=False)
     """How many start-ups each simulated start-up above that draw stands for (1: simulate everyone)."""
+    quality_tiers: list[tuple[Probability, Annotated[float, Field(ge=1.0, le=1e6, allow_inf_nan=False)]]] = \
+        Field(default_factory=list)
+    """Denser samples of the best of those start-ups: ``[quantile, weight]`` pairs, each start-up whose latent
+    quality is above that quantile standing for ``weight`` (at most ``others_weight``) instead. Venture money
+    goes to the best firms, so sampling them more densely makes money and its displacement far less noisy."""
+
+    def weights(self) -> tuple[np.ndarray, np.ndarray]:
+        """Quantile cut points (ascending, from 0) and the weight of the sample above each."""
+        tiers = sorted(self.quality_tiers)
+        return (np.array([0.0, *(q for q, _ in tiers)]),
+                np.array([self.others_weight, *(min(w, self.others_weight) for _, w in tiers)]))
 
     def simulated_share(self) -> float:
         """The share of the economy's start-ups that is simulated."""
-        return self.full_below_apply + (1.0 - self.full_below_apply) / self.others_weight
+        cuts, weights = self.weights()
+        mass = np.diff(np.append(cuts, 1.0))
+        return self.full_below_apply + (1.0 - self.full_below_apply) * float((mass / weights).sum())
 
 
 class Scenario(Strict):
@@ -405,6 +360,9 @@ class Scenario(Strict):
     """Values every conglomerate starts from (deep-merged under each entry of ``conglomerates``)."""
     conglomerates: dict[str, Conglomerate] = Field(default_factory=dict)
     founder_education: dict[str, FounderEducation] = Field(default_factory=dict)
+    market: Market = Field(default_factory=Market)
+    funds: dict[str, Fund] = Field(default_factory=dict)
+    """Public venture funds: each adds venture money where and when it invests, at a public cost."""
     sampling: Sampling = Field(default_factory=Sampling)
     timeline: dict[str, dict[str, Any]] = Field(default_factory=dict)
     """Dated changes: from a month (YYYY-MM, inside the calendar) on, keys take new values (``centres.*.partner:
@@ -450,6 +408,7 @@ class Scenario(Strict):
                 problems.append((f"{where}.opens", f"a date inside the calendar {cal.start} .. {cal.horizon}, found {c.opens}"))
             if c.closes is not None and cal.month(c.closes) <= cal.month(c.opens):
                 problems.append((f"{where}.closes", f"a date after opens ({c.opens}), found {c.closes}"))
+        problems += self._market_references()
         keen = [n for n, c in self.centres.items() if c.enabled and c.apply_probability > self.sampling.full_below_apply]
         if keen:
             c = self.centres[keen[0]]
@@ -476,6 +435,31 @@ class Scenario(Strict):
         if problems:
             raise ReferenceProblems(problems)
         return self
+
+    def _market_references(self) -> list[tuple[str, str]]:
+        cal, mk = self.calendar, self.market
+        problems = []
+        for r in mk.capital_region:
+            if r not in self.regions:
+                problems.append(("market.capital_region", _unknown("region", r, self.regions)))
+        for r in mk.region_shares:
+            if r not in self.regions:
+                problems.append((f"market.region_shares.{r}", _unknown("region", r, self.regions)))
+        if mk.limited:
+            missing = [r for r in self.regions if r not in mk.region_shares]
+            if missing:
+                problems.append(("market.region_shares", f"a share for every region when "
+                                 f"market.venture_investment_krw_by_year is given, found none for {missing}"))
+            elif not any(mk.region_shares[r] > 0 for r in self.regions):
+                problems.append(("market.region_shares", "at least one region with a positive share, found none"))
+        for fname, f in self.funds.items():
+            for r in f.regions:
+                if r != "*" and r not in self.regions:
+                    problems.append((f"funds.{fname}.regions", _unknown("region", r, self.regions)))
+            if not 0 <= cal.month(f.starts) < cal.horizon_months:
+                problems.append((f"funds.{fname}.starts",
+                                 f"a date inside the calendar {cal.start} .. {cal.horizon}, found {f.starts}"))
+        return problems
 
     def founding_intensity(self, region: str):
         """Expected foundings in each month of the calendar in ``region`` (a numpy array): the

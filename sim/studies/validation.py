@@ -134,7 +134,7 @@ def report(
     lines += ["**No-programme survival by firm age** (target: KOSTAT manufacturing 2015 basis, +-2 "
               "points)", "",
               "| age | target | model | within |", "|---|---:|---|:---:|"]
-    tgt = {int(p.key): p for p in targets_survival.points}
+    tgt = {int(p.key): p for p in targets_survival.points if p.group == "survival"}
     means = {}
     for y in AGES:
         x = data[f"c_survival_{y}y"]
