@@ -68,6 +68,15 @@ def test_run_returns_the_folder_s_numbers_as_dataframes(tiny, tmp_path):
     assert res.replications.survival_5y.mean() == pytest.approx(mean)
     again = sim.Results.open(tmp_path / "r")
     assert again.summary == res.summary and again.report is None
+    # the yearly ledger: a row per replication and calendar year, adding up to the whole-run metrics
+    years = res.years
+    assert len(years) == 2 * (2024 - 2012 + 1) and set(years.year) == set(range(2012, 2025))
+    by_rep = years.groupby("replication")[["public_cost_krw", "equity_raised_krw"]].sum()
+    metrics = res.replications.set_index("replication")
+    assert by_rep.public_cost_krw.to_numpy() == pytest.approx(metrics.public_cost_krw.to_numpy())
+    assert by_rep.equity_raised_krw.to_numpy() == pytest.approx(
+        metrics.equity_raised_krw.to_numpy()
+    )
 
 
 def test_compare_writes_the_report_and_names_scenarios_as_the_cli_does(tiny, tmp_path):
