@@ -47,7 +47,7 @@ def test_the_outlook_shares_one_calendar_and_economy():
     ) == (2022, 2030)
     for name, sc in scs.items():
         assert sc.calendar == ref.calendar and sc.sampling == ref.sampling, name
-        assert sc.regions == ref.regions, name
+        assert sc.regions == ref.regions and sc.market == ref.market, name
         for r in sc.regions:
             if r == "Daegu" and sc.founder_education:
                 continue
@@ -86,8 +86,8 @@ def test_each_option_changes_the_programme_from_2027_and_not_before(runs):
         assert np.array_equal(before(s), before(sb)), name
         assert np.array_equal(s["support_time"][before(s)], sb["support_time"][before(sb)]), name
     assert after(runs["close-the-centres"][1].startups) == 0 < after(sb)
-    # twice the seats: twice Seoul's admissions (its contests fill the seats), twice the operating
-    # cost
+    # twice the seats: twice Seoul's admissions (its contests fill the seats), each extra one at
+    # the cost per supported start-up in force, the fixed part unchanged
     twice = runs["twice-the-seats"][1]
     seoul = base.centre_names.index("Seoul")
 
@@ -95,11 +95,33 @@ def test_each_option_changes_the_programme_from_2027_and_not_before(runs):
         return int((s["supported"] & (s["support_time"] >= m2027) & (s["centre"] == seoul)).sum())
 
     assert seoul_after(twice.startups) == pytest.approx(2 * seoul_after(sb), rel=0.1)
-    years_after = (base_sc.calendar.horizon_months - m2027) / 12
-    assert twice.costs["operating_krw"] - base.costs["operating_krw"] == pytest.approx(
-        len(base_sc.centres) * (5.63e9 - 2.815e9) * years_after, rel=1e-9)
+    assert twice.costs["operating_krw"] == base.costs["operating_krw"]
+    rate = base_sc.at(m2027).centres["Seoul"].operating_cost_krw_per_supported
+    assert twice.costs["per_supported_krw"] - base.costs["per_supported_krw"] == pytest.approx(
+        rate * (after(twice.startups) - after(sb)), rel=1e-9)
     closed = runs["close-the-centres"][1].costs["operating_krw"]
     assert closed < 0.7 * base.costs["operating_krw"]
-    funds = runs["regional-funds-half"][1].startups
-    late = funds["supported"] & (funds["support_time"] >= m2027)
-    assert (funds["grant_krw"][late] == 3e8).any()  # the funds' investments
+    # funds instead of centres: the eight centres select nobody after 2026; their regions' venture
+    # money rises by what the funds invest, from 2027 and not before, at a public cost
+    fsc, funds = runs["regional-funds-half"]
+    eight = [i for i, n in enumerate(funds.centre_names) if fsc.centres[n].closes == "2027-01"]
+    late = funds.startups["supported"] & (funds.startups["support_time"] >= m2027)
+    assert len(eight) == 8 and not np.isin(funds.startups["centre"][late], eight).any()
+    added = funds.market["supply"] - base.market["supply"]
+    q2027 = int(m2027 // 3)
+    regions = [
+        list(fsc.regions).index(n)
+        for n in (
+            "Daejeon",
+            "Sejong",
+            "North Gyeongsang",
+            "South Jeolla",
+            "Jeju",
+            "South Chungcheong",
+            "Ulsan",
+            "Incheon",
+        )
+    ]
+    assert (added[:, :q2027] == 0).all() and (added[regions, q2027:] > 0).all()
+    assert np.delete(added, regions, axis=0).max() == 0
+    assert funds.costs["funds_krw"] > 0 == base.costs["funds_krw"]

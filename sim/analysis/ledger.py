@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..model.books import FUNDS, GRANTS, PARTNERS_PUBLIC
+from ..model.books import FUNDS, GRANTS, OPERATING, PARTNERS_PUBLIC, PER_SUPPORTED
 from ..model.codes import DEBT, EQUITY
 
 YEAR_COLUMNS: dict[str, tuple[str, str]] = {
@@ -41,6 +41,12 @@ YEAR_COLUMNS: dict[str, tuple[str, str]] = {
         "education that year",
     ),
     "grants_krw": ("KRW", "programme grants paid that year"),
+    "centres_cost_krw": (
+        "KRW",
+        "the centres' own budgets that year: operating cost (fixed and per supported start-up) "
+        "and grants, what central and local government gave the centres (founder education, "
+        "public funds and the linked funds' public money are not in it)",
+    ),
     "funds_public_cost_krw": ("KRW", "public funds' cost that year, net of what comes back"),
     "partner_investment_krw": ("KRW", "partners' investments and acquisition payments that year"),
     "supported_new": ("start-ups", "start-ups first supported that year"),
@@ -97,6 +103,8 @@ def year_columns(records, calendar) -> dict[str, np.ndarray]:
     out["public_cost_krw"] = by_year(sp[:, 0], sp[:, 1])
     out["grants_krw"] = by_year(sp[item == GRANTS, 0], sp[item == GRANTS, 1])
     out["funds_public_cost_krw"] = by_year(sp[item == FUNDS, 0], sp[item == FUNDS, 1])
+    centres = np.isin(item, [OPERATING, PER_SUPPORTED, GRANTS])
+    out["centres_cost_krw"] = by_year(sp[centres, 0], sp[centres, 1])
     other = ~np.isin(item, [GRANTS, FUNDS, PARTNERS_PUBLIC])
     out["operating_cost_krw"] = by_year(sp[other, 0], sp[other, 1])
     pp = records.partner_paid
