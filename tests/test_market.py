@@ -55,6 +55,50 @@ def test_supply_is_the_series_times_the_modelled_ages_and_the_regions_share(ship
     assert national == pytest.approx((1_384_500_000_000 * 2_085_800_000_000) ** 0.5, rel=1e-12)
 
 
+def test_past_the_data_the_series_holds_or_follows_its_fitted_trend(shipped):
+    """Past 2021 the shipped series holds its last value; with trend_fit_years it follows the
+    log-linear trend fitted to those years, from the fitted level at the last of them, at the fit's
+    growth or at growth_after_data_per_year (the outlook's); the years of the data are unchanged."""
+    from sim.scenario.loader import load_scenario as load
+
+    years = np.arange(2013, 2036)
+    held = load(shipped / "no-programme.yaml")
+    series = held.market.venture_investment_krw_by_year
+    fitted = [2015, 2016, 2017, 2018, 2019, 2020]
+    slope, intercept = np.polyfit(fitted, np.log([series[y] for y in fitted]), 1)
+    national = market.national_series(held.market, years)
+    assert national[years > 2021] == pytest.approx(series[2021], rel=1e-12)
+    own = load(shipped / "no-programme.yaml", ["market.trend_fit_years=[2015, 2020]"])
+    trend = market.national_series(own.market, years)
+    assert np.array_equal(trend[years <= 2021], national[years <= 2021])
+    assert trend[years > 2021] == pytest.approx(
+        np.exp(intercept + slope * years[years > 2021]), rel=1e-9
+    )
+    outlook = load(shipped / "outlook" / "no-programme-2035.yaml")
+    assert outlook.market.trend() == pytest.approx((2020, np.exp(intercept + slope * 2020), 0.189))
+    flat = load(
+        shipped / "outlook" / "no-programme-2035.yaml", ["market.growth_after_data_per_year=0"]
+    )
+    assert market.national_series(flat.market, years)[years > 2021] == pytest.approx(
+        np.exp(intercept + slope * 2020), rel=1e-9)
+
+
+@pytest.mark.parametrize("sets, expected", [
+    (["market.growth_after_data_per_year=0.1"], "only with trend_fit_years"),
+    (["market.trend_fit_years=[2015, 2014]"], "two years, the first before the second"),
+    (["market.trend_fit_years=[2014, 2020]"], "years of venture_investment_krw_by_year"),
+])
+def test_a_trend_past_the_data_is_checked(shipped, sets, expected):
+    """A growth without the trend it continues, or fit years not in the series, is one clear error.
+    """
+    from sim.errors import ScenarioError
+    from sim.scenario.loader import load_scenario as load
+
+    with pytest.raises(ScenarioError) as info:
+        load(shipped / "no-programme.yaml", sets)
+    assert expected in info.value.message and info.value.exit_code == 2
+
+
 def test_settled_walks_are_exactly_a_walk_under_the_final_multipliers(make_scenario):
     """The fixed point re-walks only the start-ups whose round decisions flip, yet its paths equal a
     fresh walk of everyone under the final m, to the bit; and the final m clears every cell (the
@@ -263,3 +307,23 @@ def test_a_region_walk_alone_equals_its_part_of_the_economy(make_scenario):
     start = len(world.cohorts[0])
     np.testing.assert_array_equal(alone.m[0], world.economy.m[1])
     np.testing.assert_array_equal(alone.paths.equity_krw, world.economy.paths.equity_krw[start:])
+
+
+def test_the_outlook_posterior_draws_the_supply_growth_for_the_outlook_only(shipped):
+    """scenarios/posteriors/outlook carries a prior on the venture money's growth past the data: its
+    draws set it in the outlook's files (which hold the fitted 0.189) and in no file of the
+    historical library (which holds the series past 2021)."""
+    from sim.scenario.draws import load_draws
+    from sim.scenario.loader import base_data, resolved_dict, validate
+    from sim.scenario.loader import load_scenario as load
+
+    key = "market.growth_after_data_per_year"
+    draws = load_draws(shipped / "posteriors" / "outlook", 5, seed=20140902)
+    outlook = shipped / "outlook" / "carry-on.yaml"
+    assert key in draws.applied(resolved_dict(load(outlook)))
+    assert key not in draws.applied(resolved_dict(load(shipped / "ccei-as-run.yaml")))
+    grown = [dict(zip(draws.keys, v, strict=True))[key] for v in draws.values]
+    assert all(0 <= g <= 0.25 for g in grown) and len(set(grown)) == 5
+    applied = draws.applied(resolved_dict(load(outlook)))
+    sc = validate(draws.data_for(base_data(outlook), 2, applied))
+    assert sc.market.trend()[2] == grown[2]

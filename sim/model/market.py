@@ -77,6 +77,19 @@ def by_year(points: dict[int, float], years: np.ndarray, log: bool = False) -> n
     return np.interp(years, ys, vs)
 
 
+def national_series(market, years: np.ndarray) -> np.ndarray:
+    """Korea's new venture investment in each of ``years`` (KRW a year): the series, interpolated in logs
+    between its years, held before its first; past its last, held or (``market.trend_fit_years``) on its
+    fitted log-linear trend: the fitted level at the last fitted year grown at the trend's growth."""
+    out = by_year(market.venture_investment_krw_by_year, years, log=True)
+    trend = market.trend()
+    if trend is not None:
+        last_fit, level, growth = trend
+        past = np.asarray(years) > max(market.venture_investment_krw_by_year)
+        out = np.where(past, level * (1.0 + growth) ** (np.asarray(years, dtype=float) - last_fit), out)
+    return out
+
+
 def age_share(market, years: np.ndarray, first_year: int) -> np.ndarray:
     """Share of a year's venture investment going to firms of the ages the calendar holds: in year y the
     model's oldest firms are ``y - first_year`` years old; under-3 and 3-to-7 shares, spread evenly over
@@ -100,7 +113,7 @@ def venture_supply(scenario) -> np.ndarray | None:
     if not mk.limited:
         return None
     years = period_years(cal)
-    national = by_year(mk.venture_investment_krw_by_year, years, log=True) * mk.supply_multiplier / 4.0
+    national = national_series(mk, years) * mk.supply_multiplier / 4.0
     national = national * age_share(mk, years, int(cal.start[:4]))
     capital = by_year(mk.capital_region_share_by_year, years) if mk.capital_region_share_by_year else None
     names = list(scenario.regions)

@@ -8,7 +8,9 @@ fund (``funds``) says how large it is, who pays for it, when and where it invest
 
 from __future__ import annotations
 
-from pydantic import Field, field_validator
+import math
+
+from pydantic import Field, field_validator, model_validator
 
 from .fields import (
     STAGES,
@@ -98,7 +100,16 @@ class Market(Strict):
 
     venture_investment_krw_by_year: dict[int, Money] = Field(default_factory=dict)
     """New venture investment of each year (KRW); between the years given, interpolated in logs;
-    before the first and after the last, held at the nearest year's value."""
+    before the first, held at the first year's value; after the last, held at the last year's value,
+    or following the trend of ``trend_fit_years`` when it is given."""
+    trend_fit_years: list[int] = Field(default_factory=list)
+    """Two years of the series, the first and the last a log-linear trend is fitted to (least squares on
+    the logs of the series' values from the one to the other). Past the series' last year the series
+    then follows that trend, from its fitted level at the last fitted year, instead of holding its
+    last value. Empty: held (an assumption to state where it matters)."""
+    growth_after_data_per_year: float | None = Field(None, ge=-0.5, le=1.0, allow_inf_nan=False)
+    """The trend's yearly growth past the series' last year (None: the fitted trend's own growth). Only
+    with ``trend_fit_years``; an assumption, with a prior where a horizon reaches past the data."""
     supply_multiplier: Multiplier = 1.0
     """Multiplies the whole series (1 = as published; another value is a what-if about the market's size)."""
     under_3_share_by_year: dict[int, Probability] = Field(default_factory=dict)
@@ -135,10 +146,44 @@ class Market(Strict):
             raise ValueError(f"calendar years (1900-2200) as keys, found {bad[0]!r}")
         return dict(sorted(v.items()))
 
+    @field_validator("trend_fit_years")
+    @classmethod
+    def _fit_years(cls, v: list[int]) -> list[int]:
+        if v and (len(v) != 2 or v[0] >= v[1]):
+            raise ValueError(f"two years, the first before the second (for example [2015, 2020]), found {v}")
+        return v
+
+    @model_validator(mode="after")
+    def _trend(self) -> Market:
+        series = self.venture_investment_krw_by_year
+        if self.trend_fit_years:
+            missing = [y for y in self.trend_fit_years if y not in series]
+            if missing:
+                raise ValueError(f"trend_fit_years: years of venture_investment_krw_by_year ({sorted(series)}), "
+                                 f"found {missing[0]}")
+        elif self.growth_after_data_per_year is not None:
+            raise ValueError("growth_after_data_per_year: only with trend_fit_years (the trend it continues), "
+                             "found trend_fit_years empty")
+        return self
+
     @property
     def limited(self) -> bool:
         """True when venture money has a supply (a series is given)."""
         return bool(self.venture_investment_krw_by_year)
+
+    def trend(self) -> tuple[int, float, float] | None:
+        """The series' trend past its data: (last fitted year, the fitted level there in KRW, the yearly
+        growth after the data), or None when the series is held past its last year."""
+        if not self.trend_fit_years:
+            return None
+        import numpy as np
+
+        first, last = self.trend_fit_years
+        years = np.array([y for y in self.venture_investment_krw_by_year if first <= y <= last], dtype=float)
+        logs = np.log([self.venture_investment_krw_by_year[int(y)] for y in years])
+        slope, intercept = np.polyfit(years, logs, 1)
+        growth = math.expm1(slope) if self.growth_after_data_per_year is None else self.growth_after_data_per_year
+        return last, float(math.exp(intercept + slope * last)), float(growth)
 
 
 class Fund(Strict):
