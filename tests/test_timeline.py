@@ -198,10 +198,19 @@ def test_a_child_merges_its_timeline_into_its_parent_s(write_scenario):
     ({"2016-01": {"centre_defaults.enabled": False}}, "timeline.2016-01.centre_defaults.enabled:",
      "written with its opens and closes dates"),
     ({"2016-01": {"funding.max_bridges": 1}}, "timeline.2016-01.funding.max_bridges:",
-     "the start-ups' walk through the valley reads it"),
-    ({"2016-01": {"regions.North.funding_access": 2}},
-     "timeline.2016-01.regions.North.funding_access:",
-     "the start-ups' walk through the valley reads it"),
+     "the start-ups' walk reads it at founding or along each firm's whole path"),
+    ({"2016-01": {"startups.quality_sigma": 1}}, "timeline.2016-01.startups.quality_sigma:",
+     "dated keys of the walk: the round odds"),
+    ({"2016-02": {"regions.North.funding_access": 2}},
+     "timeline.2016-02.regions.North.funding_access:",
+     "a market quarter's first month (the round odds and funding access hold for a quarter of 3 "
+     "months from the calendar's start, 2014-01): 2016-02 is inside the quarter from 2016-01; "
+     "date it 2016-01 or 2016-04"),
+    ({"2016-05": {"funding.equity.rounds.product.probability": 0.1}},
+     "timeline.2016-05.funding.equity.rounds.product.probability:", "date it 2016-04 or 2016-07"),
+    ({"2016-04": {"funding.equity.rounds.product.probability": 2}},
+     "timeline.2016-04: invalid from that month on:",
+     "funding.equity.rounds.product.probability: expected less than or equal to 1"),
     ({"2016-01": {"calendar.horizon": "2020-01"}}, "timeline.2016-01.calendar.horizon:",
      "read once"),
     ({"2016-01": {"conglomerates.SK": {}}}, "timeline.2016-01.conglomerates.SK:",
@@ -243,8 +252,10 @@ def test_dated_keys_from_the_command_line_are_exit_2_with_their_message(shipped)
     for value, expected in (("timeline.2018-13.centres.*.partner=null", "timeline.2018-13: "
                                                                         "expected a month"),
                             ("timeline.2018-03.centres.Daejon.seats=3", "did you mean 'Daejeon'?"),
-                            ("timeline.2018-03.startups.quality_sigma=1", "walk through the "
-                                                                          "valley")):
+                            ("timeline.2018-03.startups.quality_sigma=1", "the start-ups' walk "
+                                                                          "reads it"),
+                            ("timeline.2018-03.funding.equity.rounds.product.probability=0.1",
+                             "date it 2018-01 or 2018-04")):
         bad = runner.invoke(cli, ["validate", str(shipped / "ccei-announced.yaml"), "--set", value])
         assert bad.exit_code == 2, bad.output
         assert expected in bad.output and "Traceback" not in bad.output

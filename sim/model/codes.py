@@ -29,6 +29,8 @@ HORIZON = 4
 """The calendar ends before any clock rings (the bulk walk)."""
 RESIDENCY_END = 5
 """The residency at a centre ends (a supported start-up's walk)."""
+BREAK = 6
+"""A dated hazard changes (the walk's break clock, :mod:`dated`): the clocks run on at the new rate."""
 LIMIT = -1
 """The walk reached the time limit it was asked to stop at (a supported start-up's walk)."""
 

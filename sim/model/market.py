@@ -39,10 +39,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..scenario.funding import PERIOD_MONTHS  # the market's period (a quarter), with the schema
 from .walk import Paths, walk
 
-PERIOD_MONTHS = 3.0
-"""Length of a market period (a quarter)."""
 MAX_ROUNDS = 100
 """Most clearing rounds of a fixed point. Each round settles at least the earliest period still moving
 (a decision changes only what comes after it), so this is never reached at the shipped scale; if it

@@ -21,6 +21,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from ..scenario.schema import STAGES, Scenario
+from .dated import base_factor
 from .region import Cohort
 from .streams import MAX_BRIDGE_DRAWS
 
@@ -63,7 +64,10 @@ class Population:
         def col(parts) -> np.ndarray:
             return np.concatenate(parts) if n else np.empty(0)
 
-        regions = [scenario.regions[c.region] for c in cohorts]
+        # a region's hazard multiplier and funding access as the walk's ratios are relative to
+        # (dated.base_factor: the value at the calendar's start, 1 where that is 0 and a change raises it)
+        hazard = [base_factor(scenario, c.region, "hazard_multiplier") for c in cohorts]
+        access = [base_factor(scenario, c.region, "funding_access") for c in cohorts]
         self.founded = col([c.founded for c in cohorts])
         self.weight = col([c.weight for c in cohorts])
         self.region = col([np.full(len(c), r, dtype=np.int64) for r, c in enumerate(cohorts)])
@@ -83,11 +87,10 @@ class Population:
         self.debt_u = col([c.debt_u for c in cohorts]).reshape(n, 3)
         self.bridge_u = col([c.bridge_u for c in cohorts]).reshape(n, MAX_BRIDGE_DRAWS)
         self.bridge_z = col([c.bridge_z for c in cohorts]).reshape(n, MAX_BRIDGE_DRAWS)
-        self.hq = col([reg.hazard_multiplier * c.quality ** -beta for reg, c in zip(regions, cohorts, strict=True)])
+        self.hq = col([h * c.quality ** -beta for h, c in zip(hazard, cohorts, strict=True)])
         self.speed_q = q ** alpha
         # venture odds follow the region's access to investors and quality; loan odds follow quality alone
-        self.eq_q = col([reg.funding_access * c.quality ** eq.quality_exponent
-                         for reg, c in zip(regions, cohorts, strict=True)])
+        self.eq_q = col([a * c.quality ** eq.quality_exponent for a, c in zip(access, cohorts, strict=True)])
         self.debt_q = q ** de.quality_exponent
         self.acq_rate = sp.acquisition_hazard_per_month * q ** beta
         eq_size = np.array([eq.rounds[s].size_median_krw for s in STAGES])

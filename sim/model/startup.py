@@ -18,12 +18,14 @@ Cost: no SimPy event for an unsupported start-up; a supported one costs a handfu
 
 from __future__ import annotations
 
+import bisect
 import math
 
 from .codes import (
     ACQUIRED,
     ACQUISITION,
     ALIVE,
+    BREAK,
     BROKE,
     CASH,
     CROSSED,
@@ -39,6 +41,7 @@ from .codes import (
     RESIDENCY_END,
     TRACTION,
 )
+from .dated import mature_death_one
 from .market import PERIOD_MONTHS
 from .population import ROW, SCALARS
 from .streams import MAX_BRIDGE_DRAWS
@@ -59,7 +62,7 @@ class Startup:
         "id", "world", "sector", "founded", "cash", "burn",
         "revenue", "team", "fail_budget", "acq_budget", "mature_budget", "conglomerate_u",
         "hq", "speed_q", "eq_q", "debt_q", "acq_rate", "work", "raise_u", "raise_amount", "debt_u", "debt_amount",
-        "bridge_u", "bridge_amount", "cell0", "m_row",
+        "bridge_u", "bridge_amount", "cell0", "m_row", "acc_row", "hz_ratio", "epoch",
         "stage", "work_left", "fail_used", "acq_used", "bridges", "bridges_won",
         "hazard_mult", "speed_mult", "fund_mult", "fund_boost", "boost_half_life", "res_end", "has_seat", "centre",
         "centre_index", "support_time",
@@ -78,6 +81,11 @@ class Startup:
         self.sector = int(sector)
         self.cell0 = int(region) * world.periods  # its region's first market cell
         self.m_row = world.market_m[int(region)]  # its region's market multipliers, by period
+        # the dated walk terms (dated.py): its region's access ratios by period and hazard ratios by
+        # epoch (None: not dated), and the epoch of its founding
+        self.acc_row = None if world.access is None else world.access[int(region)]
+        self.hz_ratio = None if world.hazard_ratio is None else world.hazard_ratio[int(region)]
+        self.epoch = 0 if world.breaks is None else bisect.bisect_right(world.breaks, self.founded) - 1
         self.work = row[_WORK]
         self.raise_u = row[_RAISE_U]
         self.raise_amount = row[_RAISE_AMOUNT]
@@ -184,11 +192,17 @@ class Startup:
         applied; clock is ``LIMIT`` when ``limit`` came first. Milestones that concern nobody else
         and successful bridge rounds are applied here without a SimPy event.
         """
-        fail_hazard = self.world.fail_hazard
+        w = self.world
+        fail_hazard, breaks = w.fail_hazard, w.breaks
         partner = self.centre is not None and t < self.centre.partner_until
         while True:
             stage = self.stage
-            hz = fail_hazard[stage] * self.hq * self.hazard_mult
+            if breaks is None:
+                hz = fail_hazard[stage] * self.hq * self.hazard_mult
+            else:  # the hazards of its epoch (walk.walk: the same expression)
+                hz = w.fail_hazards[self.epoch][stage] * self.hq * self.hazard_mult
+                if self.hz_ratio is not None:
+                    hz = hz * self.hz_ratio[self.epoch]
             speed = self.speed_q * self.speed_mult
             net = self.burn - self.revenue
             acq = self.acq_rate if stage == TRACTION else 0.0
@@ -210,6 +224,10 @@ class Startup:
             d = self.res_end - t
             if d < dt:
                 dt, clock = d, RESIDENCY_END
+            if breaks is not None and self.epoch + 1 < len(breaks):
+                d = breaks[self.epoch + 1] - t
+                if d < dt:
+                    dt, clock = d, BREAK
             if t + dt > limit:
                 dt, clock = limit - t, LIMIT
             self.work_left -= dt * speed
@@ -226,6 +244,8 @@ class Startup:
                 self.cash = 0.0
                 if not self._bridge(t):
                     return t, clock
+            elif clock == BREAK:  # a dated hazard changes: run on at the new rates (private)
+                self.epoch += 1
             else:
                 return t, clock
 
@@ -244,7 +264,10 @@ class Startup:
         mult = self.fund_mult
         if self.fund_boost:  # a network boost that fades: the extra odds halve every half-life
             mult *= 1.0 + self.fund_boost * 0.5 ** ((t - self.support_time) / self.boost_half_life)
-        p = w.equity_prob[stage][q] * self.eq_q * mult * self.m_row[q]
+        p = w.equity_prob[stage][q] * self.eq_q
+        if self.acc_row is not None:  # a dated funding access (walk.walk: the same expression)
+            p = p * self.acc_row[q]
+        p = p * mult * self.m_row[q]
         if p > cap:
             p = cap
         amount = self.raise_amount[stage]
@@ -309,8 +332,12 @@ class Startup:
     def _cross(self, now: float) -> None:
         w = self.world
         self.crossed_time = now
-        h = w.mature_hazard * self.hq
-        t_death = now + self.mature_budget / h if h > 0 else INF
+        if w.breaks is None:
+            h = w.mature_hazard * self.hq
+            t_death = now + self.mature_budget / h if h > 0 else INF
+        else:  # epoch by epoch (walk.walk: the same arithmetic)
+            t_death = mature_death_one(now, self.mature_budget, self.hq, self.epoch, w.breaks, w.mature_hazards,
+                                       self.hz_ratio)
         self._leave()
         if t_death <= w.horizon:
             self.outcome, self.cause, self.outcome_time = DIED, MATURE, t_death

@@ -25,9 +25,11 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
+from . import dated as dated_terms
 from .codes import (
     ACQUIRED,
     ACQUISITION,
+    BREAK,
     BROKE,
     CASH,
     CROSSED,
@@ -108,8 +110,10 @@ def walk(pop: Population, rules, m: np.ndarray, sids: np.ndarray | None = None) 
 
     ``rules`` carries the scenario's hazards and funding terms (the :class:`world.World` attributes
     fail_hazard, equity_prob, debt_prob, bridge_prob (each (stage, period)), max_bridges,
-    max_funding_probability, mature_hazard, horizon, period_months); ``m`` is the market's odds
-    multiplier by (region of ``pop``, period). The result is indexed by position in ``sids``.
+    max_funding_probability, mature_hazard, horizon, period_months, and the dated terms of
+    :mod:`dated`: access (region of ``pop``, period), breaks, fail_hazards, mature_hazards and
+    hazard_ratio (epoch, region of ``pop``)); ``m`` is the market's odds multiplier by (region of
+    ``pop``, period). The result is indexed by position in ``sids``.
     """
     sid = np.arange(len(pop)) if sids is None else np.asarray(sids, np.int64)
     n = sid.size
@@ -119,6 +123,12 @@ def walk(pop: Population, rules, m: np.ndarray, sids: np.ndarray | None = None) 
     last = eq_prob.shape[1] - 1
     max_p, max_bridges = rules.max_funding_probability, rules.max_bridges
     mature = rules.mature_hazard
+    access = getattr(rules, "access", None)
+    breaks = getattr(rules, "breaks", None)
+    dated = breaks is not None and len(breaks) > 1  # a hazard changes during the run: a break clock
+    if dated:
+        fail_hazards, ratio = rules.fail_hazards, rules.hazard_ratio
+        ends = np.append(breaks[1:], np.inf)  # when each epoch ends
     paths = Paths.empty(n)
     rounds: list[tuple] = []
 
@@ -136,10 +146,16 @@ def walk(pop: Population, rules, m: np.ndarray, sids: np.ndarray | None = None) 
     hq, speed, net, eq_q, debt_q, region = (pop.hq[sid], pop.speed_q[sid], pop.burn[sid], pop.eq_q[sid],
                                             pop.debt_q[sid], pop.region[sid])
     acq_rate, fail_budget, acq_budget = pop.acq_rate[sid], pop.fail_budget[sid], pop.acq_budget[sid]
+    epoch = np.searchsorted(breaks, t, side="right") - 1 if dated else None
 
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         while sid.size:
-            hz = fail_hazard[stage] * hq
+            if dated:
+                hz = fail_hazards[epoch, stage] * hq
+                if ratio is not None:
+                    hz = hz * ratio[epoch, region]
+            else:
+                hz = fail_hazard[stage] * hq
             acq = np.where(stage == TRACTION, acq_rate, 0.0)
             dt = np.where(speed > 0.0, work_left / speed, np.inf)
             clock = np.zeros(sid.size, np.int8)
@@ -149,6 +165,11 @@ def walk(pop: Population, rules, m: np.ndarray, sids: np.ndarray | None = None) 
                 first = d < dt
                 dt = np.where(first, d, dt)
                 clock[first] = c
+            if dated:  # the next break: the clocks stop there and run on at the new rates
+                d = ends[epoch] - t
+                first = d < dt
+                dt = np.where(first, d, dt)
+                clock[first] = BREAK
             late = t + dt > horizon
             dt = np.where(late, horizon - t, dt)
             clock[late] = HORIZON
@@ -159,7 +180,11 @@ def walk(pop: Population, rules, m: np.ndarray, sids: np.ndarray | None = None) 
             t = t + dt
 
             done = clock != MILESTONE
-            ms = ~done
+            if dated:
+                brk = clock == BREAK
+                done[brk] = False
+                epoch = epoch + brk
+            ms = clock == MILESTONE
             # a milestone: the stage's venture round, then its loan, then the next stage or the crossing
             if ms.any():
                 i = np.flatnonzero(ms)
@@ -167,6 +192,8 @@ def walk(pop: Population, rules, m: np.ndarray, sids: np.ndarray | None = None) 
                 si = sid[i]
                 q = np.minimum((t[i] / period).astype(np.int64), last)
                 odds = eq_prob[s, q] * eq_q[i]
+                if access is not None:  # a dated funding access: its ratio to the base in force
+                    odds = odds * access[region[i], q]
                 paths.eq_month[at[i], s] = t[i]
                 paths.eq_odds[at[i], s] = odds
                 for channel, total, u, amounts, p in (
@@ -185,9 +212,14 @@ def walk(pop: Population, rules, m: np.ndarray, sids: np.ndarray | None = None) 
                     aj, tj = at[j], t[j]
                     paths.crossed_time[aj] = tj
                     paths.leaves[aj] = tj
-                    h = mature * hq[j]
-                    with np.errstate(divide="ignore", over="ignore"):
-                        t_death = np.where(h > 0, tj + pop.mature_budget[sid[j]] / h, np.inf)
+                    if dated:
+                        t_death = dated_terms.mature_death(
+                            tj, pop.mature_budget[sid[j]], hq[j], epoch[j], breaks, rules.mature_hazards,
+                            None if ratio is None else ratio[:, region[j]].T)
+                    else:
+                        h = mature * hq[j]
+                        with np.errstate(divide="ignore", over="ignore"):
+                            t_death = np.where(h > 0, tj + pop.mature_budget[sid[j]] / h, np.inf)
                     dies = t_death <= horizon
                     paths.outcome[aj[dies]] = DIED
                     paths.cause[aj[dies]] = MATURE
@@ -233,6 +265,8 @@ def walk(pop: Population, rules, m: np.ndarray, sids: np.ndarray | None = None) 
                     a[keep] for a in (sid, at, t, stage, work_left, fail_used, acq_used, cash, equity, debt, bridges))
                 hq, speed, net, eq_q, debt_q, region, acq_rate, fail_budget, acq_budget = (
                     a[keep] for a in (hq, speed, net, eq_q, debt_q, region, acq_rate, fail_budget, acq_budget))
+                if dated:
+                    epoch = epoch[keep]
     if rounds:
         paths.round_sid = np.concatenate([r[0] for r in rounds]).astype(np.int64)
         paths.round_month = np.concatenate([r[1] for r in rounds])

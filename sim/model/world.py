@@ -17,7 +17,7 @@ import numpy as np
 import simpy
 
 from ..scenario.schema import STAGES, Scenario
-from . import books, market, reuse
+from . import books, dated, market, reuse
 from .centre import Centre
 from .codes import ALIVE, CROSSED
 from .conglomerate import Conglomerate
@@ -98,23 +98,30 @@ class World:
         self.sector_names = list(scenario.sectors)
         self.sector_index = {s: i for i, s in enumerate(self.sector_names)}
         sp, fu = scenario.startups, scenario.funding
-        self.fail_hazard = [sp.stages[s].failure_hazard_per_month for s in STAGES]
-        self.mature_hazard = sp.mature_hazard_per_month
         self.max_bridges = fu.max_bridges
         self.max_funding_probability = fu.max_probability
-        # round odds by (stage, market period): the walk reads the arrays, a supported start-up the lists
+        # round odds and access by (stage or region, market period), hazards by epoch (dated.py): the
+        # walk reads the arrays, a supported start-up the lists
         self.periods = market.periods(cal)
         self.last_period = self.periods - 1
-        every = np.ones(self.periods)
-        odds = {c: np.outer([getattr(fu, c).rounds[s].probability for s in STAGES], every) for c in ("equity", "debt")}
+        terms = dated.walk_terms(scenario, self.periods, market.PERIOD_MONTHS)
+        self.fail_hazard = [sp.stages[s].failure_hazard_per_month for s in STAGES]
+        self.mature_hazard = sp.mature_hazard_per_month
         self.rules = SimpleNamespace(
             fail_hazard=np.array(self.fail_hazard), mature_hazard=self.mature_hazard, horizon=self.horizon,
             max_bridges=self.max_bridges, max_funding_probability=self.max_funding_probability,
-            period_months=market.PERIOD_MONTHS, equity_prob=odds["equity"], debt_prob=odds["debt"],
-            bridge_prob=odds["debt"] * fu.bridge_probability_multiplier)
+            period_months=market.PERIOD_MONTHS, equity_prob=terms.equity_prob, debt_prob=terms.debt_prob,
+            bridge_prob=terms.bridge_prob, access=terms.access, breaks=terms.breaks,
+            fail_hazards=terms.fail_hazard, mature_hazards=terms.mature_hazard, hazard_ratio=terms.hazard_ratio)
         self.equity_prob = self.rules.equity_prob.tolist()
         self.debt_prob = self.rules.debt_prob.tolist()
         self.bridge_prob = self.rules.bridge_prob.tolist()
+        # dated walk terms for a supported start-up: None where nothing is dated
+        self.access = None if terms.access is None else terms.access.tolist()  # by region, period
+        self.breaks = terms.breaks.tolist() if terms.dated_hazards else None
+        self.fail_hazards = terms.fail_hazard.tolist()  # by epoch, stage
+        self.mature_hazards = terms.mature_hazard.tolist()
+        self.hazard_ratio = None if terms.hazard_ratio is None else terms.hazard_ratio.T.tolist()  # by region
         self.supply = market.supply(scenario)  # venture money by (region, period); None: not limited
         self.supported: list[Startup] = []
         self.raised: list[tuple[float, float, int]] = []  # (month, KRW, channel) of money supported start-ups attract
@@ -136,8 +143,9 @@ class World:
         rows = [None if self.supply is None else self.supply[i:i + 1] for i in range(len(self.region_names))]
         walk_keys = [reuse.key("walk", scenario, seed, replication, salt, r, rows[i])
                      for i, r in enumerate(self.region_names)]
-        walks = [reuse.cached("walk", k, lambda c=c, row=row: market.settle(Population(scenario, [c]), self.rules, row))
-                 for k, c, row in zip(walk_keys, self.cohorts, rows, strict=True)]
+        walks = [reuse.cached("walk", k, lambda c=c, row=row, i=i: market.settle(Population(scenario, [c]),
+                                                                               self._region_rules(i), row))
+                 for i, (k, c, row) in enumerate(zip(walk_keys, self.cohorts, rows, strict=True))]
         economy = reuse.cached("economy", reuse.economy_key(seed, replication, salt, walk_keys),
                                lambda: _economy(scenario, self.cohorts, walks, self.rules))
         self.economy = economy
@@ -145,6 +153,15 @@ class World:
         self.market_m = economy.m.tolist()  # by region, period: what a supported start-up's rounds face
         # only start-ups that would apply to the keenest open centre are ever applicants
         self.population = economy.population.fresh(max((c.max_apply_probability for c in self.centres), default=0.0))
+
+    def _region_rules(self, i: int) -> SimpleNamespace:
+        """The rules for a walk of region ``i``'s start-ups alone (their region is 0 there): its rows of the
+        dated access and hazard ratios."""
+        r = self.rules
+        if r.access is None and r.hazard_ratio is None:
+            return r
+        return SimpleNamespace(**{**vars(r), "access": None if r.access is None else r.access[i:i + 1],
+                                  "hazard_ratio": None if r.hazard_ratio is None else r.hazard_ratio[:, i:i + 1]})
 
     def admit(self, sids) -> list[Startup]:
         """Start-ups ``sids`` were selected: take them out of the applicant pools and make them objects."""

@@ -24,6 +24,11 @@ from .fields import (
     coerce_date,
 )
 
+PERIOD_MONTHS = 3.0
+"""The venture market's period, a quarter: its supply, its rationing and the odds of a round hold for a
+period, so a dated change of a round's odds or of a region's funding access takes effect from the
+first month of a period (January, April, July or October of a calendar starting in January)."""
+
 
 class Round(Strict):
     probability: Probability

@@ -441,11 +441,13 @@ def _resolve_timeline(data: dict, raw_line: dict, base: Scenario, origin: str) -
         months[month] = (written, entry)
     out: dict[str, dict] = {}
     state, before = _plain_copy(data), resolved_dict(base)
+    for section in ("funding", "startups"):  # whole, as resolved: a dated round or stage is one of a set
+        state[section] = _plain_copy(before[section])
     for month in sorted(months, key=cal.month):
         entry = months[month][1] or {}
         touched = set()  # the sections these changes can reach (defaults reach their entries)
         for written, value in timeline.flatten(entry):
-            for key in _dated_targets(state, written, f"{origin}: timeline.{month}.{written}"):
+            for key in _dated_targets(state, written, f"{origin}: timeline.{month}.{written}", cal, month):
                 set_dotted(state, key.split("."), _plain_copy(value), f"{origin}: timeline.{month}.{written}")
                 head = key.split(".")[0]
                 touched |= {head, {"centre_defaults": "centres", "conglomerate_defaults": "conglomerates"}.get(head, head)}
@@ -466,9 +468,10 @@ def _resolve_timeline(data: dict, raw_line: dict, base: Scenario, origin: str) -
     return out
 
 
-def _dated_targets(state: dict, written: str, where: str) -> tuple[str, ...]:
+def _dated_targets(state: dict, written: str, where: str, cal, month: str) -> tuple[str, ...]:
     """The concrete keys a timeline change written as ``written`` sets in ``state``: ``*`` expanded, each
-    naming entries that exist and a setting of the schema that can take a new value from a month on."""
+    naming entries that exist and a setting of the schema that can take a new value from ``month`` on
+    (a key read per market quarter at a quarter's first month)."""
     parts = written.split(".")
     if not written or any(not p for p in parts):
         raise ScenarioError(f"{where}: expected a dotted key such as centres.Daejeon.seats.")
@@ -492,6 +495,9 @@ def _dated_targets(state: dict, written: str, where: str) -> tuple[str, ...]:
         if why is not None:
             raise ScenarioError(f"{where}: {key} cannot take a new value from a month on: {why}. "
                                 + timeline.DATABLE_SUMMARY)
+        why = timeline.period_problem(cal, month, key)
+        if why is not None:
+            raise ScenarioError(f"{where}: expected {why}.")
     return keys
 
 

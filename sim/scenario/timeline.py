@@ -46,9 +46,19 @@ CENTRE_FIXED = {
 }
 """Keys of a centre that cannot take a new value from a month on, and why."""
 EDUCATION_DATABLE = ("founding_rate_multiplier", "quality_multiplier", "cost_krw_per_year")
-REGION_DATABLE = ("founding_rate_per_year", "founding_trend_per_year", "sector_mix")
-WALK_LEVEL = ("the start-ups' walk through the valley reads it along each firm's whole path, and cannot "
-              "change it part-way yet")
+REGION_DATABLE = ("founding_rate_per_year", "founding_trend_per_year", "sector_mix", "funding_access",
+                  "hazard_multiplier")
+HAZARDS = ("startups.mature_hazard_per_month", *(f"startups.stages.{s}.failure_hazard_per_month"
+                                                 for s in ("prototype", "product", "traction")))
+"""The walk's hazards that can be dated: from their month on every start-up's clock runs at the new
+rate (a break in its walk at that month), with a region's ``hazard_multiplier``."""
+ROUND_ODDS = (*(f"funding.{c}.rounds.{s}.probability" for c in ("equity", "debt")
+                for s in ("prototype", "product", "traction")), "funding.bridge_probability_multiplier")
+"""The round odds that can be dated: read per market period (a quarter), with a region's
+``funding_access``; such a change is dated at a period's first month (:func:`period_problem`)."""
+WALK_LEVEL = ("the start-ups' walk reads it at founding or along each firm's whole path (dated keys of "
+              "the walk: the round odds, a region's funding_access and hazard_multiplier, the stages' "
+              "failure hazards and the mature hazard)")
 READ_AT_START = "it is read once, when the run is set up"
 
 DATABLE_SUMMARY = (
@@ -60,12 +70,17 @@ DATABLE_SUMMARY = (
     "(for start-ups founded from the month on) and `cost_krw_per_year`; a region's "
     "`founding_rate_per_year` (from the month on the region founds this many a year, its trend "
     "continuing from there), `founding_trend_per_year` (the rate grows at the new trend from its level "
-    "at the month) and `sector_mix` (for start-ups founded from the month on). Not dated: `calendar`, "
-    "`sectors`, `sampling`, `name` and `description` (read once, when the run is set up), and the "
-    "walk-level keys `startups.*`, `funding.*`, `regions.<region>.funding_access` and "
-    "`regions.<region>.hazard_multiplier` (every start-up's walk reads them along its whole path). A "
-    "centre, conglomerate, region or founder-education programme cannot be added or removed from a month "
-    "on: write its own dates.")
+    "at the month) and `sector_mix` (for start-ups founded from the month on); the walk's hazards, "
+    "`startups.stages.<stage>.failure_hazard_per_month`, `startups.mature_hazard_per_month` and a "
+    "region's `hazard_multiplier` (every start-up's clock runs at the new rate from the month on); the "
+    "round odds, `funding.equity.rounds.<stage>.probability`, `funding.debt.rounds.<stage>.probability` "
+    "and `funding.bridge_probability_multiplier`, and a region's `funding_access` (read per market "
+    "quarter: dated at a quarter's first month, the calendar's start month and every third month after "
+    "it). Not dated: `calendar`, `sectors`, `sampling`, `market`, `funds`, `name` and `description` (read "
+    "once, when the run is set up; the market's series are yearly already, a fund has its own dates), "
+    "and the rest of `startups.*` and `funding.*` (drawn at founding or read along each firm's whole "
+    "path). A centre, conglomerate, region or founder-education programme cannot be added or removed "
+    "from a month on: write its own dates.")
 """One paragraph for the key reference and for error messages."""
 
 
@@ -82,11 +97,9 @@ def refusal(parts: list[str]) -> str | None:
     if head == "founder_education":
         return None if parts[2] in EDUCATION_DATABLE else READ_AT_START
     if head == "regions":
-        if parts[2] in REGION_DATABLE:
-            return None
-        return WALK_LEVEL if parts[2] in ("funding_access", "hazard_multiplier") else READ_AT_START
+        return None if parts[2] in REGION_DATABLE else READ_AT_START
     if head in ("startups", "funding"):
-        return WALK_LEVEL
+        return None if ".".join(parts) in (*HAZARDS, *ROUND_ODDS) else WALK_LEVEL
     if head == PREFIX:
         return "a timeline cannot be dated"
     return READ_AT_START
@@ -178,7 +191,28 @@ def timeline_problems(scenario) -> list[tuple[str, str]]:
             if "*" in key.split(".") or (why := refusal(key.split("."))) is not None:
                 out.append((f"{where}.{key}", "a concrete key that can be dated"
                             + (f" ({why})" if "*" not in key else "")))
+            elif (why := period_problem(cal, month, key)) is not None:
+                out.append((f"{where}.{key}", why))
     return out
+
+
+def per_period(key: str) -> bool:
+    """True for a dated key the model reads per market period (a round's odds, funding access)."""
+    return key in ROUND_ODDS or (key.startswith("regions.") and key.endswith(".funding_access"))
+
+
+def period_problem(cal, month: str, key: str) -> str | None:
+    """Why ``key`` cannot change in ``month`` (a per-period key off a period's first month), or None."""
+    from .funding import PERIOD_MONTHS
+
+    if not per_period(key) or cal.month(month) % PERIOD_MONTHS == 0:
+        return None
+    first = int(cal.month(month) // PERIOD_MONTHS * PERIOD_MONTHS)
+    y, m = divmod(int(cal.start[:4]) * 12 + int(cal.start[5:7]) - 1 + first, 12)
+    y2, m2 = divmod(y * 12 + m + int(PERIOD_MONTHS), 12)
+    return (f"a market quarter's first month (the round odds and funding access hold for a quarter of "
+            f"{int(PERIOD_MONTHS)} months from the calendar's start, {cal.start}): {month} is inside the "
+            f"quarter from {y:04d}-{m + 1:02d}; date it {y:04d}-{m + 1:02d} or {y2:04d}-{m2 + 1:02d}")
 
 
 def build_epochs(scenario) -> tuple:
