@@ -767,8 +767,9 @@ def test_set_of_an_entry_only_variants_have_names_the_scenarios_that_lack_it(shi
 # one economy per comparison
 # ---------------------------------------------------------------------------------------------
 def test_economy_differences_name_each_section_and_leave_policy_alone(shipped):
-    """The economy is calendar, sectors, start-ups, funding, sampling and each region's founding; a
-    policy's sections (centres, partners, founder education, a region's funding access) are not."""
+    """The economy is calendar, sectors, start-ups, funding, the venture market, sampling and each
+    region's founding; a policy's sections (centres, partners, founder education, public funds, a
+    region's funding access) are not."""
     from sim.scenario.economy import economy_differences, is_economy_key
     from sim.scenario.loader import resolved_dict
 
@@ -792,7 +793,11 @@ def test_economy_differences_name_each_section_and_leave_policy_alone(shipped):
         ("regions.Jeju", "no such region"), ("regions.Atlantis", "a region")}
     assert is_economy_key("regions.Busan.founding_rate_per_year")
     assert is_economy_key("startups.quality_sigma")
+    assert is_economy_key("market.coupling")  # the venture money there is
+    assert not is_economy_key("funds.regional.size_krw")  # a policy's public fund
     assert not is_economy_key("regions.Busan.funding_access")
+    market = resolved_dict(load_scenario(shipped / "ccei-announced.yaml", ["market.supply_multiplier=2"]))
+    assert [k for k, _, _ in economy_differences(cf, market)] == ["market.supply_multiplier"]
     assert not is_economy_key("centres.Daejeon.seats")
 
 
@@ -822,7 +827,8 @@ def test_a_compare_of_another_economy_is_refused_and_a_counterfactual_beside_the
     with pytest.raises(ScenarioError, match=r"regions\.Atlantis is a region there and no such"):
         plan_compare([write_scenario("atlantis.yaml", {
             "extends": "ccei-announced", "name": "atlantis",
-            "regions": {"Atlantis": {"founding_rate_per_year": 100}}})],
+            "regions": {"Atlantis": {"founding_rate_per_year": 100}},
+            "market": {"region_shares": {"Atlantis": 1}}})],
             baseline=None, posterior=None)
     # the counterfactual beside the files is used before the shipped one, and the baseline too
     base = yaml.safe_load(tiny.read_text(encoding="utf-8"))

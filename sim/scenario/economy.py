@@ -13,14 +13,17 @@ would report hundreds of thousands of "lost" start-ups that no policy lost.
 - ``regions``: the same regions, each with the same founding (``founding_rate_per_year``,
   ``founding_trend_per_year``, ``sector_mix``);
 - ``startups``: what a start-up is (quality, cash, burn, stages, hazards, acquisitions);
-- ``funding``: the venture market (its rounds, bridges and odds);
+- ``funding``: the rounds a start-up may raise (their odds, sizes, bridges);
+- ``market``: the venture money there is (the national series, its shares by age and region, how
+  much of the supported firms' extra money displaces others', what public money earns and costs);
 - ``sampling``: how the economy is represented (who is simulated one by one, what the others weigh).
 
 A ``timeline`` change of an economy key (a region's founding rate from a month on) is the economy
 too: each month's economy changes must be the counterfactual's.
 
 **A policy** may change everything else: its centres (and ``centre_defaults``), the partners
-(``conglomerates``), founder education, and a region's ``funding_access`` and
+(``conglomerates``), founder education, public venture funds (``funds``: money a policy adds, at
+its cost), and a region's ``funding_access`` and
 ``hazard_multiplier``, the conditions a regional policy moves (``regional-funds`` lifts the
 regions' funding access). ``--set`` changes every scenario of a comparison alike, so it never
 makes them differ.
@@ -35,7 +38,7 @@ from pathlib import Path
 from ..errors import ScenarioError
 from .loader import resolved_dict
 
-ECONOMY = ("calendar", "sectors", "startups", "funding", "sampling")
+ECONOMY = ("calendar", "sectors", "startups", "funding", "market", "sampling")
 """Top-level sections that are the economy as a whole."""
 REGION_ECONOMY = ("founding_rate_per_year", "founding_trend_per_year", "sector_mix")
 """A region's keys that are its economy (who is founded there); its other keys are conditions a policy moves."""
