@@ -285,9 +285,12 @@ def test_the_units_of_the_data_dictionary_follow_what_each_metric_measures():
         elif (words.startswith("share") or "survival" in name.split("_")
               or "survival_5y - " in words):
             assert unit in (SHARE, metric_unit("naive_gap_5y")), (name, unit)
+        elif "rounds" in name.split("_"):
+            assert unit == "rounds" and "rounds" in words, (name, unit)
         else:
             assert unit == "start-ups" and "start-ups" in words, (name, unit)
-        kind = {KRW: "krw", "jobs": "count", "start-ups": "count"}.get(unit, "share")
+        kind = {KRW: "krw", "jobs": "count", "start-ups": "count",
+                "rounds": "count"}.get(unit, "share")
         assert metric_kind(name) == kind, name
     assert metric_unit("supported_investment_by_2018_09") == KRW
     assert metric_unit("supported_hires_by_2023_12") == "jobs"

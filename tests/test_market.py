@@ -320,10 +320,11 @@ def test_the_outlook_posterior_draws_the_supply_growth_for_the_outlook_only(ship
     key = "market.growth_after_data_per_year"
     draws = load_draws(shipped / "posteriors" / "outlook", 5, seed=20140902)
     outlook = shipped / "outlook" / "carry-on.yaml"
-    assert key in draws.applied(resolved_dict(load(outlook)))
-    assert key not in draws.applied(resolved_dict(load(shipped / "ccei-as-run.yaml")))
+    assert key in draws.applied("carry-on", resolved_dict(load(outlook)))
+    as_run = resolved_dict(load(shipped / "ccei-as-run.yaml"))
+    assert key not in draws.applied("ccei-as-run", as_run)
     grown = [dict(zip(draws.keys, v, strict=True))[key] for v in draws.values]
     assert all(0 <= g <= 0.25 for g in grown) and len(set(grown)) == 5
-    applied = draws.applied(resolved_dict(load(outlook)))
-    sc = validate(draws.data_for(base_data(outlook), 2, applied))
+    paths = draws.paths("carry-on", resolved_dict(load(outlook)))
+    sc = validate(draws.data_for(base_data(outlook), 2, paths))
     assert sc.market.trend()[2] == grown[2]

@@ -796,7 +796,8 @@ def test_economy_differences_name_each_section_and_leave_policy_alone(shipped):
     assert is_economy_key("market.coupling")  # the venture money there is
     assert not is_economy_key("funds.regional.size_krw")  # a policy's public fund
     assert not is_economy_key("regions.Busan.funding_access")
-    market = resolved_dict(load_scenario(shipped / "ccei-announced.yaml", ["market.supply_multiplier=2"]))
+    market = resolved_dict(load_scenario(shipped / "ccei-announced.yaml",
+                                         ["market.supply_multiplier=2"]))
     assert [k for k, _, _ in economy_differences(cf, market)] == ["market.supply_multiplier"]
     assert not is_economy_key("centres.Daejeon.seats")
 
