@@ -41,7 +41,8 @@ from .loader import resolved_dict
 ECONOMY = ("calendar", "sectors", "startups", "funding", "market", "sampling")
 """Top-level sections that are the economy as a whole."""
 REGION_ECONOMY = ("founding_rate_per_year", "founding_trend_per_year", "sector_mix")
-"""A region's keys that are its economy (who is founded there); its other keys are conditions a policy moves."""
+"""A region's keys that are its economy (who is founded there); its other keys are conditions a
+policy moves."""
 SHOWN = 4
 """Differences named per scenario in the error (the rest are counted)."""
 
@@ -60,7 +61,8 @@ def _same(a, b) -> bool:
     if isinstance(a, bool) or isinstance(b, bool):
         return a is b
     if isinstance(a, (int, float)) and isinstance(b, (int, float)):
-        return math.isclose(float(a), float(b), rel_tol=1e-12, abs_tol=0.0) or (math.isnan(a) and math.isnan(b))
+        return (math.isclose(float(a), float(b), rel_tol=1e-12, abs_tol=0.0)
+                or (math.isnan(a) and math.isnan(b)))
     return a == b
 
 
@@ -80,9 +82,11 @@ class _Said(str):
 _MISSING = _Said("nothing")
 
 
-def economy_differences(counterfactual: Mapping, other: Mapping) -> list[tuple[str, object, object]]:
-    """Where ``other``'s economy differs from ``counterfactual``'s (both resolved scenarios, as plain
-    data): (dotted key, the value in ``other``, the value in the counterfactual), in schema order."""
+def economy_differences(counterfactual: Mapping,
+                        other: Mapping) -> list[tuple[str, object, object]]:
+    """Where ``other``'s economy differs from ``counterfactual``'s (both resolved scenarios, as
+    plain data): (dotted key, the value in ``other``, the value in the counterfactual), in schema
+    order."""
     out: list[tuple[str, object, object]] = []
     for section in ECONOMY:
         _walk(other.get(section, _MISSING), counterfactual.get(section, _MISSING), section, out)
@@ -120,13 +124,14 @@ def _shown(v) -> str:
     return repr(v) if isinstance(v, str) else str(v)
 
 
-def check_same_economy(counterfactual: tuple[str, object, object], others, *, study: str = "compare") -> None:
-    """Refuse (:class:`ScenarioError`, exit 2) a study in which some scenario simulates another economy
-    than the counterfactual's, naming each such scenario, its file and what differs.
+def check_same_economy(counterfactual: tuple[str, object, object], others, *,
+                       study: str = "compare") -> None:
+    """Refuse (:class:`ScenarioError`, exit 2) a study in which some scenario simulates another
+    economy than the counterfactual's, naming each such scenario, its file and what differs.
 
-    ``counterfactual`` and each of ``others`` are (name, scenario, file): the scenario validated or as
-    resolved data; a scenario of the counterfactual's name is the counterfactual itself and skipped.
-    ``study`` names the command in the message.
+    ``counterfactual`` and each of ``others`` are (name, scenario, file): the scenario validated or
+    as resolved data; a scenario of the counterfactual's name is the counterfactual itself and
+    skipped. ``study`` names the command in the message.
     """
     cf_name, cf, cf_file = counterfactual
 
@@ -147,16 +152,19 @@ def check_same_economy(counterfactual: tuple[str, object, object], others, *, st
         problems.append(f"{named(name, file)}: {shown}{more}")
     if problems:
         raise ScenarioError(
-            f"{study}: every scenario must simulate the counterfactual's economy (the same calendar, sectors, "
-            f"regions and their founding, start-ups, funding market and sampling), so that a difference is the "
-            f"policy's doing; these differ from {named(cf_name, cf_file)}: " + ". ".join(problems) + ". Use "
-            "variants that extend the counterfactual (a scenario of that name beside the given files is used "
-            "before the shipped one), or give --counterfactual a scenario with their economy.")
+            f"{study}: every scenario must simulate the counterfactual's economy (the same "
+            "calendar, sectors, regions and their founding, start-ups, funding market and "
+            "sampling), so that a difference is the policy's doing; these differ from "
+            f"{named(cf_name, cf_file)}: " + ". ".join(problems)
+            + ". Use variants that extend the counterfactual (a scenario of that name beside the "
+            "given files is used before the shipped one), or give --counterfactual a scenario with "
+            "their economy.")
 
 
 def find_named(name: str, beside, shipped: Path) -> Path | None:
     """The scenario file for ``name`` (a counterfactual or baseline not among a comparison's files):
-    ``NAME.yaml`` beside the given files (in their order), else in ``shipped``; None if neither has it."""
+    ``NAME.yaml`` beside the given files (in their order), else in ``shipped``; None if neither has
+    it."""
     folders = list(dict.fromkeys(Path(f).parent for f in beside)) + [Path(shipped)]
     for folder in folders:
         candidate = folder / f"{name}.yaml"

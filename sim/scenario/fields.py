@@ -1,4 +1,5 @@
-"""The building blocks of the scenario schema: value types with their ranges, dates, the strict base.
+"""The building blocks of the scenario schema: value types with their ranges, dates, the strict
+base.
 
 Shared by :mod:`schema` (the scenario) and :mod:`funding` (its money: channels, the venture market,
 public funds), so both sections validate and read the same way.
@@ -33,7 +34,8 @@ def parse_month(value: str) -> tuple[int, int]:
 
 
 def coerce_date(value: object) -> str:
-    # YAML reads 2015-03 as a string but 2015-03-16 as a date: accept both, keep the month.
+    """A scenario date as ``YYYY-MM``: YAML reads 2015-03 as a string but 2015-03-16 as a date, so
+    accept both and keep the month."""
     if hasattr(value, "year") and hasattr(value, "month"):
         return f"{value.year:04d}-{value.month:02d}"
     if not isinstance(value, str):
@@ -51,4 +53,5 @@ Month = str
 class Strict(BaseModel):
     """Base for every section: unknown keys are errors, the result is immutable."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True, use_attribute_docstrings=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True,
+                              use_attribute_docstrings=True)

@@ -31,14 +31,15 @@ def set_dotted(data: dict, parts: list[str], value, label: str) -> None:
         if nxt is None:
             nxt = node[p] = {}
         if not isinstance(nxt, dict):
-            raise ScenarioError(f"{label}: {'.'.join(parts[:i + 1])} is not a mapping, so it has no key {parts[i + 1]!r}.")
+            raise ScenarioError(f"{label}: {'.'.join(parts[:i + 1])} is not a mapping, so it has "
+                                f"no key {parts[i + 1]!r}.")
         node = nxt
     node[parts[-1]] = value
 
 
 def set_key(data: dict, key: str, value) -> None:
-    """Set a dotted key in a nested mapping, creating mappings on the way (like ``--set``); a dated key
-    ``timeline.MONTH.KEY`` becomes the change ``KEY: value`` in that month."""
+    """Set a dotted key in a nested mapping, creating mappings on the way (like ``--set``); a dated
+    key ``timeline.MONTH.KEY`` becomes the change ``KEY: value`` in that month."""
     dated = dated_key(key)
     if dated is not None:
         line = data.get("timeline")
@@ -53,8 +54,8 @@ def set_key(data: dict, key: str, value) -> None:
 
 
 def expand_key(data: dict, key: str, option: str = "--param") -> tuple[str, ...]:
-    """Concrete dotted keys for ``key``: each ``*`` is every entry of that mapping in ``data`` (in a dated
-    key ``timeline.MONTH.KEY``, of the scenario's own mappings)."""
+    """Concrete dotted keys for ``key``: each ``*`` is every entry of that mapping in ``data`` (in a
+    dated key ``timeline.MONTH.KEY``, of the scenario's own mappings)."""
     dated = dated_key(key)
     if dated is not None:
         return tuple(f"timeline.{dated[0]}.{k}" for k in expand_key(data, dated[1], option))
@@ -69,21 +70,23 @@ def expand_key(data: dict, key: str, option: str = "--param") -> tuple[str, ...]
             ok, node, _ = lookup(data, prefix)
             if not ok or not isinstance(node, dict) or not node:
                 where = ".".join(prefix) or "the top level"
-                raise ScenarioError(f"{option} {key}: '*' at position {i + 1} stands for every entry of {where}, "
-                                    "but the scenario has no entries there.")
+                raise ScenarioError(f"{option} {key}: '*' at position {i + 1} stands for every "
+                                    f"entry of {where}, but the scenario has no entries there.")
             nxt.extend([*prefix, str(k)] for k in node)
         found = nxt
     return tuple(".".join(f) for f in found)
 
 
 ENTRY_NAMES = {"regions": "region", "centres": "centre", "conglomerates": "conglomerate",
-               "founder_education": "founder-education programme", "stages": "stage", "rounds": "funding round"}
+               "founder_education": "founder-education programme", "stages": "stage",
+               "rounds": "funding round"}
 
 
-def override_targets(data: dict, parts: list[str], text: str, *, empty_ok: bool = False) -> list[list[str]]:
-    """The concrete key paths a ``--set`` override writes in ``data``: ``*`` stands for every entry of
-    that mapping (as in ``sweep --param``). A ``*`` over a mapping with no entries is an error, or,
-    with ``empty_ok`` (a comparison, where the counterfactual has no centres), sets nothing."""
+def override_targets(data: dict, parts: list[str], text: str, *,
+                     empty_ok: bool = False) -> list[list[str]]:
+    """The concrete key paths a ``--set`` override writes in ``data``: ``*`` stands for every entry
+    of that mapping (as in ``sweep --param``). A ``*`` over a mapping with no entries is an error,
+    or, with ``empty_ok`` (a comparison, where the counterfactual has no centres), sets nothing."""
     if "*" not in parts:
         return [list(parts)]
     try:
@@ -116,7 +119,8 @@ def missing_entry(data: dict, parts: list[str]) -> tuple[str, str] | None:
 def parse_override(text: str) -> tuple[list[str], object]:
     """``a.b.c=value`` -> (["a","b","c"], value read as a YAML scalar)."""
     if "=" not in text:
-        raise ScenarioError(f"--set {text!r}: expected dotted.key=value, for example centres.Daejeon.seats=40.")
+        raise ScenarioError(f"--set {text!r}: expected dotted.key=value, for example "
+                            "centres.Daejeon.seats=40.")
     key, _, raw = text.partition("=")
     parts = key.strip().split(".")
     if not key.strip() or any(not p for p in parts):
@@ -179,8 +183,8 @@ def field_at(key: str):
 
 
 def model_at(loc):
-    """The pydantic model whose fields live at ``loc`` (a validation error's location, which may hold
-    free names, list positions and pydantic's own parts), or None."""
+    """The pydantic model whose fields live at ``loc`` (a validation error's location, which may
+    hold free names, list positions and pydantic's own parts), or None."""
     from pydantic import BaseModel
 
     from .schema import Scenario
@@ -206,7 +210,8 @@ def model_at(loc):
 
 
 def key_kind(key: str) -> str | None:
-    """float | int | bool | text for a concrete dotted key, from the scenario schema (None: unknown)."""
+    """float | int | bool | text for a concrete dotted key, from the scenario schema (None:
+    unknown)."""
     found = field_at(key)
     if found is None:
         return None
@@ -214,7 +219,8 @@ def key_kind(key: str) -> str | None:
 
 
 def field_limits(key: str) -> tuple[float, float]:
-    """The schema's allowed range (ge/gt/le/lt) of the setting at ``key``, (-inf, inf) if unknown."""
+    """The schema's allowed range (ge/gt/le/lt) of the setting at ``key``, (-inf, inf) if
+    unknown."""
     found = field_at(key)
     info = found[1] if found else None
     lo, hi = -math.inf, math.inf

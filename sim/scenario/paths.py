@@ -13,7 +13,8 @@ def lookup(data, parts) -> tuple[bool, object, int]:
     node = data
     for i, p in enumerate(parts):
         in_dict = isinstance(node, dict) and p in node
-        in_list = isinstance(node, list) and isinstance(p, int) and not isinstance(p, bool) and 0 <= p < len(node)
+        in_list = (isinstance(node, list) and isinstance(p, int) and not isinstance(p, bool)
+                   and 0 <= p < len(node))
         if not (in_dict or in_list):
             return False, node, i
         node = node[p]

@@ -43,6 +43,7 @@ class Range:
 
     @property
     def bounds(self) -> tuple[float, float] | None:
+        """(low, high), or None for a key given alone (its range comes from elsewhere)."""
         return None if self.low is None else (self.low, self.high)
 
 
@@ -59,21 +60,23 @@ def parse_range(text: str, option: str = "--param", *, key_alone: bool = False) 
     key = key.strip()
     parts = key.split(".")
     if not key or any(not p.strip() for p in parts) or not _KEY.match(key):
-        raise ScenarioError(f"{option} {text!r}: expected a dotted key such as centres.Daejeon.seats"
+        raise ScenarioError(f"{option} {text!r}: expected a dotted key such as "
+                            "centres.Daejeon.seats"
                             f"{' (optionally =LOW:HIGH)' if key_alone else ' before =LOW:HIGH'}.")
     if not sep:
         return Range(key)
     m = _RANGE.match(rng)
     if not m:
-        raise ScenarioError(f"{option} {text!r}: expected LOW:HIGH after '=' (two numbers; optionally :log, or "
-                            f"xLOW:xHIGH for factors of the scenario's own values), found {rng!r}.")
+        raise ScenarioError(f"{option} {text!r}: expected LOW:HIGH after '=' (two numbers; "
+                            "optionally :log, or xLOW:xHIGH for factors of the scenario's own "
+                            f"values), found {rng!r}.")
     rel_lo, lo, rel_hi, hi, scale = m.groups()
     if bool(rel_lo) != bool(rel_hi):
         raise ScenarioError(f"{option} {text!r}: write both ends as factors (x0.5:x2) or neither.")
     low, high = _number(lo, f"{option} {key}"), _number(hi, f"{option} {key}")
     if not low < high:
-        raise ScenarioError(f"{option} {text!r}: expected LOW < HIGH, found {low:g} and {high:g} (the bounds "
-                            "are reversed or empty).")
+        raise ScenarioError(f"{option} {text!r}: expected LOW < HIGH, found {low:g} and {high:g} "
+                            "(the bounds are reversed or empty).")
     scale = scale or "linear"
     if scale == "log" and low <= 0:
         raise ScenarioError(f"{option} {text!r}: a log range needs LOW > 0, found {low:g}.")
@@ -105,6 +108,7 @@ class Param:
 
     @property
     def integer(self) -> bool:
+        """Whether the key takes whole numbers: sampled values are rounded before they are set."""
         return self.kind == "int"
 
     @property
@@ -128,7 +132,8 @@ class Param:
         if self.kind == "float" and self.step > 0:
             v = min(max(round(v / self.step) * self.step, self.low), self.high)
         if self.kind == "int":
-            v = float(min(max(np.rint(v), math.ceil(self.low - 1e-9)), math.floor(self.high + 1e-9)))
+            v = float(min(max(np.rint(v), math.ceil(self.low - 1e-9)),
+                          math.floor(self.high + 1e-9)))
         return float(v)
 
     def unit(self, value: float) -> float:
@@ -140,10 +145,12 @@ class Param:
         return float((value - self.low) / (self.high - self.low))
 
     def levels(self, n: int) -> list[float]:
-        """``n`` evenly spaced values (in the parameter's scale), duplicates after rounding dropped."""
+        """``n`` evenly spaced values (in the parameter's scale), duplicates after rounding
+        dropped."""
         if self.kind == "bool":
             return [0.0, 1.0] if n >= 2 else [0.0]
-        return list(dict.fromkeys(self.value(u) for u in (np.linspace(0, 1, n) if n > 1 else [0.5])))
+        return list(dict.fromkeys(self.value(u)
+                                  for u in (np.linspace(0, 1, n) if n > 1 else [0.5])))
 
     def assignments(self, value: float) -> dict[str, object]:
         """Concrete key -> value to write into the scenario for this parameter value."""
@@ -154,10 +161,12 @@ class Param:
         return out
 
     def to_json(self) -> dict:
+        """Plain data for the manifest, so a resumed experiment samples the same parameter."""
         return asdict(self)
 
     @classmethod
     def from_json(cls, d: dict) -> Param:
+        """The parameter a manifest recorded (lists back to tuples; ``base`` absent in old ones)."""
         d = dict(d)
         d["targets"] = tuple(d["targets"])
         d["base"] = tuple(d.get("base", ()))
@@ -184,21 +193,25 @@ def _number(text: str, where: str) -> float:
 
 
 def make_param(text: str, data: dict, resolved: dict, option: str = "--param") -> Param:
-    """Parse ``KEY=LOW:HIGH[:log]`` against a scenario: raw ``data`` (for ``*``) and its resolved form."""
+    """Parse ``KEY=LOW:HIGH[:log]`` against a scenario: raw ``data`` (for ``*``) and its resolved
+    form."""
     r = parse_range(text, option)
     key, low, high, scale, relative = r.key, r.low, r.high, r.scale, r.relative
     targets = expand_key(data, key, option)
     kinds = {key_kind(t) for t in targets}
     if None in kinds:
         bad = next(t for t in targets if key_kind(t) is None)
-        raise ScenarioError(f"{option} {key}: {bad} is not a setting of the scenario schema; expected a key such "
-                         "as centre_defaults.seats, centres.Daejeon.grants.per_startup_krw or "
-                         "regions.Busan.funding_access (see: python run_sim.py show FILE).")
+        raise ScenarioError(f"{option} {key}: {bad} is not a setting of the scenario schema; "
+                         "expected a key such as centre_defaults.seats, "
+                         "centres.Daejeon.grants.per_startup_krw or regions.Busan.funding_access "
+                         "(see: python run_sim.py show FILE).")
     if kinds & {"text"}:
-        raise ScenarioError(f"{option} {key}: is text (a name or a date), not a number that can be swept.")
+        raise ScenarioError(f"{option} {key}: is text (a name or a date), not a number that can be "
+                            "swept.")
     kind = "int" if "int" in kinds else "bool" if kinds == {"bool"} else "float"
     if relative and kind != "float":
-        raise ScenarioError(f"{option} {key}: a relative range (xLOW:xHIGH) needs a real-valued key; {key} is {kind}.")
+        raise ScenarioError(f"{option} {key}: a relative range (xLOW:xHIGH) needs a real-valued "
+                            f"key; {key} is {kind}.")
     if kind == "bool" and (low, high) != (0.0, 1.0):
         raise ScenarioError(f"{option} {key}: is true/false; give the range 0:1.")
     if kind == "int" and math.floor(high + 1e-9) < math.ceil(low - 1e-9):
@@ -208,27 +221,30 @@ def make_param(text: str, data: dict, resolved: dict, option: str = "--param") -
         for t in targets:
             v = get_key(resolved, t)
             if not isinstance(v, (int, float)) or isinstance(v, bool):
-                raise ScenarioError(f"{option} {key}: a relative range needs a value to multiply, but {t} has none "
-                                 "in the resolved scenario.")
+                raise ScenarioError(f"{option} {key}: a relative range needs a value to multiply, "
+                                 f"but {t} has none in the resolved scenario.")
             base.append(float(v))
-    return Param(key=key, targets=targets, low=low, high=high, kind=kind, scale=scale, relative=relative,
-                 base=tuple(base))
+    return Param(key=key, targets=targets, low=low, high=high, kind=kind, scale=scale,
+                 relative=relative, base=tuple(base))
 
 
-def make_params(texts, data: dict, resolved: dict, option: str = "--param", *, relative: bool = True) -> list[Param]:
+def make_params(texts, data: dict, resolved: dict, option: str = "--param", *,
+                relative: bool = True) -> list[Param]:
     """Parse several ranges against a scenario; each concrete key may be set by one of them only.
     Without ``relative``, a range of factors (xLOW:xHIGH) is refused: where values are recorded as
     the key's own (a posterior's draws), a factor would be read as a value."""
     params = [make_param(t, data, resolved, option) for t in texts]
     for p in params:
         if p.relative and not relative:
-            raise ScenarioError(f"{option} {p.key}: a range of factors (x{p.low:g}:x{p.high:g}) cannot be a prior: the "
-                                "posterior's draws are values of the key itself, and a compare sets them as such. "
-                                "Give the range in the key's own values (LOW:HIGH).")
+            raise ScenarioError(f"{option} {p.key}: a range of factors (x{p.low:g}:x{p.high:g}) "
+                                "cannot be a prior: the posterior's draws are values of the key "
+                                "itself, and a compare sets them as such. Give the range in the "
+                                "key's own values (LOW:HIGH).")
     seen: dict[str, str] = {}
     for p in params:
         for t in p.targets:
             if t in seen:
-                raise ScenarioError(f"{option}: {t} is set by both {seen[t]} and {p.key}; give each key once.")
+                raise ScenarioError(f"{option}: {t} is set by both {seen[t]} and {p.key}; give "
+                                    "each key once.")
             seen[t] = p.key
     return params

@@ -19,8 +19,8 @@ from .schema import Centre, Conglomerate, Scenario
 from .timeline import DATABLE_SUMMARY
 
 ENTRY = {"regions": "<region>", "centres": "<centre>", "conglomerates": "<conglomerate>",
-         "founder_education": "<programme>", "stages": "<stage>", "rounds": "<stage>", "sectors": "<sector>",
-         "sector_mix": "<sector>"}
+         "founder_education": "<programme>", "stages": "<stage>", "rounds": "<stage>",
+         "sectors": "<sector>", "sector_mix": "<sector>"}
 UNITS = (("_krw_per_month", "KRW a month"), ("_krw_per_year", "KRW a year"), ("_krw", "KRW"),
          ("_per_month", "per month"), ("_per_year", "per year"), ("_months", "months"))
 
@@ -53,7 +53,8 @@ def _type(ann) -> str:
         return "null"
     if origin in (typing.Union, __import__("types").UnionType):
         return " or ".join(_type(a) for a in typing.get_args(ann))
-    return {bool: "true/false", int: "whole number", float: "number", str: "text"}.get(ann, getattr(ann, "__name__", str(ann)))
+    names = {bool: "true/false", int: "whole number", float: "number", str: "text"}
+    return names.get(ann, getattr(ann, "__name__", str(ann)))
 
 
 def _range(info) -> str:
@@ -99,12 +100,15 @@ def _rows(model: type[BaseModel], prefix: str) -> list[tuple[str, ...]]:
         ann = unwrap(info.annotation)
         doc = " ".join((info.description or "").split())
         if name == "timeline":
-            rows.append((f"{key}.<YYYY-MM>.<key>", "the key's own", "the key's own", "the key's own", "{}",
-                         f"{doc} Any key that can be dated (see *Dated changes* below), written as --set writes it."))
+            rows.append((f"{key}.<YYYY-MM>.<key>", "the key's own", "the key's own",
+                         "the key's own", "{}",
+                         f"{doc} Any key that can be dated (see *Dated changes* below), written as "
+                         "--set writes it."))
             continue
         if name in ("centre_defaults", "conglomerate_defaults"):
             of = "centre" if name == "centre_defaults" else "conglomerate"
-            rows.append((f"{key}.*", "mapping", "", "", "{}", f"{doc} Any key of {of}s.<{of}> below.".strip()))
+            rows.append((f"{key}.*", "mapping", "", "", "{}",
+                         f"{doc} Any key of {of}s.<{of}> below.".strip()))
             continue
         if isinstance(ann, type) and issubclass(ann, BaseModel):
             rows += _rows(ann, key + ".")
@@ -115,8 +119,8 @@ def _rows(model: type[BaseModel], prefix: str) -> list[tuple[str, ...]]:
             if isinstance(value, type) and issubclass(value, BaseModel):
                 rows += _rows(value, f"{key}.{entry}.")
                 continue
-            rows.append((f"{key}.{entry}", _type(value) if value is not None else "any", _unit(name, value),
-                         _range(info), _default(info), doc))
+            rows.append((f"{key}.{entry}", _type(value) if value is not None else "any",
+                         _unit(name, value), _range(info), _default(info), doc))
             continue
         rows.append((key, _type(ann), _unit(name, ann), _range(info), _default(info), doc))
     return rows
@@ -127,14 +131,20 @@ def reference_markdown() -> str:
     lines = [
         "# Scenario keys",
         "",
-        "Every key a scenario file may hold, generated from the schema (`sim/scenario/schema.py`) by",
-        "`python run_sim.py keys`; do not edit by hand. `<region>`, `<centre>` and the like stand for the",
-        "names of entries (`--set` and `sweep --param` accept `*` there: `centres.*.seats=40`). Unknown keys",
-        "are errors. Money is Korean won (KRW), time is months from the calendar's start unless a unit says",
+        "Every key a scenario file may hold, generated from the schema "
+            "(`sim/scenario/schema.py`) by",
+        "`python run_sim.py keys`; do not edit by hand. `<region>`, `<centre>` and the like "
+            "stand for the",
+        "names of entries (`--set` and `sweep --param` accept `*` there: "
+            "`centres.*.seats=40`). Unknown keys",
+        "are errors. Money is Korean won (KRW), time is months from the calendar's start "
+            "unless a unit says",
         "otherwise; shares are fractions between 0 and 1.",
         "",
-        f"`centre_defaults` holds any key of a centre (`{', '.join(list(Centre.model_fields)[:4])}`, ...) and",
-        f"`conglomerate_defaults` any key of a conglomerate (`{', '.join(list(Conglomerate.model_fields)[:3])}`, ...):",
+        "`centre_defaults` holds any key of a centre "
+        f"(`{', '.join(list(Centre.model_fields)[:4])}`, ...) and",
+        "`conglomerate_defaults` any key of a conglomerate "
+        f"(`{', '.join(list(Conglomerate.model_fields)[:3])}`, ...):",
         "each entry starts from them and overrides what it sets.",
         "",
         "| key | type | unit | range | default | what it does |",
@@ -150,11 +160,16 @@ def reference_markdown() -> str:
 DATED = [
     "## Dated changes",
     "",
-    "Any key that can be dated takes a new value from a month on under `timeline` (months as `YYYY-MM`,",
-    "inside the calendar). A month holds changes written as `--set` writes them, a dotted key (`*` for every",
-    "entry) and its value; a nested mapping is read as its dotted leaves. A month's changes apply in the",
-    "order written, on top of everything in force before it, and the scenario from that month on is",
-    "validated like the file itself (a `centre_defaults` change reaches every centre that does not set the",
+    "Any key that can be dated takes a new value from a month on under `timeline` "
+        "(months as `YYYY-MM`,",
+    "inside the calendar). A month holds changes written as `--set` writes them, "
+        "a dotted key (`*` for every",
+    "entry) and its value; a nested mapping is read as its dotted leaves. "
+        "A month's changes apply in the",
+    "order written, on top of everything in force before it, and the scenario from that month "
+        "on is",
+    "validated like the file itself (a `centre_defaults` change reaches every centre "
+        "that does not set the",
     "key itself). The model reads a value when it acts: a contest, a budget refill, a selection, a",
     "graduation, a partner's decision, a founding.",
     "",
@@ -168,8 +183,10 @@ DATED = [
     "```",
     "",
     "From the command line: `--set 'timeline.2018-03.centres.*.partner=null'` adds a change,",
-    "`--set 'timeline.2018-03=null'` drops a month, `--set timeline=null` the whole timeline. A file that",
-    "`extends` another merges its timeline into the parent's month by month. `show` prints the resolved",
+    "`--set 'timeline.2018-03=null'` drops a month, `--set timeline=null` the whole timeline. "
+        "A file that",
+    "`extends` another merges its timeline into the parent's month by month. "
+        "`show` prints the resolved",
     "timeline: every concrete key each month changes.",
     "",
     DATABLE_SUMMARY,

@@ -43,7 +43,8 @@ before they allocate gigabytes."""
 
 
 class Calendar(Strict):
-    """Simulated time. Month 0 is the first day of ``start``; the run ends at the end of ``horizon``."""
+    """Simulated time. Month 0 is the first day of ``start``; the run ends at the end of
+    ``horizon``."""
 
     start: Month = "2012-01"
     """First month of the simulation (month 0)."""
@@ -52,7 +53,8 @@ class Calendar(Strict):
     cohort_first_year: int = Field(2014, ge=1900, le=2200)
     """First founding year counted in population survival metrics."""
     cohort_last_year: int = Field(2019, ge=1900, le=2200)
-    """Last founding year counted (5-year survival needs cohorts at least 5 years before the horizon)."""
+    """Last founding year counted (5-year survival needs cohorts at least 5 years before the
+    horizon)."""
 
     _v_dates = field_validator("start", "horizon", mode="before")(_coerce_date)
 
@@ -61,14 +63,16 @@ class Calendar(Strict):
         if self.months_between(self.start, self.horizon) < 0:
             raise ValueError(f"a horizon at or after start {self.start}, found {self.horizon}")
         if self.months_between(self.start, self.horizon) >= 12 * MAX_CALENDAR_YEARS:
-            raise ValueError(f"a horizon less than {MAX_CALENDAR_YEARS} years after start {self.start}, "
-                             f"found {self.horizon}")
+            raise ValueError(f"a horizon less than {MAX_CALENDAR_YEARS} years after start "
+                             f"{self.start}, found {self.horizon}")
         if self.cohort_last_year < self.cohort_first_year:
-            raise ValueError(f"cohort_last_year at or after cohort_first_year {self.cohort_first_year}, found {self.cohort_last_year}")
+            raise ValueError("cohort_last_year at or after cohort_first_year "
+                             f"{self.cohort_first_year}, found {self.cohort_last_year}")
         return self
 
     @staticmethod
     def months_between(a: str, b: str) -> int:
+        """Whole months from ``a`` to ``b`` (both ``YYYY-MM``; negative when ``b`` is earlier)."""
         ya, ma = parse_month(a)
         yb, mb = parse_month(b)
         return (yb - ya) * 12 + (mb - ma)
@@ -83,6 +87,7 @@ class Calendar(Strict):
         return float(self.months_between(self.start, date))
 
     def year_start(self, year: int) -> float:
+        """Months from the start of the calendar to 1 January of ``year``."""
         return float(self.months_between(self.start, f"{year:04d}-01"))
 
 
@@ -94,7 +99,8 @@ class Region(Strict):
     founding_trend_per_year: float = Field(0.0, ge=-0.5, le=1.0, allow_inf_nan=False)
     """Relative yearly growth of the founding rate (0.03 = +3 % a year)."""
     funding_access: Multiplier = 1.0
-    """Odds of raising venture (equity) money relative to Seoul (Seoul = 1), before the market's rationing."""
+    """Odds of raising venture (equity) money relative to Seoul (Seoul = 1), before the market's
+    rationing."""
     hazard_multiplier: Multiplier = 1.0
     """Failure hazard relative to the national stage hazards."""
     sector_mix: dict[str, NonNegative] | None = None
@@ -102,6 +108,8 @@ class Region(Strict):
 
 
 class StageParams(Strict):
+    """One stage of the death valley: how long it takes, and how likely a start-up fails in it."""
+
     months_to_milestone: Positive = Field(..., le=600)
     """Median-quality start-up's mean time to finish this stage, in months."""
     failure_hazard_per_month: NonNegative = Field(..., le=10)
@@ -133,9 +141,12 @@ class Startups(Strict):
     """Failure hazard scales with quality ** -exponent."""
     stages: dict[str, StageParams] = Field(
         default_factory=lambda: {
-            "prototype": StageParams(months_to_milestone=10, failure_hazard_per_month=0.012, jobs_multiplier=1.0),
-            "product": StageParams(months_to_milestone=14, failure_hazard_per_month=0.010, jobs_multiplier=1.5),
-            "traction": StageParams(months_to_milestone=18, failure_hazard_per_month=0.008, jobs_multiplier=2.5),
+            "prototype": StageParams(months_to_milestone=10, failure_hazard_per_month=0.012,
+                                     jobs_multiplier=1.0),
+            "product": StageParams(months_to_milestone=14, failure_hazard_per_month=0.010,
+                                   jobs_multiplier=1.5),
+            "traction": StageParams(months_to_milestone=18, failure_hazard_per_month=0.008,
+                                    jobs_multiplier=2.5),
         }
     )
     crossed_jobs_multiplier: NonNegative = Field(4.0, le=10_000)
@@ -187,6 +198,8 @@ class Training(Strict):
 
 
 class Grants(Strict):
+    """A centre's grants: their size, how many per round, the yearly budget and their own effect."""
+
     funding_odds_multiplier: Multiplier = 1.0
     """A grant's own effect on its recipient's later venture (equity) round odds (the grant, not the
     selection: only granted start-ups get it, for life). A US SBIR Phase I award about doubles the
@@ -223,13 +236,15 @@ class Centre(Strict):
     intake_every_months: float = Field(6.0, ge=0.25, le=600, allow_inf_nan=False)
     """Months between contests (at least a week: each contest looks at every eligible start-up)."""
     first_intake_after_months: float = Field(0.0, ge=0, le=600, allow_inf_nan=False)
-    """Months from the opening to the first contest (a new centre first recruits its first cohort)."""
+    """Months from the opening to the first contest (a new centre first recruits its first
+    cohort)."""
     intake_size: Count = 15
     """Start-ups selected per contest (at most the free seats)."""
     apply_probability: Probability = 0.35
     """Share of eligible start-ups that apply to a contest (a fixed trait of each start-up)."""
     min_applicant_age_months: float = Field(0.0, ge=0, le=1200, allow_inf_nan=False)
-    """Youngest applicants, in months since founding (a jury wants a team and a prototype to judge)."""
+    """Youngest applicants, in months since founding (a jury wants a team and a prototype to
+    judge)."""
     max_applicant_age_months: float = Field(36.0, ge=0, le=1200, allow_inf_nan=False)
     """Oldest applicants, in months since founding."""
     selection_noise: NonNegative = Field(0.5, le=100)
@@ -243,8 +258,8 @@ class Centre(Strict):
     operating_cost_krw_per_year: Money = 1_500_000_000
     """Public operating cost of the centre a year while open (its fixed part: staff, building)."""
     operating_cost_krw_per_supported: Money = 0.0
-    """Public operating cost per start-up the centre selects (selection, mentoring, programmes: the part
-    that grows with the firms served), paid when it is selected."""
+    """Public operating cost per start-up the centre selects (selection, mentoring, programmes: the
+    part that grows with the firms served), paid when it is selected."""
 
     _v_dates = field_validator("opens", "closes", mode="before")(
         lambda v: None if v is None else _coerce_date(v)
@@ -253,8 +268,9 @@ class Centre(Strict):
     @model_validator(mode="after")
     def _applicant_ages(self) -> Centre:
         if self.min_applicant_age_months > self.max_applicant_age_months:
-            raise ValueError(f"min_applicant_age_months at most max_applicant_age_months "
-                             f"({self.max_applicant_age_months:g}), found {self.min_applicant_age_months:g}")
+            raise ValueError("min_applicant_age_months at most max_applicant_age_months "
+                             f"({self.max_applicant_age_months:g}), found "
+                             f"{self.min_applicant_age_months:g}")
         return self
 
 
@@ -278,15 +294,17 @@ class Conglomerate(Strict):
     focus_multiplier: Multiplier = 1.5
     """Appetite multiplier for alumni in the centre's sector focus."""
     public_share: Probability = 0.0
-    """Share of the partner's investments paid with public money (policy lenders or the fund of funds in
-    its linked fund): counted as public cost, net of what it earns back (``market`` fund terms)."""
+    """Share of the partner's investments paid with public money (policy lenders or the fund of
+    funds in its linked fund): counted as public cost, net of what it earns back (``market`` fund
+    terms)."""
 
     @model_validator(mode="after")
     def _sum(self) -> Conglomerate:
         total = self.invest_probability + self.acquire_probability + self.subcontract_probability
         if total > 1.0 + 1e-12:
             raise ValueError(
-                f"invest_probability + acquire_probability + subcontract_probability at most 1, found {total:g}"
+                "invest_probability + acquire_probability + subcontract_probability at most 1, "
+                f"found {total:g}"
             )
         return self
 
@@ -301,7 +319,8 @@ class FounderEducation(Strict):
     founding_rate_multiplier: Multiplier = 1.0
     """Multiplies the region's founding rate once education starts."""
     quality_multiplier: float = Field(1.0, gt=0.0, le=1000.0, allow_inf_nan=False)
-    """Multiplies the quality of start-ups founded once education starts (0 would be no quality at all)."""
+    """Multiplies the quality of start-ups founded once education starts (0 would be no quality at
+    all)."""
     cost_krw_per_year: Money = 0.0
     """Public cost of the programme a year, from its start."""
 
@@ -318,14 +337,18 @@ class Sampling(Strict):
     the sampled start-ups are the same in every scenario and add no noise to a difference."""
 
     full_below_apply: Probability = 1.0
-    """Start-ups whose application draw is below this are all simulated; at least every centre's apply_probability."""
+    """Start-ups whose application draw is below this are all simulated; at least every centre's
+    apply_probability."""
     others_weight: float = Field(1.0, ge=1.0, le=1e6, allow_inf_nan=False)
-    """How many start-ups each simulated start-up above that draw stands for (1: simulate everyone)."""
-    quality_tiers: list[tuple[Probability, Annotated[float, Field(ge=1.0, le=1e6, allow_inf_nan=False)]]] = \
+    """How many start-ups each simulated start-up above that draw stands for (1: simulate
+    everyone)."""
+    quality_tiers: list[tuple[Probability,
+                              Annotated[float, Field(ge=1.0, le=1e6, allow_inf_nan=False)]]] = \
         Field(default_factory=list)
-    """Denser samples of the best of those start-ups: ``[quantile, weight]`` pairs, each start-up whose latent
-    quality is above that quantile standing for ``weight`` (at most ``others_weight``) instead. Venture money
-    goes to the best firms, so sampling them more densely makes money and its displacement far less noisy."""
+    """Denser samples of the best of those start-ups: ``[quantile, weight]`` pairs, each start-up
+    whose latent quality is above that quantile standing for ``weight`` (at most ``others_weight``)
+    instead. Venture money goes to the best firms, so sampling them more densely makes money and its
+    displacement far less noisy."""
 
     def weights(self) -> tuple[np.ndarray, np.ndarray]:
         """Quantile cut points (ascending, from 0) and the weight of the sample above each."""
@@ -365,8 +388,9 @@ class Scenario(Strict):
     """Public venture funds: each adds venture money where and when it invests, at a public cost."""
     sampling: Sampling = Field(default_factory=Sampling)
     timeline: dict[str, dict[str, Any]] = Field(default_factory=dict)
-    """Dated changes: from a month (YYYY-MM, inside the calendar) on, keys take new values (``centres.*.partner:
-    null``). Resolved, it holds the concrete keys each month changes, with their new values."""
+    """Dated changes: from a month (YYYY-MM, inside the calendar) on, keys take new values
+    (``centres.*.partner: null``). Resolved, it holds the concrete keys each month changes, with
+    their new values."""
 
     _epochs: tuple | None = PrivateAttr(default=None)
 
@@ -391,13 +415,15 @@ class Scenario(Strict):
         for rname, region in self.regions.items():
             for sector in region.sector_mix or {}:
                 if sector not in self.sectors:
-                    problems.append((f"regions.{rname}.sector_mix.{sector}", _unknown("sector", sector, self.sectors)))
+                    problems.append((f"regions.{rname}.sector_mix.{sector}",
+                                     _unknown("sector", sector, self.sectors)))
         for cname, c in self.centres.items():
             where = f"centres.{cname}"
             if c.region not in self.regions:
                 problems.append((f"{where}.region", _unknown("region", c.region, self.regions)))
             if c.partner is not None and c.partner not in self.conglomerates:
-                problems.append((f"{where}.partner", _unknown("conglomerate", c.partner, self.conglomerates)))
+                problems.append((f"{where}.partner",
+                                 _unknown("conglomerate", c.partner, self.conglomerates)))
             for r in c.catchment or []:
                 if r != "*" and r not in self.regions:
                     problems.append((f"{where}.catchment", _unknown("region", r, self.regions)))
@@ -405,33 +431,44 @@ class Scenario(Strict):
                 if s not in self.sectors:
                     problems.append((f"{where}.sector_focus", _unknown("sector", s, self.sectors)))
             if not 0 <= cal.month(c.opens) < cal.horizon_months:
-                problems.append((f"{where}.opens", f"a date inside the calendar {cal.start} .. {cal.horizon}, found {c.opens}"))
+                problems.append((f"{where}.opens",
+                                 f"a date inside the calendar {cal.start} .. {cal.horizon}, found "
+                                 f"{c.opens}"))
             if c.closes is not None and cal.month(c.closes) <= cal.month(c.opens):
-                problems.append((f"{where}.closes", f"a date after opens ({c.opens}), found {c.closes}"))
+                problems.append((f"{where}.closes",
+                                 f"a date after opens ({c.opens}), found {c.closes}"))
         problems += self._market_references()
-        keen = [n for n, c in self.centres.items() if c.enabled and c.apply_probability > self.sampling.full_below_apply]
+        keen = [n for n, c in self.centres.items() if c.enabled
+                and c.apply_probability > self.sampling.full_below_apply]
         if keen:
             c = self.centres[keen[0]]
             others = f" (and {len(keen) - 1} other centre(s))" if len(keen) > 1 else ""
             problems.append((f"centres.{keen[0]}.apply_probability",
-                             f"at most sampling.full_below_apply ({self.sampling.full_below_apply:g}): every "
-                             f"start-up that may apply must be simulated, found {c.apply_probability:g}{others}; "
-                             "raise sampling.full_below_apply (the same value in every scenario of a comparison "
-                             "keeps their start-ups paired)"))
+                             "at most sampling.full_below_apply "
+                             f"({self.sampling.full_below_apply:g}): every start-up that may apply "
+                             f"must be simulated, found {c.apply_probability:g}{others}; raise "
+                             "sampling.full_below_apply (the same value in every scenario of a "
+                             "comparison keeps their start-ups paired)"))
         for ename, e in self.founder_education.items():
             if e.region not in self.regions:
-                problems.append((f"founder_education.{ename}.region", _unknown("region", e.region, self.regions)))
+                problems.append((f"founder_education.{ename}.region",
+                                 _unknown("region", e.region, self.regions)))
             if not 0 <= cal.month(e.starts) < cal.horizon_months:
-                problems.append((f"founder_education.{ename}.starts", f"a date inside the calendar {cal.start} .. {cal.horizon}, found {e.starts}"))
+                problems.append((f"founder_education.{ename}.starts",
+                                 f"a date inside the calendar {cal.start} .. {cal.horizon}, found "
+                                 f"{e.starts}"))
         problems += timeline_problems(self)
         if not problems:
             expected = self.expected_startups() * self.sampling.simulated_share()
             if not expected <= MAX_STARTUPS:
-                problems.append(("regions", f"founding rates adding up to at most {MAX_STARTUPS:,} simulated start-ups "
-                                 f"over the calendar {cal.start} .. {cal.horizon} (one replication), found about "
-                                 f"{expected:,.3g}; lower founding_rate_per_year (or founding_trend_per_year, "
-                                 "founder_education's founding_rate_multiplier), shorten the calendar, or simulate "
-                                 "fewer of those who never apply (sampling.others_weight)"))
+                problems.append(("regions",
+                                 f"founding rates adding up to at most {MAX_STARTUPS:,} simulated "
+                                 f"start-ups over the calendar {cal.start} .. {cal.horizon} (one "
+                                 f"replication), found about {expected:,.3g}; lower "
+                                 "founding_rate_per_year (or founding_trend_per_year, "
+                                 "founder_education's founding_rate_multiplier), shorten the "
+                                 "calendar, or simulate fewer of those who never apply "
+                                 "(sampling.others_weight)"))
         if problems:
             raise ReferenceProblems(problems)
         return self
@@ -448,17 +485,20 @@ class Scenario(Strict):
         if mk.limited:
             missing = [r for r in self.regions if r not in mk.region_shares]
             if missing:
-                problems.append(("market.region_shares", f"a share for every region when "
-                                 f"market.venture_investment_krw_by_year is given, found none for {missing}"))
+                problems.append(("market.region_shares", "a share for every region when "
+                                 "market.venture_investment_krw_by_year is given, found none for "
+                                 f"{missing}"))
             elif not any(mk.region_shares[r] > 0 for r in self.regions):
-                problems.append(("market.region_shares", "at least one region with a positive share, found none"))
+                problems.append(("market.region_shares",
+                                 "at least one region with a positive share, found none"))
         for fname, f in self.funds.items():
             for r in f.regions:
                 if r != "*" and r not in self.regions:
                     problems.append((f"funds.{fname}.regions", _unknown("region", r, self.regions)))
             if not 0 <= cal.month(f.starts) < cal.horizon_months:
                 problems.append((f"funds.{fname}.starts",
-                                 f"a date inside the calendar {cal.start} .. {cal.horizon}, found {f.starts}"))
+                                 f"a date inside the calendar {cal.start} .. {cal.horizon}, found "
+                                 f"{f.starts}"))
         return problems
 
     def founding_intensity(self, region: str):
@@ -476,11 +516,13 @@ class Scenario(Strict):
     # -- conveniences used by the model -------------------------------------------------------
     @property
     def active_centres(self) -> dict[str, Centre]:
+        """The centres that exist in this scenario (``enabled``), by name: those the model runs."""
         return {k: c for k, c in self.centres.items() if c.enabled}
 
     def epochs(self) -> tuple[tuple[float, Scenario], ...]:
-        """The scenario as it is in force from each dated month on: (month since the calendar's start,
-        the whole validated scenario from then on), this scenario itself first (from month 0)."""
+        """The scenario as it is in force from each dated month on: (month since the calendar's
+        start, the whole validated scenario from then on), this scenario itself first (from month
+        0)."""
         if self._epochs is None:
             from .timeline import build_epochs
 
@@ -496,7 +538,8 @@ class Scenario(Strict):
         return epochs[max(i, 0)][1]
 
     def schedule(self, key: str) -> list[tuple[float, Any]]:
-        """(month it takes effect, value) of a concrete dotted key: its value here, then each dated change."""
+        """(month it takes effect, value) of a concrete dotted key: its value here, then each dated
+        change."""
         from .timeline import schedule
 
         return schedule(self, key)
@@ -506,6 +549,7 @@ class ReferenceProblems(ValueError):
     """Cross-reference errors, each with its own key path (turned into located messages)."""
 
     def __init__(self, problems: list[tuple[str, str]]):
+        """Keep each (key path, message) for the located error; the text joins them."""
         self.problems = problems
         super().__init__("; ".join(f"{p}: {m}" for p, m in problems))
 

@@ -39,48 +39,51 @@ _MONTH = re.compile(r"^\d{4}-\d{2}$")
 
 # -- which keys can be dated ----------------------------------------------------------------------
 CENTRE_FIXED = {
-    "enabled": "a centre that exists for part of the run is written with its opens and closes dates",
+    "enabled": "a centre that exists for part of the run is written with its opens and closes "
+               "dates",
     "region": "a centre that moves is one that closes and another that opens (closes, opens)",
     "opens": "it is a date already",
     "closes": "it is a date already",
 }
 """Keys of a centre that cannot take a new value from a month on, and why."""
 EDUCATION_DATABLE = ("founding_rate_multiplier", "quality_multiplier", "cost_krw_per_year")
-REGION_DATABLE = ("founding_rate_per_year", "founding_trend_per_year", "sector_mix", "funding_access",
-                  "hazard_multiplier")
+REGION_DATABLE = ("founding_rate_per_year", "founding_trend_per_year", "sector_mix",
+                  "funding_access", "hazard_multiplier")
 HAZARDS = ("startups.mature_hazard_per_month", *(f"startups.stages.{s}.failure_hazard_per_month"
                                                  for s in ("prototype", "product", "traction")))
 """The walk's hazards that can be dated: from their month on every start-up's clock runs at the new
 rate (a break in its walk at that month), with a region's ``hazard_multiplier``."""
 ROUND_ODDS = (*(f"funding.{c}.rounds.{s}.probability" for c in ("equity", "debt")
-                for s in ("prototype", "product", "traction")), "funding.bridge_probability_multiplier")
+                for s in ("prototype", "product", "traction")),
+              "funding.bridge_probability_multiplier")
 """The round odds that can be dated: read per market period (a quarter), with a region's
 ``funding_access``; such a change is dated at a period's first month (:func:`period_problem`)."""
-WALK_LEVEL = ("the start-ups' walk reads it at founding or along each firm's whole path (dated keys of "
-              "the walk: the round odds, a region's funding_access and hazard_multiplier, the stages' "
-              "failure hazards and the mature hazard)")
+WALK_LEVEL = ("the start-ups' walk reads it at founding or along each firm's whole path (dated "
+              "keys of the walk: the round odds, a region's funding_access and hazard_multiplier, "
+              "the stages' failure hazards and the mature hazard)")
 READ_AT_START = "it is read once, when the run is set up"
 
 DATABLE_SUMMARY = (
-    "Keys that can be dated: every key of a centre or of `centre_defaults` except `enabled`, `region`, "
-    "`opens` and `closes` (read at each contest, budget refill, selection, graduation or partner's "
-    "decision; `first_intake_after_months` at the opening; the operating cost month by month); every "
-    "key of a conglomerate or of `conglomerate_defaults` (the budget at each January refill, the "
-    "appetite at each decision); founder education's `founding_rate_multiplier`, `quality_multiplier` "
-    "(for start-ups founded from the month on) and `cost_krw_per_year`; a region's "
-    "`founding_rate_per_year` (from the month on the region founds this many a year, its trend "
-    "continuing from there), `founding_trend_per_year` (the rate grows at the new trend from its level "
-    "at the month) and `sector_mix` (for start-ups founded from the month on); the walk's hazards, "
-    "`startups.stages.<stage>.failure_hazard_per_month`, `startups.mature_hazard_per_month` and a "
-    "region's `hazard_multiplier` (every start-up's clock runs at the new rate from the month on); the "
-    "round odds, `funding.equity.rounds.<stage>.probability`, `funding.debt.rounds.<stage>.probability` "
-    "and `funding.bridge_probability_multiplier`, and a region's `funding_access` (read per market "
-    "quarter: dated at a quarter's first month, the calendar's start month and every third month after "
-    "it). Not dated: `calendar`, `sectors`, `sampling`, `market`, `funds`, `name` and `description` (read "
-    "once, when the run is set up; the market's series are yearly already, a fund has its own dates), "
-    "and the rest of `startups.*` and `funding.*` (drawn at founding or read along each firm's whole "
-    "path). A centre, conglomerate, region or founder-education programme cannot be added or removed "
-    "from a month on: write its own dates.")
+    "Keys that can be dated: every key of a centre or of `centre_defaults` except `enabled`, "
+    "`region`, `opens` and `closes` (read at each contest, budget refill, selection, graduation or "
+    "partner's decision; `first_intake_after_months` at the opening; the operating cost month by "
+    "month); every key of a conglomerate or of `conglomerate_defaults` (the budget at each January "
+    "refill, the appetite at each decision); founder education's `founding_rate_multiplier`, "
+    "`quality_multiplier` (for start-ups founded from the month on) and `cost_krw_per_year`; a "
+    "region's `founding_rate_per_year` (from the month on the region founds this many a year, its "
+    "trend continuing from there), `founding_trend_per_year` (the rate grows at the new trend from "
+    "its level at the month) and `sector_mix` (for start-ups founded from the month on); the "
+    "walk's hazards, `startups.stages.<stage>.failure_hazard_per_month`, "
+    "`startups.mature_hazard_per_month` and a region's `hazard_multiplier` (every start-up's clock "
+    "runs at the new rate from the month on); the round odds, "
+    "`funding.equity.rounds.<stage>.probability`, `funding.debt.rounds.<stage>.probability` and "
+    "`funding.bridge_probability_multiplier`, and a region's `funding_access` (read per market "
+    "quarter: dated at a quarter's first month, the calendar's start month and every third month "
+    "after it). Not dated: `calendar`, `sectors`, `sampling`, `market`, `funds`, `name` and "
+    "`description` (read once, when the run is set up; the market's series are yearly already, a "
+    "fund has its own dates), and the rest of `startups.*` and `funding.*` (drawn at founding or "
+    "read along each firm's whole path). A centre, conglomerate, region or founder-education "
+    "programme cannot be added or removed from a month on: write its own dates.")
 """One paragraph for the key reference and for error messages."""
 
 
@@ -88,12 +91,15 @@ def refusal(parts: list[str]) -> str | None:
     """Why the concrete key ``parts`` cannot take a new value from a month on, or None if it can."""
     head = parts[0]
     if head in ("centres", "conglomerates", "founder_education", "regions") and len(parts) < 3:
-        return f"a whole {_ENTRY.get(head, 'entry')} cannot be added or removed from a month on (write its own dates)"
+        return (f"a whole {_ENTRY.get(head, 'entry')} cannot be added or removed from a month on "
+                "(write its own dates)")
     if head in ("centres", "centre_defaults"):
         field = parts[2] if head == "centres" else parts[1] if len(parts) > 1 else ""
-        return CENTRE_FIXED.get(field) if field else "centre_defaults as a whole cannot be dated (date its keys)"
+        return CENTRE_FIXED.get(field) if field else ("centre_defaults as a whole cannot be dated "
+                                                      "(date its keys)")
     if head in ("conglomerates", "conglomerate_defaults"):
-        return None if head == "conglomerates" or len(parts) > 1 else "date the keys of conglomerate_defaults"
+        return None if head == "conglomerates" or len(parts) > 1 else ("date the keys of "
+                                                                       "conglomerate_defaults")
     if head == "founder_education":
         return None if parts[2] in EDUCATION_DATABLE else READ_AT_START
     if head == "regions":
@@ -105,11 +111,12 @@ def refusal(parts: list[str]) -> str | None:
     return READ_AT_START
 
 
-_ENTRY = {"centres": "centre", "conglomerates": "conglomerate", "founder_education": "founder-education programme",
+_ENTRY = {"centres": "centre", "conglomerates": "conglomerate",
+          "founder_education": "founder-education programme",
           "regions": "region"}
 
 
-# -- months -------------------------------------------------------------------------------------------
+# -- months ----------------------------------------------------------------------------------------
 def month_key(value) -> str:
     """A timeline month as YYYY-MM (a YAML date is cut to its month); ValueError with the reason."""
     if isinstance(value, datetime.date):
@@ -117,7 +124,8 @@ def month_key(value) -> str:
     if isinstance(value, bool) or not isinstance(value, (str, int)):
         raise ValueError(f"a month as YYYY-MM (for example 2018-03), found {value!r}")
     if isinstance(value, int):
-        raise ValueError(f"a month as YYYY-MM, found the number {value} (write {value}-01 for January {value})")
+        raise ValueError(f"a month as YYYY-MM, found the number {value} (write {value}-01 for "
+                         f"January {value})")
     text = value[:7] if re.match(r"^\d{4}-\d{2}-\d{2}$", value) else value
     if not _MONTH.match(text) or not 1 <= int(text[5:7]) <= 12:
         raise ValueError(f"a month as YYYY-MM (for example 2018-03), found {value!r}")
@@ -125,17 +133,18 @@ def month_key(value) -> str:
 
 
 def split_key(key: str) -> tuple[str, str] | None:
-    """``timeline.2018-03.centres.X.seats`` -> ("2018-03", "centres.X.seats"); None for other keys."""
+    """``timeline.2018-03.centres.X.seats`` -> ("2018-03", "centres.X.seats"); None for other
+    keys."""
     parts = key.split(".", 2)
     if parts[0] != PREFIX or len(parts) < 2:
         return None
     return parts[1], parts[2] if len(parts) > 2 else ""
 
 
-# -- entries as written -> changes ---------------------------------------------------------------------
+# -- entries as written -> changes -----------------------------------------------------------------
 def flatten(entry: dict, prefix: tuple[str, ...] = ()) -> list[tuple[str, object]]:
-    """A month's entry as (dotted key, value) pairs in the order written: nested mappings become their
-    dotted leaves (an empty mapping is a value)."""
+    """A month's entry as (dotted key, value) pairs in the order written: nested mappings become
+    their dotted leaves (an empty mapping is a value)."""
     out: list[tuple[str, object]] = []
     for k, v in entry.items():
         path = (*prefix, str(k))
@@ -147,7 +156,8 @@ def flatten(entry: dict, prefix: tuple[str, ...] = ()) -> list[tuple[str, object
 
 
 def changes(a: dict, b: dict, prefix: str = "") -> list[tuple[str, object]]:
-    """The concrete (dotted key, new value) pairs that turn plain data ``a`` into ``b`` (same shape)."""
+    """The concrete (dotted key, new value) pairs that turn plain data ``a`` into ``b`` (same
+    shape)."""
     out: list[tuple[str, object]] = []
     for k, v in b.items():
         key = f"{prefix}{k}"
@@ -173,9 +183,10 @@ def apply_changes(data: dict, items: Iterable[tuple[str, object]]) -> dict:
     return data
 
 
-# -- what a resolved timeline means for the schema and the model --------------------------------------
+# -- what a resolved timeline means for the schema and the model -----------------------------------
 def timeline_problems(scenario) -> list[tuple[str, str]]:
-    """A resolved timeline's form: months inside the calendar and in order, concrete keys that can be dated."""
+    """A resolved timeline's form: months inside the calendar and in order, concrete keys that can
+    be dated."""
     cal, out, last = scenario.calendar, [], -1.0
     for month, items in scenario.timeline.items():
         where = f"{PREFIX}.{month}"
@@ -183,7 +194,8 @@ def timeline_problems(scenario) -> list[tuple[str, str]]:
             out.append((where, f"a month as YYYY-MM, found {month!r}"))
             continue
         if not 0 <= cal.month(month) < cal.horizon_months:
-            out.append((where, f"a month inside the calendar {cal.start} .. {cal.horizon}, found {month}"))
+            out.append((where,
+                        f"a month inside the calendar {cal.start} .. {cal.horizon}, found {month}"))
         elif cal.month(month) <= last:
             out.append((where, "months in calendar order, each once"))
         last = max(last, cal.month(month))
@@ -202,7 +214,8 @@ def per_period(key: str) -> bool:
 
 
 def period_problem(cal, month: str, key: str) -> str | None:
-    """Why ``key`` cannot change in ``month`` (a per-period key off a period's first month), or None."""
+    """Why ``key`` cannot change in ``month`` (a per-period key off a period's first month), or
+    None."""
     from .funding import PERIOD_MONTHS
 
     if not per_period(key) or cal.month(month) % PERIOD_MONTHS == 0:
@@ -210,19 +223,22 @@ def period_problem(cal, month: str, key: str) -> str | None:
     first = int(cal.month(month) // PERIOD_MONTHS * PERIOD_MONTHS)
     y, m = divmod(int(cal.start[:4]) * 12 + int(cal.start[5:7]) - 1 + first, 12)
     y2, m2 = divmod(y * 12 + m + int(PERIOD_MONTHS), 12)
-    return (f"a market quarter's first month (the round odds and funding access hold for a quarter of "
-            f"{int(PERIOD_MONTHS)} months from the calendar's start, {cal.start}): {month} is inside the "
-            f"quarter from {y:04d}-{m + 1:02d}; date it {y:04d}-{m + 1:02d} or {y2:04d}-{m2 + 1:02d}")
+    return ("a market quarter's first month (the round odds and funding access hold for a quarter "
+            f"of {int(PERIOD_MONTHS)} months from the calendar's start, {cal.start}): {month} is "
+            f"inside the quarter from {y:04d}-{m + 1:02d}; date it {y:04d}-{m + 1:02d} or "
+            f"{y2:04d}-{m2 + 1:02d}")
 
 
 def build_epochs(scenario) -> tuple:
-    """(month, the validated scenario in force from then on) for the calendar's start and each dated month."""
+    """(month, the validated scenario in force from then on) for the calendar's start and each dated
+    month."""
     out = [(0.0, scenario)]
     data = scenario.model_dump(mode="json")
     data[PREFIX] = {}
     for month, items in scenario.timeline.items():
         apply_changes(data, items.items())
-        out.append((scenario.calendar.month(month), type(scenario).model_validate(copy.deepcopy(data))))
+        out.append((scenario.calendar.month(month),
+                    type(scenario).model_validate(copy.deepcopy(data))))
     return tuple(out)
 
 
@@ -240,7 +256,8 @@ def founding_intensity(scenario, region: str):
     reg = scenario.regions[region]
     months = np.arange(int(cal.horizon_months), dtype=float)
     with np.errstate(over="ignore"):  # an absurd trend is reported by validation, not as a warning
-        lam = reg.founding_rate_per_year / 12.0 * (1.0 + reg.founding_trend_per_year) ** (months / 12.0)
+        lam = (reg.founding_rate_per_year / 12.0
+               * (1.0 + reg.founding_trend_per_year) ** (months / 12.0))
         trend = reg.founding_trend_per_year
         for month, items in scenario.timeline.items():
             rate = items.get(f"regions.{region}.founding_rate_per_year")
@@ -268,7 +285,7 @@ def values_at(steps: list[tuple[float, object]], months):
     return values[np.searchsorted(starts, months, side="right") - 1]
 
 
-# -- reading a resolved timeline -----------------------------------------------------------------------
+# -- reading a resolved timeline -------------------------------------------------------------------
 def schedule(scenario, key: str) -> list[tuple[float, object]]:
     """(month it takes effect, value) of a concrete key, from the calendar's start (month 0) on: its
     value in the scenario, then each dated change of it."""
@@ -281,7 +298,8 @@ def schedule(scenario, key: str) -> list[tuple[float, object]]:
 
 
 def base_value(scenario, key: str):
-    """The value at a concrete dotted key of a validated scenario (None where the key holds nothing)."""
+    """The value at a concrete dotted key of a validated scenario (None where the key holds
+    nothing)."""
     node = scenario
     for p in key.split("."):
         node = node.get(p) if isinstance(node, dict) else getattr(node, p, None)
@@ -291,8 +309,8 @@ def base_value(scenario, key: str):
 
 
 def monthly_values(scenario, key: str):
-    """The value of a numeric concrete key in each month of the calendar (a numpy array, one entry per
-    month from ``calendar.start`` to ``calendar.horizon``): what a per-period model reads."""
+    """The value of a numeric concrete key in each month of the calendar (a numpy array, one entry
+    per month from ``calendar.start`` to ``calendar.horizon``): what a per-period model reads."""
     import numpy as np
 
     n = int(scenario.calendar.horizon_months)
@@ -303,8 +321,8 @@ def monthly_values(scenario, key: str):
 
 
 def per_year_total(scenario, key: str, lo: float, hi: float) -> float:
-    """The sum over months ``lo`` .. ``hi`` of a per-year amount (``*_krw_per_year``) as it is in force:
-    each stretch's yearly value times its months / 12."""
+    """The sum over months ``lo`` .. ``hi`` of a per-year amount (``*_krw_per_year``) as it is in
+    force: each stretch's yearly value times its months / 12."""
     steps = schedule(scenario, key)
     if len(steps) == 1:  # the plain arithmetic of a value that never changes
         return float(steps[0][1]) * max(0.0, hi - lo) / 12.0
@@ -317,14 +335,14 @@ def per_year_total(scenario, key: str, lo: float, hi: float) -> float:
 
 def dated_changes(resolved: dict) -> list[dict]:
     """A scenario's dated changes as rows a report can draw, in calendar order: ``month``, ``key``,
-    ``before`` (the value in force until then), ``after`` (from then on) and ``entries`` (the centres,
-    regions, ... it concerns).
+    ``before`` (the value in force until then), ``after`` (from then on) and ``entries`` (the
+    centres, regions, ... it concerns).
 
     ``resolved`` is the resolved scenario as plain data (``resolved_dict``, or a manifest's copy).
     A key set to the same value in several entries of a section is one row: ``centres.*.seats`` when
-    it is every entry, ``centres.{A, B}.seats`` otherwise; ``before`` is then one value if they all had
-    it, or a mapping of entry to value. ``centre_defaults`` and ``conglomerate_defaults`` rows are left
-    out: the entries' own rows say what changed.
+    it is every entry, ``centres.{A, B}.seats`` otherwise; ``before`` is then one value if they all
+    had it, or a mapping of entry to value. ``centre_defaults`` and ``conglomerate_defaults`` rows
+    are left out: the entries' own rows say what changed.
     """
     state = copy.deepcopy({k: v for k, v in resolved.items() if k != PREFIX})
     rows: list[dict] = []
@@ -334,27 +352,32 @@ def dated_changes(resolved: dict) -> list[dict]:
             parts = key.split(".")
             if parts[0] in ("centre_defaults", "conglomerate_defaults"):
                 continue
-            section, entry, rest = (parts[0], parts[1], ".".join(parts[2:])) if len(parts) > 2 else (key, "", "")
-            groups.setdefault((section, rest, _freeze(value)), {})[entry] = copy.deepcopy(get_key(state, key))
+            section, entry, rest = ((parts[0], parts[1], ".".join(parts[2:])) if len(parts) > 2
+                                    else (key, "", ""))
+            group = groups.setdefault((section, rest, _freeze(value)), {})
+            group[entry] = copy.deepcopy(get_key(state, key))
         apply_changes(state, items.items())
         for (section, rest, after), befores in groups.items():
             entries = list(befores)
             if rest:
                 every = len(entries) == len(state.get(section) or {}) and len(entries) > 1
-                names = "*" if every else entries[0] if len(entries) == 1 else "{" + ", ".join(entries) + "}"
+                names = ("*" if every else entries[0] if len(entries) == 1
+                         else "{" + ", ".join(entries) + "}")
                 key = f"{section}.{names}.{rest}"
             else:
                 key = section
             values = list(befores.values())
             before = values[0] if all(v == values[0] for v in values) else befores
             rows.append({"month": month, "key": key, "before": before, "after": _thaw(after),
-                         "entries": entries if rest else [], "before_text": _before_text(before, before is befores),
+                         "entries": entries if rest else [],
+                         "before_text": _before_text(before, before is befores),
                          "after_text": _plain(_thaw(after))})
     return rows
 
 
 def _before_text(before, per_entry: bool) -> str:
-    """``60`` or, when the entries differed, the commonest value and the others: ``60 (Daejeon: 20)``."""
+    """``60`` or, when the entries differed, the commonest value and the others:
+    ``60 (Daejeon: 20)``."""
     if not per_entry:
         return _plain(before)
     counts: dict = {}
