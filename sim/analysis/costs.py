@@ -15,12 +15,13 @@ figure, item by item, following the model's rules exactly:
   each January) in which one of its centres is open: investments and acquisitions are paid from
   that budget and never exceed it;
 - founder education: ``cost_krw_per_year`` from its start to the horizon (exact);
-- per supported start-up: each centre's ``operating_cost_krw_per_supported`` times the most start-ups
-  its contests can select (at each contest, the intake size in force, at most the seats in force);
+- per supported start-up: each centre's ``operating_cost_krw_per_supported`` times the most
+  start-ups its contests can select (at each contest, the intake size in force, at most the seats in
+  force);
 - public funds: each fund's public contribution net of what comes back (exact: the model books it
   as the money is called, ``sim.model.market.funds``);
-- the partners' public money: ``public_share`` of each partner's budget (its most), net of what comes
-  back.
+- the partners' public money: ``public_share`` of each partner's budget (its most), net of what
+  comes back.
 
 Values the scenario's timeline changes from a month on count as they are in force: the operating
 cost month by month, each programme year's grant budget at its refill, each contest's grant size
@@ -52,7 +53,8 @@ def _contest_times(opens: float, every: float, end: float) -> list[float]:
 
 
 def _contests(scenario: Scenario, name: str, start: float, end: float) -> list[float]:
-    """A centre's contest times from ``start`` to ``end``, every ``intake_every_months`` as in force."""
+    """A centre's contest times from ``start`` to ``end``, every ``intake_every_months`` as in
+    force."""
     every = scenario.schedule(f"centres.{name}.intake_every_months")
     if len(every) == 1:
         return _contest_times(start, float(every[0][1]), end)
@@ -82,7 +84,8 @@ def planned_cost(scenario: Scenario, by_centre: bool = False) -> dict:
     cal = scenario.calendar
     horizon = cal.horizon_months
     operating = grants = per_supported = 0.0
-    partnered: dict[str, list[tuple[float, float]]] = {}  # partner -> the stretches it has an open centre
+    # partner -> the stretches it has an open centre
+    partnered: dict[str, list[tuple[float, float]]] = {}
     centres: dict[str, dict[str, float]] = {}
     for name, c in scenario.active_centres.items():
         opens = cal.month(c.opens)
@@ -106,7 +109,8 @@ def planned_cost(scenario: Scenario, by_centre: bool = False) -> dict:
     start_month = int(cal.start[5:7])
     first_january = float((13 - start_month) % 12 or 12)
     for name, stretches in partnered.items():
-        # budget windows: [0, first January), then 12-month years; count those a centre has it as partner
+        # budget windows: [0, first January), then 12-month years; count those a centre has it
+        # as partner
         lo, hi = 0.0, first_january
         while lo < horizon - _EPS:
             if any(a < hi - _EPS and b > lo + _EPS for a, b in stretches):
@@ -114,7 +118,8 @@ def planned_cost(scenario: Scenario, by_centre: bool = False) -> dict:
                 conglomerate += terms.annual_budget_krw
                 partners_public += terms.annual_budget_krw * terms.public_share * linked
             lo, hi = hi, hi + 12.0
-    education = sum(per_year_total(scenario, f"founder_education.{n}.cost_krw_per_year", cal.month(e.starts), horizon)
+    education = sum(per_year_total(scenario, f"founder_education.{n}.cost_krw_per_year",
+                                   cal.month(e.starts), horizon)
                     for n, e in scenario.founder_education.items())
     funds = float(market.funds(scenario).cost.sum())
     total = operating + per_supported + grants + conglomerate + education + funds + partners_public
@@ -127,9 +132,10 @@ def planned_cost(scenario: Scenario, by_centre: bool = False) -> dict:
 
 
 def _planned_grants(scenario: Scenario, name: str, opens: float, end: float) -> float:
-    """The most a centre's grant rules can pay from its opening to ``end``: per programme year (the budget
-    refills at each anniversary of the opening), whole grants within the budget in force at the refill,
-    and at each contest at most ``min(per_round, intake_size, seats)`` grants, as in force then."""
+    """The most a centre's grant rules can pay from its opening to ``end``: per programme year (the
+    budget refills at each anniversary of the opening), whole grants within the budget in force at
+    the refill, and at each contest at most ``min(per_round, intake_size, seats)`` grants, as in
+    force then."""
     c = scenario.centres[name]
     contests = _contests(scenario, name, opens, end)
     total = 0.0
@@ -139,13 +145,17 @@ def _planned_grants(scenario: Scenario, name: str, opens: float, end: float) -> 
         annual = scenario.at(lo).centres[name].grants.annual_budget_krw
         terms = [scenario.at(t).centres[name] for t in contests if lo - _EPS <= t < hi - _EPS]
         pers = {k.grants.per_startup_krw for k in terms}
-        if len(pers) <= 1:  # one grant size in the year (always, without a timeline): whole grants that fit
+        # one grant size in the year (always, without a timeline): whole grants that fit
+        if len(pers) <= 1:
             per = next(iter(pers), c.grants.per_startup_krw)
             if per <= 0 or annual < per:
                 continue
             fit = math.floor(annual / per + _EPS)
-            total += per * min(fit, sum(min(k.grants.per_round, k.intake_size, max(k.seats, 1)) for k in terms))
+            total += per * min(fit,
+                               sum(min(k.grants.per_round, k.intake_size, max(k.seats, 1))
+                                   for k in terms))
         else:
-            total += min(annual, sum(k.grants.per_startup_krw * min(k.grants.per_round, k.intake_size,
-                                                                    max(k.seats, 1)) for k in terms))
+            total += min(annual, sum(k.grants.per_startup_krw
+                                     * min(k.grants.per_round, k.intake_size, max(k.seats, 1))
+                                     for k in terms))
     return total

@@ -26,7 +26,8 @@ GAP = "fraction difference (x100 = percentage points)"
 
 def metric_unit(name: str) -> str:
     """The unit of a per-replication metric, from the words of its name: survival is a share, money
-    (``_krw``, ``investment``) is KRW, jobs and hires are jobs, every other metric counts start-ups."""
+    (``_krw``, ``investment``) is KRW, jobs and hires are jobs, every other metric counts
+    start-ups."""
     words = name.split("_")
     if name == "naive_gap_5y":
         return GAP
@@ -43,7 +44,8 @@ def metric_unit(name: str) -> str:
 
 def metric_window(name: str) -> str:
     """The window a metric covers."""
-    if (name in ("startups", "survivors_5y", "unsupported_survival_5y") or name.startswith("survival_")
+    if (name in ("startups", "survivors_5y", "unsupported_survival_5y")
+            or name.startswith("survival_")
             or name.startswith("cohort_") or name.endswith(("_survivors_5y", "_survivors_5y_alone"))
             or name == "education_startups"):
         return "cohort window"
@@ -57,14 +59,18 @@ def metric_window(name: str) -> str:
 
 
 KEYS = {"scenario": ("", "the scenario's name", "key"),
-        "replication": ("", "replication index (0, 1, ...): replication r of every scenario shares its random "
-                        "streams", "key")}
+        "replication": ("",
+                        "replication index (0, 1, ...): replication r of every scenario shares its "
+                        "random streams", "key")}
 
 BOOKKEEPING = {
-    "events": ("SimPy events", "events the replication scheduled (the model's cost, not an outcome)", "timing"),
-    "startups_simulated": ("start-ups", "start-ups the replication simulated over the whole run (all cohorts)",
+    "events": ("SimPy events",
+               "events the replication scheduled (the model's cost, not an outcome)", "timing"),
+    "startups_simulated": ("start-ups",
+                           "start-ups the replication simulated over the whole run (all cohorts)",
                            "timing"),
-    "seconds": ("seconds", "wall-clock time of the task in its worker (varies from run to run)", "timing"),
+    "seconds": ("seconds", "wall-clock time of the task in its worker (varies from run to run)",
+                "timing"),
 }
 """Columns of replications.parquet that describe the run, not the simulated economy."""
 
@@ -72,33 +78,39 @@ REGIONS = {
     "region": ("", "the region's name", "key"),
     "startups": ("start-ups", "start-ups founded in the region in the cohort window", "metric"),
     "supported": ("start-ups", "start-ups of the region supported over the whole run", "metric"),
-    "survival_5y": (SHARE, "5-year survival of the region's cohort-window start-ups (Kaplan-Meier)", "metric"),
+    "survival_5y": (SHARE, "5-year survival of the region's cohort-window start-ups (Kaplan-Meier)",
+                    "metric"),
     "survivors_5y": ("start-ups", "startups x survival_5y (cohort window)", "metric"),
-    "jobs_end": ("jobs", "jobs in the region's start-ups alive at the horizon (whole run)", "metric"),
+    "jobs_end": ("jobs", "jobs in the region's start-ups alive at the horizon (whole run)",
+                 "metric"),
     "grants_krw": (KRW, "grants paid to the region's start-ups (whole run)", "metric"),
-    "partner_investment_krw": (KRW, "conglomerate investment and acquisition payments to the region's "
-                                    "start-ups (whole run)", "metric"),
-    "private_investment_krw": (KRW, "money the region's start-ups raised from the market: venture rounds and "
-                                    "loans (whole run)", "metric"),
+    "partner_investment_krw": (KRW, "conglomerate investment and acquisition payments to the "
+                                    "region's start-ups (whole run)", "metric"),
+    "private_investment_krw": (KRW, "money the region's start-ups raised from the market: venture "
+                                    "rounds and loans (whole run)", "metric"),
     "equity_raised_krw": (KRW, "venture money the region's start-ups raised (whole run)", "metric"),
 }
 
 YEARS = {
-    **{k: (unit, definition, "key" if k == "year" else "metric") for k, (unit, definition) in YEAR_COLUMNS.items()},
+    **{k: (unit, definition, "key" if k == "year" else "metric")
+       for k, (unit, definition) in YEAR_COLUMNS.items()},
 }
 """years.parquet: the yearly ledger (sim.analysis.ledger)."""
 
 STARTUPS = {
     "region": ("", "region where the start-up was founded", "attribute"),
-    "serial": ("", "the start-up's number in its region and replication (the same firm in every scenario); "
-                   "the weighted sample of never-applicants is numbered from 100,000,000", "key"),
-    "weight": ("start-ups", "how many start-ups of the economy this row stands for: 1 for every start-up that may "
-               "apply to a centre, more for the weighted sample of those who never apply (scenario key sampling); "
-               "weight every count, sum and curve by it", "key"),
+    "serial": ("", "the start-up's number in its region and replication (the same firm in every "
+                   "scenario); the weighted sample of never-applicants is numbered from "
+                   "100,000,000", "key"),
+    "weight": ("start-ups",
+               "how many start-ups of the economy this row stands for: 1 for every start-up that "
+               "may apply to a centre, more for the weighted sample of those who never apply "
+               "(scenario key sampling); weight every count, sum and curve by it", "key"),
     "sector": ("", "sector (a key of the scenario's sectors)", "attribute"),
     "founded_month": (MONTHS, "founding time", "attribute"),
     "cohort_year": ("year", "calendar year of founding", "attribute"),
-    "quality": ("factor", "latent quality (lognormal, median 1): scales hazards, speed and funding odds",
+    "quality": ("factor",
+                "latent quality (lognormal, median 1): scales hazards, speed and funding odds",
                 "attribute"),
     "team": ("people", "founding team (jobs at founding)", "attribute"),
     "supported": ("true/false", "selected by a centre at some point of the run", "outcome"),
@@ -108,117 +120,162 @@ STARTUPS = {
     "private_krw": (KRW, "money raised from the market: venture rounds and loans", "outcome"),
     "equity_krw": (KRW, "venture (equity) money raised", "outcome"),
     "debt_krw": (KRW, "loans raised (at milestones and as bridges)", "outcome"),
-    "bridge_rounds": ("rounds", "bridge loans raised when cash ran out (distress rounds)", "outcome"),
+    "bridge_rounds": ("rounds", "bridge loans raised when cash ran out (distress rounds)",
+                      "outcome"),
     "conglomerate_krw": (KRW, "conglomerate investment or acquisition price received", "outcome"),
     "subcontract": ("true/false", "taken on as the partner's subcontractor", "outcome"),
     "stage_reached": ("", "prototype, product, traction, or crossed (past the valley)", "outcome"),
     "crossed_valley": ("true/false", "crossed the valley by the horizon", "outcome"),
     "outcome": ("", "alive, died or acquired at the horizon", "outcome"),
-    "cause": ("", "cause of death: cash (ran out), failure (non-cash), mature (after the valley); null otherwise",
+    "cause": ("",
+              "cause of death: cash (ran out), failure (non-cash), "
+                  "mature (after the valley); null otherwise",
               "outcome"),
-    "outcome_month": (MONTHS, "time of death or acquisition; the horizon for the living", "outcome"),
-    "jobs": ("jobs", "jobs at the end (team x the stage's jobs multiplier; counted only if alive)", "outcome"),
+    "outcome_month": (MONTHS, "time of death or acquisition; the horizon for the living",
+                      "outcome"),
+    "jobs": ("jobs", "jobs at the end (team x the stage's jobs multiplier; counted only if alive)",
+             "outcome"),
 }
 
 PROBES = {
     "region": ("", "region where the start-up was founded", "key"),
-    "serial": ("", "the start-up's number in its region and replication (the same firm in every scenario)", "key"),
-    "founded_month": (MONTHS, "founding time (a twin is the same firm only if founded at the same moment)",
+    "serial": ("",
+               "the start-up's number in its region and replication (the same firm in every "
+               "scenario)", "key"),
+    "founded_month": (MONTHS,
+                      "founding time (a twin is the same firm only if founded at the same moment)",
                       "attribute"),
     "age_end": ("months", "months from founding to death, acquisition or the horizon", "outcome"),
     "died": ("true/false", "died by the horizon", "outcome"),
-    "support_age": ("months", "months from founding to selection (NaN if never selected)", "outcome"),
+    "support_age": ("months", "months from founding to selection (NaN if never selected)",
+                    "outcome"),
 }
-"""probes.parquet of a comparison: every replication's supported start-ups of each scenario, and every
-start-up of the counterfactual that may apply (weight 1), so supported firms can be followed into the
-world without the programme."""
+"""probes.parquet of a comparison: every replication's supported start-ups of each scenario, and
+every start-up of the counterfactual that may apply (weight 1), so supported firms can be followed
+into the world without the programme."""
 
 SUMMARY = [
     ("seed", "", "the root seed of every replication"),
     ("scenarios.NAME.replications", "replications", "replications summarised"),
     ("scenarios.NAME.metrics.METRIC.mean", "the metric's unit", "mean over replications"),
-    ("scenarios.NAME.metrics.METRIC.sd", "the metric's unit", "standard deviation over replications"),
+    ("scenarios.NAME.metrics.METRIC.sd", "the metric's unit",
+     "standard deviation over replications"),
     ("scenarios.NAME.metrics.METRIC.ci_low / ci_high", "the metric's unit",
      "95 % confidence interval of the mean (Student t over replications)"),
-    ("scenarios.NAME.metrics.METRIC.half_width", "the metric's unit", "half the width of that interval"),
+    ("scenarios.NAME.metrics.METRIC.half_width", "the metric's unit",
+     "half the width of that interval"),
     ("scenarios.NAME.metrics.METRIC.n", "replications", "replications where the metric is defined"),
-    ("scenarios.NAME.undefined.METRIC", "", "why a metric is undefined (null) in some replications"),
-    ("comparisons[].scenario / reference / metric", "", "the paired comparison: scenario minus reference"),
+    ("scenarios.NAME.undefined.METRIC", "",
+     "why a metric is undefined (null) in some replications"),
+    ("comparisons[].scenario / reference / metric", "",
+     "the paired comparison: scenario minus reference"),
     ("comparisons[].diff", "the metric's unit (fractions for shares: x100 = percentage points)",
      "mean of the per-replication differences (common random numbers)"),
-    ("comparisons[].ci_low / ci_high / half_width", "as diff", "95 % confidence interval of the difference "
+    ("comparisons[].ci_low / ci_high / half_width", "as diff",
+     "95 % confidence interval of the difference "
      "(Student t over replications; over posterior draws it mixes noise and parameter spread)"),
-    ("comparisons[].mc_half_width", "as diff", "95 % half-width of the mean from simulation noise alone (pooled "
-     "spread within a posterior draw; half_width when each draw has one replication or at fixed parameters)"),
-    ("comparisons[].param_low / param_high", "as diff", "central 90 % interval of the difference over the "
+    ("comparisons[].mc_half_width", "as diff",
+     "95 % half-width of the mean from simulation noise alone (pooled spread within a posterior "
+     "draw; half_width when each draw has one replication or at fixed parameters)"),
+    ("comparisons[].param_low / param_high", "as diff",
+     "central 90 % interval of the difference over the "
      "posterior draws (quantiles from 20 draws, else a normal spread; null at fixed parameters)"),
-    ("comparisons[].param_sd", "as diff", "spread between posterior draws with the simulation noise taken out"),
-    ("comparisons[].prob_better", "probability", "share of posterior draws in which the scenario does better "
-     "than the reference (more of a metric, less of a cost; a tie counts half); null at fixed parameters"),
-    ("comparisons[].draws / separated", "", "posterior draws used; whether noise could be told apart from "
+    ("comparisons[].param_sd", "as diff",
+     "spread between posterior draws with the simulation noise taken out"),
+    ("comparisons[].prob_better", "probability",
+     "share of posterior draws in which the scenario does better than the reference (more of a "
+     "metric, less of a cost; a tie counts half); null at fixed parameters"),
+    ("comparisons[].draws / separated", "",
+     "posterior draws used; whether noise could be told apart from "
      "the draws' spread (two or more replications in some draw)"),
-    ("comparisons[].metric = never_supported_effect_survivors_5y / never_supported_effect_equity_krw", "start-ups / KRW",
-     "the programme's effect on the start-ups it never supported, against a reference where nobody is supported: "
-     "their survivors (venture money) with the programme minus the same firms' without it (everyone's in the "
-     "reference less what the supported firms would have had alone); negative = displacement, positive = spillover; "
-     "exact when the programme leaves the economy's walks as they are (centres, grants, partners), with founder "
-     "education or public funds the supported firms' 'alone' is taken in the scenario's own economy"),
-    ("comparisons[].prob_better (inputs)", "", "null for money raised (equity, loans, bridge rounds): an input, "
+    ("comparisons[].metric = never_supported_effect_survivors_5y / "
+     "never_supported_effect_equity_krw", "start-ups / KRW",
+     "the programme's effect on the start-ups it never supported, against a reference where nobody "
+     "is supported: their survivors (venture money) with the programme minus the same firms' "
+     "without it (everyone's in the reference less what the supported firms would have had alone); "
+     "negative = displacement, positive = spillover; exact when the programme leaves the economy's "
+     "walks as they are (centres, grants, partners), with founder education or public funds the "
+     "supported firms' 'alone' is taken in the scenario's own economy"),
+    ("comparisons[].prob_better (inputs)", "",
+     "null for money raised (equity, loans, bridge rounds): an input, "
      "not a benefit"),
     ("comparisons[].p_value", "probability", "paired t-test of no difference"),
-    ("comparisons[].p_adjusted", "probability", "Holm-adjusted over all comparisons of the experiment"),
+    ("comparisons[].p_adjusted", "probability",
+     "Holm-adjusted over all comparisons of the experiment"),
     ("comparisons[].n", "replications", "pairs used"),
-    ("failures[]", "", "tasks that failed: scenario, replication, error, and the command that replays it"),
+    ("failures[]", "",
+     "tasks that failed: scenario, replication, error, and the command that replays it"),
 ] + [(f"decision.{k}", u, d) for k, u, d in (
-    ("outcome", "", "the effect measure: survivors_5y (additional 5-year survivors of the cohort window, the "
-     "default) or cohort_jobs_end (additional jobs at the horizon in the same start-ups; compare --outcome jobs)"),
-    ("cost", "", "the cost measure: cohort_public_cost_krw (extra public cost of the cohort window; "
+    ("outcome", "",
+     "the effect measure: survivors_5y (additional 5-year survivors of the cohort window, the "
+     "default) or cohort_jobs_end (additional jobs at the horizon in the same start-ups; compare "
+     "--outcome jobs)"),
+    ("cost", "",
+     "the cost measure: cohort_public_cost_krw (extra public cost of the cohort window; "
      "programme_cost_krw in folders from before public costs were kept apart)"),
     ("counterfactual", "", "the option at the origin of the cost-effect plane (cost 0, effect 0)"),
     ("draws", "", "posterior draws the analysis averages over (1 for a --fixed comparison)"),
     ("replications_per_draw", "replications", "replications each draw's means are over"),
     ("options[]", "", "one entry per scenario, the counterfactual first"),
     ("options[].scenario", "", "the scenario's name"),
-    ("options[].cost_krw", KRW, "expected extra public cost against the counterfactual (mean over draws)"),
-    ("options[].effect", "survivors or jobs", "expected extra effect against the counterfactual (mean over draws)"),
-    ("options[].icer_krw", "KRW per unit of effect", "extra cost per extra unit of effect against the previous "
+    ("options[].cost_krw", KRW,
+     "expected extra public cost against the counterfactual (mean over draws)"),
+    ("options[].effect", "survivors or jobs",
+     "expected extra effect against the counterfactual (mean over draws)"),
+    ("options[].icer_krw", "KRW per unit of effect",
+     "extra cost per extra unit of effect against the previous "
      "frontier option; null for the first frontier option and for dominated options"),
-    ("options[].dominated", "", "null on the frontier; strongly (another option costs no more and does no less) or "
+    ("options[].dominated", "",
+     "null on the frontier; strongly (another option costs no more and does no less) or "
      "extendedly (a mix of two frontier options does more for the same cost)"),
     ("frontier", "", "the frontier's scenarios from the cheapest to the most effective"),
-    ("wtp_krw", "KRW per unit of effect", "the planner's willingness to pay (compare --wtp; the report's headline)"),
-    ("wtp_source", "", "given (--wtp), else what the baseline pays per additional unit of effect (an assumption a "
+    ("wtp_krw", "KRW per unit of effect",
+     "the planner's willingness to pay (compare --wtp; the report's headline)"),
+    ("wtp_source", "",
+     "given (--wtp), else what the baseline pays per additional unit of effect (an assumption a "
      "planner should replace)"),
-    ("wtp_grid_krw", "KRW per unit of effect", "the willingness-to-pay grid, wtp_krw among its values"),
-    ("ceac.SCENARIO", "probability", "at each grid value, the share of posterior draws in which the scenario has the "
+    ("wtp_grid_krw", "KRW per unit of effect",
+     "the willingness-to-pay grid, wtp_krw among its values"),
+    ("ceac.SCENARIO", "probability",
+     "at each grid value, the share of posterior draws in which the scenario has the "
      "highest net benefit (wtp x effect - cost; ties shared): the acceptability curve"),
-    ("best", "", "at each grid value, the scenario with the highest expected net benefit (the acceptability "
+    ("best", "",
+     "at each grid value, the scenario with the highest expected net benefit (the acceptability "
      "frontier)"),
     ("best_at_wtp", "", "the scenario with the highest expected net benefit at wtp_krw"),
-    ("evpi_krw", "KRW per decision", "expected value of perfect information at each grid value, simulation noise "
+    ("evpi_krw", "KRW per decision",
+     "expected value of perfect information at each grid value, simulation noise "
      "removed (evpi_method)"),
-    ("evpi_raw_krw", "KRW per decision", "the plain EVPI of the draws' means (biased upwards by simulation noise)"),
-    ("evpi_method", "", "regression (EVPPI of every applied parameter jointly, 20 draws or more), moments (the draws "
+    ("evpi_raw_krw", "KRW per decision",
+     "the plain EVPI of the draws' means (biased upwards by simulation noise)"),
+    ("evpi_method", "",
+     "regression (EVPPI of every applied parameter jointly, 20 draws or more), moments (the draws "
      "shrunk to their signal covariance) or none (every draw ran once)"),
-    ("noise_share", "share", "at each grid value, the share of the draws' spread of incremental net benefit that "
+    ("noise_share", "share",
+     "at each grid value, the share of the draws' spread of incremental net benefit that "
      "is simulation noise; null without two replications in a draw"),
-    ("evppi_parameters", "", "the posterior parameters the draws set in some option (the only ones EVPPI ranks)"),
-    ("evppi_krw.PARAMETER", "KRW per decision", "EVPPI of the parameter at each grid value (and of 'all "
-     "parameters' jointly), by a smoothing-spline or Gaussian-process regression of net benefit on it; null with "
-     "fewer than 20 draws"),
-    ("evppi_null_krw", "KRW per decision", "the floor: the EVPPI a parameter without influence gets from these "
+    ("evppi_parameters", "",
+     "the posterior parameters the draws set in some option (the only ones EVPPI ranks)"),
+    ("evppi_krw.PARAMETER", "KRW per decision",
+     "EVPPI of the parameter at each grid value (and of 'all parameters' jointly), by a "
+     "smoothing-spline or Gaussian-process regression of net benefit on it; null with fewer than "
+     "20 draws"),
+    ("evppi_null_krw", "KRW per decision",
+     "the floor: the EVPPI a parameter without influence gets from these "
      "draws (a parameter near it says nothing)"),
     ("evppi_why_not", "", "why there is no EVPPI, with the command that gives it"),
-    ("robust", KRW, "at wtp_krw: options[] with each scenario's expected net benefit, expected_regret, max_regret, "
-     "10th percentile and prob_best; choice: the scenario each objective (expected, minimax-regret, percentile) "
-     "picks"),
+    ("robust", KRW,
+     "at wtp_krw: options[] with each scenario's expected net benefit, expected_regret, "
+     "max_regret, 10th percentile and prob_best; choice: the scenario each objective (expected, "
+     "minimax-regret, percentile) picks"),
 )] + [("decision_why_not", "", "why a comparison has no decision block (decision is null)")]
 
 
 def columns(file: str) -> dict[str, tuple[str, str, str]]:
     """(unit, definition, kind) of each column of a results file, by column name."""
     if file == "replications.parquet":
-        metrics = {m: (metric_unit(m), f"{d} [{metric_window(m)}]", "metric") for m, d in METRICS.items()}
+        metrics = {m: (metric_unit(m), f"{d} [{metric_window(m)}]", "metric")
+                   for m, d in METRICS.items()}
         return {**KEYS, **metrics, **BOOKKEEPING}
     if file == "regions.parquet":
         return {**KEYS, **REGIONS}
@@ -244,36 +301,50 @@ def dictionary_markdown() -> str:
     """docs/data-dictionary.md."""
     out = ["# Data dictionary", "",
            "Every column of every results file and every entry of summary.json, generated from",
-           "`sim/analysis/dictionary.py` (a test keeps this file equal to it). The Parquet files carry the",
-           "same unit, definition and kind as field metadata (`pyarrow.parquet.read_schema(path).field(name)"
-           ".metadata`).", "",
-           "Shares are fractions between 0 and 1; a difference of shares is a difference of fractions, which",
-           "reports show as percentage points (0.0113 = +1.13 pp). Money is Korean won (KRW). Times are months",
-           "since `calendar.start`. The *cohort window* is the start-ups founded in `calendar.cohort_first_year`",
+           "`sim/analysis/dictionary.py` (a test keeps this file equal to it). The Parquet files "
+               "carry the",
+           "same unit, definition and kind as field metadata "
+               "(`pyarrow.parquet.read_schema(path).field(name).metadata`).", "",
+           "Shares are fractions between 0 and 1; a difference of shares is a difference of "
+               "fractions, which",
+           "reports show as percentage points (0.0113 = +1.13 pp). Money is Korean won (KRW). "
+               "Times are months",
+           "since `calendar.start`. The *cohort window* is the start-ups founded in "
+               "`calendar.cohort_first_year`",
            "to `cohort_last_year`, followed to the horizon; the *whole run* is `calendar.start` to",
-           "`calendar.horizon`. Kind: `key` identifies a row, `metric` is an outcome of the simulated economy,",
-           "`timing` describes the run itself (not the economy), `attribute` is drawn at founding, `outcome`",
+           "`calendar.horizon`. Kind: `key` identifies a row, `metric` is an outcome of the "
+               "simulated economy,",
+           "`timing` describes the run itself (not the economy), `attribute` is drawn at founding, "
+               "`outcome`",
            "is what happened.", ""]
     for file, title in (("replications.parquet", "one row per (scenario, replication)"),
                         ("regions.parquet", "one row per (scenario, replication, region)"),
-                        ("years.parquet", "one row per (scenario, replication, calendar year): the yearly ledger "
-                                          "(money raised is an input, not a benefit)"),
-                        ("startups.parquet", "the kept replications' start-ups: every supported one, the weighted "
-                                             "sample of those who never apply, one in ten of the other applicants "
-                                             "(weight every row by `weight`)"),
-                        ("probes.parquet", "a comparison's supported start-ups (every start-up of the "
-                                           "counterfactual that may apply), every replication")):
-        out += [f"## {file}: {title}", "", "| column | kind | unit | definition |", "|---|---|---|---|"]
+                        ("years.parquet", "one row per (scenario, replication, calendar year): the "
+                                          "yearly ledger (money raised is an input, not a "
+                                          "benefit)"),
+                        ("startups.parquet", "the kept replications' start-ups: every supported "
+                                             "one, the weighted sample of those who never apply, "
+                                             "one in ten of the other applicants (weight every row "
+                                             "by `weight`)"),
+                        ("probes.parquet", "a comparison's supported start-ups (every start-up of "
+                                           "the counterfactual that may apply), every "
+                                           "replication")):
+        out += [f"## {file}: {title}", "", "| column | kind | unit | definition |",
+                "|---|---|---|---|"]
         cols = columns(file)
-        order = [c for c in cols if cols[c][2] != "timing"] + [c for c in cols if cols[c][2] == "timing"]
+        order = ([c for c in cols if cols[c][2] != "timing"]
+                 + [c for c in cols if cols[c][2] == "timing"])
         for name in order:
             unit, definition, kind = cols[name]
             out.append(f"| `{name}` | {kind} | {unit} | {definition} |")
         out.append("")
     out += ["## summary.json", "", "| entry | unit | definition |", "|---|---|---|"]
     out += [f"| `{k}` | {u} | {d} |" for k, u, d in SUMMARY]
-    out += ["", "Sweep folders add `design.parquet` (one row per design point: the parameters' values, and",
-            "`METRIC_mean`, `METRIC_ci_low`, `METRIC_ci_high` of each metric above, in its unit).", ""]
+    out += ["",
+            "Sweep folders add `design.parquet` (one row per design point: the parameters' "
+                "values, and",
+            "`METRIC_mean`, `METRIC_ci_low`, `METRIC_ci_high` of each metric above, in its unit).",
+            ""]
     return "\n".join(out)
 
 

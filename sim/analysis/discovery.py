@@ -22,6 +22,7 @@ MIN_CASES = 20
 
 
 def prim_available() -> bool:
+    """Whether the EMA Workbench's PRIM can be imported (the optional ``discover`` extra)."""
     try:
         _prim()
     except ImportError:
@@ -31,7 +32,8 @@ def prim_available() -> bool:
 
 def _prim():
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the workbench warns about optional parallel back-ends on import
+        # the workbench warns about optional parallel back-ends on import
+        warnings.simplefilter("ignore")
         from ema_workbench.analysis import prim
         from ema_workbench.util import ema_logging
 
@@ -39,31 +41,34 @@ def _prim():
     return prim
 
 
-def find_box(x: dict[str, np.ndarray], y: np.ndarray, *, threshold: float = 0.8, peel_alpha: float = 0.05,
-             min_coverage: float = 0.5) -> dict:
+def find_box(x: dict[str, np.ndarray], y: np.ndarray, *, threshold: float = 0.8,
+             peel_alpha: float = 0.05, min_coverage: float = 0.5) -> dict:
     """PRIM on cases ``x`` (column name -> values) and outcome ``y`` (True: the case of interest).
 
     The chosen box is the densest on the trajectory whose coverage is at least ``min_coverage``
-    (ties: the one covering more); ``meets_threshold`` says whether its density reaches ``threshold``. Returns the trajectory (coverage, density, mass, restricted
-    dimensions per step), the chosen step, its limits on each restricted column with quasi-p-values,
-    and the base rate (the density of the whole space).
+    (ties: the one covering more); ``meets_threshold`` says whether its density reaches
+    ``threshold``. Returns the trajectory (coverage, density, mass, restricted dimensions per step),
+    the chosen step, its limits on each restricted column with quasi-p-values, and the base rate
+    (the density of the whole space).
     """
     import pandas as pd
 
     prim = _prim()
     frame = pd.DataFrame({k: np.asarray(v, float) for k, v in x.items()})
     y = np.asarray(y, bool)
-    base = {"cases": int(len(y)), "of_interest": int(y.sum()), "base_density": float(y.mean()) if len(y) else None,
+    base = {"cases": int(len(y)), "of_interest": int(y.sum()),
+            "base_density": float(y.mean()) if len(y) else None,
             "threshold": threshold, "peel_alpha": peel_alpha, "min_coverage": min_coverage}
     if y.sum() == 0 or y.all():
         return {**base, "trajectory": [], "chosen": None,
-                "why": "the condition holds in no case" if y.sum() == 0 else "the condition holds in every case"}
+                "why": "the condition holds in no case" if y.sum() == 0 else "the condition holds "
+                "in every case"}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        # the workbench peels down to its minimum mass whatever the threshold, then swaps a box whose
-        # density misses the threshold for the whole space. It also counts a case as of interest when
-        # y >= threshold, so a tiny positive threshold counts exactly the True cases and keeps the box
-        # found; the choice below says whether it meets the planner's threshold.
+        # the workbench peels down to its minimum mass whatever the threshold, then swaps a box
+        # whose density misses the threshold for the whole space. It also counts a case as of
+        # interest when y >= threshold, so a tiny positive threshold counts exactly the True cases
+        # and keeps the box found; the choice below says whether it meets the planner's threshold.
         p = prim.Prim(frame, y, threshold=1e-9, peel_alpha=peel_alpha)
         box = p.find_box()
     traj = box.peeling_trajectory
@@ -77,7 +82,8 @@ def find_box(x: dict[str, np.ndarray], y: np.ndarray, *, threshold: float = 0.8,
         warnings.simplefilter("ignore")
         box.select(chosen["step"])
         qp = box.qp if isinstance(box.qp, list) else []
-    qmap = {}  # the workbench gives (p of the lower limit, p of the upper), -1 where a side is not restricted
+    # the workbench gives (p of the lower limit, p of the upper), -1 where a side is not restricted
+    qmap = {}
     for item in qp:
         for col, v in getattr(item, "items", lambda: [])():
             ps = [float(t) for t in np.ravel(v) if float(t) >= 0]
@@ -89,4 +95,5 @@ def find_box(x: dict[str, np.ndarray], y: np.ndarray, *, threshold: float = 0.8,
             limits.append({"column": col, "low": lo, "high": hi, "whole_low": float(whole[col][0]),
                            "whole_high": float(whole[col][1]), "quasi_p": qmap.get(col)})
     return {**base, "trajectory": rows,
-            "chosen": {**chosen, "limits": limits, "meets_threshold": chosen["density"] >= threshold}}
+            "chosen": {**chosen, "limits": limits,
+                       "meets_threshold": chosen["density"] >= threshold}}

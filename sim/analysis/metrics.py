@@ -28,76 +28,98 @@ INVESTMENT_CHECKPOINTS = ("2018-09", "2023-12")
 
 METRICS: dict[str, str] = {
     "startups": "start-ups founded in the cohort window",
-    **{f"survival_{y}y": f"share of cohort start-ups alive {y} year(s) after founding (Kaplan-Meier)" for y in YEARS},
-    "survivors_5y": "cohort start-ups alive 5 years after founding (expected count: startups x survival_5y)",
+    **{f"survival_{y}y": f"share of cohort start-ups alive {y} year(s) after founding "
+                         "(Kaplan-Meier)" for y in YEARS},
+    "survivors_5y": "cohort start-ups alive 5 years after founding (expected count: startups x "
+                    "survival_5y)",
     "supported": "start-ups selected by any centre over the whole run",
-    **{f"supported_survival_{y}y": f"share of supported start-ups alive {y} year(s) after their support date" for y in YEARS},
+    **{f"supported_survival_{y}y": f"share of supported start-ups alive {y} year(s) after their "
+                                   "support date" for y in YEARS},
     "unsupported_survival_5y": "5-year survival of cohort start-ups never supported",
-    "naive_gap_5y": "supported_survival_5y - unsupported_survival_5y: the published-style gap (selection + effect)",
+    "naive_gap_5y": "supported_survival_5y - unsupported_survival_5y: the published-style gap "
+                    "(selection + effect)",
     "acquired": "start-ups acquired (market or conglomerate) by the horizon",
     "crossed_valley": "start-ups that crossed the valley by the horizon",
     "alive_end": "start-ups alive at the horizon",
     "jobs_end": "jobs in start-ups alive at the horizon",
-    "private_investment_krw": "money raised from the market: venture rounds and loans (KRW); an input (what "
-                              "investors and lenders put in), not a benefit",
-    "equity_raised_krw": "venture (equity) money raised from the market (KRW); an input, not a benefit",
-    "debt_raised_krw": "loans raised, at milestones and as bridges when cash ran out (KRW); an input, not a benefit",
+    "private_investment_krw": "money raised from the market: venture rounds and loans (KRW); an "
+                              "input (what investors and lenders put in), not a benefit",
+    "equity_raised_krw": "venture (equity) money raised from the market (KRW); an input, not a "
+                         "benefit",
+    "debt_raised_krw": "loans raised, at milestones and as bridges when cash ran out (KRW); an "
+                       "input, not a benefit",
     "bridge_rounds": "bridge loans raised when cash ran out (distress rounds)",
-    "equity_supply_krw": "venture money the market had for the model's start-ups: the national series' share "
-                         "for their ages and regions, plus public funds' investments (KRW; 0 when not limited)",
-    "equity_induced_krw": "venture money investors brought for the supported firms' extra rounds (1 - "
-                          "market.coupling of it; KRW): supply the programme drew in",
-    "partner_investment_krw": "partners' (conglomerates') equity investment and acquisition payments: "
-                              "investment, not a public cost (KRW)",
+    "equity_supply_krw": "venture money the market had for the model's start-ups: the national "
+                         "series' share for their ages and regions, plus public funds' investments "
+                         "(KRW; 0 when not limited)",
+    "equity_induced_krw": "venture money investors brought for the supported firms' extra rounds "
+                          "(1 - market.coupling of it; KRW): supply the programme drew in",
+    "partner_investment_krw": "partners' (conglomerates') equity investment and acquisition "
+                              "payments: investment, not a public cost (KRW)",
     "grants_krw": "programme grants paid (KRW)",
-    "operating_cost_krw": "centre operating costs (fixed part and the part per supported start-up) and "
-                          "founder-education costs (KRW)",
-    "funds_public_cost_krw": "public funds' cost: the public's contribution less what it gets back, discounted "
-                             "(KRW)",
-    "partners_public_cost_krw": "the public money in the partners' investments (their linked funds), less what "
-                                "it gets back, discounted (KRW)",
-    "programme_cost_krw": "all money put in: public cost + partners' investment and acquisitions (KRW)",
-    "public_cost_krw": "public money spent (central and local budgets): centre operating and founder-education "
-                       "costs + grants + public funds' and the linked funds' public money net of what comes "
-                       "back; partners' own investment is investment, not a public cost (KRW)",
-    "cohort_public_cost_krw": "public cost attributable to the cohort window's start-ups: their grants and "
-                              "per-firm operating cost, the other operating, education and linked-fund costs in "
-                              "proportion to their share of the supported start-ups, and public funds' cost in "
-                              "proportion to their share of the venture money raised where and when the funds "
-                              "invested (KRW; the same firms as survivors_5y)",
-    "never_supported_survivors_5y": "cohort start-ups never supported alive five years after founding (or at "
-                                    "the horizon if earlier), counted (an acquisition is not a death)",
+    "operating_cost_krw": "centre operating costs (fixed part and the part per supported start-up) "
+                          "and founder-education costs (KRW)",
+    "funds_public_cost_krw": "public funds' cost: the public's contribution less what it gets "
+                             "back, discounted (KRW)",
+    "partners_public_cost_krw": "the public money in the partners' investments (their linked "
+                                "funds), less what it gets back, discounted (KRW)",
+    "programme_cost_krw": "all money put in: public cost + partners' investment and acquisitions "
+                          "(KRW)",
+    "public_cost_krw": "public money spent (central and local budgets): centre operating and "
+                       "founder-education costs + grants + public funds' and the linked funds' "
+                       "public money net of what comes back; partners' own investment is "
+                       "investment, not a public cost (KRW)",
+    "cohort_public_cost_krw": "public cost attributable to the cohort window's start-ups: their "
+                              "grants and per-firm operating cost, the other operating, education "
+                              "and linked-fund costs in proportion to their share of the supported "
+                              "start-ups, and public funds' cost in proportion to their share of "
+                              "the venture money raised where and when the funds invested (KRW; "
+                              "the same firms as survivors_5y)",
+    "never_supported_survivors_5y": "cohort start-ups never supported alive five years after "
+                                    "founding (or at the horizon if earlier), counted (an "
+                                    "acquisition is not a death)",
     "never_supported_equity_krw": "venture money raised by start-ups never supported (KRW)",
-    "supported_survivors_5y_alone": "the supported cohort start-ups that would be alive five years after founding "
-                                    "had nobody supported them (their own walk in this scenario's economy), counted",
-    "supported_equity_krw_alone": "venture money the supported start-ups would have raised alone (KRW)",
-    "displacement_survivors_5y": "change in never-supported cohort start-ups alive at five years caused by the "
-                                 "supported firms' extra venture rounds in the market (negative: displaced), "
-                                 "reported even when 0",
-    "displacement_equity_krw": "change in the never-supported start-ups' venture money caused by the supported "
-                               "firms' extra rounds (negative: displaced; KRW)",
-    "education_startups": "cohort start-ups founder education created (the share of the region's foundings "
-                          "its rate multiplier adds, in expectation)",
-    "education_survivors_5y": "those start-ups alive five years after founding (or at the horizon), counted: the "
-                              "part of a programme's extra survivors that is firm creation, not survival",
+    "supported_survivors_5y_alone": "the supported cohort start-ups that would be alive five years "
+                                    "after founding had nobody supported them (their own walk in "
+                                    "this scenario's economy), counted",
+    "supported_equity_krw_alone": "venture money the supported start-ups would have raised alone "
+                                  "(KRW)",
+    "displacement_survivors_5y": "change in never-supported cohort start-ups alive at five years "
+                                 "caused by the supported firms' extra venture rounds in the "
+                                 "market (negative: displaced), reported even when 0",
+    "displacement_equity_krw": "change in the never-supported start-ups' venture money caused by "
+                               "the supported firms' extra rounds (negative: displaced; KRW)",
+    "education_startups": "cohort start-ups founder education created (the share of the region's "
+                          "foundings its rate multiplier adds, in expectation)",
+    "education_survivors_5y": "those start-ups alive five years after founding (or at the "
+                              "horizon), counted: the part of a programme's extra survivors that "
+                              "is firm creation, not survival",
     "cohort_jobs_end": "jobs at the horizon in start-ups of the cohort window",
-    **{f"supported_by_{d.replace('-', '_')}": f"cumulative supported start-ups by the end of {d}" for d in THROUGHPUT_CHECKPOINTS},
-    **{f"supported_investment_by_{d.replace('-', '_')}": f"money supported start-ups attracted after their support "
-                                                         f"(market rounds and partners' equity) by the end of {d} (KRW)"
+    **{f"supported_by_{d.replace('-', '_')}": f"cumulative supported start-ups by the end of {d}"
+       for d in THROUGHPUT_CHECKPOINTS},
+    **{f"supported_investment_by_{d.replace('-', '_')}": "money supported start-ups attracted "
+                                                         "after their support (market rounds and "
+                                                         f"partners' equity) by the end of {d} "
+                                                         "(KRW)"
        for d in INVESTMENT_CHECKPOINTS},
-    **{f"supported_hires_by_{d.replace('-', '_')}": f"jobs supported start-ups added after their support by the end "
-                                                    f"of {d} (hires: jobs lost to deaths are not subtracted)"
+    **{f"supported_hires_by_{d.replace('-', '_')}": "jobs supported start-ups added after their "
+                                                    f"support by the end of {d} (hires: jobs lost "
+                                                    "to deaths are not subtracted)"
        for d in INVESTMENT_CHECKPOINTS},
     "supported_jobs_end": "jobs at the horizon in supported start-ups still alive",
 }
 
 
 UNDEFINED: dict[str, str] = {
-    **{f"survival_{y}y": f"no start-up of the cohort window was observed to age {y} (none founded in the cohort "
-                         "years, or the horizon comes too soon after them)" for y in YEARS},
-    **{f"supported_survival_{y}y": f"no supported start-up was observed {y} year(s) past its support date (none "
-                                   "supported, or supported too close to the horizon)" for y in YEARS},
-    "survivors_5y": "survival_5y is undefined (no start-up of the cohort window was observed to age 5)",
+    **{f"survival_{y}y": f"no start-up of the cohort window was observed to age {y} (none founded "
+                         "in the cohort years, or the horizon comes too soon after "
+                         "them)" for y in YEARS},
+    **{f"supported_survival_{y}y": f"no supported start-up was observed {y} year(s) past its "
+                                   "support date (none supported, or supported too close to the "
+                                   "horizon)"
+       for y in YEARS},
+    "survivors_5y": "survival_5y is undefined (no start-up of the cohort window was observed to "
+                    "age 5)",
     "unsupported_survival_5y": "no unsupported start-up of the cohort window was observed to age 5",
     "naive_gap_5y": "supported_survival_5y or unsupported_survival_5y is undefined",
 }
@@ -107,13 +129,14 @@ defined (0 when nothing happened)."""
 
 
 def why_undefined(metric: str) -> str:
+    """Why ``metric`` can be undefined (summary.json's ``undefined`` entries)."""
     return UNDEFINED.get(metric, "undefined in every replication")
 
 
 def alive_at_5(s: dict) -> np.ndarray:
-    """Per start-up: alive five years after founding, or at the horizon if that comes first (an acquired
-    firm lives on inside its buyer). Every firm of the shipped cohort window is observed to five years,
-    so counts of this add up exactly across any split of the firms."""
+    """Per start-up: alive five years after founding, or at the horizon if that comes first (an
+    acquired firm lives on inside its buyer). Every firm of the shipped cohort window is observed to
+    five years, so counts of this add up exactly across any split of the firms."""
     return ~((s["outcome"] == DIED) & (s["outcome_time"] - s["founded"] <= 60.0))
 
 
@@ -128,7 +151,8 @@ def replication_metrics(records, calendar) -> dict[str, float]:
     w = s["weight"]
     died = s["outcome"] == DIED
     age = s["outcome_time"] - s["founded"]
-    cohort = (s["cohort_year"] >= calendar.cohort_first_year) & (s["cohort_year"] <= calendar.cohort_last_year)
+    cohort = ((s["cohort_year"] >= calendar.cohort_first_year)
+              & (s["cohort_year"] <= calendar.cohort_last_year))
     ages = np.array(YEARS, dtype=float) * 12.0
     n_cohort = float(w[cohort].sum())
     out: dict[str, float] = {"startups": n_cohort}
@@ -155,10 +179,12 @@ def replication_metrics(records, calendar) -> dict[str, float]:
     out["partner_investment_krw"] = float((w * s["conglomerate_krw"]).sum())
     out["grants_krw"] = float((w * s["grant_krw"]).sum())
     c = records.costs
-    out["operating_cost_krw"] = float(c["operating_krw"] + c.get("per_supported_krw", 0.0) + c["education_krw"])
+    out["operating_cost_krw"] = float(c["operating_krw"] + c.get("per_supported_krw", 0.0)
+                                      + c["education_krw"])
     out["funds_public_cost_krw"] = float(c.get("funds_krw", 0.0))
     out["partners_public_cost_krw"] = float(c.get("partners_public_krw", 0.0))
-    out["public_cost_krw"] = (out["operating_cost_krw"] + out["grants_krw"] + out["funds_public_cost_krw"]
+    out["public_cost_krw"] = (out["operating_cost_krw"] + out["grants_krw"]
+                              + out["funds_public_cost_krw"]
                               + out["partners_public_cost_krw"])
     out["programme_cost_krw"] = out["public_cost_krw"] + out["partner_investment_krw"]
     out["cohort_public_cost_krw"] = cohort_public_cost(records, cohort, out)
@@ -196,9 +222,11 @@ def cohort_public_cost(records, cohort: np.ndarray, out: dict) -> float:
     s, c = records.startups, records.costs
     w, sup = s["weight"], s["supported"]
     n_sup, n_all = float(w[sup].sum()), float(w.sum())
-    # the cohort window's share of the shared costs: its share of the start-ups the programme served (of all
-    # start-ups founded, when nobody was served), an assumption stated in the data dictionary
-    share = float(w[sup & cohort].sum()) / n_sup if n_sup else (float(w[cohort].sum()) / n_all if n_all else 0.0)
+    # the cohort window's share of the shared costs: its share of the start-ups the programme
+    # served (of all start-ups founded, when nobody was served), an assumption stated in the
+    # data dictionary
+    share = (float(w[sup & cohort].sum()) / n_sup if n_sup
+             else (float(w[cohort].sum()) / n_all if n_all else 0.0))
     per_firm = float((w * s["grant_krw"])[cohort].sum())
     if c.get("per_supported_krw", 0.0) and n_sup:
         per_firm += c["per_supported_krw"] * float(w[sup & cohort].sum()) / n_sup
@@ -207,8 +235,8 @@ def cohort_public_cost(records, cohort: np.ndarray, out: dict) -> float:
 
 
 def _fund_share(records, cohort: np.ndarray) -> float:
-    """Public funds' cost attributed to the cohort window: in each (region, period), the funds' cost there in
-    proportion to the cohort firms' share of the venture money raised there."""
+    """Public funds' cost attributed to the cohort window: in each (region, period), the funds' cost
+    there in proportion to the cohort firms' share of the venture money raised there."""
     mk = records.market
     if not mk or not mk["fund_cost"].any():
         return 0.0
@@ -224,19 +252,22 @@ def _fund_share(records, cohort: np.ndarray) -> float:
     mine = np.bincount(cell, np.where(cohort[sid], money, 0.0), minlength=size)
     cost = mk["fund_cost"].ravel()
     with np.errstate(divide="ignore", invalid="ignore"):
-        part = np.where(every > 0, mine / np.where(every > 0, every, 1.0), float(cohort.mean()) if cohort.size else 0.0)
+        part = np.where(every > 0, mine / np.where(every > 0, every, 1.0),
+                        float(cohort.mean()) if cohort.size else 0.0)
     return float((cost * part).sum())
 
 
 def spillover_metrics(records, cohort: np.ndarray) -> dict[str, float]:
-    """What the programme did to the start-ups it never supported, and the firms founder education created."""
+    """What the programme did to the start-ups it never supported, and the firms founder education
+    created."""
     s, alone = records.startups, records.alone
     w, sup = s["weight"], s["supported"]
     alive = alive_at_5(s)
     out = {"never_supported_survivors_5y": float(w[cohort & ~sup & alive].sum()),
            "never_supported_equity_krw": float((w * s["equity_krw"])[~sup].sum())}
     sid = alone.get("sid", np.empty(0, np.int64))
-    was = {"outcome": alone.get("outcome", np.empty(0)), "outcome_time": alone.get("outcome_time", np.empty(0)),
+    was = {"outcome": alone.get("outcome", np.empty(0)),
+           "outcome_time": alone.get("outcome_time", np.empty(0)),
            "founded": s["founded"][sid]}
     alive_alone = alive_at_5(was)
     on_sup, coh = sup[sid], cohort[sid]
@@ -245,7 +276,8 @@ def spillover_metrics(records, cohort: np.ndarray) -> dict[str, float]:
     out["supported_survivors_5y_alone"] = float(wa[on_sup & coh & alive_alone].sum())
     out["supported_equity_krw_alone"] = float((wa * eq_alone)[on_sup].sum())
     moved = ~on_sup
-    out["displacement_survivors_5y"] = float((wa * (alive[sid].astype(float) - alive_alone))[moved & coh].sum())
+    out["displacement_survivors_5y"] = float(
+        (wa * (alive[sid].astype(float) - alive_alone))[moved & coh].sum())
     out["displacement_equity_krw"] = float((wa * (s["equity_krw"][sid] - eq_alone))[moved].sum())
     created = s.get("education_created")
     if created is None:
@@ -261,20 +293,23 @@ def region_metrics(records, calendar) -> list[dict]:
     w = s["weight"]
     died = s["outcome"] == DIED
     age = s["outcome_time"] - s["founded"]
-    cohort = (s["cohort_year"] >= calendar.cohort_first_year) & (s["cohort_year"] <= calendar.cohort_last_year)
+    cohort = ((s["cohort_year"] >= calendar.cohort_first_year)
+              & (s["cohort_year"] <= calendar.cohort_last_year))
     alive = s["outcome"] == ALIVE
     names = records.region_names
     region = s["region"]
 
     def per_region(values: np.ndarray, where: np.ndarray | None = None) -> list[float]:
-        return np.bincount(region, weights=values if where is None else np.where(where, values, 0.0),
+        return np.bincount(region,
+                           weights=values if where is None else np.where(where, values, 0.0),
                            minlength=len(names)).tolist()
 
     startups = per_region(w, cohort)
     supported = per_region(w, s["supported"])
     jobs = per_region(w * s["jobs"], alive)
-    grants, partner, private, equity = (per_region(w * s[k]) for k in ("grant_krw", "conglomerate_krw", "private_krw",
-                                                                       "equity_krw"))
+    grants, partner, private, equity = (per_region(w * s[k]) for k in ("grant_krw",
+                                                                       "conglomerate_krw",
+                                                                       "private_krw", "equity_krw"))
     rows = []
     for i, name in enumerate(names):
         hc = (region == i) & cohort

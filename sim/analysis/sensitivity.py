@@ -56,12 +56,14 @@ def split_saltelli(y, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Split outputs of a Saltelli design (rows A, B, AB_0 .. AB_k-1) into f_A, f_B, f_AB."""
     y = np.asarray(y, float)
     if y.size % (k + 2):
-        raise ValueError(f"a Saltelli design with {k} parameters has a multiple of {k + 2} points, got {y.size}")
+        raise ValueError(f"a Saltelli design with {k} parameters has a multiple of {k + 2} points, "
+                         f"got {y.size}")
     n = y.size // (k + 2)
     return y[:n], y[n:2 * n], y[2 * n:].reshape(k, n)
 
 
-def saltelli_indices(y, k: int, *, n_boot: int = 500, seed: int = 0, confidence: float = 0.95) -> dict:
+def saltelli_indices(y, k: int, *, n_boot: int = 500, seed: int = 0,
+                     confidence: float = 0.95) -> dict:
     """Sobol' indices from a Saltelli design's outputs, with bootstrap SEs and percentile CIs.
 
     Args:
@@ -86,7 +88,8 @@ def saltelli_indices(y, k: int, *, n_boot: int = 500, seed: int = 0, confidence:
         boots_s.append(bs)
         boots_t.append(bt)
     return {"method": "saltelli", "n": int(n), "first": s.tolist(), "total": st.tolist(),
-            **_boot_summary("first", boots_s, k, confidence), **_boot_summary("total", boots_t, k, confidence)}
+            **_boot_summary("first", boots_s, k, confidence),
+            **_boot_summary("total", boots_t, k, confidence)}
 
 
 def _boot_summary(name: str, boots: list[np.ndarray], k: int, confidence: float) -> dict:
@@ -99,7 +102,8 @@ def _boot_summary(name: str, boots: list[np.ndarray], k: int, confidence: float)
         return {f"{name}_se": [_NAN] * k, f"{name}_ci": [[_NAN, _NAN]] * k}
     a = (1 - confidence) / 2
     lo, hi = np.quantile(b, [a, 1 - a], axis=0)
-    return {f"{name}_se": b.std(axis=0, ddof=1).tolist(), f"{name}_ci": np.stack([lo, hi], axis=1).tolist()}
+    return {f"{name}_se": b.std(axis=0, ddof=1).tolist(),
+            f"{name}_ci": np.stack([lo, hi], axis=1).tolist()}
 
 
 # ----------------------------------------------------------------------------------------------
@@ -114,6 +118,7 @@ class Marginal:
 
     @classmethod
     def uniform(cls) -> Marginal:
+        """A continuous input spread evenly over its range (the moments of z uniform on [-1, 1])."""
         return cls((0.0, 1.0 / 3.0, 0.0, 1.0 / 5.0), 10**9)
 
     @classmethod
@@ -124,6 +129,7 @@ class Marginal:
 
     @property
     def var(self) -> float:
+        """The variance of z under this marginal (floored at 0 against rounding)."""
         m1, m2, _, _ = self.moments
         return max(m2 - m1 * m1, 0.0)
 
@@ -160,6 +166,7 @@ class Surrogate:
     # -- fitting --------------------------------------------------------------------------------
     @staticmethod
     def basis(z: np.ndarray, terms: list[tuple]) -> np.ndarray:
+        """The design matrix: one column per term (constant, z_i, z_i^2 or z_i z_j) at points z."""
         cols = []
         for t in terms:
             if t[0] == "1":
@@ -174,6 +181,8 @@ class Surrogate:
 
     @staticmethod
     def candidate_terms(z: np.ndarray) -> dict[str, list[tuple]]:
+        """The terms of each candidate degree; an input with too few distinct values for a
+        term (one value: no slope; two: no curvature) does not get it."""
         k = z.shape[1]
         distinct = [len(np.unique(np.round(z[:, i], 12))) for i in range(k)]
         lin = [("1",)] + [("z", i) for i in range(k) if distinct[i] >= 2]
@@ -183,8 +192,10 @@ class Surrogate:
         return {"linear": lin, "additive quadratic": add, "quadratic with interactions": full}
 
     @classmethod
-    def fit(cls, units, y, marginals: list[Marginal] | None = None, degree: str = "auto") -> Surrogate:
-        """Least-squares fit; ``degree="auto"`` keeps the candidate with the best leave-one-out Q²."""
+    def fit(cls, units, y, marginals: list[Marginal] | None = None,
+            degree: str = "auto") -> Surrogate:
+        """Least-squares fit; ``degree="auto"`` keeps the candidate with the best leave-one-out
+        Q²."""
         u = np.asarray(units, float)
         y = np.asarray(y, float)
         if u.ndim != 2 or len(u) != len(y):
@@ -218,6 +229,7 @@ class Surrogate:
         return Surrogate(self.k, self.degree, self.terms, coef, r2, q2, len(y), self.marginals)
 
     def predict(self, units) -> np.ndarray:
+        """The surrogate's output at inputs given in unit coordinates (each in [0, 1])."""
         z = 2.0 * np.atleast_2d(np.asarray(units, float)) - 1.0
         return self.basis(z, self.terms) @ self.coef
 
@@ -254,6 +266,7 @@ class Surrogate:
         return {"mean": mean, "var": var, "vi": vi, "vij": vij}
 
     def indices(self) -> tuple[np.ndarray, np.ndarray]:
+        """(first-order, total) Sobol' indices, exact for the polynomial; NaN without variance."""
         d = self.decomposition()
         if not d["var"] > 0:
             return np.full(self.k, _NAN), np.full(self.k, _NAN)
@@ -289,8 +302,8 @@ def _lstsq(x: np.ndarray, y: np.ndarray, press: bool = True) -> tuple[np.ndarray
     return coef, r2, q2
 
 
-def surrogate_indices(units, y, marginals: list[Marginal] | None = None, *, n_boot: int = 300, seed: int = 0,
-                      confidence: float = 0.95, degree: str = "auto") -> dict:
+def surrogate_indices(units, y, marginals: list[Marginal] | None = None, *, n_boot: int = 300,
+                      seed: int = 0, confidence: float = 0.95, degree: str = "auto") -> dict:
     """Sobol' indices of a fitted polynomial surrogate, with bootstrap SEs and percentile CIs.
 
     The bootstrap resamples residuals (the design points are fixed by design, so resampling
@@ -316,9 +329,10 @@ def surrogate_indices(units, y, marginals: list[Marginal] | None = None, *, n_bo
             bs, bt = sur.refit(u, fitted + resid[rng.integers(0, n, n)]).indices()
             boots_s.append(bs)
             boots_t.append(bt)
-    return {"method": "surrogate", "surrogate": sur, "degree": sur.degree, "r2": sur.r2, "q2": sur.q2,
-            "n": int(len(y)), "first": s.tolist(), "total": st.tolist(),
-            **_boot_summary("first", boots_s, k, confidence), **_boot_summary("total", boots_t, k, confidence)}
+    return {"method": "surrogate", "surrogate": sur, "degree": sur.degree, "r2": sur.r2,
+            "q2": sur.q2, "n": int(len(y)), "first": s.tolist(), "total": st.tolist(),
+            **_boot_summary("first", boots_s, k, confidence),
+            **_boot_summary("total", boots_t, k, confidence)}
 
 
 # ----------------------------------------------------------------------------------------------

@@ -120,7 +120,8 @@ def _paired(a, b) -> tuple[np.ndarray, np.ndarray]:
     b = np.asarray(b, dtype=float).ravel()
     if a.shape != b.shape:
         raise ValueError(
-            f"paired arrays must have the same length (one value per replication), got {a.size} and {b.size}"
+            f"paired arrays must have the same length (one value per replication), got {a.size} "
+            f"and {b.size}"
         )
     keep = np.isfinite(a) & np.isfinite(b)
     return a[keep], b[keep]

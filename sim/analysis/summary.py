@@ -3,7 +3,8 @@
 Input is the replications table as columns (``scenario``, ``replication`` and one column per
 metric); output is plain data::
 
-    {"scenarios": {NAME: {"replications": N, "metrics": {METRIC: {"mean", "ci_low", "ci_high", ...}}}},
+    {"scenarios": {NAME: {"replications": N,
+                          "metrics": {METRIC: {"mean", "ci_low", "ci_high", ...}}}},
      "comparisons": [{"scenario", "reference", "metric", "diff", "ci_low", "ci_high",
                       "p_value", "p_adjusted"}, ...]}
 
@@ -23,40 +24,52 @@ from .metrics import METRICS, why_undefined
 from .stats import holm, paired_difference, replications_needed, summarize
 
 COMPARED = ("survival_1y", "survival_3y", "survival_5y", "survivors_5y", "supported", "acquired",
-            "crossed_valley", "alive_end", "jobs_end", "private_investment_krw", "equity_raised_krw",
-            "debt_raised_krw", "bridge_rounds", "partner_investment_krw", "grants_krw", "programme_cost_krw",
+            "crossed_valley", "alive_end", "jobs_end", "private_investment_krw",
+            "equity_raised_krw",
+            "debt_raised_krw", "bridge_rounds", "partner_investment_krw", "grants_krw",
+            "programme_cost_krw",
             "public_cost_krw", "funds_public_cost_krw", "cohort_public_cost_krw", "cohort_jobs_end",
-            "never_supported_survivors_5y", "never_supported_equity_krw", "displacement_survivors_5y",
+            "never_supported_survivors_5y", "never_supported_equity_krw",
+            "displacement_survivors_5y",
             "displacement_equity_krw", "education_startups", "education_survivors_5y")
 """Metrics compared between scenarios (the others are descriptive)."""
 
-INPUTS = frozenset({"private_investment_krw", "equity_raised_krw", "debt_raised_krw", "bridge_rounds"})
-"""Compared metrics that are inputs, not benefits (money investors and lenders put in; distress rounds):
-no direction is better, so their comparisons carry no ``prob_better``."""
+INPUTS = frozenset({"private_investment_krw", "equity_raised_krw", "debt_raised_krw",
+                    "bridge_rounds"})
+"""Compared metrics that are inputs, not benefits (money investors and lenders put in; distress
+rounds): no direction is better, so their comparisons carry no ``prob_better``."""
 
-NEVER_SUPPORTED = {"never_supported_effect_survivors_5y": ("never_supported_survivors_5y", "supported_survivors_5y_alone"),
-                   "never_supported_effect_equity_krw": ("never_supported_equity_krw", "supported_equity_krw_alone")}
-"""The programme's effect on the start-ups it never supported, against a world without any programme:
-the never-supported firms' survivors (venture money) with the programme, minus the same firms' without it,
-which is everyone's in the reference less what the supported firms would have had alone. Compared only
-against references where nobody is supported; negative means displacement, positive spillover."""
+NEVER_SUPPORTED = {"never_supported_effect_survivors_5y": ("never_supported_survivors_5y",
+                                                           "supported_survivors_5y_alone"),
+                   "never_supported_effect_equity_krw": ("never_supported_equity_krw",
+                                                         "supported_equity_krw_alone")}
+"""The programme's effect on the start-ups it never supported, against a world without any
+programme: the never-supported firms' survivors (venture money) with the programme, minus the same
+firms' without it, which is everyone's in the reference less what the supported firms would have had
+alone. Compared only against references where nobody is supported; negative means displacement,
+positive spillover."""
 
 
 def _never_supported(data: dict, sc: str, ref: str) -> dict | None:
-    """Paired series for the effect on the never-supported of ``sc`` against ``ref`` (see NEVER_SUPPORTED),
-    as two scenario-like dicts whose difference is the effect; None when ``ref`` supports anyone."""
+    """Paired series for the effect on the never-supported of ``sc`` against ``ref`` (see
+    NEVER_SUPPORTED), as two scenario-like dicts whose difference is the effect; None when ``ref``
+    supports anyone."""
     a, b = data[sc], data[ref]
     if "supported" not in b or np.any(np.asarray(b["supported"], float) != 0):
         return None
     if any(k not in a or k not in b for pair in NEVER_SUPPORTED.values() for k in pair):
         return None
-    left = {"replication": a["replication"], **{m: np.asarray(a[ns], float) + np.asarray(a[alone], float)
+    left = {"replication": a["replication"], **{m: np.asarray(a[ns], float)
+                                               + np.asarray(a[alone], float)
                                                for m, (ns, alone) in NEVER_SUPPORTED.items()}}
-    right = {"replication": b["replication"], **{m: np.asarray(b[ns], float) for m, (ns, _) in NEVER_SUPPORTED.items()}}
+    right = {"replication": b["replication"],
+             **{m: np.asarray(b[ns], float) for m, (ns, _) in NEVER_SUPPORTED.items()}}
     return {"a": left, "b": right}
 
 
-def by_scenario(columns: dict[str, Sequence], scenarios: Iterable[str]) -> dict[str, dict[str, np.ndarray]]:
+def by_scenario(columns: dict[str,
+                              Sequence], scenarios: Iterable[str]) -> dict[str,
+                                                                           dict[str, np.ndarray]]:
     """Split the replications table into per-scenario arrays sorted by replication."""
     names = np.asarray(columns["scenario"], dtype=object)
     reps = np.asarray(columns["replication"])
@@ -68,10 +81,13 @@ def by_scenario(columns: dict[str, Sequence], scenarios: Iterable[str]) -> dict[
     return out
 
 
-def paired_series(a: dict[str, np.ndarray], b: dict[str, np.ndarray], metric: str) -> tuple[np.ndarray, np.ndarray]:
-    """The replications both scenarios have, and the per-replication differences ``a - b`` of ``metric``."""
+def paired_series(a: dict[str, np.ndarray], b: dict[str, np.ndarray],
+                  metric: str) -> tuple[np.ndarray, np.ndarray]:
+    """The replications both scenarios have, and the per-replication differences ``a - b`` of
+    ``metric``."""
     common, ia, ib = np.intersect1d(a["replication"], b["replication"], return_indices=True)
-    return np.asarray(common, int), np.asarray(a[metric], float)[ia] - np.asarray(b[metric], float)[ib]
+    return np.asarray(common,
+                      int), np.asarray(a[metric], float)[ia] - np.asarray(b[metric], float)[ib]
 
 
 def _paired(a: dict[str, np.ndarray], b: dict[str, np.ndarray], metric: str) -> dict:
@@ -87,7 +103,8 @@ def draw_means(reps: np.ndarray, values: np.ndarray, draws: int) -> np.ndarray:
 
 
 def spread_interval(means: np.ndarray) -> tuple[float, float]:
-    """The central 90 % of per-draw values: their quantiles from 20 draws on, else mean +- 1.645 SD."""
+    """The central 90 % of per-draw values: their quantiles from 20 draws on, else mean +- 1.645
+    SD."""
     means = np.asarray(means, float)
     if len(means) >= 20:
         lo, hi = np.quantile(means, [0.05, 0.95])
@@ -96,10 +113,11 @@ def spread_interval(means: np.ndarray) -> tuple[float, float]:
     return centre - half, centre + half
 
 
-def cost_per_survivor_by_draw(a: dict[str, np.ndarray], b: dict[str, np.ndarray], draws: int) -> np.ndarray:
-    """Public cost of the cohort window per additional 5-year survivor of ``a`` against ``b``, in each
-    posterior draw (the ratio of the draw's mean differences): inf where ``a`` adds no survivor, NaN
-    for a draw no replication ran."""
+def cost_per_survivor_by_draw(a: dict[str, np.ndarray], b: dict[str, np.ndarray],
+                              draws: int) -> np.ndarray:
+    """Public cost of the cohort window per additional 5-year survivor of ``a`` against ``b``, in
+    each posterior draw (the ratio of the draw's mean differences): inf where ``a`` adds no
+    survivor, NaN for a draw no replication ran."""
     cost = "cohort_public_cost_krw" if "cohort_public_cost_krw" in a else "programme_cost_krw"
     reps, dc = paired_series(a, b, cost)
     _, ds = paired_series(a, b, "survivors_5y")
@@ -108,12 +126,13 @@ def cost_per_survivor_by_draw(a: dict[str, np.ndarray], b: dict[str, np.ndarray]
     return np.where(np.isnan(den), np.nan, ratio)
 
 
-BETTER_LOWER = frozenset({"programme_cost_krw", "public_cost_krw", "cohort_public_cost_krw", "grants_krw",
-                          "funds_public_cost_krw"})
+BETTER_LOWER = frozenset({"programme_cost_krw", "public_cost_krw", "cohort_public_cost_krw",
+                          "grants_krw", "funds_public_cost_krw"})
 """Compared metrics where less is better (costs); for every other one more is better."""
 
 
-def over_draws(reps: np.ndarray, diffs: np.ndarray, draws: int, lower_is_better: bool = False) -> dict:
+def over_draws(reps: np.ndarray, diffs: np.ndarray, draws: int,
+               lower_is_better: bool = False) -> dict:
     """A paired difference over posterior draws (replication ``r`` ran with draw ``r mod draws``).
 
     - ``mc_half_width``: 95 % half-width of the mean from simulation noise alone (the pooled spread
@@ -122,8 +141,8 @@ def over_draws(reps: np.ndarray, diffs: np.ndarray, draws: int, lower_is_better:
       half-width over all replications (``separated`` is then False).
     - ``param_low`` / ``param_high``: the central 90 % interval over parameter uncertainty, from the
       draws' mean differences: their quantiles with 20 or more draws, else mean +- 1.645 SD of a
-      normal spread. A draw's mean carries its replications' noise, so the interval is a little wide,
-      never narrow.
+      normal spread. A draw's mean carries its replications' noise, so the interval is a little
+      wide, never narrow.
     - ``param_sd``: the spread between draws with the replications' noise taken out (0 when it is
       not distinguishable from the noise), for saying which uncertainty dominates.
     - ``prob_better``: the share of draws in which the variant does better than the reference (a
@@ -131,8 +150,8 @@ def over_draws(reps: np.ndarray, diffs: np.ndarray, draws: int, lower_is_better:
     """
     ok = np.isfinite(diffs)
     reps, diffs = np.asarray(reps)[ok], diffs[ok]
-    out = {"draws": draws, "mc_half_width": None, "param_low": None, "param_high": None, "param_sd": None,
-           "prob_better": None, "separated": False}
+    out = {"draws": draws, "mc_half_width": None, "param_low": None, "param_high": None,
+           "param_sd": None, "prob_better": None, "separated": False}
     if not diffs.size:
         return out
     k = reps % draws
@@ -162,11 +181,11 @@ def over_draws(reps: np.ndarray, diffs: np.ndarray, draws: int, lower_is_better:
 def build_summary(columns: dict[str, Sequence], scenarios: Sequence[str],
                   comparisons: Sequence[tuple[str, str]] = (), draws: int | None = None,
                   varied: Iterable[str] | None = None) -> dict:
-    """summary.json's content. ``draws``: the replications ran over that many posterior draws, and each
-    comparison also gets its parameter uncertainty (:func:`over_draws`). ``varied``: the scenarios the
-    draws changed (default all); a comparison of two scenarios neither of which they changed ran at the
-    same parameters in every replication, so it gets no parameter uncertainty (its spread over draws
-    would be simulation noise)."""
+    """summary.json's content. ``draws``: the replications ran over that many posterior draws, and
+    each comparison also gets its parameter uncertainty (:func:`over_draws`). ``varied``: the
+    scenarios the draws changed (default all); a comparison of two scenarios neither of which they
+    changed ran at the same parameters in every replication, so it gets no parameter uncertainty
+    (its spread over draws would be simulation noise)."""
     varied = set(scenarios if varied is None else varied)
     data = by_scenario(columns, scenarios)
     summary: dict = {"scenarios": {}, "comparisons": []}
@@ -175,7 +194,8 @@ def build_summary(columns: dict[str, Sequence], scenarios: Sequence[str],
         metrics = {}
         for m in METRICS:
             if m in d:
-                metrics[m] = {k: json_clean(v) for k, v in summarize(np.asarray(d[m], dtype=float)).items()}
+                metrics[m] = {k: json_clean(v)
+                              for k, v in summarize(np.asarray(d[m], dtype=float)).items()}
         # metrics undefined in every replication (null above), each with the reason
         undefined = {m: why_undefined(m) for m, v in metrics.items() if not v.get("n")}
         summary["scenarios"][sc] = {"replications": int(len(d["replication"])), "metrics": metrics,
@@ -189,9 +209,11 @@ def build_summary(columns: dict[str, Sequence], scenarios: Sequence[str],
                 continue
             res = _paired(data[sc], data[ref], m)
             row = {"scenario": sc, "reference": ref, "metric": m, **res,
-                   "mc_half_width": res.get("half_width"), "param_low": None, "param_high": None, "prob_better": None}
+                   "mc_half_width": res.get("half_width"), "param_low": None, "param_high": None,
+                   "prob_better": None}
             if draws and (sc in varied or ref in varied):
-                row.update(over_draws(*paired_series(data[sc], data[ref], m), draws, m in BETTER_LOWER))
+                row.update(over_draws(*paired_series(data[sc], data[ref], m), draws,
+                                      m in BETTER_LOWER))
             if m in INPUTS:
                 row["prob_better"] = None
             rows.append(row)
@@ -199,7 +221,8 @@ def build_summary(columns: dict[str, Sequence], scenarios: Sequence[str],
         for m in NEVER_SUPPORTED if pair else ():
             res = _paired(pair["a"], pair["b"], m)
             row = {"scenario": sc, "reference": ref, "metric": m, **res,
-                   "mc_half_width": res.get("half_width"), "param_low": None, "param_high": None, "prob_better": None}
+                   "mc_half_width": res.get("half_width"), "param_low": None, "param_high": None,
+                   "prob_better": None}
             if draws:
                 row.update(over_draws(*paired_series(pair["a"], pair["b"], m), draws))
             if m.endswith("_krw"):  # money raised is an input: no direction is better
@@ -215,7 +238,8 @@ def build_summary(columns: dict[str, Sequence], scenarios: Sequence[str],
 
 
 def targeted_series(columns: dict[str, Sequence], scenarios: Sequence[str],
-                    comparisons: Sequence[tuple[str, str]], metric: str = "survival_5y") -> dict[str, np.ndarray]:
+                    comparisons: Sequence[tuple[str, str]],
+                    metric: str = "survival_5y") -> dict[str, np.ndarray]:
     """The per-replication series whose CI --precision targets.
 
     In a comparison the question is the difference, so only the paired differences count (with
@@ -234,7 +258,8 @@ def targeted_series(columns: dict[str, Sequence], scenarios: Sequence[str],
 
 
 def half_widths(columns: dict[str, Sequence], scenarios: Sequence[str],
-                comparisons: Sequence[tuple[str, str]], metric: str = "survival_5y") -> dict[str, float]:
+                comparisons: Sequence[tuple[str, str]],
+                metric: str = "survival_5y") -> dict[str, float]:
     """95 % CI half-widths of the series --precision targets (:func:`targeted_series`)."""
     return {k: summarize(x)["half_width"]
             for k, x in targeted_series(columns, scenarios, comparisons, metric).items()}
@@ -256,12 +281,14 @@ def replications_for(columns: dict[str, Sequence], scenarios: Sequence[str],
 
 
 def precision_target(diff: float) -> float:
-    """The half-width a survival difference should have: a tenth of it, or 0.1 point under 1 point."""
+    """The half-width a survival difference should have: a tenth of it, or 0.1 point under 1
+    point."""
     return 0.1 * abs(diff) if abs(diff) >= 0.01 else 0.001
 
 
 def precision_check(summary: dict, comparisons, metric: str = "survival_5y") -> list[dict]:
-    """Each comparison's difference, 95% CI half-width, target and whether it is met (None: undefined)."""
+    """Each comparison's difference, 95% CI half-width, target and whether it is met (None:
+    undefined)."""
     rows = []
     for sc, ref in comparisons:
         r = next((c for c in summary.get("comparisons", []) if c.get("scenario") == sc
@@ -269,8 +296,9 @@ def precision_check(summary: dict, comparisons, metric: str = "survival_5y") -> 
         if r is None:
             continue
         d, hw = r.get("diff"), r.get("half_width")
-        ok = all(isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) for x in (d, hw))
+        ok = all(isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+                 for x in (d, hw))
         target = precision_target(d) if ok else math.nan
-        rows.append({"scenario": sc, "reference": ref, "diff": d, "half_width": hw, "target": target,
-                     "met": (hw <= target) if ok else None})
+        rows.append({"scenario": sc, "reference": ref, "diff": d, "half_width": hw,
+                     "target": target, "met": (hw <= target) if ok else None})
     return rows

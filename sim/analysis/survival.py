@@ -18,8 +18,8 @@ def km_at(durations: np.ndarray, events: np.ndarray, ages: np.ndarray | list[flo
 
     ``durations``: time from origin to event or censoring; ``events``: True where the
     duration ends in the event (death), False where it is censored; ``weights``: how many firms
-    each one stands for (deaths and numbers at risk are sums of weights). Returns NaN for ages beyond
-    the last observed duration at risk (the curve is undefined there) unless the curve has
+    each one stands for (deaths and numbers at risk are sums of weights). Returns NaN for ages
+    beyond the last observed duration at risk (the curve is undefined there) unless the curve has
     already dropped to 0 (the last firms at risk all died, so S stays 0), and NaN everywhere
     when there is no one at risk.
     """
@@ -41,7 +41,8 @@ def km_at(durations: np.ndarray, events: np.ndarray, ages: np.ndarray | list[flo
 
 
 def _risk_sets(d: np.ndarray, e: np.ndarray, weights: np.ndarray | None):
-    """Distinct durations, with the number at risk and the deaths at each (sums of weights when given)."""
+    """Distinct durations, with the number at risk and the deaths at each (sums of weights when
+    given)."""
     order = np.argsort(d, kind="stable")
     d, e = d[order], e[order]
     times, first = np.unique(d, return_index=True)
@@ -76,7 +77,8 @@ def km_curve(durations: np.ndarray, events: np.ndarray, grid: np.ndarray, confid
         # scipy warns where the log-log band is undefined (S = 0) and returns NaN there; keep
         # those NaN points (under warnings-as-errors the whole band used to be discarded)
         with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", "The confidence interval is undefined", RuntimeWarning)
+            warnings.filterwarnings("ignore", "The confidence interval is undefined",
+                                    RuntimeWarning)
             ci = res.confidence_interval(confidence_level=confidence, method="log-log")
         lo, hi = ci.low.evaluate(grid), ci.high.evaluate(grid)
     except ValueError:  # pragma: no cover - degenerate data
@@ -89,7 +91,8 @@ def km_curve(durations: np.ndarray, events: np.ndarray, grid: np.ndarray, confid
     return s, lo, hi
 
 
-def weighted_km_curve(d: np.ndarray, e: np.ndarray, grid: np.ndarray, w: np.ndarray, confidence: float = 0.95):
+def weighted_km_curve(d: np.ndarray, e: np.ndarray, grid: np.ndarray, w: np.ndarray,
+                      confidence: float = 0.95):
     """KM curve of weighted firms with a Greenwood (log-log) band widened by Kish's design effect.
 
     Deaths and numbers at risk are sums of weights. Greenwood's variance on those sums would treat

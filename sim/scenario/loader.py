@@ -157,8 +157,8 @@ def _check_tree(data, origin: str) -> None:
         inside.add(id(node))
         if isinstance(node, dict):
             for k, v in node.items():
-                # a timeline's months may be read by YAML as dates or numbers: timeline.month_key
-                # says
+                # a timeline's months may be read by YAML as dates or numbers:
+                # timeline.month_key says
                 month = (where == timeline.PREFIX and isinstance(k, (datetime.date, int))
                          and not isinstance(k, bool))
                 year = isinstance(k, int) and not isinstance(k, bool) and where.endswith(YEAR_KEYED)
