@@ -75,8 +75,9 @@ class CompareInfo(_Json):
     """The least difference in 5-year survival (percentage points) the report treats as worth acting
     on."""
     posterior: dict | None = None
-    """The posterior the replications ran over: ``file``, ``draws`` (K) and ``source``; None at
-    fixed values."""
+    """The posterior the replications ran over: ``file``, ``draws`` (K), ``source`` and
+    ``priors`` (the parameters no data pin, with their prior's ``low`` and ``high``); None at fixed
+    values."""
     shipped_baseline: bool = False
     """The baseline was a shipped scenario exactly as on disk when the comparison ran: the scenario
     a separate validation run measured (docs/validation.md), which the report then cites."""
@@ -89,6 +90,11 @@ class CompareInfo(_Json):
     outcome: str = "survivors"
     """The decision's effect measure (``--outcome``): ``survivors`` (additional 5-year survivors of
     the cohort window) or ``jobs`` (additional jobs at the horizon in the same start-ups)."""
+    published: dict | None = None
+    """The programme's published yearly figures the report draws the yearly ledger against, read
+    from the history file when the comparison ran (:func:`sim.analysis.history.published_record`):
+    ``file``, ``scenario`` (the scenario the record is of), ``series`` and ``points``. None when
+    there was no such file."""
 
 
 @dataclass(frozen=True)

@@ -160,7 +160,8 @@ def test_compare_writes_results_and_reports(tiny):
 
 def test_report_has_every_section(report):
     """The report carries its sections in reading order: the decision, the summary, headline,
-    differences, value for money, detail."""
+    differences, value for money, money (public cost by item, the never-supported and the created,
+    money raised as an input), the yearly ledger, detail."""
     ids = [s.id for s in report.sections]
     assert ids == [
         "decision",
@@ -168,6 +169,10 @@ def test_report_has_every_section(report):
         "headline",
         "differences",
         "value",
+        "public_cost",
+        "others",
+        "inputs",
+        "ledger",
         "survival",
         "valley",
         "funnel",
@@ -205,12 +210,14 @@ def test_report_has_every_section(report):
         "acquisitions",
         "valley crossings",
         "jobs at horizon",
-        "private investment",
         "partner investment",
         "grants",
         "public cost",
     ):
         assert label in head
+    # money raised is an input, not among the benefits
+    assert "private investment" not in head and "private investment" not in " ".join(
+        tables["diff_baseline"].header)
     assert [r[0] for r in tables["regions"].rows] == ["Seoul", "Busan", "Daejeon"]
     assert {f.name for f in report.figures()} >= {
         "decision_plane",

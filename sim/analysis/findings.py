@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from ..metadata import PRACTICAL_PP, CompareInfo, discover_info
+from . import money, yearly
 from .effects import gap_by_replication, gap_decomposition, twin_curves
 from .folder import Kept, Results, probes_by_scenario
 from .stats import ratio_ci, summarize
@@ -90,6 +91,17 @@ class Findings:
     without a counterfactual."""
     decision_why_not: str | None = None
     """Why there is no decision (None when there is one, or no counterfactual)."""
+    money: dict = field(default_factory=dict)
+    """Money in and who pays (:mod:`sim.analysis.money`): ``inputs`` (money raised, not a benefit),
+    ``public_cost`` (by item, with each item's source), ``never_supported`` (displacement or
+    spillover) and ``creation`` (founder education's start-ups apart from survival)."""
+    ledger: dict | None = None
+    """The yearly ledger against the published record, and as announced against as run
+    (:func:`sim.analysis.yearly.ledger`); None without years.parquet."""
+    timelines: dict = field(default_factory=dict)
+    """Each scenario's dated changes (:func:`sim.analysis.yearly.timelines`)."""
+    extrapolation: dict | None = None
+    """What the calendar extrapolates past the data (:func:`sim.analysis.yearly.extrapolation`)."""
 
     # -- what the folder says ---------------------------------------------------------------------
     @property
@@ -267,6 +279,12 @@ def findings(
             f.cost_spread = cost_spread(cost_per_survivor_by_draw(a, b, len(draws["values"]))
                                         if "survivors_5y" in a and b else np.empty(0))
     f.discovery = discovery(res)
+    f.money = {"inputs": money.inputs(res), "public_cost": money.public_cost_items(res),
+               "never_supported": money.never_supported(res) if cf is not None else {},
+               "creation": money.firm_creation(res)}
+    f.ledger = yearly.ledger(res)
+    f.timelines = yearly.timelines(res)
+    f.extrapolation = yearly.extrapolation(res)
     if cf is not None:
         f.decision, f.decision_why_not = decision(res, f.applied, wtp_krw)
     return f
@@ -375,10 +393,11 @@ def gap(res: Results, sc: str, by: dict | None) -> dict | None:
 
 
 def scenario_changes(res: Results, ref: str, sc: str) -> list[tuple[str, str, str]]:
-    """What ``sc`` changes against ``ref`` (descriptions and names left out; disabled centres
-    collapsed)."""
+    """What ``sc`` changes against ``ref`` (descriptions, names and the dated timeline left out;
+    disabled centres collapsed)."""
     a, b = dict(res.resolved(ref)), dict(res.resolved(sc))
-    for k in ("name", "description", "centre_defaults", "conglomerate_defaults"):
+    # the dated changes are drawn by month apart (Findings.timelines)
+    for k in ("name", "description", "centre_defaults", "conglomerate_defaults", "timeline"):
         a.pop(k, None)
         b.pop(k, None)
     rows = flat_diff(a, b)

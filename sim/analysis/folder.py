@@ -319,6 +319,13 @@ class Results:
         return columns(self.root / "regions.parquet", required=self.finished)
 
     @cached_property
+    def year_columns(self) -> dict[str, np.ndarray] | None:
+        """years.parquet's columns (the yearly ledger), every scenario's rows together; None for a
+        folder from before the ledger (or an unfinished study without one yet)."""
+        required = self.finished and self.manifest.get("format_version", 1) >= YEARS_SINCE
+        return columns(self.root / "years.parquet", required=required)
+
+    @cached_property
     def probes(self) -> dict | None:
         """probes.parquet's columns (a comparison's twins), scenario and region as codes; None
         without."""

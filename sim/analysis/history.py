@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import yaml
@@ -50,7 +50,7 @@ def load_history(path: str | Path) -> list[YearPoint]:
         raise ScenarioError(f"{path}: expected a mapping of series, found {type(data).__name__}.")
     out: list[YearPoint] = []
     for name, series in data.items():
-        if name in ("name", "description"):
+        if name in ("name", "description", "scenario"):
             continue
         if not isinstance(series, dict):
             raise ScenarioError(f"{path}: {name}: expected a series (column, source, points), found "
@@ -71,6 +71,27 @@ def load_history(path: str | Path) -> list[YearPoint]:
                 out.append(YearPoint(name, year, float(value), series.get("column"), bool(series.get("cumulative")),
                                      float(tol), check, str(series.get("source", ""))))
     return sorted(out, key=lambda p: (list(data).index(p.series), p.year))
+
+
+def published_record(path: str | Path, shown: str | None = None) -> dict:
+    """A history file as plain data a results folder keeps (the study records it when it runs, so a
+    report drawn later does not read today's file): ``file`` (``shown``, or the path), ``scenario``
+    (the scenario the record is of, the file's ``scenario`` key; None if it names none),
+    ``series`` (name -> column, cumulative, source, note, copied_from) and ``points``
+    (:class:`YearPoint` fields)."""
+    path = Path(path)
+    points = load_history(path)
+    data = load_yaml_text(path.read_text(encoding="utf-8"))
+    series = {name: {k: v.get(k) for k in ("column", "cumulative", "source", "note", "copied_from")}
+              for name, v in data.items() if isinstance(v, dict)}
+    scenario = data.get("scenario")
+    return {"file": shown or str(path), "scenario": scenario if isinstance(scenario, str) else None,
+            "series": series, "points": [asdict(p) for p in points]}
+
+
+def record_points(record: Mapping | None) -> list[YearPoint]:
+    """The published points of a recorded history file (:func:`published_record`)."""
+    return [YearPoint(**p) for p in (record or {}).get("points", ())]
 
 
 def compare_ledger(ledger: Iterable[Mapping], points: list[YearPoint]) -> list[dict]:

@@ -12,7 +12,7 @@ as "n/a" with a note saying why; nothing here raises on odd but valid results.
 from __future__ import annotations
 
 from ..analysis.findings import Findings
-from . import choice, discovery, population, uncertainty
+from . import choice, discovery, money, population, uncertainty, yearly
 from .document import Bullets, Paragraph, Report, Section, Table
 from .format import diff_cell, fmt, mean_cell, p_text, ratio_cell, shown_command, shown_path
 from .tables import HEADLINE, SUPPORTED_NOTE
@@ -42,6 +42,10 @@ def build_report(res: Findings) -> Report:
         uncertainty.section(res),
         discovery.section(res.discovery),
         _value_for_money(res),
+        money.public_cost_section(res),
+        money.others_section(res),
+        money.inputs_section(res),
+        yearly.ledger_section(res),
         population.survival_section(res),
         population.valley_section(res),
         population.funnel_section(res),
@@ -202,10 +206,12 @@ def _headline(res: Findings) -> Section:
         rows.append([res.label(n), str(sm.get("replications", 0))] + cells)
     notes = ["S(t): share of start-ups founded in the cohort window still alive t years after "
              "founding (Kaplan-Meier; an acquisition is not a death). Counts, money and jobs cover "
-             "the whole run; money in KRW billions. Public cost = centre operating and "
-             "founder-education costs + grants (central and local budgets); partner investment = "
-             "the conglomerates' equity investments and acquisition payments, investment rather "
-             "than cost, shown apart.",
+             "the whole run; money in KRW billions. Public cost = every item of the public ledger "
+             "(the centres' operating cost and grants, founder education, public funds' and the "
+             "linked funds' public money net of returns: 'Public cost by item' below); partner "
+             "investment = the conglomerates' equity investments and acquisition payments, "
+             "investment rather than cost, shown apart. Money raised from the market (venture "
+             "rounds and loans) is an input, not a benefit: 'Money raised' below.",
              "± gives the 95% confidence interval (mean ± half-width) over replications; a value "
              "without ± comes from a single replication or did not vary.", SUPPORTED_NOTE]
     notes += na
@@ -374,7 +380,11 @@ def _assumptions(res: Findings) -> Section:
                     "resolved parameter in which it differs from "
                     + (f"the baseline ({ref})" if ref else "the other scenarios")
                     + ". Values marked 'assumption' in the files are modelling choices, not "
-                    "published figures; sources are cited in the scenario files."))
+                    "published figures; sources are cited in the scenario files. Dated changes "
+                    "(a value from a month on) are listed by month after each scenario's other "
+                    "differences."))
+    for b in yearly.timeline_blocks(res):
+        s.add(b)
     for n in res.scenarios:
         src = (res.manifest.get("scenarios", {}).get(n) or {}).get("file")
         q = res.question(n)
@@ -388,6 +398,8 @@ def _assumptions(res: Findings) -> Section:
         if ref is None or n == ref:
             if n == ref:
                 s.add(Paragraph("This is the reference the others are compared with."))
+            for b in yearly.dated_table(res, n):
+                s.add(b)
             continue
         diff = res.changes.get(n, [])
         limit = 60
@@ -397,6 +409,8 @@ def _assumptions(res: Findings) -> Section:
         if not rows:
             rows = [["(no parameter differs)", "", ""]]
         s.add(Table(f"diff_{n}", f"{n} against {ref}", ["parameter", ref, n], rows, notes))
+        for b in yearly.dated_table(res, n):
+            s.add(b)
     return s
 
 

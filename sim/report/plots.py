@@ -344,3 +344,91 @@ def curve_differences(series: Sequence[dict], *, title: str, xlabel: str = "firm
     ax.grid(alpha=0.25)
     ax.set_title(title, fontsize=11, loc="left")
     return to_png(fig)
+
+
+def yearly_panels(panels: Sequence[dict], data_end: float | None = None) -> bytes:
+    """Small multiples of yearly series against published figures.
+
+    Each panel is ``{"title": str, "unit": str, "scale": float, "lines": [{"label", "years",
+    "mean", "low", "high"}], "points": [{"year", "value", "check"}]}``: each scenario's mean by
+    year (its replications' range as a band), the published figures as black markers (hollow for a
+    check point, a figure reported but not fitted). ``data_end``: the last year of data, after
+    which a dotted line marks the years the calendar extrapolates.
+    """
+    n = max(len(panels), 1)
+    width, height = 4.3 * n, 3.4
+    fig = Figure(figsize=(width, height))
+    fig.subplots_adjust(left=0.7 / width, right=1 - 0.15 / width, bottom=0.95 / height,
+                        top=1 - 0.35 / height, wspace=0.28)
+    axes = fig.subplots(1, n, squeeze=False)[0]
+    for ax, p in zip(axes, panels, strict=False):
+        sty = styles(len(p["lines"]))
+        scale = p.get("scale", 1.0)
+        for st, line in zip(sty, p["lines"], strict=True):
+            x = np.asarray(line["years"], float)
+            ax.plot(x, np.asarray(line["mean"], float) * scale, color=st["color"],
+                    marker=st["marker"], ls=st["ls"], ms=3.5, lw=1.3, label=line["label"])
+            ax.fill_between(x, np.asarray(line["low"], float) * scale,
+                            np.asarray(line["high"], float) * scale, color=st["color"], alpha=0.15,
+                            lw=0)
+        pts = p.get("points") or []
+        for check in (False, True):
+            sel = [q for q in pts if bool(q["check"]) == check]
+            if sel:
+                ax.scatter([q["year"] for q in sel], [q["value"] * scale for q in sel], s=36,
+                           marker="o", facecolors="none" if check else "black",
+                           edgecolors="black", zorder=5,
+                           label="published (check point)" if check else "published")
+        if data_end is not None:
+            ax.axvline(data_end + 0.5, color=GREY, lw=0.8, ls=":")
+            ax.annotate("venture money past the data", (data_end + 0.5, 1),
+                        xycoords=("data", "axes fraction"),
+                        xytext=(3, -10), textcoords="offset points", fontsize=7, color=GREY)
+        ax.set_title(p["title"], fontsize=9, loc="left")
+        ax.set_ylabel(p.get("unit", ""))
+        ax.set_xlabel("calendar year")
+        ax.set_ylim(bottom=0)
+        ax.grid(alpha=0.25)
+        if not p["lines"] and not pts:
+            _empty(ax, "no yearly ledger")
+    handles, labels = axes[0].get_legend_handles_labels()
+    for ax in axes[1:]:
+        for h, lab in zip(*ax.get_legend_handles_labels(), strict=True):
+            if lab not in labels:
+                handles.append(h)
+                labels.append(lab)
+    if handles:
+        fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 5), fontsize=7,
+                   frameon=False)
+    return to_png(fig)
+
+
+def timeline(rows: Sequence[dict], start: float, end: float) -> bytes:
+    """When each scenario's dated changes take effect: one line per scenario from ``start`` to
+    ``end`` (decimal years), a marker at each month it changes something, with how many changes.
+
+    ``rows``: ``[{"label", "months": [decimal years], "counts": [changes at each]}]``.
+    """
+    n = max(len(rows), 1)
+    width, height = 11.0, 0.9 + 0.38 * n
+    fig = Figure(figsize=(width, height))
+    fig.subplots_adjust(left=2.3 / width, right=1 - 0.2 / width, bottom=0.55 / height,
+                        top=1 - 0.15 / height)
+    ax = fig.subplots()
+    sty = styles(n)
+    for i, (st, r) in enumerate(zip(sty, rows, strict=True)):
+        y = n - 1 - i
+        ax.hlines(y, start, end, color=GREY, lw=0.6)
+        ax.scatter(r["months"], [y] * len(r["months"]), color=st["color"], marker=st["marker"],
+                   s=30, zorder=3)
+        for x, c in zip(r["months"], r["counts"], strict=True):
+            ax.annotate(str(c), (x, y), xytext=(0, 5), textcoords="offset points", fontsize=7,
+                        ha="center", color=GREY)
+    ax.set_yticks(range(n))
+    ax.set_yticklabels([r["label"] for r in rows][::-1], fontsize=8)
+    ax.set_xlim(start, end)
+    ax.set_ylim(-0.6, n - 0.2)
+    ax.set_xlabel("calendar year (a marker: the month a scenario's dated changes take effect; "
+                  "the number: how many)", fontsize=8)
+    ax.grid(axis="x", alpha=0.25)
+    return to_png(fig)

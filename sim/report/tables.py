@@ -16,7 +16,6 @@ HEADLINE = (
     ("acquired", "acquisitions", "count"),
     ("crossed_valley", "valley crossings", "count"),
     ("jobs_end", "jobs at horizon", "count"),
-    ("private_investment_krw", "private investment", "krw"),
     ("partner_investment_krw", "partner investment", "krw"),
     ("grants_krw", "grants", "krw"),
     ("public_cost_krw", "public cost", "krw"),
@@ -54,7 +53,6 @@ TERMINAL_ORDER = (
     "supported_survival_5y",
     "acquired",
     "crossed_valley",
-    "private_investment_krw",
     "partner_investment_krw",
     "grants_krw",
 )

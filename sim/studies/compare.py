@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ..analysis.decision import OUTCOMES
 from ..analysis.findings import findings
+from ..analysis.history import published_record
 from ..analysis.summary import precision_check
 from ..errors import ScenarioError, UsageError
 from ..experiment.lifecycle import StudyFolder
@@ -155,10 +156,11 @@ def plan_compare(
         picked = bind(load_draws(posterior, draws, seed),
                       {n: resolved_dict(scenarios[n]) for n in order}, raw)
     info = CompareInfo(counterfactual=counterfactual, baseline=baseline, practical_pp=practical_pp,
-                       posterior=({"file": str(posterior), "draws": draws, "source": picked.source}
+                       posterior=({"file": str(posterior), "draws": draws, "source": picked.source,
+                                   "priors": prior_only(posterior)}
                                   if picked is not None else None),
                        shipped_baseline=shipped_baseline(baseline, scenarios.get(baseline)),
-                       wtp_krw=wtp_krw, outcome=outcome)
+                       wtp_krw=wtp_krw, outcome=outcome, published=published())
     spec = ExperimentSpec(
         scenarios=scenarios,
         replications=replications or COMPARE_REPLICATIONS,
@@ -193,6 +195,32 @@ def shipped_baseline(name: str | None, scenario: Scenario | None) -> bool:
         return scenario_hash(scenario) == scenario_hash(load_scenario(path))
     except ScenarioError:
         return False
+
+
+def prior_only(posterior) -> dict:
+    """The posterior's parameters no data pin (posterior.json marks them ``prior_only``, e.g. an
+    extrapolation past the data), each with its prior's range, as the report names them."""
+    import json
+
+    try:
+        meta = json.loads(Path(posterior).with_name("posterior.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return {p["key"]: {"low": p.get("low"), "high": p.get("high")}
+            for p in meta.get("parameters", ()) if isinstance(p, dict) and p.get("prior_only")}
+
+
+HISTORY = SHIPPED / "targets" / "history.yaml"
+"""The programme's published yearly figures (public money, partners' money, supported start-ups),
+which a comparison's report draws its yearly ledger against."""
+
+
+def published() -> dict | None:
+    """The published yearly figures as the comparison records them (so ``report DIR`` draws the
+    figures the comparison ran with, whatever the checkout holds later); None without the file."""
+    if not HISTORY.is_file():
+        return None
+    return published_record(HISTORY, shown=f"scenarios/{HISTORY.relative_to(SHIPPED).as_posix()}")
 
 
 def reports_written(root) -> bool:
