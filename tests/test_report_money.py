@@ -174,6 +174,11 @@ def test_firm_creation_is_its_own_line_apart_from_survival(run, page):
     both, alone = cost.mean() / total.mean(), cost.mean() / (total - created).mean()
     assert row[6].startswith(f"{both / 1e6:,.0f} M") or row[6] == "n/a"
     assert row[7].startswith(f"{alone / 1e6:,.0f} M") or row[7] == "n/a"
+    # the summary's headline says how much of it is firm creation
+    summary = " ".join(b.text for s in page.sections if s.id == "summary" for b in s.blocks
+                       if hasattr(b, "text"))
+    assert (f"Of those survivors, {row[4]} are start-ups founder education created (firm "
+            f"creation) and {row[5]} survive because of the programme") in summary
 
 
 def test_public_cost_by_item_adds_up_and_says_where_each_won_comes_from(run, page):

@@ -169,7 +169,7 @@ def _summary(res: Findings) -> Section:
             f"public cost of {fmt(cost.get('mean') if cost else None, 'krw')} KRW over the whole "
             "run (partners' investment apart); public cost per additional 5-year survivor of the "
             f"cohort window: {per} KRW"
-            + (f" ({why})." if why else ".")))
+            + (f" ({why})." if why else ".") + money.creation_clause(res, base)))
     items = []
     for n in variants:
         if n == base:

@@ -227,6 +227,22 @@ def others_section(res: Findings) -> Section | None:
     return s
 
 
+def creation_clause(res: Findings, n: str) -> str:
+    """The summary's words for how much of ``n``'s additional survivors is firm creation ("" when
+    founder education created no start-up there)."""
+    c = (res.money.get("creation") or {}).get(n) or {}
+    made = (c.get("creation") or {}).get("mean")
+    if not c.get("additional") or not defined(made) or made == 0:
+        return ""
+    per_s, why_s = ratio_cell(c["per_survival"], "survivor")
+    return (f" Of those survivors, {diff_cell(_as_diff(c['creation']), 'count', False)} are "
+            "start-ups founder education created (firm creation) and "
+            f"{diff_cell(_as_diff(c['survival']), 'count', False)} survive because of the "
+            f"programme (survival alone: {per_s} KRW per additional survivor"
+            + (f", {why_s}" if why_s else "") + "; 'Start-ups the programme never supported, and "
+            "start-ups it created' below).")
+
+
 def _as_diff(stat: dict | None) -> dict | None:
     if not stat:
         return None

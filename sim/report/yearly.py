@@ -90,7 +90,7 @@ def ledger_section(res: Findings) -> Section | None:
             f"year) of {', '.join(led['scenarios'])}, against the programme's published figures "
             f"({shown_path(record['file'])}, read when this comparison ran"
             + (f"; the record is of {run}" if run else "") + "). Sources: "
-            + "; ".join(f"{name.replace('_', ' ')}: {v.get('source') or 'n/a'}"
+            + "; ".join(f"{name.replace('_', ' ')}: {(v.get('source') or 'n/a').rstrip('.')}"
                         for name, v in (record.get("series") or {}).items()) + "."))
     else:
         s.add(Paragraph("The yearly ledger (years.parquet) of " + ", ".join(led["scenarios"])
