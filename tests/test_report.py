@@ -421,15 +421,11 @@ def cut_off(layout: dict) -> list[str]:
     return bad
 
 
-@pytest.mark.slow
-@pytest.mark.skipif(CHROMIUM is None, reason="headless Chromium is not installed")
-def test_no_table_is_cut_off_at_1280_pixels(tiny, tmp_path):
-    """At 1,280 pixels every table fits the page or scrolls inside a box that fits the screen (a
-    wide table in a box as tall as itself scrolls by a bar far below the screen: cut off, for a
-    reader), and the page itself never scrolls sideways. The layout is measured in Chromium by a
-    script added to a copy of the page (the report itself carries none)."""
+def layout_at_1280(report: Path, tmp_path: Path) -> dict:
+    """Every table's measured layout in headless Chromium at 1,280 pixels (:data:`LAYOUT` added to
+    a copy of the page ``report``)."""
     page = tmp_path / "report.html"
-    page.write_text((tiny / "report.html").read_text(encoding="utf-8").replace(
+    page.write_text(report.read_text(encoding="utf-8").replace(
         "</body>", LAYOUT + "</body>"), encoding="utf-8")
     cmd = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
            "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -440,7 +436,17 @@ def test_no_table_is_cut_off_at_1280_pixels(tiny, tmp_path):
     assert found, r.stderr[-2000:]
     import html as html_text
 
-    layout = json.loads(html_text.unescape(found.group(1)))
+    return json.loads(html_text.unescape(found.group(1)))
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(CHROMIUM is None, reason="headless Chromium is not installed")
+def test_no_table_is_cut_off_at_1280_pixels(tiny, tmp_path):
+    """At 1,280 pixels every table fits the page or scrolls inside a box that fits the screen (a
+    wide table in a box as tall as itself scrolls by a bar far below the screen: cut off, for a
+    reader), and the page itself never scrolls sideways. The layout is measured in Chromium by a
+    script added to a copy of the page (the report itself carries none)."""
+    layout = layout_at_1280(tiny / "report.html", tmp_path)
     assert 1200 <= layout["vw"] <= 1280 and len(layout["tables"]) >= 10
     assert layout["page"] <= layout["vw"], "the page scrolls sideways"
     assert any(t["table"] > t["box"] for t in layout["tables"])  # some do need to scroll

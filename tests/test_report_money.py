@@ -12,14 +12,13 @@ import json
 import math
 import re
 import shutil
-import subprocess
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
-from test_report import CHROMIUM, LAYOUT, cut_off
+from test_report import CHROMIUM, cut_off, layout_at_1280
 
 import sim
 from sim.analysis.findings import findings
@@ -280,19 +279,7 @@ def test_dated_changes_are_drawn_by_month_in_the_assumptions(run, page):
 def test_no_money_or_ledger_table_is_cut_off_at_1280_pixels(run, tmp_path):
     """The new tables (ten columns as announced against as run, the published figures beside each
     scenario) fit the page or scroll inside the screen at 1,280 pixels."""
-    page = tmp_path / "report.html"
-    page.write_text((run / "report.html").read_text(encoding="utf-8").replace(
-        "</body>", LAYOUT + "</body>"), encoding="utf-8")
-    cmd = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-           "--disable-background-networking", "--disable-component-update", "--disable-sync",
-           f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1280,900", "--dump-dom",
-           page.as_uri()]
-    r = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
-    found = re.search(r'<pre id="layout">(.*?)</pre>', r.stdout, re.S)
-    assert found, r.stderr[-2000:]
-    import html as html_text
-
-    layout = json.loads(html_text.unescape(found.group(1)))
+    layout = layout_at_1280(run / "report.html", tmp_path)
     ids = {t["id"] for t in layout["tables"]}
     assert {"t-announced_vs_run", "t-published", "t-public_cost", "t-inputs_diff"} <= ids
     assert layout["page"] <= layout["vw"], "the page scrolls sideways"
