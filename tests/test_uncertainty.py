@@ -313,11 +313,28 @@ def test_a_posterior_that_changes_nothing_or_names_an_unknown_key_is_refused(
     posterior = SHIPPED_POSTERIOR.with_name("posterior.json")
     keys = [p["key"] for p in json.loads(posterior.read_text())["parameters"]]
     # 1. scenarios that hold other values than those the posterior was calibrated from, at every key
+    # (the market's coupling is the economy's: the counterfactual beside the file holds it too)
+    write_scenario(
+        "no-programme.yaml",
+        {
+            "extends": str(shipped / "no-programme.yaml"),
+            "name": "no-programme",
+            "market": {"coupling": 0.5},
+        },
+    )
     other = write_scenario(
         "other.yaml",
         {
             "extends": "ccei-announced",
             "name": "other-values",
+            "market": {"coupling": 0.5},
+            "founder_education": {
+                "samsung-software-daegu": {
+                    "founding_rate_multiplier": 1.02,
+                    "quality_multiplier": 1.02,
+                }
+            },
+            "conglomerate_defaults": {"public_share": 0.4},
             "centre_defaults": {
                 "selection_noise": 0.9,
                 "training": {
@@ -403,7 +420,9 @@ def test_draws_reach_the_centres_of_a_resolved_file_and_the_manifest_records_wha
     expected = {v[spec.draws.keys.index(key)] for v in spec.draws.values}
     assert sorted(seen) == pytest.approx(sorted(expected)) and len(seen) == 3
     targets = spec.draws.targets
-    assert set(targets["tiny"]) == set(spec.draws.keys) and targets["no-programme"] == {}
+    assert set(targets["tiny"]) == set(spec.draws.keys)
+    # the counterfactual has no programme: only the market's keys (the economy's) reach it
+    assert set(targets["no-programme"]) == {k for k in spec.draws.keys if k.startswith("market.")}
     assert ["centres", "Daejeon", "training", "hazard_multiplier_during"] in targets["tiny"][key]
     manifest = json.loads(json.dumps(new_manifest(spec, ["test"])))
     assert manifest["draws"]["targets"] == targets
@@ -447,12 +466,18 @@ def test_a_comparison_the_draws_never_changed_gets_no_parameter_uncertainty():
 
 @pytest.mark.slow
 def test_the_report_claims_uncertainty_only_over_the_parameters_the_draws_applied(tiny, tmp_path):
-    """A variant holding its own values for six of the posterior's seven keys: the draws vary only
+    """A variant holding its own values for all but one of the posterior's keys: the draws vary only
     the jury's noise there, and the report's first lines and its uncertainty section say so (they
-    used to claim all seven, and on a resolved file the draws reached no centre at all)."""
+    used to claim all of them, and on a resolved file the draws reached no centre at all)."""
+    n = len(json.loads(SHIPPED_POSTERIOR.with_name("posterior.json").read_text())["parameters"])
     base = yaml.safe_load(tiny.read_text())
+    base["market"]["coupling"] = 0.5  # the economy's, so the counterfactual holds it too
     own = json.loads(json.dumps(base))
     own["name"] = "own"
+    for entry in [own["conglomerate_defaults"], *own["conglomerates"].values()]:
+        entry["public_share"] = 0.4
+    for entry in own["founder_education"].values():
+        entry.update(founding_rate_multiplier=1.02, quality_multiplier=1.02)
     mine = {
         "hazard_multiplier_during": 0.5,
         "hazard_multiplier_after": 0.9,
@@ -465,8 +490,8 @@ def test_the_report_claims_uncertainty_only_over_the_parameters_the_draws_applie
         entry["grants"]["funding_odds_multiplier"] = 1.4
     (tmp_path / "own.yaml").write_text(yaml.safe_dump(own, sort_keys=False))
     none = dict(
-        base, name="none", centres={}, conglomerates={}, timeline={}
-    )  # its centres' dates go too
+        base, name="none", centres={}, conglomerates={}, founder_education={}, timeline={}
+    )  # its centres' dates go too, and the programme's founder education
     (tmp_path / "none.yaml").write_text(yaml.safe_dump(none, sort_keys=False))
     out = tmp_path / "cmp"
     res = CliRunner().invoke(
@@ -497,8 +522,9 @@ def test_the_report_claims_uncertainty_only_over_the_parameters_the_draws_applie
     assert list(targets["own"]) == ["centre_defaults.selection_noise"] and targets["none"] == {}
     md = (out / "report.md").read_text()
     first = md[md.index("How sure is this?") :].split("\n")[0]
-    assert "vary 1 of the posterior's 7 parameters here (centre_defaults.selection_noise)" in first
-    assert "of the 1 uncertain parameters" in first and "of the 7 uncertain" not in first
+    applied = "vary 1 of the posterior's {} parameters here (centre_defaults.selection_noise)"
+    assert applied.format(n) in first
+    assert "of the 1 uncertain parameters" in first and f"of the {n} uncertain" not in first
     assert "the values of centre_defaults.selection_noise that the published targets allow" in md
 
 
