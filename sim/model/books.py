@@ -1,19 +1,21 @@
-"""The programme's books: every public won and every partner's won a replication spends, with its month.
+"""The programme's books: every public won and every partner's won a replication spends, with its
+month.
 
 One ledger of rows ``(month, KRW, item)`` (:data:`ITEMS`), so that the whole-run totals and the
 yearly accounts (``sim.analysis.ledger``) are sums of the same rows and can never disagree:
 
-- ``operating``: a centre's fixed operating cost, month by month while it is open (booked per calendar
-  year), at the rate in force each month;
+- ``operating``: a centre's fixed operating cost, month by month while it is open (booked per
+  calendar year), at the rate in force each month;
 - ``per_supported``: its cost per start-up selected, when selected, at the rate in force then;
 - ``grants``: grants, when paid (at selection);
 - ``education``: founder education, month by month from its start;
-- ``funds``: a public fund's public contribution net of what it brings back (``market.net_cost_share``),
-  booked as the money is called, quarter by quarter;
-- ``partners_public``: the public money in the partners' investments (their linked funds), net of what
-  it brings back, when invested.
+- ``funds``: a public fund's public contribution net of what it brings back
+  (``market.net_cost_share``), booked as the money is called, quarter by quarter;
+- ``partners_public``: the public money in the partners' investments (their linked funds), net of
+  what it brings back, when invested.
 
-Partners' own money (investments and acquisition prices) is a separate ledger, ``World.partner_paid``.
+Partners' own money (investments and acquisition prices) is a separate ledger,
+``World.partner_paid``.
 """
 
 from __future__ import annotations
@@ -30,10 +32,12 @@ PUBLIC = ITEMS
 """Every item is public money (central and local government)."""
 
 
-def _by_year(calendar, start: float, end: float, per_year: float, item: int) -> list[tuple[float, float, int]]:
+def _by_year(calendar, start: float, end: float, per_year: float,
+             item: int) -> list[tuple[float, float, int]]:
     """A yearly cost from ``start`` to ``end`` (months), as one row per calendar year it touches."""
     rows = []
-    first_january = float((13 - int(calendar.start[5:7])) % 12 or 12) - 12.0  # a January at or before month 0
+    # a January at or before month 0
+    first_january = float((13 - int(calendar.start[5:7])) % 12 or 12) - 12.0
     a = start
     while a < end - 1e-9:
         b = min(end, first_january + 12.0 * (math.floor((a - first_january) / 12.0) + 1))
@@ -52,13 +56,14 @@ def _stretches(steps, lo: float, hi: float):
             yield a, b, float(value)
 
 
-def spending(world, support_time: np.ndarray, centre: np.ndarray, grant: np.ndarray) -> np.ndarray:
-    """The replication's public spending, one row (month, KRW, item) per booking, in no set order; the
-    supported start-ups' support times, centres (indices) and grants are given as arrays.
+def spending(world, support_time: np.ndarray, centre: np.ndarray,
+             grant: np.ndarray) -> np.ndarray:
+    """The replication's public spending, one row (month, KRW, item) per booking, in no set order;
+    the supported start-ups' support times, centres (indices) and grants are given as arrays.
 
     Every cost is booked at the value in force at its month (the scenario's timeline): a centre's
-    yearly operating cost stretch by stretch, its cost per supported start-up at the selection's month,
-    founder education's yearly cost stretch by stretch."""
+    yearly operating cost stretch by stretch, its cost per supported start-up at the selection's
+    month, founder education's yearly cost stretch by stretch."""
     sc, horizon = world.scenario, world.horizon
     cal = sc.calendar
     rows: list[tuple[float, float, int]] = []

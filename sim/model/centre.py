@@ -3,10 +3,11 @@
 A resident holds a seat until graduation or exit. Seats are counted, not queued: a contest
 only admits into free seats, so nobody ever waits for one, and a SimPy ``Resource`` would only
 add two events per resident. The grant budget is a SimPy ``Container`` refilled at each
-anniversary of the opening (unspent money lapses). Selection ranks applicants on a noisy observation of quality: the jury's error
-on log-quality is ``selection_noise`` times the start-up's fixed pitch noise, so the same
-start-up pitches the same way to every jury (common random numbers), and ``selection_noise``
-sets how much of the later supported-vs-other gap is selection rather than treatment.
+anniversary of the opening (unspent money lapses). Selection ranks applicants on a noisy observation
+of quality: the jury's error on log-quality is ``selection_noise`` times the start-up's fixed pitch
+noise, so the same start-up pitches the same way to every jury (common random numbers), and
+``selection_noise`` sets how much of the later supported-vs-other gap is selection rather than
+treatment.
 
 A centre's configuration may change from a month on (the scenario's timeline): the centre reads
 the configuration in force when it acts, at each contest (seats, intake, jury, catchment, grants,
@@ -31,25 +32,32 @@ class Seats:
     __slots__ = ("capacity", "count")
 
     def __init__(self, capacity: int):
+        """``capacity`` seats, none held yet."""
         self.capacity = capacity
         self.count = 0
 
     def take(self) -> bool:
+        """Hold a seat for a new resident (True); a full centre is an error, since contests admit
+        only into free seats."""
         if self.count >= self.capacity:
             raise RuntimeError("no free seat")  # contests admit only into free seats
         self.count += 1
         return True
 
     def release(self) -> None:
+        """A resident leaves (graduates or exits): its seat is free for the next contest."""
         self.count -= 1
 
 
 class Terms:
-    """What follows from one configuration of a centre: whom it recruits and which sectors it favours."""
+    """What follows from one configuration of a centre: whom it recruits and which sectors it
+    favours."""
 
     __slots__ = ("catchment", "focus", "in_focus")
 
     def __init__(self, world, cfg):
+        """Resolve the configuration's catchment (``*``: every region; none given: its own region)
+        and sector focus to the world's indices, once, not at every contest."""
         regions = world.region_index
         catchment = cfg.catchment or [cfg.region]
         names = list(regions) if "*" in catchment else catchment
@@ -60,7 +68,12 @@ class Terms:
 
 
 class Centre:
+    """A support centre: its configurations over time, its seats and grant budget, its contests,
+    and the counts of what it did (rounds, applicants, selected, grants paid)."""
+
     def __init__(self, world, name: str, cfg, conglomerates: dict):
+        """Read the centre's configuration at every epoch of the timeline, with its partner from
+        ``conglomerates``, and start its processes: the budget's refills, then the contests."""
         env = world.env
         cal = world.scenario.calendar
         self.world = world
@@ -77,8 +90,8 @@ class Centre:
         self._terms = [Terms(world, c) for c in self._cfgs]
         self._partners = [conglomerates.get(c.partner) if c.partner else None for c in self._cfgs]
         ends = [*self._since[1:], math.inf]
-        self.partner_until = max((end for end, p in zip(ends, self._partners, strict=True) if p is not None),
-                                 default=-math.inf)
+        self.partner_until = max((end for end, p in zip(ends, self._partners, strict=True)
+                                  if p is not None), default=-math.inf)
         """Until when a partner may decide for an alumnus (inf: to the end; -inf: never)."""
         self.max_apply_probability = max(c.apply_probability for c in self._cfgs)
         self._use(0)
@@ -102,7 +115,8 @@ class Centre:
         return 0 if len(self._cfgs) == 1 else bisect.bisect_right(self._since, t) - 1
 
     def _use(self, i: int) -> None:
-        """Act under configuration ``i`` from now on (its values are what residents selected now get)."""
+        """Act under configuration ``i`` from now on (its values are what residents selected now
+        get)."""
         self.cfg = cfg = self._cfgs[i]
         self.training = cfg.training
         terms = self._terms[i]
@@ -113,7 +127,8 @@ class Centre:
         return self._cfgs[self._at(t)]
 
     def training_at(self, t: float):
-        """The training effects in force at month ``t`` (a graduate's effects after the residency)."""
+        """The training effects in force at month ``t`` (a graduate's effects after the
+        residency)."""
         return self._cfgs[self._at(t)].training
 
     def focus_at(self, t: float) -> frozenset:
@@ -125,10 +140,11 @@ class Centre:
         return self._partners[self._at(t)]
 
     def configurations(self) -> list[tuple[float, object]]:
-        """(month it takes effect, configuration) of each configuration the centre has over the run."""
+        """(month it takes effect, configuration) of each configuration the centre has over the
+        run."""
         return list(zip(self._since, self._cfgs, strict=True))
 
-    # -- processes -----------------------------------------------------------------------------------
+    # -- processes --------------------------------------------------------------------------------
     def _budget_years(self):
         env = self.world.env
         yield env.timeout(self.opens)
@@ -173,7 +189,8 @@ class Centre:
         end = now + cfg.residency_months
         for rank, s in enumerate(self.world.admit(chosen)):
             grant = 0.0
-            if rank < per_round and per > 0 and self.budget is not None and self.budget.level >= per:
+            if (rank < per_round and per > 0 and self.budget is not None
+                    and self.budget.level >= per):
                 self.budget.get(per)
                 grant = per
                 self.grants_paid += per

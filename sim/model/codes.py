@@ -30,11 +30,13 @@ HORIZON = 4
 RESIDENCY_END = 5
 """The residency at a centre ends (a supported start-up's walk)."""
 BREAK = 6
-"""A dated hazard changes (the walk's break clock, :mod:`dated`): the clocks run on at the new rate."""
+"""A dated hazard changes (the walk's break clock, :mod:`dated`): the clocks run on at the new
+rate."""
 LIMIT = -1
 """The walk reached the time limit it was asked to stop at (a supported start-up's walk)."""
 
 # channels of money a start-up raises (rounds and the ledger of money attracted)
 EQUITY, DEBT, PARTNER = 0, 1, 2
 CHANNELS = ("equity", "debt", "partner")
-"""Venture (equity) rounds from the market, loans (milestone loans and bridges), the partner's equity."""
+"""Venture (equity) rounds from the market, loans (milestone loans and bridges), the partner's
+equity."""

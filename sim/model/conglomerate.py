@@ -16,7 +16,12 @@ from .codes import ACQUIRED, NO_CAUSE, PARTNER
 
 
 class Conglomerate:
+    """A partner of one or more centres: its terms over time, its budget, and what it did (the
+    counts, and the money it paid out)."""
+
     def __init__(self, world, name: str, cfg):
+        """Read the partner's terms at every epoch of the timeline and, if it has money, start the
+        January refills of its budget."""
         self.world = world
         self.name = name
         self.cfg = cfg
@@ -29,7 +34,8 @@ class Conglomerate:
                 self._cfgs.append(c)
         env = world.env
         annual = max(c.annual_budget_krw for c in self._cfgs)
-        self.budget = simpy.Container(env, capacity=annual, init=cfg.annual_budget_krw) if annual > 0 else None
+        self.budget = (simpy.Container(env, capacity=annual, init=cfg.annual_budget_krw)
+                       if annual > 0 else None)
         self.invested = 0.0
         self.acquisitions = 0
         self.investments = 0
@@ -39,7 +45,8 @@ class Conglomerate:
 
     def cfg_at(self, t: float):
         """The partner's terms in force at month ``t``."""
-        return self.cfg if len(self._cfgs) == 1 else self._cfgs[bisect.bisect_right(self._since, t) - 1]
+        return (self.cfg if len(self._cfgs) == 1
+                else self._cfgs[bisect.bisect_right(self._since, t) - 1])
 
     def _budget_years(self):
         env = self.world.env
@@ -54,7 +61,8 @@ class Conglomerate:
             yield env.timeout(12.0)
 
     def _spend(self, amount: float, public: float = 0.0) -> bool:
-        """Pay ``amount`` from this year's budget if it holds that much (``public`` of it is public money)."""
+        """Pay ``amount`` from this year's budget if it holds that much (``public`` of it is public
+        money)."""
         if amount <= 0 or self.budget is None or self.budget.level < amount:
             return amount == 0
         self.budget.get(amount)
@@ -67,7 +75,8 @@ class Conglomerate:
         now = self.world.env.now
         cfg = self.cfg_at(now)
         m = cfg.focus_multiplier if s.sector in s.centre.focus_at(now) else 1.0
-        pa, pi, ps = cfg.acquire_probability * m, cfg.invest_probability * m, cfg.subcontract_probability * m
+        pa, pi, ps = (cfg.acquire_probability * m, cfg.invest_probability * m,
+                      cfg.subcontract_probability * m)
         total = pa + pi + ps
         if total > 1.0:
             pa, pi, ps = pa / total, pi / total, ps / total

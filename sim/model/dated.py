@@ -12,9 +12,9 @@ from the arrays built here, with the same arithmetic, so the two stay bit-identi
   change they are the undated odds to the bit. ``None`` when no region's access is dated.
 - **Hazards** change at *breaks*: the months where a stage's failure hazard, the mature hazard or a
   region's hazard multiplier changes. Between two breaks (an *epoch*) every rate is constant, so a
-  start-up's failure clock runs as before within an epoch and stops at the break (a clock of its own,
-  :data:`codes.BREAK`), then runs on at the new rate with what is left of its budget. A region's
-  multiplier enters as a ratio per (epoch, region) to its base value, 1.0 until a change.
+  start-up's failure clock runs as before within an epoch and stops at the break (a clock of its
+  own, :data:`codes.BREAK`), then runs on at the new rate with what is left of its budget. A
+  region's multiplier enters as a ratio per (epoch, region) to its base value, 1.0 until a change.
 
 Without dated walk keys every array is the undated one (one period row filled throughout, one epoch,
 no ratios) and the walk takes its plain path.
@@ -34,8 +34,8 @@ _HAZARD_KEYS = (*HAZARDS,)
 
 def base_factor(scenario, region: str, key: str) -> float:
     """The value of a region's ``funding_access`` or ``hazard_multiplier`` the population's columns
-    carry: its value at the calendar's start, or 1 where that is 0 and a later change raises it (so that
-    the ratio in force, 0 before the change, is defined)."""
+    carry: its value at the calendar's start, or 1 where that is 0 and a later change raises it (so
+    that the ratio in force, 0 before the change, is defined)."""
     value = getattr(scenario.regions[region], key)
     if value == 0 and len(scenario.schedule(f"regions.{region}.{key}")) > 1:
         return 1.0
@@ -44,7 +44,8 @@ def base_factor(scenario, region: str, key: str) -> float:
 
 @dataclass(frozen=True)
 class WalkTerms:
-    """The walk's terms in force: odds by (stage, period), access by (region, period), hazards by epoch."""
+    """The walk's terms in force: odds by (stage, period), access by (region, period), hazards by
+    epoch."""
 
     equity_prob: np.ndarray  # (3, periods)
     debt_prob: np.ndarray  # (3, periods)
@@ -53,7 +54,8 @@ class WalkTerms:
     breaks: np.ndarray  # months an epoch starts, from 0.0; one entry: no dated hazard
     fail_hazard: np.ndarray  # (epochs, 3)
     mature_hazard: np.ndarray  # (epochs,)
-    hazard_ratio: np.ndarray | None  # (epochs, regions): ratio to the base multiplier; None: none dated
+    # (epochs, regions): ratio to the base multiplier; None: none dated
+    hazard_ratio: np.ndarray | None
 
     @property
     def dated_hazards(self) -> bool:
@@ -76,7 +78,8 @@ def walk_terms(scenario, periods: int, period_months: float) -> WalkTerms:
         q = int(month // period_months)  # per-period keys change at a period's first month
         f = sc.funding
         for c in ("equity", "debt"):
-            odds[c][:, q:] = np.array([getattr(f, c).rounds[s].probability for s in STAGES])[:, None]
+            odds[c][:, q:] = np.array([getattr(f, c).rounds[s].probability
+                                       for s in STAGES])[:, None]
         bridge[:, q:] = odds["debt"][:, q:] * f.bridge_probability_multiplier
         for r in dated_access:
             access[regions.index(r), q:] = sc.regions[r].funding_access / base_access[r]
@@ -90,7 +93,8 @@ def walk_terms(scenario, periods: int, period_months: float) -> WalkTerms:
     at = [scenario.at(m) for m in breaks]
     fail = np.array([[sc.startups.stages[s].failure_hazard_per_month for s in STAGES] for sc in at])
     mature = np.array([sc.startups.mature_hazard_per_month for sc in at])
-    dated_hazard = [r for r in regions if len(scenario.schedule(f"regions.{r}.hazard_multiplier")) > 1]
+    dated_hazard = [r for r in regions
+                    if len(scenario.schedule(f"regions.{r}.hazard_multiplier")) > 1]
     ratio = None
     if dated_hazard:
         ratio = np.ones((len(breaks), len(regions)))
@@ -100,8 +104,8 @@ def walk_terms(scenario, periods: int, period_months: float) -> WalkTerms:
     return WalkTerms(odds["equity"], odds["debt"], bridge, access, breaks, fail, mature, ratio)
 
 
-def mature_death(t: np.ndarray, budget: np.ndarray, hq: np.ndarray, epoch: np.ndarray, breaks: np.ndarray,
-                 mature: np.ndarray, ratio: np.ndarray | None) -> np.ndarray:
+def mature_death(t: np.ndarray, budget: np.ndarray, hq: np.ndarray, epoch: np.ndarray,
+                 breaks: np.ndarray, mature: np.ndarray, ratio: np.ndarray | None) -> np.ndarray:
     """When start-ups that crossed the valley at ``t`` (in epoch ``epoch``, with quality-and-region
     hazard factor ``hq`` and, with ``ratio``, the ratios of their regions' multipliers by epoch as
     ``ratio`` columns) use up their mature-death ``budget``, epoch by epoch (inf if never).
@@ -132,7 +136,8 @@ def mature_death(t: np.ndarray, budget: np.ndarray, hq: np.ndarray, epoch: np.nd
     return out
 
 
-def mature_death_one(t: float, budget: float, hq: float, epoch: int, breaks, mature, ratio) -> float:
+def mature_death_one(t: float, budget: float, hq: float, epoch: int, breaks, mature,
+                     ratio) -> float:
     """:func:`mature_death` for one start-up (``ratio``: its region's ratios by epoch, or None)."""
     last = len(breaks) - 1
     while True:

@@ -9,11 +9,12 @@ region keeps its row of luck (common random numbers).
 The economy is drawn as two independent Poisson processes that together are the whole
 (``scenario.sampling``): start-ups whose application draw is below ``full_below_apply`` (every
 one of them, weight 1, numbered 0, 1, ...), and a thinned process of the others (one in
-``others_weight``, each standing for that many, numbered from :data:`SAMPLE_SERIAL`; the best of them,
-by latent quality, more densely: ``sampling.quality_tiers``). Splitting a Poisson process by an
-independent mark gives independent Poisson processes, and keeping each candidate with a probability set
-by its own quality draw, weighted by its inverse, is an unbiased (Horvitz-Thompson) sample of it, so
-this is the same economy as drawing everyone and then keeping a sample, at the cost of the sample only.
+``others_weight``, each standing for that many, numbered from :data:`SAMPLE_SERIAL`; the best of
+them, by latent quality, more densely: ``sampling.quality_tiers``). Splitting a Poisson process by
+an independent mark gives independent Poisson processes, and keeping each candidate with a
+probability set by its own quality draw, weighted by its inverse, is an unbiased (Horvitz-Thompson)
+sample of it, so this is the same economy as drawing everyone and then keeping a sample, at the cost
+of the sample only.
 """
 
 from __future__ import annotations
@@ -70,11 +71,13 @@ class Cohort:
     conglomerate_u: np.ndarray
 
     def __len__(self) -> int:
+        """The number of simulated start-ups (rows, not the economy's count: see ``weight``)."""
         return len(self.founded)
 
 
 def _education_quality(scenario: Scenario, region: str, founded: np.ndarray) -> np.ndarray:
-    """The quality multiplier of founder education for start-ups founded at ``founded``, as in force then."""
+    """The quality multiplier of founder education for start-ups founded at ``founded``, as in
+    force then."""
     mult = np.ones_like(founded)
     for name, edu in scenario.founder_education.items():
         if edu.region == region:
@@ -109,22 +112,24 @@ def _sectors(scenario: Scenario, region: str, founded: np.ndarray, u: np.ndarray
 def education_created(scenario: Scenario, region_names: list[str], region: np.ndarray,
                       founded: np.ndarray) -> np.ndarray:
     """Per start-up, the share of it founder education created, in expectation: a founding rate
-    multiplied by ``m`` > 1 makes ``(m - 1) / m`` of the start-ups founded under it extra (which ones is
-    not identified: arrivals are one process), 0 where no education raises the rate; the multiplier
-    in force when the firm was founded."""
+    multiplied by ``m`` > 1 makes ``(m - 1) / m`` of the start-ups founded under it extra (which
+    ones is not identified: arrivals are one process), 0 where no education raises the rate; the
+    multiplier in force when the firm was founded."""
     mult = np.ones(len(founded))
     for name, edu in scenario.founder_education.items():
         if edu.region in region_names:
-            here = (region == region_names.index(edu.region)) & (founded >= scenario.calendar.month(edu.starts))
+            here = ((region == region_names.index(edu.region))
+                    & (founded >= scenario.calendar.month(edu.starts)))
             steps = scenario.schedule(f"founder_education.{name}.founding_rate_multiplier")
             m = edu.founding_rate_multiplier if len(steps) == 1 else values_at(steps, founded)
             mult = np.where(here, mult * m, mult)
     return np.maximum(0.0, 1.0 - 1.0 / np.maximum(mult, 1e-12))
 
 
-def arrivals(scenario: Scenario, region: str, seed: int, replication: int, salt: int = 0, share: float = 1.0,
-             purpose: int = ARRIVALS) -> np.ndarray:
-    """Founding times (months), sorted, of a ``share`` of the region's start-ups (a thinned process)."""
+def arrivals(scenario: Scenario, region: str, seed: int, replication: int, salt: int = 0,
+             share: float = 1.0, purpose: int = ARRIVALS) -> np.ndarray:
+    """Founding times (months), sorted, of a ``share`` of the region's start-ups (a thinned
+    process)."""
     lam = scenario.founding_intensity(region) * share
     cum = np.concatenate([[0.0], np.cumsum(lam)])
     total = cum[-1]
@@ -133,13 +138,16 @@ def arrivals(scenario: Scenario, region: str, seed: int, replication: int, salt:
     rng = generator(seed, replication, purpose, name_key(region), salt)
     points = np.cumsum(rng.exponential(1.0, int(total + 10 * np.sqrt(total) + 50)))
     while points[-1] < total:  # astronomically rare; continue the same stream
-        points = np.concatenate([points, points[-1] + np.cumsum(rng.exponential(1.0, int(np.sqrt(total)) + 50))])
+        points = np.concatenate([points, points[-1]
+                                 + np.cumsum(rng.exponential(1.0, int(np.sqrt(total)) + 50))])
     points = points[points < total]
     return np.interp(points, cum, np.arange(len(cum), dtype=float))
 
 
-def draw_cohort(scenario: Scenario, region: str, seed: int, replication: int, salt: int = 0) -> Cohort:
-    """Founding times and every random attribute of a region's simulated start-ups, in founding order."""
+def draw_cohort(scenario: Scenario, region: str, seed: int, replication: int,
+                salt: int = 0) -> Cohort:
+    """Founding times and every random attribute of a region's simulated start-ups, in founding
+    order."""
     samp = scenario.sampling
     cut = samp.full_below_apply
     keen = _draw(scenario, region, seed, replication, salt, cut, (ARRIVALS, STARTUPS))
@@ -155,18 +163,20 @@ def draw_cohort(scenario: Scenario, region: str, seed: int, replication: int, sa
 
 
 def _sample(scenario: Scenario, region: str, seed: int, replication: int, salt: int) -> Cohort:
-    """The weighted sample of the never-applicants: candidates at the densest tier's rate, each kept with
-    the probability its quality tier asks for (sampling.quality_tiers) and weighted by its inverse. Quality
-    is drawn first, from its own stream, so who is kept never depends on anything a scenario changes."""
+    """The weighted sample of the never-applicants: candidates at the densest tier's rate, each kept
+    with the probability its quality tier asks for (sampling.quality_tiers) and weighted by its
+    inverse. Quality is drawn first, from its own stream, so who is kept never depends on anything a
+    scenario changes."""
     samp = scenario.sampling
     cuts, weights = samp.weights()
     densest = float(weights.min())
-    founded = arrivals(scenario, region, seed, replication, salt, (1.0 - samp.full_below_apply) / densest,
-                       SAMPLE_ARRIVALS)
+    founded = arrivals(scenario, region, seed, replication, salt,
+                       (1.0 - samp.full_below_apply) / densest, SAMPLE_ARRIVALS)
     n = len(founded)
     u_quality = generator(seed, replication, SAMPLE_QUALITY, name_key(region), salt).random(n)
     weight = weights[np.searchsorted(cuts, u_quality, side="right") - 1]
-    keep = generator(seed, replication, SAMPLE_KEEP, name_key(region), salt).random(n) < densest / weight
+    keep = (generator(seed, replication, SAMPLE_KEEP, name_key(region), salt).random(n)
+            < densest / weight)
     rest = _draw(scenario, region, seed, replication, salt, 0.0, (SAMPLE_ARRIVALS, SAMPLE_STARTUPS),
                  founded=founded[keep], quality_u=u_quality[keep])
     rest.weight = weight[keep].astype(float)
@@ -174,7 +184,8 @@ def _sample(scenario: Scenario, region: str, seed: int, replication: int, salt: 
 
 
 def _draw(scenario: Scenario, region: str, seed: int, replication: int, salt: int, share: float,
-          purposes: tuple[int, int], founded: np.ndarray | None = None, quality_u: np.ndarray | None = None) -> Cohort:
+          purposes: tuple[int, int], founded: np.ndarray | None = None,
+          quality_u: np.ndarray | None = None) -> Cohort:
     if founded is None:
         founded = arrivals(scenario, region, seed, replication, salt, share, purposes[0])
     n = len(founded)
@@ -184,7 +195,8 @@ def _draw(scenario: Scenario, region: str, seed: int, replication: int, salt: in
         u[:, Col.QUALITY] = quality_u
     sp = scenario.startups
 
-    quality = np.exp(sp.quality_sigma * ndtri(u[:, Col.QUALITY])) * _education_quality(scenario, region, founded)
+    quality = (np.exp(sp.quality_sigma * ndtri(u[:, Col.QUALITY]))
+               * _education_quality(scenario, region, founded))
     sector = _sectors(scenario, region, founded, u[:, Col.SECTOR])
 
     cash = sp.initial_cash_median_krw * np.exp(sp.initial_cash_sigma * ndtri(u[:, Col.CASH]))
@@ -196,9 +208,11 @@ def _draw(scenario: Scenario, region: str, seed: int, replication: int, salt: in
     work = gammaincinv(k, u[:, Col.WORK:Col.WORK + 3]) / k * means
     budgets = -np.log1p(-u[:, [Col.FAIL, Col.ACQUIRE, Col.MATURE]])
     return Cohort(
-        region=region, founded=founded, serial=np.arange(n), weight=np.ones(n), quality=quality, sector=sector, cash=cash, burn=burn, team=team,
+        region=region, founded=founded, serial=np.arange(n), weight=np.ones(n), quality=quality,
+        sector=sector, cash=cash, burn=burn, team=team,
         apply_u=u[:, Col.APPLY], pitch_z=ndtri(u[:, Col.PITCH]), work=work, budgets=budgets,
-        raise_u=u[:, Col.RAISE:Col.RAISE + 3], raise_z=ndtri(u[:, Col.RAISE_SIZE:Col.RAISE_SIZE + 3]),
+        raise_u=u[:, Col.RAISE:Col.RAISE + 3],
+        raise_z=ndtri(u[:, Col.RAISE_SIZE:Col.RAISE_SIZE + 3]),
         debt_u=u[:, Col.DEBT:Col.DEBT + 3], debt_z=ndtri(u[:, Col.DEBT_SIZE:Col.DEBT_SIZE + 3]),
         bridge_u=u[:, Col.BRIDGE:Col.BRIDGE + MAX_BRIDGE_DRAWS],
         bridge_z=ndtri(u[:, Col.BRIDGE_SIZE:Col.BRIDGE_SIZE + MAX_BRIDGE_DRAWS]),

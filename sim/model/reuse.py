@@ -24,15 +24,17 @@ MAX_ENTRIES = 3 * 17
 """Entries kept per cache: three replications' regions (a replication's cohorts of the shipped
 economy take about 80 MB)."""
 
-_CACHES: dict[str, OrderedDict] = {"cohorts": OrderedDict(), "walk": OrderedDict(), "economy": OrderedDict()}
+_CACHES: dict[str, OrderedDict] = {"cohorts": OrderedDict(), "walk": OrderedDict(),
+                                   "economy": OrderedDict()}
 _LIMITS = {"cohorts": MAX_ENTRIES, "walk": MAX_ENTRIES, "economy": 3}
 _ONE_REPLICATION = {"economy"}
 """Caches that keep one replication's values only: a value of another replication drops them."""
-"""Economies (every region's cohort and walk laid end to end, about 95 MB each at the shipped scale)
-are kept for the last three asked for, of one replication only (see :func:`economy_key`): the runner
-gives a worker a replication's scenarios one after another, and the shipped library holds four
-economies per replication (the common one, grants-only's and the counterfactual's without founder
-education in Daegu, regional funds), of which only the common one returns later in the run."""
+"""Economies (every region's cohort and walk laid end to end, about 95 MB each at the shipped
+scale) are kept for the last three asked for, of one replication only (see :func:`economy_key`):
+the runner gives a worker a replication's scenarios one after another, and the shipped library
+holds four economies per replication (the common one, grants-only's and the counterfactual's
+without founder education in Daegu, regional funds), of which only the common one returns later
+in the run."""
 STATS = {kind: {"hits": 0, "misses": 0} for kind in _CACHES}
 """Per cache, how often a lookup found its value (hits) or made it (misses)."""
 
@@ -47,23 +49,25 @@ WALK_SECTIONS = (*COHORT_SECTIONS, "funding")
 
 def key(kind: str, scenario, seed: int, replication: int, salt: int, region: str,
         supply: np.ndarray | None = None) -> tuple:
-    """The cache key of ``region``'s cohort (``kind`` "cohorts") or unsupported walk ("walk", with the
-    region's venture money by period, ``supply``: None when not limited)."""
+    """The cache key of ``region``'s cohort (``kind`` "cohorts") or unsupported walk ("walk", with
+    the region's venture money by period, ``supply``: None when not limited)."""
     sections = COHORT_SECTIONS if kind == "cohorts" else WALK_SECTIONS
     data = {s: scenario.model_dump(mode="json", include={s})[s] for s in sections}
     data["region"] = scenario.regions[region].model_dump(mode="json")
     data["education"] = {n: e.model_dump(mode="json") for n, e in scenario.founder_education.items()
                          if e.region == region}
-    # and the dated changes of those (a region's founding rate and its funding access, its education's
-    # multipliers, the walk's round odds and hazards, from a month on)
+    # and the dated changes of those (a region's founding rate and its funding access, its
+    # education's multipliers, the walk's round odds and hazards, from a month on)
     mine = (f"regions.{region}.", *(f"founder_education.{n}." for n in data["education"]),
             *(f"{s}." for s in sections))
-    dated = {m: {k: v for k, v in items.items() if k.startswith(mine)} for m, items in scenario.timeline.items()}
+    dated = {m: {k: v for k, v in items.items() if k.startswith(mine)}
+             for m, items in scenario.timeline.items()}
     if any(dated.values()):
         data["dated"] = {m: items for m, items in dated.items() if items}
     h = hashlib.sha1(json.dumps(data, sort_keys=True).encode())
     if kind == "walk":
-        h.update(b"unlimited" if supply is None else np.ascontiguousarray(supply, dtype=float).tobytes())
+        h.update(b"unlimited" if supply is None
+                 else np.ascontiguousarray(supply, dtype=float).tobytes())
     return (seed, replication, salt, region, h.hexdigest())
 
 
@@ -73,14 +77,15 @@ def freeze(value):
     for v in vars(value).values():
         if isinstance(v, np.ndarray):
             v.setflags(write=False)
-        elif hasattr(v, "__dict__") and not isinstance(v, type) and type(v).__module__.startswith("sim."):
+        elif (hasattr(v, "__dict__") and not isinstance(v, type)
+              and type(v).__module__.startswith("sim.")):
             freeze(v)
     return value
 
 
 def economy_key(seed: int, replication: int, salt: int, walk_keys: list[tuple]) -> tuple:
-    """The cache key of the economy the regions' walks ``walk_keys`` (from :func:`key`) make up; like every
-    key here it starts with the seed address (seed, replication, salt)."""
+    """The cache key of the economy the regions' walks ``walk_keys`` (from :func:`key`) make up;
+    like every key here it starts with the seed address (seed, replication, salt)."""
     return (seed, replication, salt, tuple(walk_keys))
 
 
@@ -103,6 +108,7 @@ def cached(kind: str, k: tuple, make: Callable):
 
 
 def clear() -> None:
+    """Empty this worker's caches and zero their counts, so a test or a benchmark starts cold."""
     for cache in _CACHES.values():
         cache.clear()
     for counts in STATS.values():

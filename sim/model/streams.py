@@ -60,7 +60,9 @@ def name_key(name: str) -> int:
     return zlib.crc32(name.encode("utf-8"))
 
 
-def generator(seed: int, replication: int, purpose: int, key: int = 0, salt: int = 0) -> np.random.Generator:
+def generator(seed: int, replication: int, purpose: int, key: int = 0,
+              salt: int = 0) -> np.random.Generator:
     """The generator for one (replication, purpose, key). ``salt`` != 0 breaks CRN on purpose."""
-    ss = np.random.SeedSequence(entropy=int(seed), spawn_key=(int(replication), purpose, int(key), int(salt)))
+    ss = np.random.SeedSequence(entropy=int(seed),
+                                spawn_key=(int(replication), purpose, int(key), int(salt)))
     return np.random.Generator(np.random.PCG64(ss))
