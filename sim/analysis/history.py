@@ -21,8 +21,8 @@ import yaml
 from ..errors import ScenarioError
 from ..scenario.safe_yaml import load_yaml_text
 
-SERIES_KEYS = ("column", "cumulative", "source", "copied_from", "note", "relative_tolerance", "points",
-               "check_points")
+SERIES_KEYS = ("column", "cumulative", "source", "copied_from", "note", "relative_tolerance",
+               "points", "check_points")
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,8 @@ class YearPoint:
 
 
 def load_history(path: str | Path) -> list[YearPoint]:
-    """The published points of a history file, series by series in the file's order, years in order."""
+    """The published points of a history file, series by series in the file's order, years in
+    order."""
     path = Path(path)
     try:
         data = load_yaml_text(path.read_text(encoding="utf-8"))  # as scenario files are read
@@ -53,23 +54,27 @@ def load_history(path: str | Path) -> list[YearPoint]:
         if name in ("name", "description", "scenario"):
             continue
         if not isinstance(series, dict):
-            raise ScenarioError(f"{path}: {name}: expected a series (column, source, points), found "
-                                f"{type(series).__name__}.")
+            raise ScenarioError(f"{path}: {name}: expected a series (column, source, points), "
+                                f"found {type(series).__name__}.")
         unknown = [k for k in series if k not in SERIES_KEYS]
         if unknown:
-            raise ScenarioError(f"{path}: {name}.{unknown[0]}: unknown key; expected one of {list(SERIES_KEYS)}.")
+            raise ScenarioError(f"{path}: {name}.{unknown[0]}: unknown key; expected one of "
+                                f"{list(SERIES_KEYS)}.")
         tol = series.get("relative_tolerance", 0.2)
         if not isinstance(tol, (int, float)) or not 0 < tol <= 10:
-            raise ScenarioError(f"{path}: {name}.relative_tolerance: expected a number in (0, 10], found {tol!r}.")
+            raise ScenarioError(f"{path}: {name}.relative_tolerance: expected a number in (0, 10], "
+                                f"found {tol!r}.")
         for group, check in (("points", False), ("check_points", True)):
             for year, value in (series.get(group) or {}).items():
                 if not isinstance(year, int) or not 1900 <= year <= 2200:
-                    raise ScenarioError(f"{path}: {name}.{group}: expected calendar years, found {year!r}.")
+                    raise ScenarioError(f"{path}: {name}.{group}: expected calendar years, "
+                                        f"found {year!r}.")
                 if not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
-                    raise ScenarioError(f"{path}: {name}.{group}.{year}: expected a non-negative number, "
-                                        f"found {value!r}.")
-                out.append(YearPoint(name, year, float(value), series.get("column"), bool(series.get("cumulative")),
-                                     float(tol), check, str(series.get("source", ""))))
+                    raise ScenarioError(f"{path}: {name}.{group}.{year}: expected a non-negative "
+                                        f"number, found {value!r}.")
+                out.append(YearPoint(name, year, float(value), series.get("column"),
+                                     bool(series.get("cumulative")), float(tol), check,
+                                     str(series.get("source", ""))))
     return sorted(out, key=lambda p: (list(data).index(p.series), p.year))
 
 
@@ -99,8 +104,8 @@ def compare_ledger(ledger: Iterable[Mapping], points: list[YearPoint]) -> list[d
 
     ``ledger``: rows with ``replication``, ``year`` and the points' columns (a DataFrame's
     ``to_dict("records")``, or years.parquet read as a list). Returns one row per point: ``series``,
-    ``year``, ``published``, ``simulated`` (mean over replications; None where the ledger has no such
-    column or year), ``low`` and ``high`` (the replications' range), ``ratio`` (simulated /
+    ``year``, ``published``, ``simulated`` (mean over replications; None where the ledger has no
+    such column or year), ``low`` and ``high`` (the replications' range), ``ratio`` (simulated /
     published), ``within`` (|ratio - 1| <= tolerance) and ``check``.
     """
     by_rep: dict[object, dict[int, Mapping]] = {}
@@ -117,13 +122,15 @@ def compare_ledger(ledger: Iterable[Mapping], points: list[YearPoint]) -> list[d
         ratio = sim / p.value if sim is not None and p.value > 0 else None
         out.append({"series": p.series, "year": p.year, "published": p.value, "simulated": sim,
                     "low": min(values) if values else None, "high": max(values) if values else None,
-                    "ratio": ratio, "within": None if ratio is None else abs(ratio - 1.0) <= p.tolerance + 1e-12,
+                    "ratio": ratio,
+                    "within": None if ratio is None else abs(ratio - 1.0) <= p.tolerance + 1e-12,
                     "tolerance": p.tolerance, "check": p.check, "source": p.source})
     return out
 
 
 def _value(years: Mapping[int, Mapping], p: YearPoint) -> float | None:
-    """One replication's figure for point ``p``: its year's column, or the sum up to it (cumulative)."""
+    """One replication's figure for point ``p``: its year's column, or the sum up to it
+    (cumulative)."""
     if p.column is None or p.year not in years or p.column not in years[p.year]:
         return None
     if not p.cumulative:
