@@ -52,7 +52,12 @@ def first_lines(res: Findings) -> list[Paragraph]:
         return []
     lo, hi, mc = row["param_low"], row["param_high"], row.get("mc_half_width")
     half = 1.6449 * row["param_sd"] if defined(row.get("param_sd")) else (hi - lo) / 2.0
-    verdicts = {key: v for key, v in (d.get("verdicts") or []) if key in used}
+    info = res.info
+    prior_only = set(((info.posterior or {}).get("priors") or {}) if info else ())
+    # a prior no data bear on (an extrapolation past the data) was never calibrated: no verdict
+    verdicts = {key: v for key, v in (d.get("verdicts") or [])
+                if key in used and key not in prior_only}
+    assumed = [key for key in used if key in prior_only]
     open_keys = [key for key, v in verdicts.items() if v == "open"]
     narrowed = [key for key, v in verdicts.items() if v in ("pinned", "narrowed")]
     noise = f"±{100 * mc:.{2 if 100 * mc >= 0.01 else 3}f} pp" if defined(mc) else "n/a"
@@ -95,6 +100,10 @@ def first_lines(res: Findings) -> list[Paragraph]:
                 else ". "
             )
         )
+    if assumed:
+        text += (f"{len(assumed)} more ({_short_keys(assumed)}) no published figure bears on "
+                 "(the trends past the data): their draws come from their priors alone, "
+                 f"assumptions stated in {shown_path(d['file'])}. ")
     p = row.get("prob_better")
     if defined(p):
         share = "all" if p == 1 else ("none" if p == 0 else f"{p:.0%}")
