@@ -161,11 +161,13 @@ class StudyFolder:
         hand each task's result to ``record`` as soon as it arrives: ``record`` journals it (a part
         file, a journal line, a failure) before the next one is taken, so an interruption loses
         nothing that finished. ``total`` tasks are counted by the progress bar."""
-        with Progress(total, enabled=self.progress, echo=self.echo) as bar:
+        workers = getattr(self.executor, "workers", 1) or 1
+        with Progress(total, enabled=self.progress, echo=self.echo, workers=workers) as bar:
             for results in self.executor.run(run_tasks, ((b,) for b in bundles)):
                 for result in results:
                     record(result)
-                    bar.update(result.get("startups_count", 0))
+                bar.update(sum(r.get("startups_count", 0) for r in results), tasks=len(results),
+                           seconds=sum(r.get("seconds", 0.0) for r in results))
         interrupts.check()  # a Ctrl-C noted while the executor waited
 
     def close_executor(self) -> None:

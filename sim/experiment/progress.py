@@ -1,7 +1,9 @@
 """Progress: a tqdm bar with throughput and ETA on a terminal, plain periodic lines otherwise.
 
-Plain lines (logs, CI, ``nohup``) come after the first finished task, then every 10 seconds,
-then at the end; ``VALLEYSIM_PROGRESS_SECONDS`` changes the interval (0: a line per task).
+Plain lines (logs, CI, ``nohup``) come after the first finished task (or bundle of tasks), then
+every 10 seconds, then at the end; the time left is :class:`~sim.experiment.estimate.Eta`'s (the
+finished tasks' own seconds on this machine, the workers' progress on the tasks they hold);
+``VALLEYSIM_PROGRESS_SECONDS`` changes the interval (0: a line per arrival).
 """
 
 from __future__ import annotations
@@ -9,6 +11,8 @@ from __future__ import annotations
 import os
 import sys
 import time
+
+from .estimate import Eta
 
 PROGRESS_ENV = "VALLEYSIM_PROGRESS_SECONDS"
 
@@ -34,10 +38,13 @@ class Progress:
     """Counts finished tasks (and the start-ups they simulated)."""
 
     def __init__(
-        self, total: int, *, enabled: bool = True, echo=print, every_seconds: float | None = None
+        self, total: int, *, enabled: bool = True, echo=print, every_seconds: float | None = None,
+        workers: int = 1,
     ):
-        """A counter of ``total`` tasks, reporting through ``echo`` unless disabled."""
+        """A counter of ``total`` tasks run by ``workers`` workers, reporting through ``echo``
+        unless disabled."""
         self.total = total
+        self.eta = Eta(total, workers)
         self.enabled = enabled and total > 0
         self.echo = echo
         self.every = _interval(10.0) if every_seconds is None else every_seconds
@@ -53,24 +60,28 @@ class Progress:
             from tqdm import tqdm
 
             self._bar = tqdm(
-                total=self.total, unit="task", dynamic_ncols=True, file=sys.stderr, smoothing=0.1
+                total=self.total, unit="task", dynamic_ncols=True, file=sys.stderr, smoothing=0.1,
+                bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}{postfix}]",
             )
         return self
 
-    def update(self, startups: int = 0) -> None:
-        """One more task finished, which simulated ``startups`` start-ups."""
-        self.done += 1
+    def update(self, startups: int = 0, *, tasks: int = 1, seconds: float = 0.0) -> None:
+        """``tasks`` more tasks finished (a worker's bundle arrives at once), which simulated
+        ``startups`` start-ups in ``seconds`` of worker time."""
+        self.done += tasks
         self.startups += startups
+        self.eta.add(tasks, seconds)
         elapsed = time.perf_counter() - self._t0
         rate = self.startups / elapsed if elapsed > 0 else 0.0
         if self._bar is not None:
-            self._bar.set_postfix_str(f"{rate:,.0f} start-ups/s", refresh=False)
-            self._bar.update(1)
-        elif self.enabled and (
-            self.done in (1, self.total) or time.perf_counter() - self._last >= self.every
-        ):
+            left = self.eta.left(elapsed)
+            self._bar.set_postfix_str(f"{rate:,.0f} start-ups/s, ~{left:,.0f} s left",
+                                      refresh=False)
+            self._bar.update(tasks)
+        elif self.enabled and (self.done == tasks or self.done == self.total
+                               or time.perf_counter() - self._last >= self.every):
             self._last = time.perf_counter()
-            left = (self.total - self.done) * elapsed / self.done
+            left = self.eta.left(elapsed)
             self.echo(f"  {self.done}/{self.total} tasks, {elapsed:,.0f} s elapsed, "
                       f"{rate:,.0f} start-ups/s, ~{left:,.0f} s left")
 

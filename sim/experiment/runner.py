@@ -31,6 +31,7 @@ from ..scenario.loader import header_comment, resolved_dict, scenario_hash
 from ..scenario.schema import Scenario
 from ..terminal import fit
 from . import interrupts
+from .estimate import plan_seconds
 from .folder import damaged_outputs
 from .lifecycle import StudyFolder
 from .progress import plan_line
@@ -222,12 +223,6 @@ def bundled(tasks: list[Task], argsets: list[tuple], workers: int) -> list[list[
     return out
 
 
-LIFECYCLES_PER_SECOND = 100_000.0
-"""Rough simulation speed of one worker (simulated start-up lifecycles a second), for the plan's
-estimate: the benchmark measures about 125,000 on one core of the development machine
-(docs/performance.md); the margin is for starting workers, consolidation and the summary."""
-
-
 @dataclass
 class Outcome:
     """A finished experiment: its folder, summary, failed tasks, replications and run time."""
@@ -292,8 +287,9 @@ class Runner:
         per_task = {n: s.expected_startups() * s.sampling.simulated_share()
                     for n, s in self.spec.scenarios.items()}
         lifecycles = sum(per_task[t.scenario] for t in todo)
-        eta = lifecycles / (LIFECYCLES_PER_SECOND * self.executor.workers)
         if self.progress:  # --quiet silences the plan and the progress, not warnings
+            # priced at this machine's speed now (a calibration probe of about 0.1 s)
+            eta = plan_seconds(lifecycles, self.executor.workers)
             self.echo(plan_line(len(todo), len(tasks) - len(todo), lifecycles,
                                 self.executor.workers, self.executor.name, eta))
         argsets = list(self._argsets(todo))

@@ -1,0 +1,140 @@
+"""How long a plan takes, estimated on the machine that runs it.
+
+Before the tasks start, :func:`plan_seconds` prices the plan's simulated start-up lifecycles at
+this machine's speed: a short calibration probe (:func:`probe_seconds`: a fixed mix of numpy
+passes over a few hundred thousand values and a pure-Python loop of float arithmetic, the two
+kinds of work a replication does, about 0.1 s of CPU) gives one core's speed, and the cost of a
+lifecycle is a constant number of probes (``benchmarks/bench.py`` measures both on one machine and
+prints their quotient, :data:`LIFECYCLE_COST_IN_PROBES`). On a shared machine the workers get a
+share of the cores: the load average says how much (:func:`contention`).
+
+Once tasks finish, :class:`Eta` stops relying on the reference: the remaining time follows from the
+worker-seconds the finished tasks took here (each task reports its own), less what the workers
+have already done on the tasks they hold, shared by the workers.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+import numpy as np
+
+LIFECYCLE_COST_IN_PROBES = 1.8e-4
+"""A worker's CPU seconds per simulated start-up lifecycle of the main job, in calibration probes
+(its CPU seconds over the probe's, both measured on one machine at one time by bench.py:
+``lifecycle_cost_in_probes``)."""
+
+START_IN_PROBES = 60.0
+"""Starting the workers (forkserver, importing the model) and consolidating the results after the
+tasks, in calibration probes (about 1.5 s where the probe takes 0.025 s)."""
+
+REFERENCE_PROBE_SECONDS = 0.025
+"""The probe's CPU seconds on the development machine (for :func:`machine_factor`, read only)."""
+
+_PROBE_VALUES = 200_000
+_PROBE_LOOP = 100_000
+_cache: dict[str, float] = {}
+_CACHE_SECONDS = 60.0
+
+
+def _probe_once() -> float:
+    rng = np.random.default_rng(12345)
+    a = rng.random(_PROBE_VALUES)
+    b = rng.random(_PROBE_VALUES)
+    t = time.process_time()
+    for _ in range(10):  # the walk's kind of work: masks, divisions, gathers over the population
+        d = np.where(b > 0.1, a / b, np.inf)
+        first = d < a
+        c = np.where(first, d, a) * 1.0001
+        idx = np.flatnonzero(first)
+        a = a.copy()
+        a[idx] = c[idx] % 1.0
+    np.argsort(a[: _PROBE_VALUES // 4], kind="stable")
+    x, y, z = 0.5, 1.25, 0.0
+    vals = np.resize(a, _PROBE_LOOP).tolist()
+    for v in vals:  # a supported start-up's kind of work: float arithmetic and branches
+        dt = x / y if y > 0.0 else np.inf
+        if v < dt:
+            dt = v
+        z += dt * 0.5
+        if z > 10.0:
+            z -= 10.0
+    return time.process_time() - t
+
+
+def probe_seconds(repeats: int = 3) -> float:
+    """The calibration probe's CPU seconds on this machine now, the best of ``repeats`` after one to
+    warm up (a fresh process's first pass pays for its memory), cached for a minute per process: how
+    fast one core computes; what else runs is :func:`contention`'s."""
+    now = time.monotonic()
+    if _cache and now - _cache["at"] < _CACHE_SECONDS:
+        return _cache["seconds"]
+    _probe_once()
+    seconds = min(_probe_once() for _ in range(repeats))
+    _cache.update(at=now, seconds=seconds)
+    return seconds
+
+
+def machine_factor() -> float:
+    """How much slower than the development machine one core of this one computes now."""
+    return probe_seconds() / REFERENCE_PROBE_SECONDS
+
+
+def contention(workers: int, load: float | None = None, cpus: int | None = None) -> float:
+    """How much longer than its CPU time a worker's wall time runs when ``workers`` workers share
+    ``cpus`` cores with ``load`` other runnable processes (the 1-minute load average: other users'
+    jobs on a shared machine); 1 on a quiet machine with a worker per core."""
+    if load is None:
+        try:
+            load = os.getloadavg()[0]
+        except OSError:  # no load average on this system
+            load = 0.0
+    if cpus is None:
+        cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1.0, (load + workers) / max(1, cpus or 1))
+
+
+def plan_seconds(lifecycles: float, workers: int, *, probe: float | None = None,
+                 share: float | None = None) -> float:
+    """Estimated wall seconds of a plan of ``lifecycles`` simulated start-up lifecycles on
+    ``workers`` local workers: the CPU cost of a lifecycle in probes times this machine's probe
+    (``probe``, default :func:`probe_seconds`), stretched by the machine's :func:`contention`
+    (``share``), plus starting and consolidating."""
+    p = probe_seconds() if probe is None else probe
+    c = contention(workers) if share is None else share
+    per_worker = LIFECYCLE_COST_IN_PROBES * lifecycles / max(1, workers)
+    return p * (START_IN_PROBES + per_worker * c)
+
+
+class Eta:
+    """The remaining time of ``total`` tasks on ``workers`` workers, from the tasks finished so far.
+
+    The finished tasks' own seconds give the mean cost of a task on this machine now; the workers
+    have been busy for ``elapsed`` seconds each, so what they spent beyond the finished tasks'
+    seconds is progress on the tasks they hold. Results arriving a bundle at a time (a worker runs a
+    replication's tasks together) therefore do not read as a stall followed by a burst.
+    """
+
+    def __init__(self, total: int, workers: int):
+        """Nothing finished yet of ``total`` tasks on ``workers`` workers."""
+        self.total = total
+        self.workers = max(1, workers)
+        self.done = 0
+        self.seconds = 0.0
+
+    def add(self, tasks: int, seconds: float) -> None:
+        """``tasks`` more finished, which took ``seconds`` of worker time together."""
+        self.done += tasks
+        self.seconds += seconds
+
+    def left(self, elapsed: float) -> float:
+        """Seconds left, ``elapsed`` seconds after the tasks started."""
+        if self.done <= 0:
+            return float("nan")
+        remaining = self.total - self.done
+        if remaining <= 0:
+            return 0.0
+        per_task = self.seconds / self.done
+        in_flight = max(0.0, self.workers * elapsed - self.seconds)
+        return max(0.0, per_task * remaining - in_flight) / min(self.workers, remaining)
