@@ -51,12 +51,16 @@ ROW = _layout()
 what a selected start-up needs to replay its own walk. ``Population.rows`` builds the rows it is
 asked for from these names and :class:`startup.Startup` reads its row through them."""
 _COLUMNS = (*SCALARS, *VECTORS)
+_INTEGERS = ("sector", "region")
 
 
 class Population:
     """The replication's start-ups. Columns are numpy arrays indexed by ``sid``."""
 
-    def __init__(self, scenario: Scenario, cohorts: list[Cohort]):
+    def __init__(self, scenario: Scenario, cohorts: list[Cohort], *, table: bool = False):
+        """The start-ups of ``cohorts`` (regions in order) under ``scenario``'s rates. With ``table``
+        the columns a selected start-up needs (:data:`ROW`) are views of one row table, so that a
+        contest's rows are one gather (:meth:`rows`): for the economy the centres select from."""
         sp, eq, de = scenario.startups, scenario.funding.equity, scenario.funding.debt
         beta, alpha = sp.quality_hazard_exponent, sp.quality_speed_exponent
         self.n = n = sum(len(c) for c in cohorts)
@@ -105,6 +109,8 @@ class Population:
         # who a centre took in this run: the one column a run changes (see fresh())
         self.taken = np.zeros(n, dtype=bool)
 
+        self._table = self._tabulate() if table else None
+
         self._starts = np.cumsum([0, *(len(c) for c in cohorts)])
         self._pools: dict[float, tuple[list[np.ndarray], list[np.ndarray]]] = {}
         self._candidates: list[np.ndarray] = []
@@ -149,10 +155,24 @@ class Population:
             return np.empty(0, dtype=np.int64)
         return found[0] if len(found) == 1 else np.concatenate(found)
 
+    def _tabulate(self) -> np.ndarray:
+        """Move the :data:`ROW` columns into one (n, width) table and keep them as its views (the same
+        values, the same memory once the separate columns are gone)."""
+        table = np.empty((self.n, ROW.width))
+        for name in _COLUMNS:
+            at = getattr(ROW, name)
+            table[:, at] = getattr(self, name)
+            if name in _INTEGERS:  # indices stay integer columns; the table holds their float copy
+                continue
+            setattr(self, name, table[:, at])
+        return table
+
     def rows(self, sids: np.ndarray) -> list[list[float]]:
         """Rows of the population table (laid out by :data:`ROW`) for ``sids``, as Python floats
-        (one conversion per selected start-up). Gathered per call, a contest's few dozen rows: a whole
-        table would copy the economy once more."""
+        (one conversion per selected start-up): one gather from the table when there is one, else
+        gathered column by column."""
+        if self._table is not None:
+            return self._table[sids].tolist()
         return np.column_stack([getattr(self, name)[sids] for name in _COLUMNS]).tolist()
 
     def bridge_amounts(self, sids: np.ndarray) -> list[list[float]]:

@@ -158,7 +158,7 @@ class Startup:
                 return
             if self.has_seat or (t0 < partner_until and self.stage < 2):
                 self.pending = (t, clock)
-                w.env.timeout(t - t0).callbacks.append(self._wake)
+                w.env.call_after(t - t0, self._wake)
                 return
             t0 = t0 + (t - t0)  # the clock SimPy would have shown after that timeout
             if self._conclude(t, clock):

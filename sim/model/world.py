@@ -11,6 +11,7 @@ import gc
 import itertools
 import operator
 from dataclasses import dataclass, field
+from heapq import heappush
 from types import SimpleNamespace
 
 import numpy as np
@@ -27,6 +28,18 @@ from .startup import Startup
 from .walk import Paths
 
 
+class _Wake:
+    """What a supported start-up waits on: a SimPy timeout that only calls its one callback back
+    (an event that succeeded, with no value), without an Event's set-up."""
+
+    __slots__ = ("callbacks",)
+    _ok = True
+    _value = None
+
+    def __init__(self, callback):
+        self.callbacks = [callback]
+
+
 class Environment(simpy.Environment):
     """SimPy's environment, counting the events it schedules (the model's cost, reported per task)."""
 
@@ -37,6 +50,12 @@ class Environment(simpy.Environment):
     def schedule(self, event, priority=simpy.core.NORMAL, delay=0):
         self.scheduled += 1
         super().schedule(event, priority, delay)
+
+    def call_after(self, delay: float, callback) -> None:
+        """``callback(event)`` after ``delay``: exactly ``env.timeout(delay).callbacks.append(callback)``
+        (the same queue entry: time, priority, sequence number), at a fraction of its cost."""
+        self.scheduled += 1
+        heappush(self._queue, (self._now + delay, simpy.core.NORMAL, next(self._eid), _Wake(callback)))
 
 
 @dataclass(frozen=True)
@@ -320,7 +339,7 @@ class _Economy:
 
 def _economy(scenario: Scenario, cohorts, walks: list[market.Settled], rules) -> _Economy:
     settled = market.joined(walks, [len(c) for c in cohorts], rules.max_funding_probability)
-    population = Population(scenario, cohorts)
+    population = Population(scenario, cohorts, table=True)
     population.leaves = settled.paths.leaves
     economy = _Economy(population, settled)
     for part in (population, settled.paths, settled, economy):

@@ -1,0 +1,69 @@
+"""The supported start-ups' fast paths are the plain ones to the bit.
+
+A contest's rows come from the economy's row table in one gather (``Population(table=True)``),
+and a supported start-up waits on a bare wake-up (``Environment.call_after``) instead of a SimPy
+``Timeout``: a small economy with dated walk keys, grants and the venture market must give the same
+records, start-up by start-up, whichever path runs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.model import market, population, reuse, simulate
+from sim.model.world import World
+from sim.scenario import load_scenario
+
+SMALL = ["regions.*.founding_rate_per_year=300"]
+DATED = [
+    "timeline.2016-07.startups.stages.prototype.failure_hazard_per_month=0.06",
+    "timeline.2017-04.funding.equity.rounds.product.probability=0.2",
+    "timeline.2016-01.regions.Busan.funding_access=2.0",
+    "timeline.2018-02.regions.Seoul.hazard_multiplier=0.5",
+]
+SEED = 20140902
+
+
+def _plain_rows(self, sids):
+    return np.column_stack([getattr(self, n)[sids] for n in population._COLUMNS]).tolist()
+
+
+def _plain_wait(self, delay, callback):
+    self.timeout(delay).callbacks.append(callback)
+
+
+def _records(sc, rep):
+    reuse.clear()
+    return simulate(sc, SEED, rep)
+
+
+def test_the_row_table_gives_the_rows_column_by_column(shipped):
+    """The economy's table holds every column a selected start-up reads, with the same values."""
+    sc = load_scenario(shipped / "ccei-announced.yaml", SMALL)
+    reuse.clear()
+    pop = World(sc, SEED, 0).population
+    assert pop._table is not None
+    sids = np.flatnonzero(pop.apply_u < 0.5)[::7]
+    assert pop.rows(sids) == _plain_rows(pop, sids)
+    assert pop.region.dtype.kind == "i" and pop.sector.dtype.kind in "iu"  # indices stay integers
+
+
+def test_fast_paths_give_the_same_replications_as_the_plain_ones(shipped, monkeypatch):
+    """Grants, partners, seats, the market and dated walk keys: identical records either way."""
+    sc = load_scenario(shipped / "ccei-announced.yaml", [*SMALL, *DATED])
+    assert market.supply(sc) is not None  # venture money is limited: the market clears
+    assert any(c.grants.per_startup_krw > 0 for c in sc.centres.values())
+    fast = [_records(sc, r) for r in (0, 1)]
+    monkeypatch.setattr(population.Population, "rows", _plain_rows)
+    monkeypatch.setattr("sim.model.world.Environment.call_after", _plain_wait)
+    plain = [_records(sc, r) for r in (0, 1)]
+    for a, b in zip(fast, plain, strict=True):
+        assert int(a.startups["supported"].sum()) > 50
+        assert a.events == b.events
+        for k in a.startups:
+            np.testing.assert_array_equal(a.startups[k], b.startups[k], err_msg=k)
+        for k in a.rounds:
+            np.testing.assert_array_equal(a.rounds[k], b.rounds[k], err_msg=k)
+        np.testing.assert_array_equal(a.raised, b.raised)
+        np.testing.assert_array_equal(a.spending, b.spending)
+        assert a.costs == b.costs
