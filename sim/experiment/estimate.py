@@ -6,7 +6,8 @@ passes over a few hundred thousand values and a pure-Python loop of float arithm
 kinds of work a replication does, about 0.1 s of CPU) gives one core's speed, and the cost of a
 lifecycle is a constant number of probes (``benchmarks/bench.py`` measures both on one machine and
 prints their quotient, :data:`LIFECYCLE_COST_IN_PROBES`). On a shared machine the workers get a
-share of the cores: the load average says how much (:func:`contention`).
+share of the cores: the load average says how much (:func:`contention`). (Workers on another
+machine, a Dask scheduler elsewhere, are priced at this machine's speed: a rough figure there.)
 
 Once tasks finish, :class:`Eta` stops relying on the reference: the remaining time follows from the
 worker-seconds the finished tasks took here (each task reports its own), less what the workers
