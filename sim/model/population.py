@@ -25,14 +25,15 @@ from .dated import base_factor
 from .region import Cohort
 from .streams import MAX_BRIDGE_DRAWS
 
-SCALARS = ("founded", "sector", "region", "cash", "burn", "team", "conglomerate_u", "fail_budget", "acq_budget",
-           "mature_budget", "hq", "speed_q", "eq_q", "debt_q", "acq_rate")
+SCALARS = ("founded", "sector", "region", "cash", "burn", "team", "conglomerate_u", "fail_budget",
+           "acq_budget", "mature_budget", "hq", "speed_q", "eq_q", "debt_q", "acq_rate")
 """One-number columns of the population table (attributes of :class:`Population`): what a selected
-start-up needs, in the order :meth:`startup.Startup.__init__` unpacks them (the bit-for-bit walk test
-fails if the two disagree)."""
-VECTORS = {"work": len(STAGES), "raise_u": len(STAGES), "raise_amount": len(STAGES), "debt_u": len(STAGES),
-           "debt_amount": len(STAGES), "bridge_u": MAX_BRIDGE_DRAWS}
-"""Several-number columns (per stage, per bridge draw), as (n, width) attributes of :class:`Population`."""
+start-up needs, in the order :meth:`startup.Startup.__init__` unpacks them (the bit-for-bit walk
+test fails if the two disagree)."""
+VECTORS = {"work": len(STAGES), "raise_u": len(STAGES), "raise_amount": len(STAGES),
+           "debt_u": len(STAGES), "debt_amount": len(STAGES), "bridge_u": MAX_BRIDGE_DRAWS}
+"""Several-number columns (per stage, per bridge draw), as (n, width) attributes of
+:class:`Population`."""
 
 
 def _layout() -> SimpleNamespace:
@@ -58,9 +59,10 @@ class Population:
     """The replication's start-ups. Columns are numpy arrays indexed by ``sid``."""
 
     def __init__(self, scenario: Scenario, cohorts: list[Cohort], *, table: bool = False):
-        """The start-ups of ``cohorts`` (regions in order) under ``scenario``'s rates. With ``table``
-        the columns a selected start-up needs (:data:`ROW`) are views of one row table, so that a
-        contest's rows are one gather (:meth:`rows`): for the economy the centres select from."""
+        """The start-ups of ``cohorts`` (regions in order) under ``scenario``'s rates. With
+        ``table`` the columns a selected start-up needs (:data:`ROW`) are views of one row table, so
+        that a contest's rows are one gather (:meth:`rows`): for the economy the centres select
+        from."""
         sp, eq, de = scenario.startups, scenario.funding.equity, scenario.funding.debt
         beta, alpha = sp.quality_hazard_exponent, sp.quality_speed_exponent
         self.n = n = sum(len(c) for c in cohorts)
@@ -69,7 +71,8 @@ class Population:
             return np.concatenate(parts) if n else np.empty(0)
 
         # a region's hazard multiplier and funding access as the walk's ratios are relative to
-        # (dated.base_factor: the value at the calendar's start, 1 where that is 0 and a change raises it)
+        # (dated.base_factor: the value at the calendar's start, 1 where that is 0 and a change
+        # raises it)
         hazard = [base_factor(scenario, c.region, "hazard_multiplier") for c in cohorts]
         access = [base_factor(scenario, c.region, "funding_access") for c in cohorts]
         self.founded = col([c.founded for c in cohorts])
@@ -85,7 +88,8 @@ class Population:
         self.pitch_z = col([c.pitch_z for c in cohorts])
         self.conglomerate_u = col([c.conglomerate_u for c in cohorts])
         budgets = col([c.budgets for c in cohorts]).reshape(n, 3)
-        self.fail_budget, self.acq_budget, self.mature_budget = budgets[:, 0], budgets[:, 1], budgets[:, 2]
+        self.fail_budget, self.acq_budget, self.mature_budget = (budgets[:, 0], budgets[:, 1],
+                                                                 budgets[:, 2])
         self.work = col([c.work for c in cohorts]).reshape(n, 3)
         self.raise_u = col([c.raise_u for c in cohorts]).reshape(n, 3)
         self.debt_u = col([c.debt_u for c in cohorts]).reshape(n, 3)
@@ -93,16 +97,20 @@ class Population:
         self.bridge_z = col([c.bridge_z for c in cohorts]).reshape(n, MAX_BRIDGE_DRAWS)
         self.hq = col([h * c.quality ** -beta for h, c in zip(hazard, cohorts, strict=True)])
         self.speed_q = q ** alpha
-        # venture odds follow the region's access to investors and quality; loan odds follow quality alone
-        self.eq_q = col([a * c.quality ** eq.quality_exponent for a, c in zip(access, cohorts, strict=True)])
+        # venture odds follow the region's access to investors and quality; loan odds follow
+        # quality alone
+        self.eq_q = col([a * c.quality ** eq.quality_exponent
+                         for a, c in zip(access, cohorts, strict=True)])
         self.debt_q = q ** de.quality_exponent
         self.acq_rate = sp.acquisition_hazard_per_month * q ** beta
         eq_size = np.array([eq.rounds[s].size_median_krw for s in STAGES])
         eq_sigma = np.array([eq.rounds[s].size_sigma for s in STAGES])
-        self.raise_amount = eq_size * np.exp(eq_sigma * col([c.raise_z for c in cohorts]).reshape(n, 3))
+        self.raise_amount = eq_size * np.exp(eq_sigma
+                                             * col([c.raise_z for c in cohorts]).reshape(n, 3))
         self.debt_size = np.array([de.rounds[s].size_median_krw for s in STAGES])
         self.debt_sigma = np.array([de.rounds[s].size_sigma for s in STAGES])
-        self.debt_amount = self.debt_size * np.exp(self.debt_sigma * col([c.debt_z for c in cohorts]).reshape(n, 3))
+        self.debt_amount = self.debt_size * np.exp(self.debt_sigma
+                                                   * col([c.debt_z for c in cohorts]).reshape(n, 3))
         self.log_quality = np.log(q)
         # set by the unsupported walk: when each start-up leaves the valley (exit or crossing)
         self.leaves = np.full(n, np.inf)
@@ -117,11 +125,13 @@ class Population:
         self._candidate_founded: list[np.ndarray] = []
 
     def __len__(self) -> int:
+        """How many start-ups (rows), not the economy's count (see ``weight``)."""
         return self.n
 
     def fresh(self, pool_apply: float) -> Population:
-        """This population for a new run: the same (read-only, shared) columns, nobody taken yet, and
-        as candidate applicants those who would apply to the keenest open centre (``apply_u < pool_apply``).
+        """This population for a new run: the same (read-only, shared) columns, nobody taken yet,
+        and as candidate applicants those who would apply to the keenest open centre
+        (``apply_u < pool_apply``).
 
         Scenarios of one replication that share its economy share one Population (sim.model.reuse);
         each run marks its own selections in its own ``taken``.
@@ -139,8 +149,9 @@ class Population:
 
     def applicants(self, regions: list[int], oldest: float, youngest: float, now: float,
                    p_apply: float) -> np.ndarray:
-        """Sids of start-ups of ``regions`` founded in [oldest, youngest], in the valley at ``now``, willing to
-        apply (``apply_u < p_apply``) and not yet taken; region by region, in founding order."""
+        """Sids of start-ups of ``regions`` founded in [oldest, youngest], in the valley at ``now``,
+        willing to apply (``apply_u < p_apply``) and not yet taken; region by region, in founding
+        order."""
         found = []
         for r in regions:
             cand = self._candidates[r]
@@ -156,8 +167,8 @@ class Population:
         return found[0] if len(found) == 1 else np.concatenate(found)
 
     def _tabulate(self) -> np.ndarray:
-        """Move the :data:`ROW` columns into one (n, width) table and keep them as its views (the same
-        values, the same memory once the separate columns are gone)."""
+        """Move the :data:`ROW` columns into one (n, width) table and keep them as its views (the
+        same values, the same memory once the separate columns are gone)."""
         table = np.empty((self.n, ROW.width))
         for name in _COLUMNS:
             at = getattr(ROW, name)
@@ -176,10 +187,13 @@ class Population:
         return np.column_stack([getattr(self, name)[sids] for name in _COLUMNS]).tolist()
 
     def bridge_amounts(self, sids: np.ndarray) -> list[list[float]]:
-        """Per sid, the size of bridge loan ``b`` raised in stage ``s`` at position ``s * MAX_BRIDGE_DRAWS + b``.
+        """Per sid, the size of bridge loan ``b`` raised in stage ``s`` at position
+        ``s * MAX_BRIDGE_DRAWS + b``.
 
-        Computed with the same numpy expression as the unsupported walk, so both paths agree to the bit.
+        Computed with the same numpy expression as the unsupported walk, so both paths agree to the
+        bit.
         """
         z = self.bridge_z[sids]
-        amounts = self.debt_size[None, :, None] * np.exp(self.debt_sigma[None, :, None] * z[:, None, :])
+        amounts = self.debt_size[None, :, None] * np.exp(self.debt_sigma[None, :, None]
+                                                         * z[:, None, :])
         return amounts.reshape(len(sids), -1).tolist()

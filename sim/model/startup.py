@@ -61,23 +61,24 @@ class Startup:
     __slots__ = (
         "id", "world", "sector", "founded", "cash", "burn",
         "revenue", "team", "fail_budget", "acq_budget", "mature_budget", "conglomerate_u",
-        "hq", "speed_q", "eq_q", "debt_q", "acq_rate", "work", "raise_u", "raise_amount", "debt_u", "debt_amount",
+        "hq", "speed_q", "eq_q", "debt_q", "acq_rate", "work", "raise_u", "raise_amount", "debt_u",
+        "debt_amount",
         "bridge_u", "bridge_amount", "cell0", "m_row", "acc_row", "hz_ratio", "epoch",
         "stage", "work_left", "fail_used", "acq_used", "bridges", "bridges_won",
-        "hazard_mult", "speed_mult", "fund_mult", "fund_boost", "boost_half_life", "res_end", "has_seat", "centre",
-        "centre_index", "support_time",
+        "hazard_mult", "speed_mult", "fund_mult", "fund_boost", "boost_half_life", "res_end",
+        "has_seat", "centre", "centre_index", "support_time",
         "grant_krw", "equity_krw", "debt_krw", "conglomerate_krw", "subcontract",
         "outcome", "cause", "outcome_time", "crossed_time", "pending",
     )
 
     def __init__(self, world, sid: int, row: list[float], bridge_amount: list[float]):
-        """``row`` is the start-up's row of the population table (laid out by :data:`population.ROW`);
-        ``bridge_amount`` its bridge round sizes."""
+        """``row`` is the start-up's row of the population table (laid out by
+        :data:`population.ROW`); ``bridge_amount`` its bridge round sizes."""
         self.id = sid
         self.world = world
-        (self.founded, sector, region, self.cash, self.burn, self.team, self.conglomerate_u, self.fail_budget,
-         self.acq_budget, self.mature_budget, self.hq, self.speed_q, self.eq_q, self.debt_q,
-         self.acq_rate) = row[:_SCALARS]
+        (self.founded, sector, region, self.cash, self.burn, self.team, self.conglomerate_u,
+         self.fail_budget, self.acq_budget, self.mature_budget, self.hq, self.speed_q, self.eq_q,
+         self.debt_q, self.acq_rate) = row[:_SCALARS]
         self.sector = int(sector)
         self.cell0 = int(region) * world.periods  # its region's first market cell
         self.m_row = world.market_m[int(region)]  # its region's market multipliers, by period
@@ -85,7 +86,8 @@ class Startup:
         # epoch (None: not dated), and the epoch of its founding
         self.acc_row = None if world.access is None else world.access[int(region)]
         self.hz_ratio = None if world.hazard_ratio is None else world.hazard_ratio[int(region)]
-        self.epoch = 0 if world.breaks is None else bisect.bisect_right(world.breaks, self.founded) - 1
+        self.epoch = (0 if world.breaks is None
+                      else bisect.bisect_right(world.breaks, self.founded) - 1)
         self.work = row[_WORK]
         self.raise_u = row[_RAISE_U]
         self.raise_amount = row[_RAISE_AMOUNT]
@@ -103,7 +105,8 @@ class Startup:
         self.hazard_mult = 1.0
         self.speed_mult = 1.0
         self.fund_mult = 1.0
-        self.fund_boost = 0.0  # the network's extra funding odds, fading with boost_half_life (0: none)
+        # the network's extra funding odds, fading with boost_half_life (0: none)
+        self.fund_boost = 0.0
         self.boost_half_life = INF
         self.res_end = INF
         self.has_seat = False
@@ -131,7 +134,8 @@ class Startup:
         self.world = self.centre = self.pending = None
 
     def select(self, centre, residency_end: float, grant: float) -> None:
-        """Selected by ``centre`` now: replay the private walk from founding to now, then live on."""
+        """Selected by ``centre`` now: replay the private walk from founding to now, then live
+        on."""
         env = self.world.env
         self._run_until(self.founded, env.now)
         self._supported(centre, residency_end, grant)
@@ -139,7 +143,8 @@ class Startup:
 
     # ------------------------------------------------------------------------------------------
     def _advance(self, t0: float) -> None:
-        """Walk on from ``t0`` (the SimPy clock) to the first moment others must see, and wait for it.
+        """Walk on from ``t0`` (the SimPy clock) to the first moment others must see, and wait for
+        it.
 
         Only moments that matter to someone else cost an event, a SimPy timeout whose callback
         applies it: the end of the residency and any exit or crossing while the start-up holds a
@@ -171,7 +176,8 @@ class Startup:
             self._advance(self.world.env.now)
 
     def _conclude(self, t: float, clock: int) -> bool:
-        """Apply the event of ``clock`` at time ``t``. Returns True when the start-up's walk is over."""
+        """Apply the event of ``clock`` at time ``t``. Returns True when the start-up's walk is
+        over."""
         if clock == MILESTONE:
             return self._milestone(t)
         if clock == FAIL:
@@ -336,8 +342,8 @@ class Startup:
             h = w.mature_hazard * self.hq
             t_death = now + self.mature_budget / h if h > 0 else INF
         else:  # epoch by epoch (walk.walk: the same arithmetic)
-            t_death = mature_death_one(now, self.mature_budget, self.hq, self.epoch, w.breaks, w.mature_hazards,
-                                       self.hz_ratio)
+            t_death = mature_death_one(now, self.mature_budget, self.hq, self.epoch, w.breaks,
+                                       w.mature_hazards, self.hz_ratio)
         self._leave()
         if t_death <= w.horizon:
             self.outcome, self.cause, self.outcome_time = DIED, MATURE, t_death

@@ -64,7 +64,8 @@ class Paths:
     debt_krw: np.ndarray  # loans raised (at milestones and as bridges)
     bridges: np.ndarray  # int8: bridge loans raised when cash ran out (distress rounds)
     leaves: np.ndarray  # when it leaves the valley (exit or crossing); inf if never
-    eq_month: np.ndarray  # (n, 3): when the equity attempt at each stage's milestone was made; NaN: none
+    # (n, 3): when the equity attempt at each stage's milestone was made; NaN: none
+    eq_month: np.ndarray
     eq_odds: np.ndarray  # (n, 3): that attempt's odds before the market's multiplier and the cap
     round_sid: np.ndarray  # int64
     round_month: np.ndarray
@@ -76,8 +77,10 @@ class Paths:
 
     @classmethod
     def empty(cls, n: int) -> Paths:
-        return cls(stage=np.zeros(n, np.int8), outcome=np.zeros(n, np.int8), cause=np.zeros(n, np.int8),
-                   outcome_time=np.full(n, np.nan), crossed_time=np.full(n, np.nan), equity_krw=np.zeros(n),
+        """The paths of ``n`` start-ups before any walk: in stage 0, nothing raised, no rounds."""
+        return cls(stage=np.zeros(n, np.int8), outcome=np.zeros(n, np.int8),
+                   cause=np.zeros(n, np.int8), outcome_time=np.full(n, np.nan),
+                   crossed_time=np.full(n, np.nan), equity_krw=np.zeros(n),
                    debt_krw=np.zeros(n), bridges=np.zeros(n, np.int8), leaves=np.full(n, np.inf),
                    eq_month=np.full((n, 3), np.nan), eq_odds=np.zeros((n, 3)),
                    round_sid=np.empty(0, np.int64), round_month=np.empty(0), round_krw=np.empty(0),
@@ -89,14 +92,17 @@ class Paths:
         offsets = np.cumsum([0, *(len(p.stage) for p in parts)])
         out = {f.name: np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(cls)
                if f.name != "round_sid"}
-        out["round_sid"] = np.concatenate([p.round_sid + off for p, off in zip(parts, offsets, strict=False)])
+        out["round_sid"] = np.concatenate([p.round_sid + off
+                                           for p, off in zip(parts, offsets, strict=False)])
         return cls(**out)
 
     def copy(self) -> Paths:
+        """A copy with its own arrays, so :meth:`replace` on it leaves these paths as they are."""
         return Paths(**{f.name: getattr(self, f.name).copy() for f in fields(self)})
 
     def replace(self, sids: np.ndarray, new: Paths) -> None:
-        """Put ``new`` (the paths of ``sids``, in that order, with global round sids) in place of theirs."""
+        """Put ``new`` (the paths of ``sids``, in that order, with global round sids) in place of
+        theirs."""
         for f in fields(self):
             if f.name not in self.PER_ROUND:
                 getattr(self, f.name)[sids] = getattr(new, f.name)
@@ -106,7 +112,8 @@ class Paths:
 
 
 def walk(pop: Population, rules, m: np.ndarray, sids: np.ndarray | None = None) -> Paths:
-    """Walk start-ups ``sids`` of ``pop`` (default: all) from founding to exit, crossing or the horizon.
+    """Walk start-ups ``sids`` of ``pop`` (default: all) from founding to exit, crossing or the
+    horizon.
 
     ``rules`` carries the scenario's hazards and funding terms (the :class:`world.World` attributes
     fail_hazard, equity_prob, debt_prob, bridge_prob (each (stage, period)), max_bridges,
@@ -143,8 +150,8 @@ def walk(pop: Population, rules, m: np.ndarray, sids: np.ndarray | None = None) 
     equity = np.zeros(n)
     debt = np.zeros(n)
     bridges = np.zeros(n, np.int64)
-    hq, speed, net, eq_q, debt_q, region = (pop.hq[sid], pop.speed_q[sid], pop.burn[sid], pop.eq_q[sid],
-                                            pop.debt_q[sid], pop.region[sid])
+    hq, speed, net, eq_q, debt_q, region = (pop.hq[sid], pop.speed_q[sid], pop.burn[sid],
+                                            pop.eq_q[sid], pop.debt_q[sid], pop.region[sid])
     acq_rate, fail_budget, acq_budget = pop.acq_rate[sid], pop.fail_budget[sid], pop.acq_budget[sid]
     epoch = np.searchsorted(breaks, t, side="right") - 1 if dated else None
 
@@ -185,7 +192,8 @@ def walk(pop: Population, rules, m: np.ndarray, sids: np.ndarray | None = None) 
                 done[brk] = False
                 epoch = epoch + brk
             ms = clock == MILESTONE
-            # a milestone: the stage's venture round, then its loan, then the next stage or the crossing
+            # a milestone: the stage's venture round, then its loan, then the next stage or the
+            # crossing
             if ms.any():
                 i = np.flatnonzero(ms)
                 s = stage[i]
@@ -197,11 +205,14 @@ def walk(pop: Population, rules, m: np.ndarray, sids: np.ndarray | None = None) 
                 paths.eq_month[at[i], s] = t[i]
                 paths.eq_odds[at[i], s] = odds
                 for channel, total, u, amounts, p in (
-                        (EQUITY, equity, pop.raise_u, pop.raise_amount, np.minimum(odds * m[region[i], q], max_p)),
-                        (DEBT, debt, pop.debt_u, pop.debt_amount, np.minimum(debt_prob[s, q] * debt_q[i], max_p))):
+                        (EQUITY, equity, pop.raise_u, pop.raise_amount,
+                         np.minimum(odds * m[region[i], q], max_p)),
+                        (DEBT, debt, pop.debt_u, pop.debt_amount,
+                         np.minimum(debt_prob[s, q] * debt_q[i], max_p))):
                     won = u[si, s] < p
                     amount = amounts[si, s]
-                    cash[i] = np.where(won, cash[i] + amount, cash[i])  # the venture round first, then the loan
+                    # the venture round first, then the loan
+                    cash[i] = np.where(won, cash[i] + amount, cash[i])
                     total[i] = np.where(won, total[i] + amount, total[i])
                     if won.any():
                         rounds.append((si[won], t[i][won], amount[won], channel, False))
@@ -214,8 +225,8 @@ def walk(pop: Population, rules, m: np.ndarray, sids: np.ndarray | None = None) 
                     paths.leaves[aj] = tj
                     if dated:
                         t_death = dated_terms.mature_death(
-                            tj, pop.mature_budget[sid[j]], hq[j], epoch[j], breaks, rules.mature_hazards,
-                            None if ratio is None else ratio[:, region[j]].T)
+                            tj, pop.mature_budget[sid[j]], hq[j], epoch[j], breaks,
+                            rules.mature_hazards, None if ratio is None else ratio[:, region[j]].T)
                     else:
                         h = mature * hq[j]
                         with np.errstate(divide="ignore", over="ignore"):
@@ -248,7 +259,8 @@ def walk(pop: Population, rules, m: np.ndarray, sids: np.ndarray | None = None) 
                     paths.bridges[at[i]] += 1
                 done[i] = False
             # exits
-            for c, outcome, cause in ((FAIL, DIED, FAILURE), (BROKE, DIED, CASH), (ACQUISITION, ACQUIRED, NO_CAUSE)):
+            for c, outcome, cause in ((FAIL, DIED, FAILURE), (BROKE, DIED, CASH),
+                                      (ACQUISITION, ACQUIRED, NO_CAUSE)):
                 e = np.flatnonzero((clock == c) & done)
                 if e.size:
                     ae = at[e]
@@ -262,9 +274,11 @@ def walk(pop: Population, rules, m: np.ndarray, sids: np.ndarray | None = None) 
                 paths.debt_krw[ad] = debt[d]
                 keep = ~done
                 sid, at, t, stage, work_left, fail_used, acq_used, cash, equity, debt, bridges = (
-                    a[keep] for a in (sid, at, t, stage, work_left, fail_used, acq_used, cash, equity, debt, bridges))
+                    a[keep] for a in (sid, at, t, stage, work_left, fail_used, acq_used, cash,
+                                      equity, debt, bridges))
                 hq, speed, net, eq_q, debt_q, region, acq_rate, fail_budget, acq_budget = (
-                    a[keep] for a in (hq, speed, net, eq_q, debt_q, region, acq_rate, fail_budget, acq_budget))
+                    a[keep] for a in (hq, speed, net, eq_q, debt_q, region, acq_rate, fail_budget,
+                                      acq_budget))
                 if dated:
                     epoch = epoch[keep]
     if rounds:

@@ -41,21 +41,26 @@ class _Wake:
 
 
 class Environment(simpy.Environment):
-    """SimPy's environment, counting the events it schedules (the model's cost, reported per task)."""
+    """SimPy's environment, counting the events it schedules (the model's cost, reported per
+    task)."""
 
     def __init__(self):
+        """An environment at time 0 that has scheduled no event yet."""
         super().__init__()
         self.scheduled = 0
 
     def schedule(self, event, priority=simpy.core.NORMAL, delay=0):
+        """SimPy's ``schedule``, counted: every event the model puts on the queue passes here."""
         self.scheduled += 1
         super().schedule(event, priority, delay)
 
     def call_after(self, delay: float, callback) -> None:
-        """``callback(event)`` after ``delay``: exactly ``env.timeout(delay).callbacks.append(callback)``
-        (the same queue entry: time, priority, sequence number), at a fraction of its cost."""
+        """``callback(event)`` after ``delay``: exactly
+        ``env.timeout(delay).callbacks.append(callback)`` (the same queue entry: time, priority,
+        sequence number), at a fraction of its cost."""
         self.scheduled += 1
-        heappush(self._queue, (self._now + delay, simpy.core.NORMAL, next(self._eid), _Wake(callback)))
+        heappush(self._queue, (self._now + delay, simpy.core.NORMAL, next(self._eid),
+                               _Wake(callback)))
 
 
 @dataclass(frozen=True)
@@ -73,31 +78,35 @@ class Records:
     centres: dict[str, dict[str, float]] = field(default_factory=dict)
     events: int = 0
     raised: np.ndarray = field(default_factory=lambda: np.empty((0, 3)))
-    """Money supported start-ups attracted after their support (venture rounds, loans and partners' equity):
-    one row (month, KRW, channel: codes.EQUITY, DEBT, PARTNER) per round, in the order they happened."""
+    """Money supported start-ups attracted after their support (venture rounds, loans and partners'
+    equity): one row (month, KRW, channel: codes.EQUITY, DEBT, PARTNER) per round, in the order they
+    happened."""
     hired: np.ndarray = field(default_factory=lambda: np.empty((0, 2)))
-    """Jobs supported start-ups added after their support (one row (month, jobs) per milestone passed;
-    jobs lost when a firm dies are not subtracted: these are hires, as the ministry counts them)."""
+    """Jobs supported start-ups added after their support (one row (month, jobs) per milestone
+    passed; jobs lost when a firm dies are not subtracted: these are hires, as the ministry counts
+    them)."""
     rounds: dict[str, np.ndarray] = field(default_factory=dict)
     """Every round any start-up won: ``sid`` (row of ``startups``), ``month``, ``krw``, ``channel``
-    (codes.EQUITY, DEBT) and ``bridge`` (a bridge loan when cash ran out); weight them by the row's weight."""
+    (codes.EQUITY, DEBT) and ``bridge`` (a bridge loan when cash ran out); weight them by the row's
+    weight."""
     spending: np.ndarray = field(default_factory=lambda: np.empty((0, 3)))
     """Public spending, one row (month, KRW, item: books.ITEMS) per booking."""
     partner_paid: np.ndarray = field(default_factory=lambda: np.empty((0, 3)))
     """Partners' payments (investments and acquisition prices): (month, KRW, of it public money)."""
     market: dict[str, np.ndarray] = field(default_factory=dict)
-    """The venture market by (region, period of ``period_months``): ``supply`` (KRW available), ``m`` (the
-    economy's odds multiplier), ``m_others`` (the never-supported's, after the supported firms' extra
-    demand), ``extra`` (the supported firms' extra expected venture money), ``induced`` (the part of it
-    investors brought, 1 - coupling), ``paid`` (the venture money investors expect to hand out: at most
-    supply + induced), ``fund_supply`` and ``fund_cost`` (public funds); empty when venture money is not
-    limited."""
+    """The venture market by (region, period of ``period_months``): ``supply`` (KRW available),
+    ``m`` (the economy's odds multiplier), ``m_others`` (the never-supported's, after the supported
+    firms' extra demand), ``extra`` (the supported firms' extra expected venture money), ``induced``
+    (the part of it investors brought, 1 - coupling), ``paid`` (the venture money investors expect
+    to hand out: at most supply + induced), ``fund_supply`` and ``fund_cost`` (public funds); empty
+    when venture money is not limited."""
     alone: dict[str, np.ndarray] = field(default_factory=dict)
-    """The start-ups whose path differs from their walk alone in this economy (the supported, and the
-    never-supported the market moved): ``sid``, and that walk's ``outcome``, ``outcome_time``,
+    """The start-ups whose path differs from their walk alone in this economy (the supported, and
+    the never-supported the market moved): ``sid``, and that walk's ``outcome``, ``outcome_time``,
     ``equity_krw`` and ``debt_krw``."""
 
     def __len__(self) -> int:
+        """Start-ups (rows of ``startups``), not the economy's count (see their ``weight``)."""
         return len(self.startups["founded"])
 
 
@@ -105,6 +114,9 @@ class World:
     """The simulated economy of one replication."""
 
     def __init__(self, scenario: Scenario, seed: int, replication: int, salt: int = 0):
+        """Build replication ``replication`` of ``scenario`` from root ``seed`` (``salt`` 0: common
+        random numbers): the centres and partners on the SimPy clock, and each region's cohort and
+        unsupported walk, reused from this worker's last tasks where they match."""
         self.scenario = scenario
         self.seed = seed
         self.replication = replication
@@ -119,19 +131,21 @@ class World:
         sp, fu = scenario.startups, scenario.funding
         self.max_bridges = fu.max_bridges
         self.max_funding_probability = fu.max_probability
-        # round odds and access by (stage or region, market period), hazards by epoch (dated.py): the
-        # walk reads the arrays, a supported start-up the lists
+        # round odds and access by (stage or region, market period), hazards by epoch (dated.py):
+        # the walk reads the arrays, a supported start-up the lists
         self.periods = market.periods(cal)
         self.last_period = self.periods - 1
         terms = dated.walk_terms(scenario, self.periods, market.PERIOD_MONTHS)
         self.fail_hazard = [sp.stages[s].failure_hazard_per_month for s in STAGES]
         self.mature_hazard = sp.mature_hazard_per_month
         self.rules = SimpleNamespace(
-            fail_hazard=np.array(self.fail_hazard), mature_hazard=self.mature_hazard, horizon=self.horizon,
-            max_bridges=self.max_bridges, max_funding_probability=self.max_funding_probability,
-            period_months=market.PERIOD_MONTHS, equity_prob=terms.equity_prob, debt_prob=terms.debt_prob,
-            bridge_prob=terms.bridge_prob, access=terms.access, breaks=terms.breaks,
-            fail_hazards=terms.fail_hazard, mature_hazards=terms.mature_hazard, hazard_ratio=terms.hazard_ratio)
+            fail_hazard=np.array(self.fail_hazard), mature_hazard=self.mature_hazard,
+            horizon=self.horizon, max_bridges=self.max_bridges,
+            max_funding_probability=self.max_funding_probability,
+            period_months=market.PERIOD_MONTHS, equity_prob=terms.equity_prob,
+            debt_prob=terms.debt_prob, bridge_prob=terms.bridge_prob, access=terms.access,
+            breaks=terms.breaks, fail_hazards=terms.fail_hazard, mature_hazards=terms.mature_hazard,
+            hazard_ratio=terms.hazard_ratio)
         self.equity_prob = self.rules.equity_prob.tolist()
         self.debt_prob = self.rules.debt_prob.tolist()
         self.bridge_prob = self.rules.bridge_prob.tolist()
@@ -140,50 +154,68 @@ class World:
         self.breaks = terms.breaks.tolist() if terms.dated_hazards else None
         self.fail_hazards = terms.fail_hazard.tolist()  # by epoch, stage
         self.mature_hazards = terms.mature_hazard.tolist()
-        self.hazard_ratio = None if terms.hazard_ratio is None else terms.hazard_ratio.T.tolist()  # by region
-        self.supply = market.supply(scenario)  # venture money by (region, period); None: not limited
+        # by region
+        self.hazard_ratio = None if terms.hazard_ratio is None else terms.hazard_ratio.T.tolist()
+        # venture money by (region, period); None: not limited
+        self.supply = market.supply(scenario)
         self.supported: list[Startup] = []
-        self.raised: list[tuple[float, float, int]] = []  # (month, KRW, channel) of money supported start-ups attract
-        self.rounds: list[tuple] = []  # (sid, month, KRW, channel, bridge) of every round a supported start-up wins
-        self.sought: list[tuple[int, float]] = []  # (market cell, KRW) venture money supported start-ups seek
-        self.partner_paid: list[tuple[float, float, float]] = []  # (month, KRW, of it public) partners pay
-        self.hired: list[tuple[float, float]] = []  # (month, jobs) supported start-ups add at their milestones
+        # (month, KRW, channel) of money supported start-ups attract
+        self.raised: list[tuple[float, float, int]] = []
+        # (sid, month, KRW, channel, bridge) of every round a supported start-up wins
+        self.rounds: list[tuple] = []
+        # (market cell, KRW) venture money supported start-ups seek
+        self.sought: list[tuple[int, float]] = []
+        # (month, KRW, of it public) partners pay
+        self.partner_paid: list[tuple[float, float, float]] = []
+        # (month, jobs) supported start-ups add at their milestones
+        self.hired: list[tuple[float, float]] = []
         # jobs per founder in each stage, then once past the valley (a stage index of CROSSED)
-        self.job_mult = [*(sp.stages[s].jobs_multiplier for s in STAGES), sp.crossed_jobs_multiplier]
-        self.conglomerates = {n: Conglomerate(self, n, c) for n, c in scenario.conglomerates.items()}
+        self.job_mult = [*(sp.stages[s].jobs_multiplier for s in STAGES),
+                         sp.crossed_jobs_multiplier]
+        self.conglomerates = {n: Conglomerate(self, n, c)
+                              for n, c in scenario.conglomerates.items()}
         self.centres: list[Centre] = []
         for name, cfg in scenario.active_centres.items():
             self.centres.append(Centre(self, name, cfg, self.conglomerates))
-        # each region's cohort and unsupported walk are shared by every scenario with the same economy
-        # there (common random numbers): reused from this worker's last tasks when they match (reuse.py)
-        self.cohorts = [reuse.cached("cohorts", reuse.key("cohorts", scenario, seed, replication, salt, r),
+        # each region's cohort and unsupported walk are shared by every scenario with the same
+        # economy there (common random numbers): reused from this worker's last tasks when they
+        # match (reuse.py)
+        self.cohorts = [reuse.cached("cohorts",
+                                     reuse.key("cohorts", scenario, seed, replication, salt, r),
                                      lambda r=r: draw_cohort(scenario, r, seed, replication, salt))
                         for r in self.region_names]
-        rows = [None if self.supply is None else self.supply[i:i + 1] for i in range(len(self.region_names))]
+        rows = [None if self.supply is None else self.supply[i:i + 1]
+                for i in range(len(self.region_names))]
         walk_keys = [reuse.key("walk", scenario, seed, replication, salt, r, rows[i])
                      for i, r in enumerate(self.region_names)]
-        walks = [reuse.cached("walk", k, lambda c=c, row=row, i=i: market.settle(Population(scenario, [c]),
-                                                                               self._region_rules(i), row))
+        walks = [reuse.cached("walk", k,
+                              lambda c=c, row=row, i=i: market.settle(Population(scenario, [c]),
+                                                                      self._region_rules(i), row))
                  for i, (k, c, row) in enumerate(zip(walk_keys, self.cohorts, rows, strict=True))]
         economy = reuse.cached("economy", reuse.economy_key(seed, replication, salt, walk_keys),
                                lambda: _economy(scenario, self.cohorts, walks, self.rules))
         self.economy = economy
         self.paths = economy.paths
-        self.market_m = economy.m.tolist()  # by region, period: what a supported start-up's rounds face
+        # by region, period: what a supported start-up's rounds face
+        self.market_m = economy.m.tolist()
         # only start-ups that would apply to the keenest open centre are ever applicants
-        self.population = economy.population.fresh(max((c.max_apply_probability for c in self.centres), default=0.0))
+        self.population = economy.population.fresh(
+            max((c.max_apply_probability for c in self.centres), default=0.0))
 
     def _region_rules(self, i: int) -> SimpleNamespace:
-        """The rules for a walk of region ``i``'s start-ups alone (their region is 0 there): its rows of the
-        dated access and hazard ratios."""
+        """The rules for a walk of region ``i``'s start-ups alone (their region is 0 there): its
+        rows of the dated access and hazard ratios."""
         r = self.rules
         if r.access is None and r.hazard_ratio is None:
             return r
-        return SimpleNamespace(**{**vars(r), "access": None if r.access is None else r.access[i:i + 1],
-                                  "hazard_ratio": None if r.hazard_ratio is None else r.hazard_ratio[:, i:i + 1]})
+        return SimpleNamespace(**{**vars(r),
+                                  "access": None if r.access is None else r.access[i:i + 1],
+                                  "hazard_ratio": (None if r.hazard_ratio is None
+                                                   else r.hazard_ratio[:, i:i + 1])})
 
     def admit(self, sids) -> list[Startup]:
-        """Start-ups ``sids`` were selected: take them out of the applicant pools and make them objects."""
+        """Start-ups ``sids`` were selected: take them out of the applicant pools and make them
+        objects."""
         pop = self.population
         pop.taken[sids] = True
         out = [Startup(self, sid, row, bridge) for sid, row, bridge in
@@ -192,11 +224,13 @@ class World:
         return out
 
     def run(self) -> Records:
+        """Run the SimPy clock to the horizon and return the replication's :class:`Records`."""
         self.env.run(until=self.horizon)
         return self._records()
 
     def close(self) -> None:
-        """Release the run's objects (see :meth:`Startup.detach`); the world cannot run afterwards."""
+        """Release the run's objects (see :meth:`Startup.detach`); the world cannot run
+        afterwards."""
         for s in self.supported:
             s.detach()
         self.supported = []
@@ -204,9 +238,11 @@ class World:
     # ------------------------------------------------------------------------------------------
     def _records(self) -> Records:
         pop, n, horizon = self.population, len(self.population), self.horizon
-        fields = ("id", "centre_index", "support_time", "grant_krw", "equity_krw", "debt_krw", "bridges_won",
-                  "conglomerate_krw", "subcontract", "stage", "crossed_time", "outcome", "cause", "outcome_time")
-        t = _flat(map(operator.attrgetter(*fields), self.supported), len(self.supported), len(fields))
+        fields = ("id", "centre_index", "support_time", "grant_krw", "equity_krw", "debt_krw",
+                  "bridges_won", "conglomerate_krw", "subcontract", "stage", "crossed_time",
+                  "outcome", "cause", "outcome_time")
+        t = _flat(map(operator.attrgetter(*fields), self.supported), len(self.supported),
+                  len(fields))
         order = np.argsort(t[:, 0], kind="stable")
         sup, since = t[order, 0].astype(np.int64), t[order, 2]
         moved = self._displace(sup, since)
@@ -216,11 +252,13 @@ class World:
         grant, conglomerate, subcontract = np.zeros(n), np.zeros(n), np.zeros(n, dtype=bool)
         stage, crossed_time = paths.stage.copy(), paths.crossed_time.copy()
         equity, debt, bridges = paths.equity_krw.copy(), paths.debt_krw.copy(), paths.bridges.copy()
-        outcome, cause, outcome_time = paths.outcome.copy(), paths.cause.copy(), paths.outcome_time.copy()
+        outcome, cause, outcome_time = (paths.outcome.copy(), paths.cause.copy(),
+                                        paths.outcome_time.copy())
         if self.supported:
             sid = t[:, 0].astype(np.int64)
-            for j, target in enumerate((centre, support_time, grant, equity, debt, bridges, conglomerate, subcontract,
-                                        stage, crossed_time, outcome, cause, outcome_time), start=1):
+            for j, target in enumerate((centre, support_time, grant, equity, debt, bridges,
+                                        conglomerate, subcontract, stage, crossed_time, outcome,
+                                        cause, outcome_time), start=1):
                 target[sid] = t[:, j]
         outcome_time[outcome == ALIVE] = horizon
         start_year = int(self.scenario.calendar.start[:4])
@@ -233,7 +271,8 @@ class World:
             "weight": pop.weight,
             "sector": pop.sector.astype(np.int16),
             "founded": founded,
-            "cohort_year": (start_year + (start_month - 1 + np.floor(founded)) // 12).astype(np.int16),
+            "cohort_year": (start_year
+                            + (start_month - 1 + np.floor(founded)) // 12).astype(np.int16),
             "quality": pop.quality,
             "team": pop.team,
             "supported": centre >= 0,
@@ -253,7 +292,8 @@ class World:
             "cause": cause,
             "outcome_time": outcome_time,
             "jobs": pop.team * job_mult[stage],
-            "education_created": education_created(self.scenario, self.region_names, pop.region, founded),
+            "education_created": education_created(self.scenario, self.region_names, pop.region,
+                                                   founded),
         }
         spending = books.spending(self, t[:, 2], t[:, 1], t[:, 3])
         partner = _flat(self.partner_paid, len(self.partner_paid), 3)
@@ -263,24 +303,26 @@ class World:
         return Records(
             scenario=self.scenario.name, replication=self.replication, horizon=horizon,
             region_names=self.region_names, sector_names=self.sector_names,
-            centre_names=[c.name for c in self.centres], startups=startups, costs=costs, centres=centres,
-            events=self.env.scheduled, raised=_flat(self.raised, len(self.raised), 3),
-            hired=_flat(self.hired, len(self.hired), 2), rounds=self._rounds(paths, sup, since), spending=spending,
-            partner_paid=partner, market=self._market_books(moved), alone=self._alone(sup, moved))
+            centre_names=[c.name for c in self.centres], startups=startups, costs=costs,
+            centres=centres, events=self.env.scheduled,
+            raised=_flat(self.raised, len(self.raised), 3),
+            hired=_flat(self.hired, len(self.hired), 2), rounds=self._rounds(paths, sup, since),
+            spending=spending, partner_paid=partner, market=self._market_books(moved),
+            alone=self._alone(sup, moved))
 
     def _displace(self, sup: np.ndarray, since: np.ndarray):
-        """The never-supported start-ups' paths once the supported firms' extra venture money is cleared
-        (market.displace); None when venture money is not limited."""
+        """The never-supported start-ups' paths once the supported firms' extra venture money is
+        cleared (market.displace); None when venture money is not limited."""
         if self.supply is None:
             return None
         seek = _flat(self.sought, len(self.sought), 2)
         sought = np.bincount(seek[:, 0].astype(np.int64), seek[:, 1], minlength=self.supply.size)
-        return market.displace(self.population, self.rules, self.economy.market, self.supply, sup, since, sought,
-                               self.scenario.market.coupling)
+        return market.displace(self.population, self.rules, self.economy.market, self.supply, sup,
+                               since, sought, self.scenario.market.coupling)
 
     def _rounds(self, paths: Paths, sup: np.ndarray, since: np.ndarray) -> dict[str, np.ndarray]:
-        """Every round won: the economy's walks' (a supported firm's up to its support: its replay is that
-        walk), and the supported firms' own after their support."""
+        """Every round won: the economy's walks' (a supported firm's up to its support: its replay
+        is that walk), and the supported firms' own after their support."""
         pos = np.searchsorted(sup, paths.round_sid)
         hit = pos < sup.size
         hit[hit] = sup[pos[hit]] == paths.round_sid[hit]
@@ -288,8 +330,8 @@ class World:
         keep[hit] = paths.round_month[hit] <= since[pos[hit]]
         own = self.rounds
         extra = {name: np.array([r[j] for r in own], dtype=dtype) for j, (name, dtype) in
-                 enumerate((("sid", np.int64), ("month", float), ("krw", float), ("channel", np.int8),
-                            ("bridge", bool)))}
+                 enumerate((("sid", np.int64), ("month", float), ("krw", float),
+                            ("channel", np.int8), ("bridge", bool)))}
         base = {"sid": paths.round_sid, "month": paths.round_month, "krw": paths.round_krw,
                 "channel": paths.round_channel, "bridge": paths.round_bridge}
         return {k: np.concatenate([base[k][keep], extra[k]]) for k in base}
@@ -298,32 +340,37 @@ class World:
         if self.supply is None:
             return {}
         book = market.funds(self.scenario)
-        # a fund's public cost per (region, period): its cost that period, split like the money it invests there
+        # a fund's public cost per (region, period): its cost that period, split like the money it
+        # invests there
         added = book.supply.sum(axis=0)
         with np.errstate(divide="ignore", invalid="ignore"):
-            fund_cost = np.where(added > 0, book.supply * (book.cost / np.where(added > 0, added, 1.0)), 0.0)
-        return {"supply": self.supply, "m": self.economy.m, "m_others": moved.m, "extra": moved.extra,
-                "induced": moved.induced, "paid": moved.paid, "fund_supply": book.supply, "fund_cost": fund_cost,
+            fund_cost = np.where(added > 0,
+                                 book.supply * (book.cost / np.where(added > 0, added, 1.0)), 0.0)
+        return {"supply": self.supply, "m": self.economy.m, "m_others": moved.m,
+                "extra": moved.extra, "induced": moved.induced, "paid": moved.paid,
+                "fund_supply": book.supply, "fund_cost": fund_cost,
                 "period_months": np.array([market.PERIOD_MONTHS])}
 
     def _alone(self, sup: np.ndarray, moved) -> dict[str, np.ndarray]:
         sids = sup if moved is None else np.union1d(sup, moved.moved)
         p = self.paths
         out_t = np.where(p.outcome[sids] == ALIVE, self.horizon, p.outcome_time[sids])
-        return {"sid": sids, "outcome": p.outcome[sids], "outcome_time": out_t, "equity_krw": p.equity_krw[sids],
-                "debt_krw": p.debt_krw[sids]}
+        return {"sid": sids, "outcome": p.outcome[sids], "outcome_time": out_t,
+                "equity_krw": p.equity_krw[sids], "debt_krw": p.debt_krw[sids]}
 
 
 def _flat(rows, n: int, width: int) -> np.ndarray:
-    """``n`` tuples of ``width`` numbers as an (n, width) float array (a third of np.array's time)."""
-    return np.fromiter(itertools.chain.from_iterable(rows), float, count=n * width).reshape(n, width)
+    """``n`` tuples of ``width`` numbers as an (n, width) float array (a third of np.array's
+    time)."""
+    return np.fromiter(itertools.chain.from_iterable(rows), float,
+                       count=n * width).reshape(n, width)
 
 
 @dataclass
 class _Economy:
-    """A replication's whole population and its unsupported walks at the market's fixed point, laid end to
-    end across regions (market.Settled: the paths, the multipliers by region and period, the venture money
-    sought at them)."""
+    """A replication's whole population and its unsupported walks at the market's fixed point, laid
+    end to end across regions (market.Settled: the paths, the multipliers by region and period, the
+    venture money sought at them)."""
 
     population: Population
     market: market.Settled
