@@ -68,7 +68,7 @@ def test_the_plan_estimate_follows_the_machine_s_measured_speed_and_load(monkeyp
     assert estimate.contention(1, load=0.0, cpus=4) == 1.0
     estimate._cache.clear()
     monkeypatch.setattr(estimate, "_probe_once", lambda: 0.08)
-    monkeypatch.setattr(estimate.os, "getloadavg", lambda: (0.0, 0.0, 0.0))
+    monkeypatch.setattr(estimate, "others_running", lambda: 0.0)
     assert plan_seconds(30e6, 1) == pytest.approx(plan_seconds(30e6, 1, probe=0.08, share=1.0))
     estimate._cache.clear()
 
@@ -90,3 +90,18 @@ def test_progress_prints_one_line_per_arrival_with_the_time_left():
         bar.update(1000, tasks=15, seconds=30.0)
     assert [line.split(" tasks")[0].strip() for line in said] == ["15/30", "30/30"]
     assert said[-1].endswith("~0 s left")
+
+
+def test_the_machine_s_load_is_what_runs_now_not_the_minute_s_average(monkeypatch):
+    """The 1-minute load average still counted a job that had just ended, so a quiet machine was
+    priced as a busy one (a plan 1.87 times the run, right after other work): the processes
+    running beside the plan now are counted instead, never this one; the load average only where
+    the kernel's count is not there."""
+    monkeypatch.setattr(estimate.os, "getloadavg", lambda: (7.0, 7.0, 7.0))
+    monkeypatch.setattr(estimate, "_procs_running", lambda: 1)  # only this process
+    assert estimate.others_running(gap=0.0) == 0.0
+    assert estimate.contention(2, cpus=2) == 1.0
+    monkeypatch.setattr(estimate, "_procs_running", lambda: 3)  # two others
+    assert estimate.contention(2, cpus=2) == pytest.approx(2.0)
+    monkeypatch.setattr(estimate, "_procs_running", lambda: None)  # no /proc/stat
+    assert estimate.others_running() == 7.0

@@ -6,8 +6,9 @@ passes over a few hundred thousand values and a pure-Python loop of float arithm
 kinds of work a replication does, about 0.1 s of CPU) gives one core's speed, and the cost of a
 lifecycle is a constant number of probes (``benchmarks/bench.py`` measures both on one machine and
 prints their quotient, :data:`LIFECYCLE_COST_IN_PROBES`). On a shared machine the workers get a
-share of the cores: the load average says how much (:func:`contention`). (Workers on another
-machine, a Dask scheduler elsewhere, are priced at this machine's speed: a rough figure there.)
+share of the cores: the processes running beside the plan say how much (:func:`contention`).
+(Workers on another machine, a Dask scheduler elsewhere, are priced at this machine's speed: a
+rough figure there.)
 
 Once tasks finish, :class:`Eta` stops relying on the reference: the remaining time follows from the
 worker-seconds the finished tasks took here (each task reports its own), less what the workers
@@ -82,15 +83,45 @@ def machine_factor() -> float:
     return probe_seconds() / REFERENCE_PROBE_SECONDS
 
 
+def _procs_running() -> int | None:
+    """The kernel's count of runnable processes now (``procs_running`` in /proc/stat), or None
+    where there is no such file."""
+    try:
+        with open("/proc/stat", encoding="ascii") as f:
+            line = next((x for x in f if x.startswith("procs_running")), None)
+    except OSError:
+        return None
+    return int(line.split()[1]) if line else None
+
+
+def others_running(samples: int = 5, gap: float = 0.01) -> float:
+    """How many processes other than this one are runnable now: the median of a few readings of
+    the kernel's count of running processes, less this one.
+
+    The 1-minute load average is not used where the count is there: it decays over minutes, so
+    right after another job (a planner's previous compare, the bench's previous figure) it counts
+    work that has ended and prices a quiet machine as a busy one (a plan 1.87 times the run on a
+    quiet machine). Elsewhere the load average it is."""
+    readings = []
+    for i in range(samples):
+        n = _procs_running()
+        if n is None:
+            try:
+                return os.getloadavg()[0]
+            except OSError:  # no load average on this system either
+                return 0.0
+        readings.append(max(0, n - 1))  # this process is running
+        if i + 1 < samples:
+            time.sleep(gap)
+    return float(np.median(readings))
+
+
 def contention(workers: int, load: float | None = None, cpus: int | None = None) -> float:
     """How much longer than its CPU time a worker's wall time runs when ``workers`` workers share
-    ``cpus`` cores with ``load`` other runnable processes (the 1-minute load average: other users'
-    jobs on a shared machine); 1 on a quiet machine with a worker per core."""
+    ``cpus`` cores with ``load`` other runnable processes (default :func:`others_running`: other
+    users' jobs on a shared machine); 1 on a quiet machine with a worker per core."""
     if load is None:
-        try:
-            load = os.getloadavg()[0]
-        except OSError:  # no load average on this system
-            load = 0.0
+        load = others_running()
     if cpus is None:
         cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return max(1.0, (load + workers) / max(1, cpus or 1))
