@@ -134,21 +134,18 @@ def test_the_uncertainty_wording_sets_the_priors_past_the_data_apart():
     calibrated ones. Now they are named apart, as priors alone."""
     from types import SimpleNamespace
 
-    from sim.metadata import CompareInfo
     from sim.report.uncertainty import first_lines
 
     keys = ["centre_defaults.training.resolution_multiplier", "market.coupling",
             "market.growth_after_data_per_year"]
     row = {"diff": 0.0015, "param_low": 0.001, "param_high": 0.002, "param_sd": 0.0003,
            "mc_half_width": 0.0001, "separated": True, "prob_better": 1.0}
-    info = CompareInfo(counterfactual="none", baseline="carry-on",
-                       posterior={"file": "p.parquet", "draws": 5,
-                                  "priors": {keys[2]: {"low": 0.0, "high": 0.25}}})
     res = SimpleNamespace(
         draws={"keys": keys, "values": [[1.0, 0.5, 0.1]] * 5, "file": "p.parquet",
                "verdicts": [[keys[0], "narrowed"], [keys[1], "open"], [keys[2], "open"]],
                "targets_file": "scenarios/targets/programme.yaml", "source": "x"},
-        counterfactual="none", baseline="carry-on", scenarios=["carry-on", "none"], info=info,
+        counterfactual="none", baseline="carry-on", scenarios=["carry-on", "none"],
+        prior_only={keys[2]: {"low": 0.0, "high": 0.25}},
         comparison=lambda a, b, m: row, applied_in=lambda names: keys, cost_spread=None)
     text = " ".join(p.text for p in first_lines(res))
     assert "narrowed 1 of the 2 uncertain parameters and left 1 about as wide" in text

@@ -146,6 +146,12 @@ class Findings:
         return info if isinstance(info, CompareInfo) else None
 
     @property
+    def prior_only(self) -> dict:
+        """The posterior's parameters no published figure bears on (an extrapolation past the data),
+        each with its prior's ``low`` and ``high``, as the comparison recorded them ({} if none)."""
+        return self.results.prior_only
+
+    @property
     def reps(self) -> dict:
         """replications.parquet by scenario."""
         return self.results.reps

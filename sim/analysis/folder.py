@@ -213,6 +213,13 @@ class Results:
         return study_info(self.manifest)
 
     @property
+    def prior_only(self) -> dict:
+        """A comparison's posterior parameters no published figure bears on (an extrapolation past
+        the data), each with its prior's ``low`` and ``high`` ({} if none, or not a comparison)."""
+        posterior = getattr(self.info, "posterior", None) or {}
+        return dict(posterior.get("priors") or {})
+
+    @property
     def finished(self) -> bool:
         """Whether the study ended (complete, or failed with some tasks): then every file must be
         there."""

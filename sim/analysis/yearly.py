@@ -220,8 +220,7 @@ def extrapolation(res) -> dict | None:
     for d in dated:
         dated_trends.setdefault((d["month"], d["key"].rsplit(".", 1)[-1]), set()).add(d["value"])
     draws = res.manifest.get("draws") or {}
-    info = res.info if isinstance(res.info, CompareInfo) else None
-    known = ((info.posterior or {}).get("priors") or {}) if info else {}
+    known = res.prior_only
     priors = []
     for i, key in enumerate(draws.get("keys", ())):
         if any(key.endswith(x) for x in EXTRAPOLATED):

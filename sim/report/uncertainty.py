@@ -52,8 +52,7 @@ def first_lines(res: Findings) -> list[Paragraph]:
         return []
     lo, hi, mc = row["param_low"], row["param_high"], row.get("mc_half_width")
     half = 1.6449 * row["param_sd"] if defined(row.get("param_sd")) else (hi - lo) / 2.0
-    info = res.info
-    prior_only = set(((info.posterior or {}).get("priors") or {}) if info else ())
+    prior_only = res.prior_only
     # a prior no data bear on (an extrapolation past the data) was never calibrated: no verdict
     verdicts = {key: v for key, v in (d.get("verdicts") or [])
                 if key in used and key not in prior_only}
