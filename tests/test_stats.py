@@ -404,6 +404,27 @@ def test_km_at_matches_scipy_ecdf_with_ties(seed):
     np.testing.assert_allclose(km_at(d2, e2, ages2), sf2.evaluate(ages2), rtol=1e-12)
 
 
+@pytest.mark.parametrize("seed", [0, 1])
+def test_weighted_km_at_with_ties_is_the_expanded_sample_in_any_order(seed):
+    """With whole-number weights and tied durations, km_at equals the curve of the sample with each
+    firm repeated ``weight`` times, to the bit, and does not depend on the rows' order (it sorts
+    without a stable order there); with fractional weights the result does not depend on the order
+    either."""
+    rng = np.random.default_rng(seed)
+    d, e = _censored_sample(rng, 400)
+    w = rng.choice([1.0, 4.0, 20.0, 100.0], d.size)
+    ages = np.concatenate([np.unique(d), [0.0, d.max() + 1.0]])
+    expanded = km_at(np.repeat(d, w.astype(int)), np.repeat(e, w.astype(int)), ages)
+    got = km_at(d, e, ages, w)
+    np.testing.assert_array_equal(np.nan_to_num(got, nan=-1.0), np.nan_to_num(expanded, nan=-1.0))
+    perm = rng.permutation(d.size)
+    np.testing.assert_array_equal(np.nan_to_num(km_at(d[perm], e[perm], ages, w[perm]), nan=-1),
+                                  np.nan_to_num(got, nan=-1.0))
+    wf = w * 0.37
+    stable = km_at(d, e, ages, wf)
+    np.testing.assert_allclose(km_at(d[::-1], e[::-1], ages, wf[::-1]), stable, rtol=1e-12)
+
+
 def test_km_at_hand_example():
     """km_at on a hand example."""
     # times 1(d) 2(d) 2(c) 3(d) 4(c): S = 4/5 at 1, 4/5*3/4 = 0.6 at 2, 0.6*1/2 = 0.3 at 3

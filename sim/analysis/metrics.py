@@ -310,11 +310,18 @@ def region_metrics(records, calendar) -> list[dict]:
     grants, partner, private, equity = (per_region(w * s[k]) for k in ("grant_krw",
                                                                        "conglomerate_krw",
                                                                        "private_krw", "equity_krw"))
+    # a replication's start-ups come region by region (sim.model.population), so each region's
+    # rows are one slice; any other order is grouped first
+    order = None if np.all(region[1:] >= region[:-1]) else np.argsort(region, kind="stable")
+    by = region if order is None else region[order]
+    bounds = np.searchsorted(by, np.arange(len(names) + 1))
     rows = []
     for i, name in enumerate(names):
-        hc = (region == i) & cohort
+        at = slice(bounds[i], bounds[i + 1]) if order is None else order[bounds[i]:bounds[i + 1]]
+        hc = cohort[at]
         observed = hc.any()
-        s5 = float(km_at(age[hc], died[hc], [60.0], w[hc])[0]) if observed else float("nan")
+        s5 = (float(km_at(age[at][hc], died[at][hc], [60.0], w[at][hc])[0]) if observed
+              else float("nan"))
         rows.append({
             "region": name,
             "startups": startups[i],
