@@ -818,3 +818,30 @@ def test_draws_reused_across_scenarios_give_exactly_the_same_replication():
     for col, values in fresh.startups.items():
         assert np.array_equal(values, shared.startups[col], equal_nan=True), col
     assert fresh.costs == shared.costs and fresh.events == shared.events
+
+
+def test_an_economy_with_other_venture_money_shares_the_population_and_its_results_are_exact():
+    """Regional funds change the venture money, so the walks and the economy are made anew, but the
+    start-ups and their rates (the population, its row table) are the ones already built; the
+    result equals a run from scratch to the bit, and the first economy's exits are untouched."""
+    from sim.model import reuse
+    from sim.scenario import load_scenario
+
+    ship = Path(__file__).resolve().parents[1] / "scenarios"
+    small = ["regions.*.founding_rate_per_year=60"]
+    base = load_scenario(ship / "ccei-announced.yaml", small)
+    funds = load_scenario(ship / "regional-funds.yaml", small)
+    reuse.clear()
+    first = simulate(base, 5, 1)
+    shared = simulate(funds, 5, 1)
+    counts = {k: (reuse.STATS[k]["hits"], reuse.STATS[k]["misses"])
+              for k in ("economy", "population")}
+    assert counts == {"economy": (0, 2), "population": (1, 1)}
+    again = simulate(base, 5, 1)  # the first economy, from the cache, after the second was made
+    reuse.clear()
+    alone = simulate(funds, 5, 1)
+    for col, values in alone.startups.items():
+        assert np.array_equal(values, shared.startups[col], equal_nan=True), col
+        assert np.array_equal(again.startups[col], first.startups[col], equal_nan=True), col
+    assert not np.array_equal(shared.startups["equity_krw"], first.startups["equity_krw"])
+    assert alone.costs == shared.costs and alone.events == shared.events

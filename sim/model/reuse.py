@@ -25,16 +25,17 @@ MAX_ENTRIES = 3 * 17
 economy take about 80 MB)."""
 
 _CACHES: dict[str, OrderedDict] = {"cohorts": OrderedDict(), "walk": OrderedDict(),
-                                   "economy": OrderedDict()}
-_LIMITS = {"cohorts": MAX_ENTRIES, "walk": MAX_ENTRIES, "economy": 3}
-_ONE_REPLICATION = {"economy"}
+                                   "economy": OrderedDict(), "population": OrderedDict()}
+_LIMITS = {"cohorts": MAX_ENTRIES, "walk": MAX_ENTRIES, "economy": 3, "population": 2}
+_ONE_REPLICATION = {"economy", "population"}
 """Caches that keep one replication's values only: a value of another replication drops them."""
 """Economies (every region's cohort and walk laid end to end, about 95 MB each at the shipped
 scale) are kept for the last three asked for, of one replication only (see :func:`economy_key`):
 the runner gives a worker a replication's scenarios one after another, and the shipped library
 holds four economies per replication (the common one, grants-only's and the counterfactual's
 without founder education in Daegu, regional funds), of which only the common one returns later
-in the run."""
+in the run. A whole population (its columns and row table, about 120 MB) is kept for the last two
+asked for: economies that differ in their venture money alone (regional funds) share it."""
 STATS = {kind: {"hits": 0, "misses": 0} for kind in _CACHES}
 """Per cache, how often a lookup found its value (hits) or made it (misses)."""
 
@@ -44,13 +45,15 @@ COHORT_SECTIONS = ("calendar", "sectors", "startups", "sampling")
 address, its own entry of ``regions`` and the founder education in it."""
 WALK_SECTIONS = (*COHORT_SECTIONS, "funding")
 """What a region's unsupported walk depends on: its cohort, the funding terms, and its venture money
-(the supply row given to :func:`key`)."""
+(the supply row given to :func:`key`). A region's part of the population (its start-ups' rates and
+round sizes, kind "population") depends on the same sections, without the venture money."""
 
 
 def key(kind: str, scenario, seed: int, replication: int, salt: int, region: str,
         supply: np.ndarray | None = None) -> tuple:
-    """The cache key of ``region``'s cohort (``kind`` "cohorts") or unsupported walk ("walk", with
-    the region's venture money by period, ``supply``: None when not limited)."""
+    """The cache key of ``region``'s cohort (``kind`` "cohorts"), its start-ups' rates
+    ("population") or its unsupported walk ("walk", with the region's venture money by period,
+    ``supply``: None when not limited)."""
     sections = COHORT_SECTIONS if kind == "cohorts" else WALK_SECTIONS
     data = {s: scenario.model_dump(mode="json", include={s})[s] for s in sections}
     data["region"] = scenario.regions[region].model_dump(mode="json")
@@ -84,8 +87,9 @@ def freeze(value):
 
 
 def economy_key(seed: int, replication: int, salt: int, walk_keys: list[tuple]) -> tuple:
-    """The cache key of the economy the regions' walks ``walk_keys`` (from :func:`key`) make up;
-    like every key here it starts with the seed address (seed, replication, salt)."""
+    """The cache key of the economy the regions' walks ``walk_keys`` (from :func:`key`) make up (or
+    of the population their "population" keys make up); like every key here it starts with the seed
+    address (seed, replication, salt)."""
     return (seed, replication, salt, tuple(walk_keys))
 
 

@@ -7,6 +7,7 @@ book-keeping. Nothing outside :mod:`sim.model` needs to know about SimPy.
 
 from __future__ import annotations
 
+import copy
 import gc
 import itertools
 import operator
@@ -192,8 +193,11 @@ class World:
                               lambda c=c, row=row, i=i: market.settle(Population(scenario, [c]),
                                                                       self._region_rules(i), row))
                  for i, (k, c, row) in enumerate(zip(walk_keys, self.cohorts, rows, strict=True))]
+        people = reuse.economy_key(seed, replication, salt,
+                                   [reuse.key("population", scenario, seed, replication, salt, r)
+                                    for r in self.region_names])
         economy = reuse.cached("economy", reuse.economy_key(seed, replication, salt, walk_keys),
-                               lambda: _economy(scenario, self.cohorts, walks, self.rules))
+                               lambda: _economy(scenario, self.cohorts, walks, self.rules, people))
         self.economy = economy
         self.paths = economy.paths
         # by region, period: what a supported start-up's rounds face
@@ -384,9 +388,13 @@ class _Economy:
         return self.market.m
 
 
-def _economy(scenario: Scenario, cohorts, walks: list[market.Settled], rules) -> _Economy:
+def _economy(scenario: Scenario, cohorts, walks: list[market.Settled], rules,
+             people: tuple) -> _Economy:
     settled = market.joined(walks, [len(c) for c in cohorts], rules.max_funding_probability)
-    population = Population(scenario, cohorts, table=True)
+    # the start-ups and their rates, shared with an economy that differs in its venture money alone
+    # (key ``people``); this economy's copy holds its own walks' exits
+    population = copy.copy(reuse.cached("population", people,
+                                        lambda: Population(scenario, cohorts, table=True)))
     population.leaves = settled.paths.leaves
     economy = _Economy(population, settled)
     for part in (population, settled.paths, settled, economy):
