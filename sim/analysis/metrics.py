@@ -19,6 +19,7 @@ import numpy as np
 
 from ..model.codes import ACQUIRED, ALIVE, DIED, EQUITY
 from .survival import km_at
+from .totals import Totals
 
 YEARS = (1, 2, 3, 4, 5)
 THROUGHPUT_CHECKPOINTS = ("2015-07", "2015-12", "2016-12", "2018-09", "2023-12")
@@ -145,39 +146,67 @@ def cumulative(ledger: np.ndarray, ends) -> np.ndarray:
     return np.array([ledger[ledger[:, 0] < end, 1].sum() for end in ends], dtype=float)
 
 
+def _alive(c) -> np.ndarray:
+    return c["outcome"] == ALIVE
+
+
+def _alive_5(c) -> np.ndarray:
+    """Per start-up: alive five years after founding, or at the horizon (see :func:`alive_at_5`)."""
+    return ~((c["outcome"] == DIED) & (c["outcome_time"] - c["founded"] <= 60.0))
+
+
+SUMS: dict[str, object] = {
+    "startups": lambda c: c["weight"] * c["cohort"],
+    "acquired": lambda c: c["weight"] * (c["outcome"] == ACQUIRED),
+    "crossed_valley": lambda c: c["weight"] * c["crossed"],
+    "alive_end": lambda c: c["weight"] * _alive(c),
+    "jobs_end": lambda c: (c["weight"] * c["jobs"]) * _alive(c),
+    "private_investment_krw": lambda c: c["weight"] * c["private_krw"],
+    "equity_raised_krw": lambda c: c["weight"] * c["equity_krw"],
+    "debt_raised_krw": lambda c: c["weight"] * c["debt_krw"],
+    "bridge_rounds": lambda c: c["weight"] * c["bridge_rounds"],
+    "never_supported_survivors_5y": lambda c: c["weight"] * (c["cohort"] & ~c["supported"]
+                                                             & _alive_5(c)),
+    "never_supported_equity_krw": lambda c: (c["weight"] * c["equity_krw"]) * ~c["supported"],
+    "cohort_jobs_end": lambda c: (c["weight"] * c["jobs"]) * (_alive(c) & c["cohort"]),
+    "weight": lambda c: c["weight"],
+}
+"""Metrics (and the total weight) that are sums over every start-up, as per-row contributions
+(:class:`~sim.analysis.totals.Totals` adds them up once per economy and corrects them where the
+programme changed a row)."""
+
+
 def replication_metrics(records, calendar) -> dict[str, float]:
     """One replication's metrics (a flat mapping, one value per name in :data:`METRICS`)."""
     s = records.startups
+    tot = Totals(records, calendar)
     w = s["weight"]
     died = s["outcome"] == DIED
     age = s["outcome_time"] - s["founded"]
-    cohort = ((s["cohort_year"] >= calendar.cohort_first_year)
-              & (s["cohort_year"] <= calendar.cohort_last_year))
+    cohort = tot.rows["cohort"]
     ages = np.array(YEARS, dtype=float) * 12.0
-    n_cohort = float(w[cohort].sum())
+    n_cohort = tot.sum("startups", SUMS["startups"])
     out: dict[str, float] = {"startups": n_cohort}
     surv = km_at(age[cohort], died[cohort], ages, w[cohort])
     for y, v in zip(YEARS, surv, strict=True):
         out[f"survival_{y}y"] = float(v)
     out["survivors_5y"] = float(n_cohort * surv[-1]) if cohort.any() else 0.0
 
-    sup = s["supported"]
-    out["supported"] = float(w[sup].sum())
-    ssurv = km_at((s["outcome_time"] - s["support_time"])[sup], died[sup], ages, w[sup])
+    sup_at = np.flatnonzero(s["supported"])  # the supported start-ups' rows
+    sup = _Supported(s, sup_at, cohort)
+    out["supported"] = float(sup.w.sum())
+    ssurv = km_at(sup["outcome_time"] - sup["support_time"], died[sup_at], ages, sup.w)
     for y, v in zip(YEARS, ssurv, strict=True):
         out[f"supported_survival_{y}y"] = float(v)
-    unsup = cohort & ~sup
+    unsup = cohort & ~s["supported"]
     out["unsupported_survival_5y"] = float(km_at(age[unsup], died[unsup], ages[-1:], w[unsup])[0])
     out["naive_gap_5y"] = out["supported_survival_5y"] - out["unsupported_survival_5y"]
 
-    out["acquired"] = float(w[s["outcome"] == ACQUIRED].sum())
-    out["crossed_valley"] = float(w[s["crossed"]].sum())
-    alive = s["outcome"] == ALIVE
-    out["alive_end"] = float(w[alive].sum())
-    out["jobs_end"] = float((w * s["jobs"])[alive].sum())
-    out.update(money_metrics(records, cohort))
-    out["partner_investment_krw"] = float((w * s["conglomerate_krw"]).sum())
-    out["grants_krw"] = float((w * s["grant_krw"]).sum())
+    for name in ("acquired", "crossed_valley", "alive_end", "jobs_end"):
+        out[name] = tot.sum(name, SUMS[name])
+    out.update(money_metrics(records, tot))
+    out["partner_investment_krw"] = float((sup.w * sup["conglomerate_krw"]).sum())
+    out["grants_krw"] = float((sup.w * sup["grant_krw"]).sum())
     c = records.costs
     out["operating_cost_krw"] = float(c["operating_krw"] + c.get("per_supported_krw", 0.0)
                                       + c["education_krw"])
@@ -187,51 +216,62 @@ def replication_metrics(records, calendar) -> dict[str, float]:
                               + out["funds_public_cost_krw"]
                               + out["partners_public_cost_krw"])
     out["programme_cost_krw"] = out["public_cost_krw"] + out["partner_investment_krw"]
-    out["cohort_public_cost_krw"] = cohort_public_cost(records, cohort, out)
-    out.update(spillover_metrics(records, cohort))
-    out["cohort_jobs_end"] = float((w * s["jobs"])[alive & cohort].sum())
-    st, wst = s["support_time"][sup], w[sup]
+    out["cohort_public_cost_krw"] = cohort_public_cost(records, tot, sup)
+    out.update(spillover_metrics(records, tot))
+    out["cohort_jobs_end"] = tot.sum("cohort_jobs_end", SUMS["cohort_jobs_end"])
+    st = sup["support_time"]
     for d in THROUGHPUT_CHECKPOINTS:
         month = calendar.month(d) + 1.0  # end of that month
-        out[f"supported_by_{d.replace('-', '_')}"] = float(wst[st < month].sum())
+        out[f"supported_by_{d.replace('-', '_')}"] = float(sup.w[st < month].sum())
     ends = [calendar.month(d) + 1.0 for d in INVESTMENT_CHECKPOINTS]
     for d, money, hires in zip(INVESTMENT_CHECKPOINTS, cumulative(records.raised, ends),
                                cumulative(records.hired, ends), strict=True):
         out[f"supported_investment_by_{d.replace('-', '_')}"] = float(money)
         out[f"supported_hires_by_{d.replace('-', '_')}"] = float(hires)
-    out["supported_jobs_end"] = float((w * s["jobs"])[alive & sup].sum())
+    out["supported_jobs_end"] = float((sup.w * sup["jobs"])[sup["outcome"] == ALIVE].sum())
     return out
 
 
-def money_metrics(records, cohort: np.ndarray) -> dict[str, float]:
+class _Supported:
+    """The supported start-ups' columns (``at``: their rows), each taken when first asked for;
+    ``w`` their weights, ``cohort`` which of them the cohort window holds."""
+
+    def __init__(self, s: dict, at: np.ndarray, cohort: np.ndarray):
+        self._s, self._at, self._taken = s, at, {}
+        self.w = s["weight"][at]
+        self.cohort = cohort[at]
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        if name not in self._taken:
+            self._taken[name] = self._s[name][self._at]
+        return self._taken[name]
+
+
+def money_metrics(records, tot: Totals) -> dict[str, float]:
     """Money raised, by channel, and the venture market's supply (whole run)."""
-    s = records.startups
-    w = s["weight"]
-    out = {"private_investment_krw": float((w * s["private_krw"]).sum()),
-           "equity_raised_krw": float((w * s["equity_krw"]).sum()),
-           "debt_raised_krw": float((w * s["debt_krw"]).sum()),
-           "bridge_rounds": float((w * s["bridge_rounds"]).sum())}
+    out = {name: tot.sum(name, SUMS[name]) for name in
+           ("private_investment_krw", "equity_raised_krw", "debt_raised_krw", "bridge_rounds")}
     mk = records.market
     out["equity_supply_krw"] = float(mk["supply"].sum()) if mk else 0.0
     out["equity_induced_krw"] = float(mk["induced"].sum()) if mk else 0.0
     return out
 
 
-def cohort_public_cost(records, cohort: np.ndarray, out: dict) -> float:
+def cohort_public_cost(records, tot: Totals, sup: _Supported) -> float:
     """The cohort window's share of the public cost (see METRICS["cohort_public_cost_krw"])."""
-    s, c = records.startups, records.costs
-    w, sup = s["weight"], s["supported"]
-    n_sup, n_all = float(w[sup].sum()), float(w.sum())
+    c = records.costs
+    n_sup, n_all = float(sup.w.sum()), tot.sum("weight", SUMS["weight"])
+    n_sup_cohort = float(sup.w[sup.cohort].sum())
     # the cohort window's share of the shared costs: its share of the start-ups the programme
     # served (of all start-ups founded, when nobody was served), an assumption stated in the
     # data dictionary
-    share = (float(w[sup & cohort].sum()) / n_sup if n_sup
-             else (float(w[cohort].sum()) / n_all if n_all else 0.0))
-    per_firm = float((w * s["grant_krw"])[cohort].sum())
+    share = (n_sup_cohort / n_sup if n_sup
+             else (tot.sum("startups", SUMS["startups"]) / n_all if n_all else 0.0))
+    per_firm = float((sup.w * sup["grant_krw"])[sup.cohort].sum())
     if c.get("per_supported_krw", 0.0) and n_sup:
-        per_firm += c["per_supported_krw"] * float(w[sup & cohort].sum()) / n_sup
+        per_firm += c["per_supported_krw"] * n_sup_cohort / n_sup
     shared = c["operating_krw"] + c["education_krw"] + c.get("partners_public_krw", 0.0)
-    return per_firm + shared * share + _fund_share(records, cohort)
+    return per_firm + shared * share + _fund_share(records, tot.rows["cohort"])
 
 
 def _fund_share(records, cohort: np.ndarray) -> float:
@@ -257,19 +297,20 @@ def _fund_share(records, cohort: np.ndarray) -> float:
     return float((cost * part).sum())
 
 
-def spillover_metrics(records, cohort: np.ndarray) -> dict[str, float]:
+def spillover_metrics(records, tot: Totals) -> dict[str, float]:
     """What the programme did to the start-ups it never supported, and the firms founder education
     created."""
     s, alone = records.startups, records.alone
-    w, sup = s["weight"], s["supported"]
-    alive = alive_at_5(s)
-    out = {"never_supported_survivors_5y": float(w[cohort & ~sup & alive].sum()),
-           "never_supported_equity_krw": float((w * s["equity_krw"])[~sup].sum())}
+    w, sup, cohort = s["weight"], s["supported"], tot.rows["cohort"]
+    out = {name: tot.sum(name, SUMS[name])
+           for name in ("never_supported_survivors_5y", "never_supported_equity_krw")}
     sid = alone.get("sid", np.empty(0, np.int64))
     was = {"outcome": alone.get("outcome", np.empty(0)),
            "outcome_time": alone.get("outcome_time", np.empty(0)),
            "founded": s["founded"][sid]}
     alive_alone = alive_at_5(was)
+    now = {"outcome": s["outcome"][sid], "outcome_time": s["outcome_time"][sid],
+           "founded": was["founded"]}
     on_sup, coh = sup[sid], cohort[sid]
     wa = w[sid]
     eq_alone = alone.get("equity_krw", np.empty(0))
@@ -277,39 +318,37 @@ def spillover_metrics(records, cohort: np.ndarray) -> dict[str, float]:
     out["supported_equity_krw_alone"] = float((wa * eq_alone)[on_sup].sum())
     moved = ~on_sup
     out["displacement_survivors_5y"] = float(
-        (wa * (alive[sid].astype(float) - alive_alone))[moved & coh].sum())
+        (wa * (alive_at_5(now).astype(float) - alive_alone))[moved & coh].sum())
     out["displacement_equity_krw"] = float((wa * (s["equity_krw"][sid] - eq_alone))[moved].sum())
     created = s.get("education_created")
-    if created is None:
-        created = np.zeros(len(w))
-    out["education_startups"] = float((w * created)[cohort].sum())
-    out["education_survivors_5y"] = float((w * created)[cohort & alive].sum())
+    nz = np.empty(0, np.int64) if created is None else np.flatnonzero(created)
+    made = (w[nz] * created[nz]) * cohort[nz] if nz.size else np.empty(0)
+    out["education_startups"] = float(made.sum())
+    at = {"outcome": s["outcome"][nz], "outcome_time": s["outcome_time"][nz],
+          "founded": s["founded"][nz]}
+    out["education_survivors_5y"] = float((made * alive_at_5(at)).sum())
     return out
 
 
 def region_metrics(records, calendar) -> list[dict]:
     """Per-region rows: start-ups, supported, 5-year survival, survivors, jobs at the horizon."""
     s = records.startups
+    tot = Totals(records, calendar)
     w = s["weight"]
     died = s["outcome"] == DIED
     age = s["outcome_time"] - s["founded"]
-    cohort = ((s["cohort_year"] >= calendar.cohort_first_year)
-              & (s["cohort_year"] <= calendar.cohort_last_year))
-    alive = s["outcome"] == ALIVE
+    cohort = tot.rows["cohort"]
     names = records.region_names
     region = s["region"]
-
-    def per_region(values: np.ndarray, where: np.ndarray | None = None) -> list[float]:
-        return np.bincount(region,
-                           weights=values if where is None else np.where(where, values, 0.0),
-                           minlength=len(names)).tolist()
-
-    startups = per_region(w, cohort)
-    supported = per_region(w, s["supported"])
-    jobs = per_region(w * s["jobs"], alive)
-    grants, partner, private, equity = (per_region(w * s[k]) for k in ("grant_krw",
-                                                                       "conglomerate_krw",
-                                                                       "private_krw", "equity_krw"))
+    k = len(names)
+    startups, jobs, private, equity = (
+        tot.by_region(name, SUMS[name], k).tolist()
+        for name in ("startups", "jobs_end", "private_investment_krw", "equity_raised_krw"))
+    at = np.flatnonzero(s["supported"])
+    sup_region, ws = region[at], w[at]
+    supported, grants, partner = (
+        np.bincount(sup_region, weights=v, minlength=k).tolist()
+        for v in (ws, ws * s["grant_krw"][at], ws * s["conglomerate_krw"][at]))
     # a replication's start-ups come region by region (sim.model.population), so each region's
     # rows are one slice; any other order is grouped first
     order = None if np.all(region[1:] >= region[:-1]) else np.argsort(region, kind="stable")

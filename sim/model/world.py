@@ -105,10 +105,62 @@ class Records:
     """The start-ups whose path differs from their walk alone in this economy (the supported, and
     the never-supported the market moved): ``sid``, and that walk's ``outcome``, ``outcome_time``,
     ``equity_krw`` and ``debt_krw``."""
+    economy: EconomyRows | None = None
+    """Every start-up's columns had nobody been supported: the economy's own walks, one read-only
+    object shared by every scenario of this economy in a worker. The columns of ``startups`` named
+    in it differ from it only at ``alone["sid"]``, so statistics can be summed once per economy
+    and corrected there."""
 
     def __len__(self) -> int:
         """Start-ups (rows of ``startups``), not the economy's count (see their ``weight``)."""
         return len(self.startups["founded"])
+
+
+class EconomyRows:
+    """The columns of a replication's records that follow from the economy alone, for every
+    start-up walking it unsupported (see :attr:`Records.economy`): ``region``, ``weight``,
+    ``founded``, ``cohort_year``, ``stage_reached``, ``crossed``, ``outcome``, ``outcome_time``,
+    ``equity_krw``, ``debt_krw``, ``private_krw``, ``bridge_rounds`` and ``jobs``, read-only."""
+
+    def __init__(self, columns: dict[str, np.ndarray]):
+        """Hold ``columns`` (made read-only)."""
+        for v in columns.values():
+            v.setflags(write=False)
+        self.columns = columns
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        """Column ``name``."""
+        return self.columns[name]
+
+
+def _walk_columns(pop: Population, horizon: float, job_mult: np.ndarray, start: str, *, stage,
+                  crossed_time, equity, debt, bridges, outcome, cause, outcome_time) -> dict:
+    """The records' columns that follow from the population and the start-ups' paths (given as
+    arrays the caller owns: ``outcome_time`` is filled in with the horizon where alive)."""
+    outcome_time[outcome == ALIVE] = horizon
+    start_year, start_month = int(start[:4]), int(start[5:7])
+    founded = pop.founded
+    return {
+        "region": pop.region.astype(np.int16),
+        "serial": pop.serial.astype(np.int64),
+        "weight": pop.weight,
+        "sector": pop.sector.astype(np.int16),
+        "founded": founded,
+        "cohort_year": (start_year + (start_month - 1 + np.floor(founded)) // 12).astype(np.int16),
+        "quality": pop.quality,
+        "team": pop.team,
+        "private_krw": equity + debt,
+        "equity_krw": equity,
+        "debt_krw": debt,
+        "bridge_rounds": bridges.astype(np.int16),
+        "stage_reached": stage,
+        "crossed": stage >= CROSSED,
+        "crossed_time": crossed_time,
+        "outcome": outcome,
+        "cause": cause,
+        "outcome_time": outcome_time,
+        "jobs": pop.team * job_mult[stage],
+    }
 
 
 class World:
@@ -264,40 +316,24 @@ class World:
                                         conglomerate, subcontract, stage, crossed_time, outcome,
                                         cause, outcome_time), start=1):
                 target[sid] = t[:, j]
-        outcome_time[outcome == ALIVE] = horizon
-        start_year = int(self.scenario.calendar.start[:4])
-        start_month = int(self.scenario.calendar.start[5:7])
-        founded = pop.founded
-        job_mult = np.array(self.job_mult)
+        cols = _walk_columns(pop, horizon, np.array(self.job_mult), self.scenario.calendar.start,
+                             stage=stage, crossed_time=crossed_time, equity=equity, debt=debt,
+                             bridges=bridges, outcome=outcome, cause=cause,
+                             outcome_time=outcome_time)
         startups = {
-            "region": pop.region.astype(np.int16),
-            "serial": pop.serial.astype(np.int64),
-            "weight": pop.weight,
-            "sector": pop.sector.astype(np.int16),
-            "founded": founded,
-            "cohort_year": (start_year
-                            + (start_month - 1 + np.floor(founded)) // 12).astype(np.int16),
-            "quality": pop.quality,
-            "team": pop.team,
+            **{k: cols[k] for k in ("region", "serial", "weight", "sector", "founded",
+                                    "cohort_year", "quality", "team")},
             "supported": centre >= 0,
             "centre": centre,
             "support_time": support_time,
             "grant_krw": grant,
-            "private_krw": equity + debt,
-            "equity_krw": equity,
-            "debt_krw": debt,
-            "bridge_rounds": bridges.astype(np.int16),
+            **{k: cols[k] for k in ("private_krw", "equity_krw", "debt_krw", "bridge_rounds")},
             "conglomerate_krw": conglomerate,
             "subcontract": subcontract,
-            "stage_reached": stage,
-            "crossed": stage >= CROSSED,
-            "crossed_time": crossed_time,
-            "outcome": outcome,
-            "cause": cause,
-            "outcome_time": outcome_time,
-            "jobs": pop.team * job_mult[stage],
+            **{k: cols[k] for k in ("stage_reached", "crossed", "crossed_time", "outcome",
+                                    "cause", "outcome_time", "jobs")},
             "education_created": education_created(self.scenario, self.region_names, pop.region,
-                                                   founded),
+                                                   pop.founded),
         }
         spending = books.spending(self, t[:, 2], t[:, 1], t[:, 3])
         partner = _flat(self.partner_paid, len(self.partner_paid), 3)
@@ -312,7 +348,7 @@ class World:
             raised=_flat(self.raised, len(self.raised), 3),
             hired=_flat(self.hired, len(self.hired), 2), rounds=self._rounds(paths, sup, since),
             spending=spending, partner_paid=partner, market=self._market_books(moved),
-            alone=self._alone(sup, moved))
+            alone=self._alone(sup, moved), economy=self.economy.rows(self))
 
     def _displace(self, sup: np.ndarray, since: np.ndarray):
         """The never-supported start-ups' paths once the supported firms' extra venture money is
@@ -378,6 +414,7 @@ class _Economy:
 
     population: Population
     market: market.Settled
+    _rows: EconomyRows | None = None
 
     @property
     def paths(self) -> Paths:
@@ -386,6 +423,24 @@ class _Economy:
     @property
     def m(self) -> np.ndarray:
         return self.market.m
+
+    def rows(self, world: World) -> EconomyRows:
+        """The records' columns of this economy's start-ups walking unsupported, made on the first
+        call (``world``: any world of this economy, for its horizon, jobs and calendar) and the same
+        object afterwards."""
+        if self._rows is None:
+            p = self.paths
+            cols = _walk_columns(
+                self.population, world.horizon, np.array(world.job_mult),
+                world.scenario.calendar.start, stage=p.stage.copy(),
+                crossed_time=p.crossed_time.copy(), equity=p.equity_krw.copy(),
+                debt=p.debt_krw.copy(), bridges=p.bridges.copy(), outcome=p.outcome.copy(),
+                cause=p.cause.copy(), outcome_time=p.outcome_time.copy())
+            self._rows = EconomyRows({k: cols[k] for k in (
+                "region", "weight", "founded", "cohort_year", "stage_reached", "crossed",
+                "outcome", "outcome_time", "equity_krw", "debt_krw", "private_krw",
+                "bridge_rounds", "jobs")})
+        return self._rows
 
 
 def _economy(scenario: Scenario, cohorts, walks: list[market.Settled], rules,
