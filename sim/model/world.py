@@ -118,9 +118,10 @@ class Records:
 
 class EconomyRows:
     """The columns of a replication's records that follow from the economy alone, for every
-    start-up walking it unsupported (see :attr:`Records.economy`): ``region``, ``weight``,
-    ``founded``, ``cohort_year``, ``stage_reached``, ``crossed``, ``outcome``, ``outcome_time``,
-    ``equity_krw``, ``debt_krw``, ``private_krw``, ``bridge_rounds`` and ``jobs``, read-only."""
+    start-up walking it unsupported (see :attr:`Records.economy`): ``region``, ``serial``,
+    ``weight``, ``sector``, ``founded``, ``cohort_year``, ``stage_reached``, ``crossed``,
+    ``outcome``, ``outcome_time``, ``equity_krw``, ``debt_krw``, ``private_krw``,
+    ``bridge_rounds`` and ``jobs``, read-only."""
 
     def __init__(self, columns: dict[str, np.ndarray]):
         """Hold ``columns`` (made read-only)."""
@@ -134,10 +135,22 @@ class EconomyRows:
 
 
 def _walk_columns(pop: Population, horizon: float, job_mult: np.ndarray, start: str, *, stage,
-                  crossed_time, equity, debt, bridges, outcome, cause, outcome_time) -> dict:
+                  crossed_time, equity, debt, bridges, outcome, cause, outcome_time,
+                  economy: EconomyRows | None = None, changed: np.ndarray | None = None) -> dict:
     """The records' columns that follow from the population and the start-ups' paths (given as
-    arrays the caller owns: ``outcome_time`` is filled in with the horizon where alive)."""
+    arrays the caller owns: ``outcome_time`` is filled in with the horizon where alive). With the
+    ``economy``'s own columns, those that follow from the population alone are the economy's
+    (shared, read-only) and the jobs are the economy's but at the ``changed`` rows."""
     outcome_time[outcome == ALIVE] = horizon
+    if economy is not None:
+        jobs = economy["jobs"].copy()
+        jobs[changed] = pop.team[changed] * job_mult[stage[changed]]
+        return {**{k: economy[k] for k in ("region", "serial", "weight", "sector", "founded",
+                                           "cohort_year")},
+                "quality": pop.quality, "team": pop.team, "private_krw": equity + debt,
+                "equity_krw": equity, "debt_krw": debt, "bridge_rounds": bridges.astype(np.int16),
+                "stage_reached": stage, "crossed": stage >= CROSSED, "crossed_time": crossed_time,
+                "outcome": outcome, "cause": cause, "outcome_time": outcome_time, "jobs": jobs}
     start_year, start_month = int(start[:4]), int(start[5:7])
     founded = pop.founded
     return {
@@ -303,6 +316,10 @@ class World:
         sup, since = t[order, 0].astype(np.int64), t[order, 2]
         moved = self._displace(sup, since)
         paths = self.paths if moved is None else moved.paths
+        # the rows whose path is not the economy's: the supported and the never-supported the
+        # market moved (two sorted sets that never share a start-up)
+        changed = sup if moved is None else np.sort(np.concatenate([sup, moved.moved]))
+        economy = self.economy.rows(self)
         centre = np.full(n, -1, dtype=np.int16)
         support_time = np.full(n, np.nan)
         grant, conglomerate, subcontract = np.zeros(n), np.zeros(n), np.zeros(n, dtype=bool)
@@ -319,7 +336,7 @@ class World:
         cols = _walk_columns(pop, horizon, np.array(self.job_mult), self.scenario.calendar.start,
                              stage=stage, crossed_time=crossed_time, equity=equity, debt=debt,
                              bridges=bridges, outcome=outcome, cause=cause,
-                             outcome_time=outcome_time)
+                             outcome_time=outcome_time, economy=economy, changed=changed)
         startups = {
             **{k: cols[k] for k in ("region", "serial", "weight", "sector", "founded",
                                     "cohort_year", "quality", "team")},
@@ -348,7 +365,7 @@ class World:
             raised=_flat(self.raised, len(self.raised), 3),
             hired=_flat(self.hired, len(self.hired), 2), rounds=self._rounds(paths, sup, since),
             spending=spending, partner_paid=partner, market=self._market_books(moved),
-            alone=self._alone(sup, moved), economy=self.economy.rows(self))
+            alone=self._alone(changed), economy=economy)
 
     def _displace(self, sup: np.ndarray, since: np.ndarray):
         """The never-supported start-ups' paths once the supported firms' extra venture money is
@@ -391,8 +408,7 @@ class World:
                 "fund_supply": book.supply, "fund_cost": fund_cost,
                 "period_months": np.array([market.PERIOD_MONTHS])}
 
-    def _alone(self, sup: np.ndarray, moved) -> dict[str, np.ndarray]:
-        sids = sup if moved is None else np.union1d(sup, moved.moved)
+    def _alone(self, sids: np.ndarray) -> dict[str, np.ndarray]:
         p = self.paths
         out_t = np.where(p.outcome[sids] == ALIVE, self.horizon, p.outcome_time[sids])
         return {"sid": sids, "outcome": p.outcome[sids], "outcome_time": out_t,
@@ -437,7 +453,8 @@ class _Economy:
                 debt=p.debt_krw.copy(), bridges=p.bridges.copy(), outcome=p.outcome.copy(),
                 cause=p.cause.copy(), outcome_time=p.outcome_time.copy())
             self._rows = EconomyRows({k: cols[k] for k in (
-                "region", "weight", "founded", "cohort_year", "stage_reached", "crossed",
+                "region", "serial", "weight", "sector", "founded", "cohort_year",
+                "stage_reached", "crossed",
                 "outcome", "outcome_time", "equity_krw", "debt_krw", "private_krw",
                 "bridge_rounds", "jobs")})
         return self._rows
