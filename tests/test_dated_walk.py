@@ -41,9 +41,9 @@ def _replay(world: World, sids: np.ndarray) -> dict[str, list]:
     pop = world.population
     out = {k: [] for k in ("stage", "outcome", "cause", "outcome_time", "crossed_time", "equity",
                            "debt", "bridges")}
-    for sid, row, bridge in zip(sids.tolist(), pop.rows(sids), pop.bridge_amounts(sids),
-                                strict=True):
-        s = Startup(world, sid, row, bridge)
+    bridges = pop.bridge_amounts(sids)
+    for i, (sid, row) in enumerate(zip(sids.tolist(), pop.rows(sids), strict=True)):
+        s = Startup(world, sid, row, bridges, i)
         t, clock = s._run_until(s.founded, world.horizon)
         while clock >= 0 and not s._conclude(t, clock):
             t, clock = s._run_until(t, world.horizon)

@@ -460,10 +460,9 @@ def test_bulk_walk_and_a_startups_own_walk_agree_to_the_bit(make_scenario):
     assert len(sids) > 500
     stage, outcome, cause = [], [], []
     times, crossed, private = [], [], []
-    for sid, row, bridge in zip(
-        sids.tolist(), pop.rows(sids), pop.bridge_amounts(sids), strict=True
-    ):
-        s = Startup(world, sid, row, bridge)
+    bridges = pop.bridge_amounts(sids)
+    for i, (sid, row) in enumerate(zip(sids.tolist(), pop.rows(sids), strict=True)):
+        s = Startup(world, sid, row, bridges, i)
         t, clock = s._run_until(s.founded, world.horizon)
         while clock >= 0 and not s._conclude(t, clock):
             t, clock = s._run_until(t, world.horizon)

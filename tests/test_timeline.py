@@ -283,7 +283,8 @@ def _state(world: World) -> dict:
     supported start-up's whole state."""
     from sim.model.startup import Startup
 
-    slots = [s for s in Startup.__slots__ if s not in ("world", "centre", "pending")]
+    slots = [s for s in Startup.__slots__
+             if s not in ("world", "centre", "pending", "bridge_amounts")]
     return {
         "centres": [
             (

@@ -118,7 +118,16 @@ class Centre:
         """Act under configuration ``i`` from now on (its values are what residents selected now
         get)."""
         self.cfg = cfg = self._cfgs[i]
-        self.training = cfg.training
+        tr = cfg.training
+        # what the residents selected now get: hazard and speed multipliers during the residency,
+        # funding odds multiplier, and a network boost to them (1 + boost, fading with its
+        # half-life from the selection: none when the half-life is not given)
+        fading = tr.funding_odds_half_life_months is not None
+        self.support = (tr.hazard_multiplier_during * tr.resolution_multiplier,
+                        tr.speed_multiplier_during * tr.resolution_multiplier,
+                        1.0 if fading else tr.funding_odds_multiplier,
+                        tr.funding_odds_multiplier - 1.0 if fading else 0.0,
+                        tr.funding_odds_half_life_months if fading else math.inf)
         terms = self._terms[i]
         self.catchment, self.focus, self.in_focus = terms.catchment, terms.focus, terms.in_focus
 
@@ -184,7 +193,7 @@ class Centre:
         score = pop.log_quality[sids] + cfg.selection_noise * pop.pitch_z[sids]
         if self.focus:
             score = score + np.where(self.in_focus[pop.sector[sids]], cfg.focus_bonus, 0.0)
-        chosen = sids[np.argsort(-score, kind="stable")[:k]]
+        chosen = sids[_best(-score, k)]
         per, per_round = cfg.grants.per_startup_krw, cfg.grants.per_round
         end = now + cfg.residency_months
         for rank, s in enumerate(self.world.admit(chosen)):
@@ -196,3 +205,15 @@ class Centre:
                 self.grants_paid += per
             s.select(self, end, grant)
         self.selected += len(chosen)
+
+
+def _best(neg: np.ndarray, k: int) -> np.ndarray:
+    """Positions of the ``k`` smallest values of ``neg`` in the order a stable sort of all of them
+    gives (ties in position order): sorting only those at or below the ``k``-th smallest, found by
+    a partition."""
+    if k < len(neg):
+        kth = np.partition(neg, k - 1)[k - 1]
+        if kth == kth:  # not NaN (a stable sort puts NaN last)
+            top = np.flatnonzero(neg <= kth)
+            return top[np.argsort(neg[top], kind="stable")[:k]]
+    return np.argsort(neg, kind="stable")[:k]

@@ -53,6 +53,7 @@ what a selected start-up needs to replay its own walk. ``Population.rows`` build
 asked for from these names and :class:`startup.Startup` reads its row through them."""
 _COLUMNS = (*SCALARS, *VECTORS)
 _INTEGERS = ("sector", "region")
+_TABLE_BLOCK = 4096  # rows filled at a time (4096 x 38 floats: 1.2 MB)
 
 
 class Population:
@@ -120,9 +121,10 @@ class Population:
         self._table = self._tabulate() if table else None
 
         self._starts = np.cumsum([0, *(len(c) for c in cohorts)])
-        self._pools: dict[float, tuple[list[np.ndarray], list[np.ndarray]]] = {}
-        self._candidates: list[np.ndarray] = []
-        self._candidate_founded: list[np.ndarray] = []
+        # per keenest apply probability, per region: the candidates' sids, founding months,
+        # leaving months and apply draws
+        self._pools: dict[float, list[tuple[np.ndarray, ...]]] = {}
+        self._candidates: list[tuple[np.ndarray, ...]] = []
 
     def __len__(self) -> int:
         """How many start-ups (rows), not the economy's count (see ``weight``)."""
@@ -137,13 +139,14 @@ class Population:
         each run marks its own selections in its own ``taken``.
         """
         pools = self._pools.get(pool_apply)
-        if pools is None:  # per region, in founding order
+        if pools is None:  # per region, in founding order, with the columns a contest filters on
             keen = self.apply_u < pool_apply
             bounds = zip(self._starts[:-1], self._starts[1:], strict=True)
             candidates = [lo + np.flatnonzero(keen[lo:hi]) for lo, hi in bounds]
-            pools = self._pools[pool_apply] = (candidates, [self.founded[c] for c in candidates])
+            pools = self._pools[pool_apply] = [
+                (c, self.founded[c], self.leaves[c], self.apply_u[c]) for c in candidates]
         run = copy.copy(self)
-        run._candidates, run._candidate_founded = pools
+        run._candidates = pools
         run.taken = np.zeros(self.n, dtype=bool)
         return run
 
@@ -154,13 +157,13 @@ class Population:
         order."""
         found = []
         for r in regions:
-            cand = self._candidates[r]
-            f = self._candidate_founded[r]
-            lo, hi = np.searchsorted(f, oldest, "left"), np.searchsorted(f, youngest, "right")
+            cand, founded, leaves, apply_u = self._candidates[r]
+            lo, hi = np.searchsorted(founded, oldest, "left"), np.searchsorted(founded, youngest,
+                                                                               "right")
             if hi <= lo:
                 continue
             sids = cand[lo:hi]
-            keep = (self.leaves[sids] > now) & (self.apply_u[sids] < p_apply) & ~self.taken[sids]
+            keep = (leaves[lo:hi] > now) & (apply_u[lo:hi] < p_apply) & ~self.taken[sids]
             found.append(sids[keep])
         if not found:
             return np.empty(0, dtype=np.int64)
@@ -168,14 +171,18 @@ class Population:
 
     def _tabulate(self) -> np.ndarray:
         """Move the :data:`ROW` columns into one (n, width) table and keep them as its views (the
-        same values, the same memory once the separate columns are gone)."""
+        same values, the same memory once the separate columns are gone).
+
+        Filled a block of rows at a time, so that the block being written stays in the cache
+        (column by column over the whole table, every write touched another cache line)."""
         table = np.empty((self.n, ROW.width))
+        for lo in range(0, self.n, _TABLE_BLOCK):
+            hi = lo + _TABLE_BLOCK
+            for name in _COLUMNS:
+                table[lo:hi, getattr(ROW, name)] = getattr(self, name)[lo:hi]
         for name in _COLUMNS:
-            at = getattr(ROW, name)
-            table[:, at] = getattr(self, name)
-            if name in _INTEGERS:  # indices stay integer columns; the table holds their float copy
-                continue
-            setattr(self, name, table[:, at])
+            if name not in _INTEGERS:  # indices stay integer columns; the table holds a float copy
+                setattr(self, name, table[:, getattr(ROW, name)])
         return table
 
     def rows(self, sids: np.ndarray) -> list[list[float]]:
@@ -186,8 +193,8 @@ class Population:
             return self._table[sids].tolist()
         return np.column_stack([getattr(self, name)[sids] for name in _COLUMNS]).tolist()
 
-    def bridge_amounts(self, sids: np.ndarray) -> list[list[float]]:
-        """Per sid, the size of bridge loan ``b`` raised in stage ``s`` at position
+    def bridge_amounts(self, sids: np.ndarray) -> np.ndarray:
+        """Per sid (a row), the size of bridge loan ``b`` raised in stage ``s`` at column
         ``s * MAX_BRIDGE_DRAWS + b``.
 
         Computed with the same numpy expression as the unsupported walk, so both paths agree to the
@@ -196,4 +203,4 @@ class Population:
         z = self.bridge_z[sids]
         amounts = self.debt_size[None, :, None] * np.exp(self.debt_sigma[None, :, None]
                                                          * z[:, None, :])
-        return amounts.reshape(len(sids), -1).tolist()
+        return amounts.reshape(len(sids), -1)

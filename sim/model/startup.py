@@ -21,6 +21,8 @@ from __future__ import annotations
 import bisect
 import math
 
+import numpy as np
+
 from .codes import (
     ACQUIRED,
     ACQUISITION,
@@ -51,53 +53,47 @@ INF = math.inf
 # a row's layout: its one-number columns are unpacked in one statement in Startup.__init__, in the
 # order of population.SCALARS
 _SCALARS = len(SCALARS)
-_WORK, _RAISE_U, _RAISE_AMOUNT, _BRIDGE_U = ROW.work, ROW.raise_u, ROW.raise_amount, ROW.bridge_u
-_DEBT_U, _DEBT_AMOUNT = ROW.debt_u, ROW.debt_amount
+# the first position of each per-stage (per-draw) column: its entry for stage s sits at _WORK + s
+_WORK, _RAISE_U, _RAISE_AMOUNT = ROW.work.start, ROW.raise_u.start, ROW.raise_amount.start
+_DEBT_U, _DEBT_AMOUNT, _BRIDGE_U = ROW.debt_u.start, ROW.debt_amount.start, ROW.bridge_u.start
 
 
 class Startup:
     """A start-up a centre selected. Attributes are plain floats for a lean hot loop."""
 
     __slots__ = (
-        "id", "world", "sector", "founded", "cash", "burn",
+        "id", "world", "row", "bridge_amounts", "bridge_at", "sector", "founded", "cash", "burn",
         "revenue", "team", "fail_budget", "acq_budget", "mature_budget", "conglomerate_u",
-        "hq", "speed_q", "eq_q", "debt_q", "acq_rate", "work", "raise_u", "raise_amount", "debt_u",
-        "debt_amount",
-        "bridge_u", "bridge_amount", "cell0", "m_row", "acc_row", "hz_ratio", "epoch",
-        "stage", "work_left", "fail_used", "acq_used", "bridges", "bridges_won",
+        "hq", "speed_q", "eq_q", "debt_q", "acq_rate", "cell0", "m_row", "acc_row", "hz_ratio",
+        "epoch", "stage", "work_left", "fail_used", "acq_used", "bridges", "bridges_won",
         "hazard_mult", "speed_mult", "fund_mult", "fund_boost", "boost_half_life", "res_end",
         "has_seat", "centre", "centre_index", "support_time",
         "grant_krw", "equity_krw", "debt_krw", "conglomerate_krw", "subcontract",
         "outcome", "cause", "outcome_time", "crossed_time", "pending",
     )
 
-    def __init__(self, world, sid: int, row: list[float], bridge_amount: list[float]):
+    def __init__(self, world, sid: int, row: list[float], bridge_amounts: np.ndarray, at: int):
         """``row`` is the start-up's row of the population table (laid out by
-        :data:`population.ROW`); ``bridge_amount`` its bridge round sizes."""
+        :data:`population.ROW`): its per-stage and per-draw numbers stay there; row ``at`` of
+        ``bridge_amounts`` (:meth:`population.Population.bridge_amounts`) its bridge round sizes."""
         self.id = sid
         self.world = world
+        self.row = row
+        self.bridge_amounts = bridge_amounts
+        self.bridge_at = at
         (self.founded, sector, region, self.cash, self.burn, self.team, self.conglomerate_u,
          self.fail_budget, self.acq_budget, self.mature_budget, self.hq, self.speed_q, self.eq_q,
          self.debt_q, self.acq_rate) = row[:_SCALARS]
         self.sector = int(sector)
-        self.cell0 = int(region) * world.periods  # its region's first market cell
-        self.m_row = world.market_m[int(region)]  # its region's market multipliers, by period
-        # the dated walk terms (dated.py): its region's access ratios by period and hazard ratios by
-        # epoch (None: not dated), and the epoch of its founding
-        self.acc_row = None if world.access is None else world.access[int(region)]
-        self.hz_ratio = None if world.hazard_ratio is None else world.hazard_ratio[int(region)]
+        # its region's first market cell, market multipliers by period, and dated walk terms
+        # (dated.py): access ratios by period and hazard ratios by epoch (None: not dated)
+        self.cell0, self.m_row, self.acc_row, self.hz_ratio = world.region_terms[int(region)]
+        # the epoch of its founding
         self.epoch = (0 if world.breaks is None
                       else bisect.bisect_right(world.breaks, self.founded) - 1)
-        self.work = row[_WORK]
-        self.raise_u = row[_RAISE_U]
-        self.raise_amount = row[_RAISE_AMOUNT]
-        self.debt_u = row[_DEBT_U]
-        self.debt_amount = row[_DEBT_AMOUNT]
-        self.bridge_u = row[_BRIDGE_U]
-        self.bridge_amount = bridge_amount
+        self.work_left = row[_WORK]
         self.revenue = 0.0
         self.stage = 0
-        self.work_left = self.work[0]
         self.fail_used = 0.0
         self.acq_used = 0.0
         self.bridges = 0
@@ -123,15 +119,6 @@ class Startup:
         self.outcome_time = math.nan
         self.crossed_time = math.nan
         self.pending = None  # (time, clock) of the event its timeout will apply
-
-    def detach(self) -> None:
-        """Drop the links to the run (world, centre) once it is over.
-
-        A start-up, its pending timeout and the world refer to each other in cycles; cutting them
-        lets reference counting free a finished run at once instead of leaving objects per
-        supported start-up to the cyclic garbage collector.
-        """
-        self.world = self.centre = self.pending = None
 
     def select(self, centre, residency_end: float, grant: float) -> None:
         """Selected by ``centre`` now: replay the private walk from founding to now, then live
@@ -261,6 +248,7 @@ class Startup:
         Returns True when the walk is over (crossed)."""
         stage = self.stage
         w = self.world
+        row = self.row
         q = int(t / PERIOD_MONTHS)  # the market period (walk.walk: the same expression)
         if q > w.last_period:
             q = w.last_period
@@ -276,10 +264,10 @@ class Startup:
         p = p * mult * self.m_row[q]
         if p > cap:
             p = cap
-        amount = self.raise_amount[stage]
+        amount = row[_RAISE_AMOUNT + stage]
         if supported:  # the venture money it seeks after its support, for the market's books
             w.sought.append((self.cell0 + q, amount * p))
-        if self.raise_u[stage] < p:
+        if row[_RAISE_U + stage] < p:
             self.cash += amount
             self.equity_krw += amount
             if supported:  # money the supported firm attracted after its support
@@ -289,8 +277,8 @@ class Startup:
         p = w.debt_prob[stage][q] * self.debt_q
         if p > cap:
             p = cap
-        if self.debt_u[stage] < p:
-            amount = self.debt_amount[stage]
+        if row[_DEBT_U + stage] < p:
+            amount = row[_DEBT_AMOUNT + stage]
             self.cash += amount
             self.debt_krw += amount
             if supported:
@@ -304,7 +292,7 @@ class Startup:
         if stage == CROSSED:
             self._cross(t)
             return True
-        self.work_left = self.work[stage]
+        self.work_left = row[_WORK + stage]
         if stage == TRACTION and supported:
             partner = self.centre.partner_at(t)
             if partner is not None:
@@ -324,9 +312,9 @@ class Startup:
         p = w.bridge_prob[stage][q] * self.debt_q
         if p > w.max_funding_probability:
             p = w.max_funding_probability
-        won = self.bridge_u[b] < p
+        won = self.row[_BRIDGE_U + b] < p
         if won:
-            amount = self.bridge_amount[stage * MAX_BRIDGE_DRAWS + b]
+            amount = float(self.bridge_amounts[self.bridge_at, stage * MAX_BRIDGE_DRAWS + b])
             self.cash += amount
             self.debt_krw += amount
             self.bridges_won += 1
@@ -362,19 +350,13 @@ class Startup:
 
     # -- support --------------------------------------------------------------------------------
     def _supported(self, centre, residency_end: float, grant: float) -> None:
-        tr = centre.training
         self.centre = centre
         self.centre_index = centre.index
         self.support_time = self.world.env.now
         self.res_end = residency_end
         self.has_seat = centre.seats.take()
-        self.hazard_mult = tr.hazard_multiplier_during * tr.resolution_multiplier
-        self.speed_mult = tr.speed_multiplier_during * tr.resolution_multiplier
-        if tr.funding_odds_half_life_months is None:
-            self.fund_mult = tr.funding_odds_multiplier
-        else:  # 1 + boost, the boost fading from the selection date
-            self.fund_boost = tr.funding_odds_multiplier - 1.0
-            self.boost_half_life = tr.funding_odds_half_life_months
+        (self.hazard_mult, self.speed_mult, self.fund_mult, self.fund_boost,
+         self.boost_half_life) = centre.support
         if grant > 0:
             self.cash += grant
             self.grant_krw += grant

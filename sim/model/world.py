@@ -267,6 +267,12 @@ class World:
         self.paths = economy.paths
         # by region, period: what a supported start-up's rounds face
         self.market_m = economy.m.tolist()
+        # what a supported start-up takes from its region: its first market cell, its market
+        # multipliers, access ratios (by period) and hazard ratios (by epoch), None if not dated
+        self.region_terms = [
+            (i * self.periods, self.market_m[i], None if self.access is None else self.access[i],
+             None if self.hazard_ratio is None else self.hazard_ratio[i])
+            for i in range(len(self.region_names))]
         # only start-ups that would apply to the keenest open centre are ever applicants
         self.population = economy.population.fresh(
             max((c.max_apply_probability for c in self.centres), default=0.0))
@@ -287,8 +293,8 @@ class World:
         objects."""
         pop = self.population
         pop.taken[sids] = True
-        out = [Startup(self, sid, row, bridge) for sid, row, bridge in
-               zip(sids.tolist(), pop.rows(sids), pop.bridge_amounts(sids), strict=True)]
+        out = list(map(Startup, itertools.repeat(self), sids.tolist(), pop.rows(sids),
+                       itertools.repeat(pop.bridge_amounts(sids)), range(len(sids))))
         self.supported.extend(out)
         return out
 
@@ -298,11 +304,14 @@ class World:
         return self._records()
 
     def close(self) -> None:
-        """Release the run's objects (see :meth:`Startup.detach`); the world cannot run
-        afterwards."""
-        for s in self.supported:
-            s.detach()
+        """Release the run's objects; the world cannot run afterwards.
+
+        The supported start-ups refer to the world and the world to them (its list, the wake-ups on
+        the SimPy queue): dropping the world's side frees them at once by reference counting
+        instead of leaving them to the cyclic garbage collector.
+        """
         self.supported = []
+        self.env._queue.clear()
 
     # ------------------------------------------------------------------------------------------
     def _records(self) -> Records:
