@@ -372,3 +372,26 @@ def test_sums_taken_once_per_economy_equal_the_direct_sums(make_scenario):
                         strict=True):
             assert a == pytest.approx(b, rel=1e-12, abs=1e-9, nan_ok=True)
     assert moved > 0  # the market moved never-supported start-ups: their rows were corrected
+
+
+def test_the_sums_kept_per_economy_go_with_their_economy(make_scenario):
+    """The sums kept for an economy (analysis.totals) do not keep it alive: once the model's cache
+    lets the economy go and its records are dropped, its kept sums are gone too (a worker's memory
+    stays that of the economies its cache holds)."""
+    import gc
+    import weakref
+
+    from sim.analysis import totals
+    from sim.model import reuse
+
+    sc = make_scenario({"centres": centre()})
+    reuse.clear()
+    rec = simulate(sc, SEED, 3)
+    replication_metrics(rec, sc.calendar)
+    assert rec.economy in totals._ECONOMIES
+    economy = weakref.ref(rec.economy)
+    kept = len(totals._ECONOMIES)
+    del rec
+    reuse.clear()
+    gc.collect()
+    assert economy() is None and len(totals._ECONOMIES) == kept - 1

@@ -22,8 +22,6 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ..model.world import EconomyRows
-
 _ECONOMIES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 """Per economy (a :class:`sim.model.world.EconomyRows`, kept by the model's reuse cache), its sums
 and derived columns by calendar window: dropped with the economy."""
@@ -34,8 +32,10 @@ class _Rows:
     for; ``cohort`` (founded in the cohort window) and ``supported`` are derived."""
 
     def __init__(self, columns, at: np.ndarray | None, window: tuple[int, int],
-                 cohort: np.ndarray | None = None):
-        self._columns, self._at, self._window = columns, at, window
+                 cohort: np.ndarray | None = None, economy: bool = False):
+        # ``columns`` is a mapping, never the EconomyRows object itself: the kept sums must not
+        # keep their economy alive (its weak key)
+        self._columns, self._at, self._window, self._economy = columns, at, window, economy
         self._taken: dict[str, np.ndarray] = {} if cohort is None else {"cohort": cohort}
 
     def __getitem__(self, name: str) -> np.ndarray:
@@ -44,7 +44,7 @@ class _Rows:
             if name == "cohort":
                 year = self["cohort_year"]
                 got = (year >= self._window[0]) & (year <= self._window[1])
-            elif name == "supported" and isinstance(self._columns, EconomyRows):
+            elif name == "supported" and self._economy:
                 got = np.zeros(len(self["weight"]), bool)  # the economy's own: nobody supported
             else:
                 col = self._columns[name]
@@ -67,11 +67,12 @@ class Totals:
             return
         per_window = _ECONOMIES.setdefault(economy, {})
         if self.window not in per_window:
-            per_window[self.window] = {"rows": _Rows(economy, None, self.window), "sums": {}}
+            per_window[self.window] = {
+                "rows": _Rows(economy.columns, None, self.window, economy=True), "sums": {}}
         self._base = per_window[self.window]
         self.changed = np.asarray(records.alone["sid"], np.int64)
         self._new = _Rows(s, self.changed, self.window)
-        self._old = _Rows(economy, self.changed, self.window)
+        self._old = _Rows(economy.columns, self.changed, self.window, economy=True)
         # founding is the economy's, so the window's mask is too
         self.rows = _Rows(s, None, self.window, cohort=self._base["rows"]["cohort"])
 

@@ -454,13 +454,12 @@ class _Economy:
         call (``world``: any world of this economy, for its horizon, jobs and calendar) and the same
         object afterwards."""
         if self._rows is None:
-            p = self.paths
+            p = self.paths  # read-only: only the outcome times are written (the horizon)
             cols = _walk_columns(
                 self.population, world.horizon, np.array(world.job_mult),
-                world.scenario.calendar.start, stage=p.stage.copy(),
-                crossed_time=p.crossed_time.copy(), equity=p.equity_krw.copy(),
-                debt=p.debt_krw.copy(), bridges=p.bridges.copy(), outcome=p.outcome.copy(),
-                cause=p.cause.copy(), outcome_time=p.outcome_time.copy())
+                world.scenario.calendar.start, stage=p.stage, crossed_time=p.crossed_time,
+                equity=p.equity_krw, debt=p.debt_krw, bridges=p.bridges, outcome=p.outcome,
+                cause=p.cause, outcome_time=p.outcome_time.copy())
             self._rows = EconomyRows({k: cols[k] for k in (
                 "region", "serial", "weight", "sector", "founded", "cohort_year",
                 "stage_reached", "crossed",
