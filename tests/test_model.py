@@ -837,6 +837,13 @@ def test_an_economy_with_other_venture_money_shares_the_population_and_its_resul
               for k in ("economy", "population")}
     assert counts == {"economy": (0, 2), "population": (1, 1)}
     again = simulate(base, 5, 1)  # the first economy, from the cache, after the second was made
+    # each economy's applicant pools hold its own walks' exits, not the other's: its own pools
+    economies = list(reuse._CACHES["economy"].values())
+    assert len({id(e.population._pools) for e in economies}) == len(economies) == 2
+    for economy in economies:
+        for pools in economy.population._pools.values():
+            for cand, _founded, leaves, _apply in pools:
+                assert np.array_equal(leaves, economy.paths.leaves[cand])
     reuse.clear()
     alone = simulate(funds, 5, 1)
     for col, values in alone.startups.items():

@@ -130,6 +130,11 @@ class Population:
         """How many start-ups (rows), not the economy's count (see ``weight``)."""
         return self.n
 
+    def forget_pools(self) -> None:
+        """Drop the applicant pools built so far (they hold the candidates' exits, ``leaves``):
+        for a copy of this population that walks another economy."""
+        self._pools = {}
+
     def fresh(self, pool_apply: float) -> Population:
         """This population for a new run: the same (read-only, shared) columns, nobody taken yet,
         and as candidate applicants those who would apply to the keenest open centre

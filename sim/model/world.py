@@ -476,6 +476,7 @@ def _economy(scenario: Scenario, cohorts, walks: list[market.Settled], rules,
     population = copy.copy(reuse.cached("population", people,
                                         lambda: Population(scenario, cohorts, table=True)))
     population.leaves = settled.paths.leaves
+    population.forget_pools()  # its applicant pools hold these exits
     economy = _Economy(population, settled)
     for part in (population, settled.paths, settled, economy):
         reuse.freeze(part)
