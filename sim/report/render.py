@@ -13,6 +13,7 @@ workers. Ctrl-C stops the workers at once (they ignore it themselves).
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import signal
@@ -58,6 +59,9 @@ def _drawn_in_workers(drawings: list[Drawing], workers: int) -> list[bytes | Non
     out: list[bytes | None] = [None] * len(drawings)
     procs, busy = {}, {}
     todo = iter(range(len(drawings)))
+    # the parent's objects out of the workers' garbage collection: a collection there would touch
+    # each of them and copy the memory they share with the parent, page by page
+    gc.freeze()
     try:
         for _ in range(workers):
             mine, theirs = ctx.Pipe()
@@ -72,6 +76,7 @@ def _drawn_in_workers(drawings: list[Drawing], workers: int) -> list[bytes | Non
                 theirs.close()
             procs[mine] = p
             _give(busy, mine, next(todo, None))
+        gc.unfreeze()
         while busy:
             for conn in wait(list(busy)):
                 try:
@@ -82,6 +87,7 @@ def _drawn_in_workers(drawings: list[Drawing], workers: int) -> list[bytes | Non
                 out[i] = png
                 _give(busy, conn, next(todo, None))
     finally:
+        gc.unfreeze()
         for conn, p in procs.items():
             if p.is_alive() and conn in busy:  # interrupted, or an error here: stop at once
                 p.kill()
