@@ -891,3 +891,90 @@ def test_survival_curves_follow_the_supported_firms_and_their_twins(tiny, report
     for n in ("tiny-programme", "tiny-lottery"):
         if not res.twins[n]["visible"]:
             assert f"{n} (largest gap" in words
+
+
+def _pages(root: Path) -> dict[str, bytes]:
+    """A folder's pages and figures, by name."""
+    files = ["report.md", "report.html", *(f"figures/{p.name}"
+                                           for p in sorted((root / "figures").glob("*.png")))]
+    return {n: (root / n).read_bytes() for n in files}
+
+
+def test_the_pages_are_the_same_whatever_the_number_of_drawing_workers(tiny, tmp_path):
+    """report.html, report.md and every figure are byte for byte the same when one process draws
+    the figures and when two forked workers do (and the same as the compare wrote)."""
+    from sim.report import write_reports
+
+    pages = {}
+    for workers in (1, 2):
+        root = tmp_path / f"w{workers}" / tiny.name  # the page names its folder
+        shutil.copytree(tiny, root, ignore=shutil.ignore_patterns("report.*", "figures"))
+        write_reports(findings(root), workers=workers)
+        pages[workers] = _pages(root)
+    assert len(pages[1]) >= 8 and pages[1] == pages[2] == _pages(tiny)
+
+
+def _square(side: float) -> bytes:
+    """A small figure (module level: a drawing a worker can run)."""
+    from matplotlib.figure import Figure as MplFigure
+
+    from sim.report.plots import to_png
+
+    fig = MplFigure(figsize=(side, side))
+    fig.add_subplot().plot([0, 1], [0, side])
+    return to_png(fig)
+
+
+def _fails(parent: int) -> bytes:
+    """Raises (in a worker and here alike)."""
+    raise ValueError("this figure cannot be drawn")
+
+
+def _dies_in_a_worker(parent: int) -> bytes:
+    """Kills the worker process that draws it; draws a figure when the parent does."""
+    if os.getpid() != parent:
+        os._exit(3)
+    return _square(1.0)
+
+
+def test_figures_drawn_by_workers_are_those_drawn_here_and_a_lost_one_is_drawn_here():
+    """Workers draw each figure as this process would; a figure whose worker died is drawn here,
+    and a figure that cannot be drawn raises its own error here, with or without workers."""
+    from sim.report.document import Figure, drawing
+    from sim.report.render import _drawn_in_workers, draw_all
+
+    sides = [1.0, 1.5, 2.0, 1.2]
+    drawn = _drawn_in_workers([drawing(_square, s) for s in sides], 2)
+    assert drawn == [_square(s) for s in sides]  # every one drawn by a worker, identical
+    figs = [Figure(f"f{i}", "", "", drawing(_square, s)) for i, s in enumerate(sides)]
+    figs.insert(1, Figure("lost", "", "", drawing(_dies_in_a_worker, os.getpid())))
+    draw_all(figs, workers=2)
+    assert [f.png for f in figs] == [_square(1.0), _square(1.0), *map(_square, sides[1:])]
+    for workers in (1, 2):
+        with pytest.raises(ValueError, match="cannot be drawn"):
+            draw_all([Figure("ok", "", "", drawing(_square, 1.0)),
+                      Figure("bad", "", "", drawing(_fails, os.getpid()))], workers=workers)
+
+
+def test_the_kept_start_ups_are_each_scenarios_rows_as_a_filtered_read_gives_them(tiny):
+    """startups.parquet read once and split by scenario gives each scenario exactly the rows (in
+    file order) and values a read filtered on that scenario gives."""
+    import pyarrow.parquet as pq
+
+    from sim.analysis.folder import Results
+
+    res = Results.read(tiny)
+    assert set(res.kept) == set(res.names)
+    for name, k in res.kept.items():
+        t = pq.read_table(tiny / "startups.parquet", filters=[
+            ("scenario", "==", name), ("replication", "in", res.kept_replications)])
+        founded = t.column("founded_month").to_numpy()
+        assert len(k) == t.num_rows > 0
+        assert np.array_equal(k.founded, founded) and np.array_equal(
+            k.serial, t.column("serial").to_numpy())
+        assert list(k.region) == t.column("region").to_pylist()
+        assert list(k.cause) == t.column("cause").to_pylist()
+        outcome = np.asarray(t.column("outcome").to_pylist(), dtype=object)
+        assert np.array_equal(k.died, outcome == "died")
+        assert np.array_equal(k.acquired, outcome == "acquired")
+        assert np.array_equal(k.age_end, t.column("outcome_month").to_numpy() - founded)

@@ -479,6 +479,28 @@ def test_km_curve_bands_contain_the_estimate():
     assert np.all(lo99[inner] <= lo[inner]) and np.all(hi99[inner] >= hi[inner])
 
 
+def test_km_curve_is_defined_past_the_last_duration_exactly_when_km_at_has_reached_zero():
+    """Past the last duration km_curve is 0 where km_at's curve has reached 0 (every firm still at
+    risk died, ties at the end included) and NaN otherwise, like km_at, whole months and all."""
+    rng = np.random.default_rng(5)
+    grid = np.arange(0.0, 40.0)
+    for case in range(60):
+        d = rng.integers(1, 25, size=int(rng.integers(2, 40))).astype(float)
+        e = rng.random(d.size) < 0.7
+        last = d == d.max()
+        if case % 3 == 0:
+            e[last] = True  # every firm at risk at the end dies: S reaches 0
+        elif case % 3 == 1:
+            e[np.flatnonzero(last)[0]] = False  # one of them is censored: undefined past it
+        if not e.any():
+            continue
+        s, _, _ = km_curve(d, e, grid)
+        expect = km_at(d, e, grid)
+        np.testing.assert_array_equal(np.isnan(s), np.isnan(expect))
+        np.testing.assert_allclose(s, expect, rtol=1e-12, equal_nan=True)
+        assert (s[grid > d.max()] == 0.0).all() == bool(e[last].all())
+
+
 def test_km_curve_without_events():
     """km_curve without events is flat at 1."""
     d = np.array([1.0, 2.0, 3.0])

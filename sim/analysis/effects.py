@@ -40,21 +40,27 @@ def firm_keys(
     return np.asarray(replication, np.int64) * 10**12 + reg * 10**9 + np.asarray(serial, np.int64)
 
 
-def match_twins(key_a, founded_a, key_b, founded_b, order_b=None) -> tuple[np.ndarray, np.ndarray]:
+def match_twins(
+    key_a, founded_a, key_b, founded_b, order_b=None, sorted_b=None
+) -> tuple[np.ndarray, np.ndarray]:
     """Positions ``(ia, ib)`` of the firms present in both worlds and founded at the same moment, in
     the order of their keys (keys are unique within each world). ``order_b``, ``argsort(key_b)``,
-    may be given when the same world ``b`` is matched many times (a comparison's counterfactual)."""
+    and ``sorted_b``, ``key_b[order_b]``, may be given when the same world ``b`` is matched many
+    times (a comparison's counterfactual)."""
     key_a, key_b = np.asarray(key_a), np.asarray(key_b)
     if order_b is None:
         order_b = np.argsort(key_b, kind="stable")
-    sorted_b = key_b[order_b]
+    if sorted_b is None:
+        sorted_b = key_b[order_b]
     pos = np.searchsorted(sorted_b, key_a)
     found = pos < sorted_b.size
     found[found] = sorted_b[pos[found]] == key_a[found]
     ia = np.flatnonzero(found)
     ia = ia[np.argsort(key_a[ia], kind="stable")]
-    ib = order_b[np.searchsorted(sorted_b, key_a[ia])]
-    same = np.abs(np.asarray(founded_a, float)[ia] - np.asarray(founded_b, float)[ib]) < 1e-9
+    ib = order_b[pos[ia]]
+    # only the matched firms' founding times are widened to float64 (the same values)
+    same = np.abs(np.asarray(founded_a)[ia].astype(float)
+                  - np.asarray(founded_b)[ib].astype(float)) < 1e-9
     return ia[same], ib[same]
 
 
@@ -154,8 +160,21 @@ PROBES = {"twins": twins, "twins-all": twins_all}
 manifests)."""
 
 
+def twin_match(prog: dict, cf: dict) -> tuple[np.ndarray, np.ndarray]:
+    """Positions ``(ia, ib)`` of a scenario's supported firms (``prog``) and of their twins in the
+    counterfactual (``cf``), twins tables as for :func:`gap_by_replication` (:func:`match_twins`;
+    the counterfactual's key order is kept in its table, since every scenario is matched against
+    it)."""
+    if "key_order" not in cf:
+        cf["key_order"] = np.argsort(np.asarray(cf["key"]), kind="stable")
+        cf["key_sorted"] = np.asarray(cf["key"])[cf["key_order"]]
+    return match_twins(prog["key"], prog["founded_month"], cf["key"], cf["founded_month"],
+                       cf["key_order"], cf.get("key_sorted"))
+
+
 def gap_by_replication(
-    prog: dict, cf: dict, unsupported_5y: dict[int, float], age_months: float = 60.0
+    prog: dict, cf: dict, unsupported_5y: dict[int, float], age_months: float = 60.0,
+    matched: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> dict:
     """Per replication, the supported firms' survival from support with and without the programme.
 
@@ -164,7 +183,8 @@ def gap_by_replication(
     counterfactual; ``unsupported_5y`` maps a replication to the scenario's
     ``unsupported_survival_5y``. Returns arrays by replication: ``s_sup``, ``s_same_cf``, ``effect``
     (s_sup - s_same_cf: what the programme did for the firms it supported), ``selection`` (s_same_cf
-    - s_unsup: the rest of the published-style gap) and ``matched``.
+    - s_unsup: the rest of the published-style gap) and ``matched``. ``matched``: the firms'
+    :func:`twin_match`, when it is already known.
     """
     reps = sorted(unsupported_5y)
     out = {
@@ -172,14 +192,8 @@ def gap_by_replication(
         for k in ("s_sup", "s_same_cf", "s_unsup", "effect", "selection", "matched")
     }
     # twins over all replications at once (the key holds the replication), then grouped by
-    # replication;
-    # the counterfactual's key order is kept in its table, since every scenario is matched against
-    # it
-    if "key_order" not in cf:
-        cf["key_order"] = np.argsort(np.asarray(cf["key"]), kind="stable")
-    ia_all, ib_all = match_twins(
-        prog["key"], prog["founded_month"], cf["key"], cf["founded_month"], cf["key_order"]
-    )
+    # replication
+    ia_all, ib_all = matched if matched is not None else twin_match(prog, cf)
     rep_of = np.asarray(prog["replication"])[ia_all]
     for j, r in enumerate(reps):
         here = rep_of == r
@@ -203,27 +217,27 @@ def gap_by_replication(
     return out
 
 
-def twin_curves(prog: dict, cf: dict, grid_months) -> dict | None:
+def twin_curves(
+    prog: dict, cf: dict, grid_months, matched: tuple[np.ndarray, np.ndarray] | None = None
+) -> dict | None:
     """Kaplan-Meier survival of a scenario's supported firms from their support date (with the
     programme) beside the same firms' twins in the counterfactual from the same date (without it),
     pooled over every replication, with 95 % Greenwood bands, on ``grid_months`` (months since
     support). ``prog`` and ``cf``: twins tables as for :func:`gap_by_replication`. Returns
     ``supported``, ``matched``, ``treated`` and ``twins`` ((survival, low, high) each), the largest
     gap between the two curves (``largest_gap``) and whether it is :data:`VISIBLE_PP` or more
-    (``visible``); None when no supported firm has a twin."""
-    if "key_order" not in cf:
-        cf["key_order"] = np.argsort(np.asarray(cf["key"]), kind="stable")
-    ia, ib = match_twins(
-        prog["key"], prog["founded_month"], cf["key"], cf["founded_month"], cf["key_order"]
-    )
+    (``visible``); None when no supported firm has a twin. ``matched``: the firms'
+    :func:`twin_match`, when it is already known."""
+    ia, ib = matched if matched is not None else twin_match(prog, cf)
     if ia.size == 0:
         return None
-    support = np.asarray(prog["support_age"], float)[ia]
+    # the matched firms' columns, widened to float64 after they are picked (the same values)
+    support = np.asarray(prog["support_age"])[ia].astype(float)
     grid = np.asarray(grid_months, float)
-    treated = km_curve(np.asarray(prog["age_end"], float)[ia] - support,
-                       np.asarray(prog["died"], bool)[ia], grid)
-    untreated = km_curve(np.maximum(np.asarray(cf["age_end"], float)[ib] - support, 0.0),
-                         np.asarray(cf["died"], bool)[ib], grid)
+    treated = km_curve(np.asarray(prog["age_end"])[ia].astype(float) - support,
+                       np.asarray(prog["died"])[ia].astype(bool), grid)
+    untreated = km_curve(np.maximum(np.asarray(cf["age_end"])[ib].astype(float) - support, 0.0),
+                         np.asarray(cf["died"])[ib].astype(bool), grid)
     gap = np.abs(treated[0] - untreated[0])
     largest = float(np.nanmax(gap)) if np.isfinite(gap).any() else math.nan
     return {

@@ -23,7 +23,7 @@ import numpy as np
 
 from ..metadata import PRACTICAL_PP, CompareInfo, discover_info
 from . import money, yearly
-from .effects import gap_by_replication, gap_decomposition, twin_curves
+from .effects import gap_by_replication, gap_decomposition, twin_curves, twin_match
 from .folder import Kept, Results, probes_by_scenario
 from .stats import ratio_ci, summarize
 from .summary import cost_per_survivor_by_draw, precision_check, spread_interval
@@ -245,10 +245,12 @@ def findings(
     for sc, ref in pairs:
         for outcome in RATIO_OUTCOMES:
             f.ratios[(sc, ref, outcome)] = ratio(res, sc, ref, outcome)
-    f.gaps = {n: gap(res, n, by) for n in res.names}
-    if by is not None and cf in by:
-        f.twins = {n: c for n in res.names if n != cf and n in by
-                   and (c := twin_curves(by[n], by[cf], SINCE_SUPPORT)) is not None}
+    # each scenario's supported firms matched with their twins once, for the gap and the curves
+    matched = {n: twin_match(by[n], by[cf]) for n in res.names
+               if by is not None and cf in by and n != cf and n in by}
+    f.gaps = {n: gap(res, n, by, matched.get(n)) for n in res.names}
+    f.twins = {n: c for n in res.names if n in matched
+               and (c := twin_curves(by[n], by[cf], SINCE_SUPPORT, matched[n])) is not None}
     f.precision = precision_check(res.summary, res.comparisons)
     ref = base or cf
     f.changes = {
@@ -358,13 +360,16 @@ def ratio(
     return ratio_ci(cost, gain)
 
 
-def gap(res: Results, sc: str, by: dict | None) -> dict | None:
+def gap(
+    res: Results, sc: str, by: dict | None, matched: tuple[np.ndarray, np.ndarray] | None = None
+) -> dict | None:
     """The published-style gap of ``sc`` split into the programme's effect and selection.
 
     From every replication when the comparison kept its twins (``by``: probes.parquet by scenario,
     :func:`~sim.analysis.folder.probes_by_scenario`): means, with ``effect_stat`` and
     ``selection_stat`` (mean and 95% CI over replications) and ``replications``; else from the kept
     start-up tables, without intervals. None without a counterfactual or either source.
+    ``matched``: its supported firms' :func:`~sim.analysis.effects.twin_match`, when known.
     """
     cf = res.counterfactual
     if cf is None or sc == cf:
@@ -378,7 +383,7 @@ def gap(res: Results, sc: str, by: dict | None) -> dict | None:
                 strict=True,
             )
         )
-        g = gap_by_replication(by[sc], by[cf], unsup)
+        g = gap_by_replication(by[sc], by[cf], unsup, matched=matched)
         out = {k: float(np.nanmean(g[k])) if np.isfinite(g[k]).any() else math.nan
                for k in ("s_sup", "s_same_cf", "s_unsup", "effect", "selection")}
         out["naive"] = out["s_sup"] - out["s_unsup"]

@@ -353,10 +353,9 @@ class Results:
             regions_all = sorted({r for v in self.manifest.get("scenarios", {}).values()
                                   for r in ((v or {}).get("resolved") or {}).get("regions", {})})
             codes = {r: i for i, r in enumerate(regions_all)}
-            for n in self.names if reps else ():
-                k = read_kept(path, n, reps, self.resolved(n).get("calendar", {}), codes)
-                if k is not None:
-                    out[n] = k
+            if reps:
+                calendars = {n: self.resolved(n).get("calendar", {}) for n in self.names}
+                out = read_kept(path, self.names, reps, calendars, codes)
         except Exception as exc:  # noqa: BLE001 - any failure to read is damage
             raise damaged(path, f"unreadable ({type(exc).__name__}: "
                                 f"{str(exc).splitlines()[0][:160]})") from None
@@ -445,44 +444,87 @@ KEPT_COLUMNS = [
 ]
 
 
+KEPT_TEXT = ("scenario", "region", "outcome", "cause")
+"""startups.parquet's text columns :func:`read_kept` reads as dictionary codes (a million short
+strings as Python objects would cost a second)."""
+
+
 def read_kept(
-    path: Path, scenario: str, reps: list[int], calendar: dict, codes: dict[str, int]
-) -> Kept | None:
-    """Scenario ``scenario``'s rows of startups.parquet in replications ``reps`` (None if it has
-    none)."""
+    path: Path, names: list[str], reps: list[int], calendars: dict[str, dict],
+    codes: dict[str, int],
+) -> dict[str, Kept]:
+    """Each scenario's rows of startups.parquet in replications ``reps`` (a scenario without any
+    left out): the file is read once and split by scenario, each scenario's rows in file order.
+    ``calendars``: each scenario's resolved ``calendar``; ``codes``: region name -> code for the
+    firms' twin keys."""
     import pyarrow.parquet as pq
 
     present = set(pq.ParquetFile(path).schema_arrow.names)
     cols = KEPT_COLUMNS + [n for n in ("weight",) if n in present]
-    t = pq.read_table(
-        path, columns=cols, filters=[("scenario", "==", scenario), ("replication", "in", reps)]
-    )
+    t = pq.read_table(path, columns=["scenario"] + cols, read_dictionary=list(KEPT_TEXT))
     if t.num_rows == 0:
-        return None
-    c = {n: t.column(n).to_numpy(zero_copy_only=False) for n in cols}
-    outcome = c["outcome"].astype(str)
+        return {}
+    text = {n: _codes(t.column(n)) for n in KEPT_TEXT}
+    c = {n: t.column(n).to_numpy() for n in cols if n not in KEPT_TEXT}
+    scenario, scenario_names = text["scenario"]
+    wanted = np.isin(c["replication"], np.asarray(reps, np.int64))
+    out = {}
+    for n in names:
+        at = np.flatnonzero(scenario_names == n)
+        rows = np.flatnonzero((scenario == at[0]) & wanted) if at.size else at
+        if rows.size:
+            out[n] = _kept({**{k: v[rows] for k, v in c.items()},
+                            **{k: (v[0][rows], v[1]) for k, v in text.items()}},
+                           calendars.get(n) or {}, codes)
+    return out
+
+
+def _codes(col) -> tuple[np.ndarray, np.ndarray]:
+    """A text column as integer codes and the names they index (None last, for nulls, when there
+    are any)."""
+    import pyarrow as pa
+
+    if pa.types.is_dictionary(col.type):
+        col = col.unify_dictionaries().combine_chunks()
+    else:  # an all-null column is not read as a dictionary
+        col = col.combine_chunks().cast(pa.string()).dictionary_encode()
+    names = col.dictionary.to_pylist() + ([None] if col.null_count else [])
+    codes = col.indices.fill_null(len(names) - 1) if col.null_count else col.indices
+    return codes.to_numpy(zero_copy_only=False).astype(np.int64), np.array(names, dtype=object)
+
+
+def _kept(c: dict, calendar: dict, codes: dict[str, int]) -> Kept:
+    """One scenario's :class:`Kept` from its rows' columns (text columns as (codes, names))."""
+    region_codes, region_names = c["region"]
+    outcome, outcomes = c["outcome"]
+    cause, causes = c["cause"]
     first, last = calendar.get("cohort_first_year", -10**9), calendar.get("cohort_last_year", 10**9)
     founded = c["founded_month"].astype(float)
-    region = c["region"].astype(object)
     replication = c["replication"].astype(np.int64)
     return Kept(
         replication=replication,
-        key=firm_keys(replication, region, c["serial"], codes),
+        key=firm_keys(replication, region_names, c["serial"], codes, region_codes=region_codes),
         founded=founded,
-        region=region,
+        region=region_names[region_codes],
         serial=c["serial"].astype(np.int64),
         cohort=(c["cohort_year"] >= first) & (c["cohort_year"] <= last),
         age_end=c["outcome_month"].astype(float) - founded,
-        died=outcome == "died",
-        acquired=outcome == "acquired",
+        died=outcome == _code(outcomes, "died"),
+        acquired=outcome == _code(outcomes, "acquired"),
         supported=c["supported"].astype(bool),
         support_age=c["support_month"].astype(float) - founded,
         granted=c["grant_krw"].astype(float) > 0,
         funded=(c["private_krw"].astype(float) > 0) | (c["conglomerate_krw"].astype(float) > 0),
         crossed=c["crossed_valley"].astype(bool),
-        cause=c["cause"].astype(object),
+        cause=causes[cause],
         weight=c["weight"].astype(float) if "weight" in c else np.ones(len(founded)),
     )
+
+
+def _code(names: np.ndarray, name: str) -> int:
+    """The code of ``name`` among ``names`` (-1, matching no row, if absent)."""
+    at = np.flatnonzero(names == name)
+    return int(at[0]) if at.size else -1
 
 
 def probes_by_scenario(columns: dict) -> dict[str, dict]:

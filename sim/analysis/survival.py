@@ -90,8 +90,9 @@ def km_curve(durations: np.ndarray, events: np.ndarray, grid: np.ndarray, confid
         lo, hi = ci.low.evaluate(grid), ci.high.evaluate(grid)
     except ValueError:  # pragma: no cover - degenerate data
         lo, hi = nan.copy(), nan.copy()
-    beyond = grid > d.max()
-    if km_at(d, e, d.max(keepdims=True))[0] == 0.0:  # curve reached 0: defined (0) beyond
+    last = d.max()
+    beyond = grid > last
+    if e[d == last].all():  # curve reached 0 (every firm still at risk died): defined (0) beyond
         beyond[:] = False
     for arr in (s, lo, hi):
         arr[beyond] = np.nan

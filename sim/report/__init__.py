@@ -30,10 +30,11 @@ def __getattr__(name: str):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def write_reports(findings) -> dict[str, Path]:
+def write_reports(findings, workers: int | None = None) -> dict[str, Path]:
     """Build report.html, report.md and figures/*.png in the findings' folder; return their
-    paths."""
+    paths. ``workers``: processes that draw the figures (:func:`sim.report.render.draw_all`; the
+    pages are the same whatever their number)."""
     from .compare import build_report
     from .pages import write_pages
 
-    return write_pages(Path(findings.root), build_report(findings), "report")
+    return write_pages(Path(findings.root), build_report(findings), "report", workers)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from ..analysis.findings import Findings
 from . import decision as figures
-from .document import Figure, Paragraph, Row, Section, Table
+from .document import Figure, Paragraph, Row, Section, Table, drawing
 from .format import defined, diff_cell, krw_text, ratio_cell
 from .terminal import frontier_text, unit_of
 
@@ -256,13 +256,13 @@ def section(res: Findings) -> Section | None:
     names = [o["scenario"] for o in d["options"]]
     effect_label = f"additional {'5-year survivors' if unit == 'survivor' else 'jobs'}"
     cloud = d.get("draws_effect") if d["draws"] > 1 else None
-    plane = figures.ce_plane(
+    plane = drawing(figures.ce_plane,
         names, [o["effect"] for o in d["options"]], [o["cost_krw"] for o in d["options"]],
         [o["dominated"] for o in d["options"]], d["frontier"], effect_label=effect_label,
         counterfactual=d["counterfactual"], wtp_krw=d["wtp_krw"], draws_effect=cloud,
         draws_cost_krw=d.get("draws_cost_krw") if cloud is not None else None,
         title=f"Cost and effect against {d['counterfactual']}, and the efficient frontier")
-    curve = figures.acceptability(
+    curve = drawing(figures.acceptability,
         d["wtp_grid_krw"], d["ceac"], best=d["best"], counterfactual=d["counterfactual"],
         planner_wtp_krw=d["wtp_krw"],
         effect_label="additional " + ("5-year survivor" if unit == "survivor" else "job"))
@@ -290,7 +290,7 @@ def section(res: Findings) -> Section | None:
             f"{krw_text(floor)}, the floor a "
             "parameter without influence gets from these draws, says nothing.",
             "Bars of the expected value of partial perfect information per parameter",
-            figures.information_value(keys, [ev[k][at] for k in keys], wtp_krw=d["wtp_krw"],
-                                      evpi_krw=d["evpi_krw"][at],
-                                      effect_label=f"additional {unit}")))
+            drawing(figures.information_value, keys, [ev[k][at] for k in keys],
+                    wtp_krw=d["wtp_krw"], evpi_krw=d["evpi_krw"][at],
+                    effect_label=f"additional {unit}")))
     return s

@@ -8,6 +8,7 @@ both, and the figures as PNG files, into a results folder.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 FIGURES = "figures"
@@ -49,13 +50,40 @@ class Table:
         return "\n".join(lines)
 
 
+@dataclass(frozen=True)
+class Drawing:
+    """A figure still to be drawn: a plotting function of :mod:`sim.report` (module level, so a
+    worker process finds it by name) and its arguments, plain numbers and text. Pages draw their
+    figures when they are written (:func:`sim.report.render.draw_all`, in parallel); the PNG
+    depends on nothing else."""
+    fn: Callable[..., bytes]
+    args: tuple = ()
+    kwargs: dict = field(default_factory=dict)
+
+    def __call__(self) -> bytes:
+        """The figure as PNG bytes."""
+        return self.fn(*self.args, **self.kwargs)
+
+
+def drawing(fn: Callable[..., bytes], *args, **kwargs) -> Drawing:
+    """``fn(*args, **kwargs)``, to be drawn when the page is written (see :class:`Drawing`)."""
+    return Drawing(fn, args, kwargs)
+
+
 @dataclass
 class Figure:
-    """A figure: its PNG, caption and alternative text."""
+    """A figure: its PNG (or the :class:`Drawing` that makes it), caption and alternative text."""
     name: str
     caption: str
     alt: str
-    png: bytes
+    source: bytes | Drawing
+
+    @property
+    def png(self) -> bytes:
+        """The figure as PNG bytes (drawn here, once, if no one drew it yet)."""
+        if isinstance(self.source, Drawing):
+            self.source = self.source()
+        return self.source
 
 
 @dataclass

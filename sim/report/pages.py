@@ -9,12 +9,17 @@ from ..files import atomic_write_bytes
 from .document import FIGURES, Report
 from .html import render_html
 from .markdown import render_markdown
+from .render import draw_all
 
 
-def write_pages(root: Path, report: Report, stem: str) -> dict[str, Path]:
+def write_pages(
+    root: Path, report: Report, stem: str, workers: int | None = None
+) -> dict[str, Path]:
     """``STEM.html`` (self-contained), ``STEM.md`` and its figures in ``root/figures``; their
-    paths."""
+    paths. The figures are drawn first, by ``workers`` processes
+    (:func:`sim.report.render.draw_all`)."""
     root = Path(root)
+    draw_all(report.figures(), workers)
     figures = root / FIGURES
     figures.mkdir(exist_ok=True)
     for f in report.figures():

@@ -11,7 +11,7 @@ import numpy as np
 from ..analysis.effects import VISIBLE_PP
 from ..analysis.findings import FUNNEL, HALF_YEARS, SINCE_SUPPORT, SURVIVAL_GRID, YEARS, Findings
 from . import plots
-from .document import Figure, Paragraph, Section, Table
+from .document import Figure, Paragraph, Section, Table, drawing
 from .format import defined, diff_cell, pct, pp
 
 
@@ -79,7 +79,7 @@ def survival_section(res: Findings) -> Section:
                          f"with the programme and (their twins) without it in {cf}: Kaplan-Meier "
                          "with 95% confidence bands (Greenwood, log-log), every replication",
                          "Survival curves of the supported start-ups against their counterfactual "
-                         "twins", plots.km_panels(panels, xlabel="years since support")))
+                         "twins", drawing(plots.km_panels, panels, xlabel="years since support")))
     grid = SURVIVAL_GRID
     curves = res.curves
     if not res.twins and curves:  # a run, or a folder without its twins: the levels
@@ -92,7 +92,8 @@ def survival_section(res: Findings) -> Section:
                         + _kept_note(res)))
         s.add(Figure("survival", "Kaplan-Meier survival by firm age with 95% confidence bands "
                                  "(Greenwood, log-log)",
-                     "Survival curves by firm age for each scenario", plots.km_panels(panels)))
+                     "Survival curves by firm age for each scenario",
+                     drawing(plots.km_panels, panels)))
     if cf is not None:
         diffs = []
         for n in res.scenarios:
@@ -108,8 +109,8 @@ def survival_section(res: Findings) -> Section:
                          "little to see)",
                          "Differences in survival against the counterfactual by firm age, with "
                          "confidence intervals",
-                         plots.curve_differences(diffs, title="Survival by age: each scenario "
-                                                              f"minus {cf}")))
+                         drawing(plots.curve_differences, diffs,
+                                 title=f"Survival by age: each scenario minus {cf}")))
     rows = []
     for n in res.scenarios:
         if n in curves:
@@ -152,7 +153,8 @@ def valley_section(res: Findings) -> Section:
                     + valley_words(res.valley) + " " + _kept_note(res)))
     s.add(Figure("valley", "Death rate by firm age (deaths per 100 firm-years at risk, half-year "
                  "bands); the counterfactual and the baseline in bold",
-                 "Step plot of death rates by firm age for each scenario", plots.hazard(series)))
+                 "Step plot of death rates by firm age for each scenario",
+                 drawing(plots.hazard, series)))
     s.add(Table("hazard", "Deaths per 100 firm-years at risk, by year of age",
                 ["scenario"] + [f"{y}-{y + 1} y" for y in range(8)], rows,
                 ["n/a: no firm-months at risk at that age in the kept replications."]
@@ -221,7 +223,7 @@ def funnel_section(res: Findings) -> Section:
     shown = [n for n in (res.counterfactual, res.baseline) if n in counts] or list(counts)[:2]
     s.add(Figure("funnel", "The funnel for " + " and ".join(shown), "Grouped bar chart of "
                                                                     "start-ups at each step",
-                 plots.funnel([label for _, label in FUNNEL_LABELS],
+                 drawing(plots.funnel, [label for _, label in FUNNEL_LABELS],
                               [(n, [counts[n][key] for key, _ in FUNNEL_LABELS]) for n in shown])))
     return s
 
@@ -262,7 +264,7 @@ def regions_section(res: Findings) -> Section:
     if cols and cf:
         s.add(Figure("regions", f"Change in 5-year survival by region against {cf} (percentage "
                      "points; blue = more start-ups survive)", "Heat map of regions by scenarios",
-                     plots.heatmap(region_order, cols, np.asarray(mat, float) * 100,
+                     drawing(plots.heatmap, region_order, cols, np.asarray(mat, float) * 100,
                                    title="5-year survival by region: change against the "
                                          "counterfactual",
                                    unit="percentage points", fmt="{:+.1f}")))
@@ -338,7 +340,7 @@ def naive_gap_section(res: Findings) -> Section:
                 "supported firms (green) and selection (grey), beside the effect on all "
                 "start-ups (blue)",
                 "Bar chart splitting the supported-vs-other survival gap",
-                plots.gap(
+                drawing(plots.gap,
                     [r[0] for r in plot_rows],
                     [r[1] for r in plot_rows],
                     [r[2] for r in plot_rows],

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from ..analysis.findings import Findings
 from . import plots
-from .document import Figure, Paragraph, Section, Table
+from .document import Figure, Paragraph, Section, Table, drawing
 from .format import defined, diff_cell, shown_path
 
 TITLES = {
@@ -70,7 +70,7 @@ def ledger_figure(res: Findings) -> Figure | None:
                             "replications' range shaded)"
                   + (f" against the published figures (black: {shown_path(record['file'])})"
                      if record and record.get("points") else ""),
-                  alt, plots.yearly_panels(panels, data_end=(res.extrapolation or {}).get(
+                  alt, drawing(plots.yearly_panels, panels, data_end=(res.extrapolation or {}).get(
                       "last_year") if (res.extrapolation or {}).get("growth") is not None
                       else None))
 
@@ -228,7 +228,7 @@ def timeline_blocks(res: Findings) -> list:
     out.append(Figure("timeline", "When each scenario's dated changes take effect (the tables "
                                   "below say what changes)",
                       "; ".join(f"{r['label']}: {', '.join(months[r['label']])}" for r in rows),
-                      plots.timeline(rows, _decimal(start), _decimal(horizon) + 1 / 12.0)))
+                      drawing(plots.timeline, rows, _decimal(start), _decimal(horizon) + 1 / 12.0)))
     return out
 
 
