@@ -22,7 +22,7 @@ import time
 
 import numpy as np
 
-LIFECYCLE_COST_IN_PROBES = 1.8e-4
+LIFECYCLE_COST_IN_PROBES = 1.6e-4
 """A worker's CPU seconds per simulated start-up lifecycle of the main job, in calibration probes
 (its CPU seconds over the probe's, both measured on one machine at one time by bench.py:
 ``lifecycle_cost_in_probes``)."""
