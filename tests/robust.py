@@ -192,7 +192,7 @@ def wait_here():
     mark.write_text(hold)
     time.sleep(600)
 
-if hold == "consolidate":  # in the middle of writing the final tables
+if hold == "consolidate":  # in the middle of writing replications.parquet
     import pyarrow.parquet as pq
     class Held(pq.ParquetWriter):
         def write_table(self, *a, **k):

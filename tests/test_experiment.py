@@ -769,33 +769,3 @@ def test_bundles_keep_a_replication_together_and_fail_task_by_task():
     assert [r["task"] for r in lost] == tasks[:14] and all(
         "worker died" in r["error"] for r in lost
     )
-
-
-def test_tables_assembled_at_once_are_those_assembled_one_after_another(tiny, tmp_path,
-                                                                         monkeypatch):
-    """The final tables two threads write at once (while the summary is computed) are byte for byte
-    the ones one thread writes table after table, and the ones the run itself wrote."""
-    import shutil
-
-    from sim.experiment import runner, store
-
-    spec = ExperimentSpec(scenarios={NAME: load_scenario(tiny)}, replications=3, seed=SEED)
-    held, run = tmp_path / "held", tmp_path / "run"
-    finish = runner.Runner.finish
-
-    def keep_parts(self, n, seconds):
-        shutil.copytree(self.store.root, held)
-        return finish(self, n, seconds)
-
-    monkeypatch.setattr(runner.Runner, "finish", keep_parts)
-    run_experiment(spec, run, SerialExecutor(), progress=False, echo=lambda _m: None)
-    files = {}
-    for threads in (1, 2):
-        copy = tmp_path / f"threads{threads}"
-        shutil.copytree(held, copy)
-        monkeypatch.setattr(store, "ASSEMBLY_THREADS", threads)
-        written = store.ResultsStore(copy).consolidate(spec.tasks(range(3)))
-        files[threads] = {kind: path.read_bytes() for kind, path in written.items()}
-    assert {"metrics", "regions", "startups", "years"} <= set(files[1])
-    assert files[1] == files[2]
-    assert files[2] == {k: (run / store.OUTPUTS[k]).read_bytes() for k in files[2]}

@@ -86,8 +86,8 @@ def test_kill_during_consolidation_and_finish_never_looks_complete(tiny, referen
             assert proc.returncode == 130 and status == "interrupted", (hold, proc.returncode, err)
             assert f"python run_sim.py resume {out}" in err
         if hold == "consolidate":
-            # half-written (the tables are assembled at once: whichever was held first)
-            assert status != "complete" and list(out.glob(".*.parquet.tmp-*"))
+            # half-written
+            assert status != "complete" and list(out.glob(".replications.parquet.tmp-*"))
         if hold == "before-complete":
             assert status != "complete" and (out / "summary.json").is_file()
         if hold == "after-complete" and sig == signal.SIGKILL:

@@ -389,9 +389,9 @@ class Runner:
         spec = self.spec
         root = self.store.root
         self.store.update_manifest(replications=n)
-        # the summary needs only the metrics parts: computed while the final tables are written
-        with self.store.consolidating(spec.tasks(range(n))):
-            summary = self.summary(self.store.read_metrics(below=n).to_pydict())
+        self.store.consolidate(spec.tasks(range(n)))
+        cols = self.store.read_metrics(below=n).to_pydict()
+        summary = self.summary(cols)
         summary["seed"] = spec.seed
         summary["failures"] = [{k: f[k] for k in ("scenario", "replication", "error", "replay")}
                                for f in self._failure_rows()]

@@ -24,7 +24,6 @@ import contextlib
 import json
 import os
 import shutil
-import threading
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -36,7 +35,6 @@ from ..analysis.dictionary import field_metadata
 from ..categorical import arrow_columns, repeated
 from ..errors import UsageError
 from ..files import atomic_write_json, atomic_write_table, write_error
-from . import interrupts
 from .folder import (
     LOCK,
     PARTS_DIR,
@@ -57,9 +55,6 @@ ROW_GROUP_BYTES = 64 * 2**20
 than a row group per task (a comparison's probes: 63 MB against 93 MB) and a quarter faster, with
 memory still bounded."""
 OUTPUTS = TABLES
-ASSEMBLY_THREADS = 2
-"""Final tables assembled at once (:meth:`ResultsStore.consolidating`): the machine the main job is
-sized for has two cores."""
 
 
 class ResultsStore:
@@ -218,84 +213,54 @@ class ResultsStore:
 
     def consolidate(self, order: Iterable[Task]) -> dict[str, Path]:
         """Assemble the parts into the final Parquet files, in plan order, a row group of parts at a
-        time (the tables at once, :data:`ASSEMBLY_THREADS` threads); the files written, by kind."""
-        with self.consolidating(order) as written:
-            pass
-        return written
-
-    @contextlib.contextmanager
-    def consolidating(self, order: Iterable[Task]):
-        """:meth:`consolidate` in background threads while the block runs (a study's summary, which
-        needs only the metrics parts); leaving the block waits for them and raises the first
-        table's error, if any. Yields the files written by kind, filled once the block is left.
-
-        pyarrow reads, compresses and writes without holding the GIL, so two tables take little
-        more time than the larger of them; each file is written exactly as :meth:`consolidate`
-        writes it alone. A Ctrl-C stops the threads between two parts (each removes its temporary
-        file) and raises at once."""
+        time."""
+        written = {}
         order = list(order)
-        parts = {kind: [p for p in (self._part(t, kind) for t in order) if p.exists()]
-                 for kind in KINDS}
-        work = _Assembly(self, parts)
-        try:
-            yield work.written
-        except Exception:
-            work.wait()  # the tables are finished, as before the block, and their errors first
-            work.raise_first()
-            raise
-        except BaseException:  # interrupted: stop at once
-            work.stop.set()
-            raise
-        work.wait()
-        work.raise_first()
-
-    def _assemble(self, kind: str, present: list[Path], stop: threading.Event) -> Path | None:
-        """One kind's parts into its final file (None if it has no part); ``stop`` set: give up
-        between two parts, leaving nothing."""
-        out = self.root / OUTPUTS[kind]
-        tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
-        writer = None
-        try:
-            # One schema for all parts: a column that is all-null in the first part (e.g. no
-            # start-up supported in the counterfactual) or whole numbers there (costs of 0)
-            # must not fix the type for the parts that follow.
-            schema = pa.unify_schemas([pq.read_schema(p) for p in present],
-                                      promote_options="permissive") if present else None
-            if schema is not None:
-                schema = _documented(schema, OUTPUTS[kind])
-            batch: list[pa.Table] = []
-            batch_bytes = 0
-            for part in present:
-                if stop.is_set():
-                    raise _Stopped
-                table = read_part(part)
-                if table.schema != schema:
-                    table = _conform(table, schema)
-                if writer is None:
-                    writer = pq.ParquetWriter(tmp, schema, compression="zstd")
-                elif table.schema != writer.schema:
-                    table = table.cast(writer.schema)
-                batch.append(table)
-                batch_bytes += table.nbytes
-                if batch_bytes >= ROW_GROUP_BYTES:
-                    writer.write_table(pa.concat_tables(batch))
-                    batch, batch_bytes = [], 0
-            if batch:
-                writer.write_table(pa.concat_tables(batch))
-            if writer is None:
-                return None
-            writer.close()
+        for kind in KINDS:
+            out = self.root / OUTPUTS[kind]
+            tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
             writer = None
-            os.replace(tmp, out)
-            return out
-        except (OSError, _Stopped) as exc:
-            if writer is not None:
-                writer.close()
-            with contextlib.suppress(OSError):
-                tmp.unlink()
-            if isinstance(exc, _Stopped):
-                return None
-            raise write_error(out, exc) from None
+            try:
+                # One schema for all parts: a column that is all-null in the first part (e.g. no
+                # start-up supported in the counterfactual) or whole numbers there (costs of 0)
+                # must not fix the type for the parts that follow.
+                present = [p for p in (self._part(t, kind) for t in order) if p.exists()]
+                schema = pa.unify_schemas([pq.read_schema(p) for p in present],
+                                          promote_options="permissive") if present else None
+                if schema is not None:
+                    schema = _documented(schema, OUTPUTS[kind])
+                batch: list[pa.Table] = []
+                batch_bytes = 0
+                for task in order:
+                    part = self._part(task, kind)
+                    if not part.exists():
+                        continue
+                    table = pq.read_table(part)
+                    if table.schema != schema:
+                        table = _conform(table, schema)
+                    if writer is None:
+                        writer = pq.ParquetWriter(tmp, schema, compression="zstd")
+                    elif table.schema != writer.schema:
+                        table = table.cast(writer.schema)
+                    batch.append(table)
+                    batch_bytes += table.nbytes
+                    if batch_bytes >= ROW_GROUP_BYTES:
+                        writer.write_table(pa.concat_tables(batch))
+                        batch, batch_bytes = [], 0
+                if batch:
+                    writer.write_table(pa.concat_tables(batch))
+                if writer is not None:
+                    writer.close()
+                    writer = None
+                    os.replace(tmp, out)
+                    written[kind] = out
+            except OSError as exc:
+                if writer is not None:
+                    writer.close()
+                with contextlib.suppress(OSError):
+                    tmp.unlink()
+                raise write_error(out, exc) from None
+        return written
 
     def drop_parts(self) -> None:
         """Delete the task parts (once the final files are in place)."""
@@ -319,7 +284,9 @@ class ResultsStore:
         """
         parts = sorted((self.root / PARTS).glob("*.metrics.parquet"))
         if parts:
-            table = pa.concat_tables([read_part(p) for p in parts], promote_options="permissive")
+            table = pa.concat_tables(
+                [pq.read_table(p) for p in parts], promote_options="permissive"
+            )
         else:
             final = self.root / OUTPUTS["metrics"]
             if not final.exists():
@@ -351,66 +318,3 @@ def _documented(schema: pa.Schema, file: str) -> pa.Schema:
         meta = field_metadata(file, f.name)
         fields.append(f.with_metadata(meta) if meta else f)
     return pa.schema(fields, metadata=schema.metadata)
-
-
-def read_part(path: Path) -> pa.Table:
-    """A task part (a small Parquet file) as a table: the same table as ``pq.read_table``, without
-    its dataset machinery (a third of the time for the metrics' one-row parts)."""
-    return pq.ParquetFile(path).read()
-
-
-class _Stopped(Exception):
-    """A table's assembly was given up (see :meth:`ResultsStore.consolidating`)."""
-
-
-class _Assembly:
-    """The final tables being assembled by :data:`ASSEMBLY_THREADS` daemon threads, the largest
-    parts first (a daemon thread never holds up the exit of an interrupted run)."""
-
-    def __init__(self, store: ResultsStore, parts: dict[str, list[Path]]):
-        """Start assembling every kind of ``parts`` (kind -> its parts, in plan order)."""
-        self.store = store
-        self.parts = parts
-        self.written: dict[str, Path] = {}
-        self.errors: dict[str, BaseException] = {}
-        self.stop = threading.Event()
-        size = {k: sum(p.stat().st_size for p in v) for k, v in parts.items()}
-        self._todo = sorted(parts, key=lambda k: -size[k])
-        self._lock = threading.Lock()
-        self._results: dict[str, Path | None] = {}
-        self._threads = [threading.Thread(target=self._work, daemon=True,
-                                          name=f"valleysim-consolidate-{i}")
-                         for i in range(min(ASSEMBLY_THREADS, len(parts)))]
-        for t in self._threads:
-            t.start()
-
-    def _work(self) -> None:
-        while not self.stop.is_set():
-            with self._lock:
-                if not self._todo:
-                    return
-                kind = self._todo.pop(0)
-            try:
-                self._results[kind] = self.store._assemble(kind, self.parts[kind], self.stop)
-            except BaseException as exc:  # noqa: BLE001 - raised by the waiting thread
-                self.errors[kind] = exc
-                self.stop.set()
-
-    def wait(self) -> None:
-        """Wait for the threads, a Ctrl-C meanwhile stopping them and raised at once."""
-        try:
-            with interrupts.deferred():
-                for t in self._threads:
-                    while t.is_alive() and not interrupts.pending():
-                        t.join(interrupts.POLL_SECONDS)
-            interrupts.check()
-        except BaseException:
-            self.stop.set()
-            raise
-        self.written.update({k: self._results[k] for k in KINDS if self._results.get(k)})
-
-    def raise_first(self) -> None:
-        """Raise the first table's error (in the order of :data:`KINDS`), if any."""
-        for kind in KINDS:
-            if kind in self.errors:
-                raise self.errors[kind]
