@@ -370,7 +370,9 @@ def test_sums_taken_once_per_economy_equal_the_direct_sums(make_scenario):
         assert got["never_supported_survivors_5y"] == st["weight"][never & cohort & alive5].sum()
         for a, b in zip(region_metrics(rec, sc.calendar), region_metrics(direct, sc.calendar),
                         strict=True):
-            assert a == pytest.approx(b, rel=1e-12, abs=1e-9, nan_ok=True)
+            assert a["region"] == b["region"] and a.keys() == b.keys()
+            for k in a.keys() - {"region"}:
+                assert a[k] == pytest.approx(b[k], rel=1e-12, abs=1e-9, nan_ok=True), k
     assert moved > 0  # the market moved never-supported start-ups: their rows were corrected
 
 
@@ -394,4 +396,5 @@ def test_the_sums_kept_per_economy_go_with_their_economy(make_scenario):
     del rec
     reuse.clear()
     gc.collect()
-    assert economy() is None and len(totals._ECONOMIES) == kept - 1
+    # gone, and its kept sums with it (other tests' economies may go at the same time)
+    assert economy() is None and len(totals._ECONOMIES) <= kept - 1
