@@ -150,11 +150,6 @@ def _alive(c) -> np.ndarray:
     return c["outcome"] == ALIVE
 
 
-def _alive_5(c) -> np.ndarray:
-    """Per start-up: alive five years after founding, or at the horizon (see :func:`alive_at_5`)."""
-    return ~((c["outcome"] == DIED) & (c["outcome_time"] - c["founded"] <= 60.0))
-
-
 SUMS: dict[str, object] = {
     "startups": lambda c: c["weight"] * c["cohort"],
     "acquired": lambda c: c["weight"] * (c["outcome"] == ACQUIRED),
@@ -166,7 +161,7 @@ SUMS: dict[str, object] = {
     "debt_raised_krw": lambda c: c["weight"] * c["debt_krw"],
     "bridge_rounds": lambda c: c["weight"] * c["bridge_rounds"],
     "never_supported_survivors_5y": lambda c: c["weight"] * (c["cohort"] & ~c["supported"]
-                                                             & _alive_5(c)),
+                                                             & alive_at_5(c)),
     "never_supported_equity_krw": lambda c: (c["weight"] * c["equity_krw"]) * ~c["supported"],
     "cohort_jobs_end": lambda c: (c["weight"] * c["jobs"]) * (_alive(c) & c["cohort"]),
     "weight": lambda c: c["weight"],

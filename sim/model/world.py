@@ -142,38 +142,27 @@ def _walk_columns(pop: Population, horizon: float, job_mult: np.ndarray, start: 
     ``economy``'s own columns, those that follow from the population alone are the economy's
     (shared, read-only) and the jobs are the economy's but at the ``changed`` rows."""
     outcome_time[outcome == ALIVE] = horizon
-    if economy is not None:
+    if economy is None:
+        start_year, start_month = int(start[:4]), int(start[5:7])
+        own = {
+            "region": pop.region.astype(np.int16),
+            "serial": pop.serial.astype(np.int64),
+            "weight": pop.weight,
+            "sector": pop.sector.astype(np.int16),
+            "founded": pop.founded,
+            "cohort_year": (start_year + (start_month - 1 + np.floor(pop.founded))
+                            // 12).astype(np.int16),
+        }
+        jobs = pop.team * job_mult[stage]
+    else:
+        own = {k: economy[k] for k in ("region", "serial", "weight", "sector", "founded",
+                                       "cohort_year")}
         jobs = economy["jobs"].copy()
         jobs[changed] = pop.team[changed] * job_mult[stage[changed]]
-        return {**{k: economy[k] for k in ("region", "serial", "weight", "sector", "founded",
-                                           "cohort_year")},
-                "quality": pop.quality, "team": pop.team, "private_krw": equity + debt,
-                "equity_krw": equity, "debt_krw": debt, "bridge_rounds": bridges.astype(np.int16),
-                "stage_reached": stage, "crossed": stage >= CROSSED, "crossed_time": crossed_time,
-                "outcome": outcome, "cause": cause, "outcome_time": outcome_time, "jobs": jobs}
-    start_year, start_month = int(start[:4]), int(start[5:7])
-    founded = pop.founded
-    return {
-        "region": pop.region.astype(np.int16),
-        "serial": pop.serial.astype(np.int64),
-        "weight": pop.weight,
-        "sector": pop.sector.astype(np.int16),
-        "founded": founded,
-        "cohort_year": (start_year + (start_month - 1 + np.floor(founded)) // 12).astype(np.int16),
-        "quality": pop.quality,
-        "team": pop.team,
-        "private_krw": equity + debt,
-        "equity_krw": equity,
-        "debt_krw": debt,
-        "bridge_rounds": bridges.astype(np.int16),
-        "stage_reached": stage,
-        "crossed": stage >= CROSSED,
-        "crossed_time": crossed_time,
-        "outcome": outcome,
-        "cause": cause,
-        "outcome_time": outcome_time,
-        "jobs": pop.team * job_mult[stage],
-    }
+    return {**own, "quality": pop.quality, "team": pop.team, "private_krw": equity + debt,
+            "equity_krw": equity, "debt_krw": debt, "bridge_rounds": bridges.astype(np.int16),
+            "stage_reached": stage, "crossed": stage >= CROSSED, "crossed_time": crossed_time,
+            "outcome": outcome, "cause": cause, "outcome_time": outcome_time, "jobs": jobs}
 
 
 class World:
