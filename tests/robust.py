@@ -218,10 +218,18 @@ main()
 '''
 
 
-def start_cli(*args, hold: str | None = None, mark: Path | None = None) -> subprocess.Popen:
-    """The CLI in its own session (so the test can signal all of it), optionally held at a point."""
+def start_cli(*args, hold: str | None = None, mark: Path | None = None,
+              sigint: str | None = None) -> subprocess.Popen:
+    """The CLI in its own session (so the test can signal all of it), optionally held at a point.
+
+    ``sigint`` "default" or "ignored" starts it with that SIGINT disposition (a shell's ``trap``,
+    kept across ``exec`` as a real inherited one is); None inherits the test runner's, which is
+    "ignored" when the runner is a background job of a non-interactive shell (a CI script)."""
     extra = {"VALLEYSIM_TEST_HOLD": hold, "VALLEYSIM_TEST_MARK": mark} if hold else {}
     cmd = [sys.executable, "-c", HOLD_WRAPPER] if hold else [sys.executable, RUN_SIM]
+    if sigint is not None:
+        trap = {"default": "trap - INT", "ignored": "trap '' INT"}[sigint]
+        cmd = ["sh", "-c", f'{trap}; exec "$0" "$@"', *cmd]
     return subprocess.Popen(
         [*cmd, *map(str, args)],
         cwd=ROOT,

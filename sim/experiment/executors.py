@@ -229,7 +229,11 @@ class DaskExecutor:
                     "--scheduler to start a local cluster."
                 ) from None
             try:
-                _wait_for_a_worker(self._client, scheduler, self.notify, say_after)
+                # Ctrl-C and SIGTERM stop the wait whatever this process inherited: a run started
+                # from a script's background job (`run_sim.py ... &`) has SIGINT ignored, and
+                # Python then raises no KeyboardInterrupt (the experiment's own block does the same)
+                with interrupts.signals_as_interrupt():
+                    _wait_for_a_worker(self._client, scheduler, self.notify, say_after)
             except KeyboardInterrupt:
                 self.close()
                 raise Interrupted(f"Interrupted while waiting for a Dask worker to join the "
