@@ -58,14 +58,15 @@ def atomic_write_json(path: Path, obj, *, clean: bool = False) -> None:
     )
 
 
-def atomic_write_table(path: Path, table) -> None:
-    """A pyarrow table as Parquet, through a temporary file renamed into place."""
+def atomic_write_table(path: Path, table, **options) -> None:
+    """A pyarrow table as Parquet (``options``: ``pq.write_table``'s), through a temporary file
+    renamed into place."""
     import pyarrow.parquet as pq
 
     path = Path(path)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
-        pq.write_table(table, tmp)
+        pq.write_table(table, tmp, **options)
         os.replace(tmp, path)
     except OSError as exc:
         with contextlib.suppress(OSError):

@@ -151,8 +151,10 @@ PROBES = {
                     "outcome"),
 }
 """probes.parquet of a comparison: every replication's supported start-ups of each scenario, and
-every start-up of the counterfactual that may apply (weight 1), so supported firms can be followed
-into the world without the programme."""
+every start-up of the counterfactual that some scenario's centres could select (the manifest's
+``probes`` records the bounds: region, application draw, founding window; folders written before
+that hold every one that may apply, weight 1), so supported firms can be followed into the world
+without the programme."""
 
 SUMMARY = [
     ("seed", "", "the root seed of every replication"),
@@ -327,8 +329,8 @@ def dictionary_markdown() -> str:
                                              "one in ten of the other applicants (weight every row "
                                              "by `weight`)"),
                         ("probes.parquet", "a comparison's supported start-ups (every start-up of "
-                                           "the counterfactual that may apply), every "
-                                           "replication")):
+                                           "the counterfactual some scenario could select), "
+                                           "every replication")):
         out += [f"## {file}: {title}", "", "| column | kind | unit | definition |",
                 "|---|---|---|---|"]
         cols = columns(file)

@@ -127,15 +127,17 @@ def gap_decomposition(p: dict, c: dict, age_months: float = 60.0) -> dict:
     return out
 
 
-def twins(records, scenario, supported_only: bool = True, quality: bool = False) -> dict:
+def twins(records, scenario, supported_only: bool = True, quality: bool = False,
+          keep: np.ndarray | None = None) -> dict:
     """Probe (see :func:`sim.experiment.task.run_task`): the firms needed to follow supported
     start-ups into the counterfactual, as columns. A programme scenario keeps its supported firms;
     the counterfactual keeps every firm that may apply (any of them may be some scenario's supported
-    twin). With ``quality``, their latent quality too (validation reports the supported firms'
-    median)."""
+    twin), or the rows ``keep`` selects (:func:`twins_eligible`). With ``quality``, their latent
+    quality too (validation reports the supported firms' median)."""
     s = records.startups
     # a firm of the weighted sample never applies, so it is nobody's supported twin
-    keep = s["supported"] if supported_only else s["weight"] == 1.0
+    if keep is None:
+        keep = s["supported"] if supported_only else s["weight"] == 1.0
     # compact columns (a comparison keeps these for every replication): a twin's founding time is
     # the
     # same float in both worlds, so float32 keeps the equality test exact
@@ -151,13 +153,43 @@ def twins(records, scenario, supported_only: bool = True, quality: bool = False)
 
 
 def twins_all(records, scenario) -> dict:
-    """:func:`twins` for the counterfactual: every firm."""
+    """:func:`twins` for the counterfactual: every firm (what comparisons kept before
+    :func:`twins_eligible`; folders that name it still resume with it)."""
     return twins(records, scenario, supported_only=False)
 
 
-PROBES = {"twins": twins, "twins-all": twins_all}
+ELIGIBLE_MARGIN_MONTHS = 1.0
+"""Months by which :func:`twins_eligible` widens each region's founding window: a twin founded at
+the same moment in both worlds may differ in the last bits of its founding month (arrivals drawn
+under another founding rate), and a month of firms costs a hundredth of the probe."""
+
+
+def twins_eligible(records, scenario, bounds: dict[str, dict[str, float]]) -> dict:
+    """:func:`twins` for the counterfactual of a comparison: only the firms some scenario of it
+    could select, by ``bounds`` (:func:`sim.model.centre.applicant_bounds` of every scenario and
+    posterior draw of the comparison, recorded in its manifest): in a region some centre recruits
+    from, an application draw below the keenest centre's ``apply_below`` and founded inside
+    ``founded_from`` .. ``founded_to`` (widened by :data:`ELIGIBLE_MARGIN_MONTHS`). A firm outside
+    them is never supported in any scenario, so it is nobody's twin (:func:`twins_all` kept every
+    firm of weight 1: in the shipped library this keeps 0.73 of them)."""
+    s = records.startups
+    names = records.region_names
+    inf = float("inf")
+    apply_below = np.array([bounds.get(r, {}).get("apply_below", 0.0) for r in names])
+    lo = np.array([bounds.get(r, {}).get("founded_from", inf) for r in names])
+    hi = np.array([bounds.get(r, {}).get("founded_to", -inf) for r in names])
+    region = np.asarray(s["region"], np.int64)
+    founded = s["founded"]
+    keep = ((s["weight"] == 1.0) & (records.apply_u < apply_below[region])
+            & (founded >= lo[region] - ELIGIBLE_MARGIN_MONTHS)
+            & (founded <= hi[region] + ELIGIBLE_MARGIN_MONTHS))
+    return twins(records, scenario, supported_only=False, keep=keep)
+
+
+PROBES = {"twins": twins, "twins-all": twins_all, "twins-eligible": twins_eligible}
 """Probes a study may ask the experiment layer to run with a task, by name (names go in
-manifests)."""
+manifests, with a probe's parameters where it takes some: see
+:meth:`sim.experiment.runner.ExperimentSpec.probe`)."""
 
 
 def twin_match(prog: dict, cf: dict) -> tuple[np.ndarray, np.ndarray]:

@@ -55,9 +55,10 @@ class ExperimentSpec:
     sources: dict[str, str] = field(default_factory=dict)
     info: CompareInfo | SweepInfo | None = None
     """What the study records about itself for its report (:mod:`sim.metadata`); None for a run."""
-    probes: dict[str, str] = field(default_factory=dict)
+    probes: dict[str, str | dict] = field(default_factory=dict)
     """Scenario name -> the name of a probe (:data:`sim.analysis.effects.PROBES`) run with each of
-    its tasks; what it returns is kept in ``probes.parquet``."""
+    its tasks, or ``{"name": ..., "parameters": {...}}`` for a probe that takes parameters (as the
+    manifest records it); what it returns is kept in ``probes.parquet``."""
     draws: Draws | None = None
     """Posterior draws: replication ``r`` of every scenario runs with draw ``r mod K`` (see
     :mod:`sim.scenario.draws`); None runs every replication at the scenarios' own values."""
@@ -119,8 +120,14 @@ class ExperimentSpec:
         """The probe function the scenario's tasks run (None without one)."""
         from ..analysis.effects import PROBES
 
-        name = self.probes.get(scenario)
-        return PROBES[name] if name else None
+        probe = self.probes.get(scenario)
+        if not probe:
+            return None
+        if isinstance(probe, str):
+            return PROBES[probe]
+        import functools
+
+        return functools.partial(PROBES[probe["name"]], **probe.get("parameters", {}))
 
     def tasks(self, replications: range) -> list[Task]:
         """Replication-major order, so an interrupted run holds whole replications of every

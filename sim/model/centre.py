@@ -217,3 +217,57 @@ def _best(neg: np.ndarray, k: int) -> np.ndarray:
             top = np.flatnonzero(neg <= kth)
             return top[np.argsort(neg[top], kind="stable")[:k]]
     return np.argsort(neg, kind="stable")[:k]
+
+
+def applicant_bounds(scenarios) -> dict[str, dict[str, float]]:
+    """Per region, the widest terms on which any centre of any of ``scenarios`` could ever take one
+    of its start-ups: ``apply_below`` (a start-up whose application draw is at or above it never
+    applies: the keenest configuration whose catchment holds the region), ``founded_from`` and
+    ``founded_to`` (months: a start-up founded outside them is never inside a contest's age
+    window). Regions no centre recruits from are absent: none of their start-ups is ever selected.
+
+    What :meth:`Centre.contest` asks :meth:`~sim.model.population.Population.applicants` for, at
+    its widest: every configuration the timeline gives a centre (:meth:`Scenario.epochs`), its
+    contests from its opening plus the shortest first intake to its closing or the horizon. A bound,
+    not the set: a start-up inside it may still never be selected (it left the valley before a
+    contest, another ranked higher)."""
+    out: dict[str, dict[str, float]] = {}
+    seen = set()
+    for scenario in scenarios:
+        terms = _applicant_terms(scenario)
+        if terms in seen:  # posterior draws mostly change what happens to the selected
+            continue
+        seen.add(terms)
+        cal = scenario.calendar
+        regions = list(scenario.regions)
+        epochs = scenario.epochs()
+        for name, cfg in scenario.active_centres.items():
+            cfgs = [sc.centres[name] for _, sc in epochs]
+            first = cal.month(cfg.opens) + min(c.first_intake_after_months for c in cfgs)
+            last = min(cal.month(cfg.closes) if cfg.closes else math.inf, cal.horizon_months)
+            for c in cfgs:
+                catchment = c.catchment or [c.region]
+                for r in (regions if "*" in catchment else dict.fromkeys(catchment)):
+                    b = out.setdefault(r, {"apply_below": 0.0, "founded_from": math.inf,
+                                           "founded_to": -math.inf})
+                    b["apply_below"] = max(b["apply_below"], c.apply_probability)
+                    b["founded_from"] = min(b["founded_from"], first - c.max_applicant_age_months)
+                    b["founded_to"] = max(b["founded_to"], last - c.min_applicant_age_months)
+    return out
+
+
+_TERMS = ("region", "catchment", "opens", "closes", "first_intake_after_months",
+          "apply_probability", "min_applicant_age_months", "max_applicant_age_months")
+"""A centre's fields :func:`applicant_bounds` reads."""
+
+
+def _applicant_terms(scenario) -> tuple:
+    """What :func:`applicant_bounds` reads of ``scenario`` before its timeline is applied (the
+    calendar, the timeline, the active centres' terms): scenarios equal here have equal bounds, so
+    the timeline's epochs are built once for them."""
+    import json
+
+    return (scenario.calendar.start, scenario.calendar.horizon,
+            json.dumps(scenario.timeline, sort_keys=True, default=str),
+            tuple((n, *(json.dumps(getattr(c, f), default=str) for f in _TERMS))
+                  for n, c in scenario.active_centres.items()))

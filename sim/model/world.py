@@ -111,6 +111,11 @@ class Records:
     in it differ from it only at ``alone["sid"]``, so statistics can be summed once per economy
     and corrected there."""
 
+    apply_u: np.ndarray | None = None
+    """Each start-up's application draw (a row of ``startups``; read-only, the economy's): it
+    applies to a contest whose ``apply_probability`` is above it. Not a column of ``startups``: a
+    probe that needs it reads it here (:func:`sim.analysis.effects.twins_eligible`)."""
+
     def __len__(self) -> int:
         """Start-ups (rows of ``startups``), not the economy's count (see their ``weight``)."""
         return len(self.startups["founded"])
@@ -363,7 +368,7 @@ class World:
             raised=_flat(self.raised, len(self.raised), 3),
             hired=_flat(self.hired, len(self.hired), 2), rounds=self._rounds(paths, sup, since),
             spending=spending, partner_paid=partner, market=self._market_books(moved),
-            alone=self._alone(changed), economy=economy)
+            alone=self._alone(changed), economy=economy, apply_u=pop.apply_u)
 
     def _displace(self, sup: np.ndarray, since: np.ndarray):
         """The never-supported start-ups' paths once the supported firms' extra venture money is

@@ -22,6 +22,7 @@ from ..experiment.lifecycle import StudyFolder
 from ..experiment.runner import ExperimentSpec
 from ..files import DEFAULT_SEED
 from ..metadata import PRACTICAL_PP, CompareInfo
+from ..model.centre import applicant_bounds
 from ..report import write_reports
 from ..scenario.draws import DEFAULT_DRAWS, SHIPPED_POSTERIOR, bind, load_draws
 from ..scenario.economy import check_same_economy, find_named
@@ -138,11 +139,6 @@ def plan_compare(
     comparisons = [(n, counterfactual) for n in order if n != counterfactual]
     if baseline:
         comparisons += [(n, baseline) for n in order if n not in (counterfactual, baseline)]
-    # every scenario's supported firms, and all of the counterfactual's, so the report can follow
-    # the
-    # supported firms into the world without the programme in every replication (effect vs
-    # selection)
-    probes = {n: ("twins-all" if n == counterfactual else "twins") for n in order}
     picked, raw = None, {}
     if posterior is not None:
         if draws is not None and replications is not None and replications < draws:
@@ -173,7 +169,6 @@ def plan_compare(
         kind="compare",
         sources=sources,
         info=info,
-        probes=probes,
         draws=picked,
         raw=raw,
     )
@@ -181,7 +176,23 @@ def plan_compare(
     for k in range(len(picked) if picked is not None else 0):
         for n in order:
             spec.scenario_at(n, k)
+    spec.probes = twin_probes(spec)
     return spec
+
+
+def twin_probes(spec: ExperimentSpec) -> dict[str, str | dict]:
+    """The probes of a comparison (every scenario's supported firms, and of the counterfactual's the
+    firms some scenario could select), so the report can follow the supported firms into the world
+    without the programme in every replication (effect vs selection).
+
+    Who could be selected is bounded from every scenario of the comparison under every posterior
+    draw (:func:`sim.model.centre.applicant_bounds`), recorded with the probe in the manifest so a
+    resumed run keeps the same firms."""
+    cf = spec.info.counterfactual
+    draws = range(len(spec.draws)) if spec.draws is not None else [0]
+    bounds = applicant_bounds(spec.scenario_at(n, k) for n in spec.scenarios for k in draws)
+    return {n: ({"name": "twins-eligible", "parameters": {"bounds": bounds}} if n == cf
+                else "twins") for n in spec.scenarios}
 
 
 def shipped_baseline(name: str | None, scenario: Scenario | None) -> bool:
