@@ -190,13 +190,16 @@ class Population:
                 setattr(self, name, table[:, getattr(ROW, name)])
         return table
 
-    def rows(self, sids: np.ndarray) -> list[list[float]]:
-        """Rows of the population table (laid out by :data:`ROW`) for ``sids``, as Python floats
-        (one conversion per selected start-up): one gather from the table when there is one, else
-        gathered column by column."""
+    def block(self, sids: np.ndarray) -> np.ndarray:
+        """Rows of the population table (laid out by :data:`ROW`) for ``sids``, an (n, width)
+        float array: one gather from the table when there is one, else gathered column by column."""
         if self._table is not None:
-            return self._table[sids].tolist()
-        return np.column_stack([getattr(self, name)[sids] for name in _COLUMNS]).tolist()
+            return self._table[sids]
+        return np.column_stack([getattr(self, name)[sids] for name in _COLUMNS])
+
+    def rows(self, sids: np.ndarray) -> list[list[float]]:
+        """:meth:`block` as lists of Python floats."""
+        return self.block(sids).tolist()
 
     def bridge_amounts(self, sids: np.ndarray) -> np.ndarray:
         """Per sid (a row), the size of bridge loan ``b`` raised in stage ``s`` at column
