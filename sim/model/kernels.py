@@ -191,7 +191,7 @@ def _bridge(s, i, t, K, log):
 @_jit
 def run_until(s, i, t, limit, partner_until, K, log):
     """Walk start-up ``i`` privately from time ``t`` until the first event others must see, or
-    ``limit``: :meth:`startup.Startup._run_until` (a partner may decide before ``partner_until``).
+    ``limit`` (a partner may decide before ``partner_until``).
 
     Returns (time, clock, stage) with the state advanced to that time and the event not yet
     applied; clock is ``LIMIT`` when ``limit`` came first. Milestones that concern nobody else and

@@ -7,7 +7,7 @@ mutable state of every supported start-up of a world is one row of a float64 tab
 (:data:`STATE_WIDTH` columns, laid out below) and the walk runs in compiled code on that row; the
 :class:`startup.Startup` object keeps its index and what the SimPy side reads (its seat, centre,
 outcome). Seats, budgets and partners' decisions stay on the SimPy clock: a kernel returns at the
-first moment others must see, exactly where :meth:`startup.Startup._run_until` returned before.
+first moment others must see, exactly where the Python walk returned before.
 
 The arithmetic is :mod:`walk`'s and the Python walk's, operation by operation and in the same order
 (no fastmath: no reassociation, no fused multiply-adds; ``0.5 ** x`` is C's ``pow`` as in Python;
