@@ -34,8 +34,6 @@ def _python_kernels(monkeypatch) -> None:
     """Every kernel as its plain Python function (the calls between them too)."""
     for name in _COMPILED:
         monkeypatch.setattr(kernels, name, getattr(kernels, name).py_func)
-    for name in private._KERNELS:
-        monkeypatch.setattr(private, name, getattr(kernels, name))
 
 
 def _records(sc, rep):
@@ -83,7 +81,7 @@ def test_a_walk_through_breaks_and_boosts_is_the_same_compiled_or_not(shipped, m
     def walk(objects) -> np.ndarray:
         for s in objects:
             now = s.founded + 7.0
-            t, clock, _stage = private.select(
+            t, clock, _stage = kernels.select(
                 world.state, s.index, now, now + 10.0, 5e7, 1.5, 0.7, 1.3, 1.2, 0.8, 24.0,
                 -np.inf, world.horizon, world.walk_constants, world.log)
             while clock != LIMIT:  # on past the residency's end, to an exit or the horizon
@@ -94,7 +92,7 @@ def test_a_walk_through_breaks_and_boosts_is_the_same_compiled_or_not(shipped, m
                     world.state[s.index, private.RES_END] = np.inf
                 else:
                     break
-                t, clock, _stage = private.run_until(
+                t, clock, _stage = kernels.run_until(
                     world.state, s.index, t, world.horizon, -np.inf, world.walk_constants,
                     world.log)
         return world.state[[s.index for s in objects]].copy(), private.entries(world.log)

@@ -22,26 +22,6 @@ from .codes import (
     TRACTION,
 )
 from .private import (
-    _DATED,
-    _EPOCHS,
-    _HALF,
-    _HAS_ACCESS,
-    _HAS_RATIO,
-    _LAST_PERIOD,
-    _MAX_BRIDGES,
-    _MAX_P,
-    _N_BREAKS,
-    _O_ACCESS,
-    _O_BREAKS,
-    _O_BRIDGE,
-    _O_DEBT,
-    _O_EQUITY,
-    _O_FAIL,
-    _O_JOBS,
-    _O_M,
-    _O_RATIO,
-    _PERIOD_MONTHS,
-    _PERIODS,
     ACQ_BUDGET,
     ACQ_RATE,
     ACQ_USED,
@@ -68,6 +48,26 @@ from .private import (
     HAZARD_MULT,
     HIRED,
     HQ,
+    K_DATED,
+    K_EPOCHS,
+    K_HALF,
+    K_HAS_ACCESS,
+    K_HAS_RATIO,
+    K_LAST_PERIOD,
+    K_MAX_BRIDGES,
+    K_MAX_P,
+    K_N_BREAKS,
+    K_O_ACCESS,
+    K_O_BREAKS,
+    K_O_BRIDGE,
+    K_O_DEBT,
+    K_O_EQUITY,
+    K_O_FAIL,
+    K_O_JOBS,
+    K_O_M,
+    K_O_RATIO,
+    K_PERIOD_MONTHS,
+    K_PERIODS,
     RAISE_AMOUNT,
     RAISE_U,
     REGION,
@@ -106,8 +106,8 @@ def _append(log, kind, a, b, c, d, e):
 
 @_jit
 def _period(t, K):
-    q = int(t / K[_PERIOD_MONTHS])  # the market period (walk.walk: the same expression)
-    last = int(K[_LAST_PERIOD])
+    q = int(t / K[K_PERIOD_MONTHS])  # the market period (walk.walk: the same expression)
+    last = int(K[K_LAST_PERIOD])
     if q > last:
         q = last
     return q
@@ -120,19 +120,19 @@ def milestone(s, i, t, K, log):
     (stage ``CROSSED``) and asks the partner (traction)."""
     stage = int(s[i, STAGE])
     q = _period(t, K)
-    periods = int(K[_PERIODS])
+    periods = int(K[K_PERIODS])
     region = int(s[i, REGION])
-    cap = K[_MAX_P]
+    cap = K[K_MAX_P]
     supported = s[i, SUPPORTED] != 0.0
     # the venture round: the programme's multipliers, rationed by the market (its region's m)
     mult = s[i, FUND_MULT]
     if s[i, FUND_BOOST] != 0.0:  # a network boost that fades: the extra odds halve every half-life
-        mult *= 1.0 + s[i, FUND_BOOST] * K[_HALF] ** ((t - s[i, SUPPORT_TIME])
+        mult *= 1.0 + s[i, FUND_BOOST] * K[K_HALF] ** ((t - s[i, SUPPORT_TIME])
                                                    / s[i, BOOST_HALF_LIFE])
-    p = K[int(K[_O_EQUITY]) + stage * periods + q] * s[i, EQ_Q]
-    if K[_HAS_ACCESS] != 0.0:  # a dated funding access (walk.walk: the same expression)
-        p = p * K[int(K[_O_ACCESS]) + region * periods + q]
-    p = p * mult * K[int(K[_O_M]) + region * periods + q]
+    p = K[int(K[K_O_EQUITY]) + stage * periods + q] * s[i, EQ_Q]
+    if K[K_HAS_ACCESS] != 0.0:  # a dated funding access (walk.walk: the same expression)
+        p = p * K[int(K[K_O_ACCESS]) + region * periods + q]
+    p = p * mult * K[int(K[K_O_M]) + region * periods + q]
     if p > cap:
         p = cap
     amount = s[i, RAISE_AMOUNT + stage]
@@ -144,7 +144,7 @@ def milestone(s, i, t, K, log):
         if supported:  # money the supported firm attracted after its support
             _append(log, ROUND, s[i, SID], t, amount, EQUITY, 0.0)
     # the loan
-    p = K[int(K[_O_DEBT]) + stage * periods + q] * s[i, DEBT_Q]
+    p = K[int(K[K_O_DEBT]) + stage * periods + q] * s[i, DEBT_Q]
     if p > cap:
         p = cap
     if s[i, DEBT_U + stage] < p:
@@ -156,7 +156,7 @@ def milestone(s, i, t, K, log):
     stage += 1
     s[i, STAGE] = stage
     if supported:  # the jobs a supported firm adds after its support (hires: gains only)
-        jobs = int(K[_O_JOBS])
+        jobs = int(K[K_O_JOBS])
         gain = s[i, TEAM] * (K[jobs + stage] - K[jobs + stage - 1])
         if gain > 0.0:
             _append(log, HIRED, 0.0, t, gain, 0.0, 0.0)
@@ -169,14 +169,14 @@ def milestone(s, i, t, K, log):
 def _bridge(s, i, t, K, log):
     """A bridge loan when cash runs out: won or not (its draw against the odds)."""
     b = int(s[i, BRIDGES])
-    if b >= int(K[_MAX_BRIDGES]):
+    if b >= int(K[K_MAX_BRIDGES]):
         return False
     s[i, BRIDGES] = b + 1
     stage = int(s[i, STAGE])
     q = _period(t, K)
-    p = K[int(K[_O_BRIDGE]) + stage * int(K[_PERIODS]) + q] * s[i, DEBT_Q]
-    if p > K[_MAX_P]:
-        p = K[_MAX_P]
+    p = K[int(K[K_O_BRIDGE]) + stage * int(K[K_PERIODS]) + q] * s[i, DEBT_Q]
+    if p > K[K_MAX_P]:
+        p = K[K_MAX_P]
     won = s[i, BRIDGE_U + b] < p
     if won:
         amount = s[i, BRIDGE_AMOUNT + stage * MAX_BRIDGE_DRAWS + b]
@@ -198,9 +198,9 @@ def run_until(s, i, t, limit, partner_until, K, log):
     successful bridge rounds are applied here.
     """
     partner = s[i, SUPPORTED] != 0.0 and t < partner_until
-    dated = K[_DATED] != 0.0
-    n_breaks = int(K[_N_BREAKS])
-    o_fail, o_breaks = int(K[_O_FAIL]), int(K[_O_BREAKS])
+    dated = K[K_DATED] != 0.0
+    n_breaks = int(K[K_N_BREAKS])
+    o_fail, o_breaks = int(K[K_O_FAIL]), int(K[K_O_BREAKS])
     while True:
         stage = int(s[i, STAGE])
         epoch = int(s[i, EPOCH])
@@ -208,8 +208,8 @@ def run_until(s, i, t, limit, partner_until, K, log):
             hz = K[o_fail + stage] * s[i, HQ] * s[i, HAZARD_MULT]
         else:  # the hazards of its epoch (walk.walk: the same expression)
             hz = K[o_fail + epoch * 3 + stage] * s[i, HQ] * s[i, HAZARD_MULT]
-            if K[_HAS_RATIO] != 0.0:
-                hz = hz * K[int(K[_O_RATIO]) + int(s[i, REGION]) * int(K[_EPOCHS]) + epoch]
+            if K[K_HAS_RATIO] != 0.0:
+                hz = hz * K[int(K[K_O_RATIO]) + int(s[i, REGION]) * int(K[K_EPOCHS]) + epoch]
         speed = s[i, SPEED_Q] * s[i, SPEED_MULT]
         net = s[i, BURN] - s[i, REVENUE]
         acq = s[i, ACQ_RATE] if stage == TRACTION else 0.0

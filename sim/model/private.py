@@ -22,8 +22,10 @@ goes to one log table (:data:`SOUGHT`, :data:`ROUND`, :data:`PARTNER_RAISED`, :d
 the order the Python walk appended them to the world's lists; row 0 holds the count): each kernel
 takes a few arrays, so a call from Python costs well under a microsecond.
 
-``cache=True`` keeps the machine code in ``sim/model/__pycache__`` (or ``NUMBA_CACHE_DIR``): a fresh
-checkout compiles once, in each worker process that starts before the cache is written.
+The kernels are :mod:`kernels`; a world imports them when it is built (``World.kernels``), so
+only a process that simulates loads numba. ``cache=True`` keeps the machine code in
+``sim/model/__pycache__`` (or ``NUMBA_CACHE_DIR``): a fresh checkout compiles once, in each worker
+process that starts before the cache is written.
 """
 
 from __future__ import annotations
@@ -70,11 +72,11 @@ ROWS_PER_STARTUP = 13
 """Log rows one supported start-up can write after its support, bridges aside: at each of its three
 milestones one sought, two rounds, one hire; and one partner's equity."""
 
-# -- the world's constants: a header, then the arrays -------------------------------------------
-(_MAX_P, _LAST_PERIOD, _MAX_BRIDGES, _DATED, _N_BREAKS, _PERIODS, _HAS_ACCESS, _HAS_RATIO, _EPOCHS,
- _PERIOD_MONTHS, _O_FAIL, _O_BREAKS, _O_EQUITY, _O_DEBT, _O_BRIDGE, _O_M, _O_ACCESS, _O_RATIO,
- _O_JOBS, _HALF) = range(20)
-_HEADER = 21
+# -- the world's constants: a header (K_: its slots), then the arrays -----------------------------
+(K_MAX_P, K_LAST_PERIOD, K_MAX_BRIDGES, K_DATED, K_N_BREAKS, K_PERIODS, K_HAS_ACCESS, K_HAS_RATIO,
+ K_EPOCHS, K_PERIOD_MONTHS, K_O_FAIL, K_O_BREAKS, K_O_EQUITY, K_O_DEBT, K_O_BRIDGE, K_O_M,
+ K_O_ACCESS, K_O_RATIO, K_O_JOBS, K_HALF) = range(20)
+K_HEADER = 21
 
 
 def constants(world) -> np.ndarray:
@@ -92,15 +94,15 @@ def constants(world) -> np.ndarray:
              np.array(world.access if world.access is not None else [], float).ravel(),
              np.array(world.hazard_ratio if world.hazard_ratio is not None else [], float).ravel(),
              np.array(world.job_mult, float)]
-    head = np.zeros(_HEADER)
-    head[[_MAX_P, _LAST_PERIOD, _MAX_BRIDGES, _DATED, _N_BREAKS, _PERIODS, _HAS_ACCESS,
-          _HAS_RATIO, _EPOCHS, _PERIOD_MONTHS, _HALF]] = (
+    head = np.zeros(K_HEADER)
+    head[[K_MAX_P, K_LAST_PERIOD, K_MAX_BRIDGES, K_DATED, K_N_BREAKS, K_PERIODS, K_HAS_ACCESS,
+          K_HAS_RATIO, K_EPOCHS, K_PERIOD_MONTHS, K_HALF]] = (
         world.max_funding_probability, world.last_period, world.max_bridges, float(dated),
         len(world.breaks) if dated else 0, world.periods, float(world.access is not None),
         float(world.hazard_ratio is not None), len(world.fail_hazards), PERIOD_MONTHS, 0.5)
-    at = _HEADER
-    for slot, part in zip((_O_FAIL, _O_BREAKS, _O_EQUITY, _O_DEBT, _O_BRIDGE, _O_M, _O_ACCESS,
-                           _O_RATIO, _O_JOBS), parts, strict=True):
+    at = K_HEADER
+    for slot, part in zip((K_O_FAIL, K_O_BREAKS, K_O_EQUITY, K_O_DEBT, K_O_BRIDGE, K_O_M,
+                           K_O_ACCESS, K_O_RATIO, K_O_JOBS), parts, strict=True):
         head[slot] = at
         at += part.size
     return np.concatenate([head, *parts])
@@ -112,21 +114,6 @@ def new_log(capacity: int) -> np.ndarray:
     log = np.empty((capacity + 1, LOG_WIDTH))
     log[0, 0] = 1.0
     return log
-
-
-_KERNELS = ("select", "run_until", "milestone")
-
-
-def __getattr__(name: str):
-    """The compiled kernels (:mod:`kernels`: ``select``, ``run_until``, ``milestone``), imported on
-    first use, so that only a process that simulates supported start-ups loads numba."""
-    if name in _KERNELS:
-        from . import kernels
-
-        for k in _KERNELS:
-            globals()[k] = getattr(kernels, k)
-        return globals()[name]
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def log_partner(log: np.ndarray, t: float, amount: float) -> None:

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import math
 
-from . import private
 from .codes import (
     ACQUIRED,
     ACQUISITION,
@@ -136,7 +135,7 @@ class Startup:
 
     def select(self, centre, residency_end: float, grant: float) -> None:
         """Selected by ``centre`` now: replay the private walk from founding to now, take the
-        support, then live on (one compiled call, :func:`private.select`)."""
+        support, then live on (one compiled call, :func:`kernels.select`)."""
         w = self.world
         now = w.env.now
         self.centre = centre
@@ -145,7 +144,7 @@ class Startup:
         self.has_seat = centre.seats.take()
         if grant > 0:
             self.grant_krw += grant
-        t, clock, stage = private.select(
+        t, clock, stage = w.kernels.select(
             w.state, self.index, now, residency_end, grant,
             centre.cfg.grants.funding_odds_multiplier, *centre.support, centre.partner_until,
             w.horizon, w.walk_constants, w.log)
@@ -176,7 +175,7 @@ class Startup:
             t0 = t0 + (t - t0)  # the clock SimPy would have shown after that timeout
             if self._conclude(t, clock):
                 return
-            t, clock, stage = private.run_until(w.state, self.index, t0, w.horizon, partner_until,
+            t, clock, stage = w.kernels.run_until(w.state, self.index, t0, w.horizon, partner_until,
                                                 w.walk_constants, w.log)
 
     def _wake(self, _event) -> None:
@@ -185,7 +184,7 @@ class Startup:
         if not self._conclude(t, clock):
             w = self.world
             now = w.env.now
-            self._advance(now, *private.run_until(w.state, self.index, now, w.horizon,
+            self._advance(now, *w.kernels.run_until(w.state, self.index, now, w.horizon,
                                                   self.centre.partner_until, w.walk_constants,
                                                   w.log))
 
@@ -207,21 +206,21 @@ class Startup:
 
     def _run_until(self, t: float, limit: float) -> tuple[float, int]:
         """Walk privately from time ``t`` until the first event others must see, or ``limit``
-        (:func:`private.run_until`). Returns (time, clock) with the state advanced to that time and
+        (:func:`kernels.run_until`). Returns (time, clock) with the state advanced to that time and
         the event not yet applied; clock is ``LIMIT`` when ``limit`` came first."""
         w = self.world
         until = -INF if self.centre is None else self.centre.partner_until
-        t, clock, _stage = private.run_until(w.state, self.index, t, limit, until,
+        t, clock, _stage = w.kernels.run_until(w.state, self.index, t, limit, until,
                                              w.walk_constants, w.log)
         return t, clock
 
     # ------------------------------------------------------------------------------------------
     def _milestone(self, t: float) -> bool:
         """Finish the current stage at time ``t``: its venture round, its loan, then the next stage
-        (:func:`private.milestone`); past the valley it crosses, at traction its partner decides.
+        (:func:`kernels.milestone`); past the valley it crosses, at traction its partner decides.
         Returns True when the walk is over (crossed, or acquired by the partner)."""
         w = self.world
-        stage = private.milestone(w.state, self.index, t, w.walk_constants, w.log)
+        stage = w.kernels.milestone(w.state, self.index, t, w.walk_constants, w.log)
         if stage == CROSSED:
             self._cross(t)
             return True

@@ -265,8 +265,12 @@ class World:
         # only start-ups that would apply to the keenest open centre are ever applicants
         self.population = economy.population.fresh(
             max((c.max_apply_probability for c in self.centres), default=0.0))
-        # what a supported start-up's compiled walk reads of the world, in one vector
+        # what a supported start-up's compiled walk reads of the world, in one vector, and the
+        # kernels that walk it (numba is imported here, by a process that simulates)
         self.walk_constants = private.constants(self)
+        from . import kernels
+
+        self.kernels = kernels
 
     def _region_rules(self, i: int) -> SimpleNamespace:
         """The rules for a walk of region ``i``'s start-ups alone (their region is 0 there): its
@@ -356,13 +360,13 @@ class World:
     def _records(self) -> Records:
         pop, n, horizon = self.population, len(self.population), self.horizon
         fields = ("id", "centre_index", "support_time", "grant_krw", "conglomerate_krw",
-                  "subcontract", "crossed_time", "outcome", "cause", "outcome_time")
+                  "subcontract", "crossed_time", "outcome", "cause", "outcome_time", "index")
         objects = _flat(map(operator.attrgetter(*fields), self.supported), len(self.supported),
                         len(fields))
-        walked = self.state[:len(self.supported)]
+        walked = self.state[objects[:, -1].astype(np.int64)]  # their rows of the state table
         t = np.column_stack([objects[:, :4], walked[:, [private.EQUITY_KRW, private.DEBT_KRW,
                                                         private.BRIDGES_WON]],
-                             objects[:, 4:6], walked[:, private.STAGE], objects[:, 6:]])
+                             objects[:, 4:6], walked[:, private.STAGE], objects[:, 6:10]])
         order = np.argsort(t[:, 0], kind="stable")
         sup, since = t[order, 0].astype(np.int64), t[order, 2]
         moved = self._displace(sup, since)
