@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -27,9 +28,12 @@ ROOT = Path(__file__).resolve().parents[1]
 def timed_compare(checkout: Path, out: Path) -> dict:
     """Run the main job from ``checkout`` into ``out``; the moments each phase ended, in seconds."""
     t0 = time.perf_counter()
+    # the checkout's own code, whatever an editable install or the caller's PYTHONPATH points at
+    env = {**os.environ, "PYTHONPATH": str(checkout)}
     proc = subprocess.Popen(
         [sys.executable, "run_sim.py", "compare", "--out", str(out)],
         cwd=checkout,
+        env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

@@ -13,7 +13,6 @@ import pytest
 
 from sim.model import reuse, simulate
 from sim.model.codes import CASH, DIED, EQUITY, FAILURE, MATURE
-from sim.model.startup import Startup
 from sim.model.world import World
 from sim.scenario import load_scenario
 
@@ -38,12 +37,9 @@ DATED = [
 def _replay(world: World, sids: np.ndarray) -> dict[str, list]:
     """Each start-up of ``sids`` walked alone by its own Startup object, from founding to the
     horizon, as a supported start-up walks (no centre touches it)."""
-    pop = world.population
     out = {k: [] for k in ("stage", "outcome", "cause", "outcome_time", "crossed_time", "equity",
                            "debt", "bridges")}
-    bridges = pop.bridge_amounts(sids)
-    for i, (sid, row) in enumerate(zip(sids.tolist(), pop.rows(sids), strict=True)):
-        s = Startup(world, sid, row, bridges, i)
+    for s in world.startups(sids):
         t, clock = s._run_until(s.founded, world.horizon)
         while clock >= 0 and not s._conclude(t, clock):
             t, clock = s._run_until(t, world.horizon)

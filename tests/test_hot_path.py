@@ -30,7 +30,7 @@ SEED = 20140902
 
 
 def _plain_rows(self, sids):
-    return np.column_stack([getattr(self, n)[sids] for n in population._COLUMNS]).tolist()
+    return np.column_stack([getattr(self, n)[sids] for n in population._COLUMNS])
 
 
 def _plain_wait(self, delay, callback):
@@ -49,7 +49,7 @@ def test_the_row_table_gives_the_rows_column_by_column(shipped):
     pop = World(sc, SEED, 0).population
     assert pop._table is not None
     sids = np.flatnonzero(pop.apply_u < 0.5)[::7]
-    assert pop.rows(sids) == _plain_rows(pop, sids)
+    assert pop.rows(sids) == _plain_rows(pop, sids).tolist()
     assert pop.region.dtype.kind == "i" and pop.sector.dtype.kind in "iu"  # indices stay integers
 
 
@@ -59,7 +59,7 @@ def test_fast_paths_give_the_same_replications_as_the_plain_ones(shipped, monkey
     assert market.supply(sc) is not None  # venture money is limited: the market clears
     assert any(c.grants.per_startup_krw > 0 for c in sc.centres.values())
     fast = [_records(sc, r) for r in (0, 1)]
-    monkeypatch.setattr(population.Population, "rows", _plain_rows)
+    monkeypatch.setattr(population.Population, "block", _plain_rows)
     monkeypatch.setattr("sim.model.world.Environment.call_after", _plain_wait)
     plain = [_records(sc, r) for r in (0, 1)]
     for a, b in zip(fast, plain, strict=True):

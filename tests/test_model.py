@@ -17,7 +17,6 @@ from sim.model import simulate
 from sim.model.centre import Centre
 from sim.model.codes import ACQUIRED, ALIVE, CASH, DIED, FAILURE, MATURE, NO_CAUSE
 from sim.model.region import SAMPLE_SERIAL, draw_cohort
-from sim.model.startup import Startup
 from sim.model.world import World
 from sim.scenario import STAGES, load_scenario
 
@@ -460,9 +459,7 @@ def test_bulk_walk_and_a_startups_own_walk_agree_to_the_bit(make_scenario):
     assert len(sids) > 500
     stage, outcome, cause = [], [], []
     times, crossed, private = [], [], []
-    bridges = pop.bridge_amounts(sids)
-    for i, (sid, row) in enumerate(zip(sids.tolist(), pop.rows(sids), strict=True)):
-        s = Startup(world, sid, row, bridges, i)
+    for s in world.startups(sids):
         t, clock = s._run_until(s.founded, world.horizon)
         while clock >= 0 and not s._conclude(t, clock):
             t, clock = s._run_until(t, world.horizon)

@@ -283,8 +283,8 @@ def _state(world: World) -> dict:
     supported start-up's whole state."""
     from sim.model.startup import Startup
 
-    slots = [s for s in Startup.__slots__
-             if s not in ("world", "centre", "pending", "bridge_amounts")]
+    slots = [s for s in (*Startup.__slots__, *Startup.STATE)
+             if s not in ("world", "centre", "pending", "index")]
     return {
         "centres": [
             (
@@ -310,8 +310,8 @@ def _state(world: World) -> dict:
             for g in world.conglomerates.values()
         ],
         "startups": sorted(tuple(getattr(s, a) for a in slots) for s in world.supported),
-        "raised": list(world.raised),
-        "hired": list(world.hired),
+        "raised": world.ledgers["raised"].tolist(),
+        "hired": world.ledgers["hired"].tolist(),
     }
 
 

@@ -22,10 +22,11 @@ import time
 
 import numpy as np
 
-LIFECYCLE_COST_IN_PROBES = 1.6e-4
+LIFECYCLE_COST_IN_PROBES = 1.3e-4
 """A worker's CPU seconds per simulated start-up lifecycle of the main job, in calibration probes
 (its CPU seconds over the probe's, both measured on one machine at one time by bench.py:
-``lifecycle_cost_in_probes``)."""
+``lifecycle_cost_in_probes``; 1.6e-4 there before the compiled private walk, scaled by the 0.81 a
+worker's bundle took of its CPU afterwards, docs/performance.md)."""
 
 START_IN_PROBES = 60.0
 """Starting the workers (forkserver, importing the model) and consolidating the results after the

@@ -12,7 +12,7 @@ import bisect
 
 import simpy
 
-from .codes import ACQUIRED, NO_CAUSE, PARTNER
+from .codes import ACQUIRED, NO_CAUSE
 
 
 class Conglomerate:
@@ -91,7 +91,7 @@ class Conglomerate:
             if self._spend(cfg.invest_krw, cfg.public_share * cfg.invest_krw):
                 s.cash += cfg.invest_krw
                 s.conglomerate_krw += cfg.invest_krw
-                self.world.raised.append((self.world.env.now, cfg.invest_krw, PARTNER))
+                self.world.raise_partner(self.world.env.now, cfg.invest_krw)
                 self.investments += 1
         elif u < pa + pi + ps:
             s.revenue += cfg.subcontract_revenue_krw_per_month

@@ -2,7 +2,7 @@
 
 A scenario's timeline may change the walk's own terms from a month on (``sim.scenario.timeline``:
 ``ROUND_ODDS``, ``HAZARDS``, a region's ``funding_access`` and ``hazard_multiplier``). The walk
-(:mod:`walk`) and a supported start-up's own walk (:meth:`startup.Startup._run_until`) read them
+(:mod:`walk`) and a supported start-up's own walk (:func:`kernels.run_until`) read them
 from the arrays built here, with the same arithmetic, so the two stay bit-identical:
 
 - **Round odds** are per (stage, market period): a dated change fills its channel's row from its

@@ -6,7 +6,7 @@ Everything the model knows about a start-up before anyone touches it
 lives here as numpy columns: its luck (drawn by :func:`region.draw_cohort`) and the rates that
 follow from its quality and region. The unsupported walk (:mod:`walk`) runs on these columns
 in bulk; only start-ups a centre selects become :class:`startup.Startup` objects, built from one
-row of the population table (:meth:`Population.rows`).
+row of the population table (:meth:`Population.block`), copied into its world's state table.
 
 Applicant pools are views, not containers: a centre asks :meth:`Population.applicants` for the
 start-ups of its catchment founded inside an age window, still in the valley, willing to apply
@@ -28,8 +28,8 @@ from .streams import MAX_BRIDGE_DRAWS
 SCALARS = ("founded", "sector", "region", "cash", "burn", "team", "conglomerate_u", "fail_budget",
            "acq_budget", "mature_budget", "hq", "speed_q", "eq_q", "debt_q", "acq_rate")
 """One-number columns of the population table (attributes of :class:`Population`): what a selected
-start-up needs, in the order :meth:`startup.Startup.__init__` unpacks them (the bit-for-bit walk
-test fails if the two disagree)."""
+start-up needs, in the order a state row holds them (:mod:`private`, which checks its positions
+against :data:`ROW`)."""
 VECTORS = {"work": len(STAGES), "raise_u": len(STAGES), "raise_amount": len(STAGES),
            "debt_u": len(STAGES), "debt_amount": len(STAGES), "bridge_u": MAX_BRIDGE_DRAWS}
 """Several-number columns (per stage, per bridge draw), as (n, width) attributes of
@@ -49,8 +49,8 @@ def _layout() -> SimpleNamespace:
 
 ROW = _layout()
 """Where each column sits in a row of the population table (an index, or a slice for vectors):
-what a selected start-up needs to replay its own walk. ``Population.rows`` builds the rows it is
-asked for from these names and :class:`startup.Startup` reads its row through them."""
+what a selected start-up needs to replay its own walk. ``Population.block`` builds the rows it is
+asked for from these names and the compiled walk (:mod:`private`) reads a state row through them."""
 _COLUMNS = (*SCALARS, *VECTORS)
 _INTEGERS = ("sector", "region")
 _TABLE_BLOCK = 4096  # rows filled at a time (4096 x 38 floats: 1.2 MB)
@@ -190,13 +190,16 @@ class Population:
                 setattr(self, name, table[:, getattr(ROW, name)])
         return table
 
-    def rows(self, sids: np.ndarray) -> list[list[float]]:
-        """Rows of the population table (laid out by :data:`ROW`) for ``sids``, as Python floats
-        (one conversion per selected start-up): one gather from the table when there is one, else
-        gathered column by column."""
+    def block(self, sids: np.ndarray) -> np.ndarray:
+        """Rows of the population table (laid out by :data:`ROW`) for ``sids``, an (n, width)
+        float array: one gather from the table when there is one, else gathered column by column."""
         if self._table is not None:
-            return self._table[sids].tolist()
-        return np.column_stack([getattr(self, name)[sids] for name in _COLUMNS]).tolist()
+            return self._table[sids]
+        return np.column_stack([getattr(self, name)[sids] for name in _COLUMNS])
+
+    def rows(self, sids: np.ndarray) -> list[list[float]]:
+        """:meth:`block` as lists of Python floats."""
+        return self.block(sids).tolist()
 
     def bridge_amounts(self, sids: np.ndarray) -> np.ndarray:
         """Per sid (a row), the size of bridge loan ``b`` raised in stage ``s`` at column

@@ -14,9 +14,9 @@ At each milestone a start-up tries a venture (equity) round, then a loan (debt);
 out it tries a bridge loan. Every equity attempt is recorded (its period and its odds before the
 market's multiplier), so the market can add up the money sought without walking again.
 
-This is the same arithmetic, in the same order, as :meth:`startup.Startup._run_until` with
-neutral multipliers, so a start-up a centre selects and then leaves alone lives the same life to
-the last bit. A test pins that.
+This is the same arithmetic, in the same order, as :func:`kernels.run_until` (a supported
+start-up's own walk, compiled) with neutral multipliers, so a start-up a centre selects and then
+leaves alone lives the same life to the last bit. A test pins that.
 """
 
 from __future__ import annotations

@@ -19,13 +19,14 @@ import numpy as np
 import simpy
 
 from ..scenario.schema import STAGES, Scenario
-from . import books, dated, market, reuse
+from . import books, dated, market, population, private, reuse
 from .centre import Centre
 from .codes import ALIVE, CROSSED
 from .conglomerate import Conglomerate
 from .population import Population
 from .region import draw_cohort, education_created
 from .startup import Startup
+from .streams import MAX_BRIDGE_DRAWS
 from .walk import Paths
 
 
@@ -219,16 +220,15 @@ class World:
         # venture money by (region, period); None: not limited
         self.supply = market.supply(scenario)
         self.supported: list[Startup] = []
-        # (month, KRW, channel) of money supported start-ups attract
-        self.raised: list[tuple[float, float, int]] = []
-        # (sid, month, KRW, channel, bridge) of every round a supported start-up wins
-        self.rounds: list[tuple] = []
-        # (market cell, KRW) venture money supported start-ups seek
-        self.sought: list[tuple[int, float]] = []
+        # the supported start-ups' walk state, a row each in admission order (private.py), and the
+        # log of what they seek, raise and hire after their support: read by records as the money
+        # supported start-ups attract (raised), the rounds they win, the venture money they seek
+        # and the jobs they add (rounds, sought, hired)
+        self.state = np.empty((0, private.STATE_WIDTH))
+        self._rows_used = 0
+        self.log = private.new_log(0)
         # (month, KRW, of it public) partners pay
         self.partner_paid: list[tuple[float, float, float]] = []
-        # (month, jobs) supported start-ups add at their milestones
-        self.hired: list[tuple[float, float]] = []
         # jobs per founder in each stage, then once past the valley (a stage index of CROSSED)
         self.job_mult = [*(sp.stages[s].jobs_multiplier for s in STAGES),
                          sp.crossed_jobs_multiplier]
@@ -270,6 +270,12 @@ class World:
         # only start-ups that would apply to the keenest open centre are ever applicants
         self.population = economy.population.fresh(
             max((c.max_apply_probability for c in self.centres), default=0.0))
+        # what a supported start-up's compiled walk reads of the world, in one vector, and the
+        # kernels that walk it (numba is imported here, by a process that simulates)
+        self.walk_constants = private.constants(self)
+        from . import kernels
+
+        self.kernels = kernels
 
     def _region_rules(self, i: int) -> SimpleNamespace:
         """The rules for a walk of region ``i``'s start-ups alone (their region is 0 there): its
@@ -285,12 +291,60 @@ class World:
     def admit(self, sids) -> list[Startup]:
         """Start-ups ``sids`` were selected: take them out of the applicant pools and make them
         objects."""
-        pop = self.population
-        pop.taken[sids] = True
-        out = list(map(Startup, itertools.repeat(self), sids.tolist(), pop.rows(sids),
-                       itertools.repeat(pop.bridge_amounts(sids)), range(len(sids))))
+        self.population.taken[sids] = True
+        out = self.startups(sids)
         self.supported.extend(out)
         return out
+
+    def startups(self, sids: np.ndarray) -> list[Startup]:
+        """:class:`Startup` objects for ``sids`` at their founding, each with its row of the state
+        table (appended after the rows in use, the table and the log grown as needed); not taken
+        from the applicant pools (:meth:`admit` does that)."""
+        pop, k = self.population, len(sids)
+        lo = self._rows_used
+        hi = lo + k
+        if hi > len(self.state):  # grown by doubling; only rows in use are copied
+            grown = np.empty((max(2 * len(self.state), hi, 256), private.STATE_WIDTH))
+            grown[:lo] = self.state[:lo]
+            self.state = grown
+        need = hi * (private.ROWS_PER_STARTUP + self.max_bridges)
+        if need >= len(self.log):  # every row a supported start-up may log has room
+            grown = private.new_log(max(2 * len(self.log), need + 1))
+            used = int(self.log[0, 0])
+            grown[:used] = self.log[:used]
+            self.log = grown
+        self._rows_used = hi
+        block = pop.block(sids)
+        state = self.state[lo:hi]
+        state[:, :population.ROW.width] = block
+        state[:, private.BRIDGE_AMOUNT:private.BRIDGE_AMOUNT + 3 * MAX_BRIDGE_DRAWS] = (
+            pop.bridge_amounts(sids))
+        founded, region = block[:, private.FOUNDED], block[:, private.REGION]
+        state[:, private.WORK_LEFT] = block[:, private.WORK]
+        state[:, [private.REVENUE, private.STAGE, private.FAIL_USED, private.ACQ_USED,
+                  private.BRIDGES, private.BRIDGES_WON, private.FUND_BOOST, private.EQUITY_KRW,
+                  private.DEBT_KRW, private.SUPPORTED]] = 0.0
+        state[:, [private.HAZARD_MULT, private.SPEED_MULT, private.FUND_MULT]] = 1.0
+        state[:, [private.BOOST_HALF_LIFE, private.RES_END]] = np.inf
+        state[:, private.SUPPORT_TIME] = np.nan
+        # the epoch of its founding
+        state[:, private.EPOCH] = (0 if self.breaks is None else
+                                   np.searchsorted(self.breaks, founded, side="right") - 1)
+        state[:, private.SID] = sids
+        state[:, private.CELL0] = region * self.periods  # its region's first market cell
+        return list(map(Startup, itertools.repeat(self), sids.tolist(), range(lo, hi),
+                        block[:, private.SECTOR].astype(np.int64).tolist(),
+                        block[:, population.ROW.conglomerate_u].tolist()))
+
+    def raise_partner(self, t: float, amount: float) -> None:
+        """A partner puts ``amount`` of equity into a supported firm at ``t`` (money it raised)."""
+        private.log_partner(self.log, t, amount)
+
+    @property
+    def ledgers(self) -> dict[str, np.ndarray]:
+        """What supported start-ups sought, raised, won and hired after their support so far
+        (:func:`private.entries`)."""
+        return private.entries(self.log)
 
     def run(self) -> Records:
         """Run the SimPy clock to the horizon and return the replication's :class:`Records`."""
@@ -310,11 +364,14 @@ class World:
     # ------------------------------------------------------------------------------------------
     def _records(self) -> Records:
         pop, n, horizon = self.population, len(self.population), self.horizon
-        fields = ("id", "centre_index", "support_time", "grant_krw", "equity_krw", "debt_krw",
-                  "bridges_won", "conglomerate_krw", "subcontract", "stage", "crossed_time",
-                  "outcome", "cause", "outcome_time")
-        t = _flat(map(operator.attrgetter(*fields), self.supported), len(self.supported),
-                  len(fields))
+        fields = ("id", "centre_index", "support_time", "grant_krw", "conglomerate_krw",
+                  "subcontract", "crossed_time", "outcome", "cause", "outcome_time", "index")
+        objects = _flat(map(operator.attrgetter(*fields), self.supported), len(self.supported),
+                        len(fields))
+        walked = self.state[objects[:, -1].astype(np.int64)]  # their rows of the state table
+        t = np.column_stack([objects[:, :4], walked[:, [private.EQUITY_KRW, private.DEBT_KRW,
+                                                        private.BRIDGES_WON]],
+                             objects[:, 4:6], walked[:, private.STAGE], objects[:, 6:10]])
         order = np.argsort(t[:, 0], kind="stable")
         sup, since = t[order, 0].astype(np.int64), t[order, 2]
         moved = self._displace(sup, since)
@@ -357,6 +414,7 @@ class World:
         }
         spending = books.spending(self, t[:, 2], t[:, 1], t[:, 3])
         partner = _flat(self.partner_paid, len(self.partner_paid), 3)
+        ledgers = self.ledgers
         costs = {**books.totals(spending), "conglomerate_krw": float(partner[:, 1].sum())}
         centres = {c.name: {"rounds": c.rounds, "applicants": c.applicants, "selected": c.selected,
                             "grants_krw": c.grants_paid} for c in self.centres}
@@ -365,8 +423,8 @@ class World:
             region_names=self.region_names, sector_names=self.sector_names,
             centre_names=[c.name for c in self.centres], startups=startups, costs=costs,
             centres=centres, events=self.env.scheduled,
-            raised=_flat(self.raised, len(self.raised), 3),
-            hired=_flat(self.hired, len(self.hired), 2), rounds=self._rounds(paths, sup, since),
+            raised=ledgers["raised"], hired=ledgers["hired"],
+            rounds=self._rounds(paths, sup, since, ledgers["rounds"]),
             spending=spending, partner_paid=partner, market=self._market_books(moved),
             alone=self._alone(changed), economy=economy, apply_u=pop.apply_u)
 
@@ -375,21 +433,22 @@ class World:
         cleared (market.displace); None when venture money is not limited."""
         if self.supply is None:
             return None
-        seek = _flat(self.sought, len(self.sought), 2)
+        seek = self.ledgers["sought"]
         sought = np.bincount(seek[:, 0].astype(np.int64), seek[:, 1], minlength=self.supply.size)
         return market.displace(self.population, self.rules, self.economy.market, self.supply, sup,
                                since, sought, self.scenario.market.coupling)
 
-    def _rounds(self, paths: Paths, sup: np.ndarray, since: np.ndarray) -> dict[str, np.ndarray]:
+    def _rounds(self, paths: Paths, sup: np.ndarray, since: np.ndarray,
+                own: np.ndarray) -> dict[str, np.ndarray]:
         """Every round won: the economy's walks' (a supported firm's up to its support: its replay
-        is that walk), and the supported firms' own after their support."""
+        is that walk), and the supported firms' own after their support (``own``: (sid, month,
+        KRW, channel, bridge) rows)."""
         pos = np.searchsorted(sup, paths.round_sid)
         hit = pos < sup.size
         hit[hit] = sup[pos[hit]] == paths.round_sid[hit]
         keep = ~hit
         keep[hit] = paths.round_month[hit] <= since[pos[hit]]
-        own = self.rounds
-        extra = {name: np.array([r[j] for r in own], dtype=dtype) for j, (name, dtype) in
+        extra = {name: own[:, j].astype(dtype) for j, (name, dtype) in
                  enumerate((("sid", np.int64), ("month", float), ("krw", float),
                             ("channel", np.int8), ("bridge", bool)))}
         base = {"sid": paths.round_sid, "month": paths.round_month, "krw": paths.round_krw,
