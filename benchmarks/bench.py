@@ -301,11 +301,12 @@ def peak_rss(reps: int) -> float:
 
 
 def calibration() -> dict:
-    """What the plan's estimate is built from (sim/experiment/estimate.py), measured here: the
-    calibration probe's CPU seconds, and a worker's CPU seconds per simulated lifecycle of the main
-    job (one replication's tasks of the default compare run one after another in this process, as a
-    worker runs its bundle), and their quotient ``lifecycle_cost_in_probes``, the constant the
-    estimate assumes."""
+    """The calibration probe and one worker's bundle, measured here: the probe's CPU seconds as the
+    CLI measures it (a fresh process, before any other work), and the CPU seconds of one
+    replication's tasks of the default compare run one after another in this process, as a worker
+    runs its bundle. Their quotient per lifecycle is ``_bundle_cost_in_probes``; the constant the
+    plan assumes is the run's own quotient, :func:`default_compare`'s ``lifecycle_cost_in_probes``
+    (a bundle here pays neither a worker's start nor the parent's share of the cores)."""
     from sim.experiment import estimate
     from sim.experiment.runner import Runner
     from sim.experiment.task import run_tasks
@@ -319,19 +320,27 @@ def calibration() -> dict:
     args = list(Runner._argsets(runner, tasks))
     lifecycles = sum(spec.scenarios[t.scenario].expected_startups()
                      * spec.scenarios[t.scenario].sampling.simulated_share() for t in tasks)
-    estimate._cache.clear()
-    probe = estimate.probe_seconds()
+    probe = fresh_probe()
     reuse.clear()
     c0 = time.process_time()
     run_tasks(args)
     cpu = time.process_time() - c0
-    estimate._cache.clear()
-    probe = min(probe, estimate.probe_seconds())
     per = cpu / lifecycles
     return {"probe_seconds": probe, "worker_cpu_seconds_per_lifecycle": per,
-            "lifecycle_cost_in_probes": per / probe, "_bundle_cpu_seconds": cpu,
-            "_bundle_tasks": len(tasks), "_assumed_lifecycle_cost_in_probes":
-            estimate.LIFECYCLE_COST_IN_PROBES}
+            "_bundle_cost_in_probes": per / probe, "_bundle_cpu_seconds": cpu,
+            "_bundle_tasks": len(tasks),
+            "_assumed_lifecycle_cost_in_probes": estimate.LIFECYCLE_COST_IN_PROBES}
+
+
+def fresh_probe() -> float:
+    """The calibration probe as the CLI's plan measures it: in a fresh process, before other work
+    (the probe runs faster on a core that has just been busy, so measured after work here it read
+    a fifth low and the constant came out a fifth high)."""
+    code = "from sim.experiment import estimate; print(estimate.probe_seconds())"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, check=True,
+                         capture_output=True, text=True).stdout
+    return float(out.strip().splitlines()[-1])
 
 
 def _seconds_of(text: str, pattern: str) -> float | None:
@@ -348,12 +357,14 @@ def default_compare(args: list[str] | None = None) -> dict:
     manifest's ``seconds``; ``_plan_estimate_ratio_whole`` over the whole command),
     ``eta_error_at_tenth`` (the time left printed by the first line after a tenth of the tasks, over
     the time the tasks then really took, minus 1) and the calibration the estimate is built from
-    (the load average when it started, the run's task seconds per lifecycle: see
-    :func:`calibration` for the constant itself).
+    (the load average when it started, the run's task seconds per lifecycle and their quotient by
+    the probe measured just before, ``lifecycle_cost_in_probes``: the constant the plan assumes,
+    measured as the plan would use it; :func:`calibration` prices one bundle alone).
     """
     import pyarrow.parquet as pq
 
     load = os.getloadavg()[0]
+    probe = fresh_probe()  # what the run's plan measures a moment later
     env = {**os.environ, "VALLEYSIM_PROGRESS_SECONDS": "0", "PYTHONPATH": str(ROOT)}
     with tempfile.TemporaryDirectory() as d:
         out = Path(d) / "c"
@@ -386,6 +397,8 @@ def default_compare(args: list[str] | None = None) -> dict:
         if left is not None and end > tenth[0] else None,
         "_load_at_start": load,
         "_worker_seconds_per_lifecycle": sum(seconds) / lifecycles if lifecycles else None,
+        "lifecycle_cost_in_probes": sum(seconds) / lifecycles / probe if lifecycles else None,
+        "_probe_before_run": probe,
         "_plan_estimate_seconds": planned,
         "_plan_estimate_ratio_whole": planned / whole if planned else None,
         "_run_seconds": run_seconds,

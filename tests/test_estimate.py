@@ -98,6 +98,7 @@ def test_the_machine_s_load_is_what_runs_now_not_the_minute_s_average(monkeypatc
     running beside the plan now are counted instead, never this one; the load average only where
     the kernel's count is not there."""
     monkeypatch.setattr(estimate.os, "getloadavg", lambda: (7.0, 7.0, 7.0))
+    monkeypatch.setattr(estimate, "_own_running", lambda: 1)
     monkeypatch.setattr(estimate, "_procs_running", lambda: 1)  # only this process
     assert estimate.others_running(gap=0.0) == 0.0
     assert estimate.contention(2, cpus=2) == 1.0
@@ -105,3 +106,50 @@ def test_the_machine_s_load_is_what_runs_now_not_the_minute_s_average(monkeypatc
     assert estimate.contention(2, cpus=2) == pytest.approx(2.0)
     monkeypatch.setattr(estimate, "_procs_running", lambda: None)  # no /proc/stat
     assert estimate.others_running() == 7.0
+
+
+def test_this_process_s_own_busy_thread_is_not_another_job():
+    """The CLI imports the report in a background thread while the plan is priced: read as another
+    user's job, it stretched a quiet 2-core machine's plan by (2 + 1) / 2 (the plan 1.5 times the
+    run). A thread of this process spinning beside the asking one is this process's, not a job."""
+    import threading
+
+    stop = threading.Event()
+    started = threading.Event()
+
+    def spin():
+        started.set()
+        while not stop.is_set():
+            pass
+
+    thread = threading.Thread(target=spin, daemon=True)
+    thread.start()
+    started.wait()
+    try:
+        # with the GIL one of the two runs at a time; the kernel may show either as runnable
+        seen = [estimate._own_running() for _ in range(50)]
+    finally:
+        stop.set()
+        thread.join()
+    assert min(seen) >= 1  # the asking thread at least
+    assert max(seen) >= 2  # the spinning thread is seen as this process's
+
+
+def test_the_compare_prices_the_machine_before_it_warms_the_report(monkeypatch):
+    """The compare imports the report in a thread while the workers run; the probe measured beside
+    it read slow, so the plan's probe is taken (and cached) before that thread starts."""
+    import threading
+
+    from sim.studies import compare
+
+    seen = []
+
+    class Recorder(threading.Thread):
+        def start(self):
+            seen.append(dict(estimate._cache))  # what the plan will read, as the thread starts
+
+    estimate._cache.clear()
+    monkeypatch.setattr(threading, "Thread", Recorder)
+    compare.warm_report_imports()
+    assert len(seen) == 1 and seen[0].get("seconds", 0.0) > 0.0
+    estimate._cache.clear()

@@ -22,11 +22,13 @@ import time
 
 import numpy as np
 
-LIFECYCLE_COST_IN_PROBES = 1.3e-4
-"""A worker's CPU seconds per simulated start-up lifecycle of the main job, in calibration probes
-(its CPU seconds over the probe's, both measured on one machine at one time by bench.py:
-``lifecycle_cost_in_probes``; 1.6e-4 there before the compiled private walk, scaled by the 0.81 a
-worker's bundle took of its CPU afterwards, docs/performance.md)."""
+LIFECYCLE_COST_IN_PROBES = 9.1e-5
+"""A worker's seconds per simulated start-up lifecycle of the main job, in calibration probes: the
+task seconds of a whole default compare per lifecycle over the probe a fresh process measures just
+before it, so a worker's start and the parent's share of the cores are in (bench.py's
+``lifecycle_cost_in_probes``: 8.7e-5, 8.8e-5 and 9.8e-5 in three runs on 2026-12-02,
+docs/performance.md; the 1.3e-4 before divided by a probe measured after work, on a core that had
+just been busy, a fifth faster than the plan's)."""
 
 START_IN_PROBES = 60.0
 """Starting the workers (forkserver, importing the model) and consolidating the results after the
@@ -95,9 +97,32 @@ def _procs_running() -> int | None:
     return int(line.split()[1]) if line else None
 
 
+def _own_running() -> int:
+    """How many of this process's threads are runnable now (state R in /proc/self/task), at least
+    one: the thread asking. The CLI imports the report in a background thread while the plan is
+    priced, and the kernel's count would read that thread as another user's job."""
+    try:
+        tasks = os.listdir("/proc/self/task")
+    except OSError:
+        return 1
+    running = 0
+    for tid in tasks:
+        try:
+            with open(f"/proc/self/task/{tid}/stat", encoding="ascii", errors="replace") as f:
+                stat = f.read()
+        except OSError:  # the thread ended while we looked
+            continue
+        # the command name in parentheses may hold spaces: the state follows its closing one
+        if stat[stat.rfind(")") + 2: stat.rfind(")") + 3] == "R":
+            running += 1
+    return max(1, running)
+
+
 def others_running(samples: int = 5, gap: float = 0.01) -> float:
     """How many processes other than this one are runnable now: the median of a few readings of
-    the kernel's count of running processes, less this one.
+    the kernel's count of running threads, less this process's own runnable threads (the asking
+    thread and, in the CLI, the one importing the report: counted as another job, it priced a
+    quiet 2-core machine at (2 + 1.1) / 2 and the plan came out 1.5 times the run).
 
     The 1-minute load average is not used where the count is there: it decays over minutes, so
     right after another job (a planner's previous compare, the bench's previous figure) it counts
@@ -111,7 +136,7 @@ def others_running(samples: int = 5, gap: float = 0.01) -> float:
                 return os.getloadavg()[0]
             except OSError:  # no load average on this system either
                 return 0.0
-        readings.append(max(0, n - 1))  # this process is running
+        readings.append(max(0, n - _own_running()))
         if i + 1 < samples:
             time.sleep(gap)
     return float(np.median(readings))

@@ -363,6 +363,12 @@ def warm_report_imports() -> None:
     simulate: this process mostly waits then, and the report is the main job's last step."""
     import threading
 
+    from ..experiment.estimate import probe_seconds
+
+    # the plan's calibration probe first (cached for a minute): beside this thread it read a
+    # fifth slower and the plan priced a quiet machine as a busy one
+    probe_seconds()
+
     def warm():
         import contextlib
 
