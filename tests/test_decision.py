@@ -361,3 +361,12 @@ def test_decision_block_is_plain_data_consistent_with_its_parts():
     assert set(b["evppi_krw"]) == {"p", ALL_PARAMETERS} and b["evpi_method"] == "regression"
     at = b["wtp_grid_krw"].index(1e8)
     assert b["evppi_krw"]["p"][at] > b["evppi_null_krw"][at] >= 0 and b["evppi_why_not"] is None
+    # the EVPI less the noise is the joint fit, computed once for both keys: what evpi_corrected
+    # gives on the same table
+    from sim.analysis import voi
+
+    t = draw_table(cols, ["prog", "alt"], "none", draws=k)
+    alone, method = voi.evpi_corrected(t, np.asarray(b["wtp_grid_krw"]), {"p": p})
+    assert method == "regression"
+    np.testing.assert_allclose(b["evpi_krw"], alone, rtol=1e-9, atol=1e-6)
+    assert b["evpi_krw"] == b["evppi_krw"][ALL_PARAMETERS]

@@ -558,3 +558,24 @@ def test_every_metric_has_a_unit_a_window_and_a_definition():
         "startups_simulated",
         "seconds",
     }
+
+
+def test_km_curve_matches_scipy_s_ecdf_and_its_log_log_band():
+    """km_curve is the Kaplan-Meier estimate with Greenwood's log-log band: scipy's ``ecdf`` of the
+    same censored data gives the same curve and band (what km_curve used before, at three times
+    the cost), ties and censoring included."""
+    from scipy import stats
+
+    rng = np.random.default_rng(7)
+    d = np.round(rng.exponential(30.0, 20_000), 1)  # rounded: many ties
+    e = rng.random(d.size) < 0.6
+    grid = np.arange(0.0, 120.0, 3.0)
+    s, lo, hi = km_curve(d, e, grid)
+    res = stats.ecdf(stats.CensoredData(uncensored=d[e], right=d[~e])).sf
+    with warnings.catch_warnings():  # scipy warns where its band is undefined (S = 0)
+        warnings.simplefilter("ignore", RuntimeWarning)
+        ci = res.confidence_interval(confidence_level=0.95, method="log-log")
+    inside = grid <= d.max()
+    for ours, ref in ((s, res.evaluate(grid)), (lo, ci.low.evaluate(grid)),
+                      (hi, ci.high.evaluate(grid))):
+        np.testing.assert_allclose(ours[inside], ref[inside], rtol=1e-12, atol=1e-14)

@@ -91,10 +91,14 @@ def decision_block(
         for k, v in (parameters or {}).items()
         if len(v) == t.draws and np.ptp(np.asarray(v, float)) > 0
     }
-    corrected, method = voi.evpi_corrected(t, grid, varying)
     evppi = None
     if varying and t.draws >= voi.MIN_DRAWS_REGRESSION:
         evppi = voi.evppi(t, varying, grid, groups={ALL_PARAMETERS: list(varying)})
+        # the EVPI less the noise is the EVPPI of all parameters jointly (evpi_corrected's
+        # regression, which it would choose here): the same fit, made once
+        corrected, method = evppi[ALL_PARAMETERS], "regression"
+    else:
+        corrected, method = voi.evpi_corrected(t, grid, varying)
     at = int(np.argmin(np.abs(grid - wtp_krw)))
     share = voi.noise_share(t, grid)
     options = [
