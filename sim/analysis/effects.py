@@ -37,7 +37,13 @@ def firm_keys(
         reg = np.fromiter((codes[r] for r in region_names), dtype=np.int64, count=len(serial))
     else:
         reg = np.array([codes[r] for r in region_names], dtype=np.int64)[np.asarray(region_codes)]
-    return np.asarray(replication, np.int64) * 10**12 + reg * 10**9 + np.asarray(serial, np.int64)
+    # in place: tens of millions of firms, one array of keys and no temporaries beside it
+    key = np.broadcast_to(replication, np.shape(serial)).astype(np.int64)  # a copy, of any input
+    key *= 10**12
+    reg *= 10**9
+    key += reg
+    key += np.asarray(serial)
+    return key
 
 
 def match_twins(
