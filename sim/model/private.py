@@ -54,6 +54,15 @@ _MUTABLE = BRIDGE_AMOUNT + 3 * MAX_BRIDGE_DRAWS
  SPEED_MULT, FUND_MULT, FUND_BOOST, BOOST_HALF_LIFE, RES_END, SUPPORT_TIME, EQUITY_KRW, DEBT_KRW,
  SUPPORTED, SID, CELL0) = range(_MUTABLE, _MUTABLE + 20)
 STATE_WIDTH = _MUTABLE + 20
+FRESH = slice(_MUTABLE, STATE_WIDTH)
+"""The walk's own columns of a state row (REVENUE to CELL0)."""
+FRESH_ROW = np.zeros(STATE_WIDTH - _MUTABLE)
+"""Those columns at founding, before the row's own values (work left, epoch, sid, first market
+cell) are written: no revenue, stage 0, nothing used, sought or raised, multipliers 1, no boost,
+no residency, not supported."""
+FRESH_ROW[[c - _MUTABLE for c in (HAZARD_MULT, SPEED_MULT, FUND_MULT)]] = 1.0
+FRESH_ROW[[c - _MUTABLE for c in (BOOST_HALF_LIFE, RES_END)]] = INF
+FRESH_ROW[SUPPORT_TIME - _MUTABLE] = math.nan
 """Columns of a state row. The row's ``CASH`` column is the start-up's cash (its founding cash
 until it walks); ``SUPPORTED`` is 1 once a centre supports it (what it raises is logged from
 then on)."""

@@ -320,13 +320,8 @@ class World:
         state[:, private.BRIDGE_AMOUNT:private.BRIDGE_AMOUNT + 3 * MAX_BRIDGE_DRAWS] = (
             pop.bridge_amounts(sids))
         founded, region = block[:, private.FOUNDED], block[:, private.REGION]
+        state[:, private.FRESH] = private.FRESH_ROW  # the walk's state at founding, then its own:
         state[:, private.WORK_LEFT] = block[:, private.WORK]
-        state[:, [private.REVENUE, private.STAGE, private.FAIL_USED, private.ACQ_USED,
-                  private.BRIDGES, private.BRIDGES_WON, private.FUND_BOOST, private.EQUITY_KRW,
-                  private.DEBT_KRW, private.SUPPORTED]] = 0.0
-        state[:, [private.HAZARD_MULT, private.SPEED_MULT, private.FUND_MULT]] = 1.0
-        state[:, [private.BOOST_HALF_LIFE, private.RES_END]] = np.inf
-        state[:, private.SUPPORT_TIME] = np.nan
         # the epoch of its founding
         state[:, private.EPOCH] = (0 if self.breaks is None else
                                    np.searchsorted(self.breaks, founded, side="right") - 1)
