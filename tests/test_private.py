@@ -27,7 +27,7 @@ LEVERS = [
     "timeline.2018-02.regions.Seoul.hazard_multiplier=0.5",
 ]
 SEED = 20140902
-_COMPILED = ("_append", "_period", "milestone", "_bridge", "run_until", "select")
+_COMPILED = ("_append", "_period", "milestone", "_bridge", "run_until", "select", "select_all")
 
 
 def _python_kernels(monkeypatch) -> None:

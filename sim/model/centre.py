@@ -25,6 +25,8 @@ import math
 import numpy as np
 import simpy
 
+from .startup import Startup
+
 
 class Seats:
     """A centre's seats: how many there are and how many residents hold one."""
@@ -194,17 +196,29 @@ class Centre:
         if self.focus:
             score = score + np.where(self.in_focus[pop.sector[sids]], cfg.focus_bonus, 0.0)
         chosen = sids[_best(-score, k)]
-        per, per_round = cfg.grants.per_startup_krw, cfg.grants.per_round
-        end = now + cfg.residency_months
-        for rank, s in enumerate(self.world.admit(chosen)):
-            grant = 0.0
-            if (rank < per_round and per > 0 and self.budget is not None
-                    and self.budget.level >= per):
-                self.budget.get(per)
-                grant = per
-                self.grants_paid += per
-            s.select(self, end, grant)
+        startups = self.world.admit(chosen)
+        Startup.select_all(self, startups, now + cfg.residency_months,
+                           self._grants(len(startups)), self._pay)
         self.selected += len(chosen)
+
+    def _grants(self, k: int) -> list[float]:
+        """The grants of a contest's ``k`` selected, in rank order: the first ``per_round`` get
+        ``per_startup_krw`` each while the year's budget holds it."""
+        g = self.cfg.grants
+        per, grants = g.per_startup_krw, [0.0] * k
+        if per > 0 and self.budget is not None:
+            level = self.budget.level
+            for rank in range(min(k, g.per_round)):
+                if level < per:
+                    break
+                grants[rank] = per
+                level -= per
+        return grants
+
+    def _pay(self, grant: float) -> None:
+        """Pay one grant from the budget (a SimPy get that succeeds at once)."""
+        self.budget.get(grant)
+        self.grants_paid += grant
 
 
 def _best(neg: np.ndarray, k: int) -> np.ndarray:

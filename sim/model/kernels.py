@@ -278,3 +278,18 @@ def select(s, i, now, res_end, grant, grant_mult, hazard_mult, speed_mult, fund_
         s[i, FUND_MULT] *= grant_mult
     s[i, SUPPORTED] = 1.0
     return run_until(s, i, now, horizon, partner_until, K, log)
+
+
+@_jit
+def select_all(s, rows, now, res_end, grants, grant_mult, hazard_mult, speed_mult, fund_mult,
+               fund_boost, boost_half_life, partner_until, horizon, K, log, out):
+    """:func:`select` for each of a contest's selected start-ups (``rows``, in rank order, each with
+    its grant), one after another as the contest selects them: one call per contest, not one per
+    start-up. Row ``j`` of ``out`` gets start-up ``j``'s (time, clock, stage)."""
+    for j in range(rows.shape[0]):
+        t, clock, stage = select(s, rows[j], now, res_end, grants[j], grant_mult, hazard_mult,
+                                 speed_mult, fund_mult, fund_boost, boost_half_life,
+                                 partner_until, horizon, K, log)
+        out[j, 0] = t
+        out[j, 1] = clock
+        out[j, 2] = stage

@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from .codes import (
     ACQUIRED,
     ACQUISITION,
@@ -133,22 +135,33 @@ class Startup:
         self.crossed_time = math.nan
         self.pending = None  # (time, clock) of the event its timeout will apply
 
-    def select(self, centre, residency_end: float, grant: float) -> None:
-        """Selected by ``centre`` now: replay the private walk from founding to now, take the
-        support, then live on (one compiled call, :func:`kernels.select`)."""
-        w = self.world
+    @staticmethod
+    def select_all(centre, startups: list, residency_end: float, grants: list[float],
+                   pay) -> None:
+        """``startups`` (in rank order) were selected by ``centre`` now, each with its grant: each
+        replays its private walk from founding to now, takes the support and lives on (one
+        compiled call for them all, :func:`kernels.select_all`), then, in rank order, is paid its
+        grant (``pay(grant)``, the centre's budget) and waits for its first moment others must
+        see: the same events in the same order as selecting them one by one."""
+        if not startups:
+            return
+        w = centre.world
         now = w.env.now
-        self.centre = centre
-        self.centre_index = centre.index
-        self.support_time = now
-        self.has_seat = centre.seats.take()
-        if grant > 0:
-            self.grant_krw += grant
-        t, clock, stage = w.kernels.select(
-            w.state, self.index, now, residency_end, grant,
-            centre.cfg.grants.funding_odds_multiplier, *centre.support, centre.partner_until,
-            w.horizon, w.walk_constants, w.log)
-        self._advance(now, t, clock, stage)
+        stops = np.empty((len(startups), 3))
+        w.kernels.select_all(
+            w.state, np.fromiter((s.index for s in startups), np.int64, len(startups)), now,
+            residency_end, np.asarray(grants, float), centre.cfg.grants.funding_odds_multiplier,
+            *centre.support, centre.partner_until, w.horizon, w.walk_constants, w.log, stops)
+        index, seats = centre.index, centre.seats
+        for s, grant, (t, clock, stage) in zip(startups, grants, stops.tolist(), strict=True):
+            if grant > 0:
+                pay(grant)
+                s.grant_krw += grant
+            s.centre = centre
+            s.centre_index = index
+            s.support_time = now
+            s.has_seat = seats.take()
+            s._advance(now, t, int(clock), int(stage))
 
     # ------------------------------------------------------------------------------------------
     def _advance(self, t0: float, t: float, clock: int, stage: int) -> None:
