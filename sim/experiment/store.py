@@ -220,54 +220,67 @@ class ResultsStore:
 
     def consolidate(self, order: Iterable[Task]) -> dict[str, Path]:
         """Assemble the parts into the final Parquet files, in plan order, a row group of parts at a
-        time."""
-        written = {}
+        time; two files at once where there are two cores (Arrow reads, encodes and compresses
+        without holding the GIL, and the workers are done: the cores are idle)."""
+        from concurrent.futures import ThreadPoolExecutor
+
         order = list(order)
-        for kind in KINDS:
-            out = self.root / OUTPUTS[kind]
-            tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
-            writer = None
-            try:
-                # One schema for all parts: a column that is all-null in the first part (e.g. no
-                # start-up supported in the counterfactual) or whole numbers there (costs of 0)
-                # must not fix the type for the parts that follow.
-                present = [p for p in (self._part(t, kind) for t in order) if p.exists()]
-                # each part's footer is read once: for the common schema here, for its rows below
-                footers = [pq.read_metadata(p) for p in present]
-                schema = pa.unify_schemas([f.schema.to_arrow_schema() for f in footers],
-                                          promote_options="permissive") if present else None
-                if schema is not None:
-                    schema = _documented(schema, OUTPUTS[kind])
-                batch: list[pa.Table] = []
-                batch_bytes = 0
-                for part, footer in zip(present, footers, strict=True):
-                    table = read_part(part, footer)
-                    if table.schema != schema:
-                        table = _conform(table, schema)
-                    if writer is None:
-                        writer = pq.ParquetWriter(tmp, schema, compression="zstd",
-                                                  **_encoding(kind, schema))
-                    elif table.schema != writer.schema:
-                        table = table.cast(writer.schema)
-                    batch.append(table)
-                    batch_bytes += table.nbytes
-                    if batch_bytes >= ROW_GROUP_BYTES:
-                        writer.write_table(pa.concat_tables(batch))
-                        batch, batch_bytes = [], 0
-                if batch:
+        threads = min(2, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+                      else (os.cpu_count() or 1))
+        if threads < 2:
+            done = [self._consolidate(kind, order) for kind in KINDS]
+        else:
+            with ThreadPoolExecutor(threads, thread_name_prefix="valleysim-consolidate") as pool:
+                done = list(pool.map(lambda kind: self._consolidate(kind, order), KINDS))
+        return {kind: out for kind, out in zip(KINDS, done, strict=True) if out is not None}
+
+    def _consolidate(self, kind: str, order: list[Task]) -> Path | None:
+        """One kind's parts in plan order as its final file (None: no part of that kind)."""
+        out = self.root / OUTPUTS[kind]
+        tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
+        writer = None
+        written = False
+        try:
+            # One schema for all parts: a column that is all-null in the first part (e.g. no
+            # start-up supported in the counterfactual) or whole numbers there (costs of 0)
+            # must not fix the type for the parts that follow.
+            present = [p for p in (self._part(t, kind) for t in order) if p.exists()]
+            # each part's footer is read once: for the common schema here, for its rows below
+            footers = [pq.read_metadata(p) for p in present]
+            schema = pa.unify_schemas([f.schema.to_arrow_schema() for f in footers],
+                                      promote_options="permissive") if present else None
+            if schema is not None:
+                schema = _documented(schema, OUTPUTS[kind])
+            batch: list[pa.Table] = []
+            batch_bytes = 0
+            for part, footer in zip(present, footers, strict=True):
+                table = read_part(part, footer)
+                if table.schema != schema:
+                    table = _conform(table, schema)
+                if writer is None:
+                    writer = pq.ParquetWriter(tmp, schema, compression="zstd",
+                                              **_encoding(kind, schema))
+                elif table.schema != writer.schema:
+                    table = table.cast(writer.schema)
+                batch.append(table)
+                batch_bytes += table.nbytes
+                if batch_bytes >= ROW_GROUP_BYTES:
                     writer.write_table(pa.concat_tables(batch))
-                if writer is not None:
-                    writer.close()
-                    writer = None
-                    os.replace(tmp, out)
-                    written[kind] = out
-            except OSError as exc:
-                if writer is not None:
-                    writer.close()
-                with contextlib.suppress(OSError):
-                    tmp.unlink()
-                raise write_error(out, exc) from None
-        return written
+                    batch, batch_bytes = [], 0
+            if batch:
+                writer.write_table(pa.concat_tables(batch))
+            if writer is not None:
+                writer.close()
+                writer = None
+                os.replace(tmp, out)
+                written = True
+        except OSError as exc:
+            if writer is not None:
+                writer.close()
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            raise write_error(out, exc) from None
+        return out if written else None
 
     def drop_parts(self) -> None:
         """Delete the task parts (once the final files are in place)."""
