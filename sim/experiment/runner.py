@@ -31,6 +31,7 @@ from ..scenario.loader import header_comment, resolved_dict, scenario_hash
 from ..scenario.schema import Scenario
 from ..terminal import fit
 from . import interrupts
+from .background import Background
 from .estimate import plan_seconds
 from .folder import damaged_outputs
 from .lifecycle import StudyFolder
@@ -396,9 +397,14 @@ class Runner:
         spec = self.spec
         root = self.store.root
         self.store.update_manifest(replications=n)
-        self.store.consolidate(spec.tasks(range(n)))
+        # the final files are assembled (Arrow, off the GIL) while the statistics are computed from
+        # the parts' metrics (Python: a comparison's decision is seconds of regressions); the
+        # summary is written only once the files are in place
+        files = Background(self.store.consolidate, spec.tasks(range(n)),
+                           name="valleysim-consolidate")
         cols = self.store.read_metrics(below=n).to_pydict()
         summary = self.summary(cols)
+        files.result()
         summary["seed"] = spec.seed
         summary["failures"] = [{k: f[k] for k in ("scenario", "replication", "error", "replay")}
                                for f in self._failure_rows()]

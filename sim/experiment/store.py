@@ -35,6 +35,7 @@ from ..analysis.dictionary import field_metadata
 from ..categorical import arrow_columns, repeated
 from ..errors import UsageError
 from ..files import atomic_write_json, atomic_write_table, write_error
+from .background import parallel_map
 from .folder import (
     LOCK,
     PARTS_DIR,
@@ -222,16 +223,10 @@ class ResultsStore:
         """Assemble the parts into the final Parquet files, in plan order, a row group of parts at a
         time; two files at once where there are two cores (Arrow reads, encodes and compresses
         without holding the GIL, and the workers are done: the cores are idle)."""
-        from concurrent.futures import ThreadPoolExecutor
-
         order = list(order)
         threads = min(2, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
                       else (os.cpu_count() or 1))
-        if threads < 2:
-            done = [self._consolidate(kind, order) for kind in KINDS]
-        else:
-            with ThreadPoolExecutor(threads, thread_name_prefix="valleysim-consolidate") as pool:
-                done = list(pool.map(lambda kind: self._consolidate(kind, order), KINDS))
+        done = parallel_map(lambda kind: self._consolidate(kind, order), KINDS, threads)
         return {kind: out for kind, out in zip(KINDS, done, strict=True) if out is not None}
 
     def _consolidate(self, kind: str, order: list[Task]) -> Path | None:
