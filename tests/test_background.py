@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from sim.experiment.background import Background, parallel_map
+from sim.background import Background, parallel_map
 
 
 def test_parallel_map_keeps_the_order_and_uses_both_threads():

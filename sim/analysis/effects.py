@@ -198,14 +198,20 @@ manifests, with a probe's parameters where it takes some: see
 :meth:`sim.experiment.runner.ExperimentSpec.probe`)."""
 
 
+def twin_index(cf: dict) -> None:
+    """Keep the counterfactual's key order in its twins table (``key_order``, ``key_sorted``), once:
+    every scenario is matched against it."""
+    if "key_order" not in cf:
+        cf["key_order"] = np.argsort(np.asarray(cf["key"]), kind="stable")
+        cf["key_sorted"] = np.asarray(cf["key"])[cf["key_order"]]
+
+
 def twin_match(prog: dict, cf: dict) -> tuple[np.ndarray, np.ndarray]:
     """Positions ``(ia, ib)`` of a scenario's supported firms (``prog``) and of their twins in the
     counterfactual (``cf``), twins tables as for :func:`gap_by_replication` (:func:`match_twins`;
     the counterfactual's key order is kept in its table, since every scenario is matched against
     it)."""
-    if "key_order" not in cf:
-        cf["key_order"] = np.argsort(np.asarray(cf["key"]), kind="stable")
-        cf["key_sorted"] = np.asarray(cf["key"])[cf["key_order"]]
+    twin_index(cf)
     return match_twins(prog["key"], prog["founded_month"], cf["key"], cf["founded_month"],
                        cf["key_order"], cf.get("key_sorted"))
 

@@ -21,9 +21,16 @@ from pathlib import Path
 
 import numpy as np
 
+from ..background import parallel_map
 from ..metadata import PRACTICAL_PP, CompareInfo, discover_info
 from . import money, yearly
-from .effects import gap_by_replication, gap_decomposition, twin_curves, twin_match
+from .effects import (
+    gap_by_replication,
+    gap_decomposition,
+    twin_curves,
+    twin_index,
+    twin_match,
+)
 from .folder import Kept, Results, probes_by_scenario
 from .stats import ratio_ci, summarize
 from .summary import cost_per_survivor_by_draw, precision_check, spread_interval
@@ -245,12 +252,21 @@ def findings(
     for sc, ref in pairs:
         for outcome in RATIO_OUTCOMES:
             f.ratios[(sc, ref, outcome)] = ratio(res, sc, ref, outcome)
-    # each scenario's supported firms matched with their twins once, for the gap and the curves
-    matched = {n: twin_match(by[n], by[cf]) for n in res.names
-               if by is not None and cf in by and n != cf and n in by}
-    f.gaps = {n: gap(res, n, by, matched.get(n)) for n in res.names}
-    f.twins = {n: c for n in res.names if n in matched
-               and (c := twin_curves(by[n], by[cf], SINCE_SUPPORT, matched[n])) is not None}
+    # each scenario's supported firms matched with their twins once, for the gap and the curves;
+    # scenario by scenario on two threads (sorts, searches and gathers over millions of firms,
+    # which numpy does without the GIL)
+    twinned = by is not None and cf in by
+    if twinned:
+        twin_index(by[cf])  # before the threads: they all read it
+
+    def twins_of(n):
+        m = twin_match(by[n], by[cf]) if twinned and n != cf and n in by else None
+        return m, gap(res, n, by, m), (
+            None if m is None else twin_curves(by[n], by[cf], SINCE_SUPPORT, m))
+
+    done = dict(zip(res.names, parallel_map(twins_of, res.names, 2), strict=True))
+    f.gaps = {n: g for n, (_, g, _) in done.items()}
+    f.twins = {n: c for n, (_, _, c) in done.items() if c is not None}
     f.precision = precision_check(res.summary, res.comparisons)
     ref = base or cf
     f.changes = {

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from ..analysis.choice import compare_decision
 from ..analysis.summary import build_summary, half_widths, replications_for
+from ..background import Background
 from ..errors import UsageError
 from ..files import DEFAULT_SEED, atomic_write_json, finite_or_none, now, versions
 from ..metadata import CompareInfo, SweepInfo, study_info
@@ -31,7 +32,6 @@ from ..scenario.loader import header_comment, resolved_dict, scenario_hash
 from ..scenario.schema import Scenario
 from ..terminal import fit
 from . import interrupts
-from .background import Background
 from .estimate import plan_seconds
 from .folder import damaged_outputs
 from .lifecycle import StudyFolder

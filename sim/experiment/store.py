@@ -32,10 +32,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..analysis.dictionary import field_metadata
+from ..background import parallel_map
 from ..categorical import arrow_columns, repeated
 from ..errors import UsageError
 from ..files import atomic_write_json, atomic_write_table, write_error
-from .background import parallel_map
 from .folder import (
     LOCK,
     PARTS_DIR,
