@@ -12,7 +12,7 @@ import gc
 import itertools
 import operator
 from dataclasses import dataclass, field
-from heapq import heappush
+from heapq import heappop, heappush
 from types import SimpleNamespace
 
 import numpy as np
@@ -55,6 +55,39 @@ class Environment(simpy.Environment):
         """SimPy's ``schedule``, counted: every event the model puts on the queue passes here."""
         self.scheduled += 1
         super().schedule(event, priority, delay)
+
+    def run(self, until=None):
+        """SimPy's ``run``, to a number ``until`` with the steps in one loop: the same events in the
+        same order, each handled as :meth:`simpy.Environment.step` does (a supported start-up's
+        wake-up calls its one callback directly), and the ``until`` event put back on the queue
+        done, as SimPy leaves it (a later ``run`` pops it as a no-op). Other ``until``: SimPy's."""
+        if until is None or isinstance(until, simpy.Event):
+            return super().run(until)
+        at = until if isinstance(until, int) else float(until)
+        if at <= self._now:
+            raise ValueError(f"until ({at}) must be greater than the current simulation time")
+        stop = simpy.Event(self)
+        stop._ok = True
+        stop._value = None
+        self.schedule(stop, simpy.core.URGENT, at - self._now)
+        queue, wake = self._queue, _Wake
+        while queue:
+            self._now, _, _, event = heappop(queue)
+            callbacks, event.callbacks = event.callbacks, None
+            if type(event) is wake:
+                callbacks[0](event)
+                continue
+            if event is stop:
+                event.callbacks = []
+                self.schedule(event, simpy.core.EventPriority(-1))
+                return None
+            for callback in callbacks:
+                callback(event)
+            if not event._ok and not hasattr(event, "_defused"):
+                exc = type(event._value)(*event._value.args)
+                exc.__cause__ = event._value
+                raise exc
+        raise RuntimeError(f'No scheduled events left but "until" event was not triggered: {stop}')
 
     def call_after(self, delay: float, callback) -> None:
         """``callback(event)`` after ``delay``: exactly
