@@ -49,7 +49,7 @@ def test_the_row_table_gives_the_rows_column_by_column(shipped):
     pop = World(sc, SEED, 0).population
     assert pop._table is not None
     sids = np.flatnonzero(pop.apply_u < 0.5)[::7]
-    assert pop.rows(sids) == _plain_rows(pop, sids).tolist()
+    assert pop.block(sids).tolist() == _plain_rows(pop, sids).tolist()
     assert pop.region.dtype.kind == "i" and pop.sector.dtype.kind in "iu"  # indices stay integers
 
 

@@ -62,7 +62,7 @@ class Population:
     def __init__(self, scenario: Scenario, cohorts: list[Cohort], *, table: bool = False):
         """The start-ups of ``cohorts`` (regions in order) under ``scenario``'s rates. With
         ``table`` the columns a selected start-up needs (:data:`ROW`) are views of one row table, so
-        that a contest's rows are one gather (:meth:`rows`): for the economy the centres select
+        that a contest's rows are one gather (:meth:`block`): for the economy the centres select
         from."""
         sp, eq, de = scenario.startups, scenario.funding.equity, scenario.funding.debt
         beta, alpha = sp.quality_hazard_exponent, sp.quality_speed_exponent
@@ -196,10 +196,6 @@ class Population:
         if self._table is not None:
             return self._table[sids]
         return np.column_stack([getattr(self, name)[sids] for name in _COLUMNS])
-
-    def rows(self, sids: np.ndarray) -> list[list[float]]:
-        """:meth:`block` as lists of Python floats."""
-        return self.block(sids).tolist()
 
     def bridge_amounts(self, sids: np.ndarray) -> np.ndarray:
         """Per sid (a row), the size of bridge loan ``b`` raised in stage ``s`` at column
