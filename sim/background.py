@@ -1,12 +1,14 @@
 """Work on background threads that a Ctrl-C does not wait for.
 
-After the tasks the cores are idle, and Arrow reads, encodes and compresses Parquet without
-holding the GIL: the final files are assembled on two threads while the main thread computes the
-statistics. ``concurrent.futures`` threads are joined when the interpreter exits, so a planner's
-Ctrl-C (or a SIGTERM) during that work would wait for it to finish; these threads are daemons and
-the main thread waits for them in short, interruptible steps, so an interrupt leaves at once. A
-file they were writing is a ``.NAME.tmp-PID`` that is never renamed into place (the folder's next
-``resume`` removes it and writes the file again).
+After the tasks the cores are idle, and Arrow (reading, encoding and compressing Parquet) and
+numpy (sorting, searching and gathering millions of firms) work without holding the GIL: the
+final files are assembled on a background thread while the main thread computes the statistics,
+and the report's twins are matched two scenarios at a time. ``concurrent.futures`` threads are
+joined when the interpreter exits, so a planner's Ctrl-C (or a SIGTERM) during that work would
+wait for it to finish; these threads are daemons and the main thread waits for them in short,
+interruptible steps, so an interrupt leaves at once. A file they were writing is a
+``.NAME.tmp-PID`` that is never renamed into place (the folder's next ``resume`` removes it and
+writes the file again).
 """
 
 from __future__ import annotations

@@ -32,7 +32,6 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..analysis.dictionary import field_metadata
-from ..background import parallel_map
 from ..categorical import arrow_columns, repeated
 from ..errors import UsageError
 from ..files import atomic_write_json, atomic_write_table, write_error
@@ -221,12 +220,11 @@ class ResultsStore:
 
     def consolidate(self, order: Iterable[Task]) -> dict[str, Path]:
         """Assemble the parts into the final Parquet files, in plan order, a row group of parts at a
-        time; two files at once where there are two cores (Arrow reads, encodes and compresses
-        without holding the GIL, and the workers are done: the cores are idle)."""
+        time, one file after another (always in the same order, so that a full disk or an interrupt
+        finds the same files written whatever the machine's timing: two files at once made that
+        timing-dependent, see docs/performance.md)."""
         order = list(order)
-        threads = min(2, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
-                      else (os.cpu_count() or 1))
-        done = parallel_map(lambda kind: self._consolidate(kind, order), KINDS, threads)
+        done = [self._consolidate(kind, order) for kind in KINDS]
         return {kind: out for kind, out in zip(KINDS, done, strict=True) if out is not None}
 
     def _consolidate(self, kind: str, order: list[Task]) -> Path | None:
