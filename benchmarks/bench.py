@@ -4,6 +4,7 @@
     python benchmarks/bench.py            # table
     python benchmarks/bench.py --json     # one JSON object
     python benchmarks/bench.py --quick    # smaller sizes, for a smoke run
+    python benchmarks/bench.py --only-voi --json   # the 40-draw compare alone (about 6 minutes)
 
 Every figure is measured in the same run, so ratios compare like with like on a shared, noisy
 machine. Targets (2-core machine) are printed beside each figure; nothing here is asserted.
@@ -46,6 +47,7 @@ TARGETS = {
     "peak_rss_ratio_200_vs_20": ("<=", 1.2),
     "default_compare_seconds": ("<=", 60),
     "plan_estimate_ratio": ("in", (0.67, 1.5)),
+    "voi_compare_seconds": ("<=", 360),
     "eta_error_at_tenth": ("in", (-0.25, 0.25)),
     "crn_variance_reduction": (">=", 10),
 }
@@ -424,6 +426,17 @@ def crn_reduction(reps: int) -> dict:
             "_var_diff_crn": out["crn"], "_var_diff_independent": out["independent"]}
 
 
+def voi_compare() -> dict:
+    """The README's value-of-information command (``compare --draws 40 -n 80``: 1,200 tasks, the
+    decision's regressions, the report) timed as :func:`default_compare` times the main job:
+    ``voi_compare_seconds`` (the whole command), its simulation and its plan's ratio."""
+    r = default_compare(["--draws", "40", "-n", "80"])
+    return {"voi_compare_seconds": r["default_compare_seconds"],
+            "_voi_run_seconds": r["_run_seconds"],
+            "_voi_plan_estimate_ratio": r["plan_estimate_ratio"],
+            "_voi_eta_error_at_tenth": r["eta_error_at_tenth"]}
+
+
 def main() -> None:
     """Run the benchmarks and print their figures (``--json`` for a machine-readable line)."""
     ap = argparse.ArgumentParser(
@@ -434,9 +447,17 @@ def main() -> None:
     ap.add_argument("--skip-compare", action="store_true", help="do not time the default compare")
     ap.add_argument("--only-compare", action="store_true",
                     help="only the default compare and its estimates (a few minutes)")
+    ap.add_argument("--skip-voi", action="store_true",
+                    help="do not time the 40-draw value-of-information compare (about 6 minutes)")
+    ap.add_argument("--only-voi", action="store_true",
+                    help="only the 40-draw value-of-information compare")
     args = ap.parse_args()
     q = args.quick
     res: dict = {"cpu_count": os.cpu_count(), "python": sys.version.split()[0]}
+    if args.only_voi:
+        res.update(voi_compare())
+        _print(res, args.json)
+        return
     if args.only_compare:
         res.update(calibration())
         res.update(default_compare())
@@ -462,6 +483,8 @@ def main() -> None:
     if not args.skip_compare:
         res.update(default_compare())
     res.update(crn_reduction(4 if q else 20))
+    if not (args.skip_voi or args.skip_compare or q):
+        res.update(voi_compare())
     _print(res, args.json)
 
 
