@@ -769,3 +769,24 @@ def test_bundles_keep_a_replication_together_and_fail_task_by_task():
     assert [r["task"] for r in lost] == tasks[:14] and all(
         "worker died" in r["error"] for r in lost
     )
+
+
+def test_a_task_runs_on_ordinary_pages():
+    """A task turns numpy's transparent-huge-page advice off in its process (a worker's later
+    replications stalled on compaction at their fresh arrays' faults), once."""
+    try:
+        from numpy._core.multiarray import _set_madvise_hugepage
+    except ImportError:  # numpy < 2
+        from numpy.core.multiarray import _set_madvise_hugepage
+    from sim.experiment import task
+
+    before = _set_madvise_hugepage(True)
+    try:
+        task._PAGES["ordinary"] = False
+        task.ordinary_pages()
+        assert _set_madvise_hugepage(True) is False  # the advice was off
+        task.ordinary_pages()  # once per process: not turned off again
+        assert _set_madvise_hugepage(True) is True
+    finally:
+        _set_madvise_hugepage(before)
+        task._PAGES["ordinary"] = False

@@ -68,6 +68,30 @@ def _scenario(resolved: dict, digest: str) -> Scenario:
     return sc
 
 
+def ordinary_pages() -> None:
+    """Stop numpy asking the kernel for transparent huge pages in this process (once).
+
+    numpy advises huge pages for every array of 4 MB or more; where the kernel then compacts memory
+    at the page fault (THP ``defrag`` set to ``madvise``, as on the development VM), a worker's
+    later replications stalled on their fresh arrays: filling the economy's row table took 0.19-0.23
+    s instead of 0.04-0.05 s and a whole world 1.15-1.19 s instead of 0.85-0.86 s (five worlds in
+    one process, each way twice), and a worker's first bundle of the main job 9.95 / 10.01 s of CPU
+    instead of 8.48 / 8.54 s (six bundles in one process: 53.3 / 51.0 s against 49.5 / 49.2 s). A
+    worker's arrays live for one replication. (Called by :func:`run_task`: every executor's
+    workers, and the parent when it runs the tasks itself.)"""
+    if _PAGES["ordinary"]:
+        return
+    _PAGES["ordinary"] = True
+    try:
+        from numpy._core.multiarray import _set_madvise_hugepage
+    except ImportError:  # numpy < 2
+        from numpy.core.multiarray import _set_madvise_hugepage
+    _set_madvise_hugepage(False)
+
+
+_PAGES = {"ordinary": False}
+
+
 def run_task(resolved: dict, digest: str, task: Task, seed: int, crn: bool = True,
              keep_startups: bool = False, probe: Callable | None = None) -> dict:
     """Simulate one task and reduce it to metrics (plus the start-up table when asked).
@@ -78,6 +102,7 @@ def run_task(resolved: dict, digest: str, task: Task, seed: int, crn: bool = Tru
     ``result["probe"]``; the records themselves never leave the worker.
     """
     t0 = time.perf_counter()
+    ordinary_pages()
     try:
         if (task.scenario, task.replication) in injected_failures():
             raise RuntimeError(f"injected failure for {task.scenario}:{task.replication} "
