@@ -432,6 +432,10 @@ def voi_compare() -> dict:
     ``voi_compare_seconds`` (the whole command), its simulation and its plan's ratio."""
     r = default_compare(["--draws", "40", "-n", "80"])
     return {"voi_compare_seconds": r["default_compare_seconds"],
+            # the machine's speed at the time: the seconds in calibration probes of a fresh process
+            # (this VM's speed drifts by a quarter within an hour; the probe follows it)
+            "_voi_probe_seconds": r["_probe_before_run"],
+            "_voi_compare_in_probes": r["default_compare_seconds"] / r["_probe_before_run"],
             "_voi_run_seconds": r["_run_seconds"],
             "_voi_plan_estimate_ratio": r["plan_estimate_ratio"],
             "_voi_eta_error_at_tenth": r["eta_error_at_tenth"]}
