@@ -110,8 +110,8 @@ def test_the_machine_s_load_is_what_runs_now_not_the_minute_s_average(monkeypatc
 
 def test_this_process_s_own_busy_thread_is_not_another_job():
     """The CLI imports the report in a background thread while the plan is priced: read as another
-    user's job, it stretched a quiet 2-core machine's plan by (2 + 1) / 2 (the plan 1.5 times the
-    run). A thread of this process spinning beside the asking one is this process's, not a job."""
+    user's job, a thread of this process would stretch a quiet 2-core machine's plan by
+    (2 + 1) / 2. A thread of this process spinning beside the asking one is this process's."""
     import threading
 
     stop = threading.Event()
@@ -136,8 +136,8 @@ def test_this_process_s_own_busy_thread_is_not_another_job():
 
 
 def test_the_compare_prices_the_machine_before_it_warms_the_report(monkeypatch):
-    """The compare imports the report in a thread while the workers run; the probe measured beside
-    it read slow, so the plan's probe is taken (and cached) before that thread starts."""
+    """The compare imports the report in a thread while the workers run; the plan's probe is taken
+    (and cached) before that thread starts, so nothing of this process runs beside it."""
     import threading
 
     from sim.studies import compare

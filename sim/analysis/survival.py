@@ -1,8 +1,9 @@
 """Kaplan-Meier survival with right-censoring.
 
 :func:`km_at` is the fast per-replication estimator (pure numpy, checked against
-``scipy.stats.ecdf`` in the tests); :func:`km_curve` is the pooled curve with Greenwood
-confidence bands, computed by ``scipy.stats.ecdf`` for the reports.
+``scipy.stats.ecdf`` in the tests); :func:`km_curve` is the pooled curve with Greenwood (log-log)
+confidence bands for the reports, in numpy as well (the same as ``scipy.stats.ecdf``'s to 1e-16,
+also checked in the tests).
 """
 
 from __future__ import annotations

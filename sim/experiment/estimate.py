@@ -121,8 +121,8 @@ def _own_running() -> int:
 def others_running(samples: int = 5, gap: float = 0.01) -> float:
     """How many processes other than this one are runnable now: the median of a few readings of
     the kernel's count of running threads, less this process's own runnable threads (the asking
-    thread and, in the CLI, the one importing the report: counted as another job, it priced a
-    quiet 2-core machine at (2 + 1.1) / 2 and the plan came out 1.5 times the run).
+    thread and any other of its own, a BLAS or report-importing thread, which would otherwise
+    count as another user's job and stretch the plan).
 
     The 1-minute load average is not used where the count is there: it decays over minutes, so
     right after another job (a planner's previous compare, the bench's previous figure) it counts

@@ -54,6 +54,9 @@ _MUTABLE = BRIDGE_AMOUNT + 3 * MAX_BRIDGE_DRAWS
  SPEED_MULT, FUND_MULT, FUND_BOOST, BOOST_HALF_LIFE, RES_END, SUPPORT_TIME, EQUITY_KRW, DEBT_KRW,
  SUPPORTED, SID, CELL0) = range(_MUTABLE, _MUTABLE + 20)
 STATE_WIDTH = _MUTABLE + 20
+"""Columns of a state row. The row's ``CASH`` column is the start-up's cash (its founding cash
+until it walks); ``SUPPORTED`` is 1 once a centre supports it (what it raises is logged from
+then on)."""
 FRESH = slice(_MUTABLE, STATE_WIDTH)
 """The walk's own columns of a state row (REVENUE to CELL0)."""
 FRESH_ROW = np.zeros(STATE_WIDTH - _MUTABLE)
@@ -63,9 +66,6 @@ no residency, not supported."""
 FRESH_ROW[[c - _MUTABLE for c in (HAZARD_MULT, SPEED_MULT, FUND_MULT)]] = 1.0
 FRESH_ROW[[c - _MUTABLE for c in (BOOST_HALF_LIFE, RES_END)]] = INF
 FRESH_ROW[SUPPORT_TIME - _MUTABLE] = math.nan
-"""Columns of a state row. The row's ``CASH`` column is the start-up's cash (its founding cash
-until it walks); ``SUPPORTED`` is 1 once a centre supports it (what it raises is logged from
-then on)."""
 for _name, _col in zip(("founded", "region", "cash", "burn", "team", "fail_budget", "acq_budget",
                         "mature_budget", "hq", "speed_q", "eq_q", "debt_q", "acq_rate"),
                        (FOUNDED, REGION, CASH, BURN, TEAM, FAIL_BUDGET, ACQ_BUDGET,

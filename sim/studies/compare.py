@@ -365,8 +365,8 @@ def warm_report_imports() -> None:
 
     from ..experiment.estimate import probe_seconds
 
-    # the plan's calibration probe first (cached for a minute): beside this thread it read a
-    # fifth slower and the plan priced a quiet machine as a busy one
+    # the plan's calibration probe first (cached for a minute), so that it times this machine
+    # with nothing else of this process running beside it
     probe_seconds()
 
     def warm():
