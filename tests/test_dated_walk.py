@@ -40,9 +40,7 @@ def _replay(world: World, sids: np.ndarray) -> dict[str, list]:
     out = {k: [] for k in ("stage", "outcome", "cause", "outcome_time", "crossed_time", "equity",
                            "debt", "bridges")}
     for s in world.startups(sids):
-        t, clock = s._run_until(s.founded, world.horizon)
-        while clock >= 0 and not s._conclude(t, clock):
-            t, clock = s._run_until(t, world.horizon)
+        s.walk_alone()
         for k, v in (("stage", s.stage), ("outcome", s.outcome), ("cause", s.cause),
                      ("outcome_time", s.outcome_time), ("crossed_time", s.crossed_time),
                      ("equity", s.equity_krw), ("debt", s.debt_krw), ("bridges", s.bridges_won)):

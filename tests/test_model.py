@@ -460,9 +460,7 @@ def test_bulk_walk_and_a_startups_own_walk_agree_to_the_bit(make_scenario):
     stage, outcome, cause = [], [], []
     times, crossed, private = [], [], []
     for s in world.startups(sids):
-        t, clock = s._run_until(s.founded, world.horizon)
-        while clock >= 0 and not s._conclude(t, clock):
-            t, clock = s._run_until(t, world.horizon)
+        s.walk_alone()
         stage.append(s.stage)
         outcome.append(s.outcome)
         cause.append(s.cause)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.model import kernels, private, reuse, simulate
-from sim.model.codes import LIMIT, MILESTONE, RESIDENCY_END
+from sim.model.codes import CROSSED, LIMIT, MILESTONE, RESIDENCY_END
 from sim.model.world import World
 from sim.scenario import load_scenario
 
@@ -27,7 +27,8 @@ LEVERS = [
     "timeline.2018-02.regions.Seoul.hazard_multiplier=0.5",
 ]
 SEED = 20140902
-_COMPILED = ("_append", "_period", "milestone", "_bridge", "run_until", "select", "select_all")
+_COMPILED = ("_append", "_period", "milestone", "_bridge", "run_until", "select", "select_all",
+             "_mature_death", "_in_force", "_private_stop", "walk_on", "_graduate", "wake")
 
 
 def _python_kernels(monkeypatch) -> None:
@@ -86,7 +87,8 @@ def test_a_walk_through_breaks_and_boosts_is_the_same_compiled_or_not(shipped, m
                 -np.inf, world.horizon, world.walk_constants, world.log)
             while clock != LIMIT:  # on past the residency's end, to an exit or the horizon
                 if clock == MILESTONE:
-                    if s._milestone(t):
+                    if kernels.milestone(world.state, s.index, t, world.walk_constants,
+                                         world.log) == CROSSED:
                         break
                 elif clock == RESIDENCY_END:
                     world.state[s.index, private.RES_END] = np.inf

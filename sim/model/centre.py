@@ -25,6 +25,7 @@ import math
 import numpy as np
 import simpy
 
+from .private import walk_terms
 from .startup import Startup
 
 
@@ -95,6 +96,9 @@ class Centre:
         self.partner_until = max((end for end, p in zip(ends, self._partners, strict=True)
                                   if p is not None), default=-math.inf)
         """Until when a partner may decide for an alumnus (inf: to the end; -inf: never)."""
+        self.walk_terms = walk_terms(self._since, [c.training for c in self._cfgs],
+                                     self._partners, self.partner_until, world.horizon)
+        """What a resident's compiled walk reads of the centre (:func:`private.walk_terms`)."""
         self.max_apply_probability = max(c.apply_probability for c in self._cfgs)
         self._use(0)
         self.opens = cal.month(cfg.opens)

@@ -1,6 +1,8 @@
 """The compiled kernels of a supported start-up's private walk (:mod:`private` says what and why):
 :func:`select` (the replay to its selection, its support, its first walk), :func:`run_until` (a
-walk to the next moment others must see) and :func:`milestone` (a stage finished)."""
+walk to the next moment others must see), :func:`milestone` (a stage finished) and :func:`wake`
+(a moment others see applied, then the walk on to the next one: what the SimPy side must do
+comes back as one of :data:`private.WAIT` ... :data:`private.OVER`)."""
 
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ from .private import (
     ACQ_BUDGET,
     ACQ_RATE,
     ACQ_USED,
+    ASK,
     BOOST_HALF_LIFE,
     BRIDGE_AMOUNT,
     BRIDGE_U,
@@ -33,6 +36,7 @@ from .private import (
     BURN,
     CASH,
     CELL0,
+    CROSS,
     DEBT_AMOUNT,
     DEBT_KRW,
     DEBT_Q,
@@ -45,6 +49,7 @@ from .private import (
     FOUNDED,
     FUND_BOOST,
     FUND_MULT,
+    GONE,
     HAZARD_MULT,
     HIRED,
     HQ,
@@ -65,9 +70,12 @@ from .private import (
     K_O_FAIL,
     K_O_JOBS,
     K_O_M,
+    K_O_MATURE,
     K_O_RATIO,
     K_PERIOD_MONTHS,
     K_PERIODS,
+    MATURE_BUDGET,
+    OVER,
     RAISE_AMOUNT,
     RAISE_U,
     REGION,
@@ -81,7 +89,12 @@ from .private import (
     STAGE,
     SUPPORT_TIME,
     SUPPORTED,
+    T_HORIZON,
+    T_N,
+    T_PARTNER_UNTIL,
+    T_SINCE,
     TEAM,
+    WAIT,
     WORK,
     WORK_LEFT,
 )
@@ -293,3 +306,113 @@ def select_all(s, rows, now, res_end, grants, grant_mult, hazard_mult, speed_mul
         out[j, 0] = t
         out[j, 1] = clock
         out[j, 2] = stage
+
+
+@_jit
+def _mature_death(t, budget, hq, epoch, region, K):
+    """When a start-up that crossed the valley at ``t`` (in ``epoch``, of ``region``, with hazard
+    factor ``hq``) uses up its mature-death ``budget``, epoch by epoch (inf if never): the
+    arithmetic of :func:`dated.mature_death`, for one."""
+    o_mature = int(K[K_O_MATURE])
+    if K[K_DATED] == 0.0:
+        h = K[o_mature] * hq
+        return t + budget / h if h > 0 else INF
+    last = int(K[K_N_BREAKS]) - 1
+    o_breaks, o_ratio, epochs = int(K[K_O_BREAKS]), int(K[K_O_RATIO]), int(K[K_EPOCHS])
+    while True:
+        h = K[o_mature + epoch] * hq
+        if K[K_HAS_RATIO] != 0.0:
+            h = h * K[o_ratio + region * epochs + epoch]
+        d = budget / h if h > 0 else INF
+        end = K[o_breaks + epoch + 1] if epoch < last else INF
+        if t + d <= end:
+            return t + d
+        if end == INF:
+            return INF
+        budget = budget - h * (end - t)
+        t = end
+        epoch += 1
+
+
+@_jit
+def _in_force(T, t):
+    """Which of a centre's configurations is in force at ``t`` (Centre._at: the last one from at
+    or before ``t``)."""
+    n = int(T[T_N])
+    if n == 1:
+        return 0
+    j = 0
+    while j < n and T[T_SINCE + j] <= t:
+        j += 1
+    return j - 1 if j > 0 else n - 1  # Python's index -1 before the first
+
+
+@_jit
+def _private_stop(s, i, t, clock, T, K, log):
+    """Apply the event of ``clock`` at time ``t`` where nobody waits for it to be seen (a graduate
+    or exit is the SimPy side's): a milestone (crossing, or traction where a partner is in force:
+    returned to the caller), an exit. Returns (action, time, clock, value), action -1: walk on."""
+    if clock == MILESTONE:
+        stage = milestone(s, i, t, K, log)
+        if stage == CROSSED:
+            return CROSS, t, clock, _mature_death(t, s[i, MATURE_BUDGET], s[i, HQ],
+                                                  int(s[i, EPOCH]), int(s[i, REGION]), K)
+        if stage == TRACTION and T[T_SINCE + 3 * int(T[T_N]) + _in_force(T, t)] != 0.0:
+            return ASK, t, clock, 0.0
+        return -1, t, clock, 0.0
+    if clock in (FAIL, BROKE, ACQUISITION):
+        return GONE, t, clock, 0.0
+    return -1, t, clock, 0.0
+
+
+@_jit
+def walk_on(s, i, t0, now, seat, T, K, log):
+    """Walk supported start-up ``i`` on from ``t0`` (the SimPy clock, ``now``; ``seat``: it holds
+    one) to the first moment others must see (its centre's terms ``T``): the end of its residency
+    and any exit or crossing while it holds a seat, reaching traction while its partner may still
+    decide. Moments before that which concern nobody else are applied here (exits and crossings of
+    a start-up that holds no seat end the walk). Returns (action, time, clock, value)
+    (:data:`private.WAIT` ...)."""
+    partner_until, horizon = T[T_PARTNER_UNTIL], T[T_HORIZON]
+    t, clock, stage = run_until(s, i, t0, horizon, partner_until, K, log)
+    while True:
+        if clock == LIMIT:
+            return OVER, t, clock, 0.0
+        if seat or (t0 < partner_until and stage < 2):
+            return WAIT, t, clock, t - t0
+        t0 = t0 + (t - t0)  # the clock SimPy would have shown after that timeout
+        if clock == RESIDENCY_END:  # (a start-up without a seat has no residency left)
+            _graduate(s, i, now, T)
+        else:
+            action, t, clock, value = _private_stop(s, i, t, clock, T, K, log)
+            if action == ASK:
+                return ASK, t, clock, t0
+            if action >= 0:
+                return action, t, clock, value
+        t, clock, stage = run_until(s, i, t0, horizon, partner_until, K, log)
+
+
+@_jit
+def _graduate(s, i, now, T):
+    """The residency ended at ``now``: the training's effects after it, as in force then."""
+    n, j = int(T[T_N]), _in_force(T, now)
+    s[i, RES_END] = INF
+    s[i, HAZARD_MULT] = T[T_SINCE + n + j]
+    s[i, SPEED_MULT] = T[T_SINCE + 2 * n + j]
+
+
+@_jit
+def wake(s, i, t, now, clock, seat, T, K, log):
+    """The moment supported start-up ``i`` waited for (``clock`` at time ``t``; the SimPy clock
+    ``now``; ``seat``: it holds one, already given back by a graduate): apply it (a milestone, an
+    exit, a graduation), then :func:`walk_on`. Returns (action, time, clock, value); ``ASK``'s value
+    is the clock to walk on from once the partner has decided."""
+    if clock == RESIDENCY_END:
+        _graduate(s, i, now, T)
+    else:
+        action, t, clock, value = _private_stop(s, i, t, clock, T, K, log)
+        if action == ASK:
+            return ASK, t, clock, now
+        if action >= 0:
+            return action, t, clock, value
+    return walk_on(s, i, now, now, seat, T, K, log)

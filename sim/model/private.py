@@ -81,10 +81,40 @@ ROWS_PER_STARTUP = 13
 """Log rows one supported start-up can write after its support, bridges aside: at each of its three
 milestones one sought, two rounds, one hire; and one partner's equity."""
 
+# -- what a supported start-up's wake-up asks of the SimPy side (kernels.wake, kernels.walk_on) --
+WAIT, GONE, CROSS, ASK, OVER = 0, 1, 2, 3, 4
+"""Actions a wake-up returns with (action, time, clock, value): ``WAIT`` for the next moment others
+must see (at time, for clock, after a delay of value), ``GONE`` out of the valley at time by
+clock (failure, cash, market acquisition), ``CROSS`` crossed at time (value: its mature death,
+inf if never), ``ASK`` its partner decides at time (traction; value: the clock to walk on from),
+``OVER`` nothing more before the horizon."""
+
+# -- a centre's terms a resident's walk reads (Centre.walk_terms): by configuration -------------
+T_N, T_PARTNER_UNTIL, T_HORIZON, T_SINCE = 0, 1, 2, 3
+"""Slots of a centre's terms vector: the number n of its configurations, until when a partner may
+decide, the horizon, then n months from which each configuration is in force, n hazard and n speed
+multipliers after the residency, and n flags (1: a partner in force)."""
+
+
+def alone_terms(horizon: float) -> np.ndarray:
+    """The terms vector of no centre: one configuration, no partner ever, no training after."""
+    return np.array([1.0, -INF, horizon, 0.0, 1.0, 1.0, 0.0])
+
+
+def walk_terms(since, trainings, partners, partner_until: float, horizon: float) -> np.ndarray:
+    """A centre's terms vector (:data:`T_SINCE`) from its configurations' months, trainings and
+    partners (None: no partner)."""
+    n = len(since)
+    return np.array([n, partner_until, horizon, *since,
+                     *(t.hazard_multiplier_after for t in trainings),
+                     *(t.speed_multiplier_after for t in trainings),
+                     *(0.0 if p is None else 1.0 for p in partners)], float)
+
+
 # -- the world's constants: a header (K_: its slots), then the arrays -----------------------------
 (K_MAX_P, K_LAST_PERIOD, K_MAX_BRIDGES, K_DATED, K_N_BREAKS, K_PERIODS, K_HAS_ACCESS, K_HAS_RATIO,
  K_EPOCHS, K_PERIOD_MONTHS, K_O_FAIL, K_O_BREAKS, K_O_EQUITY, K_O_DEBT, K_O_BRIDGE, K_O_M,
- K_O_ACCESS, K_O_RATIO, K_O_JOBS, K_HALF) = range(20)
+ K_O_ACCESS, K_O_RATIO, K_O_JOBS, K_HALF, K_O_MATURE) = range(21)
 K_HEADER = 21
 
 
@@ -94,7 +124,8 @@ def constants(world) -> np.ndarray:
     would turn ``pow(0.5, x)`` into ``exp2(-x)``, which differs from Python's ``pow`` in the last
     bit), the failure hazards (by epoch and stage, or the undated ones),
     breaks, round odds by (stage, period), market multipliers, access ratios by (region, period),
-    hazard ratios by (region, epoch), jobs multipliers."""
+    hazard ratios by (region, epoch), jobs multipliers, the mature hazards (by epoch, or the
+    undated one)."""
     dated = world.breaks is not None
     parts = [np.array(world.fail_hazards if dated else [world.fail_hazard], float).ravel(),
              np.array(world.breaks if dated else [], float),
@@ -102,7 +133,8 @@ def constants(world) -> np.ndarray:
              np.array(world.bridge_prob, float).ravel(), np.array(world.market_m, float).ravel(),
              np.array(world.access if world.access is not None else [], float).ravel(),
              np.array(world.hazard_ratio if world.hazard_ratio is not None else [], float).ravel(),
-             np.array(world.job_mult, float)]
+             np.array(world.job_mult, float),
+             np.array(world.mature_hazards if dated else [world.mature_hazard], float)]
     head = np.zeros(K_HEADER)
     head[[K_MAX_P, K_LAST_PERIOD, K_MAX_BRIDGES, K_DATED, K_N_BREAKS, K_PERIODS, K_HAS_ACCESS,
           K_HAS_RATIO, K_EPOCHS, K_PERIOD_MONTHS, K_HALF]] = (
@@ -111,7 +143,7 @@ def constants(world) -> np.ndarray:
         float(world.hazard_ratio is not None), len(world.fail_hazards), PERIOD_MONTHS, 0.5)
     at = K_HEADER
     for slot, part in zip((K_O_FAIL, K_O_BREAKS, K_O_EQUITY, K_O_DEBT, K_O_BRIDGE, K_O_M,
-                           K_O_ACCESS, K_O_RATIO, K_O_JOBS), parts, strict=True):
+                           K_O_ACCESS, K_O_RATIO, K_O_JOBS, K_O_MATURE), parts, strict=True):
         head[slot] = at
         at += part.size
     return np.concatenate([head, *parts])

@@ -3,12 +3,12 @@
 Per stage a start-up has four clocks: the milestone (work left / speed), non-cash failure (an
 Exp(1) budget consumed by the failure hazard), the cash runway (cash / net burn) and, in
 traction, a market acquisition. The earliest clock wins; successful bridge rounds and
-milestones that concern nobody else are worked out inline (:meth:`Startup._run_until`), in compiled
-code on the start-up's row of its world's state table (:mod:`private`).
+milestones that concern nobody else are worked out inline, in compiled code on the start-up's row
+of its world's state table (:mod:`private`, :mod:`kernels`).
 
 A start-up's walk is private until someone from outside touches it, so the walks of all
 start-ups nobody touches are computed in bulk (:mod:`walk`) and cost no SimPy event. When a
-centre selects one (:meth:`Startup.select`), it becomes an object here: it replays its own walk
+centre selects one (:meth:`Startup.select_all`), it becomes an object here: it replays its own walk
 from founding to that moment (the same random budgets give the same history) and becomes a
 SimPy process. It holds a seat, its clocks change with training, its residency ends, its partner
 decides at traction, all at their own times and in contention with everyone else. A supported
@@ -28,24 +28,23 @@ from .codes import (
     ACQUISITION,
     ALIVE,
     BROKE,
-    CROSSED,
     DIED,
     FAIL,
     FAILURE,
     LIMIT,
     MATURE,
-    MILESTONE,
     NO_CAUSE,
-    TRACTION,
+    RESIDENCY_END,
 )
 from .codes import CASH as CASH_CAUSE
-from .dated import mature_death_one
 from .private import (
     ACQ_USED,
+    ASK,
     BOOST_HALF_LIFE,
     BRIDGES,
     BRIDGES_WON,
     CASH,
+    CROSS,
     DEBT_KRW,
     EPOCH,
     EQUITY_KRW,
@@ -53,18 +52,20 @@ from .private import (
     FOUNDED,
     FUND_BOOST,
     FUND_MULT,
+    GONE,
     HAZARD_MULT,
-    HQ,
-    MATURE_BUDGET,
-    REGION,
     RES_END,
     REVENUE,
     SPEED_MULT,
     STAGE,
+    WAIT,
     WORK_LEFT,
+    alone_terms,
 )
 
 INF = math.inf
+_EXITS = {FAIL: (DIED, FAILURE), BROKE: (DIED, CASH_CAUSE), ACQUISITION: (ACQUIRED, NO_CAUSE)}
+"""The outcome and cause of an exit, by the clock that rang."""
 
 
 def _column(col: int, kind=float, doc: str = ""):
@@ -152,8 +153,8 @@ class Startup:
             w.state, np.fromiter((s.index for s in startups), np.int64, len(startups)), now,
             residency_end, np.asarray(grants, float), centre.cfg.grants.funding_odds_multiplier,
             *centre.support, centre.partner_until, w.horizon, w.walk_constants, w.log, stops)
-        index, seats = centre.index, centre.seats
-        for s, grant, (t, clock, stage) in zip(startups, grants, stops.tolist(), strict=True):
+        index, seats, env = centre.index, centre.seats, w.env
+        for s, grant, (t, clock, _stage) in zip(startups, grants, stops.tolist(), strict=True):
             if grant > 0:
                 pay(grant)
                 s.grant_krw += grant
@@ -161,101 +162,62 @@ class Startup:
             s.centre_index = index
             s.support_time = now
             s.has_seat = seats.take()
-            s._advance(now, t, int(clock), int(stage))
+            # a resident holds a seat, so its first stop is one others must see
+            if clock != LIMIT:
+                s.pending = (t, int(clock))
+                env.call_after(t - now, s._wake)
 
     # ------------------------------------------------------------------------------------------
-    def _advance(self, t0: float, t: float, clock: int, stage: int) -> None:
-        """Walk on from ``t0`` (the SimPy clock; ``t``, ``clock``, ``stage``: the private walk's
-        first stop from there) to the first moment others must see, and wait for it.
+    def _wake(self, _event) -> None:
+        """The moment it waited for: applied, and the walk on to the next one others must see, in
+        compiled code (:func:`kernels.wake`); what that asks of the SimPy side is :meth:`_act`'s.
+        A graduate's seat comes free first.
 
         Only moments that matter to someone else cost an event, a SimPy timeout whose callback
         applies it: the end of the residency and any exit or crossing while the start-up holds a
         seat (the seat comes free), and reaching traction while its partner may still decide (the
         partner's budget is shared). Once it holds no seat and its partner has nothing left to
-        decide, the rest of its walk is private and is worked out here at once; a start-up alive
-        at the horizon costs nothing more. (A callback rather than a SimPy process: the same
-        timeouts in the same order, without a process's start-up event and generator.)
+        decide, the rest of its walk is private and is worked out at once; a start-up alive at the
+        horizon costs nothing more. (A callback rather than a SimPy process: the same timeouts in
+        the same order, without a process's start-up event and generator.)
         """
-        w = self.world
-        partner_until = self.centre.partner_until  # a partner may still decide before then
-        while True:
-            if clock == LIMIT:
-                return
-            if self.has_seat or (t0 < partner_until and stage < 2):
-                self.pending = (t, clock)
-                w.env.call_after(t - t0, self._wake)
-                return
-            t0 = t0 + (t - t0)  # the clock SimPy would have shown after that timeout
-            if self._conclude(t, clock):
-                return
-            t, clock, stage = w.kernels.run_until(w.state, self.index, t0, w.horizon, partner_until,
-                                                w.walk_constants, w.log)
-
-    def _wake(self, _event) -> None:
         t, clock = self.pending
         self.pending = None
-        if not self._conclude(t, clock):
+        if clock == RESIDENCY_END:
+            self._release_seat()
+        w = self.world
+        self._act(*w.kernels.wake(w.state, self.index, t, w.env.now, clock, self.has_seat,
+                                  self.centre.walk_terms, w.walk_constants, w.log))
+
+    def _act(self, action: int, t: float, clock: int, value: float) -> None:
+        """Do what the compiled walk returned with (:data:`private.WAIT` ...): wait for the next
+        moment, leave the valley, cross it, or let the partner decide at traction and walk on."""
+        if action == WAIT:
+            self.pending = (t, clock)
+            self.world.env.call_after(value, self._wake)
+        elif action == GONE:
+            self.exit(*_EXITS[clock], t)
+        elif action == CROSS:
+            self._cross(t, value)
+        elif action == ASK and not self.centre.partner_at(t).consider(self):
             w = self.world
-            now = w.env.now
-            self._advance(now, *w.kernels.run_until(w.state, self.index, now, w.horizon,
-                                                  self.centre.partner_until, w.walk_constants,
-                                                  w.log))
+            self._act(*w.kernels.walk_on(w.state, self.index, value, w.env.now, self.has_seat,
+                                         self.centre.walk_terms, w.walk_constants, w.log))
 
-    def _conclude(self, t: float, clock: int) -> bool:
-        """Apply the event of ``clock`` at time ``t``. Returns True when the start-up's walk is
-        over."""
-        if clock == MILESTONE:
-            return self._milestone(t)
-        if clock == FAIL:
-            self.exit(DIED, FAILURE, t)
-        elif clock == BROKE:
-            self.exit(DIED, CASH_CAUSE, t)
-        elif clock == ACQUISITION:
-            self.exit(ACQUIRED, NO_CAUSE, t)
-        else:
-            self._graduate()
-            return False
-        return True
-
-    def _run_until(self, t: float, limit: float) -> tuple[float, int]:
-        """Walk privately from time ``t`` until the first event others must see, or ``limit``
-        (:func:`kernels.run_until`). Returns (time, clock) with the state advanced to that time and
-        the event not yet applied; clock is ``LIMIT`` when ``limit`` came first."""
+    def walk_alone(self) -> None:
+        """Walk privately from its founding to the horizon as if no centre ever touched it: the
+        walk the bulk walk (:mod:`walk`) computes for the never-supported, here through the
+        supported start-ups' compiled walk (the tests replay start-ups through it)."""
         w = self.world
-        until = -INF if self.centre is None else self.centre.partner_until
-        t, clock, _stage = w.kernels.run_until(w.state, self.index, t, limit, until,
-                                             w.walk_constants, w.log)
-        return t, clock
+        t = self.founded
+        self._act(*w.kernels.walk_on(w.state, self.index, t, t, False, alone_terms(w.horizon),
+                                     w.walk_constants, w.log))
 
-    # ------------------------------------------------------------------------------------------
-    def _milestone(self, t: float) -> bool:
-        """Finish the current stage at time ``t``: its venture round, its loan, then the next stage
-        (:func:`kernels.milestone`); past the valley it crosses, at traction its partner decides.
-        Returns True when the walk is over (crossed, or acquired by the partner)."""
-        w = self.world
-        stage = w.kernels.milestone(w.state, self.index, t, w.walk_constants, w.log)
-        if stage == CROSSED:
-            self._cross(t)
-            return True
-        if stage == TRACTION and self.centre is not None:
-            partner = self.centre.partner_at(t)
-            if partner is not None:
-                return partner.consider(self)
-        return False
-
-    def _cross(self, now: float) -> None:
-        w = self.world
+    def _cross(self, now: float, t_death: float) -> None:
+        """Crossed the valley at ``now``; dies a mature death at ``t_death`` (inf: never)."""
         self.crossed_time = now
-        row = w.state[self.index]
-        hq, budget = float(row[HQ]), float(row[MATURE_BUDGET])
-        if w.breaks is None:
-            h = w.mature_hazard * hq
-            t_death = now + budget / h if h > 0 else INF
-        else:  # epoch by epoch (walk.walk: the same arithmetic)
-            t_death = mature_death_one(now, budget, hq, int(row[EPOCH]), w.breaks,
-                                       w.mature_hazards, w.region_terms[int(row[REGION])][3])
         self._leave()
-        if t_death <= w.horizon:
+        if t_death <= self.world.horizon:
             self.outcome, self.cause, self.outcome_time = DIED, MATURE, t_death
 
     def exit(self, outcome: int, cause: int, t: float) -> None:
@@ -271,14 +233,6 @@ class Startup:
             self._release_seat()
 
     # -- support --------------------------------------------------------------------------------
-    def _graduate(self) -> None:
-        tr = self.centre.training_at(self.world.env.now)
-        row = self.world.state[self.index]
-        row[RES_END] = INF
-        row[HAZARD_MULT] = tr.hazard_multiplier_after
-        row[SPEED_MULT] = tr.speed_multiplier_after
-        self._release_seat()
-
     def _release_seat(self) -> None:
         self.centre.seats.release()
         self.has_seat = False
