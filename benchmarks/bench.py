@@ -37,6 +37,15 @@ from sim.scenario import load_scenario  # noqa: E402
 BASELINE = ROOT / "scenarios" / "ccei-announced.yaml"
 COUNTERFACTUAL = ROOT / "scenarios" / "no-programme.yaml"
 
+REFERENCE_PROBE_SECONDS = 0.024
+"""Assumption: the machine the wall-time targets (60 s, 360 s on 2 cores) are read against, as the
+calibration probe of a fresh process would time it. The issue gave seconds without a machine
+speed; this VM's probe drifts between 0.022 and 0.031 s within an afternoon (docs/performance.md),
+so the same work takes a third longer in its slow hours. 0.024 s is its probe in the hours its
+figures were first held against those targets (0.0222-0.0238 s, four runs on 2026-12-02). The
+``*_in_probes`` figures divide a run's seconds by the probe measured just before it: the work in
+units of the machine doing it, comparable across hours."""
+
 TARGETS = {
     "lifecycles_per_second": (">=", 30_000),
     "represented_lifecycles_per_second": (">=", 1_000_000),
@@ -48,6 +57,9 @@ TARGETS = {
     "default_compare_seconds": ("<=", 60),
     "plan_estimate_ratio": ("in", (0.67, 1.5)),
     "voi_compare_seconds": ("<=", 360),
+    # the two wall-time targets in the machine's own units (see REFERENCE_PROBE_SECONDS)
+    "default_compare_in_probes": ("<=", 60 / REFERENCE_PROBE_SECONDS),
+    "voi_compare_in_probes": ("<=", 360 / REFERENCE_PROBE_SECONDS),
     "eta_error_at_tenth": ("in", (-0.25, 0.25)),
     "crn_variance_reduction": (">=", 10),
 }
@@ -394,6 +406,7 @@ def default_compare(args: list[str] | None = None) -> dict:
     run_seconds = float(manifest["seconds"])
     return {
         "default_compare_seconds": whole,
+        "default_compare_in_probes": whole / probe,
         "plan_estimate_ratio": planned / run_seconds if planned else None,
         "eta_error_at_tenth": (left / (end - tenth[0]) - 1.0)
         if left is not None and end > tenth[0] else None,
@@ -435,7 +448,7 @@ def voi_compare() -> dict:
             # the machine's speed at the time: the seconds in calibration probes of a fresh process
             # (this VM's speed drifts by a quarter within an hour; the probe follows it)
             "_voi_probe_seconds": r["_probe_before_run"],
-            "_voi_compare_in_probes": r["default_compare_seconds"] / r["_probe_before_run"],
+            "voi_compare_in_probes": r["default_compare_in_probes"],
             "_voi_run_seconds": r["_run_seconds"],
             "_voi_plan_estimate_ratio": r["plan_estimate_ratio"],
             "_voi_eta_error_at_tenth": r["eta_error_at_tenth"]}
