@@ -14,7 +14,8 @@ writes the file again).
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 
@@ -79,3 +80,18 @@ def parallel_map(fn: Callable[[Any], Any], items: Iterable, threads: int) -> lis
     if errors:
         raise errors[0]
     return results
+
+
+def prefetched(fn: Callable[[Any], Any], items: Iterable, ahead: int = 4) -> Iterator:
+    """``fn(x)`` for each of ``items``, in order, the next ``ahead`` of them computed on background
+    threads while the caller works on the one before (reading a file's next parts while a batch
+    of them is encoded). An error is raised where its item would have been yielded (the items
+    already started with it end on their own)."""
+    items = iter(items)
+    jobs: deque[Background] = deque()
+    for x in items:
+        jobs.append(Background(fn, x, name="valleysim-prefetch"))
+        if len(jobs) > ahead:
+            yield jobs.popleft().result()
+    while jobs:
+        yield jobs.popleft().result()

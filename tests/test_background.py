@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from sim.background import Background, parallel_map
+from sim.background import Background, parallel_map, prefetched
 
 
 def test_parallel_map_keeps_the_order_and_uses_both_threads():
@@ -42,6 +42,33 @@ def test_the_first_error_is_raised_and_no_new_item_starts_after_it():
     with pytest.raises(OSError, match="disk full"):
         parallel_map(fail_on_two, range(20), 2)
     assert len(started) < 20
+
+
+def test_prefetched_yields_in_order_with_a_bounded_number_in_flight():
+    """A file's parts come in plan order however the reads interleave; no more than ``ahead`` are
+    read ahead of the consumer; a failed read is raised where its part would have come."""
+    running, most = [0], [0]
+    lock = threading.Lock()
+
+    def read(x):
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        time.sleep(0.01 * (x % 3))  # later items often finish first
+        with lock:
+            running[0] -= 1
+        if x == 6:
+            raise OSError("unreadable part")
+        return x * 10
+
+    assert list(prefetched(read, range(6), ahead=3)) == [0, 10, 20, 30, 40, 50]
+    assert 2 <= most[0] <= 4  # the consumer's item and at most three ahead of it
+    got = []
+    with pytest.raises(OSError, match="unreadable part"):
+        for v in prefetched(read, range(12), ahead=2):
+            got.append(v)
+    assert got == [0, 10, 20, 30, 40, 50]
+    assert list(prefetched(read, [])) == []
 
 
 def test_an_interrupt_while_waiting_leaves_at_once_and_the_thread_is_a_daemon():

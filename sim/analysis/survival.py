@@ -27,7 +27,11 @@ def km_at(durations: np.ndarray, events: np.ndarray, ages: np.ndarray | list[flo
     e = np.asarray(events, dtype=bool)
     if d.size == 0:
         return np.full(ages.shape, np.nan)
-    times, at_risk, deaths = _risk_sets(d, e, weights)
+    return _km(*_risk_sets(d, e, weights), ages)
+
+
+def _km(times: np.ndarray, at_risk: np.ndarray, deaths: np.ndarray, ages: np.ndarray) -> np.ndarray:
+    """:func:`km_at` from the risk sets (:func:`_risk_sets`)."""
     factors = 1.0 - deaths / at_risk
     surv = np.cumprod(factors)
     idx = np.searchsorted(times, ages, side="right") - 1
@@ -98,8 +102,8 @@ def _greenwood(d: np.ndarray, e: np.ndarray, grid: np.ndarray, w: np.ndarray | N
     effect with weights ``w``; None: every firm counts once)."""
     from scipy.stats import norm
 
-    s = km_at(d, e, grid, w)
-    times, at_risk, deaths = _risk_sets(d, e, w)
+    times, at_risk, deaths = _risk_sets(d, e, w)  # sorted once for the curve and its band
+    s = _km(times, at_risk, deaths, grid)
     with np.errstate(divide="ignore", invalid="ignore"):
         terms = np.where(at_risk > deaths, deaths / (at_risk * (at_risk - deaths)), np.inf)
     deff = 1.0 if w is None else d.size * float((w ** 2).sum()) / float(w.sum()) ** 2

@@ -32,6 +32,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..analysis.dictionary import field_metadata
+from ..background import parallel_map, prefetched
 from ..categorical import arrow_columns, repeated
 from ..errors import UsageError
 from ..files import atomic_write_json, atomic_write_table, write_error
@@ -239,15 +240,15 @@ class ResultsStore:
             # must not fix the type for the parts that follow.
             present = [p for p in (self._part(t, kind) for t in order) if p.exists()]
             # each part's footer is read once: for the common schema here, for its rows below
-            footers = [pq.read_metadata(p) for p in present]
+            footers = parallel_map(pq.read_metadata, present, threads=2)
             schema = pa.unify_schemas([f.schema.to_arrow_schema() for f in footers],
                                       promote_options="permissive") if present else None
             if schema is not None:
                 schema = _documented(schema, OUTPUTS[kind])
             batch: list[pa.Table] = []
             batch_bytes = 0
-            for part, footer in zip(present, footers, strict=True):
-                table = read_part(part, footer)
+            # the next part is read while this one is encoded (Arrow works off the GIL)
+            for table in prefetched(_read_part, zip(present, footers, strict=True)):
                 if table.schema != schema:
                     table = _conform(table, schema)
                 if writer is None:
@@ -329,6 +330,10 @@ def _documented(schema: pa.Schema, file: str) -> pa.Schema:
         meta = field_metadata(file, f.name)
         fields.append(f.with_metadata(meta) if meta else f)
     return pa.schema(fields, metadata=schema.metadata)
+
+
+def _read_part(part: tuple[Path, pq.FileMetaData]) -> pa.Table:
+    return read_part(*part)
 
 
 def read_part(path: Path, footer: pq.FileMetaData | None = None) -> pa.Table:
