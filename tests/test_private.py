@@ -28,7 +28,7 @@ LEVERS = [
 ]
 SEED = 20140902
 _COMPILED = ("_append", "_period", "milestone", "_bridge", "run_until", "select", "select_all",
-             "_mature_death", "_in_force", "_private_stop", "walk_on", "_graduate", "wake")
+             "_mature_death", "_in_force", "_apply", "walk_on", "_graduate", "wake")
 
 
 def _python_kernels(monkeypatch) -> None:

@@ -348,19 +348,21 @@ def _in_force(T, t):
 
 
 @_jit
-def _private_stop(s, i, t, clock, T, K, log):
-    """Apply the event of ``clock`` at time ``t`` where nobody waits for it to be seen (a graduate
-    or exit is the SimPy side's): a milestone (crossing, or traction where a partner is in force:
-    returned to the caller), an exit. Returns (action, time, clock, value), action -1: walk on."""
-    if clock == MILESTONE:
+def _apply(s, i, t, clock, now, resume, T, K, log):
+    """Apply the event of ``clock`` at time ``t`` (the SimPy clock ``now``): a graduation (the
+    training after the residency, as in force then), a milestone (crossing; traction where a partner
+    is in force is the partner's: ``ASK``, its value ``resume``, the clock to walk on from once the
+    partner has decided), an exit. Returns (action, time, clock, value); action -1: walk on."""
+    if clock == RESIDENCY_END:
+        _graduate(s, i, now, T)
+    elif clock == MILESTONE:
         stage = milestone(s, i, t, K, log)
         if stage == CROSSED:
             return CROSS, t, clock, _mature_death(t, s[i, MATURE_BUDGET], s[i, HQ],
                                                   int(s[i, EPOCH]), int(s[i, REGION]), K)
         if stage == TRACTION and T[T_SINCE + 3 * int(T[T_N]) + _in_force(T, t)] != 0.0:
-            return ASK, t, clock, 0.0
-        return -1, t, clock, 0.0
-    if clock in (FAIL, BROKE, ACQUISITION):
+            return ASK, t, clock, resume
+    elif clock in (FAIL, BROKE, ACQUISITION):
         return GONE, t, clock, 0.0
     return -1, t, clock, 0.0
 
@@ -381,14 +383,10 @@ def walk_on(s, i, t0, now, seat, T, K, log):
         if seat or (t0 < partner_until and stage < 2):
             return WAIT, t, clock, t - t0
         t0 = t0 + (t - t0)  # the clock SimPy would have shown after that timeout
-        if clock == RESIDENCY_END:  # (a start-up without a seat has no residency left)
-            _graduate(s, i, now, T)
-        else:
-            action, t, clock, value = _private_stop(s, i, t, clock, T, K, log)
-            if action == ASK:
-                return ASK, t, clock, t0
-            if action >= 0:
-                return action, t, clock, value
+        # (a start-up without a seat has no residency left to end here)
+        action, t, clock, value = _apply(s, i, t, clock, now, t0, T, K, log)
+        if action >= 0:
+            return action, t, clock, value
         t, clock, stage = run_until(s, i, t0, horizon, partner_until, K, log)
 
 
@@ -407,12 +405,7 @@ def wake(s, i, t, now, clock, seat, T, K, log):
     ``now``; ``seat``: it holds one, already given back by a graduate): apply it (a milestone, an
     exit, a graduation), then :func:`walk_on`. Returns (action, time, clock, value); ``ASK``'s value
     is the clock to walk on from once the partner has decided."""
-    if clock == RESIDENCY_END:
-        _graduate(s, i, now, T)
-    else:
-        action, t, clock, value = _private_stop(s, i, t, clock, T, K, log)
-        if action == ASK:
-            return ASK, t, clock, now
-        if action >= 0:
-            return action, t, clock, value
+    action, t, clock, value = _apply(s, i, t, clock, now, now, T, K, log)
+    if action >= 0:
+        return action, t, clock, value
     return walk_on(s, i, now, now, seat, T, K, log)
