@@ -141,11 +141,6 @@ class Centre:
         """The centre's configuration in force at month ``t``."""
         return self._cfgs[self._at(t)]
 
-    def training_at(self, t: float):
-        """The training effects in force at month ``t`` (a graduate's effects after the
-        residency)."""
-        return self._cfgs[self._at(t)].training
-
     def focus_at(self, t: float) -> frozenset:
         """The sectors the centre favours at month ``t`` (what its partner's appetite looks at)."""
         return self._terms[self._at(t)].focus

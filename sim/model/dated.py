@@ -110,7 +110,8 @@ def mature_death(t: np.ndarray, budget: np.ndarray, hq: np.ndarray, epoch: np.nd
     hazard factor ``hq`` and, with ``ratio``, the ratios of their regions' multipliers by epoch as
     ``ratio`` columns) use up their mature-death ``budget``, epoch by epoch (inf if never).
 
-    The same arithmetic as :func:`mature_death_one`, element by element."""
+    The same arithmetic as :func:`kernels._mature_death` (a supported start-up's), element by
+    element."""
     t, budget, epoch = t.astype(float), budget.astype(float), epoch.copy()
     out = np.full(t.shape, np.inf)
     ends = np.append(breaks[1:], np.inf)
@@ -134,22 +135,3 @@ def mature_death(t: np.ndarray, budget: np.ndarray, hq: np.ndarray, epoch: np.nd
             live[:] = False
             live[j] = True
     return out
-
-
-def mature_death_one(t: float, budget: float, hq: float, epoch: int, breaks, mature,
-                     ratio) -> float:
-    """:func:`mature_death` for one start-up (``ratio``: its region's ratios by epoch, or None)."""
-    last = len(breaks) - 1
-    while True:
-        h = mature[epoch] * hq
-        if ratio is not None:
-            h = h * ratio[epoch]
-        d = budget / h if h > 0 else np.inf
-        end = breaks[epoch + 1] if epoch < last else np.inf
-        if t + d <= end:
-            return t + d
-        if end == np.inf:
-            return np.inf
-        budget = budget - h * (end - t)
-        t = end
-        epoch += 1

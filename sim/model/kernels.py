@@ -380,7 +380,7 @@ def walk_on(s, i, t0, now, seat, T, K, log):
     while True:
         if clock == LIMIT:
             return OVER, t, clock, 0.0
-        if seat or (t0 < partner_until and stage < 2):
+        if seat or (t0 < partner_until and stage < TRACTION):
             return WAIT, t, clock, t - t0
         t0 = t0 + (t - t0)  # the clock SimPy would have shown after that timeout
         # (a start-up without a seat has no residency left to end here)

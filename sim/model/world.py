@@ -294,12 +294,6 @@ class World:
         self.paths = economy.paths
         # by region, period: what a supported start-up's rounds face
         self.market_m = economy.m.tolist()
-        # what a supported start-up takes from its region: its first market cell, its market
-        # multipliers, access ratios (by period) and hazard ratios (by epoch), None if not dated
-        self.region_terms = [
-            (i * self.periods, self.market_m[i], None if self.access is None else self.access[i],
-             None if self.hazard_ratio is None else self.hazard_ratio[i])
-            for i in range(len(self.region_names))]
         # only start-ups that would apply to the keenest open centre are ever applicants
         self.population = economy.population.fresh(
             max((c.max_apply_probability for c in self.centres), default=0.0))
