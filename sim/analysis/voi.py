@@ -8,10 +8,11 @@ option's net benefit on ``phi`` over the posterior draws; its fitted values esti
 parameter: a cubic smoothing spline with its smoothness chosen by generalised cross-validation
 (``scipy.interpolate.make_smoothing_spline``, Woltring's GCVSPL: the one-term GAM of Strong et al.,
 as voi's ``gam`` and BCEA's INLA/GAM methods); a group of parameters: a Gaussian process with one
-length scale per parameter (scikit-learn's ``GaussianProcessRegressor``; Strong et al.'s GP method,
-without its least-squares linear mean, see :func:`gp_smooth`). Both libraries are already core
-dependencies; the spline is penalised least squares with the exact roughness penalty, which
-scikit-learn's ridge on a B-spline basis is not (it shrinks towards zero, not towards a line).
+length scale per parameter (scikit-learn's ``GaussianProcessRegressor``, computed to the bit by
+:mod:`sim.analysis.gp` at a third of its time; Strong et al.'s GP method, without its least-squares
+linear mean, see :func:`gp_smooth`). Both libraries are already core dependencies; the spline is
+penalised least squares with the exact roughness penalty, which scikit-learn's ridge on a B-spline
+basis is not (it shrinks towards zero, not towards a line).
 
 Net benefit is linear in the outcomes (``NB = lambda x effect - cost``), so the effect and the cost
 differences are each regressed once and combined at every willingness to pay, and every option is
@@ -42,7 +43,6 @@ plain arrays, and returns KRW per decision at each willingness to pay.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -148,10 +148,9 @@ def gp_smooth(x, y, noise_var=None, seed: int = 0) -> np.ndarray:
     fixed in the fit. No least-squares plane first (Strong et al.'s linear mean): fitted to 40
     noisy draws on 7 parameters it takes 8/40 of the noise for signal, which raised the EVPI of a
     test with a noise share of 0.8 by half; the kernel's length scales shrink instead."""
-    from sklearn.exceptions import ConvergenceWarning
-    from sklearn.gaussian_process import GaussianProcessRegressor
-    from sklearn.gaussian_process.kernels import RBF, ConstantKernel, WhiteKernel
     from threadpoolctl import threadpool_limits
+
+    from .gp import fit_predict
 
     y = np.asarray(y, float)
     x = np.asarray(x, float).reshape(len(y), -1)
@@ -165,18 +164,10 @@ def gp_smooth(x, y, noise_var=None, seed: int = 0) -> np.ndarray:
     alpha = (
         1e-10 if noise_var is None else np.maximum(np.asarray(noise_var, float) / scale**2, 1e-10)
     )
-    kernel = ConstantKernel(1.0, (1e-4, 1e2)) * RBF(np.ones(t.shape[1]), (5e-2, 1e3)) + WhiteKernel(
-        0.1, (1e-8, 1e1)
-    )
-    gp = GaussianProcessRegressor(
-        kernel, alpha=alpha, normalize_y=False, n_restarts_optimizer=1, random_state=seed
-    )
     # matrices of a few hundred rows: BLAS threads only contend (8x slower on a busy 2-core machine)
-    with warnings.catch_warnings(), threadpool_limits(1):
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        gp.fit(t, z)
-    # predict() leaves out the white-noise term (it is part of the residual, not of E[NB | x])
-    return centre + scale * gp.predict(t)
+    with threadpool_limits(1):
+        # the fitted values leave out the white-noise term (part of the residual, not of E[NB | x])
+        return centre + scale * fit_predict(t, z, alpha, seed)
 
 
 def conditional_net_benefit(
