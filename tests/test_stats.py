@@ -425,6 +425,32 @@ def test_weighted_km_at_with_ties_is_the_expanded_sample_in_any_order(seed):
     np.testing.assert_allclose(km_at(d[::-1], e[::-1], ages, wf[::-1]), stable, rtol=1e-12)
 
 
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_risk_sets_of_unweighted_firms_are_those_of_the_sort_of_pairs(seed):
+    """Unweighted risk sets come from one sort of durations with each event in the lowest bit;
+    they equal the risk sets of the sort of (duration, event) pairs (the weighted path, weights
+    of one) to the bit: ties between deaths and censorings, zeros of both signs, durations from
+    whole months to float32 noise. NaN or negative durations take the sort of pairs themselves."""
+    from sim.analysis.survival import _risk_sets
+
+    rng = np.random.default_rng(seed)
+    for d in (np.round(rng.exponential(30.0, 5000)),
+              rng.exponential(30.0, 5000).astype(np.float32).astype(float),
+              np.concatenate([[0.0, -0.0, 0.0, -0.0], rng.integers(0, 5, 200).astype(float)])):
+        e = rng.random(d.size) < 0.6
+        times, at_risk, deaths = _risk_sets(d, e, None)
+        ref = _risk_sets(d, e, np.ones(d.size))
+        np.testing.assert_array_equal(times, ref[0])
+        np.testing.assert_array_equal(at_risk, ref[1])
+        np.testing.assert_array_equal(deaths, ref[2])
+        assert at_risk.dtype == deaths.dtype == np.int64
+    d = np.array([3.0, np.nan, -1.0, 3.0, np.nan])
+    times, at_risk, deaths = _risk_sets(d, np.array([True, True, False, False, True]), None)
+    np.testing.assert_array_equal(times[:2], [-1.0, 3.0])
+    np.testing.assert_array_equal(at_risk, [5, 4, 2, 1])  # each NaN a run of its own, last
+    np.testing.assert_array_equal(deaths, [0, 1, 1, 1])
+
+
 def test_km_at_hand_example():
     """km_at on a hand example."""
     # times 1(d) 2(d) 2(c) 3(d) 4(c): S = 4/5 at 1, 4/5*3/4 = 0.6 at 2, 0.6*1/2 = 0.3 at 3

@@ -402,7 +402,9 @@ def columns(
                 col = col.unify_dictionaries().combine_chunks()
             else:  # an all-null column (no start-up anywhere) is not read as a dictionary
                 col = col.combine_chunks().cast(pa.string()).dictionary_encode()
-            out[name] = col.indices.fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
+            # Arrow's 32-bit codes as they are (a 64-bit copy of tens of millions took a second)
+            codes = col.indices if col.indices.null_count == 0 else col.indices.fill_null(0)
+            out[name] = codes.to_numpy(zero_copy_only=False)
             out[f"{name}_names"] = np.asarray(col.dictionary.to_pylist(), dtype=object)
         else:
             out[name] = col.to_numpy(zero_copy_only=False)

@@ -47,19 +47,34 @@ def _risk_sets(d: np.ndarray, e: np.ndarray, weights: np.ndarray | None):
     """Distinct durations, with the number at risk and the deaths at each (sums of weights when
     given)."""
     w = None if weights is None else np.asarray(weights, dtype=float)
+    if w is None and d.size and d.min() >= 0.0:  # False with a NaN
+        # one sort of values, not of positions (numpy sorts values with SIMD, several times
+        # faster): each duration's bits (order-preserving for non-negative doubles; + 0.0 makes
+        # -0.0 the 0.0 it equals) shifted left, its event in the freed lowest bit; the order
+        # within a run of equal durations changes no count
+        key = np.sort(((d + 0.0).view(np.uint64) << np.uint64(1)) | e.astype(np.uint64))
+        d_sorted = (key >> np.uint64(1)).view(np.float64)
+        first = _runs(d_sorted)
+        deaths = np.add.reduceat((key & np.uint64(1)).astype(np.int64), first)
+        return d_sorted[first], d.size - first, deaths
     # the order within a run of equal durations changes no count, and with whole-number weights
     # (the model's) no sum either: numpy's default sort then, several times faster than a stable
     # one; other weights keep the stable order, so every sum is taken in one order
     stable = w is not None and not np.array_equal(w, np.floor(w))
     order = np.argsort(d, kind="stable" if stable else None)
     d, e = d[order], e[order]
-    # the first of each run of equal durations (np.unique would sort them again)
-    first = np.flatnonzero(np.concatenate(([True], d[1:] != d[:-1])))
+    first = _runs(d)
     times = d[first]
     if w is None:
         return times, d.size - first, np.add.reduceat(e.astype(np.int64), first)
     w = w[order]
     return times, np.cumsum(w[::-1])[::-1][first], np.add.reduceat(np.where(e, w, 0.0), first)
+
+
+def _runs(d_sorted: np.ndarray) -> np.ndarray:
+    """Positions of the first of each run of equal values in sorted ``d_sorted`` (np.unique would
+    sort them again)."""
+    return np.flatnonzero(np.concatenate(([True], d_sorted[1:] != d_sorted[:-1])))
 
 
 def km_curve(durations: np.ndarray, events: np.ndarray, grid: np.ndarray, confidence: float = 0.95,
