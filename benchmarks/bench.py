@@ -357,6 +357,20 @@ def fresh_probe() -> float:
     return float(out.strip().splitlines()[-1])
 
 
+def fresh_probe_pair() -> float:
+    """The calibration probe in two fresh processes at once, the mean of their two readings: how
+    fast a core computes while the other is busy too, as in a two-worker run. Informational (no
+    target reads it): on 2026-12-03 it read 11-13 % above :func:`fresh_probe`, most of the gap
+    between the one-process probe and the tasks' own slowdown that morning (docs/performance.md)."""
+    code = "from sim.experiment import estimate; print(estimate.probe_seconds())"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    procs = [subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+             for _ in range(2)]
+    readings = [float(p.communicate()[0].strip().splitlines()[-1]) for p in procs]
+    return sum(readings) / len(readings)
+
+
 def _seconds_of(text: str, pattern: str) -> float | None:
     m = re.search(pattern, text)
     return float(m.group(1).replace(",", "")) if m else None
@@ -378,6 +392,7 @@ def default_compare(args: list[str] | None = None) -> dict:
     import pyarrow.parquet as pq
 
     load = os.getloadavg()[0]
+    pair = fresh_probe_pair()
     probe = fresh_probe()  # what the run's plan measures a moment later
     env = {**os.environ, "VALLEYSIM_PROGRESS_SECONDS": "0", "PYTHONPATH": str(ROOT)}
     with tempfile.TemporaryDirectory() as d:
@@ -414,6 +429,8 @@ def default_compare(args: list[str] | None = None) -> dict:
         "_worker_seconds_per_lifecycle": sum(seconds) / lifecycles if lifecycles else None,
         "lifecycle_cost_in_probes": sum(seconds) / lifecycles / probe if lifecycles else None,
         "_probe_before_run": probe,
+        "_probe_pair_before_run": pair,
+        "_in_pair_probes": whole / pair,
         "_plan_estimate_seconds": planned,
         "_plan_estimate_ratio_whole": planned / whole if planned else None,
         "_run_seconds": run_seconds,
@@ -448,6 +465,8 @@ def voi_compare() -> dict:
             # the machine's speed at the time: the seconds in calibration probes of a fresh process
             # (this VM's speed drifts by a quarter within an hour; the probe follows it)
             "_voi_probe_seconds": r["_probe_before_run"],
+            "_voi_probe_pair_seconds": r["_probe_pair_before_run"],
+            "_voi_in_pair_probes": r["_in_pair_probes"],
             "voi_compare_in_probes": r["default_compare_in_probes"],
             "_voi_run_seconds": r["_run_seconds"],
             "_voi_plan_estimate_ratio": r["plan_estimate_ratio"],
