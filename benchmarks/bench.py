@@ -350,10 +350,20 @@ def fresh_probe() -> float:
     """The calibration probe as the CLI's plan measures it: in a fresh process, before other work
     (the probe runs faster on a core that has just been busy, so measured after work here it read
     a fifth low and the constant came out a fifth high)."""
-    code = "from sim.experiment import estimate; print(estimate.probe_seconds())"
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, check=True,
-                         capture_output=True, text=True).stdout
+    return _probe_reading(subprocess.run(_PROBE, cwd=ROOT, env=_probe_env(), check=True,
+                                         capture_output=True, text=True).stdout)
+
+
+_PROBE = [sys.executable, "-c",
+          "from sim.experiment import estimate; print(estimate.probe_seconds())"]
+"""The command that prints the calibration probe of a fresh process."""
+
+
+def _probe_env() -> dict:
+    return {**os.environ, "PYTHONPATH": str(ROOT)}
+
+
+def _probe_reading(out: str) -> float:
     return float(out.strip().splitlines()[-1])
 
 
@@ -362,12 +372,9 @@ def fresh_probe_pair() -> float:
     fast a core computes while the other is busy too, as in a two-worker run. Informational (no
     target reads it): on 2026-12-03 it read 11-13 % above :func:`fresh_probe`, most of the gap
     between the one-process probe and the tasks' own slowdown that morning (docs/performance.md)."""
-    code = "from sim.experiment import estimate; print(estimate.probe_seconds())"
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    procs = [subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-             for _ in range(2)]
-    readings = [float(p.communicate()[0].strip().splitlines()[-1]) for p in procs]
+    procs = [subprocess.Popen(_PROBE, cwd=ROOT, env=_probe_env(), stdout=subprocess.PIPE,
+                              stderr=subprocess.DEVNULL, text=True) for _ in range(2)]
+    readings = [_probe_reading(p.communicate()[0]) for p in procs]
     return sum(readings) / len(readings)
 
 

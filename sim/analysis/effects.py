@@ -238,17 +238,13 @@ def gap_by_replication(
     # twins over all replications at once (the key holds the replication), then grouped by
     # replication
     ia_all, ib_all = matched if matched is not None else twin_match(prog, cf)
+    # twin_match gives the twins in key order, and a key starts with its replication: each
+    # replication's twins are one run of them
     rep_of = np.asarray(prog["replication"])[ia_all]
-    # the twins come in key order, and a key starts with its replication: each replication's
-    # twins are one run (found by two searches, not by a comparison of every twin)
-    sorted_reps = bool(np.all(rep_of[1:] >= rep_of[:-1]))
+    starts = np.searchsorted(rep_of, reps, "left")
+    ends = np.searchsorted(rep_of, reps, "right")
     for j, r in enumerate(reps):
-        if sorted_reps:
-            lo, hi = np.searchsorted(rep_of, r, "left"), np.searchsorted(rep_of, r, "right")
-            ia, ib = ia_all[lo:hi], ib_all[lo:hi]
-        else:
-            here = rep_of == r
-            ia, ib = ia_all[here], ib_all[here]
+        ia, ib = ia_all[starts[j]:ends[j]], ib_all[starts[j]:ends[j]]
         out["matched"][j] = ia.size
         out["s_unsup"][j] = unsupported_5y[r]
         if ia.size == 0:

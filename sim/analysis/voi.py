@@ -9,7 +9,7 @@ parameter: a cubic smoothing spline with its smoothness chosen by generalised cr
 (``scipy.interpolate.make_smoothing_spline``, Woltring's GCVSPL: the one-term GAM of Strong et al.,
 as voi's ``gam`` and BCEA's INLA/GAM methods); a group of parameters: a Gaussian process with one
 length scale per parameter (scikit-learn's ``GaussianProcessRegressor``, computed to the bit by
-:mod:`sim.analysis.gp` at a third of its time; Strong et al.'s GP method, without its least-squares
+:mod:`sim.analysis.gp` in half its time; Strong et al.'s GP method, without its least-squares
 linear mean, see :func:`gp_smooth`). Both libraries are already core dependencies; the spline is
 penalised least squares with the exact roughness penalty, which scikit-learn's ridge on a B-spline
 basis is not (it shrinks towards zero, not towards a line).
