@@ -1,8 +1,9 @@
 """The supported start-ups' fast paths are the plain ones to the bit.
 
 A contest's rows come from the economy's row table in one gather (``Population(table=True)``),
-and a supported start-up waits on a bare wake-up (``Environment.call_after``) instead of a SimPy
-``Timeout``: a small economy with dated walk keys, grants and the venture market must give the same
+its applicants and ranking from one compiled call (``jury.contest``), and a supported start-up
+waits on a bare wake-up (``Environment.call_after``) instead of a SimPy ``Timeout``: a small
+economy with dated walk keys, grants, a sector focus and the venture market must give the same
 records, start-up by start-up, whichever path runs. A contest's ranking (a partition, then a
 stable sort of the top) is the full stable sort's, and a finished run frees its start-ups at once.
 """
@@ -13,8 +14,7 @@ import gc
 
 import numpy as np
 
-from sim.model import market, population, reuse, simulate
-from sim.model.centre import _best
+from sim.model import jury, market, population, reuse, simulate
 from sim.model.startup import Startup
 from sim.model.world import World
 from sim.scenario import load_scenario
@@ -26,6 +26,7 @@ DATED = [
     "timeline.2016-01.regions.Busan.funding_access=2.0",
     "timeline.2018-02.regions.Seoul.hazard_multiplier=0.5",
 ]
+CATCHMENTS = ["centres.Daegu.catchment=[Daegu, Busan]", 'centres.Seoul.catchment=["*"]']
 SEED = 20140902
 
 
@@ -35,6 +36,25 @@ def _plain_rows(self, sids):
 
 def _plain_wait(self, delay, callback):
     self.timeout(delay).callbacks.append(callback)
+
+
+def _plain_contest(cand, founded, leaves, apply_u, starts, skip, regions, oldest, youngest, now,
+                   p_apply, taken, log_quality, pitch_z, noise, sector, in_focus, focused, bonus,
+                   k):
+    """A contest in numpy, as Centre.contest did before jury.contest: per region a binary search
+    and masks, then the score and a full stable sort (``skip`` unused: nothing is skipped)."""
+    found = []
+    for r in regions:
+        a, b = starts[r], starts[r + 1]
+        lo = a + np.searchsorted(founded[a:b], oldest, "left")
+        hi = a + np.searchsorted(founded[a:b], youngest, "right")
+        sids = cand[lo:hi]
+        found.append(sids[(leaves[lo:hi] > now) & (apply_u[lo:hi] < p_apply) & ~taken[sids]])
+    sids = np.concatenate(found)
+    score = log_quality[sids] + noise * pitch_z[sids]
+    if focused:
+        score = score + np.where(in_focus[sector[sids]], bonus, 0.0)
+    return len(sids), sids[np.argsort(-score, kind="stable")[:k]]
 
 
 def _records(sc, rep):
@@ -54,13 +74,17 @@ def test_the_row_table_gives_the_rows_column_by_column(shipped):
 
 
 def test_fast_paths_give_the_same_replications_as_the_plain_ones(shipped, monkeypatch):
-    """Grants, partners, seats, the market and dated walk keys: identical records either way."""
-    sc = load_scenario(shipped / "ccei-announced.yaml", [*SMALL, *DATED])
+    """Grants, partners, seats, a sector focus, the market and dated walk keys: identical records
+    either way."""
+    sc = load_scenario(shipped / "ccei-announced.yaml", [*SMALL, *DATED, *CATCHMENTS])
     assert market.supply(sc) is not None  # venture money is limited: the market clears
     assert any(c.grants.per_startup_krw > 0 for c in sc.centres.values())
+    assert any(c.sector_focus and c.focus_bonus for c in sc.centres.values())
+    assert any(c.catchment for c in sc.centres.values())  # a centre recruits beyond its region
     fast = [_records(sc, r) for r in (0, 1)]
     monkeypatch.setattr(population.Population, "block", _plain_rows)
     monkeypatch.setattr("sim.model.world.Environment.call_after", _plain_wait)
+    monkeypatch.setattr(jury, "contest", _plain_contest)
     plain = [_records(sc, r) for r in (0, 1)]
     for a, b in zip(fast, plain, strict=True):
         assert int(a.startups["supported"].sum()) > 50
@@ -85,7 +109,7 @@ def test_a_contests_ranking_is_the_full_stable_sorts_first_k():
             neg[rng.integers(0, n, size=3)] = np.nan
         if trial % 7 == 0:
             neg[rng.integers(0, n)] = -0.0
-        np.testing.assert_array_equal(_best(neg, k), np.argsort(neg, kind="stable")[:k])
+        np.testing.assert_array_equal(jury.best(neg, k), np.argsort(neg, kind="stable")[:k])
 
 
 def test_a_finished_run_leaves_no_start_up_to_the_garbage_collector(shipped):

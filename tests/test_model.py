@@ -836,9 +836,8 @@ def test_an_economy_with_other_venture_money_shares_the_population_and_its_resul
     economies = list(reuse._CACHES["economy"].values())
     assert len({id(e.population._pools) for e in economies}) == len(economies) == 2
     for economy in economies:
-        for pools in economy.population._pools.values():
-            for cand, _founded, leaves, _apply in pools:
-                assert np.array_equal(leaves, economy.paths.leaves[cand])
+        for cand, _founded, leaves, _apply, _starts in economy.population._pools.values():
+            assert np.array_equal(leaves, economy.paths.leaves[cand])
     reuse.clear()
     alone = simulate(funds, 5, 1)
     for col, values in alone.startups.items():

@@ -56,7 +56,7 @@ class Terms:
     """What follows from one configuration of a centre: whom it recruits and which sectors it
     favours."""
 
-    __slots__ = ("catchment", "focus", "in_focus")
+    __slots__ = ("catchment", "focus", "in_focus", "regions")
 
     def __init__(self, world, cfg):
         """Resolve the configuration's catchment (``*``: every region; none given: its own region)
@@ -65,6 +65,7 @@ class Terms:
         catchment = cfg.catchment or [cfg.region]
         names = list(regions) if "*" in catchment else catchment
         self.catchment = [regions[r] for r in dict.fromkeys(names)]
+        self.regions = np.array(self.catchment, dtype=np.int64)  # what the compiled contest reads
         sectors = world.sector_index
         self.focus = frozenset(sectors[s] for s in cfg.sector_focus)
         self.in_focus = np.array([s in self.focus for s in range(len(sectors))], dtype=bool)
@@ -136,6 +137,7 @@ class Centre:
                         tr.funding_odds_half_life_months if fading else math.inf)
         terms = self._terms[i]
         self.catchment, self.focus, self.in_focus = terms.catchment, terms.focus, terms.in_focus
+        self.regions = terms.regions
 
     def cfg_at(self, t: float):
         """The centre's configuration in force at month ``t``."""
@@ -184,17 +186,17 @@ class Centre:
         k = min(cfg.intake_size, self.seats.capacity - self.seats.count)
         if k <= 0:
             return
+        # who applies and whom the jury ranks first, in one compiled call (jury.py): ranked on a
+        # noisy view of quality, ties in founding order
         pop = self.world.population
-        sids = pop.applicants(self.catchment, now - cfg.max_applicant_age_months,
-                              now - cfg.min_applicant_age_months, now, cfg.apply_probability)
-        self.applicants += len(sids)
-        if not len(sids):
+        n, chosen = self.world.jury.contest(
+            *pop.pool, pop.skip, self.regions, now - cfg.max_applicant_age_months,
+            now - cfg.min_applicant_age_months, now, cfg.apply_probability, pop.taken,
+            pop.log_quality, pop.pitch_z, cfg.selection_noise, pop.sector, self.in_focus,
+            bool(self.focus), cfg.focus_bonus, k)
+        self.applicants += n
+        if not n:
             return
-        # rank on a noisy view of quality; ties keep founding order
-        score = pop.log_quality[sids] + cfg.selection_noise * pop.pitch_z[sids]
-        if self.focus:
-            score = score + np.where(self.in_focus[pop.sector[sids]], cfg.focus_bonus, 0.0)
-        chosen = sids[_best(-score, k)]
         startups = self.world.admit(chosen)
         Startup.select_all(self, startups, now + cfg.residency_months,
                            self._grants(len(startups)), self._pay)
@@ -218,18 +220,6 @@ class Centre:
         """Pay one grant from the budget (a SimPy get that succeeds at once)."""
         self.budget.get(grant)
         self.grants_paid += grant
-
-
-def _best(neg: np.ndarray, k: int) -> np.ndarray:
-    """Positions of the ``k`` smallest values of ``neg`` in the order a stable sort of all of them
-    gives (ties in position order): sorting only those at or below the ``k``-th smallest, found by
-    a partition."""
-    if k < len(neg):
-        kth = np.partition(neg, k - 1)[k - 1]
-        if kth == kth:  # not NaN (a stable sort puts NaN last)
-            top = np.flatnonzero(neg <= kth)
-            return top[np.argsort(neg[top], kind="stable")[:k]]
-    return np.argsort(neg, kind="stable")[:k]
 
 
 def applicant_bounds(scenarios) -> dict[str, dict[str, float]]:

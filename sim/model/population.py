@@ -8,9 +8,9 @@ follow from its quality and region. The unsupported walk (:mod:`walk`) runs on t
 in bulk; only start-ups a centre selects become :class:`startup.Startup` objects, built from one
 row of the population table (:meth:`Population.block`), copied into its world's state table.
 
-Applicant pools are views, not containers: a centre asks :meth:`Population.applicants` for the
-start-ups of its catchment founded inside an age window, still in the valley, willing to apply
-and not yet taken, which is a binary search and a few vectorised masks per region.
+Applicant pools are views, not containers: a contest (:func:`jury.contest`) takes the start-ups of
+its catchment founded inside an age window, still in the valley, willing to apply and not yet
+taken, which is a binary search and a scan per region of the run's pool (:meth:`Population.fresh`).
 """
 
 from __future__ import annotations
@@ -121,10 +121,11 @@ class Population:
         self._table = self._tabulate() if table else None
 
         self._starts = np.cumsum([0, *(len(c) for c in cohorts)])
-        # per keenest apply probability, per region: the candidates' sids, founding months,
-        # leaving months and apply draws
-        self._pools: dict[float, list[tuple[np.ndarray, ...]]] = {}
-        self._candidates: list[tuple[np.ndarray, ...]] = []
+        # per keenest apply probability: the candidates' sids, founding months, leaving months and
+        # apply draws, and where each region's start (Population.fresh); a run's own is ``pool``
+        self._pools: dict[float, tuple[np.ndarray, ...]] = {}
+        self.pool: tuple[np.ndarray, ...] = ()
+        self.skip = np.zeros(1, dtype=np.int64)
 
     def __len__(self) -> int:
         """How many start-ups (rows), not the economy's count (see ``weight``)."""
@@ -143,36 +144,19 @@ class Population:
         Scenarios of one replication that share its economy share one Population (sim.model.reuse);
         each run marks its own selections in its own ``taken``.
         """
-        pools = self._pools.get(pool_apply)
-        if pools is None:  # per region, in founding order, with the columns a contest filters on
-            keen = self.apply_u < pool_apply
-            bounds = zip(self._starts[:-1], self._starts[1:], strict=True)
-            candidates = [lo + np.flatnonzero(keen[lo:hi]) for lo, hi in bounds]
-            pools = self._pools[pool_apply] = [
-                (c, self.founded[c], self.leaves[c], self.apply_u[c]) for c in candidates]
+        pool = self._pools.get(pool_apply)
+        if pool is None:  # in sid order (regions in order, each in founding order), with the
+            # columns a contest filters on, and where each region's candidates start
+            cand = np.flatnonzero(self.apply_u < pool_apply)
+            pool = self._pools[pool_apply] = (cand, self.founded[cand], self.leaves[cand],
+                                              self.apply_u[cand],
+                                              np.searchsorted(cand, self._starts))
         run = copy.copy(self)
-        run._candidates = pools
+        run.pool = pool
         run.taken = np.zeros(self.n, dtype=bool)
+        # the run's candidates out of every later contest, skipped (jury.contest)
+        run.skip = np.arange(len(pool[0]) + 1)
         return run
-
-    def applicants(self, regions: list[int], oldest: float, youngest: float, now: float,
-                   p_apply: float) -> np.ndarray:
-        """Sids of start-ups of ``regions`` founded in [oldest, youngest], in the valley at ``now``,
-        willing to apply (``apply_u < p_apply``) and not yet taken; region by region, in founding
-        order."""
-        found = []
-        for r in regions:
-            cand, founded, leaves, apply_u = self._candidates[r]
-            lo, hi = np.searchsorted(founded, oldest, "left"), np.searchsorted(founded, youngest,
-                                                                               "right")
-            if hi <= lo:
-                continue
-            sids = cand[lo:hi]
-            keep = (leaves[lo:hi] > now) & (apply_u[lo:hi] < p_apply) & ~self.taken[sids]
-            found.append(sids[keep])
-        if not found:
-            return np.empty(0, dtype=np.int64)
-        return found[0] if len(found) == 1 else np.concatenate(found)
 
     def _tabulate(self) -> np.ndarray:
         """Move the :data:`ROW` columns into one (n, width) table and keep them as its views (the

@@ -300,9 +300,10 @@ class World:
         # what a supported start-up's compiled walk reads of the world, in one vector, and the
         # kernels that walk it (numba is imported here, by a process that simulates)
         self.walk_constants = private.constants(self)
-        from . import kernels
+        from . import jury, kernels
 
         self.kernels = kernels
+        self.jury = jury  # a contest's applicants and ranking (Centre.contest)
 
     def _region_rules(self, i: int) -> SimpleNamespace:
         """The rules for a walk of region ``i``'s start-ups alone (their region is 0 there): its
