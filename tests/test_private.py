@@ -83,7 +83,7 @@ def test_a_walk_through_breaks_and_boosts_is_the_same_compiled_or_not(shipped, m
         for s in objects:
             now = s.founded + 7.0
             t, clock, _stage = kernels.select(
-                world.state, s.index, now, now + 10.0, 5e7, 1.5, 0.7, 1.3, 1.2, 0.8, 24.0,
+                world.state, s.index, now, 2.0, now + 10.0, 5e7, 1.5, 0.7, 1.3, 1.2, 0.8, 24.0,
                 -np.inf, world.horizon, world.walk_constants, world.log)
             while clock != LIMIT:  # on past the residency's end, to an exit or the horizon
                 if clock == MILESTONE:

@@ -36,6 +36,7 @@ from .private import (
     BURN,
     CASH,
     CELL0,
+    CENTRE,
     CROSS,
     DEBT_AMOUNT,
     DEBT_KRW,
@@ -50,6 +51,7 @@ from .private import (
     FUND_BOOST,
     FUND_MULT,
     GONE,
+    GRANT_KRW,
     HAZARD_MULT,
     HIRED,
     HQ,
@@ -272,14 +274,15 @@ def run_until(s, i, t, limit, partner_until, K, log):
 
 
 @_jit
-def select(s, i, now, res_end, grant, grant_mult, hazard_mult, speed_mult, fund_mult, fund_boost,
-           boost_half_life, partner_until, horizon, K, log):
-    """Start-up ``i`` is selected at ``now``: replay its private walk from its founding (nobody
-    supported it then), take the centre's support (multipliers, residency end, a grant that also
-    multiplies its funding odds by ``grant_mult``), and walk on towards ``horizon``: what
-    :func:`run_until` returns from ``now``."""
+def select(s, i, now, centre, res_end, grant, grant_mult, hazard_mult, speed_mult, fund_mult,
+           fund_boost, boost_half_life, partner_until, horizon, K, log):
+    """Start-up ``i`` is selected at ``now`` by centre ``centre`` (its index): replay its private
+    walk from its founding (nobody supported it then), take the centre's support (multipliers,
+    residency end, a grant that also multiplies its funding odds by ``grant_mult``), and walk on
+    towards ``horizon``: what :func:`run_until` returns from ``now``."""
     run_until(s, i, s[i, FOUNDED], now, -INF, K, log)
     s[i, SUPPORT_TIME] = now
+    s[i, CENTRE] = centre
     s[i, RES_END] = res_end
     s[i, HAZARD_MULT] = hazard_mult
     s[i, SPEED_MULT] = speed_mult
@@ -288,20 +291,21 @@ def select(s, i, now, res_end, grant, grant_mult, hazard_mult, speed_mult, fund_
     s[i, BOOST_HALF_LIFE] = boost_half_life
     if grant > 0:
         s[i, CASH] += grant
+        s[i, GRANT_KRW] += grant
         s[i, FUND_MULT] *= grant_mult
     s[i, SUPPORTED] = 1.0
     return run_until(s, i, now, horizon, partner_until, K, log)
 
 
 @_jit
-def select_all(s, rows, now, res_end, grants, grant_mult, hazard_mult, speed_mult, fund_mult,
-               fund_boost, boost_half_life, partner_until, horizon, K, log, out):
+def select_all(s, rows, now, centre, res_end, grants, grant_mult, hazard_mult, speed_mult,
+               fund_mult, fund_boost, boost_half_life, partner_until, horizon, K, log, out):
     """:func:`select` for each of a contest's selected start-ups (``rows``, in rank order, each with
     its grant), one after another as the contest selects them: one call per contest, not one per
     start-up. Row ``j`` of ``out`` gets start-up ``j``'s (time, clock, stage)."""
     for j in range(rows.shape[0]):
-        t, clock, stage = select(s, rows[j], now, res_end, grants[j], grant_mult, hazard_mult,
-                                 speed_mult, fund_mult, fund_boost, boost_half_life,
+        t, clock, stage = select(s, rows[j], now, centre, res_end, grants[j], grant_mult,
+                                 hazard_mult, speed_mult, fund_mult, fund_boost, boost_half_life,
                                  partner_until, horizon, K, log)
         out[j, 0] = t
         out[j, 1] = clock

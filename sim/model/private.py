@@ -5,9 +5,11 @@ nobody else, the replay from its founding to its selection) is most of what it c
 most of that is the interpreter's: reading and writing two dozen attributes a step. Here the
 mutable state of every supported start-up of a world is one row of a float64 table
 (:data:`STATE_WIDTH` columns, laid out below) and the walk runs in compiled code on that row; the
-:class:`startup.Startup` object keeps its index and what the SimPy side reads (its seat, centre,
-outcome). Seats, budgets and partners' decisions stay on the SimPy clock: a kernel returns at the
-first moment others must see, exactly where the Python walk returned before.
+:class:`startup.Startup` object keeps its index and what the SimPy side holds (its seat, its
+centre, the moment it waits for); its record (grant, partner's money, outcome) is columns of its row
+too, so the records read every supported start-up in one gather. Seats, budgets and partners'
+decisions stay on the SimPy clock: a kernel returns at the first moment others must see, exactly
+where the Python walk returned before.
 
 The arithmetic is :mod:`walk`'s and the Python walk's, operation by operation and in the same order
 (no fastmath: no reassociation, no fused multiply-adds; ``0.5 ** x`` is C's ``pow`` as in Python;
@@ -34,7 +36,7 @@ import math
 
 import numpy as np
 
-from .codes import PARTNER
+from .codes import ALIVE, NO_CAUSE, PARTNER
 from .market import PERIOD_MONTHS
 from .population import ROW
 from .streams import MAX_BRIDGE_DRAWS
@@ -52,25 +54,33 @@ BRIDGE_AMOUNT = _ROW  # 3 * MAX_BRIDGE_DRAWS sizes: stage s, draw b at BRIDGE_AM
 _MUTABLE = BRIDGE_AMOUNT + 3 * MAX_BRIDGE_DRAWS
 (REVENUE, STAGE, WORK_LEFT, FAIL_USED, ACQ_USED, BRIDGES, BRIDGES_WON, EPOCH, HAZARD_MULT,
  SPEED_MULT, FUND_MULT, FUND_BOOST, BOOST_HALF_LIFE, RES_END, SUPPORT_TIME, EQUITY_KRW, DEBT_KRW,
- SUPPORTED, SID, CELL0) = range(_MUTABLE, _MUTABLE + 20)
-STATE_WIDTH = _MUTABLE + 20
+ SUPPORTED, SID, CELL0,
+ CENTRE, GRANT_KRW, CONGLOMERATE_KRW, SUBCONTRACT, OUTCOME, CAUSE, OUTCOME_TIME,
+ CROSSED_TIME) = range(_MUTABLE, _MUTABLE + 28)
+STATE_WIDTH = _MUTABLE + 28
 """Columns of a state row. The row's ``CASH`` column is the start-up's cash (its founding cash
 until it walks); ``SUPPORTED`` is 1 once a centre supports it (what it raises is logged from
-then on)."""
+then on). ``CENTRE`` to ``CROSSED_TIME`` are what the records read of a supported start-up besides
+its walk (its centre's index, its grant, its partner's money, a subcontract, its outcome, cause
+and their months): written at its selection (:func:`kernels.select`) and by the SimPy side
+(:class:`startup.Startup`'s properties), read in one gather."""
 FRESH = slice(_MUTABLE, STATE_WIDTH)
-"""The walk's own columns of a state row (REVENUE to CELL0)."""
+"""The walk's own columns of a state row (REVENUE to CROSSED_TIME)."""
 FRESH_ROW = np.zeros(STATE_WIDTH - _MUTABLE)
 """Those columns at founding, before the row's own values (work left, epoch, sid, first market
 cell) are written: no revenue, stage 0, nothing used, sought or raised, multipliers 1, no boost,
-no residency, not supported."""
+no residency, not supported, no centre (-1), no grant or partner's money, alive (codes.ALIVE,
+NO_CAUSE), never crossed (NaN months)."""
 FRESH_ROW[[c - _MUTABLE for c in (HAZARD_MULT, SPEED_MULT, FUND_MULT)]] = 1.0
 FRESH_ROW[[c - _MUTABLE for c in (BOOST_HALF_LIFE, RES_END)]] = INF
-FRESH_ROW[SUPPORT_TIME - _MUTABLE] = math.nan
+FRESH_ROW[[c - _MUTABLE for c in (SUPPORT_TIME, OUTCOME_TIME, CROSSED_TIME)]] = math.nan
+FRESH_ROW[CENTRE - _MUTABLE] = -1.0
 for _name, _col in zip(("founded", "region", "cash", "burn", "team", "fail_budget", "acq_budget",
                         "mature_budget", "hq", "speed_q", "eq_q", "debt_q", "acq_rate"),
                        (FOUNDED, REGION, CASH, BURN, TEAM, FAIL_BUDGET, ACQ_BUDGET,
                         MATURE_BUDGET, HQ, SPEED_Q, EQ_Q, DEBT_Q, ACQ_RATE), strict=True):
     assert getattr(ROW, _name) == _col, _name  # the population row's layout
+assert ALIVE == 0 and NO_CAUSE == 0  # a fresh row's zeros
 
 # -- the log: one row per entry, (kind, sid, month, KRW, channel, bridge) --------------------------
 SOUGHT, ROUND, PARTNER_RAISED, HIRED = 0.0, 1.0, 2.0, 3.0

@@ -26,7 +26,6 @@ import numpy as np
 from .codes import (
     ACQUIRED,
     ACQUISITION,
-    ALIVE,
     BROKE,
     DIED,
     FAIL,
@@ -44,7 +43,11 @@ from .private import (
     BRIDGES,
     BRIDGES_WON,
     CASH,
+    CAUSE,
+    CENTRE,
+    CONGLOMERATE_KRW,
     CROSS,
+    CROSSED_TIME,
     DEBT_KRW,
     EPOCH,
     EQUITY_KRW,
@@ -53,11 +56,16 @@ from .private import (
     FUND_BOOST,
     FUND_MULT,
     GONE,
+    GRANT_KRW,
     HAZARD_MULT,
+    OUTCOME,
+    OUTCOME_TIME,
     RES_END,
     REVENUE,
     SPEED_MULT,
     STAGE,
+    SUBCONTRACT,
+    SUPPORT_TIME,
     WAIT,
     WORK_LEFT,
     alone_terms,
@@ -81,15 +89,14 @@ def _column(col: int, kind=float, doc: str = ""):
 
 
 class Startup:
-    """A start-up a centre selected: its walk state is row ``index`` of its world's state table
-    (:mod:`private`, read through the properties below); what the SimPy side touches (seat, centre,
-    outcome, partner's money) is plain attributes."""
+    """A start-up a centre selected: its walk state and its record (centre, grant, partner's
+    money, outcome) are row ``index`` of its world's state table (:mod:`private`, read and written
+    through the properties below), so the records take every supported start-up in one gather;
+    what the SimPy side holds (its seat, its centre, the moment it waits for) is plain
+    attributes."""
 
-    __slots__ = (
-        "id", "world", "index", "sector", "conglomerate_u", "has_seat", "centre", "centre_index",
-        "support_time", "grant_krw", "conglomerate_krw", "subcontract", "outcome", "cause",
-        "outcome_time", "crossed_time", "pending",
-    )
+    __slots__ = ("id", "world", "index", "sector", "conglomerate_u", "has_seat", "centre",
+                 "pending")
 
     STATE = ("founded", "cash", "revenue", "stage", "work_left", "fail_used", "acq_used",
              "bridges", "bridges_won", "epoch", "hazard_mult", "speed_mult", "fund_mult",
@@ -114,6 +121,15 @@ class Startup:
     res_end = _column(RES_END, doc="End of the residency (inf: none).")
     equity_krw = _column(EQUITY_KRW)
     debt_krw = _column(DEBT_KRW)
+    centre_index = _column(CENTRE, int, doc="Its centre's index in the world (-1: none yet).")
+    support_time = _column(SUPPORT_TIME, doc="Month of its selection (NaN: not selected).")
+    grant_krw = _column(GRANT_KRW, doc="The grant its centre paid it.")
+    conglomerate_krw = _column(CONGLOMERATE_KRW, doc="What its partner paid (equity or a price).")
+    subcontract = _column(SUBCONTRACT, bool, doc="Its partner took it on as a subcontractor.")
+    outcome = _column(OUTCOME, int, doc="codes.ALIVE, DIED or ACQUIRED.")
+    cause = _column(CAUSE, int, doc="The cause of a death (codes.NO_CAUSE ...).")
+    outcome_time = _column(OUTCOME_TIME, doc="Month of its exit (NaN: none).")
+    crossed_time = _column(CROSSED_TIME, doc="Month it crossed the valley (NaN: not crossed).")
 
     def __init__(self, world, sid: int, index: int, sector: int, conglomerate_u: float):
         """Start-up ``sid`` at row ``index`` of ``world.state`` (filled by :meth:`World.startups`):
@@ -125,15 +141,6 @@ class Startup:
         self.conglomerate_u = conglomerate_u
         self.has_seat = False
         self.centre = None
-        self.centre_index = -1
-        self.support_time = math.nan
-        self.grant_krw = 0.0
-        self.conglomerate_krw = 0.0
-        self.subcontract = False
-        self.outcome = ALIVE
-        self.cause = NO_CAUSE
-        self.outcome_time = math.nan
-        self.crossed_time = math.nan
         self.pending = None  # (time, clock) of the event its timeout will apply
 
     @staticmethod
@@ -151,16 +158,14 @@ class Startup:
         stops = np.empty((len(startups), 3))
         w.kernels.select_all(
             w.state, np.fromiter((s.index for s in startups), np.int64, len(startups)), now,
-            residency_end, np.asarray(grants, float), centre.cfg.grants.funding_odds_multiplier,
-            *centre.support, centre.partner_until, w.horizon, w.walk_constants, w.log, stops)
-        index, seats, env = centre.index, centre.seats, w.env
+            float(centre.index), residency_end, np.asarray(grants, float),
+            centre.cfg.grants.funding_odds_multiplier, *centre.support, centre.partner_until,
+            w.horizon, w.walk_constants, w.log, stops)
+        seats, env = centre.seats, w.env
         for s, grant, (t, clock, _stage) in zip(startups, grants, stops.tolist(), strict=True):
             if grant > 0:
                 pay(grant)
-                s.grant_krw += grant
             s.centre = centre
-            s.centre_index = index
-            s.support_time = now
             s.has_seat = seats.take()
             # a resident holds a seat, so its first stop is one others must see
             if clock != LIMIT:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import copy
 import gc
 import itertools
-import operator
 from dataclasses import dataclass, field
 from heapq import heappop, heappush
 from types import SimpleNamespace
@@ -387,14 +386,10 @@ class World:
     # ------------------------------------------------------------------------------------------
     def _records(self) -> Records:
         pop, n, horizon = self.population, len(self.population), self.horizon
-        fields = ("id", "centre_index", "support_time", "grant_krw", "conglomerate_krw",
-                  "subcontract", "crossed_time", "outcome", "cause", "outcome_time", "index")
-        objects = _flat(map(operator.attrgetter(*fields), self.supported), len(self.supported),
-                        len(fields))
-        walked = self.state[objects[:, -1].astype(np.int64)]  # their rows of the state table
-        t = np.column_stack([objects[:, :4], walked[:, [private.EQUITY_KRW, private.DEBT_KRW,
-                                                        private.BRIDGES_WON]],
-                             objects[:, 4:6], walked[:, private.STAGE], objects[:, 6:10]])
+        # the supported start-ups' rows of the state table, in admission order (a run makes rows
+        # for the start-ups it admits only)
+        assert self._rows_used == len(self.supported)
+        t = self.state[:self._rows_used, _RECORD]
         order = np.argsort(t[:, 0], kind="stable")
         sup, since = t[order, 0].astype(np.int64), t[order, 2]
         moved = self._displace(sup, since)
@@ -498,6 +493,14 @@ class World:
         out_t = np.where(p.outcome[sids] == ALIVE, self.horizon, p.outcome_time[sids])
         return {"sid": sids, "outcome": p.outcome[sids], "outcome_time": out_t,
                 "equity_krw": p.equity_krw[sids], "debt_krw": p.debt_krw[sids]}
+
+
+_RECORD = [private.SID, private.CENTRE, private.SUPPORT_TIME, private.GRANT_KRW,
+           private.EQUITY_KRW, private.DEBT_KRW, private.BRIDGES_WON, private.CONGLOMERATE_KRW,
+           private.SUBCONTRACT, private.STAGE, private.CROSSED_TIME, private.OUTCOME,
+           private.CAUSE, private.OUTCOME_TIME]
+"""The columns of a supported start-up's state row the records read, in the order they fill them
+(sid first)."""
 
 
 def _flat(rows, n: int, width: int) -> np.ndarray:
